@@ -1,0 +1,241 @@
+import Foundation
+import Logging
+
+/// A database registered with Cairn: its control file and repository. The entry point of
+/// the library; every CLI command is one call on this type.
+public final class ProtectedDatabase {
+    public let databasePath: String
+    public let layout: RepositoryLayout
+    public private(set) var store: ControlFileStore
+    let logger: Logger
+
+    public var control: ControlFile { store.content }
+    public var dbid: UInt64 { store.content.dbidValue }
+
+    init(databasePath: String, store: ControlFileStore, logger: Logger) {
+        self.databasePath = databasePath
+        self.store = store
+        self.layout = RepositoryLayout(root: store.content.repository)
+        self.logger = logger
+    }
+
+    // MARK: - Registration
+
+    /// Registers `database`: a random DBID, incarnation 1, WAL mode, the repository and the
+    /// multiplexed control file (beside the database, in the repository, and any `extraControlCopies`).
+    public static func initialize(database: String, repository: String? = nil, extraControlCopies: [String] = [],
+                                  logger: Logger = Logger(label: "cairn")) throws(CairnError) -> ProtectedDatabase {
+        let db = FileSystem.absolute(database)
+        guard FileSystem.exists(db) else { throw .databaseMissing(path: db) }
+        _ = try DatabaseHeader.read(db)
+        let beside = RepositoryLayout.besideDatabaseControlCopy(forDatabase: db)
+        if FileSystem.exists(beside) { throw .alreadyRegistered(database: db, controlFile: beside) }
+        let layout = RepositoryLayout(root: repository ?? RepositoryLayout.defaultRoot(forDatabase: db))
+        if FileSystem.exists(layout.identityFile) {
+            let other = try RepositoryIdentity.read(layout)
+            throw .databaseMismatch(database: db, registered: "DBID \(other.dbid) (\(other.databaseName))", file: layout.identityFile)
+        }
+        try LiveDatabase.enableWAL(db)
+
+        var dbid: UInt64 = 0
+        while dbid == 0 { dbid = UInt64.random(in: 1...UInt64.max) }
+        try FileSystem.makeDirectories(layout.backupsDirectory)
+        try FileSystem.makeDirectories(FileSystem.parent(of: layout.controlCopy))
+        let now = Date()
+        try RepositoryIdentity(dbid: String(dbid), databaseName: (db as NSString).lastPathComponent, createdAt: now,
+                               createdBy: "cairn " + FormatVersion.release).write(layout)
+        var copies = [beside, layout.controlCopy]
+        for c in extraControlCopies.map(FileSystem.absolute) where !copies.contains(c) { copies.append(c) }
+        let content = ControlFile(
+            dbid: String(dbid), databasePath: db, repository: layout.root, controlCopies: copies,
+            incarnation: 1, incarnations: [.init(number: 1, parent: nil, resetScn: 0, createdAt: now)],
+            scn: 0, walCursor: nil, nextBackupId: 1, backups: [], createdAt: now, updatedAt: now)
+        let store = try ControlFileStore.create(content)
+        return ProtectedDatabase(databasePath: db, store: store, logger: logger)
+    }
+
+    /// Opens the control file of `database` (found beside it, in `repository`, or in the
+    /// default repository) and checks that database, control file and repository belong together.
+    public static func open(database: String, repository: String? = nil,
+                            logger: Logger = Logger(label: "cairn")) throws(CairnError) -> ProtectedDatabase {
+        let db = FileSystem.absolute(database)
+        var candidates = [RepositoryLayout.besideDatabaseControlCopy(forDatabase: db)]
+        if let repository { candidates.append(RepositoryLayout(root: repository).controlCopy) }
+        candidates.append(RepositoryLayout(root: RepositoryLayout.defaultRoot(forDatabase: db)).controlCopy)
+        let store: ControlFileStore
+        do throws(CairnError) {
+            store = try ControlFileStore.open(candidates: candidates, repositoryHint: repository ?? RepositoryLayout.defaultRoot(forDatabase: db), logger: logger)
+        } catch {
+            if case let .notRegistered(_, looked) = error { throw .notRegistered(database: db, looked: looked) }
+            throw error
+        }
+        let c = store.content
+        if c.databasePath != db {
+            throw .databaseMismatch(database: db, registered: "\(c.databasePath) (DBID \(c.dbid))", file: store.copies.first ?? "")
+        }
+        let p = ProtectedDatabase(databasePath: db, store: store, logger: logger)
+        if let repository, FileSystem.absolute(repository) != p.layout.root {
+            let given = RepositoryLayout(root: repository)
+            if let other = try? RepositoryIdentity.read(given), other.dbid != c.dbid {
+                throw .dbidMismatch(database: db, expected: UInt64(other.dbid) ?? 0, found: c.dbidValue, file: given.identityFile)
+            }
+            throw .invalidArgument("\(db) keeps its backups in \(p.layout.root), not in \(given.root). Omit --repo or pass --repo \(p.layout.root).")
+        }
+        try p.checkRepositoryIdentity()
+        return p
+    }
+
+    /// The repository's identity must name the same DBID as the control file.
+    func checkRepositoryIdentity() throws(CairnError) {
+        guard FileSystem.exists(layout.identityFile) else {
+            throw .missingFile(path: layout.identityFile, detail: "the repository of \(databasePath) has no identity file; check that \(layout.root) is the right repository")
+        }
+        let id = try RepositoryIdentity.read(layout)
+        if id.dbid != control.dbid {
+            throw .dbidMismatch(database: databasePath, expected: UInt64(id.dbid) ?? 0, found: dbid, file: layout.identityFile)
+        }
+    }
+
+    public var warnings: [String] { store.warnings }
+
+    // MARK: - Backup
+
+    /// Takes a level-0 backup (backup set or image copy) and records it once verified.
+    @discardableResult
+    public func backup(_ options: BackupOptions = BackupOptions()) throws(CairnError) -> BackupRecord {
+        guard FileSystem.exists(databasePath) else { throw .databaseMissing(path: databasePath) }
+        _ = try DatabaseHeader.read(databasePath)
+        let c = control
+        let id = c.nextBackupId
+        let engine = BackupEngine(layout: layout, dbid: dbid, logger: logger)
+        let r = try engine.run(id: id, database: databasePath, incarnation: c.incarnation, baseScn: c.scn,
+                               cursor: c.walCursor, options: options)
+        let m = r.manifest
+        let record = BackupRecord(
+            id: id, kind: m.kind, level: m.level, scn: m.scn, incarnation: m.incarnation, pieces: m.files.count,
+            bytes: m.storedBytes + UInt64(FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
+            databaseBytes: UInt64(m.pageCount) * UInt64(m.pageSize), pageSize: m.pageSize, pageCount: m.pageCount,
+            stateChecksum: m.stateChecksum, compression: m.compression, startedAt: m.startedAt, completedAt: m.completedAt,
+            tag: m.tag, directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
+        try store.update(logger: logger) { (c: inout ControlFile) throws(CairnError) in
+            c.backups.append(record)
+            c.nextBackupId = id + 1
+            c.scn = m.scn
+            c.walCursor = r.walCursor
+        }
+        return record
+    }
+
+    public var backups: [BackupRecord] { control.backups.sorted { $0.id < $1.id } }
+
+    // MARK: - Restore and validation
+
+    func record(_ id: UInt64?) throws(CairnError) -> BackupRecord {
+        if let id {
+            guard let r = control.backups.first(where: { $0.id == id }) else { throw .backupNotFound(id: id, repository: layout.root) }
+            return r
+        }
+        guard let latest = control.backups.filter({ $0.incarnation == control.incarnation }).max(by: { $0.id < $1.id })
+                ?? control.backups.max(by: { $0.id < $1.id }) else {
+            throw .noBackups(database: databasePath)
+        }
+        return latest
+    }
+
+    func reader(for r: BackupRecord, showProgress: Bool) throws(CairnError) -> BackupReader {
+        let dir = layout.root + "/" + r.directory
+        guard FileSystem.isDirectory(dir) else {
+            throw .missingFile(path: dir, detail: "the directory of backup \(r.id) is gone")
+        }
+        let m = try BackupManifest.read(directory: dir)
+        guard m.backupId == r.id, m.stateChecksum == r.stateChecksum, m.scn == r.scn else {
+            throw .corrupt(file: dir + "/" + BackupManifest.fileName, offset: nil,
+                           detail: "the manifest describes backup \(m.backupId) at SCN \(m.scn), but the control file records backup \(r.id) at SCN \(r.scn)")
+        }
+        var reader = BackupReader(directory: dir, manifest: m, expectedDbid: dbid)
+        reader.showProgress = showProgress
+        return reader
+    }
+
+    /// Restores backup `id` (default: the latest) into a new file at `path`.
+    @discardableResult
+    public func restore(to path: String, backup id: UInt64? = nil, force: Bool = false,
+                        showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> BackupRecord {
+        let r = try record(id)
+        if FileSystem.absolute(path) == databasePath {
+            throw .invalidArgument("--to \(path) is the live database; use --in-place to replace it.")
+        }
+        try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).restore(to: path, force: force)
+        return r
+    }
+
+    /// Replaces the live database with backup `id` (default: the latest) after verifying it,
+    /// and opens a new incarnation that starts at the backup's SCN.
+    @discardableResult
+    public func restoreInPlace(backup id: UInt64? = nil, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> BackupRecord {
+        let r = try record(id)
+        try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).restoreInPlace(database: databasePath)
+        try store.update(logger: logger) { (c: inout ControlFile) throws(CairnError) in
+            let next = (c.incarnations.map(\.number).max() ?? c.incarnation) + 1
+            c.incarnations.append(.init(number: next, parent: c.incarnation, resetScn: r.scn, createdAt: Date()))
+            c.incarnation = next
+            c.scn = r.scn
+            c.walCursor = nil
+        }
+        return r
+    }
+
+    /// Reads and verifies backup `id` (default: the latest) as a restore would, writing nothing.
+    public func validateRestore(backup id: UInt64? = nil, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> BackupRecord {
+        let r = try record(id)
+        try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).validate()
+        return r
+    }
+
+    public struct ValidationResult: Sendable, Codable {
+        public let id: UInt64
+        public let ok: Bool
+        public let error: String?
+    }
+
+    /// Verifies one backup, or every recorded backup; a failure of one does not stop the others.
+    public func validate(backup id: UInt64? = nil, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> [ValidationResult] {
+        let targets = id != nil ? [try record(id)] : backups
+        if targets.isEmpty { throw .noBackups(database: databasePath) }
+        var results: [ValidationResult] = []
+        for r in targets {
+            do throws(CairnError) {
+                try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).validate()
+                results.append(ValidationResult(id: r.id, ok: true, error: nil))
+            } catch {
+                results.append(ValidationResult(id: r.id, ok: false, error: error.description))
+            }
+        }
+        return results
+    }
+
+    // MARK: - Status
+
+    public struct Status: Sendable, Codable {
+        public let dbid: String
+        public let database: String
+        public let repository: String
+        public let incarnation: Int
+        public let scn: UInt64
+        public let backups: Int
+        public let lastBackupId: UInt64?
+        public let lastBackupScn: UInt64?
+        public let lastBackupAt: Date?
+        public let databaseBytes: UInt64?
+        public let controlCopies: [String]
+        public let warnings: [String]
+    }
+
+    public var status: Status {
+        let last = backups.last
+        return Status(dbid: control.dbid, database: databasePath, repository: layout.root, incarnation: control.incarnation,
+                      scn: control.scn, backups: control.backups.count, lastBackupId: last?.id, lastBackupScn: last?.scn,
+                      lastBackupAt: last?.completedAt, databaseBytes: FileSystem.fileSize(databasePath),
+                      controlCopies: store.copies, warnings: store.warnings)
+    }
+}

@@ -1,0 +1,98 @@
+/// Binary layout of a backup piece (`piece-NNNN.cbp`). All integers little-endian.
+///
+///     header  64 bytes  "CAIRNPCE", version u32, release u32, dbid u64, backup set u64,
+///                       piece number u32, page size u32, compression u32, 0 u32, 0 u64,
+///                       xxh3 of bytes 0..<56
+///     block*            header 32 bytes: "BLK1", page count u32, payload length u32,
+///                       flags u32 (0 stored, 1 zstd), xxh3 of entries+payload u64,
+///                       xxh3 of bytes 0..<24 u64
+///                       entries: page count × (page number u32, page hash u64)
+///                       payload: the pages in entry order, zstd-compressed or stored
+///     trailer 48 bytes  "CAIRNEND", blocks u64, pages u64, sum of page hashes u64,
+///                       xxh3 of every byte before the trailer u64, xxh3 of bytes 0..<40
+///
+/// Each block decodes on its own, so a reader can seek to any block.
+public enum BackupPieceFormat {
+    public static let headerMagic: [UInt8] = Array("CAIRNPCE".utf8)
+    public static let trailerMagic: [UInt8] = Array("CAIRNEND".utf8)
+    public static let blockMagic: UInt32 = 0x314B_4C42 // "BLK1"
+    public static let headerSize = 64
+    public static let blockHeaderSize = 32
+    public static let entrySize = 12
+    public static let trailerSize = 48
+
+    public enum Compression: UInt32, Sendable { case none = 0, zstd = 1 }
+
+    public struct Header: Sendable, Equatable {
+        public var version: UInt32
+        public var release: UInt32
+        public var dbid: UInt64
+        public var backupSet: UInt64
+        public var piece: UInt32
+        public var pageSize: UInt32
+        public var compression: UInt32
+    }
+
+    public struct Trailer: Sendable, Equatable {
+        public var blocks: UInt64
+        public var pages: UInt64
+        public var pageHashSum: UInt64
+        public var contentHash: UInt64
+    }
+
+    public static func encodeHeader(_ h: Header, into p: UnsafeMutableRawPointer) {
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: headerSize)
+        for (i, b) in headerMagic.enumerated() { p.storeBytes(of: b, toByteOffset: i, as: UInt8.self) }
+        LE.put32(h.version, p, 8)
+        LE.put32(h.release, p, 12)
+        LE.put64(h.dbid, p, 16)
+        LE.put64(h.backupSet, p, 24)
+        LE.put32(h.piece, p, 32)
+        LE.put32(h.pageSize, p, 36)
+        LE.put32(h.compression, p, 40)
+        LE.put64(Hash.xxh3(p, 56), p, 56)
+    }
+
+    public static func decodeHeader(_ p: UnsafeRawPointer, file: String) throws(CairnError) -> Header {
+        for (i, b) in headerMagic.enumerated() where p.load(fromByteOffset: i, as: UInt8.self) != b {
+            throw .corrupt(file: file, offset: 0, detail: "not a Cairn backup piece (bad magic)")
+        }
+        guard Hash.xxh3(p, 56) == LE.get64(p, 56) else {
+            throw .corrupt(file: file, offset: 0, detail: "piece header checksum mismatch")
+        }
+        let h = Header(version: LE.get32(p, 8), release: LE.get32(p, 12), dbid: LE.get64(p, 16), backupSet: LE.get64(p, 24),
+                       piece: LE.get32(p, 32), pageSize: LE.get32(p, 36), compression: LE.get32(p, 40))
+        if h.version > FormatVersion.backupPiece || h.version == 0 {
+            throw .unsupportedFormat(file: file, found: Int(h.version), supported: Int(FormatVersion.backupPiece))
+        }
+        return h
+    }
+
+    public static func encodeBlockHeader(pages: UInt32, payload: UInt32, flags: UInt32, bodyHash: UInt64, into p: UnsafeMutableRawPointer) {
+        LE.put32(blockMagic, p, 0)
+        LE.put32(pages, p, 4)
+        LE.put32(payload, p, 8)
+        LE.put32(flags, p, 12)
+        LE.put64(bodyHash, p, 16)
+        LE.put64(Hash.xxh3(p, 24), p, 24)
+    }
+
+    public static func encodeTrailer(_ t: Trailer, into p: UnsafeMutableRawPointer) {
+        for (i, b) in trailerMagic.enumerated() { p.storeBytes(of: b, toByteOffset: i, as: UInt8.self) }
+        LE.put64(t.blocks, p, 8)
+        LE.put64(t.pages, p, 16)
+        LE.put64(t.pageHashSum, p, 24)
+        LE.put64(t.contentHash, p, 32)
+        LE.put64(Hash.xxh3(p, 40), p, 40)
+    }
+
+    public static func decodeTrailer(_ p: UnsafeRawPointer, file: String, offset: UInt64) throws(CairnError) -> Trailer {
+        for (i, b) in trailerMagic.enumerated() where p.load(fromByteOffset: i, as: UInt8.self) != b {
+            throw .corrupt(file: file, offset: offset, detail: "piece trailer missing (the piece may be truncated)")
+        }
+        guard Hash.xxh3(p, 40) == LE.get64(p, 40) else {
+            throw .corrupt(file: file, offset: offset, detail: "piece trailer checksum mismatch")
+        }
+        return Trailer(blocks: LE.get64(p, 8), pages: LE.get64(p, 16), pageHashSum: LE.get64(p, 24), contentHash: LE.get64(p, 32))
+    }
+}

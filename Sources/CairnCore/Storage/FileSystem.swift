@@ -1,0 +1,103 @@
+import CSystemShim
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Durable file-system operations: atomic replace, directory fsync, creation and removal.
+public enum FileSystem {
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func fileSize(_ path: String) -> UInt64? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return UInt64(st.st_size)
+    }
+
+    public static func parent(of path: String) -> String {
+        let p = (path as NSString).deletingLastPathComponent
+        return p.isEmpty ? "." : p
+    }
+
+    public static func absolute(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.standardizedFileURL.path
+    }
+
+    public static func fsyncDirectory(_ dir: String) throws(CairnError) {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw CairnError.fromErrno("open directory", dir, errno) }
+        defer { close(fd) }
+        if fsync(fd) != 0 { throw CairnError.fromErrno("fsync directory", dir, errno) }
+    }
+
+    /// Creates a directory and its parents; each new directory is made durable in its parent.
+    public static func makeDirectories(_ path: String) throws(CairnError) {
+        if isDirectory(path) { return }
+        let parentDir = parent(of: path)
+        if parentDir != path { try makeDirectories(parentDir) }
+        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw CairnError.fromErrno("create directory", path, errno) }
+        try fsyncDirectory(parentDir)
+    }
+
+    /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
+    public static func atomicWrite(_ bytes: [UInt8], to path: String) throws(CairnError) {
+        let dir = parent(of: path)
+        let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do throws(CairnError) {
+            let f = try RawFile(path: tmp, mode: .createNew)
+            try f.write(bytes, at: 0)
+            try f.sync()
+            if Glibc.rename(tmp, path) != 0 { throw CairnError.fromErrno("rename", path, errno) }
+        } catch {
+            unlink(tmp)
+            throw error
+        }
+        try fsyncDirectory(dir)
+    }
+
+    public static func rename(_ from: String, _ to: String) throws(CairnError) {
+        if Glibc.rename(from, to) != 0 { throw CairnError.fromErrno("rename \(from) to", to, errno) }
+    }
+
+    /// Renames only if `to` does not exist (Linux renameat2 with RENAME_NOREPLACE), so a file
+    /// that appeared meanwhile is never overwritten. Works for files and directories.
+    public static func renameNoReplace(_ from: String, _ to: String) throws(CairnError) {
+        if cairn_rename_noreplace(from, to) == 0 { return }
+        let e = errno
+        if e == EEXIST { throw .targetExists(path: to) }
+        throw CairnError.fromErrno("rename \(from) to", to, e)
+    }
+
+    public static func readAll(_ path: String) throws(CairnError) -> [UInt8] {
+        let f = try RawFile(path: path, mode: .read)
+        let size = Int(try f.size())
+        var out = [UInt8](repeating: 0, count: size)
+        let n = try out.withMutableBytes { (p, count) throws(CairnError) -> Int in
+            try f.read(into: p, count: count, at: 0)
+        }
+        if n < size { out.removeLast(size - n) }
+        return out
+    }
+
+    public static func removeFile(_ path: String) {
+        unlink(path)
+    }
+
+    /// Removes a directory tree (used for temporary and partial outputs only).
+    public static func removeTree(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    public static func list(_ dir: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: dir))?.sorted() ?? []
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file opened for positional I/O. All reads and writes go through pread/pwrite on
+/// caller-owned buffers; short transfers and EINTR are retried; errors carry the path.
+public final class RawFile: @unchecked Sendable {
+    public let path: String
+    public let fd: Int32
+
+    public enum Mode { case read, readWrite, createNew, createOrTruncate }
+
+    public init(path: String, mode: Mode) throws(CairnError) {
+        self.path = path
+        let flags: Int32
+        switch mode {
+        case .read: flags = O_RDONLY
+        case .readWrite: flags = O_RDWR
+        case .createNew: flags = O_RDWR | O_CREAT | O_EXCL
+        case .createOrTruncate: flags = O_RDWR | O_CREAT | O_TRUNC
+        }
+        let fd = open(path, flags | O_CLOEXEC, 0o644)
+        if fd < 0 {
+            let e = errno
+            if e == ENOENT { throw .missingFile(path: path, detail: "open: no such file") }
+            throw CairnError.fromErrno("open", path, e)
+        }
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+
+    public func size() throws(CairnError) -> UInt64 {
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw CairnError.fromErrno("fstat", path, errno) }
+        return UInt64(st.st_size)
+    }
+
+    /// Reads up to `count` bytes at `offset`; returns the number read (less only at end of file).
+    public func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(CairnError) -> Int {
+        var done = 0
+        while done < count {
+            let n = pread(fd, buffer + done, count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CairnError.fromErrno("read", path, errno)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// Reads exactly `count` bytes at `offset` or throws `truncated`.
+    public func readExactly(into buffer: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(CairnError) {
+        let n = try read(into: buffer, count: count, at: offset)
+        if n != count { throw .truncated(file: path, expected: offset + UInt64(count), actual: offset + UInt64(n)) }
+    }
+
+    public func write(_ buffer: UnsafeRawPointer, count: Int, at offset: UInt64) throws(CairnError) {
+        var done = 0
+        while done < count {
+            let n = pwrite(fd, buffer + done, count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CairnError.fromErrno("write", path, errno)
+            }
+            if n == 0 { throw CairnError.fromErrno("write", path, EIO) }
+            done += n
+        }
+    }
+
+    public func write(_ bytes: [UInt8], at offset: UInt64) throws(CairnError) {
+        try bytes.withBytes { (p, count) throws(CairnError) in
+            try write(p, count: count, at: offset)
+        }
+    }
+
+    public func truncate(to size: UInt64) throws(CairnError) {
+        if ftruncate(fd, off_t(size)) != 0 { throw CairnError.fromErrno("truncate", path, errno) }
+    }
+
+    /// Reserves space so a full disk is found before data is written, where the file system supports it.
+    public func preallocate(_ size: UInt64) throws(CairnError) {
+        guard size > 0 else { return }
+        let r = posix_fallocate(fd, 0, off_t(size))
+        if r == ENOSPC || r == EDQUOT { throw CairnError.fromErrno("allocate", path, r) }
+    }
+
+    public func sync() throws(CairnError) {
+        if fsync(fd) != 0 { throw CairnError.fromErrno("fsync", path, errno) }
+    }
+
+    /// Tells the kernel the file will be read sequentially.
+    public func adviseSequential() {
+        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
+    }
+}

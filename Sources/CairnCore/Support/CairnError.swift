@@ -1,0 +1,105 @@
+import Foundation
+
+/// Every failure a user can reach. Each description says what happened, to which file,
+/// and what to do next; `exitCode` gives the process exit status for the CLI.
+public enum CairnError: Error, CustomStringConvertible, Equatable {
+    case io(operation: String, path: String, errno: Int32)
+    case diskFull(path: String, detail: String)
+    case notSQLite(path: String, reason: String)
+    case notWALCapable(path: String, reason: String)
+    case databaseMissing(path: String)
+    case sqlite(path: String, code: Int32, message: String)
+    case alreadyRegistered(database: String, controlFile: String)
+    case notRegistered(database: String, looked: [String])
+    case dbidMismatch(database: String, expected: UInt64, found: UInt64, file: String)
+    case databaseMismatch(database: String, registered: String, file: String)
+    case controlFileUnusable(copies: [String], reasons: [String], repository: String?)
+    case corrupt(file: String, offset: UInt64?, detail: String)
+    case truncated(file: String, expected: UInt64, actual: UInt64)
+    case missingFile(path: String, detail: String)
+    case unsupportedFormat(file: String, found: Int, supported: Int)
+    case backupNotFound(id: UInt64, repository: String)
+    case noBackups(database: String)
+    case targetExists(path: String)
+    case databaseBusy(path: String, detail: String)
+    case invalidArgument(String)
+    case verificationFailed(file: String, detail: String)
+    case walChanged(path: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .io(op, path, err):
+            let reason = String(cString: strerror(err))
+            return "\(op) failed for \(path): \(reason) (errno \(err)). Check that the path exists, is writable and that the disk is healthy, then run the command again."
+        case let .diskFull(path, detail):
+            return "No space left on the device holding \(path) (\(detail)). Nothing was recorded and partial files were removed; free space or choose another location, then run the command again."
+        case let .notSQLite(path, reason):
+            return "\(path) is not a SQLite database (\(reason)). Give the path of a SQLite database file."
+        case let .notWALCapable(path, reason):
+            return "\(path) cannot be put in WAL mode (\(reason)). Close programs that hold it in exclusive mode and run the command again."
+        case let .databaseMissing(path):
+            return "The database \(path) does not exist. Check the path; to bring it back from a backup run `cairn restore \(path) --to \(path)`."
+        case let .sqlite(path, code, message):
+            return "SQLite reported error \(code) on \(path): \(message). Check that the file is a healthy SQLite database and that no program holds an exclusive lock on it."
+        case let .alreadyRegistered(db, ctl):
+            return "\(db) is already registered with Cairn (control file \(ctl)). Use `cairn status \(db)` to see it; to start over, remove that control file and its repository first."
+        case let .notRegistered(db, looked):
+            return "\(db) is not registered with Cairn: no control file was found (looked in \(looked.joined(separator: ", "))). Run `cairn init \(db)` first, or pass --repo with the repository that holds its backups."
+        case let .dbidMismatch(db, expected, found, file):
+            return "Database identity mismatch for \(db): \(file) belongs to DBID \(String(expected)) but the database is registered as DBID \(String(found)). This repository or control file belongs to another database; pass the right --repo, or register this database with `cairn init`. Nothing was changed."
+        case let .databaseMismatch(db, registered, file):
+            return "\(db) is not the database this repository protects: \(file) belongs to \(registered). Pass the --repo of \(db), or register it with `cairn init \(db) --repo DIR` using a new directory. Nothing was changed."
+        case let .controlFileUnusable(copies, reasons, repo):
+            var s = "Every copy of the control file is unusable:\n"
+            for (c, r) in zip(copies, reasons) { s += "  \(c): \(r)\n" }
+            if let repo {
+                s += "Backups in \(repo) are intact; restore with `cairn restore DB --repo \(repo) --to PATH`, or re-register the database with `cairn init DB --repo \(repo)` after moving the damaged copies aside."
+            } else {
+                s += "Move the damaged copies aside and re-register the database with `cairn init`; existing backups stay in their repository."
+            }
+            return s
+        case let .corrupt(file, offset, detail):
+            let at = offset.map { " at offset \($0)" } ?? ""
+            return "\(file) is corrupt\(at): \(detail). Do not use this file; restore from another backup (`cairn list backups DB`) or run `cairn validate DB` to check the others."
+        case let .truncated(file, expected, actual):
+            return "\(file) is truncated: expected \(expected) bytes, found \(actual). Do not use this file; restore from another backup (`cairn list backups DB`) or take a new backup."
+        case let .missingFile(path, detail):
+            return "\(path) is missing (\(detail)). Restore the file from a copy of the repository or use another backup (`cairn list backups DB`)."
+        case let .unsupportedFormat(file, found, supported):
+            return "\(file) uses format version \(found), but this release of Cairn reads versions up to \(supported). Use Cairn release \(found).x or newer to read it; nothing was changed."
+        case let .backupNotFound(id, repo):
+            return "No backup with id \(id) in \(repo). Run `cairn list backups DB` to see the available ids."
+        case let .noBackups(db):
+            return "No usable backup of \(db) is recorded. Take one with `cairn backup \(db)` first."
+        case let .targetExists(path):
+            return "\(path) already exists; Cairn does not overwrite files. Choose another --to path, or pass --force to replace it."
+        case let .databaseBusy(path, detail):
+            return "\(path) is in use by another program (\(detail)). Stop the programs that have it open and run the command again."
+        case let .invalidArgument(message):
+            return message
+        case let .verificationFailed(file, detail):
+            return "Verification failed for \(file): \(detail). The result was not handed out; run `cairn validate DB` and restore from another backup."
+        case let .walChanged(path, detail):
+            return "The write-ahead log \(path) changed in a way SQLite does not allow while Cairn read it (\(detail)). Nothing was recorded; run the command again."
+        }
+    }
+
+    /// Process exit status: 1 generic, 3 not found, 4 verification/corruption, 5 identity mismatch,
+    /// 6 disk full or I/O, 64 usage.
+    public var exitCode: Int32 {
+        switch self {
+        case .invalidArgument, .targetExists: return 64
+        case .databaseMissing, .notRegistered, .backupNotFound, .noBackups, .missingFile: return 3
+        case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat: return 4
+        case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite: return 5
+        case .io, .diskFull: return 6
+        case .sqlite, .notWALCapable, .databaseBusy, .walChanged: return 1
+        }
+    }
+
+    /// Maps an errno from a write path to the right case (ENOSPC/EDQUOT become `diskFull`).
+    static func fromErrno(_ op: String, _ path: String, _ err: Int32) -> CairnError {
+        if err == ENOSPC || err == EDQUOT { return .diskFull(path: path, detail: "\(op): \(String(cString: strerror(err)))") }
+        return .io(operation: op, path: path, errno: err)
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+
+/// A consistent, read-only view of a live database at one committed transaction, read
+/// with positional I/O while other processes keep writing.
+///
+/// How consistency is obtained without copying through SQLite:
+/// 1. A `BEGIN IMMEDIATE` on one connection blocks writers for a moment.
+/// 2. A read transaction opens on a second connection; it sees the latest commit.
+/// 3. The WAL is scanned (salts and checksums) to find that commit and, for each page it
+///    changed, the frame holding the page's latest version.
+/// 4. The write lock is released. The read transaction stays open until `close()`.
+///
+/// While the reader is open SQLite guarantees: if the WAL index says every committed frame
+/// is already in the database file (nBackfill == mxFrame), the reader uses the file alone
+/// and no checkpoint may change it; otherwise the reader holds a read mark at mxFrame, so the
+/// WAL is not restarted and checkpoints copy only frames up to that mark, which changes only
+/// pages we read from the WAL. Either way every page read is the snapshot's.
+public final class DatabaseSnapshot: @unchecked Sendable {
+    public let databasePath: String
+    public let pageSize: Int
+    public let pageCount: UInt32
+    public let scan: WALScan
+    /// Pages to read from the WAL instead of the database file (empty when fully checkpointed).
+    public let walPages: [UInt32: UInt32]
+    private let reader: SQLiteConnection
+    private let dbFile: RawFile
+    private let walFile: RawFile?
+    private var closed = false
+
+    public var walPath: String { databasePath + "-wal" }
+
+    public init(databasePath: String) throws(CairnError) {
+        self.databasePath = databasePath
+        let header = try DatabaseHeader.read(databasePath)
+        let writer = try SQLiteConnection(path: databasePath)
+        defer { writer.close() }
+        guard try writer.journalMode == "wal" else {
+            throw .notWALCapable(path: databasePath, reason: "the database is not in WAL mode; run `cairn init` to register it")
+        }
+        reader = try SQLiteConnection(path: databasePath, readOnly: true)
+        try writer.exec("BEGIN IMMEDIATE")
+        var readerOpen = false
+        do throws(CairnError) {
+            try reader.exec("BEGIN")
+            readerOpen = true
+            _ = try reader.scalar("SELECT count(*) FROM sqlite_master")
+            let scan = try WALFile.scan(path: databasePath + "-wal")
+            let index = WALIndexInfo.read(path: databasePath + "-shm")
+            try? writer.exec("ROLLBACK")
+            if let index, scan.header != nil, index.mxFrame != scan.lastCommitFrame || index.salt1 != scan.header!.salt1 {
+                throw CairnError.walChanged(path: databasePath + "-wal",
+                    detail: "the WAL index records frame \(index.mxFrame) but the log holds \(scan.lastCommitFrame) valid committed frames")
+            }
+            self.scan = scan
+            let fullyCheckpointed = index.map { $0.nBackfill >= scan.lastCommitFrame } ?? (scan.lastCommitFrame == 0)
+            walPages = fullyCheckpointed ? [:] : scan.latestFrame
+            pageSize = scan.header?.pageSize ?? header.pageSize
+            dbFile = try RawFile(path: databasePath, mode: .read)
+            walFile = walPages.isEmpty ? nil : try RawFile(path: databasePath + "-wal", mode: .read)
+            if let pages = scan.databasePages {
+                pageCount = pages
+            } else {
+                let filePages = UInt32(try dbFile.size() / UInt64(header.pageSize))
+                pageCount = header.pageCountIsValid ? min(header.pageCountField, filePages) : filePages
+            }
+        } catch {
+            try? writer.exec("ROLLBACK")
+            if readerOpen { try? reader.exec("ROLLBACK") }
+            throw error
+        }
+        dbFile.adviseSequential()
+    }
+
+    deinit { close() }
+
+    /// Ends the read transaction; SQLite may then checkpoint past the snapshot.
+    public func close() {
+        if closed { return }
+        closed = true
+        try? reader.exec("ROLLBACK")
+        reader.close()
+    }
+
+    /// Reads `count` consecutive pages starting at `first` (1-based) into `buffer`.
+    public func readPages(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer) throws(CairnError) {
+        let bytes = count * pageSize
+        let got = try dbFile.read(into: buffer, count: bytes, at: UInt64(first - 1) * UInt64(pageSize))
+        if got < bytes {
+            // Pages past the end of the file exist only in the WAL; zero-fill, then overlay.
+            memset(buffer + got, 0, bytes - got)
+        }
+        guard !walPages.isEmpty, let wal = walFile, let header = scan.header else { return }
+        var frameHeader = (UInt64(0), UInt64(0), UInt64(0))
+        for i in 0..<count {
+            let pgno = first + UInt32(i)
+            guard let frame = walPages[pgno] else {
+                if UInt64(i) * UInt64(pageSize) >= UInt64(got) {
+                    throw .walChanged(path: databasePath, detail: "page \(pgno) is neither in the database file nor in the WAL")
+                }
+                continue
+            }
+            let off = WALScan.frameOffset(frame, pageSize: pageSize)
+            try withUnsafeMutableBytes(of: &frameHeader) { (h: UnsafeMutableRawBufferPointer) throws(CairnError) in
+                try wal.readExactly(into: h.baseAddress!, count: WALFile.frameHeaderSize, at: off)
+                guard LE.getBE32(h.baseAddress!, 0) == pgno, LE.getBE32(h.baseAddress!, 8) == header.salt1,
+                      LE.getBE32(h.baseAddress!, 12) == header.salt2 else {
+                    throw .walChanged(path: walPath, detail: "frame \(frame) no longer holds page \(pgno)")
+                }
+            }
+            try wal.readExactly(into: buffer + i * pageSize, count: pageSize, at: off + UInt64(WALFile.frameHeaderSize))
+        }
+    }
+}

@@ -1,0 +1,167 @@
+/// Reader for SQLite's write-ahead log: validates the header, salts and the cumulative
+/// checksums, and reports the committed frames.
+///
+/// WAL layout: a 32-byte header (magic, version, page size, checkpoint sequence, salt-1,
+/// salt-2, checksum) then frames of a 24-byte header (page number, database size after
+/// commit or 0, salt-1, salt-2, checksum) followed by one page. A frame is valid when its
+/// salts equal the header's and its checksum continues the chain.
+public struct WALHeader: Sendable, Equatable {
+    public let bigEndianChecksum: Bool
+    public let pageSize: Int
+    public let checkpointSequence: UInt32
+    public let salt1: UInt32
+    public let salt2: UInt32
+    public let checksum: (UInt32, UInt32)
+
+    public static func == (a: WALHeader, b: WALHeader) -> Bool {
+        a.salt1 == b.salt1 && a.salt2 == b.salt2 && a.pageSize == b.pageSize && a.checkpointSequence == b.checkpointSequence
+    }
+}
+
+/// One committed transaction found in the WAL.
+public struct WALCommit: Sendable, Equatable {
+    /// 1-based index of the commit frame.
+    public let frame: UInt32
+    /// Database size in pages after the commit.
+    public let databasePages: UInt32
+}
+
+/// What a scan of the WAL found, up to the last valid commit frame.
+public struct WALScan: Sendable {
+    public let header: WALHeader?
+    /// Index of the last frame of the last committed transaction (0 when none).
+    public let lastCommitFrame: UInt32
+    public let commits: [WALCommit]
+    /// For each page changed in the WAL, the index of its latest committed frame.
+    public let latestFrame: [UInt32: UInt32]
+
+    public var databasePages: UInt32? { commits.last?.databasePages }
+
+    public static func frameOffset(_ frame: UInt32, pageSize: Int) -> UInt64 {
+        32 + UInt64(frame - 1) * UInt64(24 + pageSize)
+    }
+}
+
+public enum WALFile {
+    public static let headerSize = 32
+    public static let frameHeaderSize = 24
+
+    /// Computes SQLite's WAL checksum over `count` bytes (a multiple of 8), continuing from `s`.
+    @inline(__always)
+    static func checksum(_ p: UnsafeRawPointer, _ count: Int, bigEndian: Bool, _ s: (UInt32, UInt32)) -> (UInt32, UInt32) {
+        var s0 = s.0, s1 = s.1
+        let words = p.assumingMemoryBound(to: UInt32.self)
+        var i = 0
+        let n = count / 4
+        if bigEndian {
+            while i < n {
+                s0 = s0 &+ UInt32(bigEndian: words[i]) &+ s1
+                s1 = s1 &+ UInt32(bigEndian: words[i + 1]) &+ s0
+                i += 2
+            }
+        } else {
+            while i < n {
+                s0 = s0 &+ UInt32(littleEndian: words[i]) &+ s1
+                s1 = s1 &+ UInt32(littleEndian: words[i + 1]) &+ s0
+                i += 2
+            }
+        }
+        return (s0, s1)
+    }
+
+    /// Parses the 32-byte header; nil when it is absent or invalid (SQLite then treats the WAL as empty).
+    public static func parseHeader(_ p: UnsafeRawPointer) -> WALHeader? {
+        let magic = LE.getBE32(p, 0)
+        guard magic == 0x377f0682 || magic == 0x377f0683 else { return nil }
+        guard LE.getBE32(p, 4) == 3007000 else { return nil }
+        let pageSize = Int(LE.getBE32(p, 8))
+        let ps = pageSize == 1 ? 65536 : pageSize
+        guard ps >= 512, ps <= 65536, ps & (ps - 1) == 0 else { return nil }
+        let big = magic & 1 == 1
+        let c = checksum(p, 24, bigEndian: big, (0, 0))
+        guard c.0 == LE.getBE32(p, 24), c.1 == LE.getBE32(p, 28) else { return nil }
+        return WALHeader(bigEndianChecksum: big, pageSize: ps, checkpointSequence: LE.getBE32(p, 12),
+                         salt1: LE.getBE32(p, 16), salt2: LE.getBE32(p, 20), checksum: c)
+    }
+
+    /// Scans the WAL at `path` from the start and returns its committed content.
+    /// A missing or empty WAL gives an empty scan.
+    public static func scan(path: String) throws(CairnError) -> WALScan {
+        let file: RawFile
+        do throws(CairnError) { file = try RawFile(path: path, mode: .read) } catch {
+            if case .missingFile = error { return WALScan(header: nil, lastCommitFrame: 0, commits: [], latestFrame: [:]) }
+            throw error
+        }
+        let size = try file.size()
+        let hbuf = UnsafeMutableRawPointer.allocate(byteCount: headerSize, alignment: 8)
+        defer { hbuf.deallocate() }
+        guard size >= UInt64(headerSize), try file.read(into: hbuf, count: headerSize, at: 0) == headerSize,
+              let header = parseHeader(hbuf) else {
+            return WALScan(header: nil, lastCommitFrame: 0, commits: [], latestFrame: [:])
+        }
+        file.adviseSequential()
+        let frameSize = frameHeaderSize + header.pageSize
+        let framesPerChunk = max(1, (1 << 20) / frameSize)
+        let chunk = UnsafeMutableRawPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 16)
+        defer { chunk.deallocate() }
+
+        var sum = header.checksum
+        var frame: UInt32 = 0
+        var commits: [WALCommit] = []
+        var latest: [UInt32: UInt32] = [:]
+        var pending: [(UInt32, UInt32)] = []
+        var offset = UInt64(headerSize)
+        scanning: while offset + UInt64(frameSize) <= size {
+            let want = min(framesPerChunk, Int((size - offset) / UInt64(frameSize)))
+            let got = try file.read(into: chunk, count: want * frameSize, at: offset) / frameSize
+            if got == 0 { break }
+            for i in 0..<got {
+                let f = chunk + i * frameSize
+                let pgno = LE.getBE32(f, 0)
+                let commitSize = LE.getBE32(f, 4)
+                guard pgno > 0, LE.getBE32(f, 8) == header.salt1, LE.getBE32(f, 12) == header.salt2 else { break scanning }
+                var s = checksum(f, 8, bigEndian: header.bigEndianChecksum, sum)
+                s = checksum(f + frameHeaderSize, header.pageSize, bigEndian: header.bigEndianChecksum, s)
+                guard s.0 == LE.getBE32(f, 16), s.1 == LE.getBE32(f, 20) else { break scanning }
+                sum = s
+                frame += 1
+                pending.append((pgno, frame))
+                if commitSize != 0 {
+                    for (p, fr) in pending { latest[p] = fr }
+                    pending.removeAll(keepingCapacity: true)
+                    commits.append(WALCommit(frame: frame, databasePages: commitSize))
+                }
+            }
+            offset += UInt64(got * frameSize)
+            if got < want { break }
+        }
+        // Pages beyond the final database size of the last commit are not part of the database.
+        if let last = commits.last {
+            latest = latest.filter { $0.key <= last.databasePages }
+        }
+        return WALScan(header: header, lastCommitFrame: commits.last?.frame ?? 0, commits: commits, latestFrame: latest)
+    }
+}
+
+/// The fields Cairn reads from the WAL index (`-shm`), which SQLite keeps in native byte order.
+public struct WALIndexInfo: Sendable {
+    public let mxFrame: UInt32
+    public let salt1: UInt32
+    public let salt2: UInt32
+    public let nBackfill: UInt32
+
+    /// Reads the `-shm` file; nil when it is missing or not initialised.
+    public static func read(path: String) -> WALIndexInfo? {
+        guard let f = try? RawFile(path: path, mode: .read) else { return nil }
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: 136, alignment: 8)
+        defer { buf.deallocate() }
+        guard (try? f.read(into: buf, count: 136, at: 0)) == 136 else { return nil }
+        guard buf.load(fromByteOffset: 12, as: UInt8.self) != 0 else { return nil } // isInit
+        return WALIndexInfo(
+            mxFrame: buf.load(fromByteOffset: 16, as: UInt32.self),
+            // The salts are copied byte for byte from the WAL header, which is big-endian.
+            salt1: UInt32(bigEndian: buf.load(fromByteOffset: 32, as: UInt32.self)),
+            salt2: UInt32(bigEndian: buf.load(fromByteOffset: 36, as: UInt32.self)),
+            nBackfill: buf.load(fromByteOffset: 96, as: UInt32.self))
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import CairnCore
+import Foundation
+import Logging
+
+@main
+struct CairnCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn",
+        abstract: "Backup, archiving and point-in-time recovery for SQLite.",
+        version: FormatVersion.release,
+        subcommands: [Init.self, Backup.self, Restore.self, List.self, Status.self, Validate.self, Digest.self, Quickstart.self]
+    )
+
+    static func main() {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = ProcessInfo.processInfo.environment["CAIRN_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+            return h
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// The database argument and repository option most commands share.
+struct DatabaseOptions: ParsableArguments {
+    @Argument(help: "Path of the SQLite database.")
+    var database: String
+
+    @Option(name: .long, help: "Repository directory (default: DATABASE.cairn beside the database).")
+    var repo: String?
+
+    func open() throws(CairnError) -> ProtectedDatabase {
+        let p = try ProtectedDatabase.open(database: database, repository: repo, logger: Logger(label: "cairn"))
+        return p
+    }
+}
+
+/// Runs `body`, turning Cairn errors into a message on standard error and a nonzero exit.
+func reporting(_ body: () throws(CairnError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        FileHandle.standardError.write(Data("cairn: error: \(error.description)\n".utf8))
+        throw ExitCode(error.exitCode)
+    }
+}
+
+enum Output {
+    static func json<T: Encodable>(_ value: T) {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .iso8601
+        let data = (try? e.encode(value)) ?? Data("null".utf8)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    static func date(_ d: Date) -> String { ISO8601DateFormatter().string(from: d) }
+
+    static func bytes(_ n: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n), i = 0
+        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
+    }
+
+    /// Parses sizes like 32M, 1G, 4096.
+    static func parseSize(_ s: String) -> UInt64? {
+        let u = s.uppercased().replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "")
+        let mult: UInt64
+        var digits = Substring(u)
+        switch u.last {
+        case "K": mult = 1 << 10; digits = digits.dropLast()
+        case "M": mult = 1 << 20; digits = digits.dropLast()
+        case "G": mult = 1 << 30; digits = digits.dropLast()
+        default: mult = 1
+        }
+        guard let n = UInt64(digits), n > 0 else { return nil }
+        let (r, o) = n.multipliedReportingOverflow(by: mult)
+        return o ? nil : r
+    }
+}

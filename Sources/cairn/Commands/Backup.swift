@@ -1,0 +1,51 @@
+import ArgumentParser
+import CairnCore
+
+struct Backup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Take an online level-0 backup: a compressed, checksummed backup set, or an image copy.")
+
+    @OptionGroup var db: DatabaseOptions
+
+    @Option(help: "Backup level (0 is the only level in this release).")
+    var level: Int = 0
+
+    @Flag(name: .customLong("as-copy"), help: "Write an image copy: a plain SQLite file usable as is.")
+    var asCopy = false
+
+    @Option(help: "Label for the backup.")
+    var tag: String?
+
+    @Option(name: .customLong("max-piece-size"), help: "Largest piece file, e.g. 32M (default) or 1G.")
+    var maxPieceSize: String = "32M"
+
+    @Option(help: "zstd level 1-19, or 'none' to store pages uncompressed.")
+    var compression: String = "1"
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() throws {
+        try reporting { () throws(CairnError) in
+            guard level == 0 else { throw .invalidArgument("--level \(level) is not supported yet; this release takes level-0 backups (--level 0).") }
+            var options = BackupOptions()
+            options.asCopy = asCopy
+            options.tag = tag
+            guard let size = Output.parseSize(maxPieceSize) else {
+                throw .invalidArgument("--max-piece-size '\(maxPieceSize)' is not a size; use bytes or a suffix, e.g. 32M or 1G.")
+            }
+            options.maxPieceSize = size
+            if compression.lowercased() == "none" {
+                options.compressionLevel = nil
+            } else if let l = Int32(compression), (1...19).contains(l) {
+                options.compressionLevel = l
+            } else {
+                throw .invalidArgument("--compression '\(compression)' is not valid; use a zstd level from 1 to 19, or none.")
+            }
+            let p = try db.open()
+            let r = try p.backup(options)
+            if json { Output.json(BackupRow(r)); return }
+            print("backup \(r.id) complete: \(r.kind == .imageCopy ? "image copy" : "backup set"), level \(r.level), SCN \(r.scn), \(r.pieces) piece(s), \(Output.bytes(r.bytes)) stored for \(Output.bytes(r.databaseBytes)) of database, verified")
+        }
+    }
+}
