@@ -161,10 +161,14 @@ public final class ProtectedDatabase {
     @discardableResult
     public func restore(to path: String, backup id: UInt64? = nil, force: Bool = false,
                         showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> BackupRecord {
-        let r = try record(id)
         if FileSystem.absolute(path) == databasePath {
-            throw .invalidArgument("--to \(path) is the live database; use --in-place to replace it.")
+            // Bringing back a lost database at its own path is an in-place restore.
+            guard !FileSystem.exists(databasePath) else {
+                throw .invalidArgument("--to \(path) is the live database; use --in-place to replace it.")
+            }
+            return try restoreInPlace(backup: id, showProgress: showProgress)
         }
+        let r = try record(id)
         try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).restore(to: path, force: force)
         return r
     }

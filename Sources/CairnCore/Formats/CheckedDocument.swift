@@ -19,8 +19,14 @@ public struct CheckedDocument: Sendable {
         self.body = body
     }
 
+    /// The checksum covers the header fields and the body.
+    static func checksum(kind: String, version: Int, usn: UInt64, body: [UInt8]) -> UInt64 {
+        Hash.xxh3(body, seed: Hash.xxh3(Array("CAIRN \(kind) v\(version) usn=\(usn) len=\(body.count)".utf8)))
+    }
+
     public func encoded() -> [UInt8] {
-        let header = "CAIRN \(kind) v\(version) usn=\(usn) len=\(body.count) xxh3=\(Hash.hex(Hash.xxh3(body)))\n"
+        let sum = Self.checksum(kind: kind, version: version, usn: usn, body: body)
+        let header = "CAIRN \(kind) v\(version) usn=\(usn) len=\(body.count) xxh3=\(Hash.hex(sum))\n"
         return Array(header.utf8) + body
     }
 
@@ -54,8 +60,9 @@ public struct CheckedDocument: Sendable {
             if body.count < len { throw .truncated(file: file, expected: UInt64(nl + 1 + len), actual: UInt64(bytes.count)) }
             throw .corrupt(file: file, offset: UInt64(nl + 1 + len), detail: "\(body.count - len) unexpected bytes after the document")
         }
-        if Hash.xxh3(body) != sum {
-            throw .corrupt(file: file, offset: UInt64(nl + 1), detail: "checksum mismatch (expected \(Hash.hex(sum)), computed \(Hash.hex(Hash.xxh3(body))))")
+        let computed = checksum(kind: kind, version: version, usn: usn, body: body)
+        if computed != sum {
+            throw .corrupt(file: file, offset: UInt64(nl + 1), detail: "checksum mismatch (recorded \(Hash.hex(sum)), computed \(Hash.hex(computed)))")
         }
         return CheckedDocument(kind: kind, version: version, usn: usn, body: body)
     }

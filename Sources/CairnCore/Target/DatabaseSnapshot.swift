@@ -31,7 +31,7 @@ public final class DatabaseSnapshot: @unchecked Sendable {
 
     public init(databasePath: String) throws(CairnError) {
         self.databasePath = databasePath
-        let header = try DatabaseHeader.read(databasePath)
+        _ = try DatabaseHeader.read(databasePath)
         let writer = try SQLiteConnection(path: databasePath)
         defer { writer.close() }
         guard try writer.journalMode == "wal" else {
@@ -44,25 +44,25 @@ public final class DatabaseSnapshot: @unchecked Sendable {
             try reader.exec("BEGIN")
             readerOpen = true
             _ = try reader.scalar("SELECT count(*) FROM sqlite_master")
+            // Everything below is read while no transaction can commit.
             let scan = try WALFile.scan(path: databasePath + "-wal")
             let index = WALIndexInfo.read(path: databasePath + "-shm")
-            try? writer.exec("ROLLBACK")
-            if let index, scan.header != nil, index.mxFrame != scan.lastCommitFrame || index.salt1 != scan.header!.salt1 {
+            if let index, let h = scan.header, index.mxFrame != scan.lastCommitFrame || index.salt1 != h.salt1 || index.salt2 != h.salt2 {
                 throw CairnError.walChanged(path: databasePath + "-wal",
                     detail: "the WAL index records frame \(index.mxFrame) but the log holds \(scan.lastCommitFrame) valid committed frames")
             }
+            let header = try DatabaseHeader.read(databasePath)
+            dbFile = try RawFile(path: databasePath, mode: .read)
+            let fileBytes = try dbFile.size()
+            try? writer.exec("ROLLBACK")
             self.scan = scan
             let fullyCheckpointed = index.map { $0.nBackfill >= scan.lastCommitFrame } ?? (scan.lastCommitFrame == 0)
             walPages = fullyCheckpointed ? [:] : scan.latestFrame
             pageSize = scan.header?.pageSize ?? header.pageSize
-            dbFile = try RawFile(path: databasePath, mode: .read)
             walFile = walPages.isEmpty ? nil : try RawFile(path: databasePath + "-wal", mode: .read)
-            if let pages = scan.databasePages {
-                pageCount = pages
-            } else {
-                let filePages = UInt32(try dbFile.size() / UInt64(header.pageSize))
-                pageCount = header.pageCountIsValid ? min(header.pageCountField, filePages) : filePages
-            }
+            // With committed frames the last commit gives the size; otherwise the file is the
+            // whole database (a complete checkpoint truncates it to the exact size).
+            pageCount = scan.databasePages ?? UInt32(fileBytes / UInt64(header.pageSize))
         } catch {
             try? writer.exec("ROLLBACK")
             if readerOpen { try? reader.exec("ROLLBACK") }
