@@ -14,6 +14,8 @@ public struct ControlFileStore: Sendable {
     public private(set) var content: ControlFile
     /// Warnings produced while opening (stale or corrupt copies that were repaired).
     public private(set) var warnings: [String] = []
+    /// Candidate control files that belong to another database (path, DBID).
+    public private(set) var foreignCopies: [(path: String, dbid: String)] = []
 
     /// Creates the first version of the control file in every location.
     public static func create(_ content: ControlFile) throws(CairnError) -> ControlFileStore {
@@ -33,46 +35,61 @@ public struct ControlFileStore: Sendable {
     /// existing copy is damaged.
     public static func open(candidates: [String], repositoryHint: String?, logger: Logger) throws(CairnError) -> ControlFileStore {
         var seen: [String] = []
-        var results: [(path: String, doc: CheckedDocument?, content: ControlFile?, error: String?)] = []
+        var results: [(path: String, doc: CheckedDocument?, content: ControlFile?, error: CairnError?)] = []
         func load(_ path: String) {
             let p = FileSystem.absolute(path)
             if seen.contains(p) { return }
             seen.append(p)
-            guard FileSystem.exists(p) else { results.append((p, nil, nil, "missing")); return }
+            guard FileSystem.exists(p) else {
+                results.append((p, nil, nil, .missingFile(path: p, detail: "control file copy")))
+                return
+            }
             do throws(CairnError) {
                 let bytes = try FileSystem.readAll(p)
                 let doc = try CheckedDocument.decode(bytes, kind: kind, maxVersion: FormatVersion.controlFile, file: p)
                 let c = try doc.decodeBody(ControlFile.self, file: p)
                 results.append((p, doc, c, nil))
             } catch {
-                if case .unsupportedFormat = error { results.append((p, nil, nil, "unsupported:" + error.description)) }
-                else { results.append((p, nil, nil, error.description)) }
+                results.append((p, nil, nil, error))
             }
         }
         candidates.forEach(load)
-        // Include every location the newest valid copy lists.
-        if let best = results.filter({ $0.content != nil }).max(by: { $0.doc!.usn < $1.doc!.usn }) {
-            best.content!.controlCopies.forEach(load)
-        }
-        let valid = results.filter { $0.content != nil }
-        guard let winner = valid.max(by: { $0.doc!.usn < $1.doc!.usn }) else {
-            if let newer = results.first(where: { $0.error?.hasPrefix("unsupported:") == true }) {
-                throw .invalidArgument(String(newer.error!.dropFirst("unsupported:".count)))
+        // The first valid candidate (in priority order) decides which database this is;
+        // copies that belong to another DBID are reported, never merged.
+        guard let first = results.first(where: { $0.content != nil }) else {
+            for r in results {
+                if case .unsupportedFormat? = r.error { throw r.error! }
             }
-            let present = results.filter { $0.error != "missing" }
+            let present = results.filter { r in
+                if case .missingFile? = r.error { return false }
+                return true
+            }
             if present.isEmpty {
                 throw .notRegistered(database: "", looked: results.map(\.path))
             }
-            throw .controlFileUnusable(copies: present.map(\.path), reasons: present.map { $0.error ?? "" }, repository: repositoryHint)
+            throw .controlFileUnusable(copies: present.map(\.path), reasons: present.map { $0.error?.description ?? "" }, repository: repositoryHint)
         }
+        let dbid = first.content!.dbid
+        first.content!.controlCopies.forEach(load)
+        if let best = results.filter({ $0.content?.dbid == dbid }).max(by: { $0.doc!.usn < $1.doc!.usn }) {
+            best.content!.controlCopies.forEach(load)
+        }
+        let foreign = results.filter { $0.content != nil && $0.content!.dbid != dbid }
+        let winner = results.filter { $0.content?.dbid == dbid }.max(by: { $0.doc!.usn < $1.doc!.usn })!
         var store = ControlFileStore(copies: winner.content!.controlCopies, usn: winner.doc!.usn, content: winner.content!)
+        store.foreignCopies = foreign.map { ($0.path, $0.content!.dbid) }
         // Repair copies that are missing, stale or damaged.
         let encoded = CheckedDocument.make(store.content, kind: kind, version: FormatVersion.controlFile, usn: store.usn).encoded()
         for path in store.copies.map(FileSystem.absolute) {
             guard let r = results.first(where: { $0.path == path }) else { continue }
             let problem: String?
-            if let doc = r.doc { problem = doc.usn < store.usn ? "stale (update \(doc.usn), newest is \(store.usn))" : nil }
-            else { problem = r.error }
+            if let doc = r.doc {
+                problem = doc.usn < store.usn ? "stale (update \(doc.usn), newest is \(store.usn))" : nil
+            } else if case .missingFile? = r.error {
+                problem = "missing"
+            } else {
+                problem = r.error?.description
+            }
             guard let problem else { continue }
             do throws(CairnError) {
                 try FileSystem.makeDirectories(FileSystem.parent(of: path))

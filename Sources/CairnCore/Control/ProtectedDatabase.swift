@@ -70,6 +70,9 @@ public final class ProtectedDatabase {
             throw error
         }
         let c = store.content
+        if let f = store.foreignCopies.first {
+            throw .dbidMismatch(database: db, expected: UInt64(f.dbid) ?? 0, found: c.dbidValue, file: f.path)
+        }
         if c.databasePath != db {
             throw .databaseMismatch(database: db, registered: "\(c.databasePath) (DBID \(c.dbid))", file: store.copies.first ?? "")
         }
