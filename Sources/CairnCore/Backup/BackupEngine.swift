@@ -28,7 +28,6 @@ public struct BackupEngine {
         public let manifest: BackupManifest
         public let directory: String
         public let walCursor: ControlFile.WALCursor?
-        public let newCommits: UInt64
     }
 
     /// Blocks hold up to 1 MiB of pages and always fit in a piece.
@@ -50,15 +49,20 @@ public struct BackupEngine {
     }
 
     /// Writes backup `id` of the snapshot; returns the verified, visible backup.
-    public func run(id: UInt64, database: String, incarnation: Int, baseScn: UInt64,
-                    cursor: ControlFile.WALCursor?, options: BackupOptions) throws(CairnError) -> Result {
+    /// `scnAtSnapshot` runs while writers are blocked and gives the SCN of the snapshot
+    /// (capturing up to it first when this process captures) and the WAL cursor to record.
+    public func run(id: UInt64, database: String, incarnation: Int,
+                    scnAtSnapshot: @escaping (WALScan) throws(CairnError) -> (UInt64, ControlFile.WALCursor?),
+                    options: BackupOptions) throws(CairnError) -> Result {
         try FileSystem.makeDirectories(layout.backupsDirectory)
         removePartials()
         let started = Date()
-        let snapshot = try DatabaseSnapshot(databasePath: database)
+        var scn: UInt64 = 0
+        var newCursor: ControlFile.WALCursor?
+        let snapshot = try DatabaseSnapshot(databasePath: database) { (scan: WALScan) throws(CairnError) in
+            (scn, newCursor) = try scnAtSnapshot(scan)
+        }
         defer { snapshot.close() }
-        let (newCommits, newCursor) = Self.countCommits(snapshot.scan, since: cursor)
-        let scn = baseScn + newCommits
 
         let partial = layout.partialDirectory(id)
         if mkdir(partial, 0o755) != 0 {
@@ -87,7 +91,7 @@ public struct BackupEngine {
             try FileSystem.renameNoReplace(partial, final)
             try FileSystem.fsyncDirectory(layout.backupsDirectory)
             progress.finish()
-            return Result(manifest: manifest, directory: final, walCursor: newCursor, newCommits: newCommits)
+            return Result(manifest: manifest, directory: final, walCursor: newCursor)
         } catch {
             FileSystem.removeTree(partial)
             throw error

@@ -16,6 +16,7 @@ public struct ControlFile: Codable, Sendable, Equatable {
     public var walCursor: WALCursor?
     public var nextBackupId: UInt64
     public var backups: [BackupRecord]
+    public var redo: RedoState
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -24,8 +25,29 @@ public struct ControlFile: Codable, Sendable, Equatable {
     public struct Incarnation: Codable, Sendable, Equatable {
         public var number: Int
         public var parent: Int?
+        /// The parent's SCN this incarnation branched from (its database state at the start).
         public var resetScn: UInt64
+        /// The first SCN of this incarnation's own transactions.
+        public var startScn: UInt64
         public var createdAt: Date
+    }
+
+    public func incarnation(_ n: Int) -> Incarnation? { incarnations.first { $0.number == n } }
+
+    /// The chain from the first incarnation to `n`, oldest first.
+    public func lineage(of n: Int) -> [Incarnation] {
+        var chain: [Incarnation] = []
+        var cur = incarnation(n)
+        while let c = cur {
+            chain.insert(c, at: 0)
+            cur = c.parent.flatMap(incarnation)
+        }
+        return chain
+    }
+
+    /// Highest SCN ever issued in any incarnation (SCNs never repeat).
+    public var highestScn: UInt64 {
+        max(scn, redo.logs.map(\.highScn).max() ?? 0, incarnations.map { $0.startScn &- 1 }.max() ?? 0)
     }
 
     public struct WALCursor: Codable, Sendable, Equatable {

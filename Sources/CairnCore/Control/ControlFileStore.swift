@@ -130,9 +130,59 @@ public struct ControlFileStore: Sendable {
         content = c
     }
 
+    /// Read-modify-write under an exclusive lock shared by every Cairn process: the newest
+    /// copy on disk is re-read first, so a change made meanwhile by another process (a
+    /// backup while capture runs) is never overwritten.
     public mutating func update(logger: Logger? = nil, _ change: (inout ControlFile) throws(CairnError) -> Void) throws(CairnError) {
+        let lock = try ControlFileLock(path: lockPath)
+        defer { lock.release() }
+        if let newest = Self.newestCopy(copies), newest.usn > usn {
+            usn = newest.usn
+            content = newest.content
+        }
         var c = content
         try change(&c)
         try write(c, logger: logger)
     }
+
+    /// The lock file beside the repository's copy of the control file.
+    var lockPath: String {
+        let repoCopy = copies.first { $0.hasSuffix("/control/cairn.ctl") } ?? copies[0]
+        return FileSystem.parent(of: repoCopy) + "/control.lock"
+    }
+
+    /// The valid copy with the highest update sequence number.
+    static func newestCopy(_ paths: [String]) -> (usn: UInt64, content: ControlFile)? {
+        var best: (UInt64, ControlFile)?
+        for p in paths {
+            guard let bytes = try? FileSystem.readAll(p),
+                  let doc = try? CheckedDocument.decode(bytes, kind: kind, maxVersion: FormatVersion.controlFile, file: p),
+                  let c = try? doc.decodeBody(ControlFile.self, file: p) else { continue }
+            if best == nil || doc.usn > best!.0 { best = (doc.usn, c) }
+        }
+        return best
+    }
+}
+
+/// An exclusive `flock` held for the length of one control-file update.
+final class ControlFileLock {
+    private var fd: Int32
+
+    init(path: String) throws(CairnError) {
+        try FileSystem.makeDirectories(FileSystem.parent(of: path))
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 { throw CairnError.fromErrno("open control-file lock", path, errno) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            let e = errno
+            close(fd)
+            throw CairnError.fromErrno("lock", path, e)
+        }
+    }
+
+    func release() {
+        if fd >= 0 { close(fd); fd = -1 }
+    }
+
+    deinit { release() }
 }

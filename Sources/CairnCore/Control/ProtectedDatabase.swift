@@ -3,14 +3,22 @@ import Logging
 
 /// A database registered with Cairn: its control file and repository. The entry point of
 /// the library; every CLI command is one call on this type.
-public final class ProtectedDatabase {
+public final class ProtectedDatabase: @unchecked Sendable {
     public let databasePath: String
     public let layout: RepositoryLayout
-    public private(set) var store: ControlFileStore
+    private var store: ControlFileStore
+    private let lock = NSLock()
     let logger: Logger
 
-    public var control: ControlFile { store.content }
-    public var dbid: UInt64 { store.content.dbidValue }
+    public var control: ControlFile { lock.withLock { store.content } }
+    public var dbid: UInt64 { control.dbidValue }
+
+    /// Applies `change` to the control file and writes every copy (serialised between threads).
+    public func updateControl(_ change: (inout ControlFile) throws(CairnError) -> Void) throws(CairnError) {
+        lock.lock()
+        defer { lock.unlock() }
+        try store.update(logger: logger, change)
+    }
 
     init(databasePath: String, store: ControlFileStore, logger: Logger) {
         self.databasePath = databasePath
@@ -48,9 +56,13 @@ public final class ProtectedDatabase {
         for c in extraControlCopies.map(FileSystem.absolute) where !copies.contains(c) { copies.append(c) }
         let content = ControlFile(
             dbid: String(dbid), databasePath: db, repository: layout.root, controlCopies: copies,
-            incarnation: 1, incarnations: [.init(number: 1, parent: nil, resetScn: 0, createdAt: now)],
-            scn: 0, walCursor: nil, nextBackupId: 1, backups: [], createdAt: now, updatedAt: now)
-        let store = try ControlFileStore.create(content)
+            incarnation: 1, incarnations: [.init(number: 1, parent: nil, resetScn: 0, startScn: 1, createdAt: now)],
+            scn: 0, walCursor: nil, nextBackupId: 1, backups: [],
+            redo: RedoState(memberDirectories: [layout.onlineLogDirectory], archiveDestinations: [layout.archiveDirectory]),
+            createdAt: now, updatedAt: now)
+        var withBaseline = content
+        withBaseline.redo.capture = try Self.captureBaseline(database: db, layout: layout, scn: 0, incarnation: 1)
+        let store = try ControlFileStore.create(withBaseline)
         return ProtectedDatabase(databasePath: db, store: store, logger: logger)
     }
 
@@ -99,7 +111,8 @@ public final class ProtectedDatabase {
         }
     }
 
-    public var warnings: [String] { store.warnings }
+    public var warnings: [String] { lock.withLock { store.warnings } }
+    public var controlCopies: [String] { lock.withLock { store.copies } }
 
     // MARK: - Backup
 
@@ -111,8 +124,8 @@ public final class ProtectedDatabase {
         let c = control
         let id = c.nextBackupId
         let engine = BackupEngine(layout: layout, dbid: dbid, logger: logger)
-        let r = try engine.run(id: id, database: databasePath, incarnation: c.incarnation, baseScn: c.scn,
-                               cursor: c.walCursor, options: options)
+        let scnSource = try backupScnSource()
+        let r = try engine.run(id: id, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: scnSource, options: options)
         let m = r.manifest
         let record = BackupRecord(
             id: id, kind: m.kind, level: m.level, scn: m.scn, incarnation: m.incarnation, pieces: m.files.count,
@@ -120,11 +133,11 @@ public final class ProtectedDatabase {
             databaseBytes: UInt64(m.pageCount) * UInt64(m.pageSize), pageSize: m.pageSize, pageCount: m.pageCount,
             stateChecksum: m.stateChecksum, compression: m.compression, startedAt: m.startedAt, completedAt: m.completedAt,
             tag: m.tag, directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
-        try store.update(logger: logger) { (c: inout ControlFile) throws(CairnError) in
+        try updateControl { (c: inout ControlFile) throws(CairnError) in
             c.backups.append(record)
             c.nextBackupId = id + 1
-            c.scn = m.scn
-            c.walCursor = r.walCursor
+            c.scn = max(c.scn, m.scn)
+            if c.redo.mode == .noarchivelog { c.walCursor = r.walCursor }
         }
         return record
     }
@@ -160,35 +173,21 @@ public final class ProtectedDatabase {
         return reader
     }
 
-    /// Restores backup `id` (default: the latest) into a new file at `path`.
+    /// Restores backup `id` (default: the latest) as it is, into a new file at `path`.
     @discardableResult
     public func restore(to path: String, backup id: UInt64? = nil, force: Bool = false,
                         showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> BackupRecord {
-        if FileSystem.absolute(path) == databasePath {
-            // Bringing back a lost database at its own path is an in-place restore.
-            guard !FileSystem.exists(databasePath) else {
-                throw .invalidArgument("--to \(path) is the live database; use --in-place to replace it.")
-            }
-            return try restoreInPlace(backup: id, showProgress: showProgress)
-        }
         let r = try record(id)
-        try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).restore(to: path, force: force)
+        _ = try recover(to: path, target: .backupOnly, backup: r.id, force: force, showProgress: showProgress)
         return r
     }
 
-    /// Replaces the live database with backup `id` (default: the latest) after verifying it,
-    /// and opens a new incarnation that starts at the backup's SCN.
+    /// Replaces the live database with backup `id` (default: the latest) after verifying it;
+    /// a point before the newest opens a new incarnation.
     @discardableResult
     public func restoreInPlace(backup id: UInt64? = nil, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> BackupRecord {
         let r = try record(id)
-        try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).restoreInPlace(database: databasePath)
-        try store.update(logger: logger) { (c: inout ControlFile) throws(CairnError) in
-            let next = (c.incarnations.map(\.number).max() ?? c.incarnation) + 1
-            c.incarnations.append(.init(number: next, parent: c.incarnation, resetScn: r.scn, createdAt: Date()))
-            c.incarnation = next
-            c.scn = r.scn
-            c.walCursor = nil
-        }
+        _ = try recoverInPlace(target: .backupOnly, backup: r.id, showProgress: showProgress)
         return r
     }
 
@@ -243,6 +242,6 @@ public final class ProtectedDatabase {
         return Status(dbid: control.dbid, database: databasePath, repository: layout.root, incarnation: control.incarnation,
                       scn: control.scn, backups: control.backups.count, lastBackupId: last?.id, lastBackupScn: last?.scn,
                       lastBackupAt: last?.completedAt, databaseBytes: FileSystem.fileSize(databasePath),
-                      controlCopies: store.copies, warnings: store.warnings)
+                      controlCopies: controlCopies, warnings: warnings)
     }
 }

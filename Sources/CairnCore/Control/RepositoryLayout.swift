@@ -14,6 +14,14 @@ public struct RepositoryLayout: Sendable {
     public var identityFile: String { root + "/repository.json" }
     public var controlCopy: String { root + "/control/cairn.ctl" }
     public var backupsDirectory: String { root + "/backups" }
+    /// Default directory of the online log members (the recovery area).
+    public var onlineLogDirectory: String { root + "/online" }
+    /// Default archive destination.
+    public var archiveDirectory: String { root + "/archive" }
+    /// Capture state: the page map and the capture lock.
+    public var captureDirectory: String { root + "/capture" }
+    public var pageMapFile: String { captureDirectory + "/pagemap" }
+    public var captureLockFile: String { captureDirectory + "/capture.lock" }
 
     public static func backupDirectoryName(_ id: UInt64) -> String {
         let s = String(id)

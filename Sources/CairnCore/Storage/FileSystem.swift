@@ -101,3 +101,39 @@ public enum FileSystem {
         (try? FileManager.default.contentsOfDirectory(atPath: dir))?.sorted() ?? []
     }
 }
+
+extension FileSystem {
+    /// Copies a file in 1 MiB chunks and fsyncs the copy.
+    public static func copyDurably(from source: String, to target: String) throws(CairnError) {
+        let src = try RawFile(path: source, mode: .read)
+        let dst = try RawFile(path: target, mode: .createNew)
+        let size = try src.size()
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+        defer { buf.deallocate() }
+        var off: UInt64 = 0
+        while off < size {
+            let n = try src.read(into: buf, count: Int(min(UInt64(1 << 20), size - off)), at: off)
+            if n == 0 { throw .truncated(file: source, expected: size, actual: off) }
+            try dst.write(buf, count: n, at: off)
+            off += UInt64(n)
+        }
+        try dst.sync()
+    }
+
+    /// XXH3 of a whole file.
+    public static func hashFile(_ path: String) throws(CairnError) -> UInt64 {
+        let f = try RawFile(path: path, mode: .read)
+        let size = try f.size()
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+        defer { buf.deallocate() }
+        let h = StreamingHash()
+        var off: UInt64 = 0
+        while off < size {
+            let n = try f.read(into: buf, count: Int(min(UInt64(1 << 20), size - off)), at: off)
+            if n == 0 { break }
+            h.update(buf, n)
+            off += UInt64(n)
+        }
+        return h.value
+    }
+}

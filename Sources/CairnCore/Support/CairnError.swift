@@ -25,6 +25,10 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
     case invalidArgument(String)
     case verificationFailed(file: String, detail: String)
     case walChanged(path: String, detail: String)
+    case captureStalled(group: Int, sequence: UInt64)
+    case captureRunning(pid: Int32?, lockFile: String)
+    case missingLog(sequence: UInt64, incarnation: Int, looked: [String], recoveredTo: UInt64)
+    case unrecoverable(String)
 
     public var description: String {
         switch self {
@@ -79,6 +83,14 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
             return message
         case let .verificationFailed(file, detail):
             return "Verification failed for \(file): \(detail). The result was not handed out; run `cairn validate DB` and restore from another backup."
+        case let .captureStalled(group, sequence):
+            return "Capture is waiting: online log group \(group) still holds log sequence \(sequence), which is not archived yet, and every other group is in use. Nothing is lost (SQLite keeps the frames in the WAL, which grows meanwhile); check that the archive destinations are reachable (`cairn list logs DB`)."
+        case let .captureRunning(pid, lock):
+            return "Capture is already running\(pid.map { " in process \($0)" } ?? "") (lock \(lock)). Stop it first, or let it do the work (it captures and archives continuously)."
+        case let .missingLog(sequence, incarnation, looked, recoveredTo):
+            return "Log sequence \(sequence) of incarnation \(incarnation) is missing (looked in \(looked.joined(separator: ", "))). Recovery can reach SCN \(recoveredTo) at most; bring the log back into an archive destination, or pass --allow-incomplete to accept SCN \(recoveredTo)."
+        case let .unrecoverable(message):
+            return message
         case let .walChanged(path, detail):
             return "The write-ahead log \(path) changed in a way SQLite does not allow while Cairn read it (\(detail)). Nothing was recorded; run the command again."
         }
@@ -93,7 +105,8 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
         case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat: return 4
         case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite: return 5
         case .io, .diskFull: return 6
-        case .sqlite, .notWALCapable, .databaseBusy, .walChanged: return 1
+        case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable: return 1
+        case .missingLog: return 3
         }
     }
 

@@ -29,7 +29,11 @@ public final class DatabaseSnapshot: @unchecked Sendable {
 
     public var walPath: String { databasePath + "-wal" }
 
-    public init(databasePath: String) throws(CairnError) {
+    /// `underLock` runs while writers are blocked and the snapshot's read transaction is open,
+    /// with the WAL scan of the snapshot (e.g. to capture up to exactly this point).
+    /// `writerLockHeld` means this process already holds the write lock on another connection.
+    public init(databasePath: String, writerLockHeld: Bool = false,
+                underLock: ((WALScan) throws(CairnError) -> Void)? = nil) throws(CairnError) {
         self.databasePath = databasePath
         _ = try DatabaseHeader.read(databasePath)
         let writer = try SQLiteConnection(path: databasePath)
@@ -38,7 +42,7 @@ public final class DatabaseSnapshot: @unchecked Sendable {
             throw .notWALCapable(path: databasePath, reason: "the database is not in WAL mode; run `cairn init` to register it")
         }
         reader = try SQLiteConnection(path: databasePath, readOnly: true)
-        try writer.exec("BEGIN IMMEDIATE")
+        if !writerLockHeld { try writer.exec("BEGIN IMMEDIATE") }
         var readerOpen = false
         do throws(CairnError) {
             try reader.exec("BEGIN")
@@ -54,6 +58,7 @@ public final class DatabaseSnapshot: @unchecked Sendable {
             let header = try DatabaseHeader.read(databasePath)
             dbFile = try RawFile(path: databasePath, mode: .read)
             let fileBytes = try dbFile.size()
+            try underLock?(scan)
             try? writer.exec("ROLLBACK")
             self.scan = scan
             let fullyCheckpointed = index.map { $0.nBackfill >= scan.lastCommitFrame } ?? (scan.lastCommitFrame == 0)
@@ -72,6 +77,32 @@ public final class DatabaseSnapshot: @unchecked Sendable {
     }
 
     deinit { close() }
+
+    /// The WAL position of the snapshot (where capture continues after it).
+    public var position: WALPosition {
+        guard let h = scan.header else { return WALPosition(salt1: 0, salt2: 0, frame: 0, checksum1: 0, checksum2: 0) }
+        if let c = scan.commits.last {
+            return WALPosition(salt1: h.salt1, salt2: h.salt2, frame: c.frame, checksum1: c.checksum1, checksum2: c.checksum2)
+        }
+        return WALPosition(salt1: h.salt1, salt2: h.salt2, frame: 0, checksum1: h.checksum.0, checksum2: h.checksum.1)
+    }
+
+    /// Reads every page and returns their hashes.
+    public func pageMap() throws(CairnError) -> PageMap {
+        let blockPages = max(1, (1 << 20) / pageSize)
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: blockPages * pageSize, alignment: 4096)
+        defer { buf.deallocate() }
+        var hashes = [UInt64]()
+        hashes.reserveCapacity(Int(pageCount))
+        var next: UInt32 = 1
+        while next <= pageCount {
+            let n = Int(min(UInt32(blockPages), pageCount - next + 1))
+            try readPages(first: next, count: n, into: buf)
+            for i in 0..<n { hashes.append(Hash.page(buf + i * pageSize, size: pageSize, pgno: next + UInt32(i))) }
+            next += UInt32(n)
+        }
+        return PageMap(pageSize: pageSize, hashes: hashes)
+    }
 
     /// Ends the read transaction; SQLite may then checkpoint past the snapshot.
     public func close() {

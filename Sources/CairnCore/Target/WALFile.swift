@@ -24,6 +24,9 @@ public struct WALCommit: Sendable, Equatable {
     public let frame: UInt32
     /// Database size in pages after the commit.
     public let databasePages: UInt32
+    /// Cumulative WAL checksum after the commit frame.
+    public var checksum1: UInt32 = 0
+    public var checksum2: UInt32 = 0
 }
 
 /// What a scan of the WAL found, up to the last valid commit frame.
@@ -129,7 +132,7 @@ public enum WALFile {
                 if commitSize != 0 {
                     for (p, fr) in pending { latest[p] = fr }
                     pending.removeAll(keepingCapacity: true)
-                    commits.append(WALCommit(frame: frame, databasePages: commitSize))
+                    commits.append(WALCommit(frame: frame, databasePages: commitSize, checksum1: s.0, checksum2: s.1))
                 }
             }
             offset += UInt64(got * frameSize)

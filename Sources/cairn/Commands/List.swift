@@ -4,7 +4,7 @@ import Foundation
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List what Cairn records.", subcommands: [Backups.self])
+        abstract: "List what Cairn records.", subcommands: [Backups.self, Logs.self, Incarnations.self])
 
     struct Backups: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the backups of a database.")
@@ -34,6 +34,80 @@ struct List: ParsableCommand {
                 }
             }
         }
+    }
+}
+
+extension List {
+    struct Logs: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the redo logs of a database (closed logs and their archive state).")
+
+        @OptionGroup var db: DatabaseOptions
+
+        @Flag(help: "Print JSON: an array of logs.")
+        var json = false
+
+        func run() throws {
+            try reporting { () throws(CairnError) in
+                let logs = try db.open().control.redo.logs.sorted { ($0.incarnation, $0.sequence) < ($1.incarnation, $1.sequence) }
+                if json { Output.json(logs.map(LogRow.init)); return }
+                if logs.isEmpty { print("no closed logs"); return }
+                print("INC  SEQ       LOW SCN     HIGH SCN    TXNS   BYTES       STATUS    DESTINATIONS")
+                for l in logs {
+                    let dests = l.destinations.map { "\($0.destination): \($0.state.rawValue)" }.joined(separator: ", ")
+                    print([String(l.incarnation).padding(toLength: 4, withPad: " ", startingAt: 0),
+                           String(l.sequence).padding(toLength: 9, withPad: " ", startingAt: 0),
+                           String(l.lowScn).padding(toLength: 11, withPad: " ", startingAt: 0),
+                           String(l.highScn).padding(toLength: 11, withPad: " ", startingAt: 0),
+                           String(l.records).padding(toLength: 6, withPad: " ", startingAt: 0),
+                           Output.bytes(l.bytes).padding(toLength: 11, withPad: " ", startingAt: 0),
+                           l.status.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0), dests].joined(separator: " "))
+                }
+            }
+        }
+    }
+
+    struct Incarnations: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the incarnations of a database.")
+
+        @OptionGroup var db: DatabaseOptions
+
+        @Flag(help: "Print JSON: an array of incarnations.")
+        var json = false
+
+        func run() throws {
+            try reporting { () throws(CairnError) in
+                let p = try db.open()
+                let list = p.listIncarnations()
+                if json { Output.json(list.map { IncarnationRow($0, current: p.control.incarnation) }); return }
+                print("INC  PARENT  RESET SCN   FIRST SCN   CREATED               ")
+                for i in list {
+                    print([String(i.number).padding(toLength: 4, withPad: " ", startingAt: 0),
+                           (i.parent.map(String.init) ?? "-").padding(toLength: 7, withPad: " ", startingAt: 0),
+                           String(i.resetScn).padding(toLength: 11, withPad: " ", startingAt: 0),
+                           String(i.startScn).padding(toLength: 11, withPad: " ", startingAt: 0),
+                           Output.date(i.createdAt), i.number == p.control.incarnation ? "CURRENT" : ""].joined(separator: " "))
+                }
+            }
+        }
+    }
+}
+
+struct LogRow: Encodable {
+    let sequence: UInt64, incarnation: Int, group: Int, lowScn: UInt64, highScn: UInt64
+    let lowTime: Date?, highTime: Date?, records: Int, bytes: UInt64, xxh3: String, status: String
+    let destinations: [LogRecord.DestinationState]
+    init(_ l: LogRecord) {
+        sequence = l.sequence; incarnation = l.incarnation; group = l.group; lowScn = l.lowScn; highScn = l.highScn
+        lowTime = l.lowTime; highTime = l.highTime; records = l.records; bytes = l.bytes; xxh3 = l.xxh3
+        status = l.status.rawValue; destinations = l.destinations
+    }
+}
+
+struct IncarnationRow: Encodable {
+    let incarnation: Int, parent: Int?, resetScn: UInt64, startScn: UInt64, createdAt: Date, current: Bool
+    init(_ i: ControlFile.Incarnation, current: Int) {
+        incarnation = i.number; parent = i.parent; resetScn = i.resetScn; startScn = i.startScn; createdAt = i.createdAt
+        self.current = i.number == current
     }
 }
 

@@ -1,17 +1,34 @@
 import ArgumentParser
 import CairnCore
+import Foundation
 
 struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Restore a verified backup into a new file, or in place of the live database.")
+        abstract: "Restore a verified backup and recover to a point: into a new file, or in place of the live database.",
+        discussion: "Without a target, the database is brought to the latest archived point. --backup alone restores that backup as it is.")
 
     @OptionGroup var db: DatabaseOptions
 
     @Option(help: "Where to write the restored database.")
     var to: String?
 
-    @Option(help: "Backup id (default: the latest).")
+    @Option(help: "Backup id to start from (default: the best one for the target).")
     var backup: UInt64?
+
+    @Option(help: "Recover to right after this SCN committed.")
+    var scn: UInt64?
+
+    @Option(help: "Recover to the last transaction committed at or before this time (ISO 8601).")
+    var time: String?
+
+    @Option(help: "Recover through the end of this log sequence.")
+    var sequence: UInt64?
+
+    @Flag(help: "Recover everything captured, including the open online log.")
+    var latest = false
+
+    @Flag(name: .customLong("allow-incomplete"), help: "When a log is missing, accept the last complete point before it.")
+    var allowIncomplete = false
 
     @Flag(help: "Replace an existing file at --to.")
     var force = false
@@ -19,11 +36,28 @@ struct Restore: ParsableCommand {
     @Flag(name: .customLong("in-place"), help: "Replace the live database atomically, after verification.")
     var inPlace = false
 
-    @Flag(help: "Read and verify everything the restore needs without writing anything.")
+    @Flag(help: "Read and verify the backup a restore needs without writing anything.")
     var validate = false
 
     @Flag(help: "Print the result as JSON.")
     var json = false
+
+    func target() throws(CairnError) -> RecoveryTarget {
+        let given = [scn != nil, time != nil, sequence != nil, latest].filter { $0 }.count
+        guard given <= 1 else { throw .invalidArgument("Give at most one of --scn, --time, --sequence or --latest.") }
+        if let scn { return .scn(scn) }
+        if let sequence { return .sequence(sequence) }
+        if latest { return .latestCaptured }
+        if let time {
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            guard let d = f.date(from: time) ?? ISO8601DateFormatter().date(from: time) else {
+                throw .invalidArgument("--time '\(time)' is not an ISO 8601 time; use e.g. 2026-11-21T14:01:00Z.")
+            }
+            return .time(d)
+        }
+        return backup != nil ? .backupOnly : .latestArchived
+    }
 
     func run() throws {
         try reporting { () throws(CairnError) in
@@ -31,24 +65,21 @@ struct Restore: ParsableCommand {
             guard modes == 1 else {
                 throw .invalidArgument("Choose exactly one of --to PATH, --in-place or --validate.")
             }
+            let t = try target()
             let p = try db.open()
-            let r: BackupRecord
-            let verb: String
             if validate {
-                r = try p.validateRestore(backup: backup)
-                verb = "validated (nothing written)"
-            } else if inPlace {
-                r = try p.restoreInPlace(backup: backup)
-                verb = "restored in place into \(p.databasePath); incarnation \(p.control.incarnation) opened"
-            } else {
-                r = try p.restore(to: to!, backup: backup, force: force)
-                verb = "restored into \(to!)"
-            }
-            if json {
-                Output.json(["backup": String(r.id), "scn": String(r.scn), "result": verb])
+                let r = try p.validateRestore(backup: backup)
+                if json { Output.json(["backup": String(r.id), "scn": String(r.scn), "result": "validated"]); return }
+                print("backup \(r.id) (SCN \(r.scn)) validated (nothing written); every checksum verified")
                 return
             }
-            print("backup \(r.id) (SCN \(r.scn)) \(verb); every checksum verified")
+            let r = inPlace
+                ? try p.recoverInPlace(target: t, backup: backup, allowIncomplete: allowIncomplete)
+                : try p.recover(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete)
+            if json { Output.json(r); return }
+            let place = inPlace ? "in place into \(p.databasePath) (incarnation \(p.control.incarnation))" : "into \(to!)"
+            print("restored backup \(r.backupId) (SCN \(r.backupScn)) and applied \(r.transactionsApplied) transaction(s) from \(r.logsApplied) log(s): database at SCN \(r.scn) \(place); every checksum and state verified")
+            if let m = r.missing { print("warning: incomplete recovery: \(m)") }
         }
     }
 }

@@ -11,13 +11,15 @@ struct Status: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(CairnError) in
-            let s = try db.open().status
+            let s = try db.open().redoStatus
             if json { Output.json(s); return }
             print("database     \(s.database)")
             print("DBID         \(s.dbid)")
             print("incarnation  \(s.incarnation)")
-            print("SCN          \(s.scn)")
+            print("mode         \(s.mode)" + (s.captureRunning ? ", capture running (process \(s.capturePid.map(String.init) ?? "?"))" : ", capture not running"))
+            print("SCN          \(s.scn) captured, \(s.archivedScn) archived; log sequence \(s.sequence)")
             print("repository   \(s.repository)")
+            for g in s.gaps { print("GAP          at SCN \(g.scn) (incarnation \(g.incarnation)): \(g.detail)") }
             print("backups      \(s.backups)" + (s.lastBackupId.map { ", latest \($0) at SCN \(s.lastBackupScn ?? 0)" } ?? ""))
             for c in s.controlCopies { print("control file \(c)") }
             for w in s.warnings { print("warning      \(w)") }

@@ -1,0 +1,260 @@
+import Foundation
+import Logging
+
+extension ProtectedDatabase {
+    /// The capture point of a database as it is now: every page hashed into the page map
+    /// (written to the repository) at the current end of the WAL.
+    static func captureBaseline(database: String, layout: RepositoryLayout, scn: UInt64, incarnation: Int) throws(CairnError) -> RedoState.CapturePoint {
+        let snapshot = try DatabaseSnapshot(databasePath: database)
+        defer { snapshot.close() }
+        let map = try snapshot.pageMap()
+        try FileSystem.makeDirectories(layout.captureDirectory)
+        try map.write(to: layout.pageMapFile, scn: scn, incarnation: incarnation)
+        return .init(scn: scn, incarnation: incarnation, position: snapshot.position, stateChecksum: Hash.hex(map.state))
+    }
+
+    /// How a backup learns the SCN of its snapshot.
+    /// - ARCHIVELOG, no capture running: this process captures up to the snapshot first.
+    /// - ARCHIVELOG, capture running elsewhere: the newest captured transaction plus the
+    ///   commits after it in the WAL.
+    /// - NOARCHIVELOG: commits counted from the WAL since the last backup.
+    func backupScnSource() throws(CairnError) -> (WALScan) throws(CairnError) -> (UInt64, ControlFile.WALCursor?) {
+        let c = control
+        if c.redo.mode == .noarchivelog {
+            let base = c.scn, cursor = c.walCursor
+            return { scan in
+                let (n, cur) = BackupEngine.countCommits(scan, since: cursor)
+                return (base + n, cur)
+            }
+        }
+        if let lock = try CaptureLock(path: layout.captureLockFile) {
+            let capturer = try Capturer(database: self, logger: logger)
+            return { _ in
+                _ = lock
+                try capturer.step(lockHeld: true)
+                return (capturer.scn, nil)
+            }
+        }
+        return { [self] scan in
+            let c = control
+            guard let tail = OnlineLogTail.read(c) else { return (c.scn, nil) }
+            let same = scan.header.map { $0.salt1 == tail.position.salt1 && $0.salt2 == tail.position.salt2 } ?? false
+            let commits = UInt64(same ? scan.commits.filter { $0.frame > tail.position.frame }.count : scan.commits.count)
+            return (c.scn(after: tail.scn, commits: commits), nil)
+        }
+    }
+
+    // MARK: - Capture and archive
+
+    /// Takes the capture lock or says who holds it.
+    func captureLock() throws(CairnError) -> CaptureLock {
+        guard let lock = try CaptureLock(path: layout.captureLockFile) else {
+            throw .captureRunning(pid: CaptureLock.holder(path: layout.captureLockFile), lockFile: layout.captureLockFile)
+        }
+        return lock
+    }
+
+    public struct ArchiveReport: Sendable, Codable {
+        public var captured: Int
+        public var scn: UInt64
+        public var archivedScn: UInt64
+        public var sequence: UInt64
+        public var copies: Int
+        public var failures: [String]
+    }
+
+    /// `cairn archive --once`: captures what is committed now, closes the log, archives every
+    /// closed log, and checkpoints the WAL.
+    public func archiveOnce(switchLog: Bool = true) throws(CairnError) -> ArchiveReport {
+        try requireArchiveLog()
+        let lock = try captureLock()
+        defer { _ = lock }
+        let capturer = try Capturer(database: self, logger: logger)
+        let n = try capturer.step()
+        if switchLog { try capturer.switchLog() }
+        let archiver = Archiver(database: self, logger: logger)
+        let copies = archiver.archivePending(force: true)
+        try? capturer.checkpoint()
+        try capturer.stop()
+        let c = control
+        let failures = c.redo.logs.flatMap { l in l.destinations.filter { $0.state == .failed }.map { "sequence \(l.sequence) → \($0.destination): \($0.error ?? "")" } }
+        return ArchiveReport(captured: n, scn: capturer.scn, archivedScn: c.redo.archivedScn, sequence: c.redo.sequence,
+                             copies: copies, failures: failures)
+    }
+
+    func requireArchiveLog() throws(CairnError) {
+        if control.redo.mode == .noarchivelog {
+            throw .invalidArgument("\(databasePath) is in NOARCHIVELOG mode; turn capture on with `cairn archivelog \(databasePath) on`.")
+        }
+    }
+
+    /// `cairn archivelog DB on|off`.
+    public func setLogMode(_ mode: LogMode) throws(CairnError) {
+        let old = control.redo.mode
+        guard old != mode else { return }
+        if mode == .archivelog {
+            // Capture restarts from the database as it is now; what happened meanwhile is a gap.
+            let scnNow = control.highestScn
+            let point = try Self.captureBaseline(database: databasePath, layout: layout, scn: scnNow + 1, incarnation: control.incarnation)
+            try updateControl { (c: inout ControlFile) throws(CairnError) in
+                c.redo.mode = .archivelog
+                c.redo.gaps.append(.init(scn: scnNow + 1, incarnation: c.incarnation, detectedAt: Date(),
+                                         detail: "ARCHIVELOG mode was turned on; changes made in NOARCHIVELOG mode were not captured"))
+                c.redo.capture = point
+                c.scn = scnNow + 1
+                c.walCursor = nil
+            }
+        } else {
+            let lock = try captureLock()
+            defer { _ = lock }
+            try updateControl { (c: inout ControlFile) throws(CairnError) in c.redo.mode = .noarchivelog }
+        }
+    }
+
+    /// `cairn switch-log`: asks a running capture to switch (SIGUSR1), or captures and
+    /// switches here when none runs.
+    public func requestLogSwitch() throws(CairnError) -> String {
+        try requireArchiveLog()
+        if let lock = try CaptureLock(path: layout.captureLockFile) {
+            let capturer = try Capturer(database: self, logger: logger)
+            try capturer.step()
+            let seq = capturer.currentSequence
+            try capturer.switchLog()
+            Archiver(database: self, logger: logger).archivePending(force: true)
+            try capturer.stop()
+            _ = lock
+            return seq.map { "log sequence \($0) closed and archived" } ?? "nothing to switch: the current log holds no transactions"
+        }
+        guard let pid = CaptureLock.holder(path: layout.captureLockFile), kill(pid, SIGUSR1) == 0 else {
+            throw .captureRunning(pid: CaptureLock.holder(path: layout.captureLockFile), lockFile: layout.captureLockFile)
+        }
+        return "asked the capture process \(pid) to switch logs"
+    }
+
+    // MARK: - Status
+
+    public struct RedoStatus: Sendable, Codable {
+        public let dbid: String
+        public let database: String
+        public let repository: String
+        public let incarnation: Int
+        public let mode: String
+        /// Last captured SCN.
+        public let scn: UInt64
+        public let archivedScn: UInt64
+        public let sequence: UInt64
+        public let checkpointScn: UInt64
+        public let captureRunning: Bool
+        public let capturePid: Int32?
+        public let gaps: [RedoState.Gap]
+        public let logs: Int
+        public let backups: Int
+        public let lastBackupId: UInt64?
+        public let lastBackupScn: UInt64?
+        public let lastBackupAt: Date?
+        public let databaseBytes: UInt64?
+        public let controlCopies: [String]
+        public let onlineLogGroups: [RedoState.LogGroup]
+        public let archiveDestinations: [String]
+        public let warnings: [String]
+    }
+
+    public var redoStatus: RedoStatus {
+        let c = control
+        let tail = OnlineLogTail.read(c)
+        let running = (try? CaptureLock(path: layout.captureLockFile)).flatMap { $0 } == nil
+        let last = backups.last
+        return RedoStatus(dbid: c.dbid, database: databasePath, repository: layout.root, incarnation: c.incarnation,
+                          mode: c.redo.mode.rawValue, scn: max(c.scn, tail?.scn ?? 0), archivedScn: c.redo.archivedScn,
+                          sequence: c.redo.sequence, checkpointScn: c.redo.checkpointScn, captureRunning: running,
+                          capturePid: running ? CaptureLock.holder(path: layout.captureLockFile) : nil, gaps: c.redo.gaps,
+                          logs: c.redo.logs.count, backups: c.backups.count, lastBackupId: last?.id, lastBackupScn: last?.scn,
+                          lastBackupAt: last?.completedAt, databaseBytes: FileSystem.fileSize(databasePath),
+                          controlCopies: controlCopies, onlineLogGroups: c.redo.groups,
+                          archiveDestinations: c.redo.archiveDestinations, warnings: warnings)
+    }
+
+    // MARK: - Recovery
+
+    /// Restores and recovers to `target` into a new file at `path`.
+    public func recover(to path: String, target: RecoveryTarget, backup id: UInt64? = nil, force: Bool = false,
+                        allowIncomplete: Bool = false, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> RecoveryEngine.Result {
+        let dest = FileSystem.absolute(path)
+        if dest == databasePath {
+            guard !FileSystem.exists(databasePath) else {
+                throw .invalidArgument("--to \(path) is the live database; use --in-place to replace it.")
+            }
+            return try recoverInPlace(target: target, backup: id, allowIncomplete: allowIncomplete, showProgress: showProgress)
+        }
+        if !force && FileSystem.exists(dest) { throw .targetExists(path: dest) }
+        var engine = RecoveryEngine(database: self, logger: logger)
+        engine.showProgress = showProgress
+        engine.allowIncomplete = allowIncomplete
+        let built = try engine.build(beside: dest, to: target, backupId: id)
+        do throws(CairnError) {
+            if force {
+                for suffix in ["-wal", "-shm", "-journal"] { FileSystem.removeFile(dest + suffix) }
+                try FileSystem.rename(built.path, dest)
+            } else {
+                try FileSystem.renameNoReplace(built.path, dest)
+            }
+            try FileSystem.fsyncDirectory(FileSystem.parent(of: dest))
+        } catch {
+            FileSystem.removeFile(built.path)
+            throw error
+        }
+        return built.result
+    }
+
+    /// Replaces the live database with its state at `target`. In ARCHIVELOG mode everything
+    /// committed is captured and archived first (the abandoned branch is kept). A point before
+    /// the newest captured one opens a new incarnation: sequences restart at 1 and the reset
+    /// SCN is recorded.
+    public func recoverInPlace(target: RecoveryTarget, backup id: UInt64? = nil, allowIncomplete: Bool = false,
+                               showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> RecoveryEngine.Result {
+        if FileSystem.exists(databasePath) { try LiveDatabase.ensureNotOpenElsewhere(databasePath) }
+        let lock: CaptureLock? = control.redo.mode == .archivelog ? try captureLock() : nil
+        defer { _ = lock }
+        var engine = RecoveryEngine(database: self, logger: logger)
+        engine.showProgress = showProgress
+        engine.allowIncomplete = allowIncomplete
+        let built = try engine.build(beside: databasePath, to: target, backupId: id)
+        do throws(CairnError) {
+            if lock != nil, FileSystem.exists(databasePath), (try? DatabaseHeader.read(databasePath)) != nil {
+                // Keep the branch being abandoned: capture and archive its last transactions.
+                do throws(CairnError) {
+                    try Capturer(database: self, logger: logger).stop()
+                } catch {
+                    logger.warning("could not capture the last transactions before replacing the database: \(error.description)")
+                }
+                Archiver(database: self, logger: logger).archivePending(force: true)
+            }
+            try RestoreEngine.swapIn(built.path, for: databasePath)
+        } catch {
+            FileSystem.removeFile(built.path)
+            throw error
+        }
+        let latest = control.highestScn
+        let result = built.result
+        let map = built.map
+        let branch = result.scn < latest
+        try map.write(to: layout.pageMapFile, scn: result.scn, incarnation: branch ? control.incarnation + 1 : control.incarnation)
+        try updateControl { (c: inout ControlFile) throws(CairnError) in
+            if branch {
+                let next = (c.incarnations.map(\.number).max() ?? c.incarnation) + 1
+                c.incarnations.append(.init(number: next, parent: c.incarnation, resetScn: result.scn, startScn: c.highestScn + 1, createdAt: Date()))
+                c.incarnation = next
+                c.redo.sequence = 0
+                c.redo.archivedScn = result.scn
+            }
+            c.scn = result.scn
+            c.walCursor = nil
+            c.redo.capture = .init(scn: result.scn, incarnation: c.incarnation,
+                                   position: WALPosition(salt1: 0, salt2: 0, frame: 0, checksum1: 0, checksum2: 0),
+                                   stateChecksum: Hash.hex(map.state))
+        }
+        return result
+    }
+
+    public func listIncarnations() -> [ControlFile.Incarnation] { control.incarnations }
+}

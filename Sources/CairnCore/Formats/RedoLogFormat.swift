@@ -1,0 +1,156 @@
+/// Binary layout of a redo log (an online log member or an archived log). Little-endian.
+///
+///     header  64 bytes  "CAIRNLOG", version u32, release u32, dbid u64, incarnation u32,
+///                       page size u32, sequence u64, first SCN u64, created µs u64,
+///                       xxh3 of bytes 0..<56
+///     record*           72-byte header + body (see `RedoRecord`)
+///     trailer 64 bytes  "END1", 0 u32, records u64, high SCN u64, high time µs u64,
+///                       bytes before the trailer u64, XXH3 of the header followed by every
+///                       record's checksum u64, 0 u64,
+///                       xxh3 of bytes 0..<56        (only in closed logs)
+///
+/// A record is a committed transaction ("TXN1": its page images) or a gap ("GAP1": an SCN
+/// whose changes were not captured; recovery never crosses it). Every record carries the
+/// database state checksum after it, so recovery verifies each transaction boundary.
+public enum RedoLogFormat {
+    public static let magic: [UInt8] = Array("CAIRNLOG".utf8)
+    public static let version: UInt32 = 1
+    public static let headerSize = 64
+    public static let recordHeaderSize = 72
+    public static let trailerSize = 64
+    public static let txnMagic: UInt32 = 0x314E_5854 // "TXN1"
+    public static let gapMagic: UInt32 = 0x3150_4147 // "GAP1"
+    public static let endMagic: UInt32 = 0x3144_4E45 // "END1"
+
+    public struct Header: Sendable, Equatable {
+        public var dbid: UInt64
+        public var incarnation: UInt32
+        public var pageSize: UInt32
+        public var sequence: UInt64
+        public var firstScn: UInt64
+        public var createdMicros: UInt64
+    }
+
+    public struct Trailer: Sendable, Equatable {
+        public var records: UInt64
+        public var highScn: UInt64
+        public var highTimeMicros: UInt64
+        public var contentBytes: UInt64
+        public var contentHash: UInt64
+    }
+
+    public static func encodeHeader(_ h: Header, into p: UnsafeMutableRawPointer) {
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: headerSize)
+        for (i, b) in magic.enumerated() { p.storeBytes(of: b, toByteOffset: i, as: UInt8.self) }
+        LE.put32(version, p, 8)
+        LE.put32(FormatVersion.releaseCode, p, 12)
+        LE.put64(h.dbid, p, 16)
+        LE.put32(h.incarnation, p, 24)
+        LE.put32(h.pageSize, p, 28)
+        LE.put64(h.sequence, p, 32)
+        LE.put64(h.firstScn, p, 40)
+        LE.put64(h.createdMicros, p, 48)
+        LE.put64(Hash.xxh3(p, 56), p, 56)
+    }
+
+    public static func decodeHeader(_ p: UnsafeRawPointer, file: String) throws(CairnError) -> Header {
+        for (i, b) in magic.enumerated() where p.load(fromByteOffset: i, as: UInt8.self) != b {
+            throw .corrupt(file: file, offset: 0, detail: "not a Cairn redo log (bad magic)")
+        }
+        guard Hash.xxh3(p, 56) == LE.get64(p, 56) else { throw .corrupt(file: file, offset: 0, detail: "redo log header checksum mismatch") }
+        let v = LE.get32(p, 8)
+        guard v >= 1 && v <= version else { throw .unsupportedFormat(file: file, found: Int(v), supported: Int(version)) }
+        return Header(dbid: LE.get64(p, 16), incarnation: LE.get32(p, 24), pageSize: LE.get32(p, 28),
+                      sequence: LE.get64(p, 32), firstScn: LE.get64(p, 40), createdMicros: LE.get64(p, 48))
+    }
+
+    public static func encodeTrailer(_ t: Trailer, into p: UnsafeMutableRawPointer) {
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: trailerSize)
+        LE.put32(endMagic, p, 0)
+        LE.put64(t.records, p, 8)
+        LE.put64(t.highScn, p, 16)
+        LE.put64(t.highTimeMicros, p, 24)
+        LE.put64(t.contentBytes, p, 32)
+        LE.put64(t.contentHash, p, 40)
+        LE.put64(Hash.xxh3(p, 56), p, 56)
+    }
+
+    public static func decodeTrailer(_ p: UnsafeRawPointer) -> Trailer? {
+        guard LE.get32(p, 0) == endMagic, Hash.xxh3(p, 56) == LE.get64(p, 56) else { return nil }
+        return Trailer(records: LE.get64(p, 8), highScn: LE.get64(p, 16), highTimeMicros: LE.get64(p, 24),
+                       contentBytes: LE.get64(p, 32), contentHash: LE.get64(p, 40))
+    }
+}
+
+/// Where a record's transaction ended in the WAL, so capture can resume after it.
+public struct WALPosition: Codable, Sendable, Equatable {
+    public var salt1: UInt32
+    public var salt2: UInt32
+    /// Index of the commit frame (0: before the first frame of this WAL generation).
+    public var frame: UInt32
+    /// Cumulative WAL checksum after that frame, to continue the chain.
+    public var checksum1: UInt32
+    public var checksum2: UInt32
+
+    public init(salt1: UInt32, salt2: UInt32, frame: UInt32, checksum1: UInt32, checksum2: UInt32) {
+        self.salt1 = salt1; self.salt2 = salt2; self.frame = frame; self.checksum1 = checksum1; self.checksum2 = checksum2
+    }
+}
+
+/// One record of a redo log: its header fields; page numbers and images follow in the body
+/// as `pageCount` page numbers (u32, padded to 8 bytes) then `pageCount` pages.
+public struct RedoRecord: Sendable, Equatable {
+    public enum Kind: Sendable { case transaction, gap }
+    public var kind: Kind
+    public var pageCount: UInt32
+    public var scn: UInt64
+    public var commitMicros: UInt64
+    public var databasePages: UInt32
+    /// bit 0: the commit time is exact (in-process WAL hook); otherwise observed.
+    public var flags: UInt32
+    public var stateChecksum: UInt64
+    public var position: WALPosition
+
+    public var exactTime: Bool { flags & 1 == 1 }
+
+    public static func bodySize(pages: Int, pageSize: Int) -> Int {
+        pageNumbersSize(pages) + pages * pageSize
+    }
+
+    public static func pageNumbersSize(_ pages: Int) -> Int { (pages * 4 + 7) & ~7 }
+
+    /// Encodes the 72-byte header; the checksum (bytes 64..<72) covers the header and the
+    /// body, whose XXH3 (`bodyHash`) is computed while the body is streamed out.
+    public func encodeHeader(into p: UnsafeMutableRawPointer, bodyHash: UInt64) {
+        LE.put32(kind == .transaction ? RedoLogFormat.txnMagic : RedoLogFormat.gapMagic, p, 0)
+        LE.put32(pageCount, p, 4)
+        LE.put64(scn, p, 8)
+        LE.put64(commitMicros, p, 16)
+        LE.put32(databasePages, p, 24)
+        LE.put32(flags, p, 28)
+        LE.put64(stateChecksum, p, 32)
+        LE.put32(position.salt1, p, 40)
+        LE.put32(position.salt2, p, 44)
+        LE.put32(position.frame, p, 48)
+        LE.put32(position.checksum1, p, 52)
+        LE.put32(position.checksum2, p, 56)
+        LE.put32(0, p, 60)
+        LE.put64(Self.checksum(header: p, bodyHash: bodyHash), p, 64)
+    }
+
+    /// XXH3 of the first 64 header bytes seeded with the body's XXH3.
+    public static func checksum(header p: UnsafeRawPointer, bodyHash: UInt64) -> UInt64 {
+        Hash.xxh3(p, 64, seed: bodyHash)
+    }
+
+    /// Decodes a record header; nil when the bytes are not a record (end of a torn tail).
+    public static func decodeHeader(_ p: UnsafeRawPointer) -> RedoRecord? {
+        let m = LE.get32(p, 0)
+        guard m == RedoLogFormat.txnMagic || m == RedoLogFormat.gapMagic else { return nil }
+        return RedoRecord(kind: m == RedoLogFormat.txnMagic ? .transaction : .gap, pageCount: LE.get32(p, 4),
+                          scn: LE.get64(p, 8), commitMicros: LE.get64(p, 16), databasePages: LE.get32(p, 24),
+                          flags: LE.get32(p, 28), stateChecksum: LE.get64(p, 32),
+                          position: WALPosition(salt1: LE.get32(p, 40), salt2: LE.get32(p, 44), frame: LE.get32(p, 48),
+                                                checksum1: LE.get32(p, 52), checksum2: LE.get32(p, 56)))
+    }
+}

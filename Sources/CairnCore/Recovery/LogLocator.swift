@@ -1,0 +1,40 @@
+import Foundation
+
+/// Finds a log of the database: in each archive destination, then in the online groups
+/// (identified by the header, never by the file name alone).
+struct LogLocator {
+    let control: ControlFile
+
+    struct Found {
+        let path: String
+        /// Closed logs end with a trailer; the current online log may end in a torn record.
+        let closed: Bool
+    }
+
+    func locate(incarnation: Int, sequence: UInt64, record: LogRecord?) throws(CairnError) -> Found {
+        var looked: [String] = []
+        let name = LogRecord.fileName(incarnation: incarnation, sequence: sequence)
+        var dests = record?.destinations.map(\.destination) ?? []
+        for d in control.redo.archiveDestinations where !dests.contains(d) { dests.append(d) }
+        for d in dests {
+            let dest = Archiver.destination(d)
+            looked.append(d + "/" + name)
+            if dest.exists(name), let p = try? dest.localCopy(of: name) {
+                if let r = record, (try? dest.verify(name, bytes: r.bytes, xxh3: r.xxh3)) == nil { continue }
+                return Found(path: p, closed: true)
+            }
+        }
+        for g in control.redo.groups {
+            for p in control.redo.memberPaths(group: g.number) {
+                looked.append(p)
+                guard let r = try? RedoLogReader(path: p), r.header.sequence == sequence, Int(r.header.incarnation) == incarnation else { continue }
+                if let rec = record {
+                    guard FileSystem.fileSize(p) == rec.bytes, (try? FileSystem.hashFile(p)).map(Hash.hex) == rec.xxh3 else { continue }
+                    return Found(path: p, closed: true)
+                }
+                return Found(path: p, closed: false)
+            }
+        }
+        throw .missingLog(sequence: sequence, incarnation: incarnation, looked: looked, recoveredTo: 0)
+    }
+}

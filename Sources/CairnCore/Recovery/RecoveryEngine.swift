@@ -1,0 +1,318 @@
+import Foundation
+import Logging
+
+/// Restore + recover: picks the best backup at or before the target on the current
+/// incarnation's lineage, restores it, and applies logs up to exactly the target SCN,
+/// checking the database state checksum after every transaction. The result is handed out
+/// only when every check passed.
+public struct RecoveryEngine {
+    let database: ProtectedDatabase
+    let control: ControlFile
+    let logger: Logger
+    public var showProgress = isatty(STDERR_FILENO) == 1
+    public var allowIncomplete = false
+
+    public struct Result: Sendable, Codable {
+        public var backupId: UInt64
+        public var backupScn: UInt64
+        public var scn: UInt64
+        public var incarnation: Int
+        public var logsApplied: Int
+        public var transactionsApplied: Int
+        public var bytesApplied: UInt64
+        public var complete: Bool
+        public var missing: String?
+    }
+
+    init(database: ProtectedDatabase, logger: Logger) {
+        self.database = database
+        self.control = database.control
+        self.logger = logger
+    }
+
+    // MARK: - Lineage
+
+    /// A stretch of the lineage: SCNs from `start` to `end` (inclusive) belong to `incarnation`.
+    struct Segment {
+        let incarnation: Int
+        let start: UInt64
+        let end: UInt64
+    }
+
+    var segments: [Segment] {
+        let chain = control.lineage(of: control.incarnation)
+        return chain.enumerated().map { i, inc in
+            let start = i == 0 ? 0 : inc.resetScn
+            let end = i + 1 < chain.count ? chain[i + 1].resetScn : UInt64.max
+            return Segment(incarnation: inc.number, start: start, end: end)
+        }
+    }
+
+    /// Where an SCN sits on the lineage (segment index), or nil when it is on an abandoned branch.
+    func place(_ scn: UInt64, incarnation: Int? = nil) -> Int? {
+        let segs = segments
+        let chain = control.lineage(of: control.incarnation)
+        for i in segs.indices.reversed() {
+            let own = chain[i].startScn
+            if scn >= own && scn <= segs[i].end { return i }
+            if scn == segs[i].start && (incarnation == nil || incarnation == segs[i].incarnation) { return i }
+        }
+        if scn <= segs[0].end { return 0 }
+        return nil
+    }
+
+    /// SCN after `base` within segment `i`: the incarnation's own SCNs start at its startScn.
+    func next(after base: UInt64, segment i: Int) -> UInt64 {
+        let start = control.lineage(of: control.incarnation)[i].startScn
+        return base < start ? start : base + 1
+    }
+
+    // MARK: - Target
+
+    /// Logs of the lineage in order, closed ones from the control file and the open current log.
+    func logs(segment i: Int) -> [(sequence: UInt64, record: LogRecord?)] {
+        let inc = segments[i].incarnation
+        var list: [(UInt64, LogRecord?)] = control.redo.logs.filter { $0.incarnation == inc }.sorted { $0.sequence < $1.sequence }.map { ($0.sequence, $0) }
+        if inc == control.incarnation, let g = control.redo.currentGroup, control.redo.groups[g].status == .current,
+           !list.contains(where: { $0.0 == control.redo.sequence }) {
+            list.append((control.redo.sequence, nil))
+        }
+        return list
+    }
+
+    func resolve(_ target: RecoveryTarget) throws(CairnError) -> UInt64 {
+        switch target {
+        case .scn(let n):
+            let newest = try resolve(.latestCaptured)
+            if n > newest {
+                throw .unrecoverable("SCN \(n) is not reachable: the newest captured transaction of \(database.databasePath) is SCN \(newest). See `cairn status`.")
+            }
+            return n
+        case .latestArchived:
+            let mine = control.redo.logs.filter { $0.incarnation == control.incarnation && $0.status == .archived }
+            let fromLogs = mine.isEmpty ? 0 : control.redo.archivedScn
+            let newestBackup = control.backups.filter { place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn).max() ?? 0
+            return max(fromLogs, newestBackup)
+        case .latestCaptured:
+            var best = control.backups.filter { place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn).max() ?? 0
+            for (seq, rec) in logs(segment: segments.count - 1) {
+                if let rec { best = max(best, rec.highScn); continue }
+                if let f = try? LogLocator(control: control).locate(incarnation: control.incarnation, sequence: seq, record: nil),
+                   let r = try? RedoLogReader(path: f.path), let last = try? r.readAll(strict: false).last {
+                    best = max(best, last.scn)
+                }
+            }
+            return best
+        case .sequence(let s):
+            guard let rec = control.redo.logs.first(where: { $0.incarnation == control.incarnation && $0.sequence == s }) else {
+                throw .invalidArgument("Log sequence \(s) of incarnation \(control.incarnation) is not recorded (it may still be the open online log; run `cairn switch-log` first). See `cairn list logs`.")
+            }
+            return rec.highScn
+        case .time(let t):
+            return try scnAt(time: t)
+        case .backupOnly:
+            return 0
+        }
+    }
+
+    /// The SCN of the last transaction committed at or before `t` on the lineage.
+    func scnAt(time t: Date) throws(CairnError) -> UInt64 {
+        let micros = UInt64(max(0, t.timeIntervalSince1970 * 1e6))
+        var best: UInt64?
+        let locator = LogLocator(control: control)
+        for i in segments.indices {
+            for (seq, rec) in logs(segment: i) {
+                if let rec, let low = rec.lowTime, low > t { continue }
+                guard let f = try? locator.locate(incarnation: segments[i].incarnation, sequence: seq, record: rec),
+                      let reader = try? RedoLogReader(path: f.path) else { continue }
+                while let r = try? reader.next(strict: false) {
+                    if r.commitMicros <= micros && r.scn <= segments[i].end { best = max(best ?? 0, r.scn) }
+                }
+            }
+        }
+        let backups = control.backups.filter { $0.startedAt <= t && place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn)
+        if let b = backups.max() { best = max(best ?? 0, b) }
+        guard let best else {
+            throw .unrecoverable("No backup or logged transaction of \(database.databasePath) is as old as \(ISO8601DateFormatter().string(from: t)). See `cairn list backups` and `cairn list logs`.")
+        }
+        return best
+    }
+
+    /// The backup to start from: the newest one on the lineage at or before the target with
+    /// no gap between it and the target.
+    func chooseBackup(for target: UInt64, targetPlace: Int, backupId: UInt64?) throws(CairnError) -> BackupRecord {
+        let gaps = control.redo.gaps.compactMap { g -> (Int, UInt64)? in place(g.scn, incarnation: g.incarnation).map { ($0, g.scn) } }
+        func before(_ a: (Int, UInt64), _ b: (Int, UInt64)) -> Bool { a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
+        let t = (targetPlace, target)
+        let candidates = control.backups.compactMap { b -> (BackupRecord, (Int, UInt64))? in
+            guard let p = place(b.scn, incarnation: b.incarnation) else { return nil }
+            let pos = (p, b.scn)
+            guard !before(t, pos) else { return nil }
+            // A gap after the backup and at or before the target cannot be crossed.
+            if gaps.contains(where: { before(pos, $0) && !before(t, $0) }) { return nil }
+            return (b, pos)
+        }
+        if let backupId {
+            guard let c = candidates.first(where: { $0.0.id == backupId }) else {
+                throw .unrecoverable("Backup \(backupId) cannot reach SCN \(target): it is newer than the target, on another incarnation's branch, or separated from it by a gap. See `cairn list backups` and `cairn status`.")
+            }
+            return c.0
+        }
+        guard let best = candidates.max(by: { before($0.1, $1.1) }) else {
+            if let g = control.redo.gaps.first(where: { $0.scn <= target }) {
+                let inc = control.incarnation(g.incarnation)
+                let before = inc.map { g.scn == $0.startScn ? $0.resetScn : g.scn - 1 } ?? g.scn - 1
+                throw .unrecoverable("No backup lets recovery reach SCN \(target): changes at SCN \(g.scn) were never captured (\(g.detail)). Recovery does not cross that gap; restore to SCN \(before) or earlier, or take a level-0 backup to start a new chain.")
+            }
+            throw .noBackups(database: database.databasePath)
+        }
+        return best.0
+    }
+
+    // MARK: - Run
+
+    /// Restores and recovers into a verified temporary file beside `target`; returns its path.
+    func build(beside target: String, to recoveryTarget: RecoveryTarget, backupId: UInt64?) throws(CairnError) -> (path: String, result: Result, map: PageMap) {
+        let useBackupOnly = recoveryTarget == .backupOnly
+        let targetScn: UInt64
+        let backup: BackupRecord
+        if useBackupOnly {
+            backup = try database.record(backupId)
+            targetScn = backup.scn
+        } else {
+            targetScn = try resolve(recoveryTarget)
+            guard let tp = place(targetScn) else {
+                throw .unrecoverable("SCN \(targetScn) is not on the current incarnation's lineage (it belongs to an abandoned branch). See `cairn list incarnations`.")
+            }
+            backup = try chooseBackup(for: targetScn, targetPlace: tp, backupId: backupId)
+        }
+        var reader = try database.reader(for: backup, showProgress: showProgress)
+        reader.showProgress = showProgress
+        let dir = FileSystem.parent(of: target)
+        guard FileSystem.isDirectory(dir) else { throw .missingFile(path: dir, detail: "the directory to restore into does not exist") }
+        let temp = dir + "/." + (target as NSString).lastPathComponent + ".cairn-restore-\(getpid())"
+        FileSystem.removeFile(temp)
+        do throws(CairnError) {
+            let file = try RawFile(path: temp, mode: .createNew)
+            let m = reader.manifest
+            try file.preallocate(UInt64(m.pageCount) * UInt64(m.pageSize))
+            let pageSize = m.pageSize
+            let collector = PageMapCollector(pageSize: pageSize, pages: Int(m.pageCount))
+            try reader.read(label: "restore") { first, count, pages in
+                try file.write(pages, count: count * pageSize, at: UInt64(first - 1) * UInt64(pageSize))
+                collector.add(first: first, count: count, pages: pages)
+            }
+            var map = collector.map
+            guard Hash.hex(map.state) == backup.stateChecksum else {
+                throw .verificationFailed(file: temp, detail: "restored pages do not sum to the backup's state checksum")
+            }
+            var result = Result(backupId: backup.id, backupScn: backup.scn, scn: backup.scn, incarnation: backup.incarnation,
+                                logsApplied: 0, transactionsApplied: 0, bytesApplied: 0, complete: true, missing: nil)
+            if !useBackupOnly && targetScn > backup.scn || (!useBackupOnly && place(targetScn) != place(backup.scn, incarnation: backup.incarnation)) {
+                try applyLogs(to: file, map: &map, from: backup, target: targetScn, result: &result)
+            }
+            try file.truncate(to: UInt64(map.pageCount) * UInt64(pageSize))
+            try file.sync()
+            return (temp, result, map)
+        } catch {
+            FileSystem.removeFile(temp)
+            throw error
+        }
+    }
+
+    private func applyLogs(to file: RawFile, map: inout PageMap, from backup: BackupRecord, target: UInt64,
+                           result: inout Result) throws(CairnError) {
+        let segs = segments
+        guard let startSeg = place(backup.scn, incarnation: backup.incarnation), let endSeg = place(target) else { return }
+        var current = backup.scn
+        let locator = LogLocator(control: control)
+        let pageSize = map.pageSize
+        let progress = Progress(label: "recover", totalBytes: 0, enabled: showProgress)
+        for i in startSeg...endSeg {
+            let segEnd = i == endSeg ? target : segs[i].end
+            if current >= segEnd && i < endSeg { continue }
+            for (seq, rec) in logs(segment: i) {
+                if current >= segEnd { break }
+                if let rec, rec.highScn <= current { continue }
+                let found: LogLocator.Found
+                do throws(CairnError) {
+                    found = try locator.locate(incarnation: segs[i].incarnation, sequence: seq, record: rec)
+                } catch {
+                    if case let .missingLog(s, inc, looked, _) = error {
+                        let e = CairnError.missingLog(sequence: s, incarnation: inc, looked: looked, recoveredTo: current)
+                        if allowIncomplete {
+                            logger.warning("\(e.description)")
+                            result.complete = false
+                            result.missing = e.description
+                            return
+                        }
+                        throw e
+                    }
+                    throw error
+                }
+                let reader = try RedoLogReader(path: found.path)
+                var localMap = map
+                var cur = current
+                var applied = 0
+                var bytes: UInt64 = 0
+                while let r = try reader.next(strict: found.closed, pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(CairnError) in
+                    guard r.scn > cur, r.scn <= segEnd else { return }
+                    try file.write(p.data, count: pageSize, at: UInt64(p.pgno - 1) * UInt64(pageSize))
+                    localMap.apply(pgno: p.pgno, page: p.data)
+                }) {
+                    if r.scn <= cur { continue }
+                    if r.scn > segEnd { break }
+                    let expected = next(after: cur, segment: i)
+                    guard r.scn == expected else {
+                        throw .corrupt(file: found.path, offset: nil, detail: "expected SCN \(expected) but the log continues at SCN \(r.scn)")
+                    }
+                    if r.kind == .gap {
+                        throw .unrecoverable("Recovery reached a gap at SCN \(r.scn) in \(found.path): changes were not captured there. The newest reachable point from backup \(backup.id) is SCN \(cur); take a level-0 backup to start a new chain.")
+                    }
+                    localMap.finish(r)
+                    guard localMap.state == r.stateChecksum else {
+                        throw .verificationFailed(file: found.path, detail: "database state after SCN \(r.scn) is \(Hash.hex(localMap.state)) but the log records \(Hash.hex(r.stateChecksum))")
+                    }
+                    cur = r.scn
+                    applied += 1
+                    bytes += UInt64(r.pageCount) * UInt64(pageSize)
+                    progress.advance(UInt64(r.pageCount) * UInt64(pageSize))
+                }
+                map = localMap
+                current = cur
+                result.logsApplied += 1
+                result.transactionsApplied += applied
+                result.bytesApplied += bytes
+                result.scn = current
+            }
+        }
+        progress.finish()
+        if current < target {
+            let e = CairnError.missingLog(sequence: (control.redo.logs.filter { $0.incarnation == segs[endSeg].incarnation }.map(\.sequence).max() ?? 0) + 1,
+                                          incarnation: segs[endSeg].incarnation,
+                                          looked: control.redo.archiveDestinations + control.redo.memberDirectories, recoveredTo: current)
+            if allowIncomplete {
+                result.complete = false
+                result.missing = e.description
+                return
+            }
+            throw e
+        }
+        result.incarnation = segs[endSeg].incarnation
+    }
+}
+
+/// Builds the page map of a restored backup from the blocks the reader hands out in order.
+final class PageMapCollector: @unchecked Sendable {
+    private(set) var map: PageMap
+    init(pageSize: Int, pages: Int) {
+        map = PageMap(pageSize: pageSize, hashes: [])
+        map.reserve(pages)
+    }
+    func add(first: UInt32, count: Int, pages: UnsafeRawPointer) {
+        for i in 0..<count {
+            let pgno = first + UInt32(i)
+            map.append(Hash.page(pages + i * map.pageSize, size: map.pageSize, pgno: pgno))
+        }
+    }
+}

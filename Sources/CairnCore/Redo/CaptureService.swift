@@ -1,0 +1,157 @@
+import Foundation
+import Logging
+
+/// Process-wide requests from signal handlers (SIGINT/SIGTERM: stop; SIGUSR1: switch log).
+public enum CaptureSignals {
+    nonisolated(unsafe) static var stop: sig_atomic_t = 0
+    nonisolated(unsafe) static var switchLog: sig_atomic_t = 0
+
+    /// Installs the handlers (the CLI calls this before `CaptureService.run`).
+    public static func install() {
+        signal(SIGINT) { _ in CaptureSignals.stop = 1 }
+        signal(SIGTERM) { _ in CaptureSignals.stop = 1 }
+        signal(SIGUSR1) { _ in CaptureSignals.switchLog = 1 }
+    }
+
+    public static func requestStop() { stop = 1 }
+    static func reset() { stop = 0; switchLog = 0 }
+}
+
+/// `cairn archive --follow`: captures each commit as soon as inotify reports a write to
+/// the WAL (and at least every 250 ms), switches logs by size, by archive timeout and on
+/// request, archives closed logs on a thread of its own, and checkpoints the WAL. On a clean
+/// stop it captures and archives everything committed.
+public final class CaptureService {
+    let database: ProtectedDatabase
+    let logger: Logger
+    public var say: (String) -> Void = { _ in }
+
+    public init(database: ProtectedDatabase, logger: Logger = Logger(label: "cairn")) {
+        self.database = database
+        self.logger = logger
+    }
+
+    public func run() throws(CairnError) {
+        try database.requireArchiveLog()
+        let lock = try database.captureLock()
+        defer { _ = lock }
+        CaptureSignals.reset()
+        let capturer = try Capturer(database: database, logger: logger)
+        let archiver = Archiver(database: database, logger: logger)
+        let worker = ArchiverThread(archiver: archiver)
+        worker.start()
+        defer { worker.stop() }
+        let watcher = WALWatcher(databasePath: database.databasePath)
+        say("capturing \(database.databasePath) from SCN \(capturer.scn) (Ctrl-C stops after archiving everything committed)")
+        var stalledSince: Date?
+        while CaptureSignals.stop == 0 {
+            watcher.wait(timeoutMs: 250)
+            do throws(CairnError) {
+                try capturer.step()
+                if stalledSince != nil { say("capture resumed"); stalledSince = nil }
+                let c = database.control
+                if CaptureSignals.switchLog != 0 {
+                    CaptureSignals.switchLog = 0
+                    try capturer.switchLog()
+                    worker.poke()
+                } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= c.redo.archiveTimeoutSeconds {
+                    try capturer.switchLog()
+                    worker.poke()
+                }
+                if database.control.redo.groups.contains(where: { $0.status == .active }) { worker.poke() }
+                try capturer.checkpoint()
+            } catch {
+                if case .captureStalled = error {
+                    if stalledSince == nil {
+                        stalledSince = Date()
+                        logger.warning("\(error.description)")
+                        say("warning: \(error.description)")
+                    }
+                    worker.poke()
+                    continue
+                }
+                throw error
+            }
+        }
+        say("stopping: capturing and archiving everything committed")
+        worker.stop()
+        var stopError: CairnError?
+        for attempt in 0..<50 {
+            do throws(CairnError) {
+                try capturer.stop()
+                stopError = nil
+                break
+            } catch {
+                stopError = error
+                guard case .captureStalled = error else { break }
+                archiver.archivePending(force: true)
+                Thread.sleep(forTimeInterval: attempt < 5 ? 0.1 : 1)
+            }
+        }
+        archiver.archivePending(force: true)
+        if let stopError { throw stopError }
+        let c = database.control
+        say("stopped at SCN \(capturer.scn); archived through SCN \(c.redo.archivedScn)")
+    }
+}
+
+/// Runs the archiver on its own thread: every half second, or at once when poked.
+final class ArchiverThread: @unchecked Sendable {
+    let archiver: Archiver
+    private let wake = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var stopping = false
+    private var running = false
+
+    init(archiver: Archiver) { self.archiver = archiver }
+
+    func start() {
+        running = true
+        Thread.detachNewThread { [self] in
+            while !lock.withLock({ stopping }) {
+                archiver.archivePending()
+                _ = wake.wait(timeout: .now() + 0.5)
+            }
+            done.signal()
+        }
+    }
+
+    func poke() { wake.signal() }
+
+    func stop() {
+        guard running else { return }
+        running = false
+        lock.withLock { stopping = true }
+        wake.signal()
+        done.wait()
+    }
+}
+
+/// Waits for writes to the WAL through inotify on the database's directory.
+final class WALWatcher {
+    private let fd: Int32
+    private let buffer = UnsafeMutableRawPointer.allocate(byteCount: 8192, alignment: 8)
+
+    init(databasePath: String) {
+        fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        if fd >= 0 {
+            let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE | IN_CLOSE_WRITE)
+            _ = inotify_add_watch(fd, FileSystem.parent(of: databasePath), mask)
+        }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        buffer.deallocate()
+    }
+
+    /// Returns when the directory changed or after `timeoutMs`.
+    func wait(timeoutMs: Int32) {
+        guard fd >= 0 else { usleep(UInt32(timeoutMs) * 1000); return }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        if poll(&p, 1, timeoutMs) > 0 {
+            while read(fd, buffer, 8192) > 0 {}
+        }
+    }
+}

@@ -1,0 +1,39 @@
+/// The last transaction captured into the current online log, read by processes other than
+/// the capturer (status, backups while capture runs elsewhere).
+enum OnlineLogTail {
+    struct Tail {
+        let scn: UInt64
+        let position: WALPosition
+        let sequence: UInt64
+    }
+
+    /// The newest complete record of the current incarnation's open online log, or the
+    /// capture point when that log holds none.
+    static func read(_ c: ControlFile) -> Tail? {
+        var best: Tail?
+        for g in c.redo.groups where g.incarnation == c.incarnation && (g.status == .current || g.status == .active) {
+            for path in c.redo.memberPaths(group: g.number) {
+                guard let r = try? RedoLogReader(path: path), Int(r.header.incarnation) == c.incarnation,
+                      let last = try? r.readAll(strict: false).last else { continue }
+                if best == nil || last.scn > best!.scn {
+                    best = Tail(scn: last.scn, position: last.position, sequence: r.header.sequence)
+                }
+                break
+            }
+        }
+        if let p = c.redo.capture, best == nil || p.scn > best!.scn {
+            return Tail(scn: p.scn, position: p.position, sequence: c.redo.sequence)
+        }
+        return best
+    }
+}
+
+extension ControlFile {
+    /// The SCN after `commits` more transactions following `base` in the current incarnation
+    /// (its own SCNs start at its startScn).
+    func scn(after base: UInt64, commits: UInt64) -> UInt64 {
+        guard commits > 0 else { return base }
+        let start = incarnation(incarnation)?.startScn ?? 1
+        return base < start ? start - 1 + commits : base + commits
+    }
+}

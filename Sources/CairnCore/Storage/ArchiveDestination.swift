@@ -1,0 +1,54 @@
+import Foundation
+
+/// Where archived logs go. Features use only this interface, so object storage can take
+/// the place of a local directory without touching them.
+public protocol ArchiveDestination: Sendable {
+    /// How the destination is named in the control file and in messages.
+    var name: String { get }
+    /// Stores `localPath` durably as `fileName`; returns only once it is durable.
+    func put(localPath: String, as fileName: String) throws(CairnError)
+    /// Re-reads `fileName` and checks its size and XXH3.
+    func verify(_ fileName: String, bytes: UInt64, xxh3: String) throws(CairnError)
+    /// A local path from which `fileName` can be read (downloading it first if needed).
+    func localCopy(of fileName: String) throws(CairnError) -> String
+    func exists(_ fileName: String) -> Bool
+}
+
+/// An archive destination in a local (or mounted) directory.
+public struct LocalDirectoryDestination: ArchiveDestination {
+    public let directory: String
+    public var name: String { directory }
+
+    public init(directory: String) { self.directory = FileSystem.absolute(directory) }
+
+    public func put(localPath: String, as fileName: String) throws(CairnError) {
+        try FileSystem.makeDirectories(directory)
+        let target = directory + "/" + fileName
+        let temp = directory + "/." + fileName + ".part"
+        FileSystem.removeFile(temp)
+        do throws(CairnError) {
+            try FileSystem.copyDurably(from: localPath, to: temp)
+            try FileSystem.rename(temp, target)
+            try FileSystem.fsyncDirectory(directory)
+        } catch {
+            FileSystem.removeFile(temp)
+            throw error
+        }
+    }
+
+    public func verify(_ fileName: String, bytes: UInt64, xxh3: String) throws(CairnError) {
+        let path = directory + "/" + fileName
+        guard let size = FileSystem.fileSize(path) else { throw .missingFile(path: path, detail: "archived log") }
+        if size != bytes { throw .truncated(file: path, expected: bytes, actual: size) }
+        let h = Hash.hex(try FileSystem.hashFile(path))
+        if h != xxh3 { throw .corrupt(file: path, offset: nil, detail: "archived log checksum \(h) differs from the recorded \(xxh3)") }
+    }
+
+    public func localCopy(of fileName: String) throws(CairnError) -> String {
+        let path = directory + "/" + fileName
+        guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "archived log") }
+        return path
+    }
+
+    public func exists(_ fileName: String) -> Bool { FileSystem.exists(directory + "/" + fileName) }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import CairnCore
+import Foundation
+import Logging
+
+struct Archive: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Capture committed transactions into the online logs and archive closed logs.")
+
+    @OptionGroup var db: DatabaseOptions
+
+    @Flag(help: "Run until SIGINT/SIGTERM, capturing every commit as it happens; a clean stop archives everything committed.")
+    var follow = false
+
+    @Flag(help: "Capture and archive what is committed now, then exit.")
+    var once = false
+
+    @Flag(help: "Print the result as JSON (--once).")
+    var json = false
+
+    func run() throws {
+        try reporting { () throws(CairnError) in
+            guard follow != once else { throw .invalidArgument("Choose one of --follow or --once.") }
+            let p = try db.open()
+            if follow {
+                CaptureSignals.install()
+                let service = CaptureService(database: p, logger: Logger(label: "cairn"))
+                service.say = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+                try service.run()
+                return
+            }
+            let r = try p.archiveOnce()
+            if json { Output.json(r); return }
+            print("captured \(r.captured) transaction(s); SCN \(r.scn), archived through SCN \(r.archivedScn), \(r.copies) log cop(ies) made")
+            for f in r.failures { print("warning: \(f)") }
+        }
+    }
+}

