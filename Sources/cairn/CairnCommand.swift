@@ -41,6 +41,13 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
+extension CommandLine {
+    /// Absolute path of this executable (for starting worker processes).
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
+
 /// Runs `body`, turning Cairn errors into a message on standard error and a nonzero exit.
 func reporting(_ body: () throws(CairnError) -> Void) throws {
     do {

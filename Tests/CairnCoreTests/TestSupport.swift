@@ -98,14 +98,21 @@ enum Ledger {
         precondition(r.status == 0, r.stderr)
     }
 
-    /// SQL for `count` transfer transactions, each one atomic.
-    static func transfers(_ count: Int, seed: Int = 1, checkpointEvery: Int = 0) -> String {
-        var s = "PRAGMA busy_timeout=60000;\n"
+    /// `count` transfer transactions (one SQL line each, atomic), deterministic for a seed.
+    static func transferStatements(_ count: Int, seed: Int = 1) -> [String] {
         var x = UInt64(seed) &* 6364136223846793005 &+ 1442695040888963407
         func next(_ n: Int) -> Int { x = x &* 6364136223846793005 &+ 1442695040888963407; return Int((x >> 33) % UInt64(n)) }
-        for i in 0..<count {
+        return (0..<count).map { i in
             let a = next(accounts) + 1, b = next(accounts) + 1, amt = next(50) + 1
-            s += "BEGIN IMMEDIATE; UPDATE accounts SET balance=balance-\(amt) WHERE id=\(a); UPDATE accounts SET balance=balance+\(amt) WHERE id=\(b); INSERT INTO transfers(src,dst,amount,note) VALUES(\(a),\(b),\(amt),'t\(i) \(String(repeating: "x", count: next(300)))'); COMMIT;\n"
+            return "BEGIN IMMEDIATE; UPDATE accounts SET balance=balance-\(amt) WHERE id=\(a); UPDATE accounts SET balance=balance+\(amt) WHERE id=\(b); INSERT INTO transfers(src,dst,amount,note) VALUES(\(a),\(b),\(amt),'s\(seed) t\(i) \(String(repeating: "x", count: next(300)))'); COMMIT;"
+        }
+    }
+
+    /// SQL for `count` transfer transactions, optionally with a TRUNCATE checkpoint every few.
+    static func transfers(_ count: Int, seed: Int = 1, checkpointEvery: Int = 0) -> String {
+        var s = "PRAGMA busy_timeout=60000;\n"
+        for (i, t) in transferStatements(count, seed: seed).enumerated() {
+            s += t + "\n"
             if checkpointEvery > 0 && i % checkpointEvery == checkpointEvery - 1 { s += "PRAGMA wal_checkpoint(TRUNCATE);\n" }
         }
         return s
@@ -177,4 +184,20 @@ func expectCairnError(_ body: () throws -> Void, sourceLocation: SourceLocation 
         Issue.record("unexpected error type: \(error)", sourceLocation: sourceLocation)
         return nil
     }
+}
+
+/// A read transaction held open, as a running capture holds one: while it lasts SQLite can
+/// neither checkpoint past it nor restart the WAL, so writes made meanwhile stay capturable.
+final class WALHold {
+    private let c: SQLiteConnection
+    init(_ db: String) {
+        c = try! SQLiteConnection(path: db, readOnly: true)
+        try! c.exec("BEGIN")
+        _ = try! c.scalar("SELECT count(*) FROM sqlite_master")
+    }
+    func release() {
+        try? c.exec("ROLLBACK")
+        c.close()
+    }
+    deinit { release() }
 }

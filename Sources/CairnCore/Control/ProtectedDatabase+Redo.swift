@@ -70,19 +70,31 @@ extension ProtectedDatabase {
         let lock = try captureLock()
         defer { _ = lock }
         let capturer = try Capturer(database: self, logger: logger)
-        let n = try capturer.step()
-        if switchLog { try capturer.switchLog() }
         let archiver = Archiver(database: self, logger: logger)
-        let copies = archiver.archivePending(force: true)
+        var copies = 0
+        // When every group waits for archiving, archive and go on; stop if that frees nothing.
+        while true {
+            do throws(CairnError) {
+                try capturer.step()
+                break
+            } catch {
+                guard case .captureStalled = error else { throw error }
+                let made = archiver.archivePending(force: true)
+                copies += made
+                if made == 0 { throw error }
+            }
+        }
+        if switchLog { try capturer.switchLog() }
+        copies += archiver.archivePending(force: true)
         try? capturer.checkpoint()
         try capturer.stop()
         let c = control
         let failures = c.redo.logs.flatMap { l in l.destinations.filter { $0.state == .failed }.map { "sequence \(l.sequence) → \($0.destination): \($0.error ?? "")" } }
-        return ArchiveReport(captured: n, scn: capturer.scn, archivedScn: c.redo.archivedScn, sequence: c.redo.sequence,
+        return ArchiveReport(captured: capturer.capturedCount, scn: capturer.scn, archivedScn: c.redo.archivedScn, sequence: c.redo.sequence,
                              copies: copies, failures: failures)
     }
 
-    func requireArchiveLog() throws(CairnError) {
+    public func requireArchiveLog() throws(CairnError) {
         if control.redo.mode == .noarchivelog {
             throw .invalidArgument("\(databasePath) is in NOARCHIVELOG mode; turn capture on with `cairn archivelog \(databasePath) on`.")
         }

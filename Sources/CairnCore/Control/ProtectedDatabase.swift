@@ -32,7 +32,9 @@ public final class ProtectedDatabase: @unchecked Sendable {
     /// Registers `database`: a random DBID, incarnation 1, WAL mode, the repository and the
     /// multiplexed control file (beside the database, in the repository, and any `extraControlCopies`).
     public static func initialize(database: String, repository: String? = nil, extraControlCopies: [String] = [],
+                                  redo: RedoOptions = RedoOptions(),
                                   logger: Logger = Logger(label: "cairn")) throws(CairnError) -> ProtectedDatabase {
+        try redo.validate()
         let db = FileSystem.absolute(database)
         guard FileSystem.exists(db) else { throw .databaseMissing(path: db) }
         _ = try DatabaseHeader.read(db)
@@ -58,7 +60,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
             dbid: String(dbid), databasePath: db, repository: layout.root, controlCopies: copies,
             incarnation: 1, incarnations: [.init(number: 1, parent: nil, resetScn: 0, startScn: 1, createdAt: now)],
             scn: 0, walCursor: nil, nextBackupId: 1, backups: [],
-            redo: RedoState(memberDirectories: [layout.onlineLogDirectory], archiveDestinations: [layout.archiveDirectory]),
+            redo: redo.state(layout: layout),
             createdAt: now, updatedAt: now)
         var withBaseline = content
         withBaseline.redo.capture = try Self.captureBaseline(database: db, layout: layout, scn: 0, incarnation: 1)

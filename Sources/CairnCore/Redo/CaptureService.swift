@@ -8,6 +8,12 @@ public enum CaptureSignals {
 
     /// Installs the handlers (the CLI calls this before `CaptureService.run`).
     public static func install() {
+        // A parent may have started us with these signals blocked (spawned from a thread
+        // that blocks them); unblock them so a stop request is never lost.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGINT, SIGTERM, SIGUSR1] { sigaddset(&set, s) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in CaptureSignals.stop = 1 }
         signal(SIGTERM) { _ in CaptureSignals.stop = 1 }
         signal(SIGUSR1) { _ in CaptureSignals.switchLog = 1 }
@@ -25,6 +31,8 @@ public final class CaptureService {
     let database: ProtectedDatabase
     let logger: Logger
     public var say: (String) -> Void = { _ in }
+    /// Set when running as the worker of a `CaptureGuardian`.
+    public var guardian: GuardianLink?
 
     public init(database: ProtectedDatabase, logger: Logger = Logger(label: "cairn")) {
         self.database = database
@@ -37,6 +45,7 @@ public final class CaptureService {
         defer { _ = lock }
         CaptureSignals.reset()
         let capturer = try Capturer(database: database, logger: logger)
+        capturer.guardian = guardian
         let archiver = Archiver(database: database, logger: logger)
         let worker = ArchiverThread(archiver: archiver)
         worker.start()

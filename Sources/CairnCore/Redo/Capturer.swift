@@ -14,6 +14,8 @@ public final class Capturer {
     private(set) var map: PageMap
     public private(set) var position: WALPosition
     public private(set) var scn: UInt64
+    /// Transactions captured by this capturer since it started.
+    public private(set) var capturedCount = 0
     private let pins: WALPin
     private var log: OnlineLogWriter?
     private var current: CurrentLog?
@@ -187,7 +189,7 @@ public final class Capturer {
             guard let h = scan.header, let index, index.salt1 == h.salt1, index.nBackfill > 0 else { return [] }
             return Set(scan.latestFrame.filter { $0.value <= index.nBackfill }.map(\.key))
         }()
-        let db = try RawFile(path: database.databasePath, mode: .read)
+        let db = try SharedFiles.reader(database.databasePath)
         let filePages = UInt32(try db.size() / UInt64(map.pageSize))
         var mismatch: String?
         if backfilled.isEmpty && filePages != map.pageCount {
@@ -266,8 +268,19 @@ public final class Capturer {
         return count
     }
 
+    /// The common case needs no lock: the WAL generation capture stopped in is still there
+    /// (pinned, so it cannot change). Otherwise the database file is compared with the
+    /// captured state while writers are blocked.
     private func checkContinuityUnderLock(lockHeld: Bool) throws(CairnError) {
-        let writer = try SQLiteConnection(path: database.databasePath)
+        if !lockHeld, position.frame > 0 {
+            let scan = try WALFile.scan(path: walPath)
+            if let h = scan.header, h.salt1 == position.salt1, h.salt2 == position.salt2,
+               let c = scan.commits.first(where: { $0.frame == position.frame }),
+               c.checksum1 == position.checksum1, c.checksum2 == position.checksum2 {
+                return
+            }
+        }
+        let writer = try SQLiteConnection(path: database.databasePath, busyTimeoutMs: 10 * 60_000)
         defer { writer.close() }
         if !lockHeld { try writer.exec("BEGIN IMMEDIATE") }
         defer { if !lockHeld { try? writer.exec("ROLLBACK") } }
@@ -277,8 +290,8 @@ public final class Capturer {
 
     static func nowMicros() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1e6) }
 
-    /// Called from an in-process WAL hook right after a commit.
-    public func noteCommit(atMicros t: UInt64) { exactTimes.push(t) }
+    /// Called from an in-process WAL hook right after a commit that ended at `frame`.
+    public func noteCommit(frame: UInt32, atMicros t: UInt64) { exactTimes.push(frame: frame, micros: t) }
 
     private func appendTransaction(_ txn: WALTransaction, header: WALHeader, wal: RawFile) throws(CairnError) {
         if let c = current, c.pageBytes >= database.control.redo.logSizeBytes {
@@ -287,7 +300,7 @@ public final class Capturer {
         try ensureLog()
         map.resize(txn.databasePages)
         scn = database.control.scn(after: scn, commits: 1)
-        let exact = exactTimes.pop()
+        let exact = exactTimes.take(frame: txn.commitFrame)
         let pos = WALPosition(salt1: header.salt1, salt2: header.salt2, frame: txn.commitFrame,
                               checksum1: txn.checksum.0, checksum2: txn.checksum.1)
         let record = RedoRecord(kind: .transaction, pageCount: UInt32(txn.pages.count), scn: scn,
@@ -295,6 +308,7 @@ public final class Capturer {
                                 flags: exact == nil ? 0 : 1, stateChecksum: 0, position: pos)
         try writeRecord(record, pages: txn.pages, wal: wal)
         position = pos
+        capturedCount += 1
     }
 
     /// Writes a record: page numbers, then each page read from its WAL frame (hashed into
@@ -430,22 +444,29 @@ public final class Capturer {
     public func checkpoint(force: Bool = false) throws(CairnError) -> Bool {
         let frameBytes = UInt64(position.frame) * UInt64(map.pageSize + WALFile.frameHeaderSize)
         if !force && frameBytes < database.control.redo.walTargetBytes { return true }
-        let writer = try SQLiteConnection(path: database.databasePath, busyTimeoutMs: force ? 5_000 : 100)
+        // Wait longer for the write lock the further the WAL is past its target.
+        let target = max(database.control.redo.walTargetBytes, 1)
+        let wait: Int32 = force ? 5_000 : frameBytes > 4 * target ? 1_000 : 100
+        let writer = try SQLiteConnection(path: database.databasePath, busyTimeoutMs: wait)
         defer { writer.close() }
         do throws(CairnError) { try writer.exec("BEGIN IMMEDIATE") } catch { return false }
         defer { try? writer.exec("ROLLBACK") }
         try step(lockHeld: true)
         pins.closeAll()
+        guardian?.release()
         let ckpt = try SQLiteConnection(path: database.databasePath)
         defer { ckpt.close() }
-        let row = try ckpt.rows("PRAGMA wal_checkpoint(PASSIVE)").first ?? []
+        let row = (try? ckpt.rows("PRAGMA wal_checkpoint(PASSIVE)").first) ?? []
         try pins.openNext()
+        guardian?.pin()
         let complete = row.count == 3 && row[1] == row[2]
         if complete { lastCheckpointScn = scn }
         return complete
     }
 
     public private(set) var lastCheckpointScn: UInt64 = 0
+    /// The guardian process's pin, released and retaken around checkpoints.
+    public var guardian: GuardianLink?
 
     /// Captures everything committed, closes the current log and releases the pins.
     public func stop() throws(CairnError) {
@@ -455,10 +476,25 @@ public final class Capturer {
     }
 }
 
-/// Commit times handed over by an in-process WAL hook.
+/// Commit times handed over by an in-process WAL hook, keyed by commit frame.
 final class ExactTimeQueue: @unchecked Sendable {
     private let lock = NSLock()
-    private var times: [UInt64] = []
-    func push(_ t: UInt64) { lock.withLock { times.append(t) } }
-    func pop() -> UInt64? { lock.withLock { times.isEmpty ? nil : times.removeFirst() } }
+    private var times: [(frame: UInt32, micros: UInt64)] = []
+
+    func push(frame: UInt32, micros: UInt64) {
+        lock.withLock {
+            times.append((frame, micros))
+            // Entries never claimed (another WAL generation) are dropped after a minute.
+            let old = micros &- 60_000_000
+            times.removeAll { $0.micros < old }
+        }
+    }
+
+    /// The exact time of the commit that ended at `frame`, if the hook reported it.
+    func take(frame: UInt32) -> UInt64? {
+        lock.withLock {
+            guard let i = times.firstIndex(where: { $0.frame == frame }) else { return nil }
+            return times.remove(at: i).micros
+        }
+    }
 }

@@ -35,7 +35,7 @@ public struct DatabaseHeader: Sendable, Equatable {
     /// Reads and checks the header of the file at `path`.
     public static func read(_ path: String) throws(CairnError) -> DatabaseHeader {
         let f: RawFile
-        do throws(CairnError) { f = try RawFile(path: path, mode: .read) } catch {
+        do throws(CairnError) { f = try SharedFiles.reader(path) } catch {
             if case .missingFile = error { throw .databaseMissing(path: path) }
             throw error
         }

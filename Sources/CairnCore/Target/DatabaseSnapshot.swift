@@ -56,7 +56,7 @@ public final class DatabaseSnapshot: @unchecked Sendable {
                     detail: "the WAL index records frame \(index.mxFrame) but the log holds \(scan.lastCommitFrame) valid committed frames")
             }
             let header = try DatabaseHeader.read(databasePath)
-            dbFile = try RawFile(path: databasePath, mode: .read)
+            dbFile = try SharedFiles.reader(databasePath)
             let fileBytes = try dbFile.size()
             try underLock?(scan)
             try? writer.exec("ROLLBACK")

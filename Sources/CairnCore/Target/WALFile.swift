@@ -155,7 +155,7 @@ public struct WALIndexInfo: Sendable {
 
     /// Reads the `-shm` file; nil when it is missing or not initialised.
     public static func read(path: String) -> WALIndexInfo? {
-        guard let f = try? RawFile(path: path, mode: .read) else { return nil }
+        guard let f = try? SharedFiles.reader(path) else { return nil }
         let buf = UnsafeMutableRawPointer.allocate(byteCount: 136, alignment: 8)
         defer { buf.deallocate() }
         guard (try? f.read(into: buf, count: 136, at: 0)) == 136 else { return nil }

@@ -18,14 +18,33 @@ struct Archive: ParsableCommand {
     @Flag(help: "Print the result as JSON (--once).")
     var json = false
 
+    @Flag(help: .hidden)
+    var worker = false
+
+    @Flag(name: .customLong("no-guardian"), help: "Capture in this process only (no guardian process holding a second pin on the WAL).")
+    var noGuardian = false
+
     func run() throws {
         try reporting { () throws(CairnError) in
             guard follow != once else { throw .invalidArgument("Choose one of --follow or --once.") }
             let p = try db.open()
+            let say: (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            if follow && !worker && !noGuardian {
+                // This process guards the WAL; a worker process captures and archives.
+                CaptureSignals.install()
+                try p.requireArchiveLog()
+                let guardian = try CaptureGuardian(databasePath: p.databasePath, logger: Logger(label: "cairn"))
+                guardian.say = say
+                var args = ["archive", p.databasePath, "--follow", "--worker", "--repo", p.layout.root]
+                if json { args.append("--json") }
+                try guardian.run(executable: CommandLine.executablePath, arguments: args)
+                return
+            }
             if follow {
                 CaptureSignals.install()
                 let service = CaptureService(database: p, logger: Logger(label: "cairn"))
-                service.say = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+                service.say = say
+                if worker { service.guardian = GuardianLink() }
                 try service.run()
                 return
             }

@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+
+/// A second pin on the WAL, held by the `cairn archive --follow` process while the capture
+/// itself runs in a worker process. If the worker dies (even by SIGKILL), this pin still
+/// keeps SQLite from restarting the WAL over frames not yet captured, and the guardian starts
+/// a new worker, which resumes from the online log.
+///
+/// The worker asks the guardian to release its pin for Cairn's own checkpoints (while the
+/// worker holds the write lock and has captured everything) and to pin again afterwards:
+/// lines `RELEASE` / `PIN` on the worker's standard output, answered `OK` on its input.
+public final class CaptureGuardian {
+    let databasePath: String
+    let logger: Logger
+    public var say: (String) -> Void = { _ in }
+    private let pin: SQLiteConnection
+    private var pinned = false
+
+    public init(databasePath: String, logger: Logger = Logger(label: "cairn")) throws(CairnError) {
+        self.databasePath = databasePath
+        self.logger = logger
+        pin = try SQLiteConnection(path: databasePath, readOnly: true)
+    }
+
+    func pinNow() {
+        guard !pinned else { return }
+        do throws(CairnError) {
+            try pin.exec("BEGIN")
+            _ = try pin.scalar("SELECT count(*) FROM sqlite_master")
+            pinned = true
+        } catch {
+            try? pin.exec("ROLLBACK")
+            logger.error("guardian could not pin the WAL: \(error.description)")
+        }
+    }
+
+    func unpin() {
+        guard pinned else { return }
+        try? pin.exec("ROLLBACK")
+        pinned = false
+    }
+
+    /// Runs workers (`arguments` of this executable) until one exits cleanly or a stop is
+    /// requested; a worker that dies abnormally is restarted.
+    public func run(executable: String, arguments: [String]) throws(CairnError) {
+        pinNow()
+        defer { unpin() }
+        var restarts = 0
+        while true {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: executable)
+            p.arguments = arguments
+            let toWorker = Pipe(), fromWorker = Pipe()
+            p.standardInput = toWorker
+            p.standardOutput = fromWorker
+            do { try p.run() } catch {
+                throw .io(operation: "start the capture worker (\(error))", path: executable, errno: EIO)
+            }
+            let reader = fromWorker.fileHandleForReading
+            var buffer = Data()
+            var stopForwarded = false
+            while true {
+                if CaptureSignals.stop != 0 && !stopForwarded {
+                    stopForwarded = true
+                    kill(p.processIdentifier, SIGINT)
+                }
+                if CaptureSignals.switchLog != 0 {
+                    CaptureSignals.switchLog = 0
+                    kill(p.processIdentifier, SIGUSR1)
+                }
+                var pfd = pollfd(fd: reader.fileDescriptor, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&pfd, 1, 100)
+                if ready <= 0 { continue }
+                let chunk = reader.availableData
+                if chunk.isEmpty { break } // the worker exited
+                buffer.append(chunk)
+                while let nl = buffer.firstIndex(of: 0x0A) {
+                    let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
+                    buffer.removeSubrange(buffer.startIndex...nl)
+                    switch line {
+                    case "RELEASE": unpin()
+                    case "PIN": pinNow()
+                    default: continue
+                    }
+                    toWorker.fileHandleForWriting.write(Data("OK\n".utf8))
+                }
+            }
+            p.waitUntilExit()
+            // Whatever happened, the WAL is pinned again before anything else.
+            pinNow()
+            if p.terminationReason == .exit && p.terminationStatus == 0 { return }
+            if stopForwarded || CaptureSignals.stop != 0 {
+                if p.terminationReason == .exit {
+                    throw .io(operation: "capture worker exited with status \(p.terminationStatus)", path: databasePath, errno: EIO)
+                }
+                return
+            }
+            restarts += 1
+            let how = p.terminationReason == .uncaughtSignal ? "was killed by signal \(p.terminationStatus)" : "exited with status \(p.terminationStatus)"
+            say("capture worker \(p.processIdentifier) \(how); restarting it (restart \(restarts)); the WAL stays pinned")
+            logger.warning("capture worker \(how); restarting")
+            if p.terminationReason == .exit && restarts > 20 {
+                throw .io(operation: "capture worker keeps failing (last status \(p.terminationStatus))", path: databasePath, errno: EIO)
+            }
+            usleep(UInt32(min(2_000_000, 50_000 * restarts)))
+        }
+    }
+}
+
+/// The worker's side of the guardian protocol (standard output and input).
+public final class GuardianLink: @unchecked Sendable {
+    private var broken = false
+    public init() {}
+
+    private func ask(_ word: String) -> Bool {
+        guard !broken else { return false }
+        let line = word + "\n"
+        let ok = line.withCString { p in write(STDOUT_FILENO, p, strlen(p)) } > 0
+        var reply = [UInt8](repeating: 0, count: 3)
+        let n = ok ? read(STDIN_FILENO, &reply, 3) : 0
+        if n != 3 || reply != Array("OK\n".utf8) {
+            broken = true
+            return false
+        }
+        return true
+    }
+
+    /// Asks the guardian to drop its pin (only while this process holds the write lock).
+    @discardableResult func release() -> Bool { ask("RELEASE") }
+    /// Asks the guardian to pin again.
+    @discardableResult func pin() -> Bool { ask("PIN") }
+}
