@@ -240,7 +240,7 @@ class Context:
             src = Path(src).resolve()
             log(f"copying {src} into {self.db}")
             consistent_copy(src, self.db)
-            self.db_source = f"copy of {src} (reused, made earlier by workload.py)"
+            self.db_source = f"copy of {src} (reused via --db or BENCH_DB)"
         else:
             log(f"creating a {self.mib} MiB database with workload.py (one-time, untimed)")
             t0 = time.perf_counter()
