@@ -2,4 +2,12 @@
 #define CAIRN_SYSTEM_SHIM_H
 /// rename(2) that fails with EEXIST instead of replacing an existing target (Linux renameat2).
 int cairn_rename_noreplace(const char *from, const char *to);
+
+
+/// Starts writeback of a byte range without waiting for it (Linux sync_file_range with
+/// SYNC_FILE_RANGE_WRITE), so a later fsync has little left to do. Returns 0 or -1.
+int cairn_start_writeback(int fd, long long offset, long long length);
+
+/// The O_DIRECT open flag (a GNU extension the Swift Glibc module does not export).
+int cairn_o_direct(void);
 #endif

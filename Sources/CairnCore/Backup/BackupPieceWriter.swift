@@ -7,9 +7,12 @@ final class BackupPieceWriter: @unchecked Sendable {
     private let directory: String
     private let template: BackupPieceFormat.Header
     private let maxPieceSize: UInt64
-    private var file: RawFile?
-    private var offset: UInt64 = 0
+    private var file: SequentialWriter?
+    private var offset: UInt64 { file?.size ?? 0 }
+    /// Chains the piece header and every block header (each block header carries the
+    /// checksum of its block), for the trailer.
     private var contentHash = StreamingHash()
+    /// XXH3 of every byte of the piece, for the manifest.
     private var fileHash = StreamingHash()
     private var blocks: UInt64 = 0
     private var pages: UInt64 = 0
@@ -18,6 +21,8 @@ final class BackupPieceWriter: @unchecked Sendable {
     private var lastPage: UInt32 = 0
     private(set) var finished: [BackupManifest.File] = []
     private var scratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+    /// Re-reads each finished piece on another thread while the next ones are written.
+    let verifier = TransferVerifier()
 
     init(directory: String, template: BackupPieceFormat.Header, maxPieceSize: UInt64) {
         self.directory = directory
@@ -33,17 +38,14 @@ final class BackupPieceWriter: @unchecked Sendable {
     }
 
     private func put(_ p: UnsafeRawPointer, _ count: Int) throws(CairnError) {
-        try file!.write(p, count: count, at: offset)
-        contentHash.update(p, count)
+        try file!.append(p, count)
         fileHash.update(p, count)
-        offset += UInt64(count)
     }
 
     private func open() throws(CairnError) {
         let n = finished.count + 1
-        let f = try RawFile(path: directory + "/" + Self.pieceName(n), mode: .createNew)
+        let f = try SequentialWriter(path: directory + "/" + Self.pieceName(n))
         file = f
-        offset = 0
         contentHash = StreamingHash()
         fileHash = StreamingHash()
         blocks = 0; pages = 0; hashSum = 0
@@ -51,6 +53,7 @@ final class BackupPieceWriter: @unchecked Sendable {
         h.piece = UInt32(n)
         BackupPieceFormat.encodeHeader(h, into: scratch)
         try put(scratch, BackupPieceFormat.headerSize)
+        contentHash.update(scratch, BackupPieceFormat.headerSize)
     }
 
     /// Appends one block: `head` holds the block header and entries, `payload` the pages.
@@ -64,6 +67,7 @@ final class BackupPieceWriter: @unchecked Sendable {
         if blocks == 0 { firstPage = fp }
         lastPage = lp
         try put(head, headCount)
+        contentHash.update(head, BackupPieceFormat.blockHeaderSize)
         try put(payload, payloadCount)
         blocks += 1
         pages += UInt64(blockPages)
@@ -73,12 +77,12 @@ final class BackupPieceWriter: @unchecked Sendable {
     func finishPiece() throws(CairnError) {
         guard let f = file else { return }
         BackupPieceFormat.encodeTrailer(.init(blocks: blocks, pages: pages, pageHashSum: hashSum, contentHash: contentHash.value), into: scratch)
-        try f.write(scratch, count: BackupPieceFormat.trailerSize, at: offset)
-        fileHash.update(scratch, BackupPieceFormat.trailerSize)
-        offset += UInt64(BackupPieceFormat.trailerSize)
-        try f.sync()
-        finished.append(.init(name: (f.path as NSString).lastPathComponent, bytes: offset, xxh3: Hash.hex(fileHash.value),
-                              pages: pages, firstPage: firstPage, lastPage: lastPage))
+        try put(scratch, BackupPieceFormat.trailerSize)
+        try f.finish()
+        let entry = BackupManifest.File(name: (f.path as NSString).lastPathComponent, bytes: offset, xxh3: Hash.hex(fileHash.value),
+                                        pages: pages, firstPage: firstPage, lastPage: lastPage)
+        finished.append(entry)
+        verifier.submit(path: f.path, bytes: offset, xxh3: entry.xxh3)
         file = nil
     }
 }

@@ -10,6 +10,8 @@ final class PageBlockSlot: PipelineSlot, @unchecked Sendable {
     /// Block header, entries, then payload when compressed.
     let encoded: UnsafeMutableRawPointer
     let encodedCapacity: Int
+    /// Hash of each page (filled by `hashPages`, `encode` and restore decoding).
+    let hashes: UnsafeMutablePointer<UInt64>
     var firstPage: UInt32 = 0
     var count = 0
     var payloadCount = 0
@@ -31,19 +33,23 @@ final class PageBlockSlot: PipelineSlot, @unchecked Sendable {
         encodedCapacity = BackupPieceFormat.blockHeaderSize + capacityPages * BackupPieceFormat.entrySize
             + Compressor.bound(pageSize * capacityPages)
         encoded = .allocate(byteCount: encodedCapacity, alignment: 64)
+        hashes = .allocate(capacity: capacityPages)
         super.init()
     }
 
     deinit {
         pages.deallocate()
         encoded.deallocate()
+        hashes.deallocate()
     }
 
     /// Hashes every page (image copies and restores keep no entries).
     func hashPages() {
         var sum: UInt64 = 0
         for i in 0..<count {
-            sum &+= Hash.page(pages + i * pageSize, size: pageSize, pgno: firstPage + UInt32(i))
+            let h = Hash.page(pages + i * pageSize, size: pageSize, pgno: firstPage + UInt32(i))
+            hashes[i] = h
+            sum &+= h
         }
         hashSum = sum
     }

@@ -9,7 +9,8 @@
 ///                       entries: page count × (page number u32, page hash u64)
 ///                       payload: the pages in entry order, zstd-compressed or stored
 ///     trailer 48 bytes  "CAIRNEND", blocks u64, pages u64, sum of page hashes u64,
-///                       xxh3 of every byte before the trailer u64, xxh3 of bytes 0..<40
+///                       xxh3 of the piece header followed by every block header (each of
+///                       which carries its block's checksum) u64, xxh3 of bytes 0..<40
 ///
 /// Each block decodes on its own, so a reader can seek to any block.
 public enum BackupPieceFormat {

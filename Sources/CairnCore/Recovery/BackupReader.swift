@@ -17,8 +17,9 @@ public struct BackupReader {
         self.expectedDbid = expectedDbid
     }
 
-    /// Reads all pages; `sink` receives (first page, page count, pages) for each verified block, in order.
-    public func read(label: String, sink: @escaping @Sendable (UInt32, Int, UnsafeRawPointer) throws -> Void) throws(CairnError) {
+    /// Reads all pages; `sink` receives (first page, page count, pages, page hashes) for each
+    /// verified block, in order.
+    public func read(label: String, sink: @escaping @Sendable (UInt32, Int, UnsafeRawPointer, UnsafePointer<UInt64>) throws -> Void) throws(CairnError) {
         guard UInt64(manifest.dbid) == expectedDbid else {
             throw .dbidMismatch(database: manifest.databaseName, expected: UInt64(manifest.dbid) ?? 0, found: expectedDbid,
                                 file: directory + "/" + BackupManifest.fileName)
@@ -38,7 +39,7 @@ public struct BackupReader {
                 transform: { slot, w in try source.decode(slot, decompressors[w]) },
                 consume: { slot in
                     try coverage.accept(first: slot.firstPage, count: slot.count, hashSum: slot.hashSum)
-                    try sink(slot.firstPage, slot.count, slot.pages)
+                    try sink(slot.firstPage, slot.count, slot.pages, slot.hashes)
                     progress.advance(UInt64(slot.rawBytes))
                 })
         } catch let e as CairnError { throw e } catch {
@@ -107,10 +108,12 @@ final class PieceSource: BlockSource, @unchecked Sendable {
     init(_ reader: BackupReader) { self.reader = reader }
     deinit { scratch.deallocate() }
 
-    private func read(_ p: UnsafeMutableRawPointer, _ n: Int, hashAsContent: Bool = true) throws(CairnError) {
+    /// Reads the next `n` bytes; `chained` adds them to the trailer's chain (the piece header
+    /// and block headers).
+    private func read(_ p: UnsafeMutableRawPointer, _ n: Int, chained: Bool = false) throws(CairnError) {
         try file!.readExactly(into: p, count: n, at: offset)
         fileHash.update(p, n)
-        if hashAsContent { contentHash.update(p, n) }
+        if chained { contentHash.update(p, n) }
         offset += UInt64(n)
     }
 
@@ -137,7 +140,7 @@ final class PieceSource: BlockSource, @unchecked Sendable {
         fileHash = StreamingHash()
         contentHash = StreamingHash()
         blocks = 0; pages = 0; pieceSum = 0
-        try read(scratch, BackupPieceFormat.headerSize)
+        try read(scratch, BackupPieceFormat.headerSize, chained: true)
         let h = try BackupPieceFormat.decodeHeader(scratch, file: path)
         guard h.dbid == reader.expectedDbid, h.backupSet == reader.manifest.backupId, h.piece == UInt32(pieceIndex + 1),
               Int(h.pageSize) == reader.manifest.pageSize else {
@@ -151,7 +154,7 @@ final class PieceSource: BlockSource, @unchecked Sendable {
         let path = file!.path
         guard offset == end else { throw .corrupt(file: path, offset: offset, detail: "block data does not end where the trailer starts") }
         let content = contentHash.value
-        try read(scratch, BackupPieceFormat.trailerSize, hashAsContent: false)
+        try read(scratch, BackupPieceFormat.trailerSize)
         let t = try BackupPieceFormat.decodeTrailer(scratch, file: path, offset: end)
         guard t.contentHash == content, t.blocks == blocks, t.pages == pages, t.pageHashSum == pieceSum else {
             throw .corrupt(file: path, offset: end, detail: "the trailer does not match the piece's contents")
@@ -171,7 +174,7 @@ final class PieceSource: BlockSource, @unchecked Sendable {
         }
         let path = file!.path
         let at = offset
-        try read(slot.encoded, BackupPieceFormat.blockHeaderSize)
+        try read(slot.encoded, BackupPieceFormat.blockHeaderSize, chained: true)
         let hdr = slot.encoded
         guard LE.get32(hdr, 0) == BackupPieceFormat.blockMagic, Hash.xxh3(hdr, 24) == LE.get64(hdr, 24) else {
             throw CairnError.corrupt(file: path, offset: at, detail: "block header damaged")
@@ -224,6 +227,7 @@ final class PieceSource: BlockSource, @unchecked Sendable {
             guard h == expected else {
                 throw CairnError.corrupt(file: path, offset: at, detail: "page \(pgno) checksum mismatch")
             }
+            slot.hashes[i] = h
             sum &+= h
         }
         slot.hashSum = sum

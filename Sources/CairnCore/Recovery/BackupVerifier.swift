@@ -5,7 +5,9 @@ import Foundation
 public enum BackupVerifier {
     /// Re-reads the directory: the number of data files, each one's size and XXH3 must
     /// match the manifest. Names the first file that differs.
-    public static func checkTransfer(directory: String, manifest: BackupManifest) throws(CairnError) {
+    /// Files named in `reread` were already re-read and checked after they were written;
+    /// only their presence and size are checked again.
+    public static func checkTransfer(directory: String, manifest: BackupManifest, reread: Set<String> = []) throws(CairnError) {
         let present = FileSystem.list(directory).filter { $0 != BackupManifest.fileName && !$0.hasPrefix(".") }
         for f in manifest.files where !present.contains(f.name) {
             throw .missingFile(path: directory + "/" + f.name, detail: "listed in the manifest of backup \(manifest.backupId) but not in the repository")
@@ -25,6 +27,7 @@ public enum BackupVerifier {
                 if size < f.bytes { throw .truncated(file: path, expected: f.bytes, actual: size) }
                 throw .corrupt(file: path, offset: f.bytes, detail: "the file is \(size) bytes but the manifest records \(f.bytes)")
             }
+            if reread.contains(f.name) { continue }
             file.adviseSequential()
             let hash = StreamingHash()
             var off: UInt64 = 0
@@ -38,5 +41,41 @@ public enum BackupVerifier {
                 throw .corrupt(file: path, offset: nil, detail: "file checksum \(Hash.hex(hash.value)) differs from the manifest's \(f.xxh3)")
             }
         }
+    }
+}
+
+/// Re-reads files on a thread of its own as soon as they are finished, checking size and
+/// XXH3, so verification overlaps the writing of the next file.
+final class TransferVerifier: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "cairn.transfer-verifier")
+    private let group = DispatchGroup()
+    private let lock = NSLock()
+    private var verified: Set<String> = []
+    private var failure: CairnError?
+
+    func submit(path: String, bytes: UInt64, xxh3: String) {
+        group.enter()
+        queue.async { [self] in
+            defer { group.leave() }
+            do throws(CairnError) {
+                guard let size = FileSystem.fileSize(path), size == bytes else {
+                    throw .truncated(file: path, expected: bytes, actual: FileSystem.fileSize(path) ?? 0)
+                }
+                let h = Hash.hex(try FileSystem.hashFile(path))
+                guard h == xxh3 else { throw .corrupt(file: path, offset: nil, detail: "re-read checksum \(h) differs from the written \(xxh3)") }
+                lock.withLock { _ = verified.insert((path as NSString).lastPathComponent) }
+            } catch {
+                lock.withLock { if failure == nil { failure = error } }
+            }
+        }
+    }
+
+    /// Waits for every submitted file; returns the names verified, or throws the first failure.
+    func finish() throws(CairnError) -> Set<String> {
+        group.wait()
+        lock.lock()
+        defer { lock.unlock() }
+        if let failure { throw failure }
+        return verified
     }
 }

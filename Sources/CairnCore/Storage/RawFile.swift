@@ -1,3 +1,4 @@
+import CSystemShim
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ public final class RawFile: @unchecked Sendable {
     public let path: String
     public let fd: Int32
 
-    public enum Mode { case read, readWrite, createNew, createOrTruncate }
+    public enum Mode { case read, readWrite, createNew, createOrTruncate, readWriteDirect }
 
     public init(path: String, mode: Mode) throws(CairnError) {
         self.path = path
@@ -19,6 +20,7 @@ public final class RawFile: @unchecked Sendable {
         case .readWrite: flags = O_RDWR
         case .createNew: flags = O_RDWR | O_CREAT | O_EXCL
         case .createOrTruncate: flags = O_RDWR | O_CREAT | O_TRUNC
+        case .readWriteDirect: flags = O_RDWR | cairn_o_direct()
         }
         let fd = open(path, flags | O_CLOEXEC, 0o644)
         if fd < 0 {
@@ -90,6 +92,12 @@ public final class RawFile: @unchecked Sendable {
 
     public func sync() throws(CairnError) {
         if fsync(fd) != 0 { throw CairnError.fromErrno("fsync", path, errno) }
+    }
+
+    /// Starts writing a range back to disk without waiting, so the final fsync is short and
+    /// disk writes overlap the rest of the work.
+    public func startWriteback(offset: UInt64, count: Int) {
+        _ = cairn_start_writeback(fd, Int64(offset), Int64(count))
     }
 
     /// Tells the kernel the file will be read sequentially.

@@ -19,8 +19,8 @@ struct Backup: ParsableCommand {
     @Option(name: .customLong("max-piece-size"), help: "Largest piece file, e.g. 32M (default) or 1G.")
     var maxPieceSize: String = "32M"
 
-    @Option(help: "zstd level 1-19, or 'none' to store pages uncompressed.")
-    var compression: String = "1"
+    @Option(help: "zstd level: 'fast' (the default, zstd's fast level 1), 'fastN' for fast level N (1-7), a level 1-19, or 'none' to store pages uncompressed.")
+    var compression: String = "fast"
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -35,12 +35,17 @@ struct Backup: ParsableCommand {
                 throw .invalidArgument("--max-piece-size '\(maxPieceSize)' is not a size; use bytes or a suffix, e.g. 32M or 1G.")
             }
             options.maxPieceSize = size
-            if compression.lowercased() == "none" {
+            let c = compression.lowercased()
+            if c == "none" {
                 options.compressionLevel = nil
-            } else if let l = Int32(compression), (1...19).contains(l) {
+            } else if c == "fast" {
+                options.compressionLevel = -1
+            } else if c.hasPrefix("fast"), let n = Int32(c.dropFirst(4)), (1...7).contains(n) {
+                options.compressionLevel = -n
+            } else if let l = Int32(c), (1...19).contains(l) {
                 options.compressionLevel = l
             } else {
-                throw .invalidArgument("--compression '\(compression)' is not valid; use a zstd level from 1 to 19, or none.")
+                throw .invalidArgument("--compression '\(compression)' is not valid; use fast, fast1 to fast7, a zstd level from 1 to 19, or none.")
             }
             let p = try db.open()
             let r = try p.backup(options)
