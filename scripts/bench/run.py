@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import re
-import selectors
 import shlex
 import shutil
 import signal
@@ -34,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +148,7 @@ class Case:
     prepare: Callable[[], None] = lambda: None             # untimed, before every timing
     output: Optional[Path] = None                          # size of what a run leaves
     out_bytes_from_json: bool = False                      # cairn --json: take "bytes"
+    json_fields: list[str] = field(default_factory=list)   # cairn --json: keep these in Sample.extra
     runner: Optional[Callable[[], Sample]] = None          # custom timed run instead of steps
     shown: Optional[list[str]] = None                      # argv to show for a runner case
     inputs: list[Path] = field(default_factory=list)       # read beforehand in warm-cache mode
@@ -179,6 +180,9 @@ class Scenario:
     ratios: bool = True                 # Cairn cases against each baseline
     after: Callable[[], None] = lambda: None   # untimed, after all runs (verification)
     notes: list[str] = field(default_factory=list)
+    section: str = ""                   # groups scenarios under one "## section" heading
+    render: Optional[Callable[["Context", "Scenario"], list[str]]] = None  # own result table
+    metrics: dict = field(default_factory=dict)   # name -> {"median": x, "best": y, ...} (set by after)
 
 
 class Context:
@@ -296,12 +300,7 @@ class Context:
         try:
             self.ls_dir.mkdir(exist_ok=True)
             consistent_copy(self.db, self.ls_db)
-            self.ls_config.write_text(
-                "dbs:\n"
-                f"  - path: {self.ls_db}\n"
-                "    replicas:\n"
-                "      - type: file\n"
-                f"        path: {self.ls_replica}\n")
+            write_litestream_config(self.ls_config, self.ls_db, self.ls_replica)
             rm(self.ls_replica)
             log("litestream: priming run (untimed)")
             run_untimed([self.litestream, "replicate", "-once", "-config", str(self.ls_config)])
@@ -342,50 +341,113 @@ def find_litestream() -> Optional[str]:
     return None
 
 
+def write_litestream_config(config: Path, db: Path, replica: Path) -> None:
+    """One database replicated to a file replica (default sync interval, 1 s)."""
+    config.write_text(
+        "dbs:\n"
+        f"  - path: {db}\n"
+        "    replicas:\n"
+        "      - type: file\n"
+        f"        path: {replica}\n")
+
+
+class Daemon:
+    """A background process (the Litestream daemon, `cairn archive --follow`) whose output a
+    thread reads line by line, so it never blocks on a full pipe and `wait_for` sees each line
+    the moment it is written. Started in its own session so a failed run can kill the whole
+    group (Cairn's capture worker, strace's tracee) by the group id of the process started here."""
+
+    def __init__(self, argv: list[str], logf: Path):
+        self.argv, self.logf = argv, logf
+        self.lines: list[tuple[float, str]] = []
+        self.eof = False
+        self.cond = threading.Condition()
+        self.t0 = time.perf_counter()
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, start_new_session=True)
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        for raw in iter(self.p.stdout.readline, b""):
+            t = time.perf_counter()
+            with self.cond:
+                self.lines.append((t, raw.decode(errors="replace").rstrip("\n")))
+                self.cond.notify_all()
+        with self.cond:
+            self.eof = True
+            self.cond.notify_all()
+
+    @property
+    def output(self) -> str:
+        with self.cond:
+            return "\n".join(l for _, l in self.lines)
+
+    def wait_for(self, needle: str, timeout: float) -> float:
+        """Seconds from spawn until a line containing `needle` was read."""
+        deadline = time.perf_counter() + timeout
+        seen = 0
+        with self.cond:
+            while True:
+                for t, line in self.lines[seen:]:
+                    if needle in line:
+                        return t - self.t0
+                seen = len(self.lines)
+                left = deadline - time.perf_counter()
+                if self.eof or left <= 0:
+                    break
+                self.cond.wait(timeout=min(left, 0.5))
+        rc = self.p.poll()
+        self.kill()
+        raise CommandFailed(f"{shlex.join(self.argv)}: no line with {needle!r} "
+                            f"{'(exited ' + str(rc) + ')' if rc is not None else f'within {timeout:.0f}s'}; "
+                            f"output: {self.output[-1500:]}")
+
+    def child_pid(self) -> Optional[int]:
+        """The first child of the started process (the traced program when it is strace)."""
+        try:
+            kids = Path(f"/proc/{self.p.pid}/task/{self.p.pid}/children").read_text().split()
+            return int(kids[0]) if kids else None
+        except (OSError, ValueError):
+            return None
+
+    def stop(self, sig: int = signal.SIGTERM, pid: Optional[int] = None, timeout: float = 600) -> int:
+        """Sends `sig` to the started process (or to `pid`, one of its descendants) and waits
+        for it to exit; kills the group if it does not. Returns its exit status."""
+        if self.p.poll() is None:
+            try:
+                os.kill(pid or self.p.pid, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.thread.join(timeout=30)
+        self.logf.write_text(self.output + "\n")
+        return self.p.returncode
+
+    def kill(self) -> None:
+        """Failure path only: SIGKILL to the group of the process started here."""
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.p.wait()
+
+
 def litestream_daemon_runner(ctx: Context) -> Callable[[], Sample]:
     """Times `litestream replicate -config` (the daemon, as deployed) from spawn to its log line
     'snapshot complete', then stops it with SIGTERM (the shutdown is not timed)."""
 
     def run() -> Sample:
-        argv = [ctx.litestream, "replicate", "-config", str(ctx.ls_config)]
-        logf = ctx.logdir / "litestream-daemon.log"
-        t0 = time.perf_counter()
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             stdin=subprocess.DEVNULL)
-        sel = selectors.DefaultSelector()
-        sel.register(p.stdout, selectors.EVENT_READ)
-        buf, seen, took = b"", b"", None
-        deadline = t0 + LITESTREAM_TIMEOUT
+        d = Daemon([ctx.litestream, "replicate", "-config", str(ctx.ls_config)],
+                   ctx.logdir / "litestream-daemon.log")
         try:
-            while took is None and time.perf_counter() < deadline:
-                if not sel.select(timeout=0.05):
-                    if p.poll() is not None:
-                        break
-                    continue
-                chunk = os.read(p.stdout.fileno(), 65536)
-                if not chunk:
-                    break
-                buf += chunk
-                seen += chunk
-                while b"\n" in buf:
-                    line, buf = buf.split(b"\n", 1)
-                    if b"snapshot complete" in line:
-                        took = time.perf_counter() - t0
-                        break
+            took = d.wait_for("snapshot complete", LITESTREAM_TIMEOUT)
         finally:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-            try:
-                rest, _ = p.communicate(timeout=120)
-                seen += rest or b""
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.communicate()
-            sel.close()
-            logf.write_bytes(seen)
-        if took is None:
-            raise CommandFailed("litestream daemon did not log 'snapshot complete' "
-                                f"within {LITESTREAM_TIMEOUT}s; log: {seen.decode(errors='replace')[-1500:]}")
+            d.stop(signal.SIGTERM, timeout=120)
         return Sample(seconds=took)
 
     return run
@@ -579,11 +641,17 @@ def run_case_once(ctx: Context, case: Case) -> Sample:
     else:
         secs, rss, stdout = timed_steps(case.steps, ctx.logdir)
         s = Sample(seconds=secs, maxrss_kib=rss)
-        if case.out_bytes_from_json:
+        if case.out_bytes_from_json or case.json_fields:
             try:
-                s.out_bytes = int(json.loads(stdout)["bytes"])
-            except (ValueError, KeyError, TypeError):
-                pass
+                doc = json.loads(stdout)
+            except ValueError:
+                doc = {}
+            if case.out_bytes_from_json and isinstance(doc.get("bytes"), int):
+                s.out_bytes = doc["bytes"]
+            for k in case.json_fields:
+                if k not in doc:
+                    raise CommandFailed(f"{shlex.join(case.steps[-1])}: no {k!r} in its JSON output: {stdout[-500:]}")
+                s.extra[k] = doc[k]
     if s.out_bytes is None and case.output is not None:
         s.out_bytes = path_bytes(case.output)
     return s
