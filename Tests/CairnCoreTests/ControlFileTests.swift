@@ -106,8 +106,36 @@ import Testing
         guard case let .controlFileUnusable(copies, _, repo)? = e else { Issue.record("got \(String(describing: e))"); return }
         #expect(copies.count == 2)
         #expect(repo == dir.file("app.db.cairn"))
-        #expect(e!.description.contains("cairn restore"))
+        #expect(e!.description.contains("cairn catalog rebuild"))
         #expect(e!.exitCode != 0)
+    }
+
+    /// Every copy lost: the control file is rebuilt from the repository, and what the
+    /// repository holds (backups, archived logs) restores as before.
+    @Test func rebuildFromTheRepositoryWhenEveryCopyIsBad() throws {
+        let dir = TempDir()
+        let db = dir.file("app.db")
+        Ledger.create(db, filler: 500)
+        let p = try ProtectedDatabase.initialize(database: db, logger: quietLogger)
+        try p.backup(.quiet())
+        let hold = WALHold(db)
+        Ledger.write(db, 30)
+        _ = try p.archiveOnce()
+        hold.release()
+        let digest = try ContentDigest.compute(db)
+        for c in p.control.controlCopies { try FileSystem.atomicWrite(Array("garbage".utf8), to: c) }
+        #expect(throws: CairnError.self) { _ = try ProtectedDatabase.open(database: db, logger: quietLogger) }
+        let (rebuilt, report) = try CatalogRebuilder.rebuild(database: db, repository: nil, logger: quietLogger)
+        #expect(report.backups == 1 && report.logs == 1 && report.dbid == p.control.dbid)
+        #expect(rebuilt.control.redo.gaps.count == 1 && rebuilt.control.redo.gaps[0].scn == 31)
+        let reopened = try ProtectedDatabase.open(database: db, logger: quietLogger)
+        #expect(reopened.backups.count == 1)
+        let out = dir.file("r.db")
+        let r = try reopened.recover(to: out, target: .scn(30), showProgress: false)
+        #expect(r.scn == 30)
+        #expect(try ContentDigest.compute(out) == digest)
+        // Damaged copies were kept aside.
+        #expect(FileSystem.list(dir.path).contains { $0.contains(".damaged-") })
     }
 
     @Test func newerFormatVersionIsRefusedByName() throws {

@@ -13,11 +13,16 @@ public final class ProtectedDatabase: @unchecked Sendable {
     public var control: ControlFile { lock.withLock { store.content } }
     public var dbid: UInt64 { control.dbidValue }
 
-    /// Applies `change` to the control file and writes every copy (serialised between threads).
+    /// Applies `change` to the control file and writes every copy (serialised between threads
+    /// and processes). The repository's catalog follows changes of incarnation and settings.
     public func updateControl(_ change: (inout ControlFile) throws(CairnError) -> Void) throws(CairnError) {
         lock.lock()
         defer { lock.unlock() }
+        let before = RepositoryCatalog(store.content)
         try store.update(logger: logger, change)
+        if RepositoryCatalog(store.content) != before {
+            try RepositoryCatalog.write(store.content, layout: layout)
+        }
     }
 
     init(databasePath: String, store: ControlFileStore, logger: Logger) {
@@ -65,6 +70,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
         var withBaseline = content
         withBaseline.redo.capture = try Self.captureBaseline(database: db, layout: layout, scn: 0, incarnation: 1)
         let store = try ControlFileStore.create(withBaseline)
+        try RepositoryCatalog.write(withBaseline, layout: layout)
         return ProtectedDatabase(databasePath: db, store: store, logger: logger)
     }
 

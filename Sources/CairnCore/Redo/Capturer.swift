@@ -428,6 +428,7 @@ public final class Capturer {
             c.redo.groups[cur.group].status = .active
             c.redo.capture = point
             c.scn = max(c.scn, point.scn)
+            c.redo.checkpointScn = max(c.redo.checkpointScn, lastCheckpointScn)
         }
         log = nil
         current = nil

@@ -56,11 +56,8 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
         case let .controlFileUnusable(copies, reasons, repo):
             var s = "Every copy of the control file is unusable:\n"
             for (c, r) in zip(copies, reasons) { s += "  \(c): \(r)\n" }
-            if let repo {
-                s += "Backups in \(repo) are intact; restore with `cairn restore DB --repo \(repo) --to PATH`, or re-register the database with `cairn init DB --repo \(repo)` after moving the damaged copies aside."
-            } else {
-                s += "Move the damaged copies aside and re-register the database with `cairn init`; existing backups stay in their repository."
-            }
+            let r = repo.map { " --repo \($0)" } ?? ""
+            s += "The backups and archived logs in the repository are intact: rebuild the control file from them with `cairn catalog rebuild DB\(r)` (the damaged copies are kept aside)."
             return s
         case let .corrupt(file, offset, detail):
             let at = offset.map { " at offset \($0)" } ?? ""
