@@ -87,56 +87,76 @@ public enum WALFile {
                          salt1: LE.getBE32(p, 16), salt2: LE.getBE32(p, 20), checksum: c)
     }
 
-    /// Scans the WAL at `path` from the start and returns its committed content.
-    /// A missing or empty WAL gives an empty scan.
-    public static func scan(path: String) throws(CairnError) -> WALScan {
+    /// One valid frame, as handed out by `readFrames`.
+    public struct Frame {
+        public let index: UInt32
+        public let pgno: UInt32
+        /// Database size after the commit for a commit frame, else 0.
+        public let commitSize: UInt32
+        /// Cumulative checksum after this frame.
+        public let checksum: (UInt32, UInt32)
+    }
+
+    /// Reads the WAL header, then every frame after `start` (same generation: continue the
+    /// checksum chain from there; otherwise from the first frame) while salts and checksums
+    /// hold, handing each valid frame to `body`. Returns the header (nil when the WAL is
+    /// missing, empty or has no valid header) and whether the generation matched `start`.
+    @discardableResult
+    public static func readFrames(path: String, after start: WALPosition?,
+                                  _ body: (Frame) -> Void) throws(CairnError) -> (header: WALHeader?, sameGeneration: Bool) {
         let file: RawFile
         do throws(CairnError) { file = try RawFile(path: path, mode: .read) } catch {
-            if case .missingFile = error { return WALScan(header: nil, lastCommitFrame: 0, commits: [], latestFrame: [:]) }
+            if case .missingFile = error { return (nil, false) }
             throw error
         }
         let size = try file.size()
         let hbuf = UnsafeMutableRawPointer.allocate(byteCount: headerSize, alignment: 8)
         defer { hbuf.deallocate() }
         guard size >= UInt64(headerSize), try file.read(into: hbuf, count: headerSize, at: 0) == headerSize,
-              let header = parseHeader(hbuf) else {
-            return WALScan(header: nil, lastCommitFrame: 0, commits: [], latestFrame: [:])
-        }
+              let header = parseHeader(hbuf) else { return (nil, false) }
+        let same = start.map { $0.salt1 == header.salt1 && $0.salt2 == header.salt2 } ?? false
+        var frame: UInt32 = same ? start!.frame : 0
+        var sum = same ? (start!.checksum1, start!.checksum2) : header.checksum
         file.adviseSequential()
         let frameSize = frameHeaderSize + header.pageSize
-        let framesPerChunk = max(1, (1 << 20) / frameSize)
-        let chunk = UnsafeMutableRawPointer.allocate(byteCount: framesPerChunk * frameSize, alignment: 16)
+        let perChunk = max(1, (1 << 20) / frameSize)
+        let chunk = UnsafeMutableRawPointer.allocate(byteCount: perChunk * frameSize, alignment: 16)
         defer { chunk.deallocate() }
-
-        var sum = header.checksum
-        var frame: UInt32 = 0
-        var commits: [WALCommit] = []
-        var latest: [UInt32: UInt32] = [:]
-        var pending: [(UInt32, UInt32)] = []
-        var offset = UInt64(headerSize)
+        var offset = WALScan.frameOffset(frame + 1, pageSize: header.pageSize)
         scanning: while offset + UInt64(frameSize) <= size {
-            let want = min(framesPerChunk, Int((size - offset) / UInt64(frameSize)))
+            let want = min(perChunk, Int((size - offset) / UInt64(frameSize)))
             let got = try file.read(into: chunk, count: want * frameSize, at: offset) / frameSize
             if got == 0 { break }
             for i in 0..<got {
                 let f = chunk + i * frameSize
                 let pgno = LE.getBE32(f, 0)
-                let commitSize = LE.getBE32(f, 4)
                 guard pgno > 0, LE.getBE32(f, 8) == header.salt1, LE.getBE32(f, 12) == header.salt2 else { break scanning }
                 var s = checksum(f, 8, bigEndian: header.bigEndianChecksum, sum)
                 s = checksum(f + frameHeaderSize, header.pageSize, bigEndian: header.bigEndianChecksum, s)
                 guard s.0 == LE.getBE32(f, 16), s.1 == LE.getBE32(f, 20) else { break scanning }
                 sum = s
                 frame += 1
-                pending.append((pgno, frame))
-                if commitSize != 0 {
-                    for (p, fr) in pending { latest[p] = fr }
-                    pending.removeAll(keepingCapacity: true)
-                    commits.append(WALCommit(frame: frame, databasePages: commitSize, checksum1: s.0, checksum2: s.1))
-                }
+                body(Frame(index: frame, pgno: pgno, commitSize: LE.getBE32(f, 4), checksum: s))
             }
             offset += UInt64(got * frameSize)
             if got < want { break }
+        }
+        return (header, same)
+    }
+
+    /// Scans the WAL at `path` from the start and returns its committed content.
+    /// A missing or empty WAL gives an empty scan.
+    public static func scan(path: String) throws(CairnError) -> WALScan {
+        var commits: [WALCommit] = []
+        var latest: [UInt32: UInt32] = [:]
+        var pending: [(UInt32, UInt32)] = []
+        let (header, _) = try readFrames(path: path, after: nil) { f in
+            pending.append((f.pgno, f.index))
+            if f.commitSize != 0 {
+                for (p, fr) in pending { latest[p] = fr }
+                pending.removeAll(keepingCapacity: true)
+                commits.append(WALCommit(frame: f.index, databasePages: f.commitSize, checksum1: f.checksum.0, checksum2: f.checksum.1))
+            }
         }
         // Pages beyond the final database size of the last commit are not part of the database.
         if let last = commits.last {
