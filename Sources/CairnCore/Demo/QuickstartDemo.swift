@@ -14,52 +14,62 @@ public struct QuickstartDemo {
     }
 
     /// Runs every step, printing through `say`. Returns true when the proof holds.
-    public func run(say: (String) -> Void) throws(CairnError) -> Bool {
+    public func run(say: @escaping (String) -> Void) throws(CairnError) -> Bool {
         FileSystem.removeTree(directory)
         try FileSystem.makeDirectories(directory)
         let db = directory + "/shop.db"
+        let logger = Logger(label: "cairn")
         say("1. creating a sample database \(db) with the sqlite3 shell")
         try Self.sqlite3(db, createScript)
         say("   \(Self.mib(FileSystem.fileSize(db) ?? 0)) MiB, \(accounts) accounts holding \(accounts * initialBalance) in total")
 
-        let p = try ProtectedDatabase.initialize(database: db, logger: Logger(label: "cairn"))
-        say("2. cairn init: DBID \(p.control.dbid), incarnation 1, repository \(p.layout.root)")
-
-        say("3. another process transfers money in 3000 transactions while cairn takes an online backup")
-        let writer = try Self.startSqlite3(db, writerScript(transactions: 3000))
-        Thread.sleep(forTimeInterval: 0.2)
+        let p = try ProtectedDatabase.initialize(database: db, logger: logger)
+        say("2. cairn init: DBID \(p.control.dbid), incarnation 1, \(p.control.redo.mode.rawValue), repository \(p.layout.root)")
         var options = BackupOptions()
+        options.tag = "first"
+        let first = try p.backup(options)
+        say("   level-0 backup \(first.id) at SCN \(first.scn): \(first.pieces) piece(s), \(Self.mib(first.bytes)) MiB stored, verified")
+
+        say("3. capture starts (every commit into the online logs, archived on switch)")
+        let capture = BackgroundCapture(database: p, logger: logger)
+        try capture.start()
+
+        say("4. another process transfers money in 3000 transactions; meanwhile cairn takes an online backup")
+        let writer = try Self.startSqlite3(db, writerScript(transactions: 3000))
+        Thread.sleep(forTimeInterval: 0.3)
         options.tag = "online"
         let online = try p.backup(options)
         let status = Self.wait(writer)
         guard status == 0 else { throw .sqlite(path: db, code: status, message: "the sqlite3 writer exited with status \(status)") }
-        say("   backup \(online.id): SCN \(online.scn), \(online.pieces) piece(s), \(Self.mib(online.bytes)) MiB stored, verified")
+        say("   online backup \(online.id) at SCN \(online.scn), taken while the writer ran")
+        try capture.stop()
+        let st = p.redoStatus
+        say("   capture stopped cleanly: \(st.scn) transactions captured, archived through SCN \(st.archivedScn) in \(p.control.redo.logs.count) log(s)")
 
-        let check = directory + "/online-check.db"
-        try p.restore(to: check, backup: online.id, showProgress: false)
-        let total = try Self.sqlite3Output(check, "SELECT sum(balance) FROM accounts; PRAGMA integrity_check;")
-        say("   the online backup restores to a consistent state: total balance \(total.split(separator: "\n").first ?? ""), integrity \(total.split(separator: "\n").last ?? "")")
-        guard total == "\(accounts * initialBalance)\nok" else {
-            say("   FAILED: the online backup is not transaction-consistent")
-            return false
-        }
-
-        options.tag = "final"
-        let final = try p.backup(options)
-        say("4. backup \(final.id) after the writer finished: SCN \(final.scn)")
         let before = try ContentDigest.compute(db)
         say("   source digest   \(before.digest) (\(before.rows) rows)")
 
         say("5. destroying the database")
         for suffix in ["", "-wal", "-shm"] { FileSystem.removeFile(db + suffix) }
 
-        say("6. cairn restore from backup \(final.id) (every page and piece checksum verified before the file is handed out)")
-        let reopened = try ProtectedDatabase.open(database: db, logger: Logger(label: "cairn"))
-        try reopened.restoreInPlace(backup: final.id, showProgress: false)
+        say("6. cairn restore: backup \(online.id) + archived logs to the latest archived point (every checksum and the state after every transaction verified)")
+        let reopened = try ProtectedDatabase.open(database: db, logger: logger)
+        let r = try reopened.recover(to: db, target: .latestArchived, showProgress: false)
+        say("   restored backup \(r.backupId) and applied \(r.transactionsApplied) transaction(s): database at SCN \(r.scn)")
         let after = try ContentDigest.compute(db)
         say("   restored digest \(after.digest) (\(after.rows) rows)")
-        let equal = before == after
-        say(equal ? "PROOF: source and restored content digests are equal." : "FAILED: the digests differ.")
+
+        let middle = (online.scn + r.scn) / 2
+        let pit = directory + "/shop-at-scn-\(middle).db"
+        let m = try reopened.recover(to: pit, target: .scn(middle), showProgress: false)
+        let total = try Self.sqlite3Output(pit, "SELECT sum(balance) FROM accounts; SELECT count(*) FROM transfers WHERE note LIKE 'transfer %';")
+        let lines = total.split(separator: "\n")
+        say("7. point in time: restored to SCN \(m.scn) (\(lines.last ?? "?") of the 3000 transfers), total balance \(lines.first ?? "?")")
+
+        let equal = before == after && lines.first.map(String.init) == "\(accounts * initialBalance)"
+            && lines.last.map(String.init) == "\(middle - first.scn)"
+        say(equal ? "PROOF: source and restored content digests are equal, and the point-in-time copy holds exactly the first \(middle) transactions."
+                  : "FAILED: the restore does not match the source.")
         return equal
     }
 
@@ -88,6 +98,30 @@ public struct QuickstartDemo {
             s += "INSERT INTO transfers(src, dst, amount, note, at) VALUES (\(a), \(b), \(amount), 'transfer \(i)', \(i)); COMMIT;\n"
         }
         return s
+    }
+
+    /// Runs `CaptureService` on a thread of its own until `stop()`.
+    final class BackgroundCapture: @unchecked Sendable {
+        let service: CaptureService
+        private let done = DispatchSemaphore(value: 0)
+        private var failure: CairnError?
+
+        init(database: ProtectedDatabase, logger: Logger) { service = CaptureService(database: database, logger: logger) }
+
+        func start() throws(CairnError) {
+            Thread.detachNewThread { [self] in
+                do throws(CairnError) { try service.run() } catch { failure = error }
+                done.signal()
+            }
+            Thread.sleep(forTimeInterval: 0.3)
+            if let failure { throw failure }
+        }
+
+        func stop() throws(CairnError) {
+            CaptureSignals.requestStop()
+            done.wait()
+            if let failure { throw failure }
+        }
     }
 
     static func mib(_ n: UInt64) -> String { String(format: "%.1f", Double(n) / 1_048_576) }

@@ -10,7 +10,7 @@ struct Quickstart: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(CairnError) in
-            let ok = try QuickstartDemo(directory: dir).run { print($0) }
+            let ok = try QuickstartDemo(directory: dir).run { line in print(line) }
             if !ok { throw .verificationFailed(file: "quickstart", detail: "the restored database differs from the source") }
         }
     }
