@@ -101,6 +101,31 @@ import Testing
         }
     }
 
+    /// Backups taken while capture runs in another process get the exact SCN of their
+    /// snapshot: each one equals the state after exactly that many transactions.
+    @Test func onlineBackupsDuringCaptureRecordExactSCNs() throws {
+        let s = try Setup(filler: 1000)
+        let statements = Ledger.transferStatements(600, seed: 12)
+        let follow = Shell.start([Paths.cairn, "archive", s.db, "--follow"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let writer = Shell.start(["sqlite3", "-batch", s.db], input: "PRAGMA busy_timeout=5000;\n" + statements.joined(separator: "\n"))
+        var backups: [BackupRecord] = []
+        while writer.isRunning && backups.count < 4 {
+            backups.append(try s.p.backup(.quiet()))
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        writer.waitUntilExit()
+        kill(follow.processIdentifier, SIGINT)
+        follow.waitUntilExit()
+        #expect(follow.terminationStatus == 0)
+        #expect(backups.count >= 2)
+        for b in backups {
+            let out = s.dir.file("b\(b.id).db")
+            try s.p.restore(to: out, backup: b.id, showProgress: false)
+            #expect(try ContentDigest.compute(out).digest == (try s.expectedDigest(after: Int(b.scn), of: statements)), "backup \(b.id) at SCN \(b.scn)")
+        }
+    }
+
     @Test func multiplexedMembersAreIdenticalAndAFailingMemberGoesStale() throws {
         let dir = TempDir()
         let small = dir.file("small")
