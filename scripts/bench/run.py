@@ -15,6 +15,13 @@ line (or a few run back to back and timed as one), with an untimed `prepare` tha
 before every timing (delete outputs, reset state). The runner interleaves the cases round by
 round, syncs and drops the page cache before every timing, and records wall time and max RSS.
 Targets (PASS/MISS) are declared in TARGETS by case key.
+
+A Case can instead have a `runner` that measures something else (the redo scenarios: txn/s of
+a workload while `cairn archive --follow` runs, commit lag, ...) and returns a Sample whose
+`extra` holds the figures; such a scenario computes its figures in `after` into
+`Scenario.metrics` (median and best), renders its own table (`render`), and its targets are
+MetricTargets on those figures. Background processes (Litestream, `cairn archive --follow`)
+run as a `Daemon`.
 """
 from __future__ import annotations
 
@@ -932,11 +939,14 @@ def scenario_redo_lag(ctx: Context) -> Scenario:
                 c.execute("PRAGMA synchronous=FULL")
                 c.execute("PRAGMA busy_timeout=5000")
                 t0 = time.perf_counter()
+                commit_calls = []
                 for i in range(n):
                     c.execute("BEGIN IMMEDIATE")
                     c.execute(f"INSERT INTO {LAG_TABLE}(i) VALUES(?)", (i,))
+                    t_commit = time.time()
                     c.execute("COMMIT")
                     done.append(time.time())
+                    commit_calls.append(done[-1] - t_commit)
                     time.sleep(LAG_SPACING)
                 writer_s = time.perf_counter() - t0
                 c.close()
@@ -950,7 +960,9 @@ def scenario_redo_lag(ctx: Context) -> Scenario:
             stamps = commit_micros(ctx, db, base + 1, base + n)
             captured = [stamps[base + 1 + i] / 1e6 for i in range(n)]
             lags = [captured[i] - done[i] for i in range(n)]
-            extra = {"txns": n, **lag_stats(lags, "lag"), "stop_seconds": round(stop_s, 3)}
+            extra = {"txns": n, **lag_stats(lags, "lag"), "stop_seconds": round(stop_s, 3),
+                     "commit_call_p50_ms": round(1000 * nearest_rank(commit_calls, 0.5), 3),
+                     "commit_call_p99_ms": round(1000 * nearest_rank(commit_calls, 0.99), 3)}
             if traced:
                 syncs = strace_syncs(st_prefix)
                 if not syncs:
@@ -972,18 +984,21 @@ def scenario_redo_lag(ctx: Context) -> Scenario:
         return run
 
     sdb = show_argv(ctx, [str(db)])
-    writer = (f"python3 writer: {n} × (`BEGIN IMMEDIATE; INSERT INTO {LAG_TABLE}; COMMIT`, "
-              f"then `time.time()`, then sleep {LAG_SPACING * 1000:.0f} ms), synchronous=FULL, WAL, "
-              "busy_timeout 5000")
+    writer = (f"the writer is this driver (Python sqlite3, WAL, synchronous=FULL, busy_timeout 5000): "
+              f"{n} × (`BEGIN IMMEDIATE`, one `INSERT INTO {LAG_TABLE}`, `COMMIT`, then `time.time()`, "
+              f"then sleep {LAG_SPACING * 1000:.0f} ms)")
     cases = [Case("lag", "commit → captured (commitMicros)", "cairn", runner=runner(False), prepare=prepare,
-                  command_text=f"cairn archive {sdb} --follow & {writer}; kill -INT <follow pid>; "
-                               f"then read commitMicros of SCN 1..{n} from $W/redo-lag/lag.db.cairn/archive/*.clog")]
+                  command_text=f"cairn archive {sdb} --follow & <writer>; kill -INT <follow pid>; "
+                               f"cairn list logs {sdb} --json",
+                  note=writer + f"; then commitMicros of SCN 1..{n} is read from "
+                                "`$W/redo-lag/lag.db.cairn/archive/log-i*-s*.clog`")]
     notes = []
     if shutil.which("strace"):
         cases.append(Case("lag-strace", "commit → captured and fdatasync'd (under strace)", "cairn",
                           runner=runner(True), prepare=prepare,
                           command_text=f"strace -f -ff --seccomp-bpf -ttt -T -y -e trace=fsync,fdatasync "
-                                       f"-o $W/redo-lag/strace/t cairn archive {sdb} --follow & (same writer)",
+                                       f"-o $W/redo-lag/strace/t cairn archive {sdb} --follow & <writer>; "
+                                       "kill -INT <cairn pid>",
                           note="durable time of SCN k = end of the first fsync/fdatasync of an online "
                                "log that starts after the record's commitMicros"))
     else:
@@ -1003,8 +1018,8 @@ def scenario_redo_lag(ctx: Context) -> Scenario:
         "start and duration of every fsync/fdatasync of the capture process (`-ttt -T -y`, "
         "seccomp-filtered so no other syscall stops), and a transaction is durable when the first "
         "fdatasync of an online log that starts after its commitMicros returns (capture stamps, "
-        "writes, then syncs, in one thread). Tracing slows those syscalls a little, so this is an "
-        "upper bound for the untraced process.")
+        "writes, then syncs, in one thread). Tracing adds a little time to each traced syscall, so "
+        "these figures are, if anything, slightly pessimistic for the untraced process.")
     sc = Scenario("redo-lag", "Commit-to-captured lag",
                   f"{n} small transactions, about {LAG_SPACING * 1000:.0f} ms apart, committed while "
                   "`cairn archive --follow` runs.", cases, drop_caches=False, ratios=False,
@@ -1024,27 +1039,32 @@ def scenario_redo_lag(ctx: Context) -> Scenario:
 
 
 def render_redo_lag(ctx: Context, sc: Scenario) -> list[str]:
-    L = ["| Case | Run | p50 ms | p90 ms | p99 ms | max ms | min ms | fsync-inclusive p50 / p99 / max ms | online-log fdatasync p50 / max ms |",
-         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+    L = ["Lag = Cairn's commitMicros − the writer's time right after `COMMIT` returned, in ms "
+         "(negative: captured before `COMMIT` returned). *Fsync-inclusive*: until the online log "
+         "holding it was fdatasync'd (strace runs only).", "",
+         "| Case | Run | p50 | p90 | p99 | max | min | fsync-inclusive p50 / p99 / max | online-log fdatasync p50 / max | `COMMIT` call p50 / p99 |",
+         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"]
     for c in sc.cases:
         if not c.samples:
-            L.append(f"| {c.label} | failed | | | | | | | |")
+            L.append(f"| {c.label} | failed | | | | | | | | |")
         for i, s in enumerate(c.samples):
             e = s.extra
-            dur = (f"{e['durable_p50_ms']:.1f} / {e['durable_p99_ms']:.1f} / {e['durable_max_ms']:.1f}"
+            dur = (f"{e['durable_p50_ms']:.2f} / {e['durable_p99_ms']:.2f} / {e['durable_max_ms']:.2f}"
                    if "durable_p99_ms" in e else "—")
             fs = f"{e['fsync_p50_ms']:.2f} / {e['fsync_max_ms']:.2f}" if "fsync_p50_ms" in e else "—"
-            L.append(f"| {c.label} | {i + 1} | {e['lag_p50_ms']:.1f} | {e['lag_p90_ms']:.1f} | "
-                     f"{e['lag_p99_ms']:.1f} | {e['lag_max_ms']:.1f} | {e['lag_min_ms']:.1f} | {dur} | {fs} |")
+            L.append(f"| {c.label} | {i + 1} | {e['lag_p50_ms']:.2f} | {e['lag_p90_ms']:.2f} | "
+                     f"{e['lag_p99_ms']:.2f} | {e['lag_max_ms']:.2f} | {e['lag_min_ms']:.2f} | {dur} | {fs} | "
+                     f"{e['commit_call_p50_ms']:.2f} / {e['commit_call_p99_ms']:.2f} |")
     L.append("")
     m = sc.metrics
     if "lag_p99_ms" in m:
-        L.append(f"p99 commit → captured (untraced runs): **{m['lag_p99_ms']['median']:.1f} ms** median of "
-                 f"runs, {m['lag_p99_ms']['best']:.1f} ms best.")
+        L.append(f"p99 commit → captured (untraced runs): **{m['lag_p99_ms']['median']:.2f} ms** median of "
+                 f"runs, {m['lag_p99_ms']['best']:.2f} ms best.")
     if "durable_p99_ms" in m:
-        L.append(f"p99 commit → captured and fdatasync'd (under strace): **{m['durable_p99_ms']['median']:.1f} ms** "
-                 f"median of runs, {m['durable_p99_ms']['best']:.1f} ms best (commit → captured in the same "
-                 f"traced runs: {m['lag_traced_p99_ms']['median']:.1f} ms).")
+        L.append("")
+        L.append(f"p99 commit → captured and fdatasync'd (under strace): **{m['durable_p99_ms']['median']:.2f} ms** "
+                 f"median of runs, {m['durable_p99_ms']['best']:.2f} ms best (commit → captured in the same "
+                 f"traced runs: {m['lag_traced_p99_ms']['median']:.2f} ms).")
     L.append("")
     return L
 
@@ -1411,7 +1431,7 @@ def fmt_value(x: Optional[float], unit: str) -> str:
         return "—"
     if unit == "×":
         return fmt_ratio(x)
-    return f"{x:.1f}{unit}" if abs(x) < 100 else f"{x:.0f}{unit}"
+    return f"{x:.2f}{unit}" if abs(x) < 10 else f"{x:.1f}{unit}" if abs(x) < 100 else f"{x:.0f}{unit}"
 
 
 def evaluate_targets(scenarios: list[Scenario]) -> list[dict]:

@@ -85,7 +85,7 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
         case let .captureRunning(pid, lock):
             return "Capture is already running\(pid.map { " in process \($0)" } ?? "") (lock \(lock)). Stop it first, or let it do the work (it captures and archives continuously)."
         case let .missingLog(sequence, incarnation, looked, recoveredTo):
-            return "Log sequence \(sequence) of incarnation \(incarnation) is missing (looked in \(looked.joined(separator: ", "))). Recovery can reach SCN \(recoveredTo) at most; bring the log back into an archive destination, or pass --allow-incomplete to accept SCN \(recoveredTo)."
+            return "Log sequence \(sequence) of incarnation \(incarnation) is missing or damaged everywhere it was looked for (\(looked.joined(separator: ", "))). Recovery can reach SCN \(recoveredTo) at most; bring the log back into an archive destination, or pass --allow-incomplete to accept SCN \(recoveredTo)."
         case let .unrecoverable(message):
             return message
         case let .walChanged(path, detail):
