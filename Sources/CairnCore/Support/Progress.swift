@@ -29,18 +29,19 @@ public final class Progress: @unchecked Sendable {
     }
 
     private func draw(_ now: Date) {
-        let pct = total > 0 ? Double(done) * 100 / Double(total) : 100
         let secs = max(now.timeIntervalSince(start), 0.001)
         let rate = Double(done) / secs / 1_048_576
-        let line = String(format: "\r%@: %.0f / %.0f MiB (%.0f%%) %.0f MiB/s ", label,
-                          Double(done) / 1_048_576, Double(total) / 1_048_576, pct, rate)
+        let line = total > 0
+            ? String(format: "\r%@: %.0f / %.0f MiB (%.0f%%) %.0f MiB/s ", label,
+                     Double(done) / 1_048_576, Double(total) / 1_048_576, Double(done) * 100 / Double(total), rate)
+            : String(format: "\r%@: %.0f MiB %.0f MiB/s ", label, Double(done) / 1_048_576, rate)
         FileHandle.standardError.write(Data(line.utf8))
     }
 
     public func finish() {
         guard enabled else { return }
         lock.withLock {
-            done = total
+            if total > 0 { done = total }
             draw(Date())
             FileHandle.standardError.write(Data("\n".utf8))
         }
