@@ -93,3 +93,14 @@ import Testing
         #expect(!FileSystem.exists(dir.file("out.db")))
     }
 }
+
+/// The quickstart's own proof, run through the library.
+@Suite struct QuickstartTests {
+    @Test func quickstartProvesTheRestoreEqual() throws {
+        let dir = TempDir()
+        var lines: [String] = []
+        let ok = try QuickstartDemo(directory: dir.file("qs")).run { lines.append($0) }
+        #expect(ok, "\(lines.joined(separator: "\n"))")
+        #expect(lines.last?.hasPrefix("PROOF") == true)
+    }
+}
