@@ -227,29 +227,4 @@ public final class ProtectedDatabase: @unchecked Sendable {
         }
         return results
     }
-
-    // MARK: - Status
-
-    public struct Status: Sendable, Codable {
-        public let dbid: String
-        public let database: String
-        public let repository: String
-        public let incarnation: Int
-        public let scn: UInt64
-        public let backups: Int
-        public let lastBackupId: UInt64?
-        public let lastBackupScn: UInt64?
-        public let lastBackupAt: Date?
-        public let databaseBytes: UInt64?
-        public let controlCopies: [String]
-        public let warnings: [String]
-    }
-
-    public var status: Status {
-        let last = backups.last
-        return Status(dbid: control.dbid, database: databasePath, repository: layout.root, incarnation: control.incarnation,
-                      scn: control.scn, backups: control.backups.count, lastBackupId: last?.id, lastBackupScn: last?.scn,
-                      lastBackupAt: last?.completedAt, databaseBytes: FileSystem.fileSize(databasePath),
-                      controlCopies: controlCopies, warnings: warnings)
-    }
 }

@@ -57,7 +57,7 @@ struct Init: ParsableCommand {
             redo.mode = noArchiveLog ? .noarchivelog : .archivelog
             let p = try ProtectedDatabase.initialize(database: database, repository: repo, extraControlCopies: controlCopies,
                                                      redo: redo, logger: Logger(label: "cairn"))
-            if json { Output.json(p.status); return }
+            if json { Output.json(p.redoStatus); return }
             print("registered \(p.databasePath)")
             print("  DBID         \(p.control.dbid)")
             print("  incarnation  \(p.control.incarnation)")
