@@ -17,6 +17,9 @@ public enum CaptureSignals {
         signal(SIGINT) { _ in CaptureSignals.stop = 1 }
         signal(SIGTERM) { _ in CaptureSignals.stop = 1 }
         signal(SIGUSR1) { _ in CaptureSignals.switchLog = 1 }
+        // A worker whose guardian died must not be killed by writing to its pipe: it keeps
+        // capturing under its own pins.
+        signal(SIGPIPE, SIG_IGN)
     }
 
     public static func requestStop() { stop = 1 }
