@@ -97,7 +97,6 @@ public enum CatalogRebuilder {
         var redo = RedoState(memberDirectories: catalog?.memberDirectories ?? [layout.onlineLogDirectory], archiveDestinations: destinations)
         let groups = catalog?.groupCount ?? 2
         redo.groups = (1...max(2, groups)).map { RedoState.LogGroup(number: $0) }
-        redo.groupCount = redo.groups.count
         redo.mode = catalog?.mode ?? .archivelog
         redo.minSucceed = catalog?.minSucceed ?? 1
         redo.logSizeBytes = catalog?.logSizeBytes ?? 16 << 20

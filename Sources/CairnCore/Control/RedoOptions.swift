@@ -31,7 +31,6 @@ public struct RedoOptions: Sendable {
     func state(layout: RepositoryLayout) -> RedoState {
         var s = RedoState(memberDirectories: memberDirectories.isEmpty ? [layout.onlineLogDirectory] : memberDirectories.map(FileSystem.absolute),
                           archiveDestinations: archiveDestinations.isEmpty ? [layout.archiveDirectory] : archiveDestinations.map(FileSystem.absolute))
-        s.groupCount = groups
         s.groups = (1...groups).map { RedoState.LogGroup(number: $0) }
         s.minSucceed = minSucceed
         s.logSizeBytes = logSizeBytes

@@ -11,7 +11,6 @@ public struct RedoState: Codable, Sendable, Equatable {
     public var mode: LogMode = .archivelog
     /// Directories that each hold one member of every online log group.
     public var memberDirectories: [String]
-    public var groupCount: Int = 2
     public var groups: [LogGroup] = []
     /// Index into `groups` of the current online log.
     public var currentGroup: Int?
