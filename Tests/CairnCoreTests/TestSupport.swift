@@ -25,18 +25,10 @@ enum Shell {
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = args
         if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let out = Pipe(), err = Pipe(), inp = Pipe()
+        let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
-        p.standardInput = input == nil ? FileHandle.nullDevice : inp
-        try! p.run()
-        if let input {
-            let data = Data(input.utf8)
-            Thread.detachNewThread {
-                inp.fileHandleForWriting.write(data)
-                try? inp.fileHandleForWriting.close()
-            }
-        }
+        launch(p, input: input)
         let errData = ErrReader(err.fileHandleForReading)
         let o = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
@@ -50,6 +42,12 @@ enum Shell {
         p.arguments = args
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
+        launch(p, input: input)
+        return p
+    }
+
+    /// Starts `p`, feeding `input` (if any) on its standard input from another thread.
+    private static func launch(_ p: Process, input: String?) {
         let inp = Pipe()
         p.standardInput = input == nil ? FileHandle.nullDevice : inp
         try! p.run()
@@ -60,7 +58,6 @@ enum Shell {
                 try? inp.fileHandleForWriting.close()
             }
         }
-        return p
     }
 }
 

@@ -43,7 +43,7 @@ public enum BackupPieceFormat {
 
     public static func encodeHeader(_ h: Header, into p: UnsafeMutableRawPointer) {
         p.initializeMemory(as: UInt8.self, repeating: 0, count: headerSize)
-        for (i, b) in headerMagic.enumerated() { p.storeBytes(of: b, toByteOffset: i, as: UInt8.self) }
+        Seal.putMagic(headerMagic, p)
         LE.put32(h.version, p, 8)
         LE.put32(h.release, p, 12)
         LE.put64(h.dbid, p, 16)
@@ -51,14 +51,14 @@ public enum BackupPieceFormat {
         LE.put32(h.piece, p, 32)
         LE.put32(h.pageSize, p, 36)
         LE.put32(h.compression, p, 40)
-        LE.put64(Hash.xxh3(p, 56), p, 56)
+        Seal.close(p, at: 56)
     }
 
     public static func decodeHeader(_ p: UnsafeRawPointer, file: String) throws(CairnError) -> Header {
-        for (i, b) in headerMagic.enumerated() where p.load(fromByteOffset: i, as: UInt8.self) != b {
+        guard Seal.hasMagic(headerMagic, p) else {
             throw .corrupt(file: file, offset: 0, detail: "not a Cairn backup piece (bad magic)")
         }
-        guard Hash.xxh3(p, 56) == LE.get64(p, 56) else {
+        guard Seal.isIntact(p, at: 56) else {
             throw .corrupt(file: file, offset: 0, detail: "piece header checksum mismatch")
         }
         let h = Header(version: LE.get32(p, 8), release: LE.get32(p, 12), dbid: LE.get64(p, 16), backupSet: LE.get64(p, 24),
@@ -75,23 +75,23 @@ public enum BackupPieceFormat {
         LE.put32(payload, p, 8)
         LE.put32(flags, p, 12)
         LE.put64(bodyHash, p, 16)
-        LE.put64(Hash.xxh3(p, 24), p, 24)
+        Seal.close(p, at: 24)
     }
 
     public static func encodeTrailer(_ t: Trailer, into p: UnsafeMutableRawPointer) {
-        for (i, b) in trailerMagic.enumerated() { p.storeBytes(of: b, toByteOffset: i, as: UInt8.self) }
+        Seal.putMagic(trailerMagic, p)
         LE.put64(t.blocks, p, 8)
         LE.put64(t.pages, p, 16)
         LE.put64(t.pageHashSum, p, 24)
         LE.put64(t.contentHash, p, 32)
-        LE.put64(Hash.xxh3(p, 40), p, 40)
+        Seal.close(p, at: 40)
     }
 
     public static func decodeTrailer(_ p: UnsafeRawPointer, file: String, offset: UInt64) throws(CairnError) -> Trailer {
-        for (i, b) in trailerMagic.enumerated() where p.load(fromByteOffset: i, as: UInt8.self) != b {
+        guard Seal.hasMagic(trailerMagic, p) else {
             throw .corrupt(file: file, offset: offset, detail: "piece trailer missing (the piece may be truncated)")
         }
-        guard Hash.xxh3(p, 40) == LE.get64(p, 40) else {
+        guard Seal.isIntact(p, at: 40) else {
             throw .corrupt(file: file, offset: offset, detail: "piece trailer checksum mismatch")
         }
         return Trailer(blocks: LE.get64(p, 8), pages: LE.get64(p, 16), pageHashSum: LE.get64(p, 24), contentHash: LE.get64(p, 32))

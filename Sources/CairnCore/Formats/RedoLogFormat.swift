@@ -41,7 +41,7 @@ public enum RedoLogFormat {
 
     public static func encodeHeader(_ h: Header, into p: UnsafeMutableRawPointer) {
         p.initializeMemory(as: UInt8.self, repeating: 0, count: headerSize)
-        for (i, b) in magic.enumerated() { p.storeBytes(of: b, toByteOffset: i, as: UInt8.self) }
+        Seal.putMagic(magic, p)
         LE.put32(version, p, 8)
         LE.put32(FormatVersion.releaseCode, p, 12)
         LE.put64(h.dbid, p, 16)
@@ -50,14 +50,14 @@ public enum RedoLogFormat {
         LE.put64(h.sequence, p, 32)
         LE.put64(h.firstScn, p, 40)
         LE.put64(h.createdMicros, p, 48)
-        LE.put64(Hash.xxh3(p, 56), p, 56)
+        Seal.close(p, at: 56)
     }
 
     public static func decodeHeader(_ p: UnsafeRawPointer, file: String) throws(CairnError) -> Header {
-        for (i, b) in magic.enumerated() where p.load(fromByteOffset: i, as: UInt8.self) != b {
+        guard Seal.hasMagic(magic, p) else {
             throw .corrupt(file: file, offset: 0, detail: "not a Cairn redo log (bad magic)")
         }
-        guard Hash.xxh3(p, 56) == LE.get64(p, 56) else { throw .corrupt(file: file, offset: 0, detail: "redo log header checksum mismatch") }
+        guard Seal.isIntact(p, at: 56) else { throw .corrupt(file: file, offset: 0, detail: "redo log header checksum mismatch") }
         let v = LE.get32(p, 8)
         guard v >= 1 && v <= version else { throw .unsupportedFormat(file: file, found: Int(v), supported: Int(version)) }
         return Header(dbid: LE.get64(p, 16), incarnation: LE.get32(p, 24), pageSize: LE.get32(p, 28),
@@ -72,11 +72,11 @@ public enum RedoLogFormat {
         LE.put64(t.highTimeMicros, p, 24)
         LE.put64(t.contentBytes, p, 32)
         LE.put64(t.contentHash, p, 40)
-        LE.put64(Hash.xxh3(p, 56), p, 56)
+        Seal.close(p, at: 56)
     }
 
     public static func decodeTrailer(_ p: UnsafeRawPointer) -> Trailer? {
-        guard LE.get32(p, 0) == endMagic, Hash.xxh3(p, 56) == LE.get64(p, 56) else { return nil }
+        guard LE.get32(p, 0) == endMagic, Seal.isIntact(p, at: 56) else { return nil }
         return Trailer(records: LE.get64(p, 8), highScn: LE.get64(p, 16), highTimeMicros: LE.get64(p, 24),
                        contentBytes: LE.get64(p, 32), contentHash: LE.get64(p, 40))
     }

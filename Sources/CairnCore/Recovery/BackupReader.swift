@@ -176,7 +176,7 @@ final class PieceSource: BlockSource, @unchecked Sendable {
         let at = offset
         try read(slot.encoded, BackupPieceFormat.blockHeaderSize, chained: true)
         let hdr = slot.encoded
-        guard LE.get32(hdr, 0) == BackupPieceFormat.blockMagic, Hash.xxh3(hdr, 24) == LE.get64(hdr, 24) else {
+        guard LE.get32(hdr, 0) == BackupPieceFormat.blockMagic, Seal.isIntact(hdr, at: 24) else {
             throw CairnError.corrupt(file: path, offset: at, detail: "block header damaged")
         }
         let count = Int(LE.get32(hdr, 4))
