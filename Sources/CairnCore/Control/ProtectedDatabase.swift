@@ -141,13 +141,23 @@ public final class ProtectedDatabase: @unchecked Sendable {
             databaseBytes: UInt64(m.pageCount) * UInt64(m.pageSize), pageSize: m.pageSize, pageCount: m.pageCount,
             stateChecksum: m.stateChecksum, compression: m.compression, startedAt: m.startedAt, completedAt: m.completedAt,
             tag: m.tag, directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
-        try updateControl { (c: inout ControlFile) throws(CairnError) in
-            c.backups.append(record)
-            c.nextBackupId = id + 1
-            c.scn = max(c.scn, m.scn)
-            if c.redo.mode == .noarchivelog { c.walCursor = r.walCursor }
+        do throws(CairnError) {
+            try recordBackup(record, walCursor: r.walCursor)
+        } catch {
+            // Never leave a backup the control file does not know of.
+            FileSystem.removeTree(r.directory)
+            throw error
         }
         return record
+    }
+
+    private func recordBackup(_ record: BackupRecord, walCursor: ControlFile.WALCursor?) throws(CairnError) {
+        try updateControl { (c: inout ControlFile) throws(CairnError) in
+            c.backups.append(record)
+            c.nextBackupId = record.id + 1
+            c.scn = max(c.scn, record.scn)
+            if c.redo.mode == .noarchivelog { c.walCursor = walCursor }
+        }
     }
 
     public var backups: [BackupRecord] { control.backups.sorted { $0.id < $1.id } }

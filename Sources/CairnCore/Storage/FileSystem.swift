@@ -33,6 +33,7 @@ public enum FileSystem {
     }
 
     public static func fsyncDirectory(_ dir: String) throws(CairnError) {
+        if let e = FaultInjector.errno(.sync, dir) { throw CairnError.fromErrno("fsync directory", dir, e) }
         let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 { throw CairnError.fromErrno("open directory", dir, errno) }
         defer { close(fd) }
@@ -56,6 +57,7 @@ public enum FileSystem {
             let f = try RawFile(path: tmp, mode: .createNew)
             try f.write(bytes, at: 0)
             try f.sync()
+            if let e = FaultInjector.errno(.rename, path) { throw CairnError.fromErrno("rename", path, e) }
             if Glibc.rename(tmp, path) != 0 { throw CairnError.fromErrno("rename", path, errno) }
         } catch {
             unlink(tmp)
@@ -65,12 +67,14 @@ public enum FileSystem {
     }
 
     public static func rename(_ from: String, _ to: String) throws(CairnError) {
+        if let e = FaultInjector.errno(.rename, to) { throw CairnError.fromErrno("rename \(from) to", to, e) }
         if Glibc.rename(from, to) != 0 { throw CairnError.fromErrno("rename \(from) to", to, errno) }
     }
 
     /// Renames only if `to` does not exist (Linux renameat2 with RENAME_NOREPLACE), so a file
     /// that appeared meanwhile is never overwritten. Works for files and directories.
     public static func renameNoReplace(_ from: String, _ to: String) throws(CairnError) {
+        if let e = FaultInjector.errno(.rename, to) { throw CairnError.fromErrno("rename \(from) to", to, e) }
         if cairn_rename_noreplace(from, to) == 0 { return }
         let e = errno
         if e == EEXIST { throw .targetExists(path: to) }

@@ -22,6 +22,7 @@ public final class RawFile: @unchecked Sendable {
         case .createOrTruncate: flags = O_RDWR | O_CREAT | O_TRUNC
         case .readWriteDirect: flags = O_RDWR | cairn_o_direct()
         }
+        if let e = FaultInjector.errno(.open, path) { throw CairnError.fromErrno("open", path, e) }
         let fd = open(path, flags | O_CLOEXEC, 0o644)
         if fd < 0 {
             let e = errno
@@ -41,6 +42,7 @@ public final class RawFile: @unchecked Sendable {
 
     /// Reads up to `count` bytes at `offset`; returns the number read (less only at end of file).
     public func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(CairnError) -> Int {
+        if let e = FaultInjector.errno(.read, path) { throw CairnError.fromErrno("read", path, e) }
         var done = 0
         while done < count {
             let n = pread(fd, buffer + done, count - done, off_t(offset) + off_t(done))
@@ -62,8 +64,16 @@ public final class RawFile: @unchecked Sendable {
 
     public func write(_ buffer: UnsafeRawPointer, count: Int, at offset: UInt64) throws(CairnError) {
         var done = 0
+        var limit = count
+        switch FaultInjector.shared.check(.write, path) {
+        case .fail(let e)?: throw CairnError.fromErrno("write", path, e)
+        case .shortWrite?: limit = max(1, count / 2) // the loop below must finish the rest
+        case .delay(let ms)?: usleep(UInt32(ms) * 1000)
+        case nil: break
+        }
         while done < count {
-            let n = pwrite(fd, buffer + done, count - done, off_t(offset) + off_t(done))
+            let n = pwrite(fd, buffer + done, min(count, limit) - done, off_t(offset) + off_t(done))
+            if done + max(n, 0) >= limit { limit = count }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw CairnError.fromErrno("write", path, errno)
@@ -91,6 +101,7 @@ public final class RawFile: @unchecked Sendable {
     }
 
     public func sync() throws(CairnError) {
+        if let e = FaultInjector.errno(.sync, path) { throw CairnError.fromErrno("fsync", path, e) }
         if fsync(fd) != 0 { throw CairnError.fromErrno("fsync", path, errno) }
     }
 
