@@ -105,7 +105,7 @@ import Testing
     /// snapshot: each one equals the state after exactly that many transactions.
     @Test func onlineBackupsDuringCaptureRecordExactSCNs() throws {
         let s = try Setup(filler: 1000)
-        let statements = Ledger.transferStatements(600, seed: 12)
+        let statements = Ledger.transferStatements(1500, seed: 12)
         let follow = Shell.start([Paths.cairn, "archive", s.db, "--follow"])
         Thread.sleep(forTimeInterval: 0.5)
         let writer = Shell.start(["sqlite3", "-batch", s.db], input: "PRAGMA busy_timeout=5000;\n" + statements.joined(separator: "\n"))

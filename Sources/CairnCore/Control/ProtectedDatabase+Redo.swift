@@ -36,7 +36,8 @@ extension ProtectedDatabase {
             }
         }
         return { [self] scan in
-            let c = control
+            // The capture process updates the control file as it switches logs: read it afresh.
+            let c = ControlFileStore.newestCopy(controlCopies)?.content ?? control
             guard let tail = OnlineLogTail.read(c) else { return (c.scn, nil) }
             let same = scan.header.map { $0.salt1 == tail.position.salt1 && $0.salt2 == tail.position.salt2 } ?? false
             let commits = UInt64(same ? scan.commits.filter { $0.frame > tail.position.frame }.count : scan.commits.count)

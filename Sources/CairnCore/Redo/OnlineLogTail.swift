@@ -7,11 +7,12 @@ enum OnlineLogTail {
         let sequence: UInt64
     }
 
-    /// The newest complete record of the current incarnation's open online log, or the
-    /// capture point when that log holds none.
+    /// The newest complete record in any online log of the current incarnation (whatever the
+    /// group states say, which may be behind the capture process), or the capture point when
+    /// there is none.
     static func read(_ c: ControlFile) -> Tail? {
         var best: Tail?
-        for g in c.redo.groups where g.incarnation == c.incarnation && (g.status == .current || g.status == .active) {
+        for g in c.redo.groups {
             for path in c.redo.memberPaths(group: g.number) {
                 guard let r = try? RedoLogReader(path: path), Int(r.header.incarnation) == c.incarnation,
                       let last = try? r.readAll(strict: false).last else { continue }
