@@ -80,6 +80,7 @@ public final class CaptureGuardian {
                     switch line {
                     case "RELEASE": unpin()
                     case "PIN": pinNow()
+                    case "REPIN": unpin(); pinNow()
                     default: continue
                     }
                     toWorker.fileHandleForWriting.write(Data("OK\n".utf8))
@@ -129,4 +130,7 @@ public final class GuardianLink: @unchecked Sendable {
     @discardableResult func release() -> Bool { ask("RELEASE") }
     /// Asks the guardian to pin again.
     @discardableResult func pin() -> Bool { ask("PIN") }
+    /// Asks the guardian to move its pin to the current end of the WAL (only while this
+    /// process holds pins of its own), so checkpoints can progress past its old mark.
+    @discardableResult func repin() -> Bool { ask("REPIN") }
 }

@@ -235,6 +235,7 @@ public final class Capturer {
         try writeRecord(RedoRecord(kind: .gap, pageCount: 0, scn: gapScn, commitMicros: Self.nowMicros(), databasePages: map.pageCount,
                                    flags: 0, stateChecksum: map.state, position: position), pages: [], wal: nil)
         try log!.sync()
+        unsyncedSince = nil
         try database.updateControl { (c: inout ControlFile) throws(CairnError) in
             c.redo.gaps.append(.init(scn: gapScn, incarnation: c.incarnation, detectedAt: Date(), detail: detail))
         }
@@ -242,10 +243,23 @@ public final class Capturer {
 
     // MARK: - Capture
 
+    /// When the oldest record not yet fsync'd was written (nil: every record is durable).
+    public private(set) var unsyncedSince: Date?
+
+    /// Makes every record written so far durable in every member of the current log.
+    public func flush() throws(CairnError) {
+        if unsyncedSince != nil, let log { try log.sync() }
+        unsyncedSince = nil
+    }
+
     /// Captures every transaction committed since the last step. Returns how many.
     /// `lockHeld` is true when the caller holds the write lock (no commit can happen).
+    /// With `sync` false the records are left for `flush()` (group commit: the WAL frames stay
+    /// pinned meanwhile, so a crash before the flush only means capturing them again).
     @discardableResult
-    public func step(lockHeld: Bool = false) throws(CairnError) -> Int {
+    /// `throughFrame` stops at that commit frame (in-process capture: commits whose WAL hook
+    /// has not reported yet wait for it, so they get their exact time).
+    public func step(lockHeld: Bool = false, sync: Bool = true, throughFrame: UInt32? = nil) throws(CairnError) -> Int {
         try pins.openNext()
         if !checkedContinuity {
             try checkContinuityUnderLock(lockHeld: lockHeld)
@@ -259,11 +273,13 @@ public final class Capturer {
         if !tail.transactions.isEmpty, let header = tail.header {
             let wal = try RawFile(path: walPath, mode: .read)
             for txn in tail.transactions {
+                if let limit = throughFrame, txn.commitFrame > limit { break }
                 try appendTransaction(txn, header: header, wal: wal)
                 count += 1
             }
-            try log!.sync()
+            if unsyncedSince == nil { unsyncedSince = Date() }
         }
+        if sync { try flush() }
         pins.closePrevious()
         return count
     }
@@ -288,10 +304,20 @@ public final class Capturer {
         try checkContinuity(scan, index: WALIndexInfo.read(path: database.databasePath + "-shm"))
     }
 
+    /// Milliseconds until unsynced records are due for `flush()` after `interval` (0: now),
+    /// or nil when every record is durable.
+    public func flushDueInMs(interval: TimeInterval) -> Int32? {
+        guard let since = unsyncedSince else { return nil }
+        return Int32(max(0, (interval - Date().timeIntervalSince(since)) * 1000))
+    }
+
     static func nowMicros() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1e6) }
 
     /// Called from an in-process WAL hook right after a commit that ended at `frame`.
     public func noteCommit(frame: UInt32, atMicros t: UInt64) { exactTimes.push(frame: frame, micros: t) }
+
+    /// The newest commit frame an in-process WAL hook reported.
+    public var lastReportedFrame: UInt32? { exactTimes.lastFrame }
 
     private func appendTransaction(_ txn: WALTransaction, header: WALHeader, wal: RawFile) throws(CairnError) {
         if let c = current, c.pageBytes >= database.control.redo.logSizeBytes {
@@ -405,6 +431,7 @@ public final class Capturer {
         let trailer = RedoLogFormat.Trailer(records: UInt64(cur.records), highScn: cur.highScn, highTimeMicros: cur.highMicros,
                                             contentBytes: log.offset, contentHash: cur.contentHash.value)
         let bytes = try log.close(trailer: trailer)
+        unsyncedSince = nil
         if !log.stale.isEmpty { try noteStaleMembers(log) }
         try recordSwitch(closedBytes: bytes, sourcePath: log.memberPaths[0])
     }
@@ -437,9 +464,11 @@ public final class Capturer {
 
     // MARK: - Checkpoint
 
-    /// Lets SQLite restart the WAL once its frames are captured: blocks writers for a moment,
-    /// captures the rest, checkpoints every frame into the database file (PASSIVE, on another
-    /// connection), and pins again. The next writer then restarts the WAL from the beginning.
+    /// Lets SQLite restart the WAL once its frames are captured, in two phases. First, with
+    /// writers running, everything captured so far is checkpointed into the database file
+    /// (PASSIVE: our pin stops it at the captured frames). Then, with writers blocked for a
+    /// moment, the few frames committed meanwhile are captured and checkpointed, and the pins
+    /// are retaken; the next writer restarts the WAL from the beginning.
     /// Returns false when writers were busy (it runs again at the next step).
     @discardableResult
     public func checkpoint(force: Bool = false) throws(CairnError) -> Bool {
@@ -448,6 +477,11 @@ public final class Capturer {
         // Wait longer for the write lock the further the WAL is past its target.
         let target = max(database.control.redo.walTargetBytes, 1)
         let wait: Int32 = force ? 5_000 : frameBytes > 4 * target ? 1_000 : 100
+        let ckpt = try SQLiteConnection(path: database.databasePath)
+        defer { ckpt.close() }
+        guardian?.repin()
+        try step(sync: false)
+        _ = try? ckpt.rows("PRAGMA wal_checkpoint(PASSIVE)")
         let writer = try SQLiteConnection(path: database.databasePath, busyTimeoutMs: wait)
         defer { writer.close() }
         do throws(CairnError) { try writer.exec("BEGIN IMMEDIATE") } catch { return false }
@@ -455,8 +489,6 @@ public final class Capturer {
         try step(lockHeld: true)
         pins.closeAll()
         guardian?.release()
-        let ckpt = try SQLiteConnection(path: database.databasePath)
-        defer { ckpt.close() }
         let row = (try? ckpt.rows("PRAGMA wal_checkpoint(PASSIVE)").first) ?? []
         try pins.openNext()
         guardian?.pin()
@@ -490,6 +522,8 @@ final class ExactTimeQueue: @unchecked Sendable {
             times.removeAll { $0.micros < old }
         }
     }
+
+    var lastFrame: UInt32? { lock.withLock { times.last?.frame } }
 
     /// The exact time of the commit that ended at `frame`, if the hook reported it.
     func take(frame: UInt32) -> UInt64? {

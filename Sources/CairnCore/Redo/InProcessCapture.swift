@@ -18,6 +18,7 @@ public final class InProcessCapture: @unchecked Sendable {
     private let state = NSLock()
     private var stopping = false
     private var failure: CairnError?
+    private let lastHook = NSLockedDate()
     let logger: Logger
 
     /// Starts capturing `database`, whose application connection is `connection`.
@@ -30,6 +31,7 @@ public final class InProcessCapture: @unchecked Sendable {
         sqlite3_wal_hook(connection, { ctx, _, _, frames in
             let me = Unmanaged<InProcessCapture>.fromOpaque(ctx!).takeUnretainedValue()
             me.capturer.noteCommit(frame: UInt32(frames), atMicros: Capturer.nowMicros())
+            me.lastHook.set(Date())
             me.wake.signal()
             return SQLITE_OK
         }, Unmanaged.passUnretained(self).toOpaque())
@@ -38,10 +40,16 @@ public final class InProcessCapture: @unchecked Sendable {
 
     private func loop() {
         while true {
-            _ = wake.wait(timeout: .now() + 0.25)
+            let due = capturer.flushDueInMs(interval: 0.02).map { Double($0) / 1000 } ?? 0.25
+            _ = wake.wait(timeout: .now() + due)
             let stop = state.withLock { stopping }
             do throws(CairnError) {
-                try capturer.step()
+                // While the application commits, capture through the last commit its hook
+                // reported (a commit whose hook has not run yet waits for its exact time);
+                // once it is quiet for a moment, capture everything (other connections too).
+                let recent = lastHook.withLock { Date().timeIntervalSince($0) < 0.25 }
+                try capturer.step(sync: false, throughFrame: recent && !stop ? capturer.lastReportedFrame : nil)
+                if capturer.flushDueInMs(interval: 0.02) == 0 { try capturer.flush() }
                 if let since = capturer.unarchivedSince,
                    Date().timeIntervalSince(since) >= capturer.database.control.redo.archiveTimeoutSeconds {
                     try capturer.switchLog()
@@ -71,4 +79,12 @@ public final class InProcessCapture: @unchecked Sendable {
         _ = lock
         if let failure = state.withLock({ failure }) { throw failure }
     }
+}
+
+/// A date shared between the hook (the application's thread) and the capture thread.
+final class NSLockedDate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var date = Date.distantPast
+    func set(_ d: Date) { lock.withLock { date = d } }
+    func withLock<T>(_ body: (Date) -> T) -> T { lock.withLock { body(date) } }
 }
