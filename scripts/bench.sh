@@ -3,7 +3,7 @@
 # zstd, Litestream): backup, restore, and redo (write throughput with capture running,
 # commit-to-captured lag, recovery apply rate); writes docs/benchmarks.md and docs/benchmarks.json.
 #
-#   scripts/bench.sh quick            64 MiB database, 5 runs per case (about 6 minutes)
+#   scripts/bench.sh quick            64 MiB database, 5 runs per case (about 5 minutes)
 #   scripts/bench.sh full             1 GiB database, 3 runs per case (about 20-25 minutes)
 #   scripts/bench.sh full --db /work/bench/big.db    reuse an existing database (copied first)
 #   scripts/bench.sh quick --scenarios redo_write,redo_lag,redo_apply   only the redo scenarios

@@ -1516,8 +1516,8 @@ def render_markdown(ctx: Context, info: dict, scenarios: list[Scenario], targets
     w("")
     w(f"Generated {started.strftime('%Y-%m-%d %H:%M UTC')} by `{command}` "
       f"(mode `{ctx.mode}`, {ctx.runs} runs per case, took {elapsed / 60:.1f} min). "
-      "Regenerate with `scripts/bench.sh full` (about 10–20 min) or `scripts/bench.sh quick` "
-      "(64 MiB, a few minutes); the raw samples are in `docs/benchmarks.json`.")
+      "Regenerate with `scripts/bench.sh full` (about 20–25 min) or `scripts/bench.sh quick` "
+      "(64 MiB, about 5 min); the raw samples are in `docs/benchmarks.json`.")
     w("")
     w("Times are wall-clock seconds; a ratio is Cairn's time divided by the baseline's, so below "
       "1.00× means Cairn is faster. *Median* ratios compare medians, *best* ratios compare the "
