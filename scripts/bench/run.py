@@ -510,7 +510,7 @@ def scenario_backup(ctx: Context) -> Scenario:
                       "complete', then stopped with SIGTERM (untimed)"),
         ]
     cases += [
-        Case("cairn-zstd", "cairn backup (zstd 1, default)", "cairn",
+        Case("cairn-zstd", "cairn backup (default: zstd fast level 1)", "cairn",
              [[ctx.cairn, "backup", db, "--json"]], prepare=ctx.cairn_reset,
              output=repo / "backups", out_bytes_from_json=True, inputs=[ctx.db], durable="yes"),
         Case("cairn-none", "cairn backup --compression none", "cairn",
