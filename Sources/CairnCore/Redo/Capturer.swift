@@ -517,13 +517,16 @@ final class ExactTimeQueue: @unchecked Sendable {
     func push(frame: UInt32, micros: UInt64) {
         lock.withLock {
             times.append((frame, micros))
+            newest = frame
             // Entries never claimed (another WAL generation) are dropped after a minute.
             let old = micros &- 60_000_000
             times.removeAll { $0.micros < old }
         }
     }
 
-    var lastFrame: UInt32? { lock.withLock { times.last?.frame } }
+    private var newest: UInt32?
+    /// The newest frame reported (kept when its time has been taken).
+    var lastFrame: UInt32? { lock.withLock { newest } }
 
     /// The exact time of the commit that ended at `frame`, if the hook reported it.
     func take(frame: UInt32) -> UInt64? {
