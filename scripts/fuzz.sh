@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target over every Cairn file parser and runs it.
+#   scripts/fuzz.sh [SECONDS]     default 60; CI runs a short run
+# The seed corpus (Fuzz/corpus) holds one valid file of each format, made by scripts/fuzz.sh --seed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/install-deps.sh
+seconds=${1:-60}
+scratch=.build-fuzz
+swift build --scratch-path "$scratch" --target CairnCore -Xswiftc -sanitize=fuzzer >/dev/null
+dbg="$scratch/debug"
+objs=$(ls "$dbg"/CairnCore.build/*.o "$dbg"/Logging.build/*.o "$dbg"/CSQLiteShim.build/*.o "$dbg"/CSystemShim.build/*.o)
+swiftc -sanitize=fuzzer -parse-as-library -g Fuzz/CairnFuzz.swift $objs -I "$dbg/Modules" \
+  -Xcc -fmodule-map-file=Sources/CSQLite/module.modulemap -Xcc -fmodule-map-file=Sources/CZstd/module.modulemap \
+  -Xcc -fmodule-map-file=Sources/CXXHash/module.modulemap \
+  -Xcc -fmodule-map-file="$dbg/CSQLiteShim.build/module.modulemap" -Xcc -I -Xcc Sources/CSQLiteShim/include \
+  -Xcc -fmodule-map-file="$dbg/CSystemShim.build/module.modulemap" -Xcc -I -Xcc Sources/CSystemShim/include \
+  -lsqlite3 -lzstd -lxxhash -o "$scratch/cairn-fuzz"
+mkdir -p "$scratch/corpus"
+cp Fuzz/corpus/* "$scratch/corpus/" 2>/dev/null || true
+"$scratch/cairn-fuzz" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 "$scratch/corpus"
