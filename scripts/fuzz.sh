@@ -18,4 +18,4 @@ swiftc -sanitize=fuzzer -parse-as-library -g Fuzz/CairnFuzz.swift $objs -I "$dbg
   -lsqlite3 -lzstd -lxxhash -o "$scratch/cairn-fuzz"
 mkdir -p "$scratch/corpus"
 cp Fuzz/corpus/* "$scratch/corpus/" 2>/dev/null || true
-"$scratch/cairn-fuzz" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 "$scratch/corpus"
+SWIFT_BACKTRACE=enable=no "$scratch/cairn-fuzz" -artifact_prefix="$scratch/" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 "$scratch/corpus"

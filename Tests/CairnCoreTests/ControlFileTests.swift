@@ -169,6 +169,11 @@ import Testing
             #expect(throws: CairnError.self) { _ = try CheckedDocument.decode(b, kind: "manifest", maxVersion: 1, file: "f") }
         }
         #expect(throws: CairnError.self) { _ = try CheckedDocument.decode(Array(bytes.dropLast()), kind: "manifest", maxVersion: 1, file: "f") }
+        // Found by the fuzzer: a negative or huge length must be an error, not a crash.
+        for len in ["-5", "9223372036854775807", "99999999999999999999"] {
+            let bad = Array("CAIRN manifest v1 usn=1 len=\(len) xxh3=0000000000000000\n{}".utf8)
+            #expect(throws: CairnError.self) { _ = try CheckedDocument.decode(bad, kind: "manifest", maxVersion: 1, file: "f") }
+        }
         #expect(throws: CairnError.self) { _ = try CheckedDocument.decode(bytes + [0x20], kind: "manifest", maxVersion: 1, file: "f") }
     }
 }

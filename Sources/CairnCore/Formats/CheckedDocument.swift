@@ -51,13 +51,13 @@ public struct CheckedDocument: Sendable {
             throw .unsupportedFormat(file: file, found: version, supported: maxVersion)
         }
         guard let usn = UInt64(try field(3, "usn=")),
-              let len = Int(try field(4, "len=")),
+              let len = Int(try field(4, "len=")), len >= 0,
               let sum = Hash.parseHex(String(try field(5, "xxh3="))) else {
             throw .corrupt(file: file, offset: 0, detail: "malformed header")
         }
         let body = Array(bytes[(nl + 1)...])
         if body.count != len {
-            if body.count < len { throw .truncated(file: file, expected: UInt64(nl + 1 + len), actual: UInt64(bytes.count)) }
+            if body.count < len { throw .truncated(file: file, expected: UInt64(nl + 1) + UInt64(len), actual: UInt64(bytes.count)) }
             throw .corrupt(file: file, offset: UInt64(nl + 1 + len), detail: "\(body.count - len) unexpected bytes after the document")
         }
         let computed = checksum(kind: kind, version: version, usn: usn, body: body)

@@ -41,15 +41,18 @@ public final class CaptureGuardian {
     }
 
     /// Runs workers (`arguments` of this executable) until one exits cleanly or a stop is
-    /// requested; a worker that dies abnormally is restarted.
-    public func run(executable: String, arguments: [String]) throws(CairnError) {
+    /// requested; a worker that dies abnormally is restarted. When a stop comes while the
+    /// worker is dead, one more worker runs with `drainArgument` to capture and archive
+    /// everything committed before the guardian lets go of the WAL.
+    public func run(executable: String, arguments: [String], drainArgument: String) throws(CairnError) {
         pinNow()
         defer { unpin() }
         var restarts = 0
+        var draining = false
         while true {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: executable)
-            p.arguments = arguments
+            p.arguments = draining ? arguments + [drainArgument] : arguments
             let toWorker = Pipe(), fromWorker = Pipe()
             p.standardInput = toWorker
             p.standardOutput = fromWorker
@@ -58,7 +61,7 @@ public final class CaptureGuardian {
             }
             let reader = fromWorker.fileHandleForReading
             var buffer = Data()
-            var stopForwarded = false
+            var stopForwarded = draining
             while true {
                 if CaptureSignals.stop != 0 && !stopForwarded {
                     stopForwarded = true
@@ -90,11 +93,16 @@ public final class CaptureGuardian {
             // Whatever happened, the WAL is pinned again before anything else.
             pinNow()
             if p.terminationReason == .exit && p.terminationStatus == 0 { return }
-            if stopForwarded || CaptureSignals.stop != 0 {
+            if draining {
+                throw .io(operation: "capture worker could not finish capturing and archiving (status \(p.terminationStatus))", path: databasePath, errno: EIO)
+            }
+            if CaptureSignals.stop != 0 {
                 if p.terminationReason == .exit {
                     throw .io(operation: "capture worker exited with status \(p.terminationStatus)", path: databasePath, errno: EIO)
                 }
-                return
+                // Killed around the stop request: drain with a fresh worker.
+                draining = true
+                continue
             }
             restarts += 1
             let how = p.terminationReason == .uncaughtSignal ? "was killed by signal \(p.terminationStatus)" : "exited with status \(p.terminationStatus)"

@@ -36,6 +36,8 @@ public final class CaptureService {
     public var say: (String) -> Void = { _ in }
     /// Set when running as the worker of a `CaptureGuardian`.
     public var guardian: GuardianLink?
+    /// Capture and archive what is committed, then stop (a guardian's final worker).
+    public var drainOnly = false
     /// Group commit: captured records are made durable at most this long after capture
     /// (one fdatasync for every transaction committed meanwhile).
     public var syncInterval: TimeInterval = 0.02
@@ -53,6 +55,7 @@ public final class CaptureService {
         let lock = try database.captureLock()
         defer { _ = lock }
         CaptureSignals.reset()
+        if drainOnly { CaptureSignals.requestStop() }
         let capturer = try Capturer(database: database, logger: logger)
         capturer.guardian = guardian
         let archiver = Archiver(database: database, logger: logger)

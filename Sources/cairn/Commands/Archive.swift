@@ -21,6 +21,9 @@ struct Archive: ParsableCommand {
     @Flag(help: .hidden)
     var worker = false
 
+    @Flag(help: .hidden)
+    var drain = false
+
     @Flag(name: .customLong("no-guardian"), help: "Capture in this process only (no guardian process holding a second pin on the WAL).")
     var noGuardian = false
 
@@ -37,7 +40,7 @@ struct Archive: ParsableCommand {
                 guardian.say = say
                 var args = ["archive", p.databasePath, "--follow", "--worker", "--repo", p.layout.root]
                 if json { args.append("--json") }
-                try guardian.run(executable: CommandLine.executablePath, arguments: args)
+                try guardian.run(executable: CommandLine.executablePath, arguments: args, drainArgument: "--drain")
                 return
             }
             if follow {
@@ -45,6 +48,7 @@ struct Archive: ParsableCommand {
                 let service = CaptureService(database: p, logger: Logger(label: "cairn"))
                 service.say = say
                 if worker { service.guardian = GuardianLink() }
+                service.drainOnly = drain
                 try service.run()
                 return
             }
