@@ -1,6 +1,6 @@
 // libFuzzer target for every on-disk format Cairn parses. Built by scripts/fuzz.sh
 // (swiftc -sanitize=fuzzer); the first input byte picks the parser, the rest is the file.
-import CairnCore
+@testable import CairnCore
 import Foundation
 
 private let scratch = NSTemporaryDirectory() + "cairn-fuzz-\(getpid())"
@@ -10,6 +10,28 @@ private func asFile(_ bytes: UnsafeRawBufferPointer) -> String {
     let path = scratch + "/input"
     FileManager.default.createFile(atPath: path, contents: Data(bytes))
     return path
+}
+
+/// Reads `body` as piece 1 of a backup whose manifest agrees with the piece's own header
+/// and size (so decoding reaches the blocks, the decompressor and the page checks).
+private func readPiece(_ body: UnsafeRawBufferPointer) {
+    guard body.count >= BackupPieceFormat.headerSize,
+          let h = try? BackupPieceFormat.decodeHeader(body.baseAddress!, file: "fuzz"),
+          [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536].contains(Int(h.pageSize)) else { return }
+    let dir = scratch + "/backup"
+    try? FileManager.default.removeItem(atPath: dir)
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    FileManager.default.createFile(atPath: dir + "/piece-0001.cbp", contents: Data(body))
+    let hash = Hash.hex(Hash.xxh3(body.baseAddress!, body.count))
+    let pageSize = Int(h.pageSize)
+    let manifest = BackupManifest(dbid: String(h.dbid), backupId: h.backupSet, kind: .backupSet, level: 0, incarnation: 1, scn: 0,
+                                  pageSize: pageSize, pageCount: 16, stateChecksum: "0", compression: "zstd", compressionLevel: 1,
+                                  blockPages: max(1, (1 << 20) / pageSize),
+                                  files: [.init(name: "piece-0001.cbp", bytes: UInt64(body.count), xxh3: hash, pages: 16, firstPage: 1, lastPage: 16)],
+                                  tag: nil, databaseName: "fuzz", startedAt: Date(), completedAt: Date(), release: "fuzz")
+    var reader = BackupReader(directory: dir, manifest: manifest, expectedDbid: h.dbid)
+    reader.showProgress = false
+    try? reader.read(label: "fuzz") { _, _, _, _ in }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -27,13 +49,14 @@ public func cairnFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if let doc = try? CheckedDocument.decode(bytes, kind: BackupManifest.kind, maxVersion: 1, file: "fuzz") {
             _ = try? doc.decodeBody(BackupManifest.self, file: "fuzz")
         }
-    case 2: // backup piece header and trailer
+    case 2: // a whole backup piece, read block by block as a restore would
         if body.count >= BackupPieceFormat.headerSize {
             _ = try? BackupPieceFormat.decodeHeader(body.baseAddress!, file: "fuzz")
         }
         if body.count >= BackupPieceFormat.trailerSize {
             _ = try? BackupPieceFormat.decodeTrailer(body.baseAddress! + (body.count - BackupPieceFormat.trailerSize), file: "fuzz", offset: 0)
         }
+        readPiece(body)
     case 3: // redo log, read to the end both ways
         let path = asFile(body)
         for strict in [false, true] {
