@@ -53,7 +53,7 @@ func reporting(_ body: () throws(CairnError) -> Void) throws {
     do {
         try body()
     } catch {
-        FileHandle.standardError.write(Data("cairn: error: \(error.description)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("cairn: error: \(error.description)\n".utf8))
         throw ExitCode(error.exitCode)
     }
 }

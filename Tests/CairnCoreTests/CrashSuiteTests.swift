@@ -27,7 +27,8 @@ import Testing
                 script += t + "\n"
                 if i % 50 == 49 { script += "PRAGMA wal_checkpoint(TRUNCATE);\n" }
             }
-            let follow = Shell.start([Paths.cairn, "archive", db, "--follow"])
+            let followLog = dir.file("follow.log")
+            let follow = Shell.start(["sh", "-c", "exec \"$0\" archive \"$1\" --follow 2> \"$2\"", Paths.cairn, db, followLog])
             Thread.sleep(forTimeInterval: 0.4)
             let writer = Shell.start(["sqlite3", "-batch", db], input: script)
             while writer.isRunning {
@@ -45,7 +46,7 @@ import Testing
             writer.waitUntilExit()
             kill(follow.processIdentifier, SIGINT)
             follow.waitUntilExit()
-            #expect(follow.terminationStatus == 0)
+            #expect(follow.terminationStatus == 0, "\((try? String(contentsOfFile: followLog, encoding: .utf8)) ?? "")")
             let reopened = try ProtectedDatabase.open(database: db, logger: quietLogger)
             #expect(reopened.control.redo.gaps.isEmpty, "trial \(trial): \(reopened.control.redo.gaps)")
             // Every recorded backup is intact; no partial backup was left recorded.

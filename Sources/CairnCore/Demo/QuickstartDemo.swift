@@ -138,7 +138,7 @@ public struct QuickstartDemo {
         }
         let data = Data(script.utf8)
         Thread.detachNewThread {
-            input.fileHandleForWriting.write(data)
+            try? input.fileHandleForWriting.write(contentsOf: data)
             try? input.fileHandleForWriting.close()
         }
         return p

@@ -6,9 +6,9 @@ import Logging
 /// keeps SQLite from restarting the WAL over frames not yet captured, and the guardian starts
 /// a new worker, which resumes from the online log.
 ///
-/// The worker asks the guardian to release its pin for Cairn's own checkpoints (while the
-/// worker holds the write lock and has captured everything) and to pin again afterwards:
-/// lines `RELEASE` / `PIN` on the worker's standard output, answered `OK` on its input.
+/// The worker talks to the guardian in lines on its standard output, answered `OK` or `NO`
+/// on its input: `REPIN` moves the guardian's pin forward; `CHECKPOINT` and `CAPTURED` run
+/// Cairn's checkpoint with the write lock held by the guardian (see below).
 public final class CaptureGuardian {
     let databasePath: String
     let logger: Logger
@@ -38,6 +38,41 @@ public final class CaptureGuardian {
         guard pinned else { return }
         try? pin.exec("ROLLBACK")
         pinned = false
+    }
+
+    // MARK: Cairn's checkpoint, with the write lock held here
+    //
+    // Letting SQLite restart the WAL needs a moment with no pin at all. The guardian holds
+    // the write lock through that moment, so if the worker dies meanwhile no transaction can
+    // commit before the guardian has pinned again: `CHECKPOINT` takes the lock; the worker
+    // captures everything and drops its pins; `CAPTURED` makes the guardian drop its own pin,
+    // checkpoint every frame, pin again and release the lock.
+    private var writer: SQLiteConnection?
+
+    func lockWriters() -> Bool {
+        guard writer == nil, let w = try? SQLiteConnection(path: databasePath, busyTimeoutMs: 1_000) else { return false }
+        do throws(CairnError) { try w.exec("BEGIN IMMEDIATE") } catch { w.close(); return false }
+        writer = w
+        return true
+    }
+
+    func checkpointAndUnlock() -> Bool {
+        guard writer != nil else { return false }
+        unpin()
+        let row = (try? SQLiteConnection(path: databasePath)).flatMap { c -> [String?]? in
+            defer { c.close() }
+            return try? c.rows("PRAGMA wal_checkpoint(PASSIVE)").first
+        } ?? []
+        pinNow()
+        unlockWriters()
+        return row.count == 3 && row[1] == row[2]
+    }
+
+    func unlockWriters() {
+        guard let w = writer else { return }
+        try? w.exec("ROLLBACK")
+        w.close()
+        writer = nil
     }
 
     /// Runs workers (`arguments` of this executable) until one exits cleanly or a stop is
@@ -80,27 +115,27 @@ public final class CaptureGuardian {
                 while let nl = buffer.firstIndex(of: 0x0A) {
                     let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
                     buffer.removeSubrange(buffer.startIndex...nl)
+                    var reply = "OK\n"
                     switch line {
-                    case "RELEASE": unpin()
-                    case "PIN": pinNow()
                     case "REPIN": unpin(); pinNow()
+                    case "CHECKPOINT": if !lockWriters() { reply = "NO\n" }
+                    case "CAPTURED": reply = checkpointAndUnlock() ? "OK\n" : "NO\n"
                     default: continue
                     }
-                    toWorker.fileHandleForWriting.write(Data("OK\n".utf8))
+                    // The worker may have died since it asked: a broken pipe is not an error here.
+                    try? toWorker.fileHandleForWriting.write(contentsOf: Data(reply.utf8))
                 }
             }
             p.waitUntilExit()
-            // Whatever happened, the WAL is pinned again before anything else.
+            // Whatever happened, the WAL is pinned again before writers may go on.
             pinNow()
+            unlockWriters()
             if p.terminationReason == .exit && p.terminationStatus == 0 { return }
             if draining {
                 throw .io(operation: "capture worker could not finish capturing and archiving (status \(p.terminationStatus))", path: databasePath, errno: EIO)
             }
             if CaptureSignals.stop != 0 {
-                if p.terminationReason == .exit {
-                    throw .io(operation: "capture worker exited with status \(p.terminationStatus)", path: databasePath, errno: EIO)
-                }
-                // Killed around the stop request: drain with a fresh worker.
+                // The worker did not finish by itself: drain with a fresh worker.
                 draining = true
                 continue
             }
@@ -121,23 +156,25 @@ public final class GuardianLink: @unchecked Sendable {
     private var broken = false
     public init() {}
 
+    /// Sends a request; true when answered OK, false when answered NO or the link broke.
     private func ask(_ word: String) -> Bool {
         guard !broken else { return false }
         let line = word + "\n"
         let ok = line.withCString { p in write(STDOUT_FILENO, p, strlen(p)) } > 0
         var reply = [UInt8](repeating: 0, count: 3)
         let n = ok ? read(STDIN_FILENO, &reply, 3) : 0
-        if n != 3 || reply != Array("OK\n".utf8) {
-            broken = true
-            return false
-        }
-        return true
+        if n == 3 && reply == Array("OK\n".utf8) { return true }
+        if n != 3 || reply != Array("NO\n".utf8) { broken = true }
+        return false
     }
 
-    /// Asks the guardian to drop its pin (only while this process holds the write lock).
-    @discardableResult func release() -> Bool { ask("RELEASE") }
-    /// Asks the guardian to pin again.
-    @discardableResult func pin() -> Bool { ask("PIN") }
+    public var isConnected: Bool { !broken }
+    /// Asks the guardian to take the write lock for Cairn's checkpoint.
+    func lockForCheckpoint() -> Bool { ask("CHECKPOINT") }
+    /// Everything is captured and this process holds no pin: the guardian checkpoints, pins
+    /// and releases the write lock. True when every frame was checkpointed.
+    func checkpointCaptured() -> Bool { ask("CAPTURED") }
+
     /// Asks the guardian to move its pin to the current end of the WAL (only while this
     /// process holds pins of its own), so checkpoints can progress past its old mark.
     @discardableResult func repin() -> Bool { ask("REPIN") }

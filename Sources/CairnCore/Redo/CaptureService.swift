@@ -52,7 +52,15 @@ public final class CaptureService {
 
     public func run() throws(CairnError) {
         try database.requireArchiveLog()
-        let lock = try database.captureLock()
+        // A worker waits while a backup captures for itself (it holds the lock briefly).
+        var lock: CaptureLock?
+        let deadline = Date().addingTimeInterval(guardian != nil ? 60 : 0)
+        while lock == nil {
+            do throws(CairnError) { lock = try database.captureLock() } catch {
+                guard case .captureRunning = error, Date() < deadline else { throw error }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
         defer { _ = lock }
         CaptureSignals.reset()
         if drainOnly { CaptureSignals.requestStop() }

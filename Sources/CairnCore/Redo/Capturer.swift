@@ -482,16 +482,24 @@ public final class Capturer {
         guardian?.repin()
         try step(sync: false)
         _ = try? ckpt.rows("PRAGMA wal_checkpoint(PASSIVE)")
+        if let g = guardian, g.isConnected {
+            // The guardian holds the write lock through the moment without pins.
+            guard g.lockForCheckpoint() else { return false }
+            try step(lockHeld: true)
+            pins.closeAll()
+            let complete = g.checkpointCaptured()
+            try pins.openNext()
+            if complete { lastCheckpointScn = scn }
+            return complete
+        }
         let writer = try SQLiteConnection(path: database.databasePath, busyTimeoutMs: wait)
         defer { writer.close() }
         do throws(CairnError) { try writer.exec("BEGIN IMMEDIATE") } catch { return false }
         defer { try? writer.exec("ROLLBACK") }
         try step(lockHeld: true)
         pins.closeAll()
-        guardian?.release()
         let row = (try? ckpt.rows("PRAGMA wal_checkpoint(PASSIVE)").first) ?? []
         try pins.openNext()
-        guardian?.pin()
         let complete = row.count == 3 && row[1] == row[2]
         if complete { lastCheckpointScn = scn }
         return complete

@@ -35,7 +35,7 @@ public final class Progress: @unchecked Sendable {
             ? String(format: "\r%@: %.0f / %.0f MiB (%.0f%%) %.0f MiB/s ", label,
                      Double(done) / 1_048_576, Double(total) / 1_048_576, Double(done) * 100 / Double(total), rate)
             : String(format: "\r%@: %.0f MiB %.0f MiB/s ", label, Double(done) / 1_048_576, rate)
-        FileHandle.standardError.write(Data(line.utf8))
+        try? FileHandle.standardError.write(contentsOf: Data(line.utf8))
     }
 
     public func finish() {
@@ -43,7 +43,7 @@ public final class Progress: @unchecked Sendable {
         lock.withLock {
             if total > 0 { done = total }
             draw(Date())
-            FileHandle.standardError.write(Data("\n".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("\n".utf8))
         }
     }
 }

@@ -31,7 +31,7 @@ struct Archive: ParsableCommand {
         try reporting { () throws(CairnError) in
             guard follow != once else { throw .invalidArgument("Choose one of --follow or --once.") }
             let p = try db.open()
-            let say: (String) -> Void = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+            let say: (String) -> Void = { line in try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8)) }
             if follow && !worker && !noGuardian {
                 // This process guards the WAL; a worker process captures and archives.
                 CaptureSignals.install()
