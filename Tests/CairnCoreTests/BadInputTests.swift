@@ -212,11 +212,9 @@ import Testing
     /// nothing is recorded, and no partial files remain. Needs root to mount a small tmpfs.
     @Test func fullDiskDuringBackupRecordsNothingAndCleansUp() throws {
         let dir = TempDir()
-        let mount = dir.file("small")
-        try FileSystem.makeDirectories(mount)
-        let m = Shell.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", mount])
-        try #require(m.status == 0, "mounting a tmpfs needs root: \(m.stderr)")
-        defer { Shell.run(["umount", mount]) }
+        let fs = try SmallFileSystem(at: dir.file("small"), size: "600k")
+        let mount = fs.path
+        defer { withExtendedLifetime(fs) {} }
         let db = dir.file("app.db")
         Ledger.create(db, filler: 20000)
         let p = try ProtectedDatabase.initialize(database: db, repository: mount + "/repo", logger: quietLogger)

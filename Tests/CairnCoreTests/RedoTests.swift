@@ -128,11 +128,9 @@ import Testing
 
     @Test func multiplexedMembersAreIdenticalAndAFailingMemberGoesStale() throws {
         let dir = TempDir()
-        let small = dir.file("small")
-        try FileSystem.makeDirectories(small)
-        let m = Shell.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", small])
-        try #require(m.status == 0, "mounting a tmpfs needs root: \(m.stderr)")
-        defer { Shell.run(["umount", small]) }
+        let fs = try SmallFileSystem(at: dir.file("small"), size: "300k")
+        let small = fs.path
+        defer { withExtendedLifetime(fs) {} }
         var redo = RedoOptions()
         redo.memberDirectories = [dir.file("m1"), dir.file("m2"), small]
         let db = dir.file("app.db")
@@ -162,11 +160,9 @@ import Testing
 
     @Test func everyMemberFailingStopsCaptureWithAClearError() throws {
         let dir = TempDir()
-        let small = dir.file("small")
-        try FileSystem.makeDirectories(small)
-        let m = Shell.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", small])
-        try #require(m.status == 0, "mounting a tmpfs needs root: \(m.stderr)")
-        defer { Shell.run(["umount", small]) }
+        let fs = try SmallFileSystem(at: dir.file("small"), size: "200k")
+        let small = fs.path
+        defer { withExtendedLifetime(fs) {} }
         var redo = RedoOptions()
         redo.memberDirectories = [small]
         let db = dir.file("app.db")

@@ -198,3 +198,15 @@ final class WALHold {
     }
     deinit { release() }
 }
+
+/// A small tmpfs mounted for one test (a real file system that fills up); needs root.
+final class SmallFileSystem {
+    let path: String
+    init(at path: String, size: String) throws {
+        self.path = path
+        try FileSystem.makeDirectories(path)
+        let m = Shell.run(["mount", "-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path])
+        try #require(m.status == 0, "mounting a tmpfs needs root: \(m.stderr)")
+    }
+    deinit { Shell.run(["umount", path]) }
+}
