@@ -37,12 +37,8 @@ public enum CatalogRebuilder {
                 let m = try BackupManifest.read(directory: dir)
                 guard m.dbid == identity.dbid else { skipped.append("\(dir): belongs to DBID \(m.dbid)"); continue }
                 try BackupVerifier.checkTransfer(directory: dir, manifest: m)
-                backups.append(BackupRecord(
-                    id: m.backupId, kind: m.kind, level: m.level, scn: m.scn, incarnation: m.incarnation, pieces: m.files.count,
-                    bytes: m.storedBytes + (FileSystem.fileSize(dir + "/" + BackupManifest.fileName) ?? 0),
-                    databaseBytes: UInt64(m.pageCount) * UInt64(m.pageSize), pageSize: m.pageSize, pageCount: m.pageCount,
-                    stateChecksum: m.stateChecksum, compression: m.compression, startedAt: m.startedAt, completedAt: m.completedAt,
-                    tag: m.tag, directory: "backups/" + name))
+                backups.append(BackupRecord(manifest: m, bytes: m.storedBytes + (FileSystem.fileSize(dir + "/" + BackupManifest.fileName) ?? 0),
+                                            directory: "backups/" + name))
             } catch {
                 skipped.append("\(dir): \(error.description)")
             }

@@ -19,6 +19,10 @@ public struct ControlFile: Codable, Sendable, Equatable {
     public var redo: RedoState
     public var createdAt: Date
     public var updatedAt: Date
+    /// Retention policy and recovery-area limit.
+    public var policy: Policy = Policy()
+    /// Named points to return to (`cairn restore-point`).
+    public var restorePoints: [RestorePoint] = []
 
     public var dbidValue: UInt64 { UInt64(dbid) ?? 0 }
 
@@ -31,6 +35,9 @@ public struct ControlFile: Codable, Sendable, Equatable {
         public var startScn: UInt64
         public var createdAt: Date
     }
+
+    /// Backups of the database's pages (not of logs) whose files a crosscheck has not found gone.
+    public var restorableBackups: [BackupRecord] { backups.filter { $0.isDatabaseBackup && $0.isAvailable } }
 
     public func incarnation(_ n: Int) -> Incarnation? { incarnations.first { $0.number == n } }
 
@@ -59,7 +66,9 @@ public struct ControlFile: Codable, Sendable, Equatable {
 
 /// One completed backup as recorded in the control file.
 public struct BackupRecord: Codable, Sendable, Equatable {
-    public enum Kind: String, Codable, Sendable { case backupSet, imageCopy }
+    /// `archivedLogs`: a backup set of archived logs (`cairn backup --archivelog`), not of pages.
+    public enum Kind: String, Codable, Sendable { case backupSet, imageCopy, archivedLogs }
+    public enum Status: String, Codable, Sendable { case available = "AVAILABLE", expired = "EXPIRED" }
     public var id: UInt64
     public var kind: Kind
     public var level: Int
@@ -79,4 +88,43 @@ public struct BackupRecord: Codable, Sendable, Equatable {
     public var tag: String?
     /// Directory of the backup, relative to the repository.
     public var directory: String
+    /// Level 1: the backup this one holds the changes since (its parent in the chain).
+    public var baseId: UInt64? = nil
+    /// Level 1: changes since the last level 0 (cumulative) rather than since the last backup.
+    public var cumulative: Bool? = nil
+    /// Archival backup exempt from retention: until this date, or forever when `keepForever`.
+    public var keepUntil: Date? = nil
+    public var keepForever: Bool? = nil
+    /// Pages stored (a level 1 stores only the changed ones); nil means every page.
+    public var pagesStored: UInt64? = nil
+    /// AVAILABLE, or EXPIRED once a crosscheck found its files gone or unreadable (nil: AVAILABLE).
+    public var status: Status? = nil
+    /// Archived-log backups: the logs the set holds.
+    public var logs: [LogKey]? = nil
+
+    public var isDatabaseBackup: Bool { kind != .archivedLogs }
+    public var isAvailable: Bool { (status ?? .available) == .available }
+    public var isCumulative: Bool { cumulative ?? false }
+    /// Kept out of retention at `now` (KEEP UNTIL date not yet passed, or KEEP FOREVER).
+    public func isKept(at now: Date = Date()) -> Bool {
+        (keepForever ?? false) || (keepUntil.map { $0 > now } ?? false)
+    }
+
+    /// The record of a verified backup described by its manifest.
+    public init(manifest m: BackupManifest, bytes: UInt64, directory: String) {
+        id = m.backupId; kind = m.kind; level = m.level; scn = m.scn; incarnation = m.incarnation
+        pieces = m.files.count; self.bytes = bytes
+        databaseBytes = UInt64(m.pageCount) * UInt64(m.pageSize); pageSize = m.pageSize; pageCount = m.pageCount
+        stateChecksum = m.stateChecksum; compression = m.compression; startedAt = m.startedAt; completedAt = m.completedAt
+        tag = m.tag; self.directory = directory
+        baseId = m.baseId; cumulative = m.cumulative; keepUntil = m.keepUntil; keepForever = m.keepForever
+        pagesStored = m.pagesStored; logs = m.logs?.map(\.key)
+    }
+}
+
+/// Identifies one log sequence of one incarnation.
+public struct LogKey: Codable, Sendable, Equatable, Hashable {
+    public var incarnation: Int
+    public var sequence: UInt64
+    public init(incarnation: Int, sequence: UInt64) { self.incarnation = incarnation; self.sequence = sequence }
 }

@@ -135,12 +135,8 @@ public final class ProtectedDatabase: @unchecked Sendable {
         let scnSource = try backupScnSource()
         let r = try engine.run(id: id, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: scnSource, options: options)
         let m = r.manifest
-        let record = BackupRecord(
-            id: id, kind: m.kind, level: m.level, scn: m.scn, incarnation: m.incarnation, pieces: m.files.count,
-            bytes: m.storedBytes + UInt64(FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
-            databaseBytes: UInt64(m.pageCount) * UInt64(m.pageSize), pageSize: m.pageSize, pageCount: m.pageCount,
-            stateChecksum: m.stateChecksum, compression: m.compression, startedAt: m.startedAt, completedAt: m.completedAt,
-            tag: m.tag, directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
+        let record = BackupRecord(manifest: m, bytes: m.storedBytes + UInt64(FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
+                                  directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
         do throws(CairnError) {
             try recordBackup(record, walCursor: r.walCursor)
         } catch {
@@ -169,8 +165,9 @@ public final class ProtectedDatabase: @unchecked Sendable {
             guard let r = control.backups.first(where: { $0.id == id }) else { throw .backupNotFound(id: id, repository: layout.root) }
             return r
         }
-        guard let latest = control.backups.filter({ $0.incarnation == control.incarnation }).max(by: { $0.id < $1.id })
-                ?? control.backups.max(by: { $0.id < $1.id }) else {
+        let usable = control.restorableBackups
+        guard let latest = usable.filter({ $0.incarnation == control.incarnation }).max(by: { $0.id < $1.id })
+                ?? usable.max(by: { $0.id < $1.id }) else {
             throw .noBackups(database: databasePath)
         }
         return latest

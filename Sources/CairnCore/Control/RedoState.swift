@@ -69,7 +69,8 @@ public struct RedoState: Codable, Sendable, Equatable {
 
 /// One log sequence as recorded in the control file.
 public struct LogRecord: Codable, Sendable, Equatable {
-    public enum Status: String, Codable, Sendable { case online = "ONLINE", archived = "ARCHIVED" }
+    /// EXPIRED: a crosscheck found no readable copy anywhere (destinations or log backups).
+    public enum Status: String, Codable, Sendable { case online = "ONLINE", archived = "ARCHIVED", expired = "EXPIRED" }
     public var sequence: UInt64
     public var incarnation: Int
     public var group: Int
@@ -83,6 +84,10 @@ public struct LogRecord: Codable, Sendable, Equatable {
     public var status: Status
     public var destinations: [DestinationState]
     public var closedAt: Date
+    /// Archived-log backup sets that hold this log (`cairn backup --archivelog`).
+    public var backupSets: [UInt64]? = nil
+
+    public var key: LogKey { LogKey(incarnation: incarnation, sequence: sequence) }
 
     public var fileName: String { LogRecord.fileName(incarnation: incarnation, sequence: sequence) }
 
@@ -92,7 +97,11 @@ public struct LogRecord: Codable, Sendable, Equatable {
     }
 
     public struct DestinationState: Codable, Sendable, Equatable {
-        public enum State: String, Codable, Sendable { case pending = "PENDING", archived = "ARCHIVED", failed = "FAILED" }
+        /// DELETED: removed on purpose (`--delete-input`, obsolete, recovery-area space);
+        /// EXPIRED: a crosscheck found the copy gone or damaged.
+        public enum State: String, Codable, Sendable {
+            case pending = "PENDING", archived = "ARCHIVED", failed = "FAILED", deleted = "DELETED", expired = "EXPIRED"
+        }
         public var destination: String
         public var state: State
         public var attempts: Int = 0

@@ -36,6 +36,35 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     public var startedAt: Date
     public var completedAt: Date
     public var release: String
+    /// Level 1: the parent backup (and whether the changes are counted from the last level 0).
+    public var baseId: UInt64? = nil
+    public var cumulative: Bool? = nil
+    /// Archival backups (`--keep-until DATE|forever`).
+    public var keepUntil: Date? = nil
+    public var keepForever: Bool? = nil
+    /// Pages the pieces hold (a level 1 holds the changed pages only); nil means every page.
+    public var pagesStored: UInt64? = nil
+    /// The hash of every page at the backup's SCN (`pages.map`, a `PageMap` file), so the next
+    /// level 1 can compute its state checksum without reading the whole database.
+    public var pageMap: File? = nil
+    /// Archived-log backups: one entry per log, each stored as `name` (zstd) in the set.
+    public var logs: [LogEntry]? = nil
+
+    public struct LogEntry: Codable, Sendable, Equatable {
+        public var incarnation: Int
+        public var sequence: UInt64
+        public var lowScn: UInt64
+        public var highScn: UInt64
+        public var lowTime: Date?
+        public var highTime: Date?
+        public var records: Int
+        /// Size and XXH3 of the log itself (as recorded in the control file).
+        public var logBytes: UInt64
+        public var logXXH3: String
+        /// The file in the backup set that holds it.
+        public var name: String
+        public var key: LogKey { LogKey(incarnation: incarnation, sequence: sequence) }
+    }
 
     public var storedBytes: UInt64 { files.reduce(0) { $0 + $1.bytes } }
 

@@ -91,10 +91,10 @@ public struct RecoveryEngine {
         case .latestArchived:
             let mine = control.redo.logs.filter { $0.incarnation == control.incarnation && $0.status == .archived }
             let fromLogs = mine.isEmpty ? 0 : control.redo.archivedScn
-            let newestBackup = control.backups.filter { place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn).max() ?? 0
+            let newestBackup = control.restorableBackups.filter { place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn).max() ?? 0
             return max(fromLogs, newestBackup)
         case .latestCaptured:
-            var best = control.backups.filter { place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn).max() ?? 0
+            var best = control.restorableBackups.filter { place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn).max() ?? 0
             for (seq, rec) in logs(segment: segments.count - 1) {
                 if let rec { best = max(best, rec.highScn); continue }
                 if let f = try? LogLocator(control: control).locate(incarnation: control.incarnation, sequence: seq, record: nil),
@@ -144,7 +144,7 @@ public struct RecoveryEngine {
         let gaps = control.redo.gaps.compactMap { g -> (Int, UInt64)? in place(g.scn, incarnation: g.incarnation).map { ($0, g.scn) } }
         func before(_ a: (Int, UInt64), _ b: (Int, UInt64)) -> Bool { a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
         let t = (targetPlace, target)
-        let candidates = control.backups.compactMap { b -> (BackupRecord, (Int, UInt64))? in
+        let candidates = control.restorableBackups.compactMap { b -> (BackupRecord, (Int, UInt64))? in
             guard let p = place(b.scn, incarnation: b.incarnation) else { return nil }
             let pos = (p, b.scn)
             guard !before(t, pos) else { return nil }
