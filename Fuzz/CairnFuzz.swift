@@ -31,7 +31,7 @@ private func readPiece(_ body: UnsafeRawBufferPointer) {
                                   tag: nil, databaseName: "fuzz", startedAt: Date(), completedAt: Date(), release: "fuzz")
     var reader = BackupReader(directory: dir, manifest: manifest, expectedDbid: h.dbid)
     reader.showProgress = false
-    try? reader.read(label: "fuzz") { _, _, _, _ in }
+    try? reader.read(label: "fuzz") { _, _, _, _, _ in }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -11,12 +11,17 @@ public struct BackupOptions: Sendable {
     public var compressionLevel: Int32? = -1
     public var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
     public var showProgress = isatty(STDERR_FILENO) == 1
+    /// 0: every page. 1: the pages changed since the base (differential: the last backup of
+    /// level 0 or 1; cumulative: the last level 0).
+    public var level = 0
+    public var cumulative = false
     public init() {}
 }
 
-/// Takes level-0 backups: a consistent snapshot read in parallel blocks, written as a
-/// backup set of checksummed pieces (or an image copy), re-read and checked, and only then
-/// made visible and recorded.
+/// Takes backups: a consistent snapshot read in parallel blocks, written as a backup set of
+/// checksummed pieces (or an image copy), re-read and checked, and only then made visible
+/// and recorded. Level 0 holds every page; level 1 only the pages changed since its base.
+/// Every backup also stores the hash of every page at its SCN (`pages.map`).
 public struct BackupEngine {
     public static let blockBytes = 1 << 20
     static let slotCount = 6
@@ -52,9 +57,9 @@ public struct BackupEngine {
     /// Writes backup `id` of the snapshot; returns the verified, visible backup.
     /// `scnAtSnapshot` runs while writers are blocked and gives the SCN of the snapshot
     /// (capturing up to it first when this process captures) and the WAL cursor to record.
-    public func run(id: UInt64, database: String, incarnation: Int,
-                    scnAtSnapshot: @escaping (WALScan) throws(CairnError) -> (UInt64, ControlFile.WALCursor?),
-                    options: BackupOptions) throws(CairnError) -> Result {
+    func run(id: UInt64, database: String, incarnation: Int,
+             scnAtSnapshot: @escaping (WALScan) throws(CairnError) -> (UInt64, ControlFile.WALCursor?),
+             options: BackupOptions, incremental: IncrementalPlan? = nil) throws(CairnError) -> Result {
         try FileSystem.makeDirectories(layout.backupsDirectory)
         removePartials()
         let started = Date()
@@ -74,17 +79,34 @@ public struct BackupEngine {
             let bp = try Self.blockPages(pageSize: pageSize, maxPieceSize: options.maxPieceSize)
             let progress = Progress(label: options.asCopy ? "image copy" : "backup",
                                     totalBytes: UInt64(snapshot.pageCount) * UInt64(pageSize), enabled: options.showProgress)
-            let (files, stateSum, reread) = options.asCopy
+            var pages: PageSelection = .all
+            if let plan = incremental {
+                pages = .changed(plan.baseMap, candidates: try plan.candidates(snapshot).map {
+                    Self.withNewPages($0, base: plan.baseMap.pageCount, pageCount: snapshot.pageCount)
+                })
+            }
+            let (files, map, reread) = options.asCopy
                 ? try writeImageCopy(snapshot: snapshot, directory: partial, blockPages: bp, options: options, progress: progress)
-                : try writeBackupSet(snapshot: snapshot, id: id, directory: partial, blockPages: bp, options: options, progress: progress)
+                : try writeBackupSet(snapshot: snapshot, id: id, directory: partial, blockPages: bp, pages: pages, options: options, progress: progress)
             snapshot.close()
-            let manifest = BackupManifest(
-                dbid: String(dbid), backupId: id, kind: options.asCopy ? .imageCopy : .backupSet, level: 0,
+            if let plan = incremental, let exact = plan.exactState(), exact != map.state {
+                throw CairnError.verificationFailed(file: partial, detail: "the level-1 backup's pages give database state \(Hash.hex(map.state)) but the captured state at SCN \(scn) is \(Hash.hex(exact)); take a level-0 backup")
+            }
+            let mapFile = try Self.writePageMap(map, scn: scn, incarnation: incarnation, directory: partial)
+            var manifest = BackupManifest(
+                dbid: String(dbid), backupId: id, kind: options.asCopy ? .imageCopy : .backupSet, level: incremental == nil ? 0 : 1,
                 incarnation: incarnation, scn: scn, pageSize: pageSize, pageCount: snapshot.pageCount,
-                stateChecksum: Hash.hex(stateSum), compression: options.asCopy || options.compressionLevel == nil ? "none" : "zstd",
+                stateChecksum: Hash.hex(map.state), compression: options.asCopy || options.compressionLevel == nil ? "none" : "zstd",
                 compressionLevel: options.asCopy ? nil : options.compressionLevel.map(Int.init), blockPages: bp,
                 files: files, tag: options.tag, databaseName: (database as NSString).lastPathComponent,
                 startedAt: started, completedAt: Date(), release: FormatVersion.release)
+            manifest.pageMap = mapFile
+            manifest.pagesStored = files.reduce(0) { $0 + $1.pages }
+            if let plan = incremental {
+                manifest.baseId = plan.base.id
+                manifest.cumulative = plan.cumulative
+                if case let .changed(_, candidates) = pages { manifest.changeSource = candidates == nil ? "scanned" : "tracked" }
+            }
             _ = try manifest.write(directory: partial)
             try FileSystem.fsyncDirectory(partial)
             try BackupVerifier.checkTransfer(directory: partial, manifest: manifest, reread: reread)
@@ -97,6 +119,54 @@ public struct BackupEngine {
             FileSystem.removeTree(partial)
             throw error
         }
+    }
+
+    /// Which pages a backup stores.
+    enum PageSelection {
+        /// Level 0: every page.
+        case all
+        /// Level 1: the pages whose hash differs from `base`, looked for among `candidates`
+        /// (ascending), or among every page when nil.
+        case changed(PageMap, candidates: [UInt32]?)
+    }
+
+    /// Candidate pages plus the pages past the end of the base, up to the snapshot's size.
+    static func withNewPages(_ candidates: [UInt32], base: UInt32, pageCount: UInt32) -> [UInt32] {
+        var out = candidates.filter { $0 <= min(base, pageCount) }
+        if pageCount > base { out.append(contentsOf: (base + 1)...pageCount) }
+        return out
+    }
+
+    static let pageMapName = "pages.map"
+
+    /// Writes the backup's page map (fsync'd) and describes it for the manifest.
+    static func writePageMap(_ map: PageMap, scn: UInt64, incarnation: Int, directory: String) throws(CairnError) -> BackupManifest.File {
+        let bytes = map.encoded(scn: scn, incarnation: incarnation)
+        let f = try RawFile(path: directory + "/" + pageMapName, mode: .createNew)
+        try f.write(bytes, at: 0)
+        try f.sync()
+        let xxh = bytes.withUnsafeBytes { Hash.xxh3($0.baseAddress!, $0.count) }
+        return .init(name: pageMapName, bytes: UInt64(bytes.count), xxh3: Hash.hex(xxh), pages: UInt64(map.pageCount),
+                     firstPage: 1, lastPage: map.pageCount)
+    }
+
+    /// Reads and verifies the page map of a backup against its manifest.
+    static func readPageMap(directory: String, manifest m: BackupManifest) throws(CairnError) -> PageMap {
+        guard let f = m.pageMap else {
+            throw .missingFile(path: directory + "/" + pageMapName, detail: "backup \(m.backupId) was written without a page map; take a level-0 backup")
+        }
+        let path = directory + "/" + f.name
+        guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "the page map of backup \(m.backupId)") }
+        let bytes = try FileSystem.readAll(path)
+        let xxh = bytes.withUnsafeBytes { Hash.xxh3($0.baseAddress!, $0.count) }
+        guard UInt64(bytes.count) == f.bytes, Hash.hex(xxh) == f.xxh3 else {
+            throw .corrupt(file: path, offset: nil, detail: "the page map differs from the manifest's record of it (size or checksum)")
+        }
+        let (map, scn, _) = try PageMap.decode(bytes, file: path)
+        guard scn == m.scn, map.pageCount == m.pageCount, map.pageSize == m.pageSize, Hash.hex(map.state) == m.stateChecksum else {
+            throw .corrupt(file: path, offset: nil, detail: "the page map does not describe backup \(m.backupId) (SCN, size or state differ)")
+        }
+        return map
     }
 
     /// Commits in the WAL that the cursor has not counted yet, and the cursor after them.
@@ -119,46 +189,89 @@ public struct BackupEngine {
         let total = snapshot.pageCount
         return { slot in
             guard next <= total else { return false }
-            slot.firstPage = next
-            slot.count = Int(min(UInt32(blockPages), total - next + 1))
+            slot.setConsecutive(first: next, count: Int(min(UInt32(blockPages), total - next + 1)))
             try snapshot.readPages(first: next, count: slot.count, into: slot.pages)
             next += UInt32(slot.count)
             return true
         }
     }
 
-    private func writeBackupSet(snapshot: DatabaseSnapshot, id: UInt64, directory: String, blockPages: Int,
-                                options: BackupOptions, progress: Progress) throws(CairnError) -> ([BackupManifest.File], UInt64, Set<String>) {
+    /// Fills slots with the listed pages (ascending), reading each run of consecutive pages at once.
+    private func producer(_ snapshot: DatabaseSnapshot, pages list: [UInt32], blockPages: Int) -> (PageBlockSlot) throws -> Bool {
+        var i = 0
+        return { slot in
+            guard i < list.count else { return false }
+            slot.count = 0
+            while i < list.count && slot.count < blockPages {
+                var run = 1
+                while i + run < list.count, slot.count + run < blockPages, list[i + run] == list[i] + UInt32(run) { run += 1 }
+                try snapshot.readPages(first: list[i], count: run, into: slot.pages + slot.count * snapshot.pageSize)
+                for k in 0..<run { slot.pgnos[slot.count + k] = list[i] + UInt32(k) }
+                slot.count += run
+                i += run
+            }
+            slot.firstPage = slot.pgnos[0]
+            return true
+        }
+    }
+
+    private func writeBackupSet(snapshot: DatabaseSnapshot, id: UInt64, directory: String, blockPages: Int, pages: PageSelection,
+                                options: BackupOptions, progress: Progress) throws(CairnError) -> ([BackupManifest.File], PageMap, Set<String>) {
         let compressors = (0..<options.workers).map { _ in options.compressionLevel.map { Compressor(level: $0) } }
         let header = BackupPieceFormat.Header(version: FormatVersion.backupPiece, release: FormatVersion.releaseCode, dbid: dbid,
                                               backupSet: id, piece: 0, pageSize: UInt32(snapshot.pageSize),
                                               compression: options.compressionLevel == nil ? 0 : 1)
         let writer = BackupPieceWriter(directory: directory, template: header, maxPieceSize: options.maxPieceSize)
-        let state = StateAccumulator()
+        let map: PageMapBox
+        var base: PageMap?
+        let produce: (PageBlockSlot) throws -> Bool
+        switch pages {
+        case .all:
+            map = PageMapBox(PageMap(pageSize: snapshot.pageSize))
+            map.map.reserve(Int(snapshot.pageCount))
+            produce = producer(snapshot, blockPages: blockPages)
+        case let .changed(b, candidates):
+            var start = b
+            start.resize(snapshot.pageCount)
+            map = PageMapBox(start)
+            base = b
+            produce = candidates.map { producer(snapshot, pages: $0, blockPages: blockPages) } ?? producer(snapshot, blockPages: blockPages)
+        }
+        let changedSince = base
         let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers)
         try Self.rethrowing {
             try pipeline.run(
-                produce: producer(snapshot, blockPages: blockPages),
-                transform: { slot, w in slot.encode(compressor: compressors[w]) },
+                produce: produce,
+                transform: { slot, w in
+                    slot.readBytes = slot.rawBytes
+                    if let changedSince {
+                        slot.keepChanged(since: changedSince)
+                        if slot.count > 0 { slot.encode(compressor: compressors[w], hashed: true) }
+                    } else {
+                        slot.encode(compressor: compressors[w])
+                    }
+                },
                 consume: { slot in
+                    progress.advance(UInt64(slot.readBytes))
+                    guard slot.count > 0 else { return }
                     try writer.append(head: slot.encoded, headCount: slot.headCount, payload: slot.payload, payloadCount: slot.payloadCount,
-                                      pages: slot.count, hashSum: slot.hashSum, firstPage: slot.firstPage,
-                                      lastPage: slot.firstPage + UInt32(slot.count) - 1)
-                    state.add(slot.hashSum)
-                    progress.advance(UInt64(slot.rawBytes))
+                                      pages: slot.count, hashSum: slot.hashSum, firstPage: slot.pgnos[0],
+                                      lastPage: slot.pgnos[slot.count - 1])
+                    map.add(slot, replacing: changedSince != nil)
                 })
         }
         try writer.finishPiece()
         let reread = try writer.verifier.finish()
-        return (writer.finished, state.value, reread)
+        return (writer.finished, map.map, reread)
     }
 
     private func writeImageCopy(snapshot: DatabaseSnapshot, directory: String, blockPages: Int,
-                                options: BackupOptions, progress: Progress) throws(CairnError) -> ([BackupManifest.File], UInt64, Set<String>) {
+                                options: BackupOptions, progress: Progress) throws(CairnError) -> ([BackupManifest.File], PageMap, Set<String>) {
         let path = directory + "/" + ImageCopy.fileName
         let file = try SequentialWriter(path: path)
         let total = UInt64(snapshot.pageCount) * UInt64(snapshot.pageSize)
-        let state = StateAccumulator()
+        let map = PageMapBox(PageMap(pageSize: snapshot.pageSize))
+        map.map.reserve(Int(snapshot.pageCount))
         let fileHash = StreamingHash()
         let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers)
         try Self.rethrowing {
@@ -168,14 +281,14 @@ public struct BackupEngine {
                 consume: { slot in
                     try file.append(slot.pages, slot.rawBytes)
                     fileHash.update(slot.pages, slot.rawBytes)
-                    state.add(slot.hashSum)
+                    map.add(slot, replacing: false)
                     progress.advance(UInt64(slot.rawBytes))
                 })
         }
         try file.finish()
         chmod(path, 0o444)
         return ([.init(name: ImageCopy.fileName, bytes: total, xxh3: Hash.hex(fileHash.value), pages: UInt64(snapshot.pageCount),
-                       firstPage: 1, lastPage: snapshot.pageCount)], state.value, [])
+                       firstPage: 1, lastPage: snapshot.pageCount)], map.map, [])
     }
 
     static func rethrowing(_ body: () throws -> Void) throws(CairnError) {
@@ -185,10 +298,17 @@ public struct BackupEngine {
     }
 }
 
-/// Sum of page hashes collected by the in-order consumer thread.
-final class StateAccumulator: @unchecked Sendable {
-    private(set) var value: UInt64 = 0
-    func add(_ h: UInt64) { value &+= h }
+/// The page map a backup builds as the in-order consumer thread hands it each block.
+final class PageMapBox: @unchecked Sendable {
+    var map: PageMap
+    init(_ map: PageMap) { self.map = map }
+
+    /// Level 0 appends every page in order; level 1 replaces the pages it stores.
+    func add(_ slot: PageBlockSlot, replacing: Bool) {
+        for i in 0..<slot.count {
+            if replacing { map.set(slot.pgnos[i], hash: slot.hashes[i]) } else { map.append(slot.hashes[i]) }
+        }
+    }
 }
 
 public enum ImageCopy {

@@ -12,11 +12,15 @@ final class PageBlockSlot: PipelineSlot, @unchecked Sendable {
     let encodedCapacity: Int
     /// Hash of each page (filled by `hashPages`, `encode` and restore decoding).
     let hashes: UnsafeMutablePointer<UInt64>
+    /// Page number of each page, ascending (consecutive in level-0 blocks).
+    let pgnos: UnsafeMutablePointer<UInt32>
     var firstPage: UInt32 = 0
     var count = 0
     var payloadCount = 0
     var flags: UInt32 = 0
     var hashSum: UInt64 = 0
+    /// Bytes of pages read into the slot before unchanged ones were dropped (progress).
+    var readBytes = 0
     /// File and offset the block was read from (for error messages on restore).
     var sourcePath = ""
     var sourceOffset: UInt64 = 0
@@ -34,6 +38,7 @@ final class PageBlockSlot: PipelineSlot, @unchecked Sendable {
             + Compressor.bound(pageSize * capacityPages)
         encoded = .allocate(byteCount: encodedCapacity, alignment: 64)
         hashes = .allocate(capacity: capacityPages)
+        pgnos = .allocate(capacity: capacityPages)
         super.init()
     }
 
@@ -41,26 +46,60 @@ final class PageBlockSlot: PipelineSlot, @unchecked Sendable {
         pages.deallocate()
         encoded.deallocate()
         hashes.deallocate()
+        pgnos.deallocate()
+    }
+
+    /// Describes `count` consecutive pages starting at `first`.
+    func setConsecutive(first: UInt32, count: Int) {
+        firstPage = first
+        self.count = count
+        for i in 0..<count { pgnos[i] = first + UInt32(i) }
+    }
+
+    /// Hashes every page and drops those equal in `base` (unchanged since it), keeping the
+    /// rest in order. Pages past the end of `base` are compared with the zero page, which is
+    /// what a restore of the base holds there once the file grows.
+    func keepChanged(since base: PageMap) {
+        hashPages()
+        var kept = 0
+        var sum: UInt64 = 0
+        for i in 0..<count {
+            let pgno = pgnos[i]
+            let h = hashes[i]
+            let baseHash = Int(pgno) <= base.hashes.count ? base.hashes[Int(pgno) - 1] : PageMap.zeroPageHash(pgno: pgno, pageSize: pageSize)
+            if h == baseHash { continue }
+            if kept != i {
+                (pages + kept * pageSize).copyMemory(from: pages + i * pageSize, byteCount: pageSize)
+                pgnos[kept] = pgno
+                hashes[kept] = h
+            }
+            sum &+= h
+            kept += 1
+        }
+        count = kept
+        hashSum = sum
+        firstPage = kept > 0 ? pgnos[0] : 0
     }
 
     /// Hashes every page (image copies and restores keep no entries).
     func hashPages() {
         var sum: UInt64 = 0
         for i in 0..<count {
-            let h = Hash.page(pages + i * pageSize, size: pageSize, pgno: firstPage + UInt32(i))
+            let h = Hash.page(pages + i * pageSize, size: pageSize, pgno: pgnos[i])
             hashes[i] = h
             sum &+= h
         }
         hashSum = sum
     }
 
-    /// Hashes every page, fills the entries, compresses (keeping the pages stored when
-    /// compression does not help) and writes the block header.
-    func encode(compressor: Compressor?) {
+    /// Hashes every page (unless `hashed`), fills the entries, compresses (keeping the pages
+    /// stored when compression does not help) and writes the block header.
+    func encode(compressor: Compressor?, hashed: Bool = false) {
         var sum: UInt64 = 0
         for i in 0..<count {
-            let pgno = firstPage + UInt32(i)
-            let h = Hash.page(pages + i * pageSize, size: pageSize, pgno: pgno)
+            let pgno = pgnos[i]
+            let h = hashed ? hashes[i] : Hash.page(pages + i * pageSize, size: pageSize, pgno: pgno)
+            hashes[i] = h
             LE.put32(pgno, entries, i * BackupPieceFormat.entrySize)
             LE.put64(h, entries, i * BackupPieceFormat.entrySize + 4)
             sum &+= h

@@ -7,7 +7,8 @@ extension ProtectedDatabase {
     static func captureBaseline(database: String, layout: RepositoryLayout, scn: UInt64, incarnation: Int) throws(CairnError) -> RedoState.CapturePoint {
         let snapshot = try DatabaseSnapshot(databasePath: database)
         defer { snapshot.close() }
-        let map = try snapshot.pageMap()
+        var map = try snapshot.pageMap()
+        map.resetTracking(at: scn)
         try FileSystem.makeDirectories(layout.captureDirectory)
         try map.write(to: layout.pageMapFile, scn: scn, incarnation: incarnation)
         return .init(scn: scn, incarnation: incarnation, position: snapshot.position, stateChecksum: Hash.hex(map.state))
@@ -18,31 +19,33 @@ extension ProtectedDatabase {
     /// - ARCHIVELOG, capture running elsewhere: the newest captured transaction plus the
     ///   commits after it in the WAL.
     /// - NOARCHIVELOG: commits counted from the WAL since the last backup.
-    func backupScnSource() throws(CairnError) -> (WALScan) throws(CairnError) -> (UInt64, ControlFile.WALCursor?) {
+    /// The capturer is returned when this process captures (its page map is then exact at
+    /// the snapshot).
+    func backupScnSource() throws(CairnError) -> (source: (WALScan) throws(CairnError) -> (UInt64, ControlFile.WALCursor?), capturer: Capturer?) {
         let c = control
         if c.redo.mode == .noarchivelog {
             let base = c.scn, cursor = c.walCursor
-            return { scan in
+            return ({ (scan: WALScan) throws(CairnError) in
                 let (n, cur) = BackupEngine.countCommits(scan, since: cursor)
                 return (base + n, cur)
-            }
+            }, nil)
         }
         if let lock = try CaptureLock(path: layout.captureLockFile) {
             let capturer = try Capturer(database: self, logger: logger)
-            return { _ in
+            return ({ (_: WALScan) throws(CairnError) in
                 _ = lock
                 try capturer.step(lockHeld: true)
                 return (capturer.scn, nil)
-            }
+            }, capturer)
         }
-        return { [self] scan in
+        return ({ [self] (scan: WALScan) throws(CairnError) in
             // The capture process updates the control file as it switches logs: read it afresh.
             let c = ControlFileStore.newestCopy(controlCopies)?.content ?? control
             guard let tail = OnlineLogTail.read(c) else { return (c.scn, nil) }
             let same = scan.header.map { $0.salt1 == tail.position.salt1 && $0.salt2 == tail.position.salt2 } ?? false
             let commits = UInt64(same ? scan.commits.filter { $0.frame > tail.position.frame }.count : scan.commits.count)
             return (c.scn(after: tail.scn, commits: commits), nil)
-        }
+        }, nil)
     }
 
     // MARK: - Capture and archive
@@ -249,7 +252,8 @@ extension ProtectedDatabase {
         }
         let latest = control.highestScn
         let result = built.result
-        let map = built.map
+        var map = built.map
+        map.resetTracking(at: result.scn)
         let branch = result.scn < latest
         try map.write(to: layout.pageMapFile, scn: result.scn, incarnation: branch ? control.incarnation + 1 : control.incarnation)
         try updateControl { (c: inout ControlFile) throws(CairnError) in

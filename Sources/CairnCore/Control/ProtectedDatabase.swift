@@ -124,16 +124,28 @@ public final class ProtectedDatabase: @unchecked Sendable {
 
     // MARK: - Backup
 
-    /// Takes a level-0 backup (backup set or image copy) and records it once verified.
+    /// Takes a backup (backup set or image copy; level 0, or level 1 when asked and a base
+    /// exists) and records it once verified.
     @discardableResult
     public func backup(_ options: BackupOptions = BackupOptions()) throws(CairnError) -> BackupRecord {
         guard FileSystem.exists(databasePath) else { throw .databaseMissing(path: databasePath) }
+        guard (0...1).contains(options.level) else {
+            throw .invalidArgument("--level \(options.level) is not a backup level; use 0 (every page) or 1 (pages changed since the last backup).")
+        }
+        if options.level == 1 && options.asCopy {
+            throw .invalidArgument("an image copy holds every page; take it at level 0 (drop --level 1 or --as-copy).")
+        }
+        if options.cumulative && options.level != 1 {
+            throw .invalidArgument("--cumulative applies to level-1 backups; add --level 1.")
+        }
         _ = try DatabaseHeader.read(databasePath)
         let c = control
         let id = c.nextBackupId
         let engine = BackupEngine(layout: layout, dbid: dbid, logger: logger)
-        let scnSource = try backupScnSource()
-        let r = try engine.run(id: id, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: scnSource, options: options)
+        let (scnSource, capturer) = try backupScnSource()
+        let plan = options.level == 1 ? incrementalPlan(cumulative: options.cumulative, capturer: capturer) : nil
+        let r = try engine.run(id: id, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: scnSource,
+                               options: options, incremental: plan)
         let m = r.manifest
         let record = BackupRecord(manifest: m, bytes: m.storedBytes + UInt64(FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
                                   directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
@@ -145,6 +157,39 @@ public final class ProtectedDatabase: @unchecked Sendable {
             throw error
         }
         return record
+    }
+
+    /// The base of a level-1 backup and how to find the changed pages; nil (a level 0 is
+    /// taken instead) when no usable base exists.
+    func incrementalPlan(cumulative: Bool, capturer: Capturer?) -> IncrementalPlan? {
+        let c = control
+        let engine = RecoveryEngine(database: self, logger: logger)
+        let bases = c.restorableBackups.filter { b in
+            (!cumulative || b.level == 0) && !b.isKept() && b.keepUntil == nil
+                && engine.place(b.scn, incarnation: b.incarnation) != nil && c.chain(of: b) != nil
+        }
+        guard let base = bases.max(by: { ($0.scn, $0.id) < ($1.scn, $1.id) }) else {
+            logger.notice("no \(cumulative ? "level-0 " : "")backup to base a level 1 on: taking a level-0 backup")
+            return nil
+        }
+        let baseMap: PageMap
+        do throws(CairnError) {
+            let dir = layout.root + "/" + base.directory
+            baseMap = try BackupEngine.readPageMap(directory: dir, manifest: try BackupManifest.read(directory: dir))
+        } catch {
+            logger.warning("backup \(base.id) cannot be the base of a level 1 (\(error.description)); taking a level-0 backup")
+            return nil
+        }
+        let mode = c.redo.mode
+        let layout = layout
+        return IncrementalPlan(base: base, baseMap: baseMap, cumulative: cumulative, candidates: { [self] snapshot in
+            guard mode == .archivelog else { return nil }
+            if let capturer {
+                return capturer.map.tracks(since: base.scn) ? capturer.map.changed(after: base.scn) : nil
+            }
+            let fresh = ControlFileStore.newestCopy(controlCopies)?.content ?? control
+            return PersistedChanges.candidates(since: base.scn, control: fresh, layout: layout, snapshot: snapshot)
+        }, exactState: { capturer?.map.state })
     }
 
     private func recordBackup(_ record: BackupRecord, walCursor: ControlFile.WALCursor?) throws(CairnError) {

@@ -44,6 +44,9 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     public var keepForever: Bool? = nil
     /// Pages the pieces hold (a level 1 holds the changed pages only); nil means every page.
     public var pagesStored: UInt64? = nil
+    /// Level 1: how the changed pages were found: "tracked" (change tracking named the
+    /// candidates) or "scanned" (every page compared with the base's page map).
+    public var changeSource: String? = nil
     /// The hash of every page at the backup's SCN (`pages.map`, a `PageMap` file), so the next
     /// level 1 can compute its state checksum without reading the whole database.
     public var pageMap: File? = nil

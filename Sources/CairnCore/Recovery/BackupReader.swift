@@ -17,9 +17,10 @@ public struct BackupReader {
         self.expectedDbid = expectedDbid
     }
 
-    /// Reads all pages; `sink` receives (first page, page count, pages, page hashes) for each
-    /// verified block, in order.
-    public func read(label: String, sink: @escaping @Sendable (UInt32, Int, UnsafeRawPointer, UnsafePointer<UInt64>) throws -> Void) throws(CairnError) {
+    /// Reads all pages; `sink` receives (first page, page count, pages, page hashes, page
+    /// numbers) for each verified block, in order. A level-1 backup holds only the pages
+    /// changed since its base, ascending; each is also checked against the backup's page map.
+    public func read(label: String, sink: @escaping @Sendable (UInt32, Int, UnsafeRawPointer, UnsafePointer<UInt64>, UnsafePointer<UInt32>) throws -> Void) throws(CairnError) {
         guard UInt64(manifest.dbid) == expectedDbid else {
             throw .dbidMismatch(database: manifest.databaseName, expected: UInt64(manifest.dbid) ?? 0, found: expectedDbid,
                                 file: directory + "/" + BackupManifest.fileName)
@@ -30,7 +31,8 @@ public struct BackupReader {
         let progress = Progress(label: label, totalBytes: UInt64(manifest.pageCount) * UInt64(manifest.pageSize), enabled: showProgress)
         let slots = (0..<6).map { _ in PageBlockSlot(pageSize: manifest.pageSize, capacityPages: manifest.blockPages) }
         let decompressors = (0..<workers).map { _ in Decompressor() }
-        let coverage = CoverageCheck(manifest: manifest, directory: directory)
+        let coverage = CoverageCheck(manifest: manifest, directory: directory,
+                                     pageMap: manifest.pageMap == nil && manifest.level == 0 ? nil : try BackupEngine.readPageMap(directory: directory, manifest: manifest))
         let source: BlockSource = manifest.kind == .imageCopy ? try ImageCopySource(self) : PieceSource(self)
         let pipeline = OrderedPipeline(slots: slots, workers: workers)
         do {
@@ -38,8 +40,8 @@ public struct BackupReader {
                 produce: { slot in try source.next(into: slot) },
                 transform: { slot, w in try source.decode(slot, decompressors[w]) },
                 consume: { slot in
-                    try coverage.accept(first: slot.firstPage, count: slot.count, hashSum: slot.hashSum)
-                    try sink(slot.firstPage, slot.count, slot.pages, slot.hashes)
+                    try coverage.accept(slot)
+                    try sink(slot.firstPage, slot.count, slot.pages, slot.hashes, slot.pgnos)
                     progress.advance(UInt64(slot.rawBytes))
                 })
         } catch let e as CairnError { throw e } catch {
@@ -52,16 +54,43 @@ public struct BackupReader {
 }
 
 /// Checks that blocks arrive in page order, cover 1...pageCount exactly, and sum to the
-/// manifest's state checksum.
+/// manifest's state checksum. For a level 1: pages strictly ascending within the database,
+/// as many as the manifest says, each equal to the backup's page map (whose sum is the state).
 final class CoverageCheck: @unchecked Sendable {
     let manifest: BackupManifest
     let directory: String
+    let pageMap: PageMap?
     var next: UInt32 = 1
     var sum: UInt64 = 0
+    var stored: UInt64 = 0
 
-    init(manifest: BackupManifest, directory: String) {
+    init(manifest: BackupManifest, directory: String, pageMap: PageMap? = nil) {
         self.manifest = manifest
         self.directory = directory
+        self.pageMap = pageMap
+    }
+
+    func accept(_ slot: PageBlockSlot) throws(CairnError) {
+        if manifest.level == 0, let map = pageMap {
+            for i in 0..<slot.count where map.hashes.count < Int(slot.pgnos[i]) || map.hashes[Int(slot.pgnos[i]) - 1] != slot.hashes[i] {
+                throw .corrupt(file: directory + "/" + BackupEngine.pageMapName, offset: nil, detail: "page \(slot.pgnos[i]) differs from the backup's page map")
+            }
+        }
+        if manifest.level > 0, let map = pageMap {
+            for i in 0..<slot.count {
+                let pgno = slot.pgnos[i]
+                guard pgno >= next, pgno <= manifest.pageCount else {
+                    throw .corrupt(file: directory, offset: nil, detail: "page \(pgno) out of order or past the end of the database (blocks missing, repeated or swapped)")
+                }
+                guard map.hashes[Int(pgno) - 1] == slot.hashes[i] else {
+                    throw .corrupt(file: directory + "/" + BackupEngine.pageMapName, offset: nil, detail: "page \(pgno) differs from the backup's page map")
+                }
+                next = pgno + 1
+            }
+            stored += UInt64(slot.count)
+            return
+        }
+        try accept(first: slot.firstPage, count: slot.count, hashSum: slot.hashSum)
     }
 
     func accept(first: UInt32, count: Int, hashSum: UInt64) throws(CairnError) {
@@ -73,6 +102,12 @@ final class CoverageCheck: @unchecked Sendable {
     }
 
     func finish() throws(CairnError) {
+        if manifest.level > 0 {
+            guard stored == manifest.pagesStored ?? 0 else {
+                throw .corrupt(file: directory, offset: nil, detail: "the backup holds \(stored) pages but the manifest records \(manifest.pagesStored ?? 0)")
+            }
+            return
+        }
         guard next == manifest.pageCount + 1 else {
             throw .corrupt(file: directory, offset: nil, detail: "the backup holds pages 1...\(next - 1) but the database has \(manifest.pageCount)")
         }
@@ -217,12 +252,20 @@ final class PieceSource: BlockSource, @unchecked Sendable {
             }
         }
         var sum: UInt64 = 0
+        let level1 = reader.manifest.level > 0
         for i in 0..<slot.count {
             let pgno = LE.get32(slot.entries, i * BackupPieceFormat.entrySize)
             let expected = LE.get64(slot.entries, i * BackupPieceFormat.entrySize + 4)
-            guard pgno == slot.firstPage + UInt32(i) else {
-                throw CairnError.corrupt(file: path, offset: at, detail: "block pages are not consecutive")
+            if level1 {
+                guard pgno > (i == 0 ? 0 : slot.pgnos[i - 1]) else {
+                    throw CairnError.corrupt(file: path, offset: at, detail: "block pages are not in ascending order")
+                }
+            } else {
+                guard pgno == slot.firstPage + UInt32(i) else {
+                    throw CairnError.corrupt(file: path, offset: at, detail: "block pages are not consecutive")
+                }
             }
+            slot.pgnos[i] = pgno
             let h = Hash.page(slot.pages + i * slot.pageSize, size: slot.pageSize, pgno: pgno)
             guard h == expected else {
                 throw CairnError.corrupt(file: path, offset: at, detail: "page \(pgno) checksum mismatch")
@@ -268,8 +311,7 @@ final class ImageCopySource: BlockSource, @unchecked Sendable {
     func next(into slot: PageBlockSlot) throws -> Bool {
         let total = reader.manifest.pageCount
         guard next <= total else { return false }
-        slot.firstPage = next
-        slot.count = Int(min(UInt32(slot.capacityPages), total - next + 1))
+        slot.setConsecutive(first: next, count: Int(min(UInt32(slot.capacityPages), total - next + 1)))
         slot.flags = 0
         try file.readExactly(into: slot.pages, count: slot.rawBytes, at: UInt64(next - 1) * UInt64(slot.pageSize))
         hash.update(slot.pages, slot.rawBytes)

@@ -9,17 +9,18 @@ public enum BackupVerifier {
     /// only their presence and size are checked again.
     public static func checkTransfer(directory: String, manifest: BackupManifest, reread: Set<String> = []) throws(CairnError) {
         let present = FileSystem.list(directory).filter { $0 != BackupManifest.fileName && !$0.hasPrefix(".") }
-        for f in manifest.files where !present.contains(f.name) {
+        let expected = manifest.files + (manifest.pageMap.map { [$0] } ?? [])
+        for f in expected where !present.contains(f.name) {
             throw .missingFile(path: directory + "/" + f.name, detail: "listed in the manifest of backup \(manifest.backupId) but not in the repository")
         }
-        if present.count != manifest.files.count {
-            let extra = present.filter { name in !manifest.files.contains { $0.name == name } }
+        if present.count != expected.count {
+            let extra = present.filter { name in !expected.contains { $0.name == name } }
             throw .corrupt(file: directory, offset: nil,
-                           detail: "the backup directory holds \(present.count) files but the manifest lists \(manifest.files.count) (unexpected: \(extra.joined(separator: ", ")))")
+                           detail: "the backup directory holds \(present.count) files but the manifest lists \(expected.count) (unexpected: \(extra.joined(separator: ", ")))")
         }
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
         defer { buffer.deallocate() }
-        for f in manifest.files {
+        for f in expected {
             let path = directory + "/" + f.name
             let file = try RawFile(path: path, mode: .read)
             let size = try file.size()

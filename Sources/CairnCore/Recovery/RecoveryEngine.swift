@@ -22,6 +22,8 @@ public struct RecoveryEngine {
         public var bytesApplied: UInt64
         public var complete: Bool
         public var missing: String?
+        /// The backups restored, level 0 first.
+        public var chain: [UInt64] = []
     }
 
     init(database: ProtectedDatabase, logger: Logger) {
@@ -145,7 +147,7 @@ public struct RecoveryEngine {
         func before(_ a: (Int, UInt64), _ b: (Int, UInt64)) -> Bool { a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
         let t = (targetPlace, target)
         let candidates = control.restorableBackups.compactMap { b -> (BackupRecord, (Int, UInt64))? in
-            guard let p = place(b.scn, incarnation: b.incarnation) else { return nil }
+            guard let p = place(b.scn, incarnation: b.incarnation), control.chain(of: b) != nil else { return nil }
             let pos = (p, b.scn)
             guard !before(t, pos) else { return nil }
             // A gap after the backup and at or before the target cannot be crossed.
@@ -158,7 +160,17 @@ public struct RecoveryEngine {
             }
             return c.0
         }
-        guard let best = candidates.max(by: { before($0.1, $1.1) }) else {
+        // The cheapest chain: fewest bytes to read (its backups plus the logs after it), the
+        // newest when equal.
+        let lineage = Set(segments.map(\.incarnation))
+        func cost(_ b: BackupRecord) -> UInt64 {
+            let chainBytes = control.chain(of: b)?.reduce(UInt64(0)) { $0 + $1.bytes } ?? .max
+            let logBytes = control.redo.logs.filter { lineage.contains($0.incarnation) && $0.highScn > b.scn && $0.lowScn <= target }
+                .reduce(UInt64(0)) { $0 + $1.bytes }
+            return chainBytes &+ logBytes
+        }
+        let costed = candidates.map { ($0.0, $0.1, cost($0.0)) }
+        guard let best = costed.min(by: { $0.2 != $1.2 ? $0.2 < $1.2 : before($1.1, $0.1) }) else {
             if let g = control.redo.gaps.first(where: { $0.scn <= target }) {
                 let inc = control.incarnation(g.incarnation)
                 let before = inc.map { g.scn == $0.startScn ? $0.resetScn : g.scn - 1 } ?? g.scn - 1
@@ -186,22 +198,25 @@ public struct RecoveryEngine {
             }
             backup = try chooseBackup(for: targetScn, targetPlace: tp, backupId: backupId)
         }
-        var reader = try database.reader(for: backup, showProgress: showProgress)
-        reader.showProgress = showProgress
+        guard let chain = control.chain(of: backup) else {
+            throw .unrecoverable("Backup \(backup.id) cannot be restored: it is a level 1 whose chain back to its level 0 is broken (a backup it builds on is gone or EXPIRED). Restore from another backup (see `cairn list backups`) or take a level-0 backup.")
+        }
+        var readers: [BackupReader] = []
+        for b in chain { readers.append(try database.reader(for: b, showProgress: showProgress)) }
         let dir = FileSystem.parent(of: target)
         guard FileSystem.isDirectory(dir) else { throw .missingFile(path: dir, detail: "the directory to restore into does not exist") }
         let temp = dir + "/." + (target as NSString).lastPathComponent + ".cairn-restore-\(getpid())"
         FileSystem.removeFile(temp)
         do throws(CairnError) {
             let file = try RawFile(path: temp, mode: .createNew)
-            let m = reader.manifest
+            let m = readers[0].manifest
             try file.preallocate(UInt64(m.pageCount) * UInt64(m.pageSize))
             let pageSize = m.pageSize
             // Whole blocks of pages go straight to the disk (O_DIRECT: no page-cache copy);
             // where the file system refuses direct I/O, through the page cache.
             let bulk = (pageSize % 4096 == 0 ? try? RawFile(path: temp, mode: .readWriteDirect) : nil) ?? file
             let collector = PageMapCollector(pageSize: pageSize, pages: Int(m.pageCount))
-            try reader.read(label: "restore") { first, count, pages, hashes in
+            try readers[0].read(label: "restore") { first, count, pages, hashes, _ in
                 let at = UInt64(first - 1) * UInt64(pageSize)
                 try bulk.write(pages, count: count * pageSize, at: at)
                 if bulk === file { file.startWriteback(offset: at, count: count * pageSize) }
@@ -209,11 +224,15 @@ public struct RecoveryEngine {
             }
             try bulk.sync()
             var map = collector.map
-            guard Hash.hex(map.state) == backup.stateChecksum else {
-                throw .verificationFailed(file: temp, detail: "restored pages do not sum to the backup's state checksum")
+            guard Hash.hex(map.state) == chain[0].stateChecksum else {
+                throw .verificationFailed(file: temp, detail: "restored pages do not sum to the state checksum of backup \(chain[0].id)")
+            }
+            for (b, reader) in zip(chain.dropFirst(), readers.dropFirst()) {
+                try applyIncremental(reader, of: b, to: file, map: &map)
             }
             var result = Result(backupId: backup.id, backupScn: backup.scn, scn: backup.scn, incarnation: backup.incarnation,
-                                logsApplied: 0, transactionsApplied: 0, bytesApplied: 0, complete: true, missing: nil)
+                                logsApplied: 0, transactionsApplied: 0, bytesApplied: 0, complete: true, missing: nil,
+                                chain: chain.map(\.id))
             if !useBackupOnly && targetScn > backup.scn || (!useBackupOnly && place(targetScn) != place(backup.scn, incarnation: backup.incarnation)) {
                 try applyLogs(to: file, map: &map, from: backup, target: targetScn, result: &result)
             }
@@ -223,6 +242,34 @@ public struct RecoveryEngine {
         } catch {
             FileSystem.removeFile(temp)
             throw error
+        }
+    }
+
+    /// Writes the pages of a level-1 backup over the restored file (runs of consecutive
+    /// pages at once), keeping file size and page map in step, then checks the state.
+    private func applyIncremental(_ reader: BackupReader, of b: BackupRecord, to file: RawFile, map: inout PageMap) throws(CairnError) {
+        let m = reader.manifest
+        let pageSize = map.pageSize
+        guard m.pageSize == pageSize else {
+            throw .corrupt(file: reader.directory, offset: nil, detail: "backup \(b.id) has \(m.pageSize)-byte pages but its base has \(pageSize)")
+        }
+        // Pages past a smaller size are gone; a later growth must read them as zeros.
+        if m.pageCount < map.pageCount { try file.truncate(to: UInt64(m.pageCount) * UInt64(pageSize)) }
+        map.resize(m.pageCount)
+        let box = PageMapBox(map)
+        try reader.read(label: "restore level 1 (\(b.id))") { _, count, pages, hashes, pgnos in
+            var i = 0
+            while i < count {
+                var run = 1
+                while i + run < count, pgnos[i + run] == pgnos[i] + UInt32(run) { run += 1 }
+                try file.write(pages + i * pageSize, count: run * pageSize, at: UInt64(pgnos[i] - 1) * UInt64(pageSize))
+                i += run
+            }
+            for k in 0..<count { box.map.set(pgnos[k], hash: hashes[k]) }
+        }
+        map = box.map
+        guard Hash.hex(map.state) == b.stateChecksum else {
+            throw .verificationFailed(file: reader.directory, detail: "after applying level-1 backup \(b.id) the database state is \(Hash.hex(map.state)), not the recorded \(b.stateChecksum)")
         }
     }
 

@@ -9,7 +9,7 @@ public struct RestoreEngine {
 
     /// Reads and verifies everything a restore needs, writing nothing.
     public func validate() throws(CairnError) {
-        try reader.read(label: "validate") { _, _, _, _ in }
+        try reader.read(label: "validate") { _, _, _, _, _ in }
     }
 
     /// Swaps a verified file in for the live database. Its WAL is checkpointed into it first

@@ -95,7 +95,7 @@ public final class Capturer {
             do throws(CairnError) {
                 while let r = try reader.next(strict: false, pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(CairnError) in
                     guard r.scn > mapScn else { return }
-                    m.apply(pgno: p.pgno, page: p.data)
+                    m.apply(pgno: p.pgno, page: p.data, scn: r.scn)
                 }) {
                     last = r
                     if r.scn > mapScn { m.finish(r) }
@@ -230,6 +230,7 @@ public final class Capturer {
         position = snapshot.position
         scn = database.control.scn(after: scn, commits: 1)
         let gapScn = scn
+        map.resetTracking(at: gapScn)
         logger.error("gap detected at SCN \(gapScn): \(detail)")
         try ensureLog()
         try writeRecord(RedoRecord(kind: .gap, pageCount: 0, scn: gapScn, commitMicros: Self.nowMicros(), databasePages: map.pageCount,
@@ -324,8 +325,8 @@ public final class Capturer {
             try switchLog()
         }
         try ensureLog()
-        map.resize(txn.databasePages)
         scn = database.control.scn(after: scn, commits: 1)
+        map.resize(txn.databasePages, scn: scn)
         let exact = exactTimes.take(frame: txn.commitFrame)
         let pos = WALPosition(salt1: header.salt1, salt2: header.salt2, frame: txn.commitFrame,
                               checksum1: txn.checksum.0, checksum2: txn.checksum.1)
@@ -364,7 +365,7 @@ public final class Capturer {
         for p in pages {
             if used + ps > Capturer.chunkBytes { try flush() }
             try wal!.readExactly(into: io + used, count: ps, at: WALScan.frameOffset(p.frame, pageSize: ps) + UInt64(WALFile.frameHeaderSize))
-            map.set(p.pgno, hash: Hash.page(io + used, size: ps, pgno: p.pgno))
+            map.set(p.pgno, hash: Hash.page(io + used, size: ps, pgno: p.pgno), scn: r.scn)
             used += ps
         }
         try flush()

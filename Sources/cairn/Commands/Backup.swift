@@ -3,12 +3,15 @@ import CairnCore
 
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Take an online level-0 backup: a compressed, checksummed backup set, or an image copy.")
+        abstract: "Take an online backup: a compressed, checksummed backup set (level 0: every page; level 1: the pages changed since the last backup), or an image copy.")
 
     @OptionGroup var db: DatabaseOptions
 
-    @Option(help: "Backup level (0 is the only level in this release).")
+    @Option(help: "0: every page. 1: only the pages changed since the last level-0 or level-1 backup (a level 0 is taken when there is none).")
     var level: Int = 0
+
+    @Flag(help: "With --level 1: the pages changed since the last level 0 (instead of since the last backup).")
+    var cumulative = false
 
     @Flag(name: .customLong("as-copy"), help: "Write an image copy: a plain SQLite file usable as is.")
     var asCopy = false
@@ -27,8 +30,9 @@ struct Backup: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(CairnError) in
-            guard level == 0 else { throw .invalidArgument("--level \(level) is not supported yet; this release takes level-0 backups (--level 0).") }
             var options = BackupOptions()
+            options.level = level
+            options.cumulative = cumulative
             options.asCopy = asCopy
             options.tag = tag
             guard let size = Output.parseSize(maxPieceSize) else {
@@ -50,7 +54,8 @@ struct Backup: ParsableCommand {
             let p = try db.open()
             let r = try p.backup(options)
             if json { Output.json(BackupRow(r)); return }
-            print("backup \(r.id) complete: \(r.kind == .imageCopy ? "image copy" : "backup set"), level \(r.level), SCN \(r.scn), \(r.pieces) piece(s), \(Output.bytes(r.bytes)) stored for \(Output.bytes(r.databaseBytes)) of database, verified")
+            let base = r.baseId.map { ", \(r.isCumulative ? "cumulative" : "differential") since backup \($0), \(r.pagesStored ?? 0) of \(r.pageCount) pages" } ?? ""
+            print("backup \(r.id) complete: \(r.kind == .imageCopy ? "image copy" : "backup set"), level \(r.level)\(base), SCN \(r.scn), \(r.pieces) piece(s), \(Output.bytes(r.bytes)) stored for \(Output.bytes(r.databaseBytes)) of database, verified")
         }
     }
 }

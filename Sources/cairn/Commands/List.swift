@@ -23,7 +23,7 @@ struct List: ParsableCommand {
                 for r in rows {
                     let cols = [r.id.description.padding(toLength: 5, withPad: " ", startingAt: 0),
                                 r.kind.padding(toLength: 11, withPad: " ", startingAt: 0),
-                                String(r.level).padding(toLength: 4, withPad: " ", startingAt: 0),
+                                (String(r.level) + (r.level == 1 ? (r.cumulative ? "c" : "d") : "")).padding(toLength: 4, withPad: " ", startingAt: 0),
                                 String(r.scn).padding(toLength: 11, withPad: " ", startingAt: 0),
                                 String(r.pieces).padding(toLength: 7, withPad: " ", startingAt: 0),
                                 Output.bytes(r.bytes).padding(toLength: 11, withPad: " ", startingAt: 0),
@@ -127,16 +127,24 @@ struct BackupRow: Encodable {
     let tag: String?
     let stateChecksum: String
     let directory: String
+    let baseId: UInt64?
+    let cumulative: Bool
+    let pagesStored: UInt64
+    let pageCount: UInt32
+    let status: String
 
     init(_ r: BackupRecord) {
         id = r.id; kind = r.kind.rawValue; level = r.level; scn = r.scn; incarnation = r.incarnation
         pieces = r.pieces; bytes = r.bytes; databaseBytes = r.databaseBytes; compression = r.compression
         startedAt = r.startedAt; completedAt = r.completedAt; tag = r.tag; stateChecksum = r.stateChecksum
         directory = r.directory
+        baseId = r.baseId; cumulative = r.isCumulative; pageCount = r.pageCount
+        pagesStored = r.pagesStored ?? UInt64(r.pageCount); status = (r.status ?? .available).rawValue
     }
 
     enum CodingKeys: String, CodingKey {
         case id, kind, level, scn, incarnation, pieces, bytes, databaseBytes, compression, startedAt, completedAt, tag, stateChecksum, directory
+        case baseId, cumulative, pagesStored, pageCount, status
     }
 
     func encode(to encoder: Encoder) throws {
@@ -147,5 +155,7 @@ struct BackupRow: Encodable {
         try c.encode(compression, forKey: .compression); try c.encode(startedAt, forKey: .startedAt)
         try c.encode(completedAt, forKey: .completedAt); try c.encode(tag, forKey: .tag)
         try c.encode(stateChecksum, forKey: .stateChecksum); try c.encode(directory, forKey: .directory)
+        try c.encode(baseId, forKey: .baseId); try c.encode(cumulative, forKey: .cumulative)
+        try c.encode(pagesStored, forKey: .pagesStored); try c.encode(pageCount, forKey: .pageCount); try c.encode(status, forKey: .status)
     }
 }
