@@ -36,8 +36,9 @@ import Testing
                 if Bool.random(using: &rng) {
                     if Shell.run(["pkill", "-9", "-f", "\(db) --follow --worker"]).status == 0 { kills += 1 }
                 } else {
-                    // A backup killed part-way (while reading, writing pieces or recording itself).
-                    let b = Shell.start([Paths.cairn, "backup", db, "--max-piece-size", "64K"])
+                    // A backup (level 0 or 1) killed part-way (while reading, writing pieces or recording itself).
+                    let level = Bool.random(using: &rng) ? ["--level", "1"] : []
+                    let b = Shell.start([Paths.cairn, "backup", db, "--max-piece-size", "64K"] + level)
                     Thread.sleep(forTimeInterval: Double.random(in: 0.0...0.3, using: &rng))
                     if b.isRunning { kill(b.processIdentifier, SIGKILL); kills += 1 }
                     b.waitUntilExit()
@@ -73,6 +74,15 @@ import Testing
                 if try ContentDigest.compute(out).digest != (try expected(n)) {
                     losses += 1
                     Issue.record("trial \(trial): recovery to SCN \(n) differs from the source at SCN \(n)")
+                }
+            }
+            // Level-1 backups restore, through their chains, to exactly their SCN.
+            for b in reopened.backups.filter({ $0.level == 1 }).shuffled(using: &rng).prefix(2) {
+                let out = dir.file("l1-\(b.id).db")
+                try reopened.restore(to: out, backup: b.id, showProgress: false)
+                if try ContentDigest.compute(out).digest != (try expected(Int(b.scn))) {
+                    losses += 1
+                    Issue.record("trial \(trial): level-1 backup \(b.id) at SCN \(b.scn) differs from the source at that SCN")
                 }
             }
             // An in-place restore killed at a random moment leaves the old or the new database.

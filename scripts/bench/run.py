@@ -1242,7 +1242,8 @@ def render_redo_apply(ctx: Context, sc: Scenario) -> list[str]:
 
 
 SCENARIOS: list[Callable[[Context], Scenario]] = [
-    scenario_backup, scenario_restore, scenario_redo_write, scenario_redo_lag, scenario_redo_apply]
+    scenario_backup, scenario_restore, scenario_redo_write, scenario_redo_lag, scenario_redo_apply,
+    scenario_incremental, scenario_restore_chain]
 
 
 @dataclass
@@ -1261,6 +1262,9 @@ TARGETS = [
     Target("Uncompressed backup ≤ 1.2 × cp", "backup", "cairn-none", "cp", 1.2),
     Target("Restore (from compressed backup) ≤ 1.2 × cp", "restore", "cairn-restore-zstd", "cp", 1.2),
     Target("Restore (from uncompressed backup) ≤ 1.2 × cp", "restore", "cairn-restore-none", "cp", 1.2),
+    Target("Level-1 backup after ~1 % of pages changed ≤ 0.05 × level-0 time", "incremental", "cairn-l1", "cairn-l0", 0.05),
+    Target("Restore through level 0 + 7 level 1s + logs ≤ 1.5 × restore of the level 0 alone",
+           "restore-chain", "cairn-restore-chain", "cairn-restore-l0", 1.5),
     Target("Uncompressed backup ≤ 1.2 × cp + fsync", "backup", "cairn-none", "cp+fsync", 1.2, info=True),
     Target("Restore (from compressed backup) ≤ 1.2 × cp + fsync", "restore", "cairn-restore-zstd", "cp+fsync", 1.2, info=True),
     Target("Restore (from uncompressed backup) ≤ 1.2 × cp + fsync", "restore", "cairn-restore-none", "cp+fsync", 1.2, info=True),
@@ -1286,6 +1290,7 @@ TARGETS += [
                  "redo-write", "ratio_litestream", 1.0, True, "×"),
     MetricTarget("Commit-to-captured lag p99 ≤ 100 ms", "redo-lag", "lag_p99_ms", 100, False, " ms"),
     MetricTarget("Recovery apply rate ≥ 200 MB/s", "redo-apply", "apply_mb_s", 200, True, " MB/s"),
+    MetricTarget("Level-1 backup size after ~1 % of pages changed ≤ 0.05 × level 0", "incremental", "size_ratio", 0.05, False, "×"),
     MetricTarget("Commit-to-durable lag p99 (captured and fdatasync'd, under strace) ≤ 100 ms",
                  "redo-lag", "durable_p99_ms", 100, False, " ms", info=True),
     MetricTarget("cairn restore --latest ≤ 1.0 × litestream restore of the same workload",
@@ -1296,6 +1301,155 @@ MEMORY_LIMIT_MIB = 64
 
 # --------------------------------------------------------------------------------------------
 # The runner
+
+
+# --------------------------------------------------------------------------------------------
+# Incremental backups: a level 1 after ~1 % of the pages changed, against a level 0; restore
+# through a level 0 + 7 level 1s + logs, against a restore of the level 0 alone.
+
+INCR_CHAIN = 7           # level 1s in the restore-chain scenario
+
+
+def incr_txns(ctx: Context) -> int:
+    """`workload.py write` transactions that change about 1 % of the pages (each touches one
+    or two random pages: a customer row, an order index entry)."""
+    return max(20, int(ctx.db_bytes / 4096 / 100 * 0.9))
+
+
+def scenario_incremental(ctx: Context) -> Scenario:
+    db = ctx.workdir / "incr.db"
+    sdb = str(db)
+    repo = Path(sdb + ".cairn")
+    log("incremental: a copy of the database (untimed)")
+    fresh_db(ctx.db, db)
+    n = incr_txns(ctx)
+    state = {"follow": None, "seed": 100}
+
+    def stop() -> None:
+        d = state["follow"]
+        if d is not None:
+            state["follow"] = None
+            stop_follow(d)
+
+    def reset() -> None:
+        stop()
+        rm(*cairn_repo_paths(db))
+        run_untimed([ctx.cairn, "init", sdb])
+
+    def prepare_level1() -> None:
+        reset()
+        run_untimed([ctx.cairn, "backup", sdb, "--json"], capture=True)
+        state["follow"] = start_follow(ctx, db, "follow-incr.log")
+        state["seed"] += 1
+        run_untimed([sys.executable, str(WORKLOAD), "write", sdb, "--txns", str(n), "--seed", str(state["seed"])], capture=True)
+        time.sleep(0.5)
+
+    fields = ["pagesStored", "pageCount", "level"]
+    cases = [
+        Case("cairn-l0", "cairn backup (level 0)", "baseline", [[ctx.cairn, "backup", sdb, "--json"]],
+             prepare=reset, output=repo / "backups", out_bytes_from_json=True, json_fields=fields,
+             inputs=[db], durable="yes"),
+        Case("cairn-l1", f"cairn backup --level 1 (after {n} transactions, ~1 % of pages)", "cairn",
+             [[ctx.cairn, "backup", sdb, "--level", "1", "--json"]], prepare=prepare_level1,
+             output=repo / "backups", out_bytes_from_json=True, json_fields=fields, inputs=[db], durable="yes",
+             note="capture (`cairn archive --follow`) runs, as in production; the level 1 reads the "
+                  "pages its change tracking names"),
+    ]
+    sc = Scenario("incremental", "Incremental backup",
+                  f"A level-0 backup of a copy of the {ctx.db_bytes / MIB:.0f} MiB database, against a level-1 "
+                  f"backup taken after `workload.py write --txns {n}` changed about 1 % of its pages.",
+                  cases, ratios=True, section="Incremental",
+                  notes=["Before every level-1 timing (untimed): the repository is recreated, a level 0 "
+                         "taken, `cairn archive --follow` started and the workload run; the level 1 is "
+                         "then timed from its own process while capture keeps running."])
+
+    def after() -> None:
+        stop()
+        by = {c.key: c for c in cases if c.samples}
+        if "cairn-l0" in by and "cairn-l1" in by:
+            l0, l1 = by["cairn-l0"], by["cairn-l1"]
+            b0 = statistics.median([x.out_bytes for x in l0.samples if x.out_bytes])
+            b1 = statistics.median([x.out_bytes for x in l1.samples if x.out_bytes])
+            e = l1.samples[-1].extra
+            sc.metrics["size_ratio"] = {"median": b1 / b0, "best": min(x.out_bytes for x in l1.samples) / b0}
+            sc.metrics["changed"] = {"pages": e["pagesStored"], "of": e["pageCount"],
+                                     "share": e["pagesStored"] / e["pageCount"]}
+            l1.verified = f"level {e['level']}, {e['pagesStored']} of {e['pageCount']} pages " \
+                          f"({100 * e['pagesStored'] / e['pageCount']:.2f} %)"
+        rm_db(db)
+        rm(*cairn_repo_paths(db))
+
+    sc.after = after
+    return sc
+
+
+def scenario_restore_chain(ctx: Context) -> Scenario:
+    db = ctx.workdir / "chain.db"
+    sdb = str(db)
+    repo = Path(sdb + ".cairn")
+    out = ctx.workdir / "chain-out"
+    out.mkdir(exist_ok=True)
+    n = incr_txns(ctx)
+    info: dict = {}
+    setup_error = None
+    try:
+        log(f"restore-chain: level 0 + {INCR_CHAIN} level 1s + logs (untimed)")
+        fresh_db(ctx.db, db)
+        info["l0"] = cairn_protect(ctx, db)
+        follow = start_follow(ctx, db, "follow-chain.log")
+        try:
+            for i in range(INCR_CHAIN):
+                run_untimed([sys.executable, str(WORKLOAD), "write", sdb, "--txns", str(n), "--seed", str(200 + i)], capture=True)
+                row = cairn_json(ctx, "backup", sdb, "--level", "1")
+                info.setdefault("l1_bytes", []).append(row["bytes"])
+            run_untimed([sys.executable, str(WORKLOAD), "write", sdb, "--txns", str(n), "--seed", "299"], capture=True)
+        except BaseException:
+            follow.kill()
+            raise
+        info["scn"], _ = stop_follow(follow)
+    except (CommandFailed, OSError, KeyError, ValueError) as e:
+        setup_error = f"setup failed: {e}"
+        log(f"restore-chain: {setup_error}")
+    o = {k: out / f"{k}.db" for k in ("l0", "chain")}
+    clean = lambda key: (lambda: rm_db(o[key]))
+    fields = ["scn", "chain", "transactionsApplied", "bytesApplied"]
+    cases = [
+        Case("cairn-restore-l0", "cairn restore --backup (the level 0 alone)", "baseline",
+             [[ctx.cairn, "restore", sdb, "--to", str(o["l0"]), "--backup", info.get("l0", "?"), "--json"]],
+             prepare=clean("l0"), output=o["l0"], json_fields=fields, inputs=[repo / "backups"], durable="yes"),
+        Case("cairn-restore-chain", f"cairn restore --latest (level 0 + {INCR_CHAIN} level 1s + logs)", "cairn",
+             [[ctx.cairn, "restore", sdb, "--to", str(o["chain"]), "--latest", "--json"]],
+             prepare=clean("chain"), output=o["chain"], json_fields=fields,
+             inputs=[repo / "backups", repo / "archive", repo / "online"], durable="yes"),
+    ]
+    for c in cases:
+        if setup_error:
+            c.error = setup_error
+    sc = Scenario("restore-chain", "Restore through a chain of incrementals",
+                  f"On a copy of the {ctx.db_bytes / MIB:.0f} MiB database with capture running: a level 0, then "
+                  f"{INCR_CHAIN} × (`workload.py write --txns {n}`, `cairn backup --level 1`), then the workload "
+                  "once more (logs only). Restore to the latest point (Cairn picks the chain) against a "
+                  "restore of the level 0 alone.",
+                  cases, ratios=True, section="Incremental")
+
+    def after() -> None:
+        for c in cases:
+            if not c.samples or not c.output.exists():
+                continue
+            e = c.samples[-1].extra
+            if c.key == "cairn-restore-chain":
+                same = ctx.digest(c.output) == ctx.digest(db)
+                c.verified = (f"digest equal, SCN {e['scn']}, chain {e['chain']}, {e['transactionsApplied']} "
+                              f"transactions applied" if same and e["scn"] == info.get("scn") else
+                              f"DIFFERS (SCN {e['scn']}, expected {info.get('scn')})")
+            else:
+                c.verified = f"SCN {e['scn']}"
+            rm_db(c.output)
+        rm_db(db)
+        rm(*cairn_repo_paths(db))
+
+    sc.after = after
+    return sc
 
 
 def run_case_once(ctx: Context, case: Case) -> Sample:
