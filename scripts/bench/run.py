@@ -1241,68 +1241,6 @@ def render_redo_apply(ctx: Context, sc: Scenario) -> list[str]:
     return L
 
 
-SCENARIOS: list[Callable[[Context], Scenario]] = [
-    scenario_backup, scenario_restore, scenario_redo_write, scenario_redo_lag, scenario_redo_apply,
-    scenario_incremental, scenario_restore_chain]
-
-
-@dataclass
-class Target:
-    label: str
-    scenario: str
-    subject: str
-    baseline: str
-    factor: float
-    info: bool = False   # informational: shown, not part of the stated targets
-
-
-TARGETS = [
-    Target("Compressed level-0 backup ≤ 1.0 × zstd -1 -T0", "backup", "cairn-zstd", "zstd", 1.0),
-    Target("Compressed level-0 backup ≤ 0.7 × sqlite3 .backup", "backup", "cairn-zstd", "sqlite-backup", 0.7),
-    Target("Uncompressed backup ≤ 1.2 × cp", "backup", "cairn-none", "cp", 1.2),
-    Target("Restore (from compressed backup) ≤ 1.2 × cp", "restore", "cairn-restore-zstd", "cp", 1.2),
-    Target("Restore (from uncompressed backup) ≤ 1.2 × cp", "restore", "cairn-restore-none", "cp", 1.2),
-    Target("Level-1 backup after ~1 % of pages changed ≤ 0.05 × level-0 time", "incremental", "cairn-l1", "cairn-l0", 0.05),
-    Target("Restore through level 0 + 7 level 1s + logs ≤ 1.5 × restore of the level 0 alone",
-           "restore-chain", "cairn-restore-chain", "cairn-restore-l0", 1.5),
-    Target("Uncompressed backup ≤ 1.2 × cp + fsync", "backup", "cairn-none", "cp+fsync", 1.2, info=True),
-    Target("Restore (from compressed backup) ≤ 1.2 × cp + fsync", "restore", "cairn-restore-zstd", "cp+fsync", 1.2, info=True),
-    Target("Restore (from uncompressed backup) ≤ 1.2 × cp + fsync", "restore", "cairn-restore-none", "cp+fsync", 1.2, info=True),
-]
-
-
-@dataclass
-class MetricTarget:
-    """A target on a figure a scenario computes (Scenario.metrics[metric]: median and best)."""
-    label: str
-    scenario: str
-    metric: str
-    limit: float
-    higher_is_better: bool
-    unit: str            # "×", " ms", " MB/s"
-    info: bool = False
-
-
-TARGETS += [
-    MetricTarget("Write throughput with capture (cairn archive --follow) ≥ 0.9 × without",
-                 "redo-write", "ratio_none", 0.9, True, "×"),
-    MetricTarget("Write throughput with capture ≥ 1.0 × with Litestream replicating",
-                 "redo-write", "ratio_litestream", 1.0, True, "×"),
-    MetricTarget("Commit-to-captured lag p99 ≤ 100 ms", "redo-lag", "lag_p99_ms", 100, False, " ms"),
-    MetricTarget("Recovery apply rate ≥ 200 MB/s", "redo-apply", "apply_mb_s", 200, True, " MB/s"),
-    MetricTarget("Level-1 backup size after ~1 % of pages changed ≤ 0.05 × level 0", "incremental", "size_ratio", 0.05, False, "×"),
-    MetricTarget("Commit-to-durable lag p99 (captured and fdatasync'd, under strace) ≤ 100 ms",
-                 "redo-lag", "durable_p99_ms", 100, False, " ms", info=True),
-    MetricTarget("cairn restore --latest ≤ 1.0 × litestream restore of the same workload",
-                 "redo-apply", "ratio_latest_litestream", 1.0, False, "×", info=True),
-]
-MEMORY_LIMIT_MIB = 64
-
-
-# --------------------------------------------------------------------------------------------
-# The runner
-
-
 # --------------------------------------------------------------------------------------------
 # Incremental backups: a level 1 after ~1 % of the pages changed, against a level 0; restore
 # through a level 0 + 7 level 1s + logs, against a restore of the level 0 alone.
@@ -1450,6 +1388,68 @@ def scenario_restore_chain(ctx: Context) -> Scenario:
 
     sc.after = after
     return sc
+
+
+SCENARIOS: list[Callable[[Context], Scenario]] = [
+    scenario_backup, scenario_restore, scenario_redo_write, scenario_redo_lag, scenario_redo_apply,
+    scenario_incremental, scenario_restore_chain]
+
+
+@dataclass
+class Target:
+    label: str
+    scenario: str
+    subject: str
+    baseline: str
+    factor: float
+    info: bool = False   # informational: shown, not part of the stated targets
+
+
+TARGETS = [
+    Target("Compressed level-0 backup ≤ 1.0 × zstd -1 -T0", "backup", "cairn-zstd", "zstd", 1.0),
+    Target("Compressed level-0 backup ≤ 0.7 × sqlite3 .backup", "backup", "cairn-zstd", "sqlite-backup", 0.7),
+    Target("Uncompressed backup ≤ 1.2 × cp", "backup", "cairn-none", "cp", 1.2),
+    Target("Restore (from compressed backup) ≤ 1.2 × cp", "restore", "cairn-restore-zstd", "cp", 1.2),
+    Target("Restore (from uncompressed backup) ≤ 1.2 × cp", "restore", "cairn-restore-none", "cp", 1.2),
+    Target("Level-1 backup after ~1 % of pages changed ≤ 0.05 × level-0 time", "incremental", "cairn-l1", "cairn-l0", 0.05),
+    Target("Restore through level 0 + 7 level 1s + logs ≤ 1.5 × restore of the level 0 alone",
+           "restore-chain", "cairn-restore-chain", "cairn-restore-l0", 1.5),
+    Target("Uncompressed backup ≤ 1.2 × cp + fsync", "backup", "cairn-none", "cp+fsync", 1.2, info=True),
+    Target("Restore (from compressed backup) ≤ 1.2 × cp + fsync", "restore", "cairn-restore-zstd", "cp+fsync", 1.2, info=True),
+    Target("Restore (from uncompressed backup) ≤ 1.2 × cp + fsync", "restore", "cairn-restore-none", "cp+fsync", 1.2, info=True),
+]
+
+
+@dataclass
+class MetricTarget:
+    """A target on a figure a scenario computes (Scenario.metrics[metric]: median and best)."""
+    label: str
+    scenario: str
+    metric: str
+    limit: float
+    higher_is_better: bool
+    unit: str            # "×", " ms", " MB/s"
+    info: bool = False
+
+
+TARGETS += [
+    MetricTarget("Write throughput with capture (cairn archive --follow) ≥ 0.9 × without",
+                 "redo-write", "ratio_none", 0.9, True, "×"),
+    MetricTarget("Write throughput with capture ≥ 1.0 × with Litestream replicating",
+                 "redo-write", "ratio_litestream", 1.0, True, "×"),
+    MetricTarget("Commit-to-captured lag p99 ≤ 100 ms", "redo-lag", "lag_p99_ms", 100, False, " ms"),
+    MetricTarget("Recovery apply rate ≥ 200 MB/s", "redo-apply", "apply_mb_s", 200, True, " MB/s"),
+    MetricTarget("Level-1 backup size after ~1 % of pages changed ≤ 0.05 × level 0", "incremental", "size_ratio", 0.05, False, "×"),
+    MetricTarget("Commit-to-durable lag p99 (captured and fdatasync'd, under strace) ≤ 100 ms",
+                 "redo-lag", "durable_p99_ms", 100, False, " ms", info=True),
+    MetricTarget("cairn restore --latest ≤ 1.0 × litestream restore of the same workload",
+                 "redo-apply", "ratio_latest_litestream", 1.0, False, "×", info=True),
+]
+MEMORY_LIMIT_MIB = 64
+
+
+# --------------------------------------------------------------------------------------------
+# The runner
 
 
 def run_case_once(ctx: Context, case: Case) -> Sample:

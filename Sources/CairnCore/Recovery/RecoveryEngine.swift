@@ -160,14 +160,19 @@ public struct RecoveryEngine {
             }
             return c.0
         }
-        // The cheapest chain: fewest bytes to read (its backups plus the logs after it), the
-        // newest when equal.
+        // The cheapest chain: its backups' bytes, plus the logs after it — read whole, and the
+        // share of their records applied counted twice (hashed and written besides read).
+        // The newest when equal.
         let lineage = Set(segments.map(\.incarnation))
-        func cost(_ b: BackupRecord) -> UInt64 {
-            let chainBytes = control.chain(of: b)?.reduce(UInt64(0)) { $0 + $1.bytes } ?? .max
-            let logBytes = control.redo.logs.filter { lineage.contains($0.incarnation) && $0.highScn > b.scn && $0.lowScn <= target }
-                .reduce(UInt64(0)) { $0 + $1.bytes }
-            return chainBytes &+ logBytes
+        func cost(_ b: BackupRecord) -> Double {
+            guard let chain = control.chain(of: b) else { return .infinity }
+            var total = Double(chain.reduce(UInt64(0)) { $0 + $1.bytes })
+            for l in control.redo.logs where lineage.contains(l.incarnation) && l.highScn > b.scn && l.lowScn <= target {
+                let span = Double(l.highScn - l.lowScn + 1)
+                let applied = Double(min(l.highScn, target)) - Double(max(l.lowScn, b.scn + 1)) + 1
+                total += Double(l.bytes) * (1 + max(0, min(1, applied / span)))
+            }
+            return total
         }
         let costed = candidates.map { ($0.0, $0.1, cost($0.0)) }
         guard let best = costed.min(by: { $0.2 != $1.2 ? $0.2 < $1.2 : before($1.1, $0.1) }) else {
