@@ -219,6 +219,9 @@ public final class ProtectedDatabase: @unchecked Sendable {
     }
 
     func reader(for r: BackupRecord, showProgress: Bool) throws(CairnError) -> BackupReader {
+        if r.kind == .archivedLogs {
+            throw .invalidArgument("Backup \(r.id) is an archived-log backup set: it holds logs, not the database. Restore from a database backup (`cairn list backups \(databasePath)`); recovery takes logs from the set by itself. `cairn validate \(databasePath) --backup \(r.id)` checks it.")
+        }
         let dir = layout.root + "/" + r.directory
         guard FileSystem.isDirectory(dir) else {
             throw .missingFile(path: dir, detail: "the directory of backup \(r.id) is gone")
@@ -271,7 +274,11 @@ public final class ProtectedDatabase: @unchecked Sendable {
         var results: [ValidationResult] = []
         for r in targets {
             do throws(CairnError) {
-                try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).validate()
+                if r.kind == .archivedLogs {
+                    try validateArchivedLogSet(r)
+                } else {
+                    try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).validate()
+                }
                 results.append(ValidationResult(id: r.id, ok: true, error: nil))
             } catch {
                 results.append(ValidationResult(id: r.id, ok: false, error: error.description))

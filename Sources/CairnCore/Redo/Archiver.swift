@@ -41,14 +41,16 @@ public final class Archiver: @unchecked Sendable {
         defer { lock.unlock() }
         var copies = 0
         let logs = database.control.redo.logs.sorted { ($0.incarnation, $0.sequence) < ($1.incarnation, $1.sequence) }
-        for log in logs where log.destinations.contains(where: { $0.state != .archived }) {
+        // Copies deleted on purpose or found gone by a crosscheck are not made again.
+        func due(_ d: LogRecord.DestinationState) -> Bool { d.state == .pending || d.state == .failed }
+        for log in logs where log.destinations.contains(where: due) {
             let source: String
             do throws(CairnError) { source = try onlineSource(log) } catch {
                 if log.status == .archived { continue } // the group was reused; the required copies exist
                 logger.error("cannot archive log sequence \(log.sequence): \(error.description)")
                 continue
             }
-            for dest in log.destinations where dest.state != .archived {
+            for dest in log.destinations where due(dest) {
                 let key = "\(log.incarnation)/\(log.sequence)/\(dest.destination)"
                 if !force, let t = retryAt[key], t > Date() { continue }
                 let d = Self.destination(dest.destination)

@@ -12,6 +12,16 @@ public protocol ArchiveDestination: Sendable {
     /// A local path from which `fileName` can be read (downloading it first if needed).
     func localCopy(of fileName: String) throws(CairnError) -> String
     func exists(_ fileName: String) -> Bool
+    /// Size of `fileName` at the destination, or nil when it is not there.
+    func size(of fileName: String) -> UInt64?
+    /// First step of a deletion: makes `fileName` unreachable (renamed aside). Returns false
+    /// when it is not there.
+    func retire(_ fileName: String) throws(CairnError) -> Bool
+    /// Puts a retired copy back (its deletion could not be recorded).
+    func unretire(_ fileName: String)
+    /// Last step of a deletion: removes the retired copy of `fileName`, or every leftover
+    /// retired copy when nil.
+    func purgeRetired(_ fileName: String?)
 }
 
 /// An archive destination in a local (or mounted) directory.
@@ -51,4 +61,31 @@ public struct LocalDirectoryDestination: ArchiveDestination {
     }
 
     public func exists(_ fileName: String) -> Bool { FileSystem.exists(directory + "/" + fileName) }
+
+    public func size(of fileName: String) -> UInt64? { FileSystem.fileSize(directory + "/" + fileName) }
+
+    static let retiredSuffix = ".deleting"
+    func retiredPath(_ fileName: String) -> String { directory + "/." + fileName + Self.retiredSuffix }
+
+    public func retire(_ fileName: String) throws(CairnError) -> Bool {
+        let path = directory + "/" + fileName
+        guard FileSystem.exists(path) else { return false }
+        try FileSystem.rename(path, retiredPath(fileName))
+        try FileSystem.fsyncDirectory(directory)
+        return true
+    }
+
+    public func unretire(_ fileName: String) {
+        try? FileSystem.renameNoReplace(retiredPath(fileName), directory + "/" + fileName)
+    }
+
+    public func purgeRetired(_ fileName: String?) {
+        if let fileName {
+            FileSystem.removeFile(retiredPath(fileName))
+            return
+        }
+        for name in FileSystem.list(directory) where name.hasPrefix(".") && name.hasSuffix(Self.retiredSuffix) {
+            FileSystem.removeFile(directory + "/" + name)
+        }
+    }
 }
