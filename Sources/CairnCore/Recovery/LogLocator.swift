@@ -1,14 +1,23 @@
 import Foundation
 
 /// Finds a log of the database: in each archive destination, then in the online groups
-/// (identified by the header, never by the file name alone).
+/// (identified by the header, never by the file name alone), then in the archived-log backup
+/// sets (taken out into a temporary file, when `extracted` is given).
 struct LogLocator {
     let control: ControlFile
+    var extracted: ExtractedLogs? = nil
 
     struct Found {
         let path: String
         /// Closed logs end with a trailer; the current online log may end in a torn record.
         let closed: Bool
+        /// A temporary copy taken out of a backup set (`ExtractedLogs.release` removes it).
+        var temporary = false
+    }
+
+    /// Removes a temporary copy once it has been read.
+    func release(_ found: Found) {
+        if found.temporary { extracted?.release(found.path) }
     }
 
     func locate(incarnation: Int, sequence: UInt64, record: LogRecord?) throws(CairnError) -> Found {
@@ -34,6 +43,9 @@ struct LogLocator {
                 }
                 return Found(path: p, closed: false)
             }
+        }
+        if let extracted, let record, let p = extracted.extract(record, control: control, looked: &looked) {
+            return Found(path: p, closed: true, temporary: true)
         }
         throw .missingLog(sequence: sequence, incarnation: incarnation, looked: looked, recoveredTo: 0)
     }

@@ -9,6 +9,8 @@ public struct RecoveryEngine {
     let database: ProtectedDatabase
     let control: ControlFile
     let logger: Logger
+    /// Logs taken out of archived-log backup sets for this recovery (removed when it ends).
+    let extractedLogs: ExtractedLogs
     public var showProgress = isatty(STDERR_FILENO) == 1
     public var allowIncomplete = false
 
@@ -30,7 +32,10 @@ public struct RecoveryEngine {
         self.database = database
         self.control = database.control
         self.logger = logger
+        self.extractedLogs = ExtractedLogs(logger: logger)
     }
+
+    var locator: LogLocator { LogLocator(control: control, extracted: extractedLogs) }
 
     // MARK: - Lineage
 
@@ -99,7 +104,7 @@ public struct RecoveryEngine {
             var best = control.restorableBackups.filter { place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn).max() ?? 0
             for (seq, rec) in logs(segment: segments.count - 1) {
                 if let rec { best = max(best, rec.highScn); continue }
-                if let f = try? LogLocator(control: control).locate(incarnation: control.incarnation, sequence: seq, record: nil),
+                if let f = try? locator.locate(incarnation: control.incarnation, sequence: seq, record: nil),
                    let r = try? RedoLogReader(path: f.path), let last = try? r.readAll(strict: false).last {
                     best = max(best, last.scn)
                 }
@@ -121,18 +126,24 @@ public struct RecoveryEngine {
     func scnAt(time t: Date) throws(CairnError) -> UInt64 {
         let micros = UInt64(max(0, t.timeIntervalSince1970 * 1e6))
         var best: UInt64?
-        let locator = LogLocator(control: control)
+        let locator = self.locator
         for i in segments.indices {
             for (seq, rec) in logs(segment: i) {
                 if let rec, let low = rec.lowTime, low > t { continue }
-                guard let f = try? locator.locate(incarnation: segments[i].incarnation, sequence: seq, record: rec),
-                      let reader = try? RedoLogReader(path: f.path) else { continue }
+                // Every transaction of a log that ended before `t` counts: no need to read it.
+                if let rec, let high = rec.highTime, high.addingTimeInterval(0.001) < t, rec.highScn <= segments[i].end {
+                    best = max(best ?? 0, rec.highScn)
+                    continue
+                }
+                guard let f = try? locator.locate(incarnation: segments[i].incarnation, sequence: seq, record: rec) else { continue }
+                defer { locator.release(f) }
+                guard let reader = try? RedoLogReader(path: f.path) else { continue }
                 while let r = try? reader.next(strict: false) {
                     if r.commitMicros <= micros && r.scn <= segments[i].end { best = max(best ?? 0, r.scn) }
                 }
             }
         }
-        let backups = control.backups.filter { $0.startedAt <= t && place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn)
+        let backups = control.restorableBackups.filter { $0.startedAt <= t && place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn)
         if let b = backups.max() { best = max(best ?? 0, b) }
         guard let best else {
             throw .unrecoverable("No backup or logged transaction of \(database.databasePath) is as old as \(ISO8601DateFormatter().string(from: t)). See `cairn list backups` and `cairn list logs`.")
@@ -190,6 +201,10 @@ public struct RecoveryEngine {
 
     /// Restores and recovers into a verified temporary file beside `target`; returns its path.
     func build(beside target: String, to recoveryTarget: RecoveryTarget, backupId: UInt64?) throws(CairnError) -> (path: String, result: Result, map: PageMap) {
+        // Logs that only a backup set holds are taken out beside the target, and removed at the end.
+        extractedLogs.directory = FileSystem.parent(of: target)
+        extractedLogs.namePrefix = "." + (target as NSString).lastPathComponent + ".cairn-log"
+        defer { extractedLogs.removeAll() }
         let useBackupOnly = recoveryTarget == .backupOnly
         let targetScn: UInt64
         let backup: BackupRecord
@@ -283,7 +298,7 @@ public struct RecoveryEngine {
         let segs = segments
         guard let startSeg = place(backup.scn, incarnation: backup.incarnation), let endSeg = place(target) else { return }
         var current = backup.scn
-        let locator = LogLocator(control: control)
+        let locator = self.locator
         let pageSize = map.pageSize
         let progress = Progress(label: "recover", totalBytes: 0, enabled: showProgress)
         for i in startSeg...endSeg {
@@ -308,6 +323,7 @@ public struct RecoveryEngine {
                     }
                     throw error
                 }
+                defer { locator.release(found) }
                 let reader = try RedoLogReader(path: found.path)
                 var localMap = map
                 var cur = current
