@@ -78,6 +78,9 @@ public enum CatalogRebuilder {
             }
         }
 
+        // Logs held by archived-log backup sets, even when no destination has them any more.
+        registerLogSets(backups, layout: layout, logs: &logs, skipped: &skipped)
+
         // Incarnations: from the catalog; otherwise a straight line through those seen.
         var incarnations = catalog?.incarnations ?? []
         let seen = Set(logs.map(\.incarnation) + backups.map(\.incarnation) + [1])
