@@ -28,6 +28,12 @@ struct Backup: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    @Flag(help: "Back up the archived logs that no archived-log backup set holds yet, into one new set (instead of the database).")
+    var archivelog = false
+
+    @Flag(name: .customLong("delete-input"), help: "With --archivelog: once the set is recorded, remove those logs' copies from every archive destination.")
+    var deleteInput = false
+
     func run() throws {
         try reporting { () throws(CairnError) in
             var options = BackupOptions()
@@ -51,6 +57,7 @@ struct Backup: ParsableCommand {
             } else {
                 throw .invalidArgument("--compression '\(compression)' is not valid; use fast, fast1 to fast7, a zstd level from 1 to 19, or none.")
             }
+            if archivelog || deleteInput { return try backupArchivedLogs(options) }
             let p = try db.open()
             let r = try p.backup(options)
             if json { Output.json(BackupRow(r)); return }

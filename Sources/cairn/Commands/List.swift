@@ -19,15 +19,15 @@ struct List: ParsableCommand {
                 let rows = try db.open().backups.map(BackupRow.init)
                 if json { Output.json(rows); return }
                 if rows.isEmpty { print("no backups"); return }
-                print("ID    KIND        LVL  SCN         PIECES  STORED      DATABASE    COMPLETED             TAG")
+                print("ID    KIND         LVL  SCN         PIECES  STORED      DATABASE    COMPLETED             TAG")
                 for r in rows {
                     let cols = [r.id.description.padding(toLength: 5, withPad: " ", startingAt: 0),
-                                r.kind.padding(toLength: 11, withPad: " ", startingAt: 0),
+                                r.kind.padding(toLength: 12, withPad: " ", startingAt: 0),
                                 (String(r.level) + (r.level == 1 ? (r.cumulative ? "c" : "d") : "")).padding(toLength: 4, withPad: " ", startingAt: 0),
                                 String(r.scn).padding(toLength: 11, withPad: " ", startingAt: 0),
                                 String(r.pieces).padding(toLength: 7, withPad: " ", startingAt: 0),
                                 Output.bytes(r.bytes).padding(toLength: 11, withPad: " ", startingAt: 0),
-                                Output.bytes(r.databaseBytes).padding(toLength: 11, withPad: " ", startingAt: 0),
+                                (r.logs.map { "\($0) logs" } ?? Output.bytes(r.databaseBytes)).padding(toLength: 11, withPad: " ", startingAt: 0),
                                 Output.date(r.completedAt).padding(toLength: 21, withPad: " ", startingAt: 0),
                                 r.tag ?? ""]
                     print(cols.joined(separator: " "))
@@ -96,10 +96,12 @@ struct LogRow: Encodable {
     let sequence: UInt64, incarnation: Int, group: Int, lowScn: UInt64, highScn: UInt64
     let lowTime: Date?, highTime: Date?, records: Int, bytes: UInt64, xxh3: String, status: String
     let destinations: [LogRecord.DestinationState]
+    /// Archived-log backup sets that hold the log.
+    let backupSets: [UInt64]
     init(_ l: LogRecord) {
         sequence = l.sequence; incarnation = l.incarnation; group = l.group; lowScn = l.lowScn; highScn = l.highScn
         lowTime = l.lowTime; highTime = l.highTime; records = l.records; bytes = l.bytes; xxh3 = l.xxh3
-        status = l.status.rawValue; destinations = l.destinations
+        status = l.status.rawValue; destinations = l.destinations; backupSets = l.backupSets ?? []
     }
 }
 
@@ -132,6 +134,8 @@ struct BackupRow: Encodable {
     let pagesStored: UInt64
     let pageCount: UInt32
     let status: String
+    /// Archived-log backup sets: how many logs the set holds (null for database backups).
+    let logs: Int?
 
     init(_ r: BackupRecord) {
         id = r.id; kind = r.kind.rawValue; level = r.level; scn = r.scn; incarnation = r.incarnation
@@ -140,11 +144,12 @@ struct BackupRow: Encodable {
         directory = r.directory
         baseId = r.baseId; cumulative = r.isCumulative; pageCount = r.pageCount
         pagesStored = r.pagesStored ?? UInt64(r.pageCount); status = (r.status ?? .available).rawValue
+        logs = r.kind == .archivedLogs ? r.logs?.count ?? 0 : nil
     }
 
     enum CodingKeys: String, CodingKey {
         case id, kind, level, scn, incarnation, pieces, bytes, databaseBytes, compression, startedAt, completedAt, tag, stateChecksum, directory
-        case baseId, cumulative, pagesStored, pageCount, status
+        case baseId, cumulative, pagesStored, pageCount, status, logs
     }
 
     func encode(to encoder: Encoder) throws {
@@ -157,5 +162,6 @@ struct BackupRow: Encodable {
         try c.encode(stateChecksum, forKey: .stateChecksum); try c.encode(directory, forKey: .directory)
         try c.encode(baseId, forKey: .baseId); try c.encode(cumulative, forKey: .cumulative)
         try c.encode(pagesStored, forKey: .pagesStored); try c.encode(pageCount, forKey: .pageCount); try c.encode(status, forKey: .status)
+        try c.encode(logs, forKey: .logs)
     }
 }
