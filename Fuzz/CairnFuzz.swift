@@ -34,10 +34,28 @@ private func readPiece(_ body: UnsafeRawBufferPointer) {
     try? reader.read(label: "fuzz") { _, _, _, _, _ in }
 }
 
+private let logSetReader = ArchivedLogSetReader()
+
+/// Reads `body` as a log stored in an archived-log backup set, with a manifest entry that
+/// agrees with the file's size and checksum (so decoding reaches the zstd stream decoder and
+/// the checks of the decompressed log).
+private func readStoredLog(_ body: UnsafeRawBufferPointer) {
+    guard body.count > 0 else { return }
+    let dir = scratch + "/logset"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let name = "log-i0001-s00000001.clog.zst"
+    FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(body))
+    let file = BackupManifest.File(name: name, bytes: UInt64(body.count), xxh3: Hash.hex(Hash.xxh3(body.baseAddress!, body.count)),
+                                   pages: 0, firstPage: 0, lastPage: 0)
+    let entry = BackupManifest.LogEntry(incarnation: 1, sequence: 1, lowScn: 1, highScn: 1, lowTime: nil, highTime: nil, records: 1,
+                                        logBytes: 1 << 20, logXXH3: "0000000000000000", name: name)
+    try? logSetReader.check(directory: dir, entry: entry, file: file)
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func cairnFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
-    let selector = data[0] % 7
+    let selector = data[0] % 8
     let body = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     let bytes = Array(body)
     switch selector {
@@ -69,6 +87,8 @@ public func cairnFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 5: // WAL header and frames
         if body.count >= WALFile.headerSize { _ = WALFile.parseHeader(body.baseAddress!) }
         _ = try? WALFile.scan(path: asFile(body))
+    case 7: // a log stored in an archived-log backup set (one zstd frame)
+        readStoredLog(body)
     default: // SQLite database header
         if body.count > 0 { _ = try? DatabaseHeader(bytes: body.baseAddress!, count: body.count, file: "fuzz") }
     }
