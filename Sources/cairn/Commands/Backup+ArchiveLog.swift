@@ -6,7 +6,7 @@ extension Backup {
     func backupArchivedLogs(_ options: BackupOptions) throws(CairnError) {
         guard archivelog else { throw .invalidArgument("--delete-input goes with --archivelog: it removes the archived copies of the logs that backup puts into a set.") }
         guard !asCopy else { throw .invalidArgument("--as-copy makes an image copy of the database; it does not go with --archivelog.") }
-        guard level == 0 else { throw .invalidArgument("--level applies to database backups; an archived-log backup has no level. Drop --level or --archivelog.") }
+        guard level == 0, !cumulative else { throw .invalidArgument("--level and --cumulative apply to database backups; an archived-log backup has no level. Drop them or --archivelog.") }
         guard options.compressionLevel != nil else {
             throw .invalidArgument("--archivelog stores every log as a zstd stream; --compression none does not apply (use fast or a zstd level).")
         }
