@@ -378,6 +378,9 @@ import Testing
         #expect(cairn("restore", s.db, "--validate").status == 0)
         let wrong = cairn("restore", s.db, "--to", s.dir.file("x.db"), "--backup", "2")
         #expect(wrong.status == 64 && wrong.stderr.contains("archived-log backup set"), "\(wrong.stderr)")
+        let wrongScn = cairn("restore", s.db, "--to", s.dir.file("x.db"), "--backup", "2", "--scn", "5")
+        #expect(wrongScn.status == 64 && wrongScn.stderr.contains("archived-log backup set"), "\(wrongScn.stderr)")
+        #expect(cairn("restore", s.db, "--validate", "--backup", "2").status == 64)
 
         let v = cairn("validate", s.db, "--backup", "2", "--json")
         #expect(v.status == 0)

@@ -108,6 +108,13 @@ extension ProtectedDatabase {
         return (retired.map { "\($0.destination)/\($0.name)" }, failures)
     }
 
+    /// Refuses an archived-log set where a backup of the database is needed.
+    func requireDatabaseBackup(_ r: BackupRecord) throws(CairnError) {
+        if !r.isDatabaseBackup {
+            throw .invalidArgument("Backup \(r.id) is an archived-log backup set: it holds logs, not the database. Restore from a database backup (`cairn list backups \(databasePath)`); recovery takes logs from the set by itself. `cairn validate \(databasePath) --backup \(r.id)` checks it.")
+        }
+    }
+
     /// Verifies every log of an archived-log backup set: each stored file's size and XXH3,
     /// then its decompressed content against the log's size and XXH3.
     func validateArchivedLogSet(_ r: BackupRecord) throws(CairnError) {

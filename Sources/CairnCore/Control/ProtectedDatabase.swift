@@ -219,9 +219,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
     }
 
     func reader(for r: BackupRecord, showProgress: Bool) throws(CairnError) -> BackupReader {
-        if r.kind == .archivedLogs {
-            throw .invalidArgument("Backup \(r.id) is an archived-log backup set: it holds logs, not the database. Restore from a database backup (`cairn list backups \(databasePath)`); recovery takes logs from the set by itself. `cairn validate \(databasePath) --backup \(r.id)` checks it.")
-        }
+        try requireDatabaseBackup(r)
         let dir = layout.root + "/" + r.directory
         guard FileSystem.isDirectory(dir) else {
             throw .missingFile(path: dir, detail: "the directory of backup \(r.id) is gone")

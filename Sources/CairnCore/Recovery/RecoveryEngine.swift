@@ -205,6 +205,7 @@ public struct RecoveryEngine {
         extractedLogs.directory = FileSystem.parent(of: target)
         extractedLogs.namePrefix = "." + (target as NSString).lastPathComponent + ".cairn-log"
         defer { extractedLogs.removeAll() }
+        if let backupId, let b = control.backups.first(where: { $0.id == backupId }) { try database.requireDatabaseBackup(b) }
         let useBackupOnly = recoveryTarget == .backupOnly
         let targetScn: UInt64
         let backup: BackupRecord
