@@ -235,6 +235,7 @@ public struct BackupEngine {
             start.resize(snapshot.pageCount)
             map = PageMapBox(start)
             base = b
+            if let candidates { snapshot.prefetch(candidates) }
             produce = candidates.map { producer(snapshot, pages: $0, blockPages: blockPages) } ?? producer(snapshot, blockPages: blockPages)
         }
         let changedSince = base

@@ -72,8 +72,10 @@ final class CoverageCheck: @unchecked Sendable {
 
     func accept(_ slot: PageBlockSlot) throws(CairnError) {
         if manifest.level == 0, let map = pageMap {
+            // The map was checked against the manifest when loaded: a page that differs from it is damaged.
             for i in 0..<slot.count where map.hashes.count < Int(slot.pgnos[i]) || map.hashes[Int(slot.pgnos[i]) - 1] != slot.hashes[i] {
-                throw .corrupt(file: directory + "/" + BackupEngine.pageMapName, offset: nil, detail: "page \(slot.pgnos[i]) differs from the backup's page map")
+                throw .corrupt(file: slot.sourcePath.isEmpty ? directory : slot.sourcePath, offset: slot.sourceOffset,
+                               detail: "page \(slot.pgnos[i]) differs from the backup's page map (the page is damaged)")
             }
         }
         if manifest.level > 0, let map = pageMap {
@@ -313,6 +315,8 @@ final class ImageCopySource: BlockSource, @unchecked Sendable {
         guard next <= total else { return false }
         slot.setConsecutive(first: next, count: Int(min(UInt32(slot.capacityPages), total - next + 1)))
         slot.flags = 0
+        slot.sourcePath = path
+        slot.sourceOffset = UInt64(next - 1) * UInt64(slot.pageSize)
         try file.readExactly(into: slot.pages, count: slot.rawBytes, at: UInt64(next - 1) * UInt64(slot.pageSize))
         hash.update(slot.pages, slot.rawBytes)
         next += UInt32(slot.count)

@@ -277,7 +277,9 @@ public struct RecoveryEngine {
         // Pages past a smaller size are gone; a later growth must read them as zeros.
         if m.pageCount < map.pageCount { try file.truncate(to: UInt64(m.pageCount) * UInt64(pageSize)) }
         map.resize(m.pageCount)
+        // The box takes the only reference, so pages are set in place (no copy of the map).
         let box = PageMapBox(map)
+        map = PageMap(pageSize: pageSize)
         try reader.read(label: "restore level 1 (\(b.id))") { _, count, pages, hashes, pgnos in
             var i = 0
             while i < count {
@@ -327,6 +329,7 @@ public struct RecoveryEngine {
                 defer { locator.release(found) }
                 let reader = try RedoLogReader(path: found.path)
                 var localMap = map
+                map = PageMap(pageSize: pageSize)   // (sole owner: updated in place, not copied)
                 var cur = current
                 var applied = 0
                 var bytes: UInt64 = 0

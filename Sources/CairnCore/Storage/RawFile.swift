@@ -115,4 +115,10 @@ public final class RawFile: @unchecked Sendable {
     public func adviseSequential() {
         _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
     }
+
+    /// Asks the kernel to start reading a range now (asynchronously), so scattered reads
+    /// that follow find it in the page cache.
+    public func adviseWillNeed(offset: UInt64, count: Int) {
+        _ = posix_fadvise(fd, off_t(offset), off_t(count), Int32(POSIX_FADV_WILLNEED))
+    }
 }

@@ -112,6 +112,20 @@ public final class DatabaseSnapshot: @unchecked Sendable {
         reader.close()
     }
 
+    /// Starts reading the given pages (ascending) from the database file in the background:
+    /// scattered pages then arrive with the disk's parallelism instead of one at a time.
+    public func prefetch(_ pages: [UInt32]) {
+        var i = 0
+        while i < pages.count {
+            var run = 1
+            while i + run < pages.count, pages[i + run] == pages[i] + UInt32(run) { run += 1 }
+            if walPages[pages[i]] == nil || run > 1 {
+                dbFile.adviseWillNeed(offset: UInt64(pages[i] - 1) * UInt64(pageSize), count: run * pageSize)
+            }
+            i += run
+        }
+    }
+
     /// Reads `count` consecutive pages starting at `first` (1-based) into `buffer`.
     public func readPages(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer) throws(CairnError) {
         let bytes = count * pageSize
