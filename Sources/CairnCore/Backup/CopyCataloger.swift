@@ -105,7 +105,7 @@ struct CopyCataloger {
         guard let (match, finalMap) = result else {
             let what = logs.isEmpty
                 ? "no log of \(database.databasePath) is recorded and its state matches no backup"
-                : "its state matches no backup and no state after any of the \(logs.count) logged transaction sequences, and applying the logs did not make it consistent (\(tried.joined(separator: "; ")))"
+                : "its state matches no backup and no state after any transaction in the \(logs.count) log(s) of the current incarnation's lineage, and applying the logs did not make it consistent (\(tried.joined(separator: "; ")))"
             throw .copyNotCataloged(path: path, detail: "\(what). Either it is not a copy of \(database.databasePath), or it was copied before the oldest log still available or across a gap. Catalog a copy made while the logs cover it, or take a backup with `cairn backup \(database.databasePath)`")
         }
         return try store(path, match: match, original: map, final: finalMap, pageSize: pageSize)
@@ -330,20 +330,23 @@ struct CopyCataloger {
             chmod(image, 0o444)
             let bp = try BackupEngine.blockPages(pageSize: pageSize, maxPieceSize: BackupOptions().maxPieceSize)
             let bytes = UInt64(map.pageCount) * UInt64(pageSize)
-            let manifest = BackupManifest(
+            let mapFile = try BackupEngine.writePageMap(reread, scn: match.scn, incarnation: match.incarnation, directory: partial)
+            var manifest = BackupManifest(
                 dbid: database.control.dbid, backupId: id, kind: .imageCopy, level: 0, incarnation: match.incarnation, scn: match.scn,
                 pageSize: pageSize, pageCount: map.pageCount, stateChecksum: Hash.hex(map.state), compression: "none",
                 compressionLevel: nil, blockPages: bp,
                 files: [.init(name: ImageCopy.fileName, bytes: bytes, xxh3: Hash.hex(fileHash), pages: UInt64(map.pageCount), firstPage: 1, lastPage: map.pageCount)],
                 tag: tag, databaseName: (database.databasePath as NSString).lastPathComponent,
                 startedAt: match.time, completedAt: Date(), release: FormatVersion.release)
+            manifest.pageMap = mapFile
+            manifest.pagesStored = UInt64(map.pageCount)
             let manifestBytes = try manifest.write(directory: partial)
             try FileSystem.fsyncDirectory(partial)
             try BackupVerifier.checkTransfer(directory: partial, manifest: manifest, reread: [ImageCopy.fileName])
             let final = layout.backupDirectory(id)
             try FileSystem.renameNoReplace(partial, final)
             try FileSystem.fsyncDirectory(layout.backupsDirectory)
-            let record = BackupRecord(manifest: manifest, bytes: bytes + manifestBytes, directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
+            let record = BackupRecord(manifest: manifest, bytes: bytes + mapFile.bytes + manifestBytes, directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
             do throws(CairnError) {
                 try database.updateControl { (c: inout ControlFile) throws(CairnError) in
                     guard !c.backups.contains(where: { $0.id == id }) else {
