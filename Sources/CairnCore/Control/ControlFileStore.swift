@@ -24,6 +24,12 @@ public struct ControlFileStore: Sendable {
         return store
     }
 
+    /// A control file held in memory only (built from a repository alone): it has no copies
+    /// and is never written.
+    static func inMemory(_ content: ControlFile) -> ControlFileStore {
+        ControlFileStore(copies: [], usn: 0, content: content)
+    }
+
     private init(copies: [String], usn: UInt64, content: ControlFile) {
         self.copies = copies
         self.usn = usn

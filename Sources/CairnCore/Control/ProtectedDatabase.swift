@@ -14,14 +14,16 @@ public final class ProtectedDatabase: @unchecked Sendable {
     public var dbid: UInt64 { control.dbidValue }
 
     /// Applies `change` to the control file and writes every copy (serialised between threads
-    /// and processes). The repository's catalog follows changes of incarnation and settings.
+    /// and processes). The repository's catalog follows every change of what it holds
+    /// (backups, incarnations, settings, restore points, policy; see `RepositoryCatalog`).
     public func updateControl(_ change: (inout ControlFile) throws(CairnError) -> Void) throws(CairnError) {
         lock.lock()
         defer { lock.unlock() }
+        if store.copies.isEmpty { throw .readOnlyCatalog(repository: layout.root) }
         let before = RepositoryCatalog(store.content)
         try store.update(logger: logger, change)
         if RepositoryCatalog(store.content) != before {
-            try RepositoryCatalog.write(store.content, layout: layout)
+            try writeCatalog(store)
         }
     }
 

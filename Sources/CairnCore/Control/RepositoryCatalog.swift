@@ -1,8 +1,14 @@
 import Foundation
 
-/// What the repository keeps about its database besides backups and archived logs, so the
-/// control file can be rebuilt from the repository alone: incarnations and redo settings.
-/// Rewritten at registration and whenever one of them changes.
+/// What the repository keeps about its database besides backup manifests and archived logs,
+/// so that the repository alone is enough to restore and to rebuild the control file:
+/// identity, incarnations, redo settings, backup records, restore points, retention policy
+/// and gaps. Rewritten (atomically, checksummed) at registration and whenever one of them
+/// changes: after every backup and every structural change, not on log switches (archived
+/// logs are found by scanning the archive destinations).
+///
+/// The fields after `controlCopies` were added later; they are optional so catalogs written
+/// before still decode (and older releases ignore them).
 public struct RepositoryCatalog: Codable, Sendable, Equatable {
     public static let kind = "catalog"
     public var incarnations: [ControlFile.Incarnation]
@@ -15,6 +21,18 @@ public struct RepositoryCatalog: Codable, Sendable, Equatable {
     public var archiveTimeoutSeconds: Double
     public var walTargetBytes: UInt64
     public var controlCopies: [String]
+    public var dbid: String?
+    /// Where the database and the repository were when the catalog was written (paths under
+    /// `repository` are re-rooted when the repository is read from another place).
+    public var databasePath: String?
+    public var repository: String?
+    public var incarnation: Int?
+    public var nextBackupId: UInt64?
+    public var backups: [BackupRecord]?
+    public var restorePoints: [RestorePoint]?
+    public var policy: Policy?
+    public var gaps: [RedoState.Gap]?
+    public var createdAt: Date?
 
     init(_ c: ControlFile) {
         incarnations = c.incarnations
@@ -27,12 +45,22 @@ public struct RepositoryCatalog: Codable, Sendable, Equatable {
         archiveTimeoutSeconds = c.redo.archiveTimeoutSeconds
         walTargetBytes = c.redo.walTargetBytes
         controlCopies = c.controlCopies
+        dbid = c.dbid
+        databasePath = c.databasePath
+        repository = c.repository
+        incarnation = c.incarnation
+        nextBackupId = c.nextBackupId
+        backups = c.backups
+        restorePoints = c.restorePoints
+        policy = c.policy
+        gaps = c.redo.gaps
+        createdAt = c.createdAt
     }
 
     static func path(_ layout: RepositoryLayout) -> String { layout.root + "/catalog.json" }
 
-    static func write(_ c: ControlFile, layout: RepositoryLayout) throws(CairnError) {
-        let doc = CheckedDocument.make(RepositoryCatalog(c), kind: kind, version: 1, usn: 1)
+    static func write(_ c: ControlFile, layout: RepositoryLayout, usn: UInt64 = 1) throws(CairnError) {
+        let doc = CheckedDocument.make(RepositoryCatalog(c), kind: kind, version: 1, usn: usn)
         try FileSystem.atomicWrite(doc.encoded(), to: path(layout))
     }
 
@@ -40,5 +68,13 @@ public struct RepositoryCatalog: Codable, Sendable, Equatable {
         let p = path(layout)
         let doc = try CheckedDocument.decode(try FileSystem.readAll(p), kind: kind, maxVersion: 1, file: p)
         return try doc.decodeBody(RepositoryCatalog.self, file: p)
+    }
+
+    /// `path` with the repository's old root (when the catalog was written) replaced by `root`.
+    func rerooted(_ path: String, to root: String) -> String {
+        guard let old = repository, old != root else { return path }
+        if path == old { return root }
+        if path.hasPrefix(old + "/") { return root + path.dropFirst(old.count) }
+        return path
     }
 }

@@ -29,6 +29,8 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
     case captureRunning(pid: Int32?, lockFile: String)
     case missingLog(sequence: UInt64, incarnation: Int, looked: [String], recoveredTo: UInt64)
     case unrecoverable(String)
+    case readOnlyCatalog(repository: String)
+    case copyNotCataloged(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -88,6 +90,10 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
             return "Log sequence \(sequence) of incarnation \(incarnation) is missing or damaged everywhere it was looked for (\(looked.joined(separator: ", "))). Recovery can reach SCN \(recoveredTo) at most; bring the log back into an archive destination, or pass --allow-incomplete to accept SCN \(recoveredTo)."
         case let .unrecoverable(message):
             return message
+        case let .readOnlyCatalog(repo):
+            return "The database was opened from the repository \(repo) alone (in memory, read-only), so nothing can be recorded. To protect it again, rebuild its control file with `cairn catalog rebuild DB --repo \(repo)`."
+        case let .copyNotCataloged(path, detail):
+            return "\(path) cannot be cataloged: \(detail). Nothing was recorded and \(path) was not changed."
         case let .walChanged(path, detail):
             return "The write-ahead log \(path) changed in a way SQLite does not allow while Cairn read it (\(detail)). Nothing was recorded; run the command again."
         }
@@ -100,9 +106,9 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
         case .invalidArgument, .targetExists: return 64
         case .databaseMissing, .notRegistered, .backupNotFound, .noBackups, .missingFile: return 3
         case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat: return 4
-        case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite: return 5
+        case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite, .copyNotCataloged: return 5
         case .io, .diskFull: return 6
-        case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable: return 1
+        case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable, .readOnlyCatalog: return 1
         case .missingLog: return 3
         }
     }

@@ -4,7 +4,7 @@ import Logging
 
 struct Catalog: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Work with the catalog kept in the repository.", subcommands: [Rebuild.self])
+        abstract: "Work with the catalog kept in the repository.", subcommands: [Rebuild.self, Add.self])
 
     struct Rebuild: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -5,9 +5,9 @@ import Foundation
 struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Restore a verified backup and recover to a point: into a new file, or in place of the live database.",
-        discussion: "Without a target, the database is brought to the latest archived point. --backup alone restores that backup as it is.")
+        discussion: "Without a target, the database is brought to the latest archived point. --backup alone restores that backup as it is. Without DATABASE, `--repo DIR --to PATH` restores from the repository alone (no control file needed; nothing is written into DIR).")
 
-    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var db: RestoreSourceOptions
 
     @Option(help: "Where to write the restored database.")
     var to: String?
@@ -66,6 +66,7 @@ struct Restore: ParsableCommand {
                 throw .invalidArgument("Choose exactly one of --to PATH, --in-place or --validate.")
             }
             let t = try target()
+            if db.database == nil { return try runFromRepository(target: t) }
             let p = try db.open()
             if validate {
                 let r = try p.validateRestore(backup: backup)

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reports about a protected database.", subcommands: [NeedBackup.self, Schema.self])
+}
