@@ -118,20 +118,6 @@ public enum CatalogRebuilder {
                 }
             }
         }
-        // Logs kept in archived-log backup sets.
-        for (id, m) in manifests.sorted(by: { $0.key < $1.key }) where m.kind == .archivedLogs {
-            for e in m.logs ?? [] {
-                if let i = logs.firstIndex(where: { $0.key == e.key }) {
-                    logs[i].backupSets = (logs[i].backupSets ?? []) + [id]
-                    continue
-                }
-                logs.append(LogRecord(
-                    sequence: e.sequence, incarnation: e.incarnation, group: 0, lowScn: e.lowScn, highScn: e.highScn,
-                    lowTime: e.lowTime, highTime: e.highTime, records: e.records, bytes: e.logBytes, xxh3: e.logXXH3,
-                    status: .archived, destinations: [], closedAt: m.completedAt, backupSets: [id]))
-            }
-        }
-
         // Logs held by archived-log backup sets, even when no destination has them any more.
         registerLogSets(backups, layout: layout, logs: &logs, skipped: &skipped)
 
