@@ -144,9 +144,9 @@ public final class ProtectedDatabase: @unchecked Sendable {
         let c = control
         let id = c.nextBackupId
         let engine = BackupEngine(layout: layout, dbid: dbid, logger: logger)
-        let (scnSource, capturer) = try backupScnSource()
-        let plan = options.level == 1 ? incrementalPlan(cumulative: options.cumulative, capturer: capturer) : nil
-        let r = try engine.run(id: id, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: scnSource,
+        let source = try snapshotSource(trackChanges: options.level == 1)
+        let plan = options.level == 1 ? incrementalPlan(cumulative: options.cumulative, source: source) : nil
+        let r = try engine.run(id: id, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: source.scn,
                                options: options, incremental: plan)
         let m = r.manifest
         let record = BackupRecord(manifest: m, bytes: m.storedBytes + UInt64(FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
@@ -163,7 +163,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
 
     /// The base of a level-1 backup and how to find the changed pages; nil (a level 0 is
     /// taken instead) when no usable base exists.
-    func incrementalPlan(cumulative: Bool, capturer: Capturer?) -> IncrementalPlan? {
+    func incrementalPlan(cumulative: Bool, source: SnapshotSource) -> IncrementalPlan? {
         let c = control
         let engine = RecoveryEngine(database: self, logger: logger)
         let bases = c.restorableBackups.filter { b in
@@ -183,14 +183,19 @@ public final class ProtectedDatabase: @unchecked Sendable {
             return nil
         }
         let mode = c.redo.mode
-        let layout = layout
-        return IncrementalPlan(base: base, baseMap: baseMap, cumulative: cumulative, candidates: { [self] snapshot in
+        let incarnation = c.incarnation
+        let capturer = source.capturer
+        return IncrementalPlan(base: base, baseMap: baseMap, cumulative: cumulative, candidates: { snapshot in
             guard mode == .archivelog else { return nil }
             if let capturer {
                 return capturer.map.tracks(since: base.scn) ? capturer.map.changed(after: base.scn) : nil
             }
-            let fresh = ControlFileStore.newestCopy(controlCopies)?.content ?? control
-            return PersistedChanges.candidates(since: base.scn, control: fresh, layout: layout, snapshot: snapshot)
+            guard let persisted = source.persistedMap, persisted.incarnation == incarnation, persisted.map.tracks(since: base.scn),
+                  let logged = source.logScan?.pagesIfContinuous() else { return nil }
+            var pages = Set(persisted.map.changed(after: base.scn))
+            pages.formUnion(logged)
+            pages.formUnion(snapshot.scan.latestFrame.keys)
+            return pages.sorted()
         }, exactState: { capturer?.map.state })
     }
 

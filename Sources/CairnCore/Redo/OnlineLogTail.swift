@@ -11,21 +11,7 @@ enum OnlineLogTail {
     /// group states say, which may be behind the capture process), or the capture point when
     /// there is none.
     static func read(_ c: ControlFile) -> Tail? {
-        var best: Tail?
-        for g in c.redo.groups {
-            for path in c.redo.memberPaths(group: g.number) {
-                guard let r = try? RedoLogReader(path: path), Int(r.header.incarnation) == c.incarnation,
-                      let last = try? r.readAll(strict: false).last else { continue }
-                if best == nil || last.scn > best!.scn {
-                    best = Tail(scn: last.scn, position: last.position, sequence: r.header.sequence)
-                }
-                break
-            }
-        }
-        if let p = c.redo.capture, best == nil || p.scn > best!.scn {
-            return Tail(scn: p.scn, position: p.position, sequence: c.redo.sequence)
-        }
-        return best
+        OnlineLogScan(control: c).tail(c)
     }
 }
 

@@ -7,7 +7,7 @@ public final class RedoLogReader {
     public let path: String
     public let header: RedoLogFormat.Header
     private let file: RawFile
-    private let size: UInt64
+    private var size: UInt64
     /// Offset just past the last complete record read so far.
     public private(set) var end: UInt64
     public private(set) var trailer: RedoLogFormat.Trailer?
@@ -34,6 +34,21 @@ public final class RedoLogReader {
     }
 
     deinit { scratch.deallocate() }
+
+    /// Sees records appended since the file was opened (an online log being written).
+    public func refreshSize() {
+        if let n = try? file.size() { size = n }
+    }
+
+    /// Whether the file still starts with the header this reader read (an online log's group
+    /// is truncated and rewritten in place when it is reused).
+    public func headerUnchanged() -> Bool {
+        let h = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.headerSize, alignment: 8)
+        defer { h.deallocate() }
+        guard (try? file.readExactly(into: h, count: RedoLogFormat.headerSize, at: 0)) != nil,
+              let now = try? RedoLogFormat.decodeHeader(h, file: path) else { return false }
+        return now.sequence == header.sequence && now.incarnation == header.incarnation && now.createdMicros == header.createdMicros
+    }
 
     public struct Page {
         public let pgno: UInt32

@@ -1,0 +1,85 @@
+import Foundation
+
+/// Reads the online logs of the current incarnation from a process other than the capturer,
+/// incrementally: a first pass reads what is there (while writers run), and `refresh` reads
+/// only what was appended since (e.g. for a moment while writers are blocked). It yields the
+/// newest captured record, and optionally every page written by records after an SCN.
+final class OnlineLogScan {
+    private let control: ControlFile
+    private let pagesAfter: UInt64?
+    private var readers: [Int: RedoLogReader] = [:]
+    private(set) var newest: OnlineLogTail.Tail?
+    /// Pages of the records after `pagesAfter`, and those records' SCNs.
+    private(set) var pages = Set<UInt32>()
+    private(set) var scns: [UInt64] = []
+    /// A gap record after `pagesAfter` (the pages it stands for are unknown).
+    private(set) var sawGap = false
+
+    init(control: ControlFile, pagesAfter: UInt64? = nil) {
+        self.control = control
+        self.pagesAfter = pagesAfter
+        refresh()
+    }
+
+    /// Reads the records appended since the last pass; a group rewritten meanwhile is read afresh.
+    func refresh() {
+        let c = control
+        for g in c.redo.groups {
+            if let r = readers[g.number] {
+                if r.headerUnchanged() {
+                    r.refreshSize()
+                    readRecords(r)
+                    continue
+                }
+                readers[g.number] = nil
+            }
+            for path in c.redo.memberPaths(group: g.number) where !g.staleMembers.contains(path) {
+                guard let r = try? RedoLogReader(path: path), Int(r.header.incarnation) == c.incarnation else { continue }
+                readers[g.number] = r
+                readRecords(r)
+                break
+            }
+        }
+    }
+
+    private func readRecords(_ reader: RedoLogReader) {
+        let after = pagesAfter
+        let found = PageSet()
+        func note(_ r: RedoRecord, _ p: RedoLogReader.Page) throws(CairnError) {
+            if let a = after, r.scn > a { found.pages.insert(p.pgno) }
+        }
+        while let r = try? reader.next(strict: false, pages: after == nil ? nil : note) {
+            if newest == nil || r.scn > newest!.scn {
+                newest = OnlineLogTail.Tail(scn: r.scn, position: r.position, sequence: reader.header.sequence)
+            }
+            if let a = after, r.scn > a {
+                if r.kind == .gap { sawGap = true }
+                scns.append(r.scn)
+            }
+        }
+        pages.formUnion(found.pages)
+    }
+
+    private final class PageSet { var pages = Set<UInt32>() }
+
+    /// The newest captured transaction: the newest record, or the capture point of `c` when newer.
+    func tail(_ c: ControlFile) -> OnlineLogTail.Tail? {
+        if let p = c.redo.capture, newest == nil || p.scn > newest!.scn {
+            return OnlineLogTail.Tail(scn: p.scn, position: p.position, sequence: c.redo.sequence)
+        }
+        return newest
+    }
+
+    /// The pages written after `pagesAfter`, or nil when the records read do not run on from it
+    /// without a hole (a log was reused before it could be read) or include a gap.
+    func pagesIfContinuous() -> Set<UInt32>? {
+        guard let after = pagesAfter, !sawGap else { return nil }
+        let sorted = Array(Set(scns)).sorted()
+        var expected = control.scn(after: after, commits: 1)
+        for s in sorted {
+            guard s == expected else { return nil }
+            expected = s + 1
+        }
+        return pages
+    }
+}
