@@ -68,6 +68,8 @@ public struct BackupEngine {
         let snapshot = try DatabaseSnapshot(databasePath: database) { (scan: WALScan) throws(CairnError) in
             (scn, newCursor) = try scnAtSnapshot(scan)
         }
+        func lap(_ what: String) { logger.debug("backup \(id): \(what) at \(Int(Date().timeIntervalSince(started) * 1000)) ms") }
+        lap("snapshot at SCN \(scn)")
         defer { snapshot.close() }
 
         let partial = layout.partialDirectory(id)
@@ -85,6 +87,7 @@ public struct BackupEngine {
                     Self.withNewPages($0, base: plan.baseMap.pageCount, pageCount: snapshot.pageCount)
                 })
             }
+            lap("change candidates")
             let (files, map, reread) = options.asCopy
                 ? try writeImageCopy(snapshot: snapshot, directory: partial, blockPages: bp, options: options, progress: progress)
                 : try writeBackupSet(snapshot: snapshot, id: id, directory: partial, blockPages: bp, pages: pages, options: options, progress: progress)
@@ -92,6 +95,7 @@ public struct BackupEngine {
             if let plan = incremental, let exact = plan.exactState(), exact != map.state {
                 throw CairnError.verificationFailed(file: partial, detail: "the level-1 backup's pages give database state \(Hash.hex(map.state)) but the captured state at SCN \(scn) is \(Hash.hex(exact)); take a level-0 backup")
             }
+            lap("pages written and re-read")
             let mapFile = try Self.writePageMap(map, scn: scn, incarnation: incarnation, directory: partial)
             var manifest = BackupManifest(
                 dbid: String(dbid), backupId: id, kind: options.asCopy ? .imageCopy : .backupSet, level: incremental == nil ? 0 : 1,
@@ -113,6 +117,7 @@ public struct BackupEngine {
             let final = layout.backupDirectory(id)
             try FileSystem.renameNoReplace(partial, final)
             try FileSystem.fsyncDirectory(layout.backupsDirectory)
+            lap("verified and made visible")
             progress.finish()
             return Result(manifest: manifest, directory: final, walCursor: newCursor)
         } catch {
@@ -141,7 +146,7 @@ public struct BackupEngine {
 
     /// Writes the backup's page map (fsync'd) and describes it for the manifest.
     static func writePageMap(_ map: PageMap, scn: UInt64, incarnation: Int, directory: String) throws(CairnError) -> BackupManifest.File {
-        let bytes = map.encoded(scn: scn, incarnation: incarnation)
+        let bytes = map.encoded(scn: scn, incarnation: incarnation, changes: false)
         let f = try RawFile(path: directory + "/" + pageMapName, mode: .createNew)
         try f.write(bytes, at: 0)
         try f.sync()

@@ -119,17 +119,22 @@ public struct ControlFileStore: Sendable {
         c.updatedAt = Date()
         let nextUSN = usn + 1
         let encoded = CheckedDocument.make(c, kind: Self.kind, version: FormatVersion.controlFile, usn: nextUSN).encoded()
-        var failures: [(String, CairnError)] = []
-        for path in copies {
+        // Every copy is written, fsync'd and renamed on its own thread: concurrent fsyncs
+        // share the file system's journal commits instead of waiting for one each.
+        let paths = copies
+        let failures = FailureList()
+        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+            let path = paths[i]
             do throws(CairnError) {
                 try FileSystem.makeDirectories(FileSystem.parent(of: path))
                 try FileSystem.atomicWrite(encoded, to: path)
             } catch {
-                failures.append((path, error))
+                failures.add(i, path, error)
                 logger?.warning("could not update control file copy \(path): \(error)")
             }
         }
-        if failures.count == copies.count, let first = failures.first {
+        let failed = failures.sorted
+        if failed.count == paths.count, let first = failed.first {
             throw first.1
         }
         usn = nextUSN
@@ -191,4 +196,12 @@ final class ControlFileLock {
     }
 
     deinit { release() }
+}
+
+/// Failures of the copies written in parallel, in copy order.
+private final class FailureList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [(Int, String, CairnError)] = []
+    func add(_ i: Int, _ path: String, _ e: CairnError) { lock.withLock { items.append((i, path, e)) } }
+    var sorted: [(String, CairnError)] { lock.withLock { items.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) } } }
 }

@@ -144,8 +144,12 @@ public final class ProtectedDatabase: @unchecked Sendable {
         let c = control
         let id = c.nextBackupId
         let engine = BackupEngine(layout: layout, dbid: dbid, logger: logger)
+        let t0 = Date()
+        func lap(_ what: String) { logger.debug("backup \(id): \(what) in \(Int(Date().timeIntervalSince(t0) * 1000)) ms") }
         let source = try snapshotSource(trackChanges: options.level == 1)
+        lap("capture state read")
         let plan = options.level == 1 ? incrementalPlan(cumulative: options.cumulative, source: source) : nil
+        lap("base chosen")
         let r = try engine.run(id: id, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: source.scn,
                                options: options, incremental: plan)
         let m = r.manifest
@@ -153,6 +157,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
                                   directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
         do throws(CairnError) {
             try recordBackup(record, walCursor: r.walCursor)
+            lap("recorded")
         } catch {
             // Never leave a backup the control file does not know of.
             FileSystem.removeTree(r.directory)

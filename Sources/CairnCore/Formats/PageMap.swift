@@ -115,7 +115,9 @@ public struct PageMap: Sendable, Equatable {
         try FileSystem.atomicWrite(bytes, to: path)
     }
 
-    public func encoded(scn: UInt64, incarnation: Int) -> [UInt8] {
+    /// `changes: false` writes version 1 (hashes only): a backup's page map needs no history.
+    public func encoded(scn: UInt64, incarnation: Int, changes: Bool = true) -> [UInt8] {
+        if !changes { return encodedHashesOnly(scn: scn, incarnation: incarnation) }
         let n = 48 + hashes.count * 16
         var bytes = [UInt8](repeating: 0, count: n + 8)
         bytes.withUnsafeMutableBytes { b in
@@ -131,6 +133,24 @@ public struct PageMap: Sendable, Equatable {
             let changes = 48 + hashes.count * 8
             for (i, h) in hashes.enumerated() { LE.put64(h, p, 48 + i * 8) }
             for (i, c) in lastChange.enumerated() { LE.put64(c, p, changes + i * 8) }
+            LE.put64(Hash.xxh3(p, n), p, n)
+        }
+        return bytes
+    }
+
+    private func encodedHashesOnly(scn: UInt64, incarnation: Int) -> [UInt8] {
+        let n = 48 + hashes.count * 8
+        var bytes = [UInt8](repeating: 0, count: n + 8)
+        bytes.withUnsafeMutableBytes { b in
+            let p = b.baseAddress!
+            for (i, c) in "CAIRNMAP".utf8.enumerated() { p.storeBytes(of: c, toByteOffset: i, as: UInt8.self) }
+            LE.put32(1, p, 8)
+            LE.put32(UInt32(incarnation), p, 12)
+            LE.put64(scn, p, 16)
+            LE.put32(UInt32(pageSize), p, 24)
+            LE.put32(UInt32(hashes.count), p, 28)
+            LE.put64(state, p, 32)
+            hashes.withUnsafeBytes { h in (p + 48).copyMemory(from: h.baseAddress!, byteCount: h.count) }
             LE.put64(Hash.xxh3(p, n), p, n)
         }
         return bytes

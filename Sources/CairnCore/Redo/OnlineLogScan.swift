@@ -22,25 +22,38 @@ final class OnlineLogScan {
     }
 
     /// Reads the records appended since the last pass; a group rewritten meanwhile is read afresh.
+    /// A closed log the control file records, wholly at or before `pagesAfter` (or any closed
+    /// log when pages are not wanted), is not read: its last record is at or before the
+    /// capture point, which `tail` counts.
     func refresh() {
         let c = control
         for g in c.redo.groups {
             if let r = readers[g.number] {
                 if r.headerUnchanged() {
-                    r.refreshSize()
-                    readRecords(r)
+                    if !skipped.contains(g.number) {
+                        r.refreshSize()
+                        readRecords(r)
+                    }
                     continue
                 }
                 readers[g.number] = nil
+                skipped.remove(g.number)
             }
             for path in c.redo.memberPaths(group: g.number) where !g.staleMembers.contains(path) {
                 guard let r = try? RedoLogReader(path: path), Int(r.header.incarnation) == c.incarnation else { continue }
                 readers[g.number] = r
-                readRecords(r)
+                let closed = c.redo.logs.first { $0.incarnation == c.incarnation && $0.sequence == r.header.sequence }
+                if let closed, closed.highScn <= pagesAfter ?? .max, closed.highScn <= c.redo.capture?.scn ?? 0 {
+                    skipped.insert(g.number)
+                } else {
+                    readRecords(r)
+                }
                 break
             }
         }
     }
+
+    private var skipped = Set<Int>()
 
     private func readRecords(_ reader: RedoLogReader) {
         let after = pagesAfter
