@@ -15,6 +15,9 @@ public struct BackupOptions: Sendable {
     /// level 0 or 1; cumulative: the last level 0).
     public var level = 0
     public var cumulative = false
+    /// Archival backup (`--keep-until DATE|forever`): exempt from retention until then.
+    public var keepUntil: Date?
+    public var keepForever = false
     public init() {}
 }
 
@@ -46,9 +49,10 @@ public struct BackupEngine {
         return max(1, min(blockBytes / pageSize, Int((maxPieceSize - overhead) / perPage)))
     }
 
-    /// Removes directories of backups that never completed (from a crash or a failed run).
+    /// Removes directories of backups that never completed (from a crash or a failed run),
+    /// and of deleted backups whose removal was interrupted.
     func removePartials() {
-        for name in FileSystem.list(layout.backupsDirectory) where name.hasPrefix(".partial-") {
+        for name in FileSystem.list(layout.backupsDirectory) where name.hasPrefix(".partial-") || name.hasPrefix(RepositoryLayout.deletingPrefix) {
             logger.info("removing incomplete backup \(name)")
             FileSystem.removeTree(layout.backupsDirectory + "/" + name)
         }
@@ -105,6 +109,8 @@ public struct BackupEngine {
                 files: files, tag: options.tag, databaseName: (database as NSString).lastPathComponent,
                 startedAt: started, completedAt: Date(), release: FormatVersion.release)
             manifest.pageMap = mapFile
+            manifest.keepUntil = options.keepUntil
+            manifest.keepForever = options.keepForever ? true : nil
             manifest.pagesStored = files.reduce(0) { $0 + $1.pages }
             if let plan = incremental {
                 manifest.baseId = plan.base.id

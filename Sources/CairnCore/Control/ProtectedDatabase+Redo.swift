@@ -202,7 +202,7 @@ extension ProtectedDatabase {
                           logs: c.redo.logs.count, backups: c.backups.count, lastBackupId: last?.id, lastBackupScn: last?.scn,
                           lastBackupAt: last?.completedAt, databaseBytes: FileSystem.fileSize(databasePath),
                           controlCopies: controlCopies, onlineLogGroups: c.redo.groups,
-                          archiveDestinations: c.redo.archiveDestinations, warnings: warnings)
+                          archiveDestinations: c.redo.archiveDestinations, warnings: warnings + recoveryAreaWarnings)
     }
 
     // MARK: - Recovery

@@ -146,6 +146,8 @@ public final class ProtectedDatabase: @unchecked Sendable {
         let engine = BackupEngine(layout: layout, dbid: dbid, logger: logger)
         let t0 = Date()
         func lap(_ what: String) { logger.debug("backup \(id): \(what) in \(Int(Date().timeIntervalSince(t0) * 1000)) ms") }
+        try Self.checkArchival(options)
+        try recoveryAreaBeforeBackup()
         let source = try snapshotSource(trackChanges: options.level == 1)
         lap("capture state read")
         let plan = options.level == 1 ? incrementalPlan(cumulative: options.cumulative, source: source) : nil
@@ -155,6 +157,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
         let m = r.manifest
         let record = BackupRecord(manifest: m, bytes: m.storedBytes + UInt64(FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
                                   directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
+        try recoveryAreaAfterBackup(directory: r.directory)
         do throws(CairnError) {
             try recordBackup(record, walCursor: r.walCursor)
             lap("recorded")

@@ -30,6 +30,8 @@ public struct RepositoryLayout: Sendable {
 
     public func backupDirectory(_ id: UInt64) -> String { backupsDirectory + "/" + Self.backupDirectoryName(id) }
     public func partialDirectory(_ id: UInt64) -> String { backupsDirectory + "/.partial-" + Self.backupDirectoryName(id) }
+    /// A backup being deleted is renamed to this prefix first (unreachable), then removed.
+    public static let deletingPrefix = ".deleting-"
 
     /// Default repository for a database: a directory beside it.
     public static func defaultRoot(forDatabase db: String) -> String { FileSystem.absolute(db) + ".cairn" }

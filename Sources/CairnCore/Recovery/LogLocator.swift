@@ -23,8 +23,10 @@ struct LogLocator {
     func locate(incarnation: Int, sequence: UInt64, record: LogRecord?) throws(CairnError) -> Found {
         var looked: [String] = []
         let name = LogRecord.fileName(incarnation: incarnation, sequence: sequence)
-        var dests = record?.destinations.map(\.destination) ?? []
-        for d in control.redo.archiveDestinations where !dests.contains(d) { dests.append(d) }
+        // Copies a crosscheck found gone (EXPIRED) or that were deleted on purpose are never used.
+        let dropped = Set(record?.destinations.filter { $0.state == .expired || $0.state == .deleted }.map(\.destination) ?? [])
+        var dests = record?.destinations.map(\.destination).filter { !dropped.contains($0) } ?? []
+        for d in control.redo.archiveDestinations where !dests.contains(d) && !dropped.contains(d) { dests.append(d) }
         for d in dests {
             let dest = Archiver.destination(d)
             looked.append(d + "/" + name)

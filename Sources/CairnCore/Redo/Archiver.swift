@@ -57,6 +57,7 @@ public final class Archiver: @unchecked Sendable {
                 var outcome: LogRecord.DestinationState.State = .archived
                 var message: String?
                 do throws(CairnError) {
+                    try database.reserveRecoveryArea(bytes: log.bytes, for: dest.destination)
                     try d.put(localPath: source, as: log.fileName)
                     try d.verify(log.fileName, bytes: log.bytes, xxh3: log.xxh3)
                     copies += 1
@@ -65,7 +66,9 @@ public final class Archiver: @unchecked Sendable {
                     outcome = .failed
                     message = error.description
                     let attempts = dest.attempts + 1
-                    let delay = min(60.0, pow(2.0, Double(min(attempts, 6))))
+                    var delay = min(60.0, pow(2.0, Double(min(attempts, 6))))
+                    // A full recovery area is rechecked often: raising the limit resumes archiving.
+                    if case .recoveryAreaFull = error { delay = 1 }
                     retryAt[key] = Date().addingTimeInterval(delay)
                     logger.warning("archiving log sequence \(log.sequence) to \(dest.destination) failed (attempt \(attempts), retry in \(Int(delay)) s): \(error.description)")
                 }

@@ -393,7 +393,7 @@ public final class Capturer {
         let next = ((c.redo.currentGroup ?? -1) + 1) % c.redo.groups.count
         let g = c.redo.groups[next]
         if g.status == .active || g.status == .current {
-            throw .captureStalled(group: g.number, sequence: g.sequence ?? 0)
+            throw .captureStalled(group: g.number, sequence: g.sequence ?? 0, reason: RecoveryArea.stallReason(c, group: g))
         }
         let seq = c.redo.sequence + 1
         let header = RedoLogFormat.Header(dbid: database.dbid, incarnation: UInt32(c.incarnation), pageSize: UInt32(map.pageSize),

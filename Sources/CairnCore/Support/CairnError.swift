@@ -25,12 +25,16 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
     case invalidArgument(String)
     case verificationFailed(file: String, detail: String)
     case walChanged(path: String, detail: String)
-    case captureStalled(group: Int, sequence: UInt64)
+    /// `reason`: why the log is not archived, when known (e.g. the recovery area is full).
+    case captureStalled(group: Int, sequence: UInt64, reason: String? = nil)
     case captureRunning(pid: Int32?, lockFile: String)
     case missingLog(sequence: UInt64, incarnation: Int, looked: [String], recoveredTo: UInt64)
     case unrecoverable(String)
     case readOnlyCatalog(repository: String)
     case copyNotCataloged(path: String, detail: String)
+    case recoveryAreaFull(limit: UInt64, used: UInt64, needed: UInt64, path: String)
+    case restorePointNotFound(name: String, database: String)
+    case noBackupForRestorePoint(name: String, scn: UInt64, database: String)
 
     public var description: String {
         switch self {
@@ -82,8 +86,17 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
             return message
         case let .verificationFailed(file, detail):
             return "Verification failed for \(file): \(detail). The result was not handed out; run `cairn validate DB` and restore from another backup."
-        case let .captureStalled(group, sequence):
+        case let .captureStalled(group, sequence, reason):
+            if let reason {
+                return "Capture is waiting: online log group \(group) still holds log sequence \(sequence), which cannot be archived: \(reason) Nothing is lost (SQLite keeps the frames in the WAL, which grows meanwhile); capture resumes by itself once the log is archived."
+            }
             return "Capture is waiting: online log group \(group) still holds log sequence \(sequence), which is not archived yet, and every other group is in use. Nothing is lost (SQLite keeps the frames in the WAL, which grows meanwhile); check that the archive destinations are reachable (`cairn list logs DB`)."
+        case let .recoveryAreaFull(limit, used, needed, path):
+            return "The recovery area \(path) is full: its limit is \(ByteCount.text(limit)) (recovery-area-size), \(ByteCount.text(used)) are in use and \(ByteCount.text(needed)) more are needed, and nothing else can be freed without deleting what the retention policy or a guaranteed restore point needs. Nothing was lost. Raise the limit with `cairn configure DB recovery-area-size SIZE` (or `unlimited`), or delete backups (`cairn report obsolete DB`, `cairn delete obsolete DB`, a shorter retention policy, dropping guaranteed restore points)."
+        case let .restorePointNotFound(name, db):
+            return "No restore point named '\(name)' is recorded for \(db). Run `cairn restore-point \(db) list` to see them."
+        case let .noBackupForRestorePoint(name, scn, db):
+            return "Restore point '\(name)' cannot be guaranteed: no usable backup of \(db) at or before SCN \(scn) exists on the current incarnation's lineage (with no gap after it). Take a backup first with `cairn backup \(db)`, then create the point again (or create it without --guarantee)."
         case let .captureRunning(pid, lock):
             return "Capture is already running\(pid.map { " in process \($0)" } ?? "") (lock \(lock)). Stop it first, or let it do the work (it captures and archives continuously)."
         case let .missingLog(sequence, incarnation, looked, recoveredTo):
@@ -107,7 +120,8 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
         case .databaseMissing, .notRegistered, .backupNotFound, .noBackups, .missingFile: return 3
         case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat: return 4
         case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite, .copyNotCataloged: return 5
-        case .io, .diskFull: return 6
+        case .io, .diskFull, .recoveryAreaFull: return 6
+        case .restorePointNotFound, .noBackupForRestorePoint: return 3
         case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable, .readOnlyCatalog: return 1
         case .missingLog: return 3
         }

@@ -25,6 +25,9 @@ struct Backup: ParsableCommand {
     @Option(help: "zstd level: 'fast' (the default, zstd's fast level 1), 'fastN' for fast level N (1-7), a level 1-19, or 'none' to store pages uncompressed.")
     var compression: String = "fast"
 
+    @Option(name: .customLong("keep-until"), help: "Archival backup, exempt from retention until DATE (YYYY-MM-DD or ISO 8601) or 'forever'.")
+    var keepUntil: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -36,11 +39,15 @@ struct Backup: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(CairnError) in
+            if keepUntil != nil && level != 0 {
+                throw .invalidArgument("--keep-until makes an archival backup, which must be a level-0 backup (a consistent snapshot restorable on its own); drop --level \(level).")
+            }
             var options = BackupOptions()
             options.level = level
             options.cumulative = cumulative
             options.asCopy = asCopy
             options.tag = tag
+            if let keepUntil { (options.keepUntil, options.keepForever) = try ArchivalKeep.parse(keepUntil) }
             guard let size = Output.parseSize(maxPieceSize) else {
                 throw .invalidArgument("--max-piece-size '\(maxPieceSize)' is not a size; use bytes or a suffix, e.g. 32M or 1G.")
             }

@@ -136,6 +136,8 @@ struct BackupRow: Encodable {
     let status: String
     /// Archived-log backup sets: how many logs the set holds (null for database backups).
     let logs: Int?
+    let keepUntil: Date?
+    let keepForever: Bool
 
     init(_ r: BackupRecord) {
         id = r.id; kind = r.kind.rawValue; level = r.level; scn = r.scn; incarnation = r.incarnation
@@ -145,11 +147,13 @@ struct BackupRow: Encodable {
         baseId = r.baseId; cumulative = r.isCumulative; pageCount = r.pageCount
         pagesStored = r.pagesStored ?? UInt64(r.pageCount); status = (r.status ?? .available).rawValue
         logs = r.kind == .archivedLogs ? r.logs?.count ?? 0 : nil
+        keepUntil = r.keepUntil; keepForever = r.keepForever ?? false
     }
 
     enum CodingKeys: String, CodingKey {
         case id, kind, level, scn, incarnation, pieces, bytes, databaseBytes, compression, startedAt, completedAt, tag, stateChecksum, directory
         case baseId, cumulative, pagesStored, pageCount, status, logs
+        case keepUntil, keepForever
     }
 
     func encode(to encoder: Encoder) throws {
@@ -163,5 +167,6 @@ struct BackupRow: Encodable {
         try c.encode(baseId, forKey: .baseId); try c.encode(cumulative, forKey: .cumulative)
         try c.encode(pagesStored, forKey: .pagesStored); try c.encode(pageCount, forKey: .pageCount); try c.encode(status, forKey: .status)
         try c.encode(logs, forKey: .logs)
+        try c.encode(keepUntil, forKey: .keepUntil); try c.encode(keepForever, forKey: .keepForever)
     }
 }

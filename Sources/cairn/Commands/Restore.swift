@@ -24,6 +24,9 @@ struct Restore: ParsableCommand {
     @Option(help: "Recover through the end of this log sequence.")
     var sequence: UInt64?
 
+    @Option(name: .customLong("restore-point"), help: "Recover to exactly the SCN of this restore point (`cairn restore-point DB list`).")
+    var restorePoint: String?
+
     @Flag(help: "Recover everything captured, including the open online log.")
     var latest = false
 
@@ -43,8 +46,8 @@ struct Restore: ParsableCommand {
     var json = false
 
     func target() throws(CairnError) -> RecoveryTarget {
-        let given = [scn != nil, time != nil, sequence != nil, latest].filter { $0 }.count
-        guard given <= 1 else { throw .invalidArgument("Give at most one of --scn, --time, --sequence or --latest.") }
+        let given = [scn != nil, time != nil, sequence != nil, latest, restorePoint != nil].filter { $0 }.count
+        guard given <= 1 else { throw .invalidArgument("Give at most one of --scn, --time, --sequence, --latest or --restore-point.") }
         if let scn { return .scn(scn) }
         if let sequence { return .sequence(sequence) }
         if latest { return .latestCaptured }
@@ -65,9 +68,15 @@ struct Restore: ParsableCommand {
             guard modes == 1 else {
                 throw .invalidArgument("Choose exactly one of --to PATH, --in-place or --validate.")
             }
-            let t = try target()
-            if db.database == nil { return try runFromRepository(target: t) }
+            var t = try target()
+            if db.database == nil {
+                if restorePoint != nil {
+                    throw .invalidArgument("--restore-point needs the database: restore points are recorded in its control file. Give the database path, or use --scn with the point's SCN.")
+                }
+                return try runFromRepository(target: t)
+            }
             let p = try db.open()
+            if let restorePoint { t = try p.restorePointTarget(restorePoint) }
             if validate {
                 let r = try p.validateRestore(backup: backup)
                 if json { Output.json(["backup": String(r.id), "scn": String(r.scn), "result": "validated"]); return }

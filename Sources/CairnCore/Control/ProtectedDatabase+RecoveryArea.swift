@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+
+extension ProtectedDatabase {
+    /// The recovery area: the repository directory.
+    public var recoveryArea: RecoveryArea { RecoveryArea(root: layout.root) }
+
+    /// `cairn report space`.
+    public func spaceReport(now: Date = Date()) -> RecoveryArea.Report {
+        recoveryArea.report(freshControl, now: now)
+    }
+
+    /// Before `bytes` are written to `path`: when `path` is in the recovery area and the area
+    /// has a limit, makes room (deleting obsolete files, then archived-log copies safe
+    /// elsewhere) or throws `recoveryAreaFull`. Warns at 85 % of the limit.
+    func reserveRecoveryArea(bytes: UInt64, for path: String) throws(CairnError) {
+        let c = freshControl
+        guard let limit = c.policy.recoveryAreaLimit, recoveryArea.contains(path) else { return }
+        _ = try makeRoom(bytes, limit: limit, control: c)
+    }
+
+    /// Frees enough of the area for `needed` more bytes; returns the bytes in use afterwards.
+    func makeRoom(_ needed: UInt64, limit: UInt64, control c: ControlFile, now: Date = Date()) throws(CairnError) -> UInt64 {
+        let area = recoveryArea
+        var used = area.measure(c).total
+        if used + needed > limit {
+            let excess = used + needed - limit
+            if let plan = RecoveryArea.plan(area.candidates(c, now: now), toFree: excess) {
+                let r = try delete(DeletionPlan(plan))
+                logger.notice("recovery area \(area.root): deleted \(r.backups.count) backup(s) and \(r.logCopies.count) archived-log cop(ies) (\(ByteCount.text(r.bytes))) to make room for \(ByteCount.text(needed))")
+                used = area.measure(freshControl).total
+            }
+            if used + needed > limit {
+                throw .recoveryAreaFull(limit: limit, used: used, needed: needed, path: area.root)
+            }
+        }
+        if let w = area.warning(used: used + needed, limit: limit) { logger.warning("\(w)") }
+        return used
+    }
+
+    /// Before a backup: room for about as much as the last backup took (or the database's
+    /// size when there is none).
+    func recoveryAreaBeforeBackup() throws(CairnError) {
+        let c = freshControl
+        guard let limit = c.policy.recoveryAreaLimit else { return }
+        let last = c.backups.filter(\.isDatabaseBackup).max { $0.id < $1.id }
+        let estimate = last?.bytes ?? FileSystem.fileSize(databasePath) ?? 0
+        _ = try makeRoom(estimate, limit: limit, control: c)
+    }
+
+    /// After a backup was written to `directory` (not yet recorded): if the area is over its
+    /// limit even after reclaiming, the backup is removed and the error says so.
+    func recoveryAreaAfterBackup(directory: String) throws(CairnError) {
+        let c = freshControl
+        guard let limit = c.policy.recoveryAreaLimit else { return }
+        do throws(CairnError) {
+            _ = try makeRoom(0, limit: limit, control: c)
+        } catch {
+            var size: UInt64 = 0
+            RecoveryArea.walk(directory) { _, n in size += n }
+            FileSystem.removeTree(directory)
+            if case let .recoveryAreaFull(limit, used, _, path) = error {
+                throw .recoveryAreaFull(limit: limit, used: used >= size ? used - size : used, needed: size, path: path)
+            }
+            throw error
+        }
+    }
+
+    /// Warnings for `status`: the area at ≥ 85 % of its limit, and archiving blocked by it.
+    public var recoveryAreaWarnings: [String] {
+        let c = freshControl
+        var out: [String] = []
+        if let limit = c.policy.recoveryAreaLimit {
+            let area = recoveryArea
+            if let w = area.warning(used: area.measure(c).total, limit: limit) { out.append(w) }
+        }
+        let blocked = c.redo.logs.filter { l in l.destinations.contains { $0.state == .failed && RecoveryArea.isFullMessage($0.error) } }
+            .sorted { ($0.incarnation, $0.sequence) < ($1.incarnation, $1.sequence) }
+        if let first = blocked.first, let e = first.destinations.first(where: { RecoveryArea.isFullMessage($0.error) })?.error {
+            let seqs = blocked.count == 1 ? "log sequence \(first.sequence) is" : "\(blocked.count) logs (sequences \(first.sequence)–\(blocked.last!.sequence)) are"
+            out.append("\(seqs) waiting to be archived, and capture stalls once every online log group waits: \(e)")
+        }
+        return out
+    }
+}
