@@ -14,8 +14,11 @@ extension ProtectedDatabase {
     /// has a limit, makes room (deleting obsolete files, then archived-log copies safe
     /// elsewhere) or throws `recoveryAreaFull`. Warns at 85 % of the limit.
     func reserveRecoveryArea(bytes: UInt64, for path: String) throws(CairnError) {
+        // The in-memory copy follows every update this process makes (each re-reads the
+        // newest copy first), so a limit set or raised elsewhere is seen at the next one.
+        guard control.policy.recoveryAreaLimit != nil, recoveryArea.contains(path) else { return }
         let c = freshControl
-        guard let limit = c.policy.recoveryAreaLimit, recoveryArea.contains(path) else { return }
+        guard let limit = c.policy.recoveryAreaLimit else { return }
         _ = try makeRoom(bytes, limit: limit, control: c)
     }
 
