@@ -81,6 +81,36 @@ struct Workload {
         #expect(expectCairnError { _ = try w.restored(.scn(b1.scn + 5), "gone.db") } != nil)
     }
 
+    @Test func levelOnesGoWithTheirLevelZeroAndChainsAfterTheFloorStillRestore() throws {
+        var w = Workload(try RedoTests.Setup(filler: 500))
+        let p = w.s.p
+        try w.cycle(20)
+        let b1 = try p.backup(.quiet())
+        try w.cycle(20)
+        let b2 = try p.backup(.quiet { $0.level = 1 })
+        try w.cycle(20)
+        let b3 = try p.backup(.quiet())
+        try w.cycle(20)
+        let b4 = try p.backup(.quiet { $0.level = 1 })
+        try w.cycle(20)
+        #expect(b2.level == 1 && b2.baseId == b1.id && b4.level == 1 && b4.baseId == b3.id)
+        try p.setRetention(.redundancy(1))
+        let r = p.obsolete()
+        #expect(r.backups.map(\.id) == [b1.id, b2.id])
+        #expect(r.backups[1].reason.contains("backup \(b1.id)"))
+        #expect(r.logs.allSatisfy { $0.highScn < b3.scn })
+        let d = try p.deleteObsolete()
+        #expect(d.backups == [b1.id, b2.id])
+        #expect(p.control.backups.map(\.id) == [b3.id, b4.id])
+        for n in [b3.scn + 3, b4.scn, b4.scn + 9, w.scn] {
+            #expect(try w.restored(.scn(n), "l1-\(n).db").digest == (try w.expected(n)), "SCN \(n)")
+        }
+        #expect(try w.restored(.latestArchived, "latest.db").digest == (try w.sourceDigest))
+        // An archival backup is never a level 1.
+        let e = expectCairnError { try p.backup(.quiet { $0.level = 1; $0.keepForever = true }) }
+        #expect(e?.exitCode == 64 && e?.description.contains("level-0") == true)
+    }
+
     @Test func archivalBackupsAreExemptAndRestoreWithNoLogAtAll() throws {
         var w = Workload(try RedoTests.Setup(filler: 500))
         let p = w.s.p

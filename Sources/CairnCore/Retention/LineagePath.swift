@@ -38,9 +38,9 @@ struct LineagePath {
 }
 
 extension ControlFile {
-    /// The backups a level-1 backup needs, itself first and its level 0 last; nil when the
-    /// chain is broken (a member is no longer recorded).
-    func chain(of b: BackupRecord) -> [BackupRecord]? {
+    /// The backups a level-1 backup needs, itself first and its level 0 last, whatever their
+    /// status; nil when a member is no longer recorded (`chain(of:)` also wants them AVAILABLE).
+    func recordedChain(of b: BackupRecord) -> [BackupRecord]? {
         var out = [b]
         var cur = b
         var seen: Set<UInt64> = [b.id]

@@ -98,7 +98,7 @@ public enum Obsolescence {
         }
         // Level 1s follow their chain down to a level 0.
         for b in c.backups where b.isDatabaseBackup && b.level > 0 && b.isAvailable && !b.isKept(at: now) && !guarded.backups.contains(b.id) {
-            guard let chain = c.chain(of: b) else {
+            guard let chain = c.recordedChain(of: b) else {
                 obsoleteIds.insert(b.id)
                 report.backups.append(row(b, "its chain is broken: base backup \(b.baseId.map(String.init) ?? "?") is no longer recorded"))
                 continue

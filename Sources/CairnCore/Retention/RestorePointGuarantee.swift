@@ -19,7 +19,7 @@ public struct RestorePointGuarantee: Sendable, Codable, Equatable {
         var best: (record: BackupRecord, chain: [BackupRecord], at: LineagePath.Position)?
         for b in c.backups where b.isDatabaseBackup && b.isAvailable {
             guard let at = path.position(scn: b.scn, incarnation: b.incarnation), !(target < at),
-                  let chain = c.chain(of: b), chain.allSatisfy(\.isAvailable),
+                  let chain = c.chain(of: b),
                   c.gap(on: path, after: at, through: target) == nil else { continue }
             if let cur = best, at < cur.at || (at == cur.at && b.id < cur.record.id) { continue }
             best = (b, chain, at)
