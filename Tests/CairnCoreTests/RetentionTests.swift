@@ -111,6 +111,39 @@ struct Workload {
         #expect(e?.exitCode == 64 && e?.description.contains("level-0") == true)
     }
 
+    @Test func archivedLogSetsGoWhenAllTheirLogsAreObsoleteAndTheirCopiesAreReclaimable() throws {
+        var w = Workload(try RedoTests.Setup(filler: 500))
+        let p = w.s.p
+        try w.cycle(20)
+        try p.backup(.quiet())
+        try w.cycle(20)
+        // Logs 1 and 2 go into a set and leave the archive destination.
+        let moved = try p.backupArchivedLogs(.quiet(), deleteInput: true)
+        let set1 = try #require(moved.backup)
+        #expect(moved.logs.map(\.sequence) == [1, 2] && moved.deleted.count == 2)
+        try w.cycle(20)
+        // Log 3 goes into a set too but keeps its archived copy: that copy can be reclaimed.
+        let set2 = try #require(try p.backupArchivedLogs(.quiet()).backup)
+        let cands = p.recoveryArea.candidates(p.control)
+        #expect(cands.contains { $0.what == .logCopySafeElsewhere && $0.log?.sequence == 3 })
+        #expect(p.spaceReport().categories.logBackups > 0)
+        let b2 = try p.backup(.quiet())
+        try w.cycle(20)
+        let b3 = try p.backup(.quiet())
+        try w.cycle(10)
+        try p.setRetention(.redundancy(1))
+        // Floor: backup 3. Logs 1-3 end before it; both sets hold only obsolete logs.
+        let r = p.obsolete()
+        #expect(r.backups.map(\.id) == [1, set1.id, set2.id, b2.id])
+        #expect(r.logs.map(\.sequence) == p.control.redo.logs.filter { $0.highScn < b3.scn }.map(\.sequence))
+        let d = try p.deleteObsolete()
+        #expect(d.backups == [1, set1.id, set2.id, b2.id] && d.failures.isEmpty)
+        #expect(!p.control.redo.logs.contains { $0.highScn < b3.scn }, "no copy and no set is left for them")
+        #expect(!FileSystem.exists(p.layout.backupDirectory(set1.id)) && !FileSystem.exists(p.layout.backupDirectory(set2.id)))
+        #expect(try w.restored(.latestArchived, "latest.db").digest == (try w.sourceDigest))
+        #expect(try w.restored(.scn(b3.scn + 4), "after.db").digest == (try w.expected(b3.scn + 4)))
+    }
+
     @Test func archivalBackupsAreExemptAndRestoreWithNoLogAtAll() throws {
         var w = Workload(try RedoTests.Setup(filler: 500))
         let p = w.s.p
