@@ -69,6 +69,18 @@ extension ProtectedDatabase {
         }
     }
 
+    /// After a backup is recorded (the one before it may now be obsolete, and the record
+    /// itself takes room): back under the limit if possible, with a warning if not.
+    func tidyRecoveryArea() {
+        let c = freshControl
+        guard let limit = c.policy.recoveryAreaLimit else { return }
+        do throws(CairnError) {
+            _ = try makeRoom(0, limit: limit, control: c)
+        } catch {
+            logger.warning("\(error.description)")
+        }
+    }
+
     /// Warnings for `status`: the area at ≥ 85 % of its limit, and archiving blocked by it.
     public var recoveryAreaWarnings: [String] {
         let c = freshControl

@@ -166,6 +166,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
             FileSystem.removeTree(r.directory)
             throw error
         }
+        tidyRecoveryArea()
         return record
     }
 
