@@ -408,7 +408,7 @@ public final class Capturer {
         }
         let writer = try OnlineLogWriter(paths: c.redo.memberPaths(group: g.number), header: header, logger: logger)
         log = writer
-        var cur = CurrentLog(sequence: seq, group: next)
+        let cur = CurrentLog(sequence: seq, group: next)
         let hdr = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.headerSize, alignment: 8)
         defer { hdr.deallocate() }
         RedoLogFormat.encodeHeader(header, into: hdr)
