@@ -84,7 +84,7 @@ struct CopyCataloger {
             throw .copyNotCataloged(path: path, detail: "its size (\(FileSystem.fileSize(path) ?? 0) bytes) is not a whole number of \(pageSize)-byte pages: the copy is incomplete")
         }
         let mtime = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? Date()
-        let map = try Self.pageMap(of: path, pageSize: pageSize, pages: Int(size / UInt64(pageSize)))
+        let map = try Self.scan(path, pageSize: pageSize, pages: Int(size / UInt64(pageSize))).0
         // The header's page count, when current, is the database's size (a copy may be longer).
         var alternative: PageMap?
         if header.pageCountIsValid, header.pageCountField < map.pageCount {
@@ -122,24 +122,6 @@ struct CopyCataloger {
         return nil
     }
 
-    /// Hashes every page of a file.
-    static func pageMap(of path: String, pageSize: Int, pages: Int) throws(CairnError) -> PageMap {
-        let f = try RawFile(path: path, mode: .read)
-        f.adviseSequential()
-        var map = PageMap(pageSize: pageSize)
-        map.reserve(pages)
-        let per = max(1, (1 << 20) / pageSize)
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: per * pageSize, alignment: 4096)
-        defer { buf.deallocate() }
-        var pgno = 1
-        while pgno <= pages {
-            let n = min(per, pages - pgno + 1)
-            try f.readExactly(into: buf, count: n * pageSize, at: UInt64(pgno - 1) * UInt64(pageSize))
-            for i in 0..<n { map.append(Hash.page(buf + i * pageSize, size: pageSize, pgno: UInt32(pgno + i))) }
-            pgno += n
-        }
-        return map
-    }
 
     /// The last lineage log whose first transaction is at or before `time` (0 when none).
     static func logIndex(containing time: Date, in logs: [LineageLog]) -> Int {
@@ -301,7 +283,7 @@ struct CopyCataloger {
             let out = try RawFile(path: image, mode: .createNew)
             // Copy, checking each page against the hashes the match was found with.
             let pages = Int(try RawFile(path: path, mode: .read).size() / UInt64(pageSize))
-            var map = try Self.copy(path, to: out, pageSize: pageSize, pages: pages)
+            var map = try Self.scan(path, pageSize: pageSize, pages: pages, copyTo: out).0
             guard map == original else {
                 throw .copyNotCataloged(path: path, detail: "it changed while it was being cataloged (its pages no longer hash as they did a moment before); catalog a copy nobody writes to")
             }
@@ -323,7 +305,7 @@ struct CopyCataloger {
             try out.truncate(to: UInt64(map.pageCount) * UInt64(pageSize))
             try out.sync()
             // Re-read what was written: every page, the state and the file checksum.
-            let (reread, fileHash) = try Self.hashImage(image, pageSize: pageSize)
+            let (reread, fileHash) = try Self.scan(image, pageSize: pageSize)
             guard reread.state == map.state, reread.pageCount == map.pageCount else {
                 throw .verificationFailed(file: image, detail: "the image copy reads back with state \(Hash.hex(reread.state)), not \(Hash.hex(map.state))")
             }
@@ -368,42 +350,26 @@ struct CopyCataloger {
         }
     }
 
-    /// Copies `pages` pages of `path` into `out`, hashing each.
-    static func copy(_ path: String, to out: RawFile, pageSize: Int, pages: Int) throws(CairnError) -> PageMap {
+
+    /// Every page's hash and the XXH3 of the whole file (the first `pages` pages, or all),
+    /// copying the pages into `out` on the way when given.
+    static func scan(_ path: String, pageSize: Int, pages: Int? = nil, copyTo out: RawFile? = nil) throws(CairnError) -> (PageMap, UInt64) {
         let f = try RawFile(path: path, mode: .read)
         f.adviseSequential()
+        let count: Int
+        if let pages { count = pages } else { count = Int(try f.size() / UInt64(pageSize)) }
         var map = PageMap(pageSize: pageSize)
-        map.reserve(pages)
-        let per = max(1, (1 << 20) / pageSize)
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: per * pageSize, alignment: 4096)
-        defer { buf.deallocate() }
-        var pgno = 1
-        while pgno <= pages {
-            let n = min(per, pages - pgno + 1)
-            let at = UInt64(pgno - 1) * UInt64(pageSize)
-            try f.readExactly(into: buf, count: n * pageSize, at: at)
-            try out.write(buf, count: n * pageSize, at: at)
-            for i in 0..<n { map.append(Hash.page(buf + i * pageSize, size: pageSize, pgno: UInt32(pgno + i))) }
-            pgno += n
-        }
-        return map
-    }
-
-    /// Every page's hash and the XXH3 of the whole file.
-    static func hashImage(_ path: String, pageSize: Int) throws(CairnError) -> (PageMap, UInt64) {
-        let f = try RawFile(path: path, mode: .read)
-        let size = try f.size()
-        let pages = Int(size / UInt64(pageSize))
-        var map = PageMap(pageSize: pageSize)
-        map.reserve(pages)
+        map.reserve(count)
         let whole = StreamingHash()
         let per = max(1, (1 << 20) / pageSize)
         let buf = UnsafeMutableRawPointer.allocate(byteCount: per * pageSize, alignment: 4096)
         defer { buf.deallocate() }
         var pgno = 1
-        while pgno <= pages {
-            let n = min(per, pages - pgno + 1)
-            try f.readExactly(into: buf, count: n * pageSize, at: UInt64(pgno - 1) * UInt64(pageSize))
+        while pgno <= count {
+            let n = min(per, count - pgno + 1)
+            let at = UInt64(pgno - 1) * UInt64(pageSize)
+            try f.readExactly(into: buf, count: n * pageSize, at: at)
+            if let out { try out.write(buf, count: n * pageSize, at: at) }
             whole.update(buf, n * pageSize)
             for i in 0..<n { map.append(Hash.page(buf + i * pageSize, size: pageSize, pgno: UInt32(pgno + i))) }
             pgno += n

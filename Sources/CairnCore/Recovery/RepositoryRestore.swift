@@ -52,18 +52,7 @@ extension ProtectedDatabase {
         engine.showProgress = showProgress
         engine.allowIncomplete = allowIncomplete
         let built = try engine.build(beside: dest, to: target, backupId: id)
-        do throws(CairnError) {
-            if force {
-                for suffix in ["-wal", "-shm", "-journal"] { FileSystem.removeFile(dest + suffix) }
-                try FileSystem.rename(built.path, dest)
-            } else {
-                try FileSystem.renameNoReplace(built.path, dest)
-            }
-            try FileSystem.fsyncDirectory(FileSystem.parent(of: dest))
-        } catch {
-            FileSystem.removeFile(built.path)
-            throw error
-        }
+        try RestoreEngine.place(built.path, at: dest, force: force)
         return built.result
     }
 }

@@ -12,6 +12,24 @@ public struct RestoreEngine {
         try reader.read(label: "validate") { _, _, _, _, _ in }
     }
 
+    /// Moves a verified file built beside `dest` to `dest`: never over an existing file unless
+    /// `force` (which also removes a stale -wal, -shm or -journal of the old file). The
+    /// temporary file is removed if the move fails.
+    static func place(_ temp: String, at dest: String, force: Bool) throws(CairnError) {
+        do throws(CairnError) {
+            if force {
+                for suffix in ["-wal", "-shm", "-journal"] { FileSystem.removeFile(dest + suffix) }
+                try FileSystem.rename(temp, dest)
+            } else {
+                try FileSystem.renameNoReplace(temp, dest)
+            }
+            try FileSystem.fsyncDirectory(FileSystem.parent(of: dest))
+        } catch {
+            FileSystem.removeFile(temp)
+            throw error
+        }
+    }
+
     /// Swaps a verified file in for the live database. Its WAL is checkpointed into it first
     /// (or, if SQLite cannot read it, both are kept aside), so the path always holds either
     /// the complete old database or the complete new one.
