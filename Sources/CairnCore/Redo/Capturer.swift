@@ -19,8 +19,10 @@ public final class Capturer {
     private let pins: WALPin
     private var log: OnlineLogWriter?
     private var current: CurrentLog?
-    private let io = UnsafeMutableRawPointer.allocate(byteCount: Capturer.chunkBytes, alignment: 4096)
-    private let recordHeader = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.recordHeaderSize, alignment: 8)
+    /// `io` and `recordHeader` are allocated in `init` only once nothing before them can throw:
+    /// an initializer that throws before every stored property is set does not run `deinit`.
+    private let io: UnsafeMutableRawPointer
+    private let recordHeader: UnsafeMutableRawPointer
     /// Commit times reported by an in-process WAL hook, oldest first (µs since 1970).
     private let exactTimes = ExactTimeQueue()
     private var checkedContinuity = false
@@ -64,6 +66,9 @@ public final class Capturer {
         position = point.position
         let loaded = try PageMap.read(database.layout.pageMapFile)
         map = loaded.map
+        io = .allocate(byteCount: Capturer.chunkBytes, alignment: 4096)
+        recordHeader = .allocate(byteCount: RedoLogFormat.recordHeaderSize, alignment: 8)
+        // Every stored property is set from here on: a throw below runs `deinit`.
         let mapScn = loaded.scn
         if mapScn < point.scn {
             throw .corrupt(file: database.layout.pageMapFile, offset: nil,

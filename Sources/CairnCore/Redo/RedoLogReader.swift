@@ -13,7 +13,9 @@ public final class RedoLogReader {
     public private(set) var trailer: RedoLogFormat.Trailer?
     public private(set) var records = 0
     private let contentHash = StreamingHash()
-    private var scratch = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+    /// Allocated last in `init`: when an initializer throws before every stored property is set,
+    /// `deinit` does not run, so a buffer allocated earlier (say, as a default value) would leak.
+    private var scratch: UnsafeMutableRawPointer
     private var scratchSize = 1 << 20
 
     public init(path: String) throws(CairnError) {
@@ -28,6 +30,8 @@ public final class RedoLogReader {
         }
         try file.readExactly(into: h, count: RedoLogFormat.headerSize, at: 0)
         header = try RedoLogFormat.decodeHeader(h, file: path)
+        // Nothing below throws (see `scratch`).
+        scratch = .allocate(byteCount: scratchSize, alignment: 4096)
         contentHash.update(h, RedoLogFormat.headerSize)
         end = UInt64(RedoLogFormat.headerSize)
         file.adviseSequential()
