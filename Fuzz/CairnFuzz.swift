@@ -52,10 +52,13 @@ private func readStoredLog(_ body: UnsafeRawBufferPointer) {
     try? logSetReader.check(directory: dir, entry: entry, file: file)
 }
 
+/// `CAIRN_FUZZ_ONLY=N` sends every input to parser N (used to attribute memory or speed to one parser).
+private let forcedSelector: UInt8? = ProcessInfo.processInfo.environment["CAIRN_FUZZ_ONLY"].flatMap { UInt8($0) }.map { $0 % 8 }
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func cairnFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
-    let selector = data[0] % 8
+    let selector = forcedSelector ?? data[0] % 8
     let body = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     let bytes = Array(body)
     switch selector {
@@ -79,7 +82,7 @@ public func cairnFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         let path = asFile(body)
         for strict in [false, true] {
             if let r = try? RedoLogReader(path: path) {
-                while let next = try? r.next(strict: strict, pages: { _, _ in }), next != nil {}
+                while (try? r.next(strict: strict, pages: { _, _ in })) != nil {}
             }
         }
     case 4: // page map
