@@ -14,7 +14,15 @@ public final class CaptureGuardian {
     let logger: Logger
     public var say: (String) -> Void = { _ in }
     private let pin: SQLiteConnection
-    private var pinned = false
+    private(set) var pinned = false
+    /// The capture lock of the database. When set, each worker start first replaces
+    /// orphaned workers (left by a guardian that was killed) and refuses while another
+    /// capture runs (see `clearWayForWorker`).
+    public var captureLockFile: String?
+    /// How long an orphaned worker gets to stop cleanly before it is killed.
+    public var orphanStopTimeout: TimeInterval = 60
+    /// How long to wait for a brief holder of the capture lock (a backup) before refusing.
+    public var holderWait: TimeInterval = 60
 
     public init(databasePath: String, logger: Logger = Logger(label: "cairn")) throws(CairnError) {
         self.databasePath = databasePath
@@ -31,6 +39,16 @@ public final class CaptureGuardian {
         } catch {
             try? pin.exec("ROLLBACK")
             logger.error("guardian could not pin the WAL: \(error.description)")
+        }
+    }
+
+    func pinOrThrow() throws(CairnError) {
+        for _ in 0..<20 where !pinned {
+            pinNow()
+            if !pinned { usleep(100_000) }
+        }
+        guard pinned else {
+            throw .databaseBusy(path: databasePath, detail: "the capture guardian could not open a read transaction to pin the WAL")
         }
     }
 
@@ -84,7 +102,10 @@ public final class CaptureGuardian {
         defer { unpin() }
         var restarts = 0
         var draining = false
+        var firstStart = true
         while true {
+            try clearWayForWorker(firstStart: firstStart)
+            firstStart = false
             let p = Process()
             p.executableURL = URL(fileURLWithPath: executable)
             p.arguments = draining ? arguments + [drainArgument] : arguments
@@ -152,13 +173,18 @@ public final class CaptureGuardian {
 }
 
 /// The worker's side of the guardian protocol (standard output and input).
+///
+/// The link breaks when the guardian dies: a request meets a closed pipe (EPIPE, end of
+/// input), or this process was reparented (`getppid()` changed). The worker then keeps
+/// capturing alone, checkpointing under a write lock of its own (see `CaptureService.run`).
 public final class GuardianLink: @unchecked Sendable {
     private var broken = false
+    private let parent = getppid()
     public init() {}
 
     /// Sends a request; true when answered OK, false when answered NO or the link broke.
     private func ask(_ word: String) -> Bool {
-        guard !broken else { return false }
+        guard isConnected else { return false }
         let line = word + "\n"
         let ok = line.withCString { p in write(STDOUT_FILENO, p, strlen(p)) } > 0
         var reply = [UInt8](repeating: 0, count: 3)
@@ -168,7 +194,10 @@ public final class GuardianLink: @unchecked Sendable {
         return false
     }
 
-    public var isConnected: Bool { !broken }
+    public var isConnected: Bool {
+        if !broken && getppid() != parent { broken = true }
+        return !broken
+    }
     /// Asks the guardian to take the write lock for Cairn's checkpoint.
     func lockForCheckpoint() -> Bool { ask("CHECKPOINT") }
     /// Everything is captured and this process holds no pin: the guardian checkpoints, pins

@@ -24,6 +24,16 @@ final class CaptureLock {
 
     deinit { Glibc.close(fd) }
 
+    /// Whether some process holds the lock now (probed with a shared lock released at once).
+    static func isHeld(path: String) -> Bool {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return false }
+        defer { Glibc.close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) != 0 { return true }
+        flock(fd, LOCK_UN)
+        return false
+    }
+
     /// Process id written by the current holder, if any.
     static func holder(path: String) -> Int32? {
         guard let s = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }

@@ -52,6 +52,9 @@ public final class CaptureService {
 
     public func run() throws(CairnError) {
         try database.requireArchiveLog()
+        // A stop requested from here on is kept, also while waiting for the lock: the capture
+        // then takes the lock, captures and archives everything, and stops.
+        CaptureSignals.reset()
         // A worker waits while a backup captures for itself (it holds the lock briefly).
         var lock: CaptureLock?
         let deadline = Date().addingTimeInterval(guardian != nil ? 60 : 0)
@@ -62,7 +65,6 @@ public final class CaptureService {
             }
         }
         defer { _ = lock }
-        CaptureSignals.reset()
         if drainOnly { CaptureSignals.requestStop() }
         let capturer = try Capturer(database: database, logger: logger)
         capturer.guardian = guardian
@@ -71,13 +73,35 @@ public final class CaptureService {
         worker.start()
         defer { worker.stop() }
         let watcher = WALWatcher(databasePath: database.databasePath)
-        say("capturing \(database.databasePath) from SCN \(capturer.scn) (Ctrl-C stops after archiving everything committed)")
+        let startScn = capturer.scn
+        var started = false
         var stalledSince: Date?
+        var guardianLost = false
         while CaptureSignals.stop == 0 {
+            if let g = guardian, !guardianLost, !g.isConnected {
+                // The guardian died (killed). This worker keeps capturing alone rather than
+                // exiting: its own pins keep SQLite from restarting the WAL over frames it has
+                // not captured, so every commit stays protected (invariant 1) with no new
+                // mechanism. Exiting, even after capturing everything, would leave the WAL
+                // unpinned until someone starts capture again, and an application checkpoint
+                // could then restart the WAL over commits made meanwhile: a gap. What is lost
+                // is only the restart-on-death the guardian gave; a new `archive --follow`
+                // replaces this worker cleanly (it pins first, then stops it with SIGTERM).
+                guardianLost = true
+                logger.warning("capture guardian died; capturing alone")
+                say("warning: the capture guardian died; this worker (process \(getpid())) keeps capturing under its own pins until stopped; start `cairn archive \(database.databasePath) --follow` again to take it over")
+            }
             watcher.wait(timeoutMs: capturer.flushDueInMs(interval: syncInterval) ?? 250)
             if coalesceInterval > 0 { Thread.sleep(forTimeInterval: coalesceInterval) }
             do throws(CairnError) {
                 try capturer.step(sync: false)
+                if !started {
+                    // Said after the first step, which checks continuity (possibly waiting for the
+                    // write lock): from here on this process's own pins cover everything it captured.
+                    started = true
+                    let who = guardian != nil ? " (worker process \(getpid()))" : ""
+                    say("capturing \(database.databasePath) from SCN \(startScn)\(who) (Ctrl-C stops after archiving everything committed)")
+                }
                 if capturer.flushDueInMs(interval: syncInterval) == 0 { try capturer.flush() }
                 if stalledSince != nil { say("capture resumed"); stalledSince = nil }
                 let c = database.control

@@ -495,6 +495,13 @@ public final class Capturer {
             pins.closeAll()
             let complete = g.checkpointCaptured()
             try pins.openNext()
+            if !g.isConnected {
+                // The guardian died while it held the write lock and this process held no
+                // pin: between its death and `openNext` a writer could have committed and the
+                // application restarted the WAL. Check continuity again under our own write
+                // lock at the next step (the common case finds the WAL generation unchanged).
+                checkedContinuity = false
+            }
             if complete { lastCheckpointScn = scn }
             return complete
         }

@@ -38,6 +38,7 @@ struct Archive: ParsableCommand {
                 try p.requireArchiveLog()
                 let guardian = try CaptureGuardian(databasePath: p.databasePath, logger: Logger(label: "cairn"))
                 guardian.say = say
+                guardian.captureLockFile = p.layout.captureLockFile
                 var args = ["archive", p.databasePath, "--follow", "--worker", "--repo", p.layout.root]
                 if json { args.append("--json") }
                 try guardian.run(executable: CommandLine.executablePath, arguments: args, drainArgument: "--drain")
