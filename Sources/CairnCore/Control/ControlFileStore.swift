@@ -156,6 +156,14 @@ public struct ControlFileStore: Sendable {
         try write(c, logger: logger)
     }
 
+    /// Adopts the newest copy on disk when another process wrote a newer one.
+    mutating func reload() {
+        if let newest = Self.newestCopy(copies), newest.usn > usn {
+            usn = newest.usn
+            content = newest.content
+        }
+    }
+
     /// The lock file beside the repository's copy of the control file.
     var lockPath: String {
         let repoCopy = copies.first { $0.hasSuffix("/control/cairn.ctl") } ?? copies[0]

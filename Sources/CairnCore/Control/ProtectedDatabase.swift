@@ -27,6 +27,12 @@ public final class ProtectedDatabase: @unchecked Sendable {
         }
     }
 
+    /// Re-reads the control file when another process updated it since this one last read
+    /// or wrote it (a process that has just taken the capture lock reloads the capture state).
+    func reloadControl() {
+        lock.withLock { store.reload() }
+    }
+
     init(databasePath: String, store: ControlFileStore, logger: Logger) {
         self.databasePath = databasePath
         self.store = store

@@ -57,6 +57,10 @@ public final class Capturer {
     public init(database: ProtectedDatabase, logger: Logger = Logger(label: "cairn")) throws(CairnError) {
         self.database = database
         self.logger = logger
+        // The caller holds the capture lock, but may have read the control file before taking
+        // it (a worker waits for it while a backup or `switch-log` captures): what the previous
+        // holder captured, switched and recorded must be the starting point, not a stale copy.
+        database.reloadControl()
         let c = database.control
         guard let point = c.redo.capture else {
             throw .invalidArgument("\(database.databasePath) has no capture point; register it again with `cairn init`.")
@@ -154,9 +158,9 @@ public final class Capturer {
             off = again.end
         }
         if best.reader.trailer != nil {
-            // Closed but the switch was not recorded: finish it.
+            // Closed but the switch was not recorded: finish it. The file is left as it is
+            // (reopening it for writing would truncate it to its records, dropping the trailer).
             current = cur
-            log = try OnlineLogWriter(reopening: [best.path], header: again.header, end: again.end, logger: logger)
             try recordSwitch(closedBytes: FileSystem.fileSize(best.path) ?? 0, sourcePath: best.path)
             return
         }
