@@ -160,6 +160,55 @@ import Testing
         try s.expectNothingLost(scns: [100, 199, 240])
     }
 
+    /// A process that opened the control file before another one captured, switched and
+    /// archived (a worker waiting for the lock while a backup or `switch-log` captures, a
+    /// guardian's new worker while the orphan drains) starts from what that one recorded.
+    @Test func aCaptureStartsFromWhatThePreviousLockHolderRecorded() throws {
+        let s = try Setup(count: 30)
+        let hold = WALHold(s.db) // no capture runs in between: keep the WAL from being checkpointed away
+        let opened = try ProtectedDatabase.open(database: s.db, logger: quietLogger)
+        s.write(0..<10)
+        let first = Shell.run([Paths.cairn, "archive", s.db, "--once"])
+        #expect(first.status == 0, "\(first.stderr)")
+        s.write(10..<20)
+        let r = try opened.archiveOnce()
+        #expect(r.scn == 20 && r.captured == 10)
+        s.write(20..<30)
+        let last = Shell.run([Paths.cairn, "archive", s.db, "--once"])
+        #expect(last.status == 0, "\(last.stderr)")
+        hold.release()
+        try s.expectNothingLost(scns: [5, 10, 15, 25])
+    }
+
+    /// A capture killed after closing a log (trailer written, durable) but before the switch
+    /// was recorded in the control file: the next capture records the log as it is, trailer
+    /// included, and recovery reads it. (Here the control-file update fails instead of the
+    /// process dying; the crash suite kills processes at that moment.)
+    @Test func aLogClosedButNotRecordedIsRecordedWithItsTrailer() throws {
+        let s = try Setup(count: 20)
+        let hold = WALHold(s.db)
+        s.write(0..<10)
+        do {
+            let lock = try s.p.captureLock()
+            let capturer = try Capturer(database: s.p, logger: quietLogger)
+            try capturer.step()
+            for copy in s.p.controlCopies { FaultInjector.shared.add(.init(.rename, pathContains: copy, effect: .fail(EIO))) }
+            defer { for copy in s.p.controlCopies { FaultInjector.shared.removeAll(pathContains: copy) } }
+            do throws(CairnError) {
+                try capturer.switchLog()
+                Issue.record("the switch was recorded although no control-file copy could be written")
+            } catch {}
+            withExtendedLifetime(lock) {}
+        }
+        s.write(10..<20)
+        let r = try s.p.archiveOnce()
+        #expect(r.scn == 20)
+        hold.release()
+        let log1 = try #require(s.p.control.redo.logs.first { $0.sequence == 1 })
+        #expect(log1.highScn == 10 && log1.status == .archived)
+        try s.expectNothingLost(scns: [5, 10, 15])
+    }
+
     /// A guardian that finds the capture lock held by a capture that is not an orphan
     /// (`archive --follow --no-guardian`) refuses with the usual error.
     @Test func aRunningCaptureIsNotTakenOver() throws {
