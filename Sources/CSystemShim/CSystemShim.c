@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,3 +20,7 @@ int cairn_start_writeback(int fd, long long offset, long long length) {
 }
 
 int cairn_o_direct(void) { return O_DIRECT; }
+
+int cairn_set_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CairnCore
+import CSystemShim
 import Foundation
 import Logging
 
@@ -14,6 +15,10 @@ struct CairnCommand: ParsableCommand {
     )
 
     static func main() {
+        // Buffers of 1 MiB and more come straight from mmap and go back to the system when
+        // freed (glibc would otherwise raise its threshold after the first free and keep
+        // such buffers in per-thread heaps, growing the resident size of long restores).
+        _ = cairn_set_mmap_threshold(1 << 20)
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = ProcessInfo.processInfo.environment["CAIRN_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning

@@ -10,4 +10,8 @@ int cairn_start_writeback(int fd, long long offset, long long length);
 
 /// The O_DIRECT open flag (a GNU extension the Swift Glibc module does not export).
 int cairn_o_direct(void);
+
+/// Makes allocations of at least `bytes` come from mmap and return to the system when freed
+/// (glibc's M_MMAP_THRESHOLD, fixed so it no longer grows after the first free).
+int cairn_set_mmap_threshold(int bytes);
 #endif
