@@ -217,6 +217,13 @@ extension ProtectedDatabase {
             }
             return try recoverInPlace(target: target, backup: id, allowIncomplete: allowIncomplete, showProgress: showProgress)
         }
+        return try restoreNewFile(dest, target: target, backup: id, force: force, allowIncomplete: allowIncomplete, showProgress: showProgress)
+    }
+
+    /// Builds the database at `target` beside `dest` (every check passed) and moves it there;
+    /// an existing `dest` is replaced only with `force`.
+    func restoreNewFile(_ dest: String, target: RecoveryTarget, backup id: UInt64?, force: Bool,
+                        allowIncomplete: Bool, showProgress: Bool) throws(CairnError) -> RecoveryEngine.Result {
         if !force && FileSystem.exists(dest) { throw .targetExists(path: dest) }
         var engine = RecoveryEngine(database: self, logger: logger)
         engine.showProgress = showProgress

@@ -47,12 +47,6 @@ extension ProtectedDatabase {
             throw .invalidArgument("--to \(path) is inside the repository \(layout.root); restoring from a repository alone never writes into it. Choose a path outside it.")
         }
         if FileSystem.isDirectory(dest) { throw .invalidArgument("--to \(path) is a directory; give the path of the file to create.") }
-        if !force && FileSystem.exists(dest) { throw .targetExists(path: dest) }
-        var engine = RecoveryEngine(database: self, logger: logger)
-        engine.showProgress = showProgress
-        engine.allowIncomplete = allowIncomplete
-        let built = try engine.build(beside: dest, to: target, backupId: id)
-        try RestoreEngine.place(built.path, at: dest, force: force)
-        return built.result
+        return try restoreNewFile(dest, target: target, backup: id, force: force, allowIncomplete: allowIncomplete, showProgress: showProgress)
     }
 }
