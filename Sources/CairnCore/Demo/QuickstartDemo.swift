@@ -118,7 +118,7 @@ public struct QuickstartDemo {
         }
 
         func stop() throws(CairnError) {
-            CaptureSignals.requestStop()
+            service.stopRequest.request()
             done.wait()
             if let failure { throw failure }
         }

@@ -23,6 +23,8 @@ public final class CaptureGuardian {
     public var orphanStopTimeout: TimeInterval = 60
     /// How long to wait for a brief holder of the capture lock (a backup) before refusing.
     public var holderWait: TimeInterval = 60
+    /// Stops the guardian: its worker is asked to capture and archive everything, then stop.
+    public let stopRequest = StopRequest()
 
     public init(databasePath: String, logger: Logger = Logger(label: "cairn")) throws(CairnError) {
         self.databasePath = databasePath
@@ -119,12 +121,11 @@ public final class CaptureGuardian {
             var buffer = Data()
             var stopForwarded = draining
             while true {
-                if CaptureSignals.stop != 0 && !stopForwarded {
+                if stopRequest.isRequested && !stopForwarded {
                     stopForwarded = true
                     kill(p.processIdentifier, SIGINT)
                 }
-                if CaptureSignals.switchLog != 0 {
-                    CaptureSignals.switchLog = 0
+                if CaptureSignals.takeSwitchLog() {
                     kill(p.processIdentifier, SIGUSR1)
                 }
                 var pfd = pollfd(fd: reader.fileDescriptor, events: Int16(POLLIN), revents: 0)
@@ -155,7 +156,7 @@ public final class CaptureGuardian {
             if draining {
                 throw .io(operation: "capture worker could not finish capturing and archiving (status \(p.terminationStatus))", path: databasePath, errno: EIO)
             }
-            if CaptureSignals.stop != 0 {
+            if stopRequest.isRequested {
                 // The worker did not finish by itself: drain with a fresh worker.
                 draining = true
                 continue

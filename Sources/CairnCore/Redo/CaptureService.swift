@@ -1,31 +1,6 @@
 import Foundation
 import Logging
 
-/// Process-wide requests from signal handlers (SIGINT/SIGTERM: stop; SIGUSR1: switch log).
-public enum CaptureSignals {
-    nonisolated(unsafe) static var stop: sig_atomic_t = 0
-    nonisolated(unsafe) static var switchLog: sig_atomic_t = 0
-
-    /// Installs the handlers (the CLI calls this before `CaptureService.run`).
-    public static func install() {
-        // A parent may have started us with these signals blocked (spawned from a thread
-        // that blocks them); unblock them so a stop request is never lost.
-        var set = sigset_t()
-        sigemptyset(&set)
-        for s in [SIGINT, SIGTERM, SIGUSR1] { sigaddset(&set, s) }
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGINT) { _ in CaptureSignals.stop = 1 }
-        signal(SIGTERM) { _ in CaptureSignals.stop = 1 }
-        signal(SIGUSR1) { _ in CaptureSignals.switchLog = 1 }
-        // A worker whose guardian died must not be killed by writing to its pipe: it keeps
-        // capturing under its own pins.
-        signal(SIGPIPE, SIG_IGN)
-    }
-
-    public static func requestStop() { stop = 1 }
-    static func reset() { stop = 0; switchLog = 0 }
-}
-
 /// `cairn archive --follow`: captures each commit as soon as inotify reports a write to
 /// the WAL (and at least every 250 ms), switches logs by size, by archive timeout and on
 /// request, archives closed logs on a thread of its own, and checkpoints the WAL. On a clean
@@ -38,6 +13,8 @@ public final class CaptureService {
     public var guardian: GuardianLink?
     /// Capture and archive what is committed, then stop (a guardian's final worker).
     public var drainOnly = false
+    /// Stops this capture after it has captured and archived everything committed.
+    public let stopRequest = StopRequest()
     /// Group commit: captured records are made durable at most this long after capture
     /// (one fdatasync for every transaction committed meanwhile).
     public var syncInterval: TimeInterval = 0.02
@@ -52,9 +29,8 @@ public final class CaptureService {
 
     public func run() throws(CairnError) {
         try database.requireArchiveLog()
-        // A stop requested from here on is kept, also while waiting for the lock: the capture
-        // then takes the lock, captures and archives everything, and stops.
-        CaptureSignals.reset()
+        // A stop requested while waiting for the lock is kept: the capture then takes the
+        // lock, captures and archives everything, and stops.
         // A worker waits while a backup captures for itself (it holds the lock briefly).
         var lock: CaptureLock?
         let deadline = Date().addingTimeInterval(guardian != nil ? 60 : 0)
@@ -65,7 +41,7 @@ public final class CaptureService {
             }
         }
         defer { _ = lock }
-        if drainOnly { CaptureSignals.requestStop() }
+        if drainOnly { stopRequest.request() }
         let capturer = try Capturer(database: database, logger: logger)
         capturer.guardian = guardian
         let archiver = Archiver(database: database, logger: logger)
@@ -77,7 +53,7 @@ public final class CaptureService {
         var started = false
         var stalledSince: Date?
         var guardianLost = false
-        while CaptureSignals.stop == 0 {
+        while !stopRequest.isRequested {
             if let g = guardian, !guardianLost, !g.isConnected {
                 // The guardian died (killed). This worker keeps capturing alone rather than
                 // exiting: its own pins keep SQLite from restarting the WAL over frames it has
@@ -105,8 +81,7 @@ public final class CaptureService {
                 if capturer.flushDueInMs(interval: syncInterval) == 0 { try capturer.flush() }
                 if stalledSince != nil { say("capture resumed"); stalledSince = nil }
                 let c = database.control
-                if CaptureSignals.switchLog != 0 {
-                    CaptureSignals.switchLog = 0
+                if CaptureSignals.takeSwitchLog() {
                     try capturer.switchLog()
                     worker.poke()
                 } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= c.redo.archiveTimeoutSeconds {

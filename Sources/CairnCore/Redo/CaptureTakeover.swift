@@ -99,7 +99,7 @@ extension CaptureGuardian {
             if let pid, let holder = LinuxProcess(pid), holder.isRunning, holder.isFollowCapture {
                 throw .captureRunning(pid: pid, lockFile: lockFile)
             }
-            if Date() >= deadline || CaptureSignals.stop != 0 { throw .captureRunning(pid: pid, lockFile: lockFile) }
+            if Date() >= deadline || stopRequest.isRequested { throw .captureRunning(pid: pid, lockFile: lockFile) }
             if !announced {
                 announced = true
                 say("waiting for process \(pid.map(String.init) ?? "?") to release the capture lock \(lockFile)")
