@@ -8,23 +8,31 @@ import Foundation
 public final class SQLiteConnection: @unchecked Sendable {
     public let path: String
     private var db: OpaquePointer?
+    /// The busy handler's state (see `cairn_sqlite_busy_poll`); freed after the connection.
+    private let busyWait: UnsafeMutablePointer<cairn_busy_wait>
 
     public init(path: String, readOnly: Bool = false, busyTimeoutMs: Int32 = 60_000) throws(CairnError) {
         self.path = path
+        busyWait = .allocate(capacity: 1)
+        busyWait.initialize(to: cairn_busy_wait(timeout_ms: Int(busyTimeoutMs), started: timespec()))
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX
         var handle: OpaquePointer?
         let rc = sqlite3_open_v2(path, &handle, flags, nil)
         if rc != SQLITE_OK {
             let msg = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close(handle)
+            busyWait.deallocate()
             throw .sqlite(path: path, code: rc, message: msg)
         }
         db = handle
-        sqlite3_busy_timeout(handle, busyTimeoutMs)
+        _ = cairn_sqlite_busy_poll(handle, busyWait)
         _ = cairn_sqlite_disable_checkpoint_on_close(handle)
     }
 
-    deinit { sqlite3_close_v2(db) }
+    deinit {
+        sqlite3_close_v2(db)
+        busyWait.deallocate()
+    }
 
     public func close() {
         sqlite3_close_v2(db)
