@@ -154,7 +154,9 @@ import Testing
                 Issue.record("trial \(trial): latest recovery reached SCN \(r.scn) of \(statements.count), digest equal: \(latestDigest == sourceDigest)")
             }
             checked += statements.count
-            for n in (0..<3).map({ _ in Int.random(in: 1...statements.count, using: &rng) }) {
+            var sampled = Set<Int>()
+            while sampled.count < 3 { sampled.insert(Int.random(in: 1...statements.count, using: &rng)) }
+            for n in sampled.sorted() {
                 let out = dir.file("scn-\(n).db")
                 _ = try reopened.recover(to: out, target: .scn(UInt64(n)), showProgress: false)
                 if try ContentDigest.compute(out).digest != (try expected(n)) {

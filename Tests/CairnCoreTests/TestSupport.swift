@@ -50,11 +50,13 @@ enum Shell {
     private static func launch(_ p: Process, input: String?) {
         let inp = Pipe()
         p.standardInput = input == nil ? FileHandle.nullDevice : inp
+        // A child killed before it read all its input must not take the test process with it.
+        signal(SIGPIPE, SIG_IGN)
         try! p.run()
         if let input {
             let data = Data(input.utf8)
             Thread.detachNewThread {
-                inp.fileHandleForWriting.write(data)
+                try? inp.fileHandleForWriting.write(contentsOf: data)
                 try? inp.fileHandleForWriting.close()
             }
         }
