@@ -163,6 +163,7 @@ class Case:
     shown: Optional[list[str]] = None                      # argv to show for a runner case
     command_text: str = ""                                 # or the command line to show, as is
     inputs: list[Path] = field(default_factory=list)       # read beforehand in warm-cache mode
+    keep_cache: bool = False      # time with the page cache as `prepare` left it (never dropped)
     durable: str = ""             # whether the tool fsyncs what it writes
     note: str = ""
     samples: list[Sample] = field(default_factory=list)
@@ -238,6 +239,8 @@ class Context:
     def settle(self, case: Case, drop: bool) -> None:
         """Before every timing: flush dirty pages, then drop the cache (or warm the inputs)."""
         os.sync()
+        if case.keep_cache:
+            return
         if drop and self.can_drop:
             with open("/proc/sys/vm/drop_caches", "w") as f:
                 f.write("3\n")
@@ -1292,6 +1295,13 @@ def scenario_incremental(ctx: Context) -> Scenario:
              output=repo / "backups", out_bytes_from_json=True, json_fields=fields, inputs=[db], durable="yes",
              note="capture (`cairn archive --follow`) runs, as in production; the level 1 reads the "
                   "pages its change tracking names"),
+        Case("cairn-l1-warm", "cairn backup --level 1, page cache as the workload left it", "reference",
+             [[ctx.cairn, "backup", sdb, "--level", "1", "--json"]], prepare=prepare_level1,
+             output=repo / "backups", out_bytes_from_json=True, json_fields=fields, keep_cache=True,
+             durable="yes",
+             note="the same, but the page cache is not dropped: the changed pages, the online logs and "
+                  "the capture's page map are still cached from the workload, as when a backup follows "
+                  "the writes (information only; the target uses the cold case above)"),
     ]
     sc = Scenario("incremental", "Incremental backup",
                   f"A level-0 backup of a copy of the {ctx.db_bytes / MIB:.0f} MiB database, against a level-1 "
