@@ -8,7 +8,8 @@ import Logging
 ///
 /// The worker talks to the guardian in lines on its standard output, answered `OK` or `NO`
 /// on its input: `REPIN` moves the guardian's pin forward; `CHECKPOINT` and `CAPTURED` run
-/// Cairn's checkpoint with the write lock held by the guardian (see below).
+/// Cairn's checkpoint with the write lock held by the guardian (see below), and `UNLOCK`
+/// gives the lock back when the worker cannot finish its part.
 public final class CaptureGuardian {
     let databasePath: String
     let logger: Logger
@@ -142,6 +143,7 @@ public final class CaptureGuardian {
                     case "REPIN": unpin(); pinNow()
                     case "CHECKPOINT": if !lockWriters() { reply = "NO\n" }
                     case "CAPTURED": reply = checkpointAndUnlock() ? "OK\n" : "NO\n"
+                    case "UNLOCK": unlockWriters()
                     default: continue
                     }
                     // The worker may have died since it asked: a broken pipe is not an error here.
@@ -181,15 +183,21 @@ public final class CaptureGuardian {
 public final class GuardianLink: @unchecked Sendable {
     private var broken = false
     private let parent = getppid()
-    public init() {}
+    private let input: Int32, output: Int32
+    /// The guardian's answers come on `input`, requests go to `output` (a worker's standard
+    /// input and output).
+    public init(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO) {
+        self.input = input
+        self.output = output
+    }
 
     /// Sends a request; true when answered OK, false when answered NO or the link broke.
     private func ask(_ word: String) -> Bool {
         guard isConnected else { return false }
         let line = word + "\n"
-        let ok = line.withCString { p in write(STDOUT_FILENO, p, strlen(p)) } > 0
+        let ok = line.withCString { p in write(output, p, strlen(p)) } > 0
         var reply = [UInt8](repeating: 0, count: 3)
-        let n = ok ? read(STDIN_FILENO, &reply, 3) : 0
+        let n = ok ? read(input, &reply, 3) : 0
         if n == 3 && reply == Array("OK\n".utf8) { return true }
         if n != 3 || reply != Array("NO\n".utf8) { broken = true }
         return false
@@ -204,6 +212,9 @@ public final class GuardianLink: @unchecked Sendable {
     /// Everything is captured and this process holds no pin: the guardian checkpoints, pins
     /// and releases the write lock. True when every frame was checkpointed.
     func checkpointCaptured() -> Bool { ask("CAPTURED") }
+    /// The checkpoint cannot go on (the capture failed or stalled before everything was
+    /// captured): the guardian releases the write lock without checkpointing.
+    @discardableResult func abandonCheckpoint() -> Bool { ask("UNLOCK") }
 
     /// Asks the guardian to move its pin to the current end of the WAL (only while this
     /// process holds pins of its own), so checkpoints can progress past its old mark.

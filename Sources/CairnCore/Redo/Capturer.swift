@@ -495,7 +495,11 @@ public final class Capturer {
         if let g = guardian, g.isConnected {
             // The guardian holds the write lock through the moment without pins.
             guard g.lockForCheckpoint() else { return false }
-            try step(lockHeld: true)
+            do throws(CairnError) { try step(lockHeld: true) } catch {
+                // Writers must not stay blocked while this capture stalls or fails.
+                g.abandonCheckpoint()
+                throw error
+            }
             pins.closeAll()
             let complete = g.checkpointCaptured()
             try pins.openNext()
