@@ -209,9 +209,9 @@ import Testing
         #expect(Ledger.check(out).transfers == 2000 + Int(logs[1].highScn))
     }
 
-    /// A group is reused only after its log is archived: with the destination unavailable,
-    /// capture waits (nothing is lost) and resumes when the destination comes back.
-    @Test func captureWaitsWhenNoGroupIsFreeAndResumes() throws {
+    /// Two online log groups of 64 KiB, a backup, and a single archive destination that is
+    /// unreachable (a file where a directory should be) until `destination` is removed.
+    static func setupWithUnreachableArchive() throws -> (Setup, (dir: TempDir, destination: String)) {
         var redo = RedoOptions()
         redo.logSizeBytes = 64 << 10
         let blocked = TempDir()
@@ -220,6 +220,14 @@ import Testing
         redo.archiveDestinations = [destination]
         let s = try Setup(redo: redo)
         try s.p.backup(.quiet())
+        return (s, (blocked, destination))
+    }
+
+    /// A group is reused only after its log is archived: with the destination unavailable,
+    /// capture waits (nothing is lost) and resumes when the destination comes back.
+    @Test func captureWaitsWhenNoGroupIsFreeAndResumes() throws {
+        let (s, blocked) = try Self.setupWithUnreachableArchive()
+        let destination = blocked.destination
         let holder = WALHold(s.db)
         defer { holder.release() }
         Ledger.write(s.db, 150, seed: 4)
@@ -471,14 +479,8 @@ import Testing
     /// are made just before it takes the lock, so the worker's capture under that lock has
     /// more than the free online logs can hold.
     @Test func aCaptureStalledInItsCheckpointGivesTheWriteLockBack() throws {
-        var redo = RedoOptions()
-        redo.logSizeBytes = 64 << 10
-        let blocked = TempDir()
-        let destination = blocked.file("dest")
-        try FileSystem.atomicWrite(Array("not a directory".utf8), to: destination)
-        redo.archiveDestinations = [destination]
-        let s = try Setup(redo: redo)
-        try s.p.backup(.quiet())
+        let (s, blocked) = try Self.setupWithUnreachableArchive()
+        let destination = blocked.destination
         let holder = WALHold(s.db)
         defer { holder.release() }
         Ledger.write(s.db, 3, seed: 5)
