@@ -34,8 +34,9 @@ import Testing
         }
         let c = p.control
         #expect(!c.backups.contains { $0.id == b1.id }, "the oldest backup was deleted to make room")
-        // Reclaiming deletes only as much as is needed: a few recent backups stay.
-        #expect(c.backups.count <= 3, "\(c.backups.map(\.id))")
+        // Reclaiming deletes only as much as is needed: recent obsolete backups stay while they
+        // fit (how many fit depends on how the logs of each cycle fell, so no exact count).
+        #expect(c.backups.count >= 2 && c.backups.count < 7, "\(c.backups.map(\.id))")
         #expect(!c.redo.logs.contains { $0.sequence == 1 })
         #expect(!FileSystem.exists(p.layout.backupDirectory(b1.id)))
         #expect(p.spaceReport().used <= limit)
