@@ -504,16 +504,8 @@ import Testing
                 let word = String(decoding: line, as: UTF8.self)
                 line = []
                 heard.add(word)
-                var reply = "OK\n"
-                switch word {
-                case "CHECKPOINT":
-                    Ledger.write(db, 150, seed: 6) // more than both 64 KiB groups hold
-                    if !g.lockWriters() { reply = "NO\n" }
-                case "CAPTURED": reply = g.checkpointAndUnlock() ? "OK\n" : "NO\n"
-                case "UNLOCK": g.unlockWriters()
-                case "REPIN": g.unpin(); g.pinNow()
-                default: break
-                }
+                if word == "CHECKPOINT" { Ledger.write(db, 150, seed: 6) } // more than both 64 KiB groups hold
+                let reply = g.answer(word) ?? "NO\n"
                 _ = reply.withCString { write(answer, $0, strlen($0)) }
             }
             guardianDone.signal()

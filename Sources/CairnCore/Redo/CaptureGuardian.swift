@@ -77,6 +77,17 @@ public final class CaptureGuardian {
         return true
     }
 
+    /// Carries out one request of the worker; the reply line, or nil for an unknown request.
+    func answer(_ request: String) -> String? {
+        switch request {
+        case "REPIN": unpin(); pinNow(); return "OK\n"
+        case "CHECKPOINT": return lockWriters() ? "OK\n" : "NO\n"
+        case "CAPTURED": return checkpointAndUnlock() ? "OK\n" : "NO\n"
+        case "UNLOCK": unlockWriters(); return "OK\n"
+        default: return nil
+        }
+    }
+
     func checkpointAndUnlock() -> Bool {
         guard writer != nil else { return false }
         unpin()
@@ -138,14 +149,7 @@ public final class CaptureGuardian {
                 while let nl = buffer.firstIndex(of: 0x0A) {
                     let line = String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self)
                     buffer.removeSubrange(buffer.startIndex...nl)
-                    var reply = "OK\n"
-                    switch line {
-                    case "REPIN": unpin(); pinNow()
-                    case "CHECKPOINT": if !lockWriters() { reply = "NO\n" }
-                    case "CAPTURED": reply = checkpointAndUnlock() ? "OK\n" : "NO\n"
-                    case "UNLOCK": unlockWriters()
-                    default: continue
-                    }
+                    guard let reply = answer(line) else { continue }
                     // The worker may have died since it asked: a broken pipe is not an error here.
                     try? toWorker.fileHandleForWriting.write(contentsOf: Data(reply.utf8))
                 }

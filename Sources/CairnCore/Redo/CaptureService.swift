@@ -29,9 +29,8 @@ public final class CaptureService {
 
     public func run() throws(CairnError) {
         try database.requireArchiveLog()
-        // A stop requested while waiting for the lock is kept: the capture then takes the
-        // lock, captures and archives everything, and stops.
-        // A worker waits while a backup captures for itself (it holds the lock briefly).
+        // A worker waits while a backup captures for itself (it holds the lock briefly). A stop
+        // requested meanwhile is kept: it then captures and archives everything, and stops.
         var lock: CaptureLock?
         let deadline = Date().addingTimeInterval(guardian != nil ? 60 : 0)
         while lock == nil {
