@@ -77,9 +77,7 @@ public struct BackupEngine {
         defer { snapshot.close() }
 
         let partial = layout.partialDirectory(id)
-        if mkdir(partial, 0o755) != 0 {
-            throw CairnError.fromErrno("create backup directory", partial, errno)
-        }
+        try FileSystem.makeNewDirectory(partial, purpose: "backup directory")
         do throws(CairnError) {
             let pageSize = snapshot.pageSize
             let bp = try Self.blockPages(pageSize: pageSize, maxPieceSize: options.maxPieceSize)
@@ -109,6 +107,7 @@ public struct BackupEngine {
                 files: files, tag: options.tag, databaseName: (database as NSString).lastPathComponent,
                 startedAt: started, completedAt: Date(), release: FormatVersion.release)
             manifest.pageMap = mapFile
+            manifest.databaseMode = FileMode.of(file: database)
             manifest.keepUntil = options.keepUntil
             manifest.keepForever = options.keepForever ? true : nil
             manifest.pagesStored = files.reduce(0) { $0 + $1.pages }
@@ -298,7 +297,7 @@ public struct BackupEngine {
                 })
         }
         try file.finish()
-        chmod(path, 0o444)
+        FileSystem.makeReadOnly(path)
         return ([.init(name: ImageCopy.fileName, bytes: total, xxh3: Hash.hex(fileHash.value), pages: UInt64(snapshot.pageCount),
                        firstPage: 1, lastPage: snapshot.pageCount)], map.map, [])
     }

@@ -276,7 +276,7 @@ struct CopyCataloger {
         let id = database.control.nextBackupId
         try FileSystem.makeDirectories(layout.backupsDirectory)
         let partial = layout.partialDirectory(id)
-        if mkdir(partial, 0o755) != 0 { throw CairnError.fromErrno("create backup directory", partial, errno) }
+        try FileSystem.makeNewDirectory(partial, purpose: "backup directory")
         let tag = "cataloged:" + path
         do throws(CairnError) {
             let image = partial + "/" + ImageCopy.fileName
@@ -309,7 +309,7 @@ struct CopyCataloger {
             guard reread.state == map.state, reread.pageCount == map.pageCount else {
                 throw .verificationFailed(file: image, detail: "the image copy reads back with state \(Hash.hex(reread.state)), not \(Hash.hex(map.state))")
             }
-            chmod(image, 0o444)
+            FileSystem.makeReadOnly(image)
             let bp = try BackupEngine.blockPages(pageSize: pageSize, maxPieceSize: BackupOptions().maxPieceSize)
             let bytes = UInt64(map.pageCount) * UInt64(pageSize)
             let mapFile = try BackupEngine.writePageMap(reread, scn: match.scn, incarnation: match.incarnation, directory: partial)
@@ -321,6 +321,7 @@ struct CopyCataloger {
                 tag: tag, databaseName: (database.databasePath as NSString).lastPathComponent,
                 startedAt: match.time, completedAt: Date(), release: FormatVersion.release)
             manifest.pageMap = mapFile
+            manifest.databaseMode = FileMode.of(file: database.databasePath)
             manifest.pagesStored = UInt64(map.pageCount)
             let manifestBytes = try manifest.write(directory: partial)
             try FileSystem.fsyncDirectory(partial)

@@ -22,7 +22,7 @@ struct LogBackupEngine {
         let partial = layout.partialDirectory(id)
         // A leftover of this same id can only come from a run that failed before recording it.
         FileSystem.removeTree(partial)
-        if mkdir(partial, 0o755) != 0 { throw CairnError.fromErrno("create backup directory", partial, errno) }
+        try FileSystem.makeNewDirectory(partial, purpose: "backup directory")
         do throws(CairnError) {
             let level = options.compressionLevel ?? 1
             let writer = LogSetWriter(level: level)

@@ -164,6 +164,7 @@ public enum CatalogRebuilder {
             createdAt: catalog?.createdAt ?? identity.createdAt, updatedAt: Date())
         control.policy = catalog?.policy ?? Policy()
         control.restorePoints = catalog?.restorePoints ?? []
+        control.fileMode = catalog?.fileMode
         for l in control.redo.logs.indices { Archiver.settle(&control, logIndex: l) }
         return (control, Report(dbid: identity.dbid, backups: backups.filter(\.isAvailable).count, logs: logs.count,
                                 incarnation: current, scn: control.scn, skipped: skipped))
@@ -234,6 +235,7 @@ public enum CatalogRebuilder {
         if let i = control.controlCopies.firstIndex(of: RepositoryLayout.besideDatabaseControlCopy(forDatabase: db)), i != 0 {
             control.controlCopies.swapAt(0, i)
         }
+        ProtectedDatabase.registerPermissions(control, database: db)
         // Capture restarts from the database as it is now, behind a gap.
         let highest = control.scn
         if FileSystem.exists(db), (try? DatabaseHeader.read(db)) != nil {

@@ -23,6 +23,9 @@ public struct ControlFile: Codable, Sendable, Equatable {
     public var policy: Policy = Policy()
     /// Named points to return to (`cairn restore-point`).
     public var restorePoints: [RestorePoint] = []
+    /// Permissions of every file Cairn creates for this database (`cairn init --mode`); nil:
+    /// the database file's own permission bits at the time (see `FilePermissions`).
+    public var fileMode: FileMode? = nil
 
     public var dbidValue: UInt64 { UInt64(dbid) ?? 0 }
 

@@ -84,6 +84,7 @@ public struct ControlFileStore: Sendable {
         let winner = results.filter { $0.content?.dbid == dbid }.max(by: { $0.doc!.usn < $1.doc!.usn })!
         var store = ControlFileStore(copies: winner.content!.controlCopies, usn: winner.doc!.usn, content: winner.content!)
         store.foreignCopies = foreign.map { ($0.path, $0.content!.dbid) }
+        ProtectedDatabase.registerPermissions(store.content, database: store.content.databasePath)
         // Repair copies that are missing, stale or damaged.
         let encoded = CheckedDocument.make(store.content, kind: kind, version: FormatVersion.controlFile, usn: store.usn).encoded()
         for path in store.copies.map(FileSystem.absolute) {
@@ -189,7 +190,7 @@ final class ControlFileLock {
 
     init(path: String) throws(CairnError) {
         try FileSystem.makeDirectories(FileSystem.parent(of: path))
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        fd = FilePermissions.openCreating(path, O_RDWR | O_CREAT | O_CLOEXEC)
         if fd < 0 { throw CairnError.fromErrno("open control-file lock", path, errno) }
         while flock(fd, LOCK_EX) != 0 {
             if errno == EINTR { continue }

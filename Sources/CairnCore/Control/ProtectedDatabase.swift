@@ -38,14 +38,16 @@ public final class ProtectedDatabase: @unchecked Sendable {
         self.store = store
         self.layout = RepositoryLayout(root: store.content.repository)
         self.logger = logger
+        if !store.copies.isEmpty { Self.registerPermissions(store.content, database: databasePath) }
     }
 
     // MARK: - Registration
 
     /// Registers `database`: a random DBID, incarnation 1, WAL mode, the repository and the
     /// multiplexed control file (beside the database, in the repository, and any `extraControlCopies`).
+    /// `fileMode` (nil: follow the database file's) is the mode of every file Cairn creates for it.
     public static func initialize(database: String, repository: String? = nil, extraControlCopies: [String] = [],
-                                  redo: RedoOptions = RedoOptions(),
+                                  redo: RedoOptions = RedoOptions(), fileMode: FileMode? = nil,
                                   logger: Logger = Logger(label: "cairn")) throws(CairnError) -> ProtectedDatabase {
         try redo.validate()
         let db = FileSystem.absolute(database)
@@ -62,19 +64,21 @@ public final class ProtectedDatabase: @unchecked Sendable {
 
         var dbid: UInt64 = 0
         while dbid == 0 { dbid = UInt64.random(in: 1...UInt64.max) }
-        try FileSystem.makeDirectories(layout.backupsDirectory)
-        try FileSystem.makeDirectories(FileSystem.parent(of: layout.controlCopy))
         let now = Date()
-        try RepositoryIdentity(dbid: String(dbid), databaseName: (db as NSString).lastPathComponent, createdAt: now,
-                               createdBy: "cairn " + FormatVersion.release).write(layout)
         var copies = [beside, layout.controlCopy]
         for c in extraControlCopies.map(FileSystem.absolute) where !copies.contains(c) { copies.append(c) }
-        let content = ControlFile(
+        var content = ControlFile(
             dbid: String(dbid), databasePath: db, repository: layout.root, controlCopies: copies,
             incarnation: 1, incarnations: [.init(number: 1, parent: nil, resetScn: 0, startScn: 1, createdAt: now)],
             scn: 0, walCursor: nil, nextBackupId: 1, backups: [],
             redo: redo.state(layout: layout),
             createdAt: now, updatedAt: now)
+        content.fileMode = fileMode
+        registerPermissions(content, database: db)
+        try FileSystem.makeDirectories(layout.backupsDirectory)
+        try FileSystem.makeDirectories(FileSystem.parent(of: layout.controlCopy))
+        try RepositoryIdentity(dbid: String(dbid), databaseName: (db as NSString).lastPathComponent, createdAt: now,
+                               createdBy: "cairn " + FormatVersion.release).write(layout)
         var withBaseline = content
         withBaseline.redo.capture = try Self.captureBaseline(database: db, layout: layout, scn: 0, incarnation: 1)
         let store = try ControlFileStore.create(withBaseline)

@@ -33,6 +33,8 @@ public struct RepositoryCatalog: Codable, Sendable, Equatable {
     public var policy: Policy?
     public var gaps: [RedoState.Gap]?
     public var createdAt: Date?
+    /// `cairn init --mode`, when given.
+    public var fileMode: FileMode?
 
     init(_ c: ControlFile) {
         incarnations = c.incarnations
@@ -55,6 +57,7 @@ public struct RepositoryCatalog: Codable, Sendable, Equatable {
         policy = c.policy
         gaps = c.redo.gaps
         createdAt = c.createdAt
+        fileMode = c.fileMode
     }
 
     static func path(_ layout: RepositoryLayout) -> String { layout.root + "/catalog.json" }

@@ -52,6 +52,9 @@ public struct BackupManifest: Codable, Sendable, Equatable {
     public var pageMap: File? = nil
     /// Archived-log backups: one entry per log, each stored as `name` (zstd) in the set.
     public var logs: [LogEntry]? = nil
+    /// Permission bits of the database when it was backed up: a restore from the repository
+    /// alone gives them to the restored file (nil in older manifests: owner-only).
+    public var databaseMode: FileMode? = nil
 
     public struct LogEntry: Codable, Sendable, Equatable {
         public var incarnation: Int

@@ -229,7 +229,7 @@ public struct RecoveryEngine {
         let temp = dir + "/." + (target as NSString).lastPathComponent + ".cairn-restore-\(getpid())"
         FileSystem.removeFile(temp)
         do throws(CairnError) {
-            let file = try RawFile(path: temp, mode: .createNew)
+            let file = try RawFile(path: temp, mode: .createNew, permissions: database.restoredDatabaseMode(readers.last?.manifest))
             let m = readers[0].manifest
             try file.preallocate(UInt64(m.pageCount) * UInt64(m.pageSize))
             let pageSize = m.pageSize

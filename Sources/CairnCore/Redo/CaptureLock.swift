@@ -10,7 +10,7 @@ final class CaptureLock {
     init?(path: String) throws(CairnError) {
         self.path = path
         try FileSystem.makeDirectories(FileSystem.parent(of: path))
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = FilePermissions.openCreating(path, O_RDWR | O_CREAT | O_CLOEXEC)
         if fd < 0 { throw CairnError.fromErrno("open capture lock", path, errno) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             Glibc.close(fd)

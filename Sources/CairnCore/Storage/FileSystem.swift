@@ -27,9 +27,26 @@ public enum FileSystem {
         return p.isEmpty ? "." : p
     }
 
+    /// `path` made absolute and tidied (`.` and `..` removed as text; links are not followed).
     public static func absolute(_ path: String) -> String {
         let url = URL(fileURLWithPath: path)
         return url.standardizedFileURL.path
+    }
+
+    /// The one name of what `path` names: absolute, with every symbolic link and `..` followed
+    /// as the kernel does. The part of the path that does not exist yet is appended as given
+    /// to its longest existing parent, resolved.
+    public static func resolved(_ path: String) -> String {
+        let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        if let r = realpath(full, nil) {
+            defer { free(r) }
+            return String(cString: r)
+        }
+        let name = (full as NSString).lastPathComponent
+        let rest = (full as NSString).deletingLastPathComponent
+        if name == "." || name == ".." || name.isEmpty || rest == full || rest.isEmpty { return absolute(full) }
+        let base = resolved(rest)
+        return (base == "/" ? "" : base) + "/" + name
     }
 
     public static func fsyncDirectory(_ dir: String) throws(CairnError) {
@@ -41,20 +58,32 @@ public enum FileSystem {
     }
 
     /// Creates a directory and its parents; each new directory is made durable in its parent.
+    /// New directories get the permissions `FilePermissions` gives `path`.
     public static func makeDirectories(_ path: String) throws(CairnError) {
+        try makeDirectories(path, bits: FilePermissions.directoryBits(for: path))
+    }
+
+    private static func makeDirectories(_ path: String, bits: mode_t) throws(CairnError) {
         if isDirectory(path) { return }
         let parentDir = parent(of: path)
-        if parentDir != path { try makeDirectories(parentDir) }
-        if mkdir(path, 0o755) != 0 && errno != EEXIST { throw CairnError.fromErrno("create directory", path, errno) }
+        if parentDir != path { try makeDirectories(parentDir, bits: bits) }
+        if mkdir(path, bits) != 0 && errno != EEXIST { throw CairnError.fromErrno("create directory", path, errno) }
         try fsyncDirectory(parentDir)
     }
 
+    /// Creates one directory that must not exist yet (a backup being written), with the
+    /// permissions `FilePermissions` gives it.
+    public static func makeNewDirectory(_ path: String, purpose: String) throws(CairnError) {
+        if mkdir(path, FilePermissions.directoryBits(for: path)) != 0 { throw CairnError.fromErrno("create \(purpose)", path, errno) }
+    }
+
     /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
+    /// The file gets the permissions `FilePermissions` gives `path`.
     public static func atomicWrite(_ bytes: [UInt8], to path: String) throws(CairnError) {
         let dir = parent(of: path)
         let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do throws(CairnError) {
-            let f = try RawFile(path: tmp, mode: .createNew)
+            let f = try RawFile(path: tmp, mode: .createNew, permissions: FilePermissions.fileMode(for: path))
             try f.write(bytes, at: 0)
             try f.sync()
             if let e = FaultInjector.errno(.rename, path) { throw CairnError.fromErrno("rename", path, e) }
@@ -92,6 +121,14 @@ public enum FileSystem {
         return out
     }
 
+    /// Takes the write bits away from a file Cairn wrote (an image copy), leaving its read bits
+    /// as they are.
+    public static func makeReadOnly(_ path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return }
+        chmod(path, st.st_mode & 0o7777 & ~0o222)
+    }
+
     public static func removeFile(_ path: String) {
         unlink(path)
     }
@@ -107,10 +144,11 @@ public enum FileSystem {
 }
 
 extension FileSystem {
-    /// Copies a file in 1 MiB chunks and fsyncs the copy.
-    public static func copyDurably(from source: String, to target: String) throws(CairnError) {
+    /// Copies a file in 1 MiB chunks and fsyncs the copy (a new file, with `permissions` or
+    /// those `FilePermissions` gives `target`).
+    public static func copyDurably(from source: String, to target: String, permissions: FileMode? = nil) throws(CairnError) {
         let src = try RawFile(path: source, mode: .read)
-        let dst = try RawFile(path: target, mode: .createNew)
+        let dst = try RawFile(path: target, mode: .createNew, permissions: permissions)
         let size = try src.size()
         let buf = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
         defer { buf.deallocate() }

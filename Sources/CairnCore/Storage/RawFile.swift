@@ -12,7 +12,9 @@ public final class RawFile: @unchecked Sendable {
 
     public enum Mode { case read, readWrite, createNew, createOrTruncate, readWriteDirect }
 
-    public init(path: String, mode: Mode) throws(CairnError) {
+    /// Files created (`createNew`, `createOrTruncate`) are no more permissive than
+    /// `permissions`, by default what `FilePermissions` says for `path`.
+    public init(path: String, mode: Mode, permissions: FileMode? = nil) throws(CairnError) {
         self.path = path
         let flags: Int32
         switch mode {
@@ -23,7 +25,9 @@ public final class RawFile: @unchecked Sendable {
         case .readWriteDirect: flags = O_RDWR | cairn_o_direct()
         }
         if let e = FaultInjector.errno(.open, path) { throw CairnError.fromErrno("open", path, e) }
-        let fd = open(path, flags | O_CLOEXEC, 0o644)
+        let fd = flags & O_CREAT != 0
+            ? FilePermissions.openCreating(path, flags | O_CLOEXEC, mode: permissions)
+            : open(path, flags | O_CLOEXEC)
         if fd < 0 {
             let e = errno
             if e == ENOENT { throw .missingFile(path: path, detail: "open: no such file") }

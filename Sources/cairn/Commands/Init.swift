@@ -39,6 +39,9 @@ struct Init: ParsableCommand {
     @Flag(name: .customLong("noarchivelog"), help: "Register in NOARCHIVELOG mode (backups only, no capture).")
     var noArchiveLog = false
 
+    @Option(help: "Permissions of every file Cairn creates for this database, in octal, e.g. 0640 (directories get x where r is set). Default: the database file's own, followed when it changes.")
+    var mode: String?
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -55,8 +58,9 @@ struct Init: ParsableCommand {
             redo.minSucceed = minSucceed
             redo.archiveTimeoutSeconds = archiveTimeout
             redo.mode = noArchiveLog ? .noarchivelog : .archivelog
+            let fileMode = try mode.map { (m: String) throws(CairnError) in try FileMode.parse(m) }
             let p = try ProtectedDatabase.initialize(database: database, repository: repo, extraControlCopies: controlCopies,
-                                                     redo: redo, logger: Logger(label: "cairn"))
+                                                     redo: redo, fileMode: fileMode, logger: Logger(label: "cairn"))
             if json { Output.json(p.redoStatus); return }
             print("registered \(p.databasePath)")
             print("  DBID         \(p.control.dbid)")
@@ -65,6 +69,7 @@ struct Init: ParsableCommand {
             for c in p.control.controlCopies { print("  control file \(c)") }
             print("  mode         \(p.control.redo.mode.rawValue); \(p.control.redo.groups.count) online log groups in \(p.control.redo.memberDirectories.joined(separator: ", "))")
             print("  archive to   \(p.control.redo.archiveDestinations.joined(separator: ", ")) (min-succeed \(p.control.redo.minSucceed))")
+            print("  file mode    \(p.control.fileMode.map { "\($0) (set with --mode)" } ?? "as the database file's, now \(FileMode.of(file: p.databasePath) ?? .ownerOnly)")")
             if p.control.redo.mode == .archivelog {
                 print("next: run `cairn archive \(p.databasePath) --follow` to capture every commit, and `cairn backup \(p.databasePath)`")
             }
