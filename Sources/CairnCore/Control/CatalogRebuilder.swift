@@ -226,8 +226,8 @@ public enum CatalogRebuilder {
 
     /// Rebuilds the control file of `database` from its repository and writes it everywhere.
     public static func rebuild(database: String, repository: String?, logger: Logger = Logger(label: "cairn")) throws(CairnError) -> (ProtectedDatabase, Report) {
-        let db = FileSystem.absolute(database)
-        let layout = RepositoryLayout(root: repository ?? RepositoryLayout.defaultRoot(forDatabase: db))
+        let db = FileSystem.resolved(database)
+        let layout = RepositoryLayout(root: repository.map(FileSystem.resolved) ?? RepositoryLayout.defaultRoot(forDatabase: db))
         guard FileSystem.exists(layout.identityFile) else {
             throw .missingFile(path: layout.identityFile, detail: "no Cairn repository here; pass the repository of \(db) with --repo")
         }

@@ -210,7 +210,7 @@ extension ProtectedDatabase {
     /// Restores and recovers to `target` into a new file at `path`.
     public func recover(to path: String, target: RecoveryTarget, backup id: UInt64? = nil, force: Bool = false,
                         allowIncomplete: Bool = false, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> RecoveryEngine.Result {
-        let dest = FileSystem.absolute(path)
+        let dest = FileSystem.resolved(path)
         if dest == databasePath {
             guard !FileSystem.exists(databasePath) else {
                 throw .invalidArgument("--to \(path) is the live database; use --in-place to replace it.")

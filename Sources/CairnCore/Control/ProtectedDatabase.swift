@@ -45,17 +45,18 @@ public final class ProtectedDatabase: @unchecked Sendable {
 
     /// Registers `database`: a random DBID, incarnation 1, WAL mode, the repository and the
     /// multiplexed control file (beside the database, in the repository, and any `extraControlCopies`).
-    /// `fileMode` (nil: follow the database file's) is the mode of every file Cairn creates for it.
+    /// Every path is resolved first (links, `..`), so the database is registered under its one
+    /// real name. `fileMode` (nil: follow the database file's) is the mode of every file Cairn creates for it.
     public static func initialize(database: String, repository: String? = nil, extraControlCopies: [String] = [],
                                   redo: RedoOptions = RedoOptions(), fileMode: FileMode? = nil,
                                   logger: Logger = Logger(label: "cairn")) throws(CairnError) -> ProtectedDatabase {
         try redo.validate()
-        let db = FileSystem.absolute(database)
+        let db = FileSystem.resolved(database)
         guard FileSystem.exists(db) else { throw .databaseMissing(path: db) }
         _ = try DatabaseHeader.read(db)
         let beside = RepositoryLayout.besideDatabaseControlCopy(forDatabase: db)
         if FileSystem.exists(beside) { throw .alreadyRegistered(database: db, controlFile: beside) }
-        let layout = RepositoryLayout(root: repository ?? RepositoryLayout.defaultRoot(forDatabase: db))
+        let layout = RepositoryLayout(root: repository.map(FileSystem.resolved) ?? RepositoryLayout.defaultRoot(forDatabase: db))
         if FileSystem.exists(layout.identityFile) {
             let other = try RepositoryIdentity.read(layout)
             throw .databaseMismatch(database: db, registered: "DBID \(other.dbid) (\(other.databaseName))", file: layout.identityFile)
@@ -66,7 +67,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
         while dbid == 0 { dbid = UInt64.random(in: 1...UInt64.max) }
         let now = Date()
         var copies = [beside, layout.controlCopy]
-        for c in extraControlCopies.map(FileSystem.absolute) where !copies.contains(c) { copies.append(c) }
+        for c in extraControlCopies.map(FileSystem.resolved) where !copies.contains(c) { copies.append(c) }
         var content = ControlFile(
             dbid: String(dbid), databasePath: db, repository: layout.root, controlCopies: copies,
             incarnation: 1, incarnations: [.init(number: 1, parent: nil, resetScn: 0, startScn: 1, createdAt: now)],
@@ -88,12 +89,11 @@ public final class ProtectedDatabase: @unchecked Sendable {
 
     /// Opens the control file of `database` (found beside it, in `repository`, or in the
     /// default repository) and checks that database, control file and repository belong together.
+    /// Any name of the database will do (see `DatabaseNames`).
     public static func open(database: String, repository: String? = nil,
                             logger: Logger = Logger(label: "cairn")) throws(CairnError) -> ProtectedDatabase {
-        let db = FileSystem.absolute(database)
-        var candidates = [RepositoryLayout.besideDatabaseControlCopy(forDatabase: db)]
-        if let repository { candidates.append(RepositoryLayout(root: repository).controlCopy) }
-        candidates.append(RepositoryLayout(root: RepositoryLayout.defaultRoot(forDatabase: db)).controlCopy)
+        let db = FileSystem.resolved(database)
+        let candidates = DatabaseNames.controlFileCandidates(given: database, repository: repository)
         let store: ControlFileStore
         do throws(CairnError) {
             store = try ControlFileStore.open(candidates: candidates, repositoryHint: repository ?? RepositoryLayout.defaultRoot(forDatabase: db), logger: logger)
@@ -105,11 +105,11 @@ public final class ProtectedDatabase: @unchecked Sendable {
         if let f = store.foreignCopies.first {
             throw .dbidMismatch(database: db, expected: UInt64(f.dbid) ?? 0, found: c.dbidValue, file: f.path)
         }
-        if c.databasePath != db {
+        if !DatabaseNames.same(c.databasePath, db) {
             throw .databaseMismatch(database: db, registered: "\(c.databasePath) (DBID \(c.dbid))", file: store.copies.first ?? "")
         }
         let p = ProtectedDatabase(databasePath: db, store: store, logger: logger)
-        if let repository, FileSystem.absolute(repository) != p.layout.root {
+        if let repository, !DatabaseNames.same(repository, p.layout.root) {
             let given = RepositoryLayout(root: repository)
             if let other = try? RepositoryIdentity.read(given), other.dbid != c.dbid {
                 throw .dbidMismatch(database: db, expected: UInt64(other.dbid) ?? 0, found: c.dbidValue, file: given.identityFile)

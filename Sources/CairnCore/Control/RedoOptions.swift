@@ -23,14 +23,14 @@ public struct RedoOptions: Sendable {
         }
         guard logSizeBytes >= 64 << 10 else { throw .invalidArgument("--log-size must be at least 64K.") }
         guard archiveTimeoutSeconds > 0 else { throw .invalidArgument("--archive-timeout must be more than 0 seconds.") }
-        if Set(memberDirectories.map(FileSystem.absolute)).count != memberDirectories.count {
+        if Set(memberDirectories.map(FileSystem.resolved)).count != memberDirectories.count {
             throw .invalidArgument("--log-member-dir was given the same directory twice; members of a group must be in different directories.")
         }
     }
 
     func state(layout: RepositoryLayout) -> RedoState {
-        var s = RedoState(memberDirectories: memberDirectories.isEmpty ? [layout.onlineLogDirectory] : memberDirectories.map(FileSystem.absolute),
-                          archiveDestinations: archiveDestinations.isEmpty ? [layout.archiveDirectory] : archiveDestinations.map(FileSystem.absolute))
+        var s = RedoState(memberDirectories: memberDirectories.isEmpty ? [layout.onlineLogDirectory] : memberDirectories.map(FileSystem.resolved),
+                          archiveDestinations: archiveDestinations.isEmpty ? [layout.archiveDirectory] : archiveDestinations.map(FileSystem.resolved))
         s.groups = (1...groups).map { RedoState.LogGroup(number: $0) }
         s.minSucceed = minSucceed
         s.logSizeBytes = logSizeBytes

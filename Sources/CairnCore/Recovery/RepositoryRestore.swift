@@ -11,7 +11,7 @@ extension ProtectedDatabase {
     /// destinations that do not exist here are skipped; the repository's own `archive/` and
     /// online logs are used. Any attempt to record something throws `readOnlyCatalog`.
     public static func openRepositoryAlone(_ repository: String, logger: Logger = Logger(label: "cairn")) throws(CairnError) -> (ProtectedDatabase, CatalogRebuilder.Report) {
-        let root = FileSystem.absolute(repository)
+        let root = FileSystem.resolved(repository)
         guard FileSystem.isDirectory(root) else {
             throw .missingFile(path: root, detail: "the repository directory given with --repo does not exist")
         }
@@ -42,7 +42,7 @@ extension ProtectedDatabase {
     /// file of a repository alone).
     public func recoverDetached(to path: String, target: RecoveryTarget, backup id: UInt64? = nil, force: Bool = false,
                                 allowIncomplete: Bool = false, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> RecoveryEngine.Result {
-        let dest = FileSystem.absolute(path)
+        let dest = FileSystem.resolved(path)
         if dest == layout.root || dest.hasPrefix(layout.root + "/") {
             throw .invalidArgument("--to \(path) is inside the repository \(layout.root); restoring from a repository alone never writes into it. Choose a path outside it.")
         }
