@@ -144,11 +144,11 @@ public enum FileSystem {
 }
 
 extension FileSystem {
-    /// Copies a file in 1 MiB chunks and fsyncs the copy (a new file, with `permissions` or
-    /// those `FilePermissions` gives `target`).
-    public static func copyDurably(from source: String, to target: String, permissions: FileMode? = nil) throws(CairnError) {
+    /// Copies a file in 1 MiB chunks and fsyncs the copy (a new file, with the permissions
+    /// `FilePermissions` gives `target`).
+    public static func copyDurably(from source: String, to target: String) throws(CairnError) {
         let src = try RawFile(path: source, mode: .read)
-        let dst = try RawFile(path: target, mode: .createNew, permissions: permissions)
+        let dst = try RawFile(path: target, mode: .createNew)
         let size = try src.size()
         let buf = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)
         defer { buf.deallocate() }
