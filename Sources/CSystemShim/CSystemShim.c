@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "CSystemShim.h"
@@ -23,4 +24,31 @@ int cairn_o_direct(void) { return O_DIRECT; }
 
 int cairn_set_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
+}
+
+int cairn_ofd_lock(int fd, long long offset, long long length, int kind) {
+    struct flock f;
+    memset(&f, 0, sizeof(f));
+    f.l_type = kind == 0 ? F_UNLCK : (kind == 1 ? F_RDLCK : F_WRLCK);
+    f.l_whence = SEEK_SET;
+    f.l_start = (off_t)offset;
+    f.l_len = (off_t)length;
+    f.l_pid = 0;
+    return fcntl(fd, F_OFD_SETLK, &f);
+}
+
+int cairn_range_locked(int fd, long long offset, long long length) {
+    struct flock f;
+    memset(&f, 0, sizeof(f));
+    f.l_type = F_WRLCK;
+    f.l_whence = SEEK_SET;
+    f.l_start = (off_t)offset;
+    f.l_len = (off_t)length;
+    f.l_pid = 0;
+    if (fcntl(fd, F_OFD_GETLK, &f) != 0) return -1;
+    return f.l_type != F_UNLCK;
+}
+
+int cairn_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
 }

@@ -14,4 +14,18 @@ int cairn_o_direct(void);
 /// Makes allocations of at least `bytes` come from mmap and return to the system when freed
 /// (glibc's M_MMAP_THRESHOLD, fixed so it no longer grows after the first free).
 int cairn_set_mmap_threshold(int bytes);
+
+/// Takes a lock on `length` bytes at `offset` of `fd` that belongs to the open file
+/// description, not to the process (Linux F_OFD_SETLK): it is inherited by child processes
+/// with the descriptor and lasts while any descriptor of that description is open. `kind`:
+/// 0 unlock, 1 shared, 2 exclusive. Does not wait. Returns 0, or -1 with errno (EAGAIN: held).
+int cairn_ofd_lock(int fd, long long offset, long long length, int kind);
+
+/// Whether any lock that conflicts with an exclusive lock is held on the byte range, by any
+/// process or open file description, including POSIX locks of this process's other
+/// descriptors (Linux F_OFD_GETLK). Returns 1 held, 0 free, -1 on error.
+int cairn_range_locked(int fd, long long offset, long long length);
+
+/// pipe2(fds, O_CLOEXEC) (a GNU extension the Swift Glibc module does not export).
+int cairn_pipe_cloexec(int fds[2]);
 #endif

@@ -59,19 +59,16 @@ public struct BackupEngine {
     }
 
     /// Writes backup `id` of the snapshot; returns the verified, visible backup.
-    /// `scnAtSnapshot` runs while writers are blocked and gives the SCN of the snapshot
-    /// (capturing up to it first when this process captures) and the WAL cursor to record.
+    /// `scnAtSnapshot` gives the SCN of a snapshot (capturing up to it first when this process
+    /// captures) and the WAL cursor to record, or nil when it cannot tell (the WAL was
+    /// restarted since the snapshot began): the snapshot is then taken again.
     func run(id: UInt64, database: String, incarnation: Int,
-             scnAtSnapshot: @escaping (WALScan) throws(CairnError) -> (UInt64, ControlFile.WALCursor?),
+             scnAtSnapshot: @escaping SnapshotSCN,
              options: BackupOptions, incremental: IncrementalPlan? = nil) throws(CairnError) -> Result {
         try FileSystem.makeDirectories(layout.backupsDirectory)
         removePartials()
         let started = Date()
-        var scn: UInt64 = 0
-        var newCursor: ControlFile.WALCursor?
-        let snapshot = try DatabaseSnapshot(databasePath: database) { (scan: WALScan) throws(CairnError) in
-            (scn, newCursor) = try scnAtSnapshot(scan)
-        }
+        let (snapshot, scn, newCursor) = try Self.snapshot(database, layout: layout, scnAtSnapshot: scnAtSnapshot)
         func lap(_ what: String) { logger.debug("backup \(id): \(what) at \(Int(Date().timeIntervalSince(started) * 1000)) ms") }
         lap("snapshot at SCN \(scn)")
         defer { snapshot.close() }
@@ -129,6 +126,22 @@ public struct BackupEngine {
             FileSystem.removeTree(partial)
             throw error
         }
+    }
+
+    /// Takes a snapshot whose SCN is known. Writers are not blocked; only when the WAL keeps
+    /// being restarted under the first tries are they, for the moment the snapshot begins.
+    static func snapshot(_ database: String, layout: RepositoryLayout,
+                         scnAtSnapshot: SnapshotSCN)
+        throws(CairnError) -> (DatabaseSnapshot, UInt64, ControlFile.WALCursor?) {
+        for attempt in 0..<5 {
+            let snapshot = try DatabaseSnapshot(databasePath: database, blockWriters: attempt == 4)
+            if let held = snapshot.writeLockHeld {
+                WriteLockHolds.record(layout: layout, operation: "backup snapshot", seconds: held)
+            }
+            if let (scn, cursor) = try scnAtSnapshot(snapshot) { return (snapshot, scn, cursor) }
+            snapshot.close()
+        }
+        throw .walChanged(path: database + "-wal", detail: "the WAL was restarted under every attempt to take a snapshot")
     }
 
     /// Which pages a backup stores.

@@ -14,55 +14,6 @@ extension ProtectedDatabase {
         return .init(scn: scn, incarnation: incarnation, position: snapshot.position, stateChecksum: Hash.hex(map.state))
     }
 
-    /// How a backup learns the SCN of its snapshot, and what it can know of the pages
-    /// changed before it.
-    struct SnapshotSource {
-        /// Runs while writers are blocked: the snapshot's SCN and the WAL cursor to record.
-        let scn: (WALScan) throws(CairnError) -> (UInt64, ControlFile.WALCursor?)
-        /// This process captures: its page map is exact at the snapshot.
-        var capturer: Capturer?
-        /// Capture runs elsewhere: the capture page map persisted at its last log switch, and
-        /// the online logs read on from it.
-        var persistedMap: (map: PageMap, scn: UInt64, incarnation: Int)?
-        var logScan: OnlineLogScan?
-    }
-
-    /// - ARCHIVELOG, no capture running: this process captures up to the snapshot first.
-    /// - ARCHIVELOG, capture running elsewhere: the newest captured transaction plus the
-    ///   commits after it in the WAL. The online logs are read before writers are blocked;
-    ///   while they are, only what was appended meanwhile. With `trackChanges`, the persisted
-    ///   capture page map is read too and the logs' pages after it collected.
-    /// - NOARCHIVELOG: commits counted from the WAL since the last backup.
-    func snapshotSource(trackChanges: Bool = false) throws(CairnError) -> SnapshotSource {
-        let c = control
-        if c.redo.mode == .noarchivelog {
-            let base = c.scn, cursor = c.walCursor
-            return SnapshotSource(scn: { (scan: WALScan) throws(CairnError) in
-                let (n, cur) = BackupEngine.countCommits(scan, since: cursor)
-                return (base + n, cur)
-            })
-        }
-        if let lock = try CaptureLock(path: layout.captureLockFile) {
-            let capturer = try Capturer(database: self, logger: logger)
-            return SnapshotSource(scn: { (_: WALScan) throws(CairnError) in
-                _ = lock
-                try capturer.step(lockHeld: true)
-                return (capturer.scn, nil)
-            }, capturer: capturer)
-        }
-        let persisted = trackChanges ? try? PageMap.read(layout.pageMapFile) : nil
-        let logScan = OnlineLogScan(control: ControlFileStore.newestCopy(controlCopies)?.content ?? c, pagesAfter: persisted?.scn)
-        return SnapshotSource(scn: { [self] (scan: WALScan) throws(CairnError) in
-            // The capture process updates the control file as it switches logs: read it afresh.
-            let c = ControlFileStore.newestCopy(controlCopies)?.content ?? control
-            logScan.refresh()
-            guard let tail = logScan.tail(c) else { return (c.scn, nil) }
-            let same = scan.header.map { $0.salt1 == tail.position.salt1 && $0.salt2 == tail.position.salt2 } ?? false
-            let commits = UInt64(same ? scan.commits.filter { $0.frame > tail.position.frame }.count : scan.commits.count)
-            return (c.scn(after: tail.scn, commits: commits), nil)
-        }, persistedMap: persisted, logScan: logScan)
-    }
-
     // MARK: - Capture and archive
 
     /// Takes the capture lock or says who holds it.
@@ -178,6 +129,10 @@ extension ProtectedDatabase {
         public let captureRunning: Bool
         public let capturePid: Int32?
         public let gaps: [RedoState.Gap]
+        /// Set when capture stopped by itself (the database was deleted or replaced).
+        public let captureStopped: RedoState.CaptureStop?
+        /// The longest time Cairn held SQLite's write lock on this database.
+        public let writeLock: WriteLockHolds?
         public let logs: Int
         public let backups: Int
         public let lastBackupId: UInt64?
@@ -199,6 +154,7 @@ extension ProtectedDatabase {
                           mode: c.redo.mode.rawValue, scn: max(c.scn, tail?.scn ?? 0), archivedScn: c.redo.archivedScn,
                           sequence: c.redo.sequence, checkpointScn: c.redo.checkpointScn, captureRunning: running,
                           capturePid: running ? CaptureLock.holder(path: layout.captureLockFile) : nil, gaps: c.redo.gaps,
+                          captureStopped: c.redo.captureStopped, writeLock: WriteLockHolds.read(layout),
                           logs: c.redo.logs.count, backups: c.backups.count, lastBackupId: last?.id, lastBackupScn: last?.scn,
                           lastBackupAt: last?.completedAt, databaseBytes: FileSystem.fileSize(databasePath),
                           controlCopies: controlCopies, onlineLogGroups: c.redo.groups,

@@ -30,6 +30,9 @@ public struct RedoState: Codable, Sendable, Equatable {
     public var checkpointScn: UInt64 = 0
     public var logs: [LogRecord] = []
     public var gaps: [Gap] = []
+    /// Why capture last stopped by itself (the database file was deleted or replaced), until
+    /// capture runs again.
+    public var captureStopped: CaptureStop?
 
     public init(memberDirectories: [String], archiveDestinations: [String]) {
         self.memberDirectories = memberDirectories
@@ -56,6 +59,14 @@ public struct RedoState: Codable, Sendable, Equatable {
         public var incarnation: Int
         public var position: WALPosition
         public var stateChecksum: String
+    }
+
+    /// A capture that ended on its own because it could not go on.
+    public struct CaptureStop: Codable, Sendable, Equatable {
+        public var at: Date
+        /// The last SCN captured before the stop.
+        public var scn: UInt64
+        public var detail: String
     }
 
     public struct Gap: Codable, Sendable, Equatable {

@@ -1,12 +1,13 @@
 import Foundation
 
 /// Requests that reach a `cairn archive --follow` process as signals: SIGINT or SIGTERM
-/// (stop) and SIGUSR1 (switch the log). They count only in a process that installed the
+/// (stop), SIGUSR1 (switch the log) and SIGUSR2 (a worker makes way for a new guardian). They count only in a process that installed the
 /// handlers (the command line); a capture run inside an application or a test is stopped
 /// through its own `StopRequest`, so one capture's stop never reaches another.
 public enum CaptureSignals {
     nonisolated(unsafe) static var stop: sig_atomic_t = 0
     nonisolated(unsafe) static var switchLog: sig_atomic_t = 0
+    nonisolated(unsafe) static var yield: sig_atomic_t = 0
     nonisolated(unsafe) private(set) static var installed = false
 
     /// Installs the handlers (the CLI calls this before `CaptureService.run`).
@@ -15,11 +16,12 @@ public enum CaptureSignals {
         // that blocks them); unblock them so a stop request is never lost.
         var set = sigset_t()
         sigemptyset(&set)
-        for s in [SIGINT, SIGTERM, SIGUSR1] { sigaddset(&set, s) }
+        for s in [SIGINT, SIGTERM, SIGUSR1, SIGUSR2] { sigaddset(&set, s) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in CaptureSignals.stop = 1 }
         signal(SIGTERM) { _ in CaptureSignals.stop = 1 }
         signal(SIGUSR1) { _ in CaptureSignals.switchLog = 1 }
+        signal(SIGUSR2) { _ in CaptureSignals.yield = 1 }
         // A worker whose guardian died must not be killed by writing to its pipe: it keeps
         // capturing under its own pins.
         signal(SIGPIPE, SIG_IGN)
@@ -28,6 +30,9 @@ public enum CaptureSignals {
 
     /// Whether a stop signal arrived (always false where no handler is installed).
     static var stopSignalled: Bool { installed && stop != 0 }
+
+    /// Whether a worker was asked to make way for a new guardian.
+    static var yieldSignalled: Bool { installed && yield != 0 }
 
     /// Takes a pending SIGUSR1 (switch the log), if any.
     static func takeSwitchLog() -> Bool {

@@ -65,16 +65,12 @@ struct LinuxProcess {
 // holds a pin at or below what it has captured, which keeps checkpoints from copying back
 // any frame it has not captured, so the new pin, taken meanwhile, covers every such frame
 // (a pin that begins while every frame is checkpointed blocks further checkpoints; any
-// other pin blocks WAL restarts). From then on the orphan may stop or die at any moment
-// without a loss. Then the guardian asks it to stop (SIGTERM: capture everything, close
-// the log, archive, release pins and lock), kills it only if it does not stop in time, and
-// starts its own worker, which resumes from the online log.
-//
-// Not covered: an orphan whose guardian died during the worker's first step (a worker
-// that was just started relies on its guardian's pin until that step has captured), or in
-// the middle of a checkpoint handshake, and that then dies before its next step completes.
-// Both processes failed within that window; the next capture's continuity check reports
-// what a checkpoint dropped meanwhile as a gap.
+// other pin blocks WAL restarts). A worker still starting, before its first step, holds its
+// dead guardian's restart blocker, which blocks restarts outright. From then on the orphan
+// may stop or die at any moment without a loss. Then the guardian asks it to make way
+// (SIGUSR2: capture what it can, close its log, exit without archiving), kills it if it has
+// not gone within `orphanStopTimeout` (5 s), and starts its own worker, which resumes from
+// the online log and archives.
 
 extension CaptureGuardian {
     /// Clears the way for this guardian's worker. Orphaned workers of this database are
@@ -108,22 +104,22 @@ extension CaptureGuardian {
         }
     }
 
-    /// Stops orphaned workers: SIGTERM, then SIGKILL after `orphanStopTimeout`.
+    /// Stops orphaned workers: SIGUSR2 (make way), then SIGKILL after `orphanStopTimeout`.
     private func replace(_ orphans: [LinuxProcess]) throws(CairnError) {
         // The pin comes first: from here on no WAL restart can drop frames the orphans have
         // not captured, even if they die or must be killed.
         try pinOrThrow()
         for o in orphans {
-            say("capture worker \(o.pid) of \(databasePath) lost its guardian; stopping it (it captures and archives everything first) and taking over; the WAL stays pinned")
+            say("capture worker \(o.pid) of \(databasePath) lost its guardian; asking it to make way and taking over; the WAL stays pinned")
             logger.warning("replacing orphaned capture worker \(o.pid)")
-            kill(o.pid, SIGTERM)
+            kill(o.pid, SIGUSR2)
         }
         func running(_ o: LinuxProcess) -> Bool {
             guard let now = LinuxProcess(o.pid) else { return false }
             return now.isRunning && now.isWorker(of: databasePath)
         }
         let deadline = Date().addingTimeInterval(orphanStopTimeout)
-        while orphans.contains(where: running) && Date() < deadline { usleep(20_000) }
+        while orphans.contains(where: running) && Date() < deadline { usleep(5_000) }
         for o in orphans where running(o) {
             say("capture worker \(o.pid) did not stop within \(Int(orphanStopTimeout)) s; killing it (the WAL stays pinned, its successor resumes from the online log)")
             kill(o.pid, SIGKILL)

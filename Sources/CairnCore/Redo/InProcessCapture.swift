@@ -5,15 +5,16 @@ import Logging
 /// Capture inside the application's own process. SQLite's WAL hook reports each commit of
 /// the application's connection the instant it happens, with the frame it ended at, so those
 /// transactions get exact commit times; a capture thread writes them to the online log at
-/// once. Commits from other connections are still captured, with observed times.
+/// once. Commits from other connections are still captured, with observed times, and the
+/// application's checkpoints are followed as `cairn archive --follow` follows them.
 ///
 /// Registering the hook replaces SQLite's automatic checkpoints on that connection (they use
 /// the same hook); Cairn checkpoints after capture instead.
 public final class InProcessCapture: @unchecked Sendable {
-    private let capturer: Capturer
+    private let loop: CaptureLoop
+    private var capturer: Capturer { loop.capturer }
     private let lock: CaptureLock
     private let connection: OpaquePointer
-    private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let state = NSLock()
     private var stopping = false
@@ -25,42 +26,35 @@ public final class InProcessCapture: @unchecked Sendable {
     public init(database: ProtectedDatabase, connection: OpaquePointer, logger: Logger = Logger(label: "cairn")) throws(CairnError) {
         try database.requireArchiveLog()
         lock = try database.captureLock()
-        capturer = try Capturer(database: database, logger: logger)
+        let capturer = try Capturer(database: database, logger: logger)
+        try capturer.step()
+        loop = CaptureLoop(capturer: capturer, logger: logger)
         self.connection = connection
         self.logger = logger
         sqlite3_wal_hook(connection, { ctx, _, _, frames in
             let me = Unmanaged<InProcessCapture>.fromOpaque(ctx!).takeUnretainedValue()
             me.capturer.noteCommit(frame: UInt32(frames), atMicros: Capturer.nowMicros())
             me.lastHook.set(Date())
-            me.wake.signal()
             return SQLITE_OK
         }, Unmanaged.passUnretained(self).toOpaque())
-        Thread.detachNewThread { [self] in loop() }
+        Thread.detachNewThread { [self] in run() }
     }
 
-    private func loop() {
-        while true {
-            let due = capturer.flushDueInMs(interval: 0.02).map { Double($0) / 1000 } ?? 0.25
-            _ = wake.wait(timeout: .now() + due)
-            let stop = state.withLock { stopping }
+    private func run() {
+        while !state.withLock({ stopping }) {
             do throws(CairnError) {
                 // While the application commits, capture through the last commit its hook
                 // reported (a commit whose hook has not run yet waits for its exact time);
                 // once it is quiet for a moment, capture everything (other connections too).
-                let recent = lastHook.withLock { Date().timeIntervalSince($0) < 0.25 }
-                try capturer.step(sync: false, throughFrame: recent && !stop ? capturer.lastReportedFrame : nil)
-                if capturer.flushDueInMs(interval: 0.02) == 0 { try capturer.flush() }
-                if let since = capturer.unarchivedSince,
-                   Date().timeIntervalSince(since) >= capturer.database.control.redo.archiveTimeoutSeconds {
-                    try capturer.switchLog()
-                    Archiver(database: capturer.database, logger: logger).archivePending()
-                }
-                try capturer.checkpoint()
+                try loop.round(throughFrame: { [self] in
+                    let recent = lastHook.withLock { Date().timeIntervalSince($0) < 0.25 }
+                    return recent && !state.withLock({ stopping }) ? capturer.lastReportedFrame : nil
+                })
             } catch {
                 state.withLock { failure = error }
                 logger.error("in-process capture: \(error.description)")
+                if case .databaseVanished = error { break }
             }
-            if stop { break }
         }
         finished.signal()
     }
@@ -71,11 +65,13 @@ public final class InProcessCapture: @unchecked Sendable {
     /// Captures everything committed, closes the log, archives, and removes the hook.
     public func stop() throws(CairnError) {
         state.withLock { stopping = true }
-        wake.signal()
         finished.wait()
         sqlite3_wal_hook(connection, nil, nil)
-        try capturer.stop()
-        Archiver(database: capturer.database, logger: logger).archivePending(force: true)
+        if let failure = state.withLock({ failure }), case .databaseVanished = failure {
+            loop.archiveAfterVanishing()
+            throw failure
+        }
+        try loop.stop()
         _ = lock
         if let failure = state.withLock({ failure }) { throw failure }
     }

@@ -62,6 +62,7 @@ final class OnlineLogScan {
             if let a = after, r.scn > a { found.pages.insert(p.pgno) }
         }
         while let r = try? reader.next(strict: false, pages: after == nil ? nil : note) {
+            if r.kind == .transaction, r.position.frame > 0 { scnAt[PositionKey(r.position)] = r.scn }
             if newest == nil || r.scn > newest!.scn {
                 newest = OnlineLogTail.Tail(scn: r.scn, position: r.position, sequence: reader.header.sequence)
             }
@@ -74,6 +75,18 @@ final class OnlineLogScan {
     }
 
     private final class PageSet { var pages = Set<UInt32>() }
+
+    /// The SCN of each transaction read, by its commit frame in the WAL.
+    private var scnAt: [PositionKey: UInt64] = [:]
+
+    private struct PositionKey: Hashable {
+        let salt1: UInt32, salt2: UInt32, frame: UInt32
+        init(_ p: WALPosition) { salt1 = p.salt1; salt2 = p.salt2; frame = p.frame }
+    }
+
+    /// The SCN of the transaction that ended at `position` (a commit frame of a WAL
+    /// generation), when it was read.
+    func scn(at position: WALPosition) -> UInt64? { scnAt[PositionKey(position)] }
 
     /// The newest captured transaction: the newest record, or the capture point of `c` when newer.
     func tail(_ c: ControlFile) -> OnlineLogTail.Tail? {

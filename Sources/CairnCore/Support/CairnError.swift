@@ -34,6 +34,9 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
     case copyNotCataloged(path: String, detail: String)
     case recoveryAreaFull(limit: UInt64, used: UInt64, needed: UInt64, path: String)
     case restorePointNotFound(name: String, database: String)
+    /// The database file was deleted or replaced while capture ran; capture stopped after
+    /// capturing and archiving everything it could still read.
+    case databaseVanished(path: String, replaced: Bool, scn: UInt64)
     case noBackupForRestorePoint(name: String, scn: UInt64, database: String)
 
     public var description: String {
@@ -93,6 +96,9 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
             return "Capture is waiting: online log group \(group) still holds log sequence \(sequence), which is not archived yet, and every other group is in use. Nothing is lost (SQLite keeps the frames in the WAL, which grows meanwhile); check that the archive destinations are reachable (`cairn list logs DB`)."
         case let .recoveryAreaFull(limit, used, needed, path):
             return "The recovery area \(path) is full: its limit is \(ByteCount.text(limit)) (recovery-area-size), \(ByteCount.text(used)) are in use and \(ByteCount.text(needed)) more are needed, and nothing else can be freed without deleting what the retention policy or a guaranteed restore point needs. Nothing was lost. Raise the limit with `cairn configure DB recovery-area-size SIZE` (or `unlimited`), or delete backups (`cairn report obsolete DB`, `cairn delete obsolete DB`, a shorter retention policy, dropping guaranteed restore points)."
+        case let .databaseVanished(path, replaced, scn):
+            let what = replaced ? "was replaced by another file" : "was deleted (or moved away)"
+            return "Capture of \(path) stopped: the database file \(what) while capture ran. Everything captured through SCN \(scn) is in the logs (the current log was closed and archived); bring the database back with `cairn restore \(path) --to PATH` (or `--in-place`), then start capture again."
         case let .restorePointNotFound(name, db):
             return "No restore point named '\(name)' is recorded for \(db). Run `cairn restore-point \(db) list` to see them."
         case let .noBackupForRestorePoint(name, scn, db):
@@ -117,7 +123,7 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
     public var exitCode: Int32 {
         switch self {
         case .invalidArgument, .targetExists: return 64
-        case .databaseMissing, .notRegistered, .backupNotFound, .noBackups, .missingFile: return 3
+        case .databaseMissing, .notRegistered, .backupNotFound, .noBackups, .missingFile, .databaseVanished: return 3
         case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat: return 4
         case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite, .copyNotCataloged: return 5
         case .io, .diskFull, .recoveryAreaFull: return 6

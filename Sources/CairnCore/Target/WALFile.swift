@@ -109,6 +109,13 @@ public enum WALFile {
             if case .missingFile = error { return (nil, false) }
             throw error
         }
+        return try readFrames(file: file, after: start, body)
+    }
+
+    /// `readFrames(path:after:_:)` on an open WAL file.
+    @discardableResult
+    public static func readFrames(file: RawFile, after start: WALPosition?,
+                                  _ body: (Frame) -> Void) throws(CairnError) -> (header: WALHeader?, sameGeneration: Bool) {
         let size = try file.size()
         let hbuf = UnsafeMutableRawPointer.allocate(byteCount: headerSize, alignment: 8)
         defer { hbuf.deallocate() }
@@ -144,13 +151,14 @@ public enum WALFile {
         return (header, same)
     }
 
-    /// Scans the WAL at `path` from the start and returns its committed content.
-    /// A missing or empty WAL gives an empty scan.
-    public static func scan(path: String) throws(CairnError) -> WALScan {
+    /// Scans the WAL at `path` from the start and returns its committed content, up to frame
+    /// `last`. A missing or empty WAL gives an empty scan.
+    public static func scan(path: String, through last: UInt32 = .max) throws(CairnError) -> WALScan {
         var commits: [WALCommit] = []
         var latest: [UInt32: UInt32] = [:]
         var pending: [(UInt32, UInt32)] = []
         let (header, _) = try readFrames(path: path, after: nil) { f in
+            guard f.index <= last else { return }
             pending.append((f.pgno, f.index))
             if f.commitSize != 0 {
                 for (p, fr) in pending { latest[p] = fr }
@@ -163,28 +171,5 @@ public enum WALFile {
             latest = latest.filter { $0.key <= last.databasePages }
         }
         return WALScan(header: header, lastCommitFrame: commits.last?.frame ?? 0, commits: commits, latestFrame: latest)
-    }
-}
-
-/// The fields Cairn reads from the WAL index (`-shm`), which SQLite keeps in native byte order.
-public struct WALIndexInfo: Sendable {
-    public let mxFrame: UInt32
-    public let salt1: UInt32
-    public let salt2: UInt32
-    public let nBackfill: UInt32
-
-    /// Reads the `-shm` file; nil when it is missing or not initialised.
-    public static func read(path: String) -> WALIndexInfo? {
-        guard let f = try? SharedFiles.reader(path) else { return nil }
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: 136, alignment: 8)
-        defer { buf.deallocate() }
-        guard (try? f.read(into: buf, count: 136, at: 0)) == 136 else { return nil }
-        guard buf.load(fromByteOffset: 12, as: UInt8.self) != 0 else { return nil } // isInit
-        return WALIndexInfo(
-            mxFrame: buf.load(fromByteOffset: 16, as: UInt32.self),
-            // The salts are copied byte for byte from the WAL header, which is big-endian.
-            salt1: UInt32(bigEndian: buf.load(fromByteOffset: 32, as: UInt32.self)),
-            salt2: UInt32(bigEndian: buf.load(fromByteOffset: 36, as: UInt32.self)),
-            nBackfill: buf.load(fromByteOffset: 96, as: UInt32.self))
     }
 }

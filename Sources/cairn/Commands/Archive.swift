@@ -28,6 +28,7 @@ struct Archive: ParsableCommand {
     var noGuardian = false
 
     func run() throws {
+        var workerStatus: Int32 = 0
         try reporting { () throws(CairnError) in
             guard follow != once else { throw .invalidArgument("Choose one of --follow or --once.") }
             let p = try db.open()
@@ -41,14 +42,18 @@ struct Archive: ParsableCommand {
                 guardian.captureLockFile = p.layout.captureLockFile
                 var args = ["archive", p.databasePath, "--follow", "--worker", "--repo", p.layout.root]
                 if json { args.append("--json") }
-                try guardian.run(executable: CommandLine.executablePath, arguments: args, drainArgument: "--drain")
+                // A worker that stopped for good already said why on standard error.
+                workerStatus = try guardian.run(executable: CommandLine.executablePath, arguments: args, drainArgument: "--drain")
                 return
             }
             if follow {
                 CaptureSignals.install()
                 let service = CaptureService(database: p, logger: Logger(label: "cairn"))
                 service.say = say
-                if worker { service.guardian = GuardianLink() }
+                if worker {
+                    service.guardian = GuardianLink()
+                    service.inheritedBlocker = RestartBlocker.inherited()
+                }
                 service.drainOnly = drain
                 try service.run()
                 return
@@ -58,5 +63,6 @@ struct Archive: ParsableCommand {
             print("captured \(r.captured) transaction(s); SCN \(r.scn), archived through SCN \(r.archivedScn), \(r.copies) log cop(ies) made")
             for f in r.failures { print("warning: \(f)") }
         }
+        if workerStatus != 0 { throw ExitCode(workerStatus) }
     }
 }

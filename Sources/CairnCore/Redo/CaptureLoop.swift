@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+
+/// A running capture, round by round: waits until the database's files change (or a flush
+/// or the archive timeout is due), captures, makes records durable in groups, switches and
+/// archives logs, keeps the pins where the application's checkpoints need them, and runs
+/// Cairn's own checkpoint. Shared by `cairn archive --follow` and in-process capture.
+final class CaptureLoop {
+    let capturer: Capturer
+    let archiver: Archiver
+    private let archiverThread: ArchiverThread
+    private let watcher: WALWatcher
+    let logger: Logger
+    var say: (String) -> Void = { _ in }
+    /// Group commit: captured records are made durable at most this long after capture.
+    var syncInterval: TimeInterval = 0.02
+    /// Commits arriving within this time are captured in one step.
+    var coalesceInterval: TimeInterval = 0.004
+    private var stalledSince: Date?
+    /// How long after the database file was last written a checkpoint is followed.
+    static let checkpointFollowSeconds: TimeInterval = 1
+
+    init(capturer: Capturer, logger: Logger) {
+        self.capturer = capturer
+        self.logger = logger
+        archiver = Archiver(database: capturer.database, logger: logger)
+        archiverThread = ArchiverThread(archiver: archiver)
+        watcher = WALWatcher(databasePath: capturer.database.databasePath)
+        archiverThread.start()
+    }
+
+    deinit { archiverThread.stop() }
+
+    /// Waits for a change, then captures (up to `throughFrame` when given) and does what is due.
+    func round(throughFrame: () -> UInt32? = { nil }) throws(CairnError) {
+        let events = watcher.wait(timeoutMs: capturer.flushDueInMs(interval: syncInterval) ?? 250)
+        if events.contains(.wal) && !events.contains(.database) && coalesceInterval > 0 {
+            Thread.sleep(forTimeInterval: coalesceInterval)
+        }
+        do throws(CairnError) {
+            try capturer.step(sync: false, throughFrame: throughFrame())
+            if capturer.flushDueInMs(interval: syncInterval) == 0 { try capturer.flush() }
+            if events.contains(.database) || events.contains(.files) { try followCheckpoint(throughFrame: throughFrame) }
+            if stalledSince != nil { say("capture resumed"); stalledSince = nil }
+            try switchWhenDue()
+            try capturer.checkpoint()
+        } catch {
+            guard case .captureStalled = error else { throw error }
+            noteStall(error)
+        }
+    }
+
+    /// Follows a checkpoint that is copying frames into the database file (another
+    /// connection's: the application's, or its automatic one): as soon as every frame is
+    /// copied, the pins move to read the database file alone, so a RESTART or TRUNCATE
+    /// waiting for them goes on at its next try; commits made meanwhile are captured at once.
+    /// Ends when no checkpoint holds the checkpoint lock and the WAL index stays unchanged.
+    private func followCheckpoint(throughFrame: () -> UInt32?) throws(CairnError) {
+        let index = capturer.pins.index
+        var last = index.read()
+        var quietSince = Date()
+        let deadline = Date().addingTimeInterval(Self.checkpointFollowSeconds)
+        while Date() < deadline {
+            guard let state = index.read() else { return }
+            if state != last { quietSince = Date() }
+            last = state
+            if state.fullyBackfilled, !capturer.pins.newestIsAt(state) {
+                try capturer.step(sync: false, throughFrame: throughFrame())
+            } else if !capturer.position.isCommit(WALPosition(salt1: state.salt1, salt2: state.salt2, frame: state.mxFrame, checksum1: 0, checksum2: 0)),
+                      state.mxFrame > 0 {
+                try capturer.step(sync: false, throughFrame: throughFrame())
+            }
+            if !index.isLocked(.checkpoint) && Date().timeIntervalSince(quietSince) > 0.002 { return }
+            if watcher.drain().contains(.files) { try capturer.step(sync: false, throughFrame: throughFrame()) }
+            usleep(250)
+        }
+    }
+
+    /// Switches the log on request (SIGUSR1) and when its oldest record is older than the
+    /// archive timeout; wakes the archiver when a log waits.
+    private func switchWhenDue() throws(CairnError) {
+        let c = capturer.database.control
+        if CaptureSignals.takeSwitchLog() {
+            try capturer.switchLog()
+            archiverThread.poke()
+        } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= c.redo.archiveTimeoutSeconds {
+            try capturer.switchLog()
+            archiverThread.poke()
+        }
+        if capturer.database.control.redo.groups.contains(where: { $0.status == .active }) { archiverThread.poke() }
+    }
+
+    /// Every online log group waits for archiving: archive here and now (not only on the
+    /// archiver's schedule), and say so once.
+    private func noteStall(_ error: CairnError) {
+        if stalledSince == nil {
+            stalledSince = Date()
+            logger.warning("\(error.description)")
+            say("warning: \(error.description)")
+        }
+        if archiver.archivePending(force: false) == 0 { archiverThread.poke() }
+    }
+
+    /// Captures and archives everything committed, closes the log and releases the pins.
+    /// Alternates capturing and archiving for as long as archiving makes progress (small
+    /// logs fill many groups); gives up, with the reason, only when it makes none for `patience`.
+    func stop(patience: TimeInterval = 30) throws(CairnError) {
+        archiverThread.stop()
+        var lastProgress = Date()
+        while true {
+            do throws(CairnError) {
+                try capturer.stop()
+                break
+            } catch {
+                guard case .captureStalled = error else { throw error }
+                if archiver.archivePending(force: true) > 0 {
+                    lastProgress = Date()
+                } else if Date().timeIntervalSince(lastProgress) > patience {
+                    throw error
+                } else {
+                    Thread.sleep(forTimeInterval: 0.2)
+                }
+            }
+        }
+        archiver.archivePending(force: true)
+    }
+
+    /// Lets the archiver thread finish on its own (the process is about to exit; a copy cut
+    /// short leaves only a temporary file, replaced by the next attempt).
+    func abandonArchiver() { archiverThread.stop(wait: false) }
+
+    /// The database vanished: archive what was captured (the capturer closed the log).
+    func archiveAfterVanishing() {
+        archiverThread.stop()
+        archiver.archivePending(force: true)
+    }
+}
+
+/// Runs the archiver on its own thread: every half second, or at once when poked.
+final class ArchiverThread: @unchecked Sendable {
+    let archiver: Archiver
+    private let wake = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var stopping = false
+    private var running = false
+
+    init(archiver: Archiver) { self.archiver = archiver }
+
+    func start() {
+        running = true
+        Thread.detachNewThread { [self] in
+            while !lock.withLock({ stopping }) {
+                archiver.archivePending()
+                _ = wake.wait(timeout: .now() + 0.5)
+            }
+            done.signal()
+        }
+    }
+
+    func poke() { wake.signal() }
+
+    func stop(wait: Bool = true) {
+        guard running else { return }
+        running = false
+        lock.withLock { stopping = true }
+        wake.signal()
+        if wait { done.wait() }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// Cairn's own checkpoint: keeps the WAL near its target when the application does not.
+extension Capturer {
+    /// Lets SQLite restart the WAL once it holds more than the WAL target of captured frames.
+    /// Everything committed is captured and made durable and every pin (the guardian's too)
+    /// moved to the end first; then a PASSIVE checkpoint copies every frame into the database
+    /// file, and the pins move once more, now to read the database file alone (see `WALPin`),
+    /// so the next writer restarts the WAL. Only when writers keep committing while that runs
+    /// are they blocked, for the few milliseconds it takes to capture and copy the last frames.
+    ///
+    /// When the application checkpoints by itself (seen within the last 10 s) Cairn leaves it
+    /// to the application while the WAL stays under four times its target: two checkpoints
+    /// cannot run at once, and the application's would get SQLITE_BUSY.
+    /// Returns false when the WAL could not be fully copied (it runs again at the next step).
+    @discardableResult
+    public func checkpoint(force: Bool = false) throws(CairnError) -> Bool {
+        let target = max(database.control.redo.walTargetBytes, 1)
+        let walBytes = UInt64(position.frame) * UInt64(map.pageSize + WALFile.frameHeaderSize)
+        if !force && walBytes < target { return true }
+        if !force, walBytes < 4 * target, let seen = applicationCheckpointSeen, Date().timeIntervalSince(seen) < 10 { return true }
+        try step()
+        if try copyAndRepin() { return true }
+        return try checkpointWithWritersBlocked(waitMs: force ? 2_000 : 100)
+    }
+
+    /// Runs a PASSIVE checkpoint; when it copied every frame and nothing was committed since,
+    /// moves the pins to read the database file alone. True when it did.
+    private func copyAndRepin() throws(CairnError) -> Bool {
+        let c = try checkpointConnection()
+        ownCheckpointRunning = true
+        defer { ownCheckpointRunning = false }
+        guard let row = try? c.rows("PRAGMA wal_checkpoint(PASSIVE)").first, row.count == 3, row[0] == "0" else { return false }
+        guard let state = pins.index.read(), state.fullyBackfilled,
+              state.mxFrame == 0 || (state.sameGeneration(salt1: position.salt1, salt2: position.salt2) && state.mxFrame == position.frame) else {
+            return false
+        }
+        lastSeenIndex = state
+        try step()
+        lastCheckpointScn = scn
+        return true
+    }
+
+    /// Blocks writers (BEGIN IMMEDIATE) for as long as it takes to capture the last commits,
+    /// copy them and move the pins; the hold is measured and recorded.
+    private func checkpointWithWritersBlocked(waitMs: Int32) throws(CairnError) -> Bool {
+        let writer = try SQLiteConnection(path: database.databasePath, busyTimeoutMs: waitMs)
+        defer { writer.close() }
+        do throws(CairnError) { try writer.exec("BEGIN IMMEDIATE") } catch { return false }
+        let held = Date()
+        defer {
+            try? writer.exec("ROLLBACK")
+            WriteLockHolds.record(layout: database.layout, operation: "checkpoint", seconds: Date().timeIntervalSince(held))
+        }
+        try step()
+        return try copyAndRepin()
+    }
+
+    private func checkpointConnection() throws(CairnError) -> SQLiteConnection {
+        if let c = checkpointer { return c }
+        let c = try SQLiteConnection(path: database.databasePath, busyTimeoutMs: 0)
+        checkpointer = c
+        return c
+    }
+
+    /// Notes a change of the WAL index that this capturer did not cause: the application
+    /// checkpointing (frames copied, or the WAL restarted).
+    func noteIndex(_ state: WALIndexState?) {
+        guard let state else { return }
+        defer { lastSeenIndex = state }
+        guard let last = lastSeenIndex, !ownCheckpointRunning else { return }
+        // The application's automatic checkpoints (PASSIVE, after its commits) rarely copy
+        // everything while it writes and never collide visibly: only a checkpoint that copied
+        // every frame (FULL, RESTART, TRUNCATE, which wait for Cairn's pins) counts. A restart
+        // that follows a WAL seen fully copied is the next writer's, already noted.
+        let restarted = !state.sameGeneration(salt1: last.salt1, salt2: last.salt2)
+        let fullCopy = !restarted && state.fullyBackfilled && state.nBackfill > last.nBackfill
+        if fullCopy || (restarted && !last.fullyBackfilled) { applicationCheckpointSeen = Date() }
+    }
+}

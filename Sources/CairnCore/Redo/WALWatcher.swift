@@ -1,0 +1,73 @@
+import Foundation
+
+/// Waits for changes to a database's files through inotify on its directory, and says which
+/// file changed: the WAL (a commit), the database file (a checkpoint copying frames), or the
+/// set of files (one created, deleted or renamed).
+final class WALWatcher {
+    struct Events: OptionSet {
+        let rawValue: Int
+        static let wal = Events(rawValue: 1)
+        static let database = Events(rawValue: 2)
+        static let files = Events(rawValue: 4)
+        /// Nothing told (timeout, or inotify unavailable).
+        static let none: Events = []
+    }
+
+    private let fd: Int32
+    private let buffer = UnsafeMutableRawPointer.allocate(byteCount: 16384, alignment: 8)
+    private let databaseName: String
+
+    init(databasePath: String) {
+        databaseName = (databasePath as NSString).lastPathComponent
+        fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        if fd >= 0 {
+            let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE)
+            _ = inotify_add_watch(fd, FileSystem.parent(of: databasePath), mask)
+        }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        buffer.deallocate()
+    }
+
+    /// Returns what changed once something did, or after `timeoutMs` (then `.none`).
+    func wait(timeoutMs: Int32) -> Events {
+        guard fd >= 0 else {
+            usleep(UInt32(max(0, timeoutMs)) * 1000)
+            return [.wal, .database]
+        }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, max(0, timeoutMs)) > 0 else { return .none }
+        return drain()
+    }
+
+    /// Reads every pending event without waiting.
+    func drain() -> Events {
+        guard fd >= 0 else { return .none }
+        var seen: Events = []
+        while true {
+            let n = read(fd, buffer, 16384)
+            if n <= 0 { break }
+            var off = 0
+            while off + 16 <= n {
+                let mask = buffer.load(fromByteOffset: off + 4, as: UInt32.self)
+                let len = Int(buffer.load(fromByteOffset: off + 12, as: UInt32.self))
+                let name = len > 0 ? String(cString: (buffer + off + 16).assumingMemoryBound(to: CChar.self)) : ""
+                seen.formUnion(classify(name: name, mask: mask))
+                off += 16 + len
+            }
+        }
+        return seen
+    }
+
+    private func classify(name: String, mask: UInt32) -> Events {
+        let structural = mask & UInt32(IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM) != 0
+        switch name {
+        case databaseName: return structural ? [.files, .database] : .database
+        case databaseName + "-wal": return structural ? [.files, .wal] : .wal
+        case databaseName + "-shm": return structural ? .files : .none
+        default: return .none
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import CSystemShim
+import Foundation
+
+/// The state of the WAL as its index (`-shm`) tells it: which generation (salts), how many
+/// frames are committed (mxFrame), and how many of them a checkpoint has copied into the
+/// database file (nBackfill, and nBackfillAttempted, which a checkpoint sets before it
+/// starts writing pages).
+public struct WALIndexState: Sendable, Equatable {
+    public let salt1: UInt32
+    public let salt2: UInt32
+    public let mxFrame: UInt32
+    public let nBackfill: UInt32
+    public let nBackfillAttempted: UInt32
+
+    /// Every committed frame is in the database file (or the WAL is empty): a read
+    /// transaction that begins now reads the database file alone.
+    public var fullyBackfilled: Bool { nBackfill == mxFrame }
+
+    func sameGeneration(salt1 s1: UInt32, salt2 s2: UInt32) -> Bool { salt1 == s1 && salt2 == s2 }
+}
+
+/// Reads the WAL index of a database and probes its locks, without SQLite and without ever
+/// closing a descriptor of the `-shm` file (see `SharedFiles`: closing one would drop every
+/// lock this process's SQLite connections hold on it, pins included).
+///
+/// Layout (SQLite's wal.c, stable since 3.7.0 because processes of different releases share
+/// it): two copies of a 48-byte header at 0 and 48 (mxFrame at +16, salts at +32, native
+/// byte order), the checkpoint information at 96 (nBackfill, five read marks), the lock
+/// bytes at 120..127 (write, checkpoint, recover, read slots 0..4) and nBackfillAttempted at 128.
+public final class WALIndex: @unchecked Sendable {
+    public let path: String
+    private let file: RawFile
+    private let buffer = UnsafeMutableRawPointer.allocate(byteCount: 136, alignment: 8)
+    private let lock = NSLock()
+
+    /// The lock bytes of `-shm` (offsets from the start of the file).
+    public enum LockByte: Int64 {
+        case write = 120, checkpoint = 121, recover = 122, readSlot0 = 123, readSlot1 = 124
+    }
+
+    /// Opens the index of `databasePath`; throws `missingFile` when it does not exist.
+    public init(databasePath: String) throws(CairnError) {
+        path = databasePath + "-shm"
+        file = try SharedFiles.reader(path)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// The device and inode of the index this reader reads.
+    public var identity: FileIdentity? { FileIdentity(descriptor: file.fd) }
+
+    /// The current state; nil while the index is not initialised (no connection has opened
+    /// the WAL since the last one closed). The two header copies are compared as SQLite's
+    /// own readers do, so a header being rewritten is never taken half-written.
+    public func read() -> WALIndexState? {
+        lock.withLock { () -> WALIndexState? in
+            for _ in 0..<100 {
+                guard (try? file.read(into: buffer, count: 136, at: 0)) == 136 else { return nil }
+                guard buffer.load(fromByteOffset: 12, as: UInt8.self) != 0 else { return nil }
+                if memcmp(buffer, buffer + 48, 48) != 0 { continue }
+                return WALIndexState(
+                    // The salts are copied byte for byte from the WAL header, which is big-endian.
+                    salt1: UInt32(bigEndian: buffer.load(fromByteOffset: 32, as: UInt32.self)),
+                    salt2: UInt32(bigEndian: buffer.load(fromByteOffset: 36, as: UInt32.self)),
+                    mxFrame: buffer.load(fromByteOffset: 16, as: UInt32.self),
+                    nBackfill: buffer.load(fromByteOffset: 96, as: UInt32.self),
+                    nBackfillAttempted: buffer.load(fromByteOffset: 128, as: UInt32.self))
+            }
+            return nil
+        }
+    }
+
+    /// Whether a lock byte is held by anyone: another process, or a connection of this one.
+    public func isLocked(_ byte: LockByte) -> Bool {
+        cairn_range_locked(file.fd, byte.rawValue, 1) == 1
+    }
+}
+
+/// A file's device and inode: the same file whichever name reaches it, and a different one
+/// when a name was removed and created again.
+public struct FileIdentity: Sendable, Equatable, CustomStringConvertible {
+    public let device: UInt64
+    public let inode: UInt64
+
+    public init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+    }
+
+    public init?(descriptor fd: Int32) {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+    }
+
+    public var description: String { "\(device):\(inode)" }
+}
