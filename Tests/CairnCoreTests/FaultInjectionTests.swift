@@ -49,6 +49,10 @@ import Testing
         #expect(reopened.control.backups.count == 1)
         #expect(reopened.warnings.contains { $0.contains(beside) && $0.contains("stale") })
         #expect(!FileSystem.list(s.dir.path).contains { $0.contains(".tmp-") })
+        // Opening wrote nothing; the next update rewrites the stale copy.
+        #expect(try FileSystem.readAll(beside) != (try FileSystem.readAll(s.p.controlCopies[1])))
+        try reopened.setRetention(.redundancy(2))
+        #expect(try FileSystem.readAll(beside) == (try FileSystem.readAll(s.p.controlCopies[1])))
     }
 
     @Test func everyControlCopyFailingMakesTheUpdateFailAndRecordsNothing() throws {

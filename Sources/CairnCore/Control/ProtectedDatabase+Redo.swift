@@ -193,7 +193,7 @@ extension ProtectedDatabase {
     public var redoStatus: RedoStatus {
         let c = control
         let tail = OnlineLogTail.read(c)
-        let running = (try? CaptureLock(path: layout.captureLockFile)).flatMap { $0 } == nil
+        let running = CaptureLock.isHeld(path: layout.captureLockFile)
         let last = backups.last { $0.isDatabaseBackup }
         return RedoStatus(dbid: c.dbid, database: databasePath, repository: layout.root, incarnation: c.incarnation,
                           mode: c.redo.mode.rawValue, scn: max(c.scn, tail?.scn ?? 0), archivedScn: c.redo.archivedScn,
