@@ -49,23 +49,16 @@ public struct BackupEngine {
         return max(1, min(blockBytes / pageSize, Int((maxPieceSize - overhead) / perPage)))
     }
 
-    /// Removes directories of backups that never completed (from a crash or a failed run),
-    /// and of deleted backups whose removal was interrupted.
-    func removePartials() {
-        for name in FileSystem.list(layout.backupsDirectory) where name.hasPrefix(".partial-") || name.hasPrefix(RepositoryLayout.deletingPrefix) {
-            logger.info("removing incomplete backup \(name)")
-            FileSystem.removeTree(layout.backupsDirectory + "/" + name)
-        }
-    }
-
-    /// Writes backup `id` of the snapshot; returns the verified, visible backup.
+    /// Writes the backup `owner` claimed, of the snapshot; returns the verified, visible backup.
     /// `scnAtSnapshot` runs while writers are blocked and gives the SCN of the snapshot
     /// (capturing up to it first when this process captures) and the WAL cursor to record.
-    func run(id: UInt64, database: String, incarnation: Int,
+    /// What dead processes left in the backups directory is removed first.
+    func run(owner: PartialBackupOwner, database: String, incarnation: Int,
              scnAtSnapshot: @escaping (WALScan) throws(CairnError) -> (UInt64, ControlFile.WALCursor?),
              options: BackupOptions, incremental: IncrementalPlan? = nil) throws(CairnError) -> Result {
+        let id = owner.id
         try FileSystem.makeDirectories(layout.backupsDirectory)
-        removePartials()
+        BackupLeftovers.remove(layout: layout, logger: logger)
         let started = Date()
         var scn: UInt64 = 0
         var newCursor: ControlFile.WALCursor?
@@ -76,10 +69,8 @@ public struct BackupEngine {
         lap("snapshot at SCN \(scn)")
         defer { snapshot.close() }
 
-        let partial = layout.partialDirectory(id)
-        if mkdir(partial, 0o755) != 0 {
-            throw CairnError.fromErrno("create backup directory", partial, errno)
-        }
+        let partial = owner.partialDirectory
+        try owner.makeDirectory()
         do throws(CairnError) {
             let pageSize = snapshot.pageSize
             let bp = try Self.blockPages(pageSize: pageSize, maxPieceSize: options.maxPieceSize)

@@ -273,10 +273,11 @@ struct CopyCataloger {
     /// Writes the consistent copy into the repository as a verified image copy and records it.
     func store(_ path: String, match: Match, original: PageMap, final expected: PageMap, pageSize: Int) throws(CairnError) -> CatalogedCopy {
         let layout = database.layout
-        let id = database.control.nextBackupId
-        try FileSystem.makeDirectories(layout.backupsDirectory)
-        let partial = layout.partialDirectory(id)
-        if mkdir(partial, 0o755) != 0 { throw CairnError.fromErrno("create backup directory", partial, errno) }
+        let owner = try database.claimBackupId()
+        defer { owner.release() }
+        let id = owner.id
+        let partial = owner.partialDirectory
+        try owner.makeDirectory()
         let tag = "cataloged:" + path
         do throws(CairnError) {
             let image = partial + "/" + ImageCopy.fileName

@@ -41,9 +41,11 @@ extension ProtectedDatabase {
                 : "nothing to back up: each of the \(archived) archived log(s) is already in an available archived-log backup set"
             return LogBackupReport(backup: nil, logs: [], deleted: [], deleteFailures: [], message: message)
         }
-        let id = c.nextBackupId
+        let owner = try claimBackupId()
+        defer { owner.release() }
+        let id = owner.id
         let engine = LogBackupEngine(layout: layout, dbid: dbid, logger: logger)
-        let r = try engine.run(id: id, logs: logs, redo: c.redo, databaseName: (databasePath as NSString).lastPathComponent, options: options)
+        let r = try engine.run(owner: owner, logs: logs, redo: c.redo, databaseName: (databasePath as NSString).lastPathComponent, options: options)
         let record = BackupRecord(manifest: r.manifest, bytes: r.manifest.storedBytes + (FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
                                   directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
         do throws(CairnError) {

@@ -147,8 +147,10 @@ public final class ProtectedDatabase: @unchecked Sendable {
             throw .invalidArgument("--cumulative applies to level-1 backups; add --level 1.")
         }
         _ = try DatabaseHeader.read(databasePath)
+        let owner = try claimBackupId()
+        defer { owner.release() }
+        let id = owner.id
         let c = control
-        let id = c.nextBackupId
         let engine = BackupEngine(layout: layout, dbid: dbid, logger: logger)
         let t0 = Date()
         func lap(_ what: String) { logger.debug("backup \(id): \(what) in \(Int(Date().timeIntervalSince(t0) * 1000)) ms") }
@@ -158,7 +160,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
         lap("capture state read")
         let plan = options.level == 1 ? incrementalPlan(cumulative: options.cumulative, source: source) : nil
         lap("base chosen")
-        let r = try engine.run(id: id, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: source.scn,
+        let r = try engine.run(owner: owner, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: source.scn,
                                options: options, incremental: plan)
         let m = r.manifest
         let record = BackupRecord(manifest: m, bytes: m.storedBytes + UInt64(FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
@@ -217,7 +219,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
     private func recordBackup(_ record: BackupRecord, walCursor: ControlFile.WALCursor?) throws(CairnError) {
         try updateControl { (c: inout ControlFile) throws(CairnError) in
             c.backups.append(record)
-            c.nextBackupId = record.id + 1
+            c.nextBackupId = max(c.nextBackupId, record.id + 1)
             c.scn = max(c.scn, record.scn)
             if c.redo.mode == .noarchivelog { c.walCursor = walCursor }
         }
