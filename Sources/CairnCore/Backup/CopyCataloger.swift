@@ -29,7 +29,9 @@ extension ProtectedDatabase {
     /// consistent result in the repository as a verified image copy, recorded in the control
     /// file. `file` itself is only read.
     public func catalogCopy(_ file: String) throws(CairnError) -> CatalogedCopy {
-        try CopyCataloger(database: self).run(FileSystem.absolute(file))
+        let operation = try beginReadingStoredFiles(.writing, purpose: "catalog a copy")
+        defer { operation.end() }
+        return try CopyCataloger(database: self).run(FileSystem.absolute(file))
     }
 }
 
