@@ -18,9 +18,11 @@ public struct ControlFileStore: Sendable {
     /// Candidate control files that belong to another database (path, DBID).
     public private(set) var foreignCopies: [(path: String, dbid: String)] = []
 
-    /// Creates the first version of the control file in every location.
-    public static func create(_ content: ControlFile) throws(CairnError) -> ControlFileStore {
-        var store = ControlFileStore(copies: content.controlCopies, usn: 0, content: content)
+    /// Creates the first version of the control file in every location. A control file that
+    /// replaces another (`catalog rebuild`) continues its update numbers (`after`), so a
+    /// process still holding the old one adopts the new one at its next update.
+    public static func create(_ content: ControlFile, after usn: UInt64 = 0) throws(CairnError) -> ControlFileStore {
+        var store = ControlFileStore(copies: content.controlCopies, usn: usn, content: content)
         try store.write(content)
         return store
     }
