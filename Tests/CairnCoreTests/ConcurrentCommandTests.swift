@@ -118,6 +118,41 @@ import Testing
         try s.expectEveryBackupRestores()
     }
 
+    /// Making room in the recovery area deletes nothing another command uses. Capture's way
+    /// (before archiving a log) never waits for such a command: it deletes something else or
+    /// gives up at once; a backup's way waits, as its policy allows, for readers to finish.
+    @Test func makingRoomDeletesNothingInUseAndCaptureNeverWaitsForIt() throws {
+        let s = try Scene(capture: false, writer: false)
+        let p = try ProtectedDatabase.open(database: s.db, logger: quietLogger)
+        try p.setRetention(.redundancy(1))
+        let first = try #require(p.backups.first?.id)
+        try p.backup(.quiet())                                  // the first backup is obsolete now
+        let used = p.recoveryArea.measure(p.freshControl).total
+        func makeRoom(waiting: Bool) throws(CairnError) { _ = try p.makeRoom(1, limit: used, control: p.freshControl, waitForReaders: waiting) }
+
+        // A level 1 being written on it has pinned it.
+        let pin = try LockFile.create(p.layout.pinFile(backup: first))
+        #expect(pin.tryLock(.shared))
+        var started = Date()
+        guard case .recoveryAreaFull? = expectCairnError({ try makeRoom(waiting: false) }) else { Issue.record("room was made"); return }
+        #expect(Date().timeIntervalSince(started) < 5 && FileSystem.isDirectory(p.layout.backupDirectory(first)))
+        pin.close()
+
+        // A command reads stored files: capture deletes nothing and does not wait; a backup waits.
+        let reader = try LockFile.create(p.layout.filesLockFile)
+        try reader.lock(.shared, policy: .noWait, purpose: "read", log: { _ in })
+        started = Date()
+        guard case .recoveryAreaFull? = expectCairnError({ try makeRoom(waiting: false) }) else { Issue.record("room was made"); return }
+        #expect(Date().timeIntervalSince(started) < 5 && FileSystem.isDirectory(p.layout.backupDirectory(first)))
+        p.lockWait = .noWait
+        guard case .lockNotAcquired? = expectCairnError({ try makeRoom(waiting: true) }) else { Issue.record("the backup's way did not wait"); return }
+        reader.close()
+
+        // Nothing in use: the obsolete backup goes.
+        try makeRoom(waiting: true)
+        #expect(!FileSystem.exists(p.layout.backupDirectory(first)) && !p.freshControl.backups.contains { $0.id == first })
+    }
+
     // MARK: - Leftovers
 
     /// A partial backup directory whose writer is alive survives the cleanup every backup
