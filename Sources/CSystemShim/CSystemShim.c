@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <malloc.h>
+#include <spawn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -51,4 +52,22 @@ int cairn_range_locked(int fd, long long offset, long long length) {
 
 int cairn_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
+}
+
+int cairn_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}
+
+int cairn_range_lock_holder(int fd, long long offset, long long length, int *type) {
+    struct flock f;
+    memset(&f, 0, sizeof(f));
+    f.l_type = F_WRLCK;
+    f.l_whence = SEEK_SET;
+    f.l_start = (off_t)offset;
+    f.l_len = (off_t)length;
+    f.l_pid = 0;
+    if (fcntl(fd, F_OFD_GETLK, &f) != 0) return -2;
+    if (f.l_type == F_UNLCK) return 0;
+    *type = f.l_type == F_RDLCK ? 1 : 2;
+    return f.l_pid;
 }

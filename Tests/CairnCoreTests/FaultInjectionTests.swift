@@ -42,26 +42,32 @@ import Testing
     @Test func failedFsyncOfOneControlCopyIsRepairedLater() throws {
         let s = try Setup()
         let beside = s.p.controlCopies[0]
-        s.inject(.sync, beside, .fail(EIO), times: 1)
+        // The backup's second update (the first takes its id) records it.
+        s.inject(.sync, beside, .fail(EIO), after: 1, times: 1)
         try s.p.backup(.quiet())
         // The repository copy took the update; the copy beside the database is one behind.
         let reopened = try ProtectedDatabase.open(database: s.db, logger: quietLogger)
         #expect(reopened.control.backups.count == 1)
         #expect(reopened.warnings.contains { $0.contains(beside) && $0.contains("stale") })
         #expect(!FileSystem.list(s.dir.path).contains { $0.contains(".tmp-") })
+        // Opening wrote nothing; the next update rewrites the stale copy.
+        #expect(try FileSystem.readAll(beside) != (try FileSystem.readAll(s.p.controlCopies[1])))
+        try reopened.setRetention(.redundancy(2))
+        #expect(try FileSystem.readAll(beside) == (try FileSystem.readAll(s.p.controlCopies[1])))
     }
 
     @Test func everyControlCopyFailingMakesTheUpdateFailAndRecordsNothing() throws {
         let s = try Setup()
-        for c in s.p.controlCopies { s.inject(.sync, c, .fail(EIO), times: 1) }
+        // The backup's second update (the first takes its id) records it.
+        for c in s.p.controlCopies { s.inject(.sync, c, .fail(EIO), after: 1, times: 1) }
         // The backup's files are written, but it cannot be recorded: it is removed again.
         let e = expectCairnError { try s.p.backup(.quiet()) }
         #expect(e?.description.contains("fsync") == true)
         let reopened = try ProtectedDatabase.open(database: s.db, logger: quietLogger)
         #expect(reopened.control.backups.isEmpty)
         #expect(FileSystem.list(s.p.layout.backupsDirectory).isEmpty)
-        // Once the fault is gone the next backup takes the same id.
-        #expect(try reopened.backup(.quiet()).id == 1)
+        // Once the fault is gone the next backup works; ids are never given out twice.
+        #expect(try reopened.backup(.quiet()).id == 2)
     }
 
     @Test func shortWritesEverywhereStillGiveAnExactRestore() throws {

@@ -478,6 +478,8 @@ import Testing
     /// "database is locked".) Here the guardian runs in this process, on pipes, and commits
     /// are made just before it takes the lock, so the worker's capture under that lock has
     /// more than the free online logs can hold.
+    /// Cairn's checkpoint blocks writers only for moments: when its capture stalls (every
+    /// group waits for archiving), writers are not left blocked.
     @Test func aCaptureStalledInItsCheckpointGivesTheWriteLockBack() throws {
         let (s, blocked) = try Self.setupWithUnreachableArchive()
         let destination = blocked.destination
@@ -486,48 +488,17 @@ import Testing
         Ledger.write(s.db, 3, seed: 5)
         let capturer = try Capturer(database: s.p, logger: quietLogger)
         try capturer.step()
-
-        var toGuardian: [Int32] = [0, 0], toWorker: [Int32] = [0, 0]
-        #expect(pipe(&toGuardian) == 0 && pipe(&toWorker) == 0)
-        capturer.guardian = GuardianLink(input: toWorker[0], output: toGuardian[1])
-        let guardian = try CaptureGuardian(databasePath: s.db, logger: quietLogger)
-        guardian.pinNow()
-        let heard = Heard()
-        let guardianDone = DispatchSemaphore(value: 0)
-        let db = s.db, fromWorker = toGuardian[0], answer = toWorker[1]
-        nonisolated(unsafe) let g = guardian
-        Thread.detachNewThread {
-            var line: [UInt8] = []
-            var byte: UInt8 = 0
-            while read(fromWorker, &byte, 1) == 1 {
-                guard byte == 0x0A else { line.append(byte); continue }
-                let word = String(decoding: line, as: UTF8.self)
-                line = []
-                heard.add(word)
-                if word == "CHECKPOINT" { Ledger.write(db, 150, seed: 6) } // more than both 64 KiB groups hold
-                let reply = g.answer(word) ?? "NO\n"
-                _ = reply.withCString { write(answer, $0, strlen($0)) }
-            }
-            guardianDone.signal()
-        }
-
+        Ledger.write(s.db, 150, seed: 6) // more than both 64 KiB groups hold
         let e = expectCairnError { _ = try capturer.checkpoint(force: true) }
         guard case .captureStalled? = e else { Issue.record("expected the capture to wait for a free group, got \(String(describing: e))"); return }
-        #expect(heard.words.contains("CHECKPOINT") && heard.words.contains("UNLOCK"), "\(heard.words)")
         // Writers are not blocked: the write lock is free.
         let w = try SQLiteConnection(path: s.db, busyTimeoutMs: 2_000)
         #expect(throws: Never.self) { try w.exec("BEGIN IMMEDIATE") }
         try? w.exec("ROLLBACK")
         w.close()
         Ledger.write(s.db, 5, seed: 7)
-
-        close(toGuardian[1])
-        guardianDone.wait()
-        close(toGuardian[0]); close(toWorker[0]); close(toWorker[1])
-        guardian.unpin()
         // The destination comes back: everything is captured and recovery equals the source.
         FileSystem.removeFile(destination)
-        capturer.guardian = nil
         let archiver = Archiver(database: s.p, logger: quietLogger)
         try captureAll(capturer, archiver, through: 158)
         try capturer.switchLog()

@@ -26,6 +26,15 @@ int cairn_ofd_lock(int fd, long long offset, long long length, int kind);
 /// descriptors (Linux F_OFD_GETLK). Returns 1 held, 0 free, -1 on error.
 int cairn_range_locked(int fd, long long offset, long long length);
 
+/// The process holding a conflicting POSIX lock on the range (-1 for an open-file-description
+/// lock, 0 when free, -2 on error), and its type in `*type` (1 read, 2 write).
+int cairn_range_lock_holder(int fd, long long offset, long long length, int *type);
+
 /// pipe2(fds, O_CLOEXEC) (a GNU extension the Swift Glibc module does not export).
 int cairn_pipe_cloexec(int fds[2]);
+
+#include <spawn.h>
+/// Adds "close every descriptor from `lowest` on" to spawn file actions (glibc's
+/// posix_spawn_file_actions_addclosefrom_np), so a child gets only the descriptors it is given.
+int cairn_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
 #endif

@@ -49,32 +49,25 @@ public struct BackupEngine {
         return max(1, min(blockBytes / pageSize, Int((maxPieceSize - overhead) / perPage)))
     }
 
-    /// Removes directories of backups that never completed (from a crash or a failed run),
-    /// and of deleted backups whose removal was interrupted.
-    func removePartials() {
-        for name in FileSystem.list(layout.backupsDirectory) where name.hasPrefix(".partial-") || name.hasPrefix(RepositoryLayout.deletingPrefix) {
-            logger.info("removing incomplete backup \(name)")
-            FileSystem.removeTree(layout.backupsDirectory + "/" + name)
-        }
-    }
-
-    /// Writes backup `id` of the snapshot; returns the verified, visible backup.
+    /// Writes the backup `owner` claimed, of the snapshot; returns the verified, visible backup.
     /// `scnAtSnapshot` gives the SCN of a snapshot (capturing up to it first when this process
     /// captures) and the WAL cursor to record, or nil when it cannot tell (the WAL was
     /// restarted since the snapshot began): the snapshot is then taken again.
-    func run(id: UInt64, database: String, incarnation: Int,
+    /// What dead processes left in the backups directory is removed first.
+    func run(owner: PartialBackupOwner, database: String, incarnation: Int,
              scnAtSnapshot: @escaping SnapshotSCN,
              options: BackupOptions, incremental: IncrementalPlan? = nil) throws(CairnError) -> Result {
+        let id = owner.id
         try FileSystem.makeDirectories(layout.backupsDirectory)
-        removePartials()
+        BackupLeftovers.remove(layout: layout, logger: logger)
         let started = Date()
         let (snapshot, scn, newCursor) = try Self.snapshot(database, layout: layout, scnAtSnapshot: scnAtSnapshot)
         func lap(_ what: String) { logger.debug("backup \(id): \(what) at \(Int(Date().timeIntervalSince(started) * 1000)) ms") }
         lap("snapshot at SCN \(scn)")
         defer { snapshot.close() }
 
-        let partial = layout.partialDirectory(id)
-        try FileSystem.makeNewDirectory(partial, purpose: "backup directory")
+        let partial = owner.partialDirectory
+        try owner.makeDirectory()
         do throws(CairnError) {
             let pageSize = snapshot.pageSize
             let bp = try Self.blockPages(pageSize: pageSize, maxPieceSize: options.maxPieceSize)

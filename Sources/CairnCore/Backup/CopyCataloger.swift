@@ -29,7 +29,9 @@ extension ProtectedDatabase {
     /// consistent result in the repository as a verified image copy, recorded in the control
     /// file. `file` itself is only read.
     public func catalogCopy(_ file: String) throws(CairnError) -> CatalogedCopy {
-        try CopyCataloger(database: self).run(FileSystem.absolute(file))
+        let operation = try beginReadingStoredFiles(.writing, purpose: "catalog a copy")
+        defer { operation.end() }
+        return try CopyCataloger(database: self).run(FileSystem.absolute(file))
     }
 }
 
@@ -273,10 +275,11 @@ struct CopyCataloger {
     /// Writes the consistent copy into the repository as a verified image copy and records it.
     func store(_ path: String, match: Match, original: PageMap, final expected: PageMap, pageSize: Int) throws(CairnError) -> CatalogedCopy {
         let layout = database.layout
-        let id = database.control.nextBackupId
-        try FileSystem.makeDirectories(layout.backupsDirectory)
-        let partial = layout.partialDirectory(id)
-        try FileSystem.makeNewDirectory(partial, purpose: "backup directory")
+        let owner = try database.claimBackupId()
+        defer { owner.release() }
+        let id = owner.id
+        let partial = owner.partialDirectory
+        try owner.makeDirectory()
         let tag = "cataloged:" + path
         do throws(CairnError) {
             let image = partial + "/" + ImageCopy.fileName

@@ -15,14 +15,13 @@ struct LogBackupEngine {
         let directory: String
     }
 
-    /// Backs up `logs` (closed, archived logs) as backup `id`.
-    func run(id: UInt64, logs: [LogRecord], redo: RedoState, databaseName: String, options: BackupOptions) throws(CairnError) -> Result {
+    /// Backs up `logs` (closed, archived logs) as the backup `owner` claimed.
+    func run(owner: PartialBackupOwner, logs: [LogRecord], redo: RedoState, databaseName: String, options: BackupOptions) throws(CairnError) -> Result {
+        let id = owner.id
         try FileSystem.makeDirectories(layout.backupsDirectory)
         let started = Date()
-        let partial = layout.partialDirectory(id)
-        // A leftover of this same id can only come from a run that failed before recording it.
-        FileSystem.removeTree(partial)
-        try FileSystem.makeNewDirectory(partial, purpose: "backup directory")
+        let partial = owner.partialDirectory
+        try owner.makeDirectory()
         do throws(CairnError) {
             let level = options.compressionLevel ?? 1
             let writer = LogSetWriter(level: level)

@@ -224,13 +224,22 @@ public enum CatalogRebuilder {
         }
     }
 
-    /// Rebuilds the control file of `database` from its repository and writes it everywhere.
-    public static func rebuild(database: String, repository: String?, logger: Logger = Logger(label: "cairn")) throws(CairnError) -> (ProtectedDatabase, Report) {
+    /// Rebuilds the control file of `database` from its repository and writes it everywhere,
+    /// alone on the repository: it waits (per `wait`) for every other Cairn command and for a
+    /// running capture to finish, and they wait for it.
+    public static func rebuild(database: String, repository: String?, logger: Logger = Logger(label: "cairn"),
+                               wait: LockWaitPolicy = LockWaitPolicy()) throws(CairnError) -> (ProtectedDatabase, Report) {
         let db = FileSystem.resolved(database)
         let layout = RepositoryLayout(root: repository.map(FileSystem.resolved) ?? RepositoryLayout.defaultRoot(forDatabase: db))
         guard FileSystem.exists(layout.identityFile) else {
             throw .missingFile(path: layout.identityFile, detail: "no Cairn repository here; pass the repository of \(db) with --repo")
         }
+        let purpose = "rebuild the control file"
+        let log: (String) -> Void = { logger.warning("\($0)") }
+        let operation = try RepositoryOperation(layout: layout, access: .exclusive, purpose: purpose, policy: wait, log: log)
+        defer { operation.end() }
+        let capture = try CaptureLockWait.take(layout: layout, policy: wait, purpose: purpose, log: log)
+        defer { _ = capture }
         var (control, report) = try scan(repository: layout.root, database: db)
         if let i = control.controlCopies.firstIndex(of: RepositoryLayout.besideDatabaseControlCopy(forDatabase: db)), i != 0 {
             control.controlCopies.swapAt(0, i)
@@ -245,11 +254,13 @@ public enum CatalogRebuilder {
                                            detail: "the control file was rebuilt from the repository; changes after SCN \(highest) that were not archived are unknown"))
             control.scn = gapScn
         }
-        // Move damaged copies aside, then write the rebuilt control file everywhere.
+        // Move damaged copies aside, then write the rebuilt control file everywhere, numbered
+        // after every copy there was (a process that read one adopts the rebuilt one).
+        let lastUSN = ControlFileStore.newestCopy(control.controlCopies)?.usn ?? 0
         for copy in control.controlCopies where FileSystem.exists(copy) {
             try FileSystem.rename(copy, copy + ".damaged-\(Int(Date().timeIntervalSince1970))")
         }
-        let store = try ControlFileStore.create(control)
+        let store = try ControlFileStore.create(control, after: lastUSN)
         try RepositoryCatalog.write(control, layout: layout)
         let p = ProtectedDatabase(databasePath: db, store: store, logger: logger)
         report.scn = control.scn

@@ -5,21 +5,24 @@ import Logging
 ///
 /// Every copy holds the whole document with an update sequence number (USN) and checksum.
 /// An update writes each copy atomically (temporary file, fsync, rename, fsync of the
-/// directory). On open the valid copy with the highest USN wins; stale or damaged copies are
-/// rewritten from it with a warning.
+/// directory) under the control-file lock. On open the valid copy with the highest USN wins;
+/// stale, missing or damaged copies are reported with a warning and rewritten from it by the
+/// next update (never by a mere reader).
 public struct ControlFileStore: Sendable {
     public static let kind = "control"
     public let copies: [String]
     public private(set) var usn: UInt64
     public private(set) var content: ControlFile
-    /// Warnings produced while opening (stale or corrupt copies that were repaired).
+    /// Warnings produced while opening (stale, missing or corrupt copies, rewritten at the next update).
     public private(set) var warnings: [String] = []
     /// Candidate control files that belong to another database (path, DBID).
     public private(set) var foreignCopies: [(path: String, dbid: String)] = []
 
-    /// Creates the first version of the control file in every location.
-    public static func create(_ content: ControlFile) throws(CairnError) -> ControlFileStore {
-        var store = ControlFileStore(copies: content.controlCopies, usn: 0, content: content)
+    /// Creates the first version of the control file in every location. A control file that
+    /// replaces another (`catalog rebuild`) continues its update numbers (`after`), so a
+    /// process still holding the old one adopts the new one at its next update.
+    public static func create(_ content: ControlFile, after usn: UInt64 = 0) throws(CairnError) -> ControlFileStore {
+        var store = ControlFileStore(copies: content.controlCopies, usn: usn, content: content)
         try store.write(content)
         return store
     }
@@ -30,7 +33,7 @@ public struct ControlFileStore: Sendable {
         ControlFileStore(copies: [], usn: 0, content: content)
     }
 
-    private init(copies: [String], usn: UInt64, content: ControlFile) {
+    init(copies: [String], usn: UInt64, content: ControlFile) {
         self.copies = copies
         self.usn = usn
         self.content = content
@@ -39,76 +42,27 @@ public struct ControlFileStore: Sendable {
     /// Opens from the candidate locations (plus every location the winning copy lists).
     /// Throws `notRegistered` when no candidate exists and `controlFileUnusable` when every
     /// existing copy is damaged.
+    ///
+    /// Opening writes nothing: copies that are missing, stale or damaged are reported in
+    /// `warnings`, and the next update (under the control-file lock) rewrites every copy from
+    /// the newest. Copies are replaced by atomic renames, so each one read is whole; a copy
+    /// that looks stale may just not have been renamed yet by a process updating them all,
+    /// so problems are confirmed by reading again while updates are held off.
     public static func open(candidates: [String], repositoryHint: String?, logger: Logger) throws(CairnError) -> ControlFileStore {
-        var seen: [String] = []
-        var results: [(path: String, doc: CheckedDocument?, content: ControlFile?, error: CairnError?)] = []
-        func load(_ path: String) {
-            let p = FileSystem.absolute(path)
-            if seen.contains(p) { return }
-            seen.append(p)
-            guard FileSystem.exists(p) else {
-                results.append((p, nil, nil, .missingFile(path: p, detail: "control file copy")))
-                return
+        var read = try ControlCopiesRead(candidates: candidates, repositoryHint: repositoryHint)
+        if !read.problems.isEmpty, let lock = LockFile.openExisting(read.lockPath) {
+            if (try? lock.lock(.shared, policy: LockWaitPolicy(timeout: 10), purpose: "read the control file", log: { _ in })) != nil {
+                read = try ControlCopiesRead(candidates: candidates, repositoryHint: repositoryHint)
             }
-            do throws(CairnError) {
-                let bytes = try FileSystem.readAll(p)
-                let doc = try CheckedDocument.decode(bytes, kind: kind, maxVersion: FormatVersion.controlFile, file: p)
-                let c = try doc.decodeBody(ControlFile.self, file: p)
-                results.append((p, doc, c, nil))
-            } catch {
-                results.append((p, nil, nil, error))
-            }
+            lock.close()
         }
-        candidates.forEach(load)
-        // The first valid candidate (in priority order) decides which database this is;
-        // copies that belong to another DBID are reported, never merged.
-        guard let first = results.first(where: { $0.content != nil }) else {
-            for r in results {
-                if case .unsupportedFormat? = r.error { throw r.error! }
-            }
-            let present = results.filter { r in
-                if case .missingFile? = r.error { return false }
-                return true
-            }
-            if present.isEmpty {
-                throw .notRegistered(database: "", looked: results.map(\.path))
-            }
-            throw .controlFileUnusable(copies: present.map(\.path), reasons: present.map { $0.error?.description ?? "" }, repository: repositoryHint)
-        }
-        let dbid = first.content!.dbid
-        first.content!.controlCopies.forEach(load)
-        if let best = results.filter({ $0.content?.dbid == dbid }).max(by: { $0.doc!.usn < $1.doc!.usn }) {
-            best.content!.controlCopies.forEach(load)
-        }
-        let foreign = results.filter { $0.content != nil && $0.content!.dbid != dbid }
-        let winner = results.filter { $0.content?.dbid == dbid }.max(by: { $0.doc!.usn < $1.doc!.usn })!
-        var store = ControlFileStore(copies: winner.content!.controlCopies, usn: winner.doc!.usn, content: winner.content!)
-        store.foreignCopies = foreign.map { ($0.path, $0.content!.dbid) }
+        var store = ControlFileStore(copies: read.winner.content.controlCopies, usn: read.winner.usn, content: read.winner.content)
+        store.foreignCopies = read.foreign
         ProtectedDatabase.registerPermissions(store.content, database: store.content.databasePath)
-        // Repair copies that are missing, stale or damaged.
-        let encoded = CheckedDocument.make(store.content, kind: kind, version: FormatVersion.controlFile, usn: store.usn).encoded()
-        for path in store.copies.map(FileSystem.absolute) {
-            guard let r = results.first(where: { $0.path == path }) else { continue }
-            let problem: String?
-            if let doc = r.doc {
-                problem = doc.usn < store.usn ? "stale (update \(doc.usn), newest is \(store.usn))" : nil
-            } else if case .missingFile? = r.error {
-                problem = "missing"
-            } else {
-                problem = r.error?.description
-            }
-            guard let problem else { continue }
-            do throws(CairnError) {
-                try FileSystem.makeDirectories(FileSystem.parent(of: path))
-                try FileSystem.atomicWrite(encoded, to: path)
-                let msg = "control file copy \(path) was \(problem); rewritten from \(winner.path)"
-                logger.warning("\(msg)")
-                store.warnings.append(msg)
-            } catch {
-                let msg = "control file copy \(path) is \(problem) and could not be rewritten: \(error)"
-                logger.warning("\(msg)")
-                store.warnings.append(msg)
-            }
+        for (path, problem) in read.problems {
+            let msg = "control file copy \(path) is \(problem); the next command that updates the control file rewrites it from \(read.winner.path)"
+            logger.warning("\(msg)")
+            store.warnings.append(msg)
         }
         return store
     }

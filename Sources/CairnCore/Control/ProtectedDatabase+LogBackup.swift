@@ -31,19 +31,23 @@ extension ProtectedDatabase {
     /// archive destination (online logs are never touched).
     @discardableResult
     public func backupArchivedLogs(_ options: BackupOptions = BackupOptions(), deleteInput: Bool = false) throws(CairnError) -> LogBackupReport {
-        // A capture running elsewhere records logs as it archives them: read the control file afresh.
-        let c = ControlFileStore.newestCopy(controlCopies)?.content ?? control
-        let logs = Self.logsNeedingBackup(c)
+        let operation = try beginOperation(.writing, purpose: "back up archived logs")
+        defer { operation.end() }
+        let (c, logs, busy) = try pinLogsNeedingBackup(operation)
         guard !logs.isEmpty else {
             let archived = c.redo.logs.filter { $0.status == .archived }.count
-            let message = archived == 0
+            let message = busy > 0
+                ? "nothing to back up: the \(busy) archived log(s) that no archived-log backup set holds yet are being backed up by another command"
+                : archived == 0
                 ? "nothing to back up: \(databasePath) has no archived logs yet"
                 : "nothing to back up: each of the \(archived) archived log(s) is already in an available archived-log backup set"
             return LogBackupReport(backup: nil, logs: [], deleted: [], deleteFailures: [], message: message)
         }
-        let id = c.nextBackupId
+        let owner = try claimBackupId()
+        defer { owner.release() }
+        let id = owner.id
         let engine = LogBackupEngine(layout: layout, dbid: dbid, logger: logger)
-        let r = try engine.run(id: id, logs: logs, redo: c.redo, databaseName: (databasePath as NSString).lastPathComponent, options: options)
+        let r = try engine.run(owner: owner, logs: logs, redo: c.redo, databaseName: (databasePath as NSString).lastPathComponent, options: options)
         let record = BackupRecord(manifest: r.manifest, bytes: r.manifest.storedBytes + (FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
                                   directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
         do throws(CairnError) {
@@ -62,6 +66,8 @@ extension ProtectedDatabase {
             FileSystem.removeTree(r.directory)
             throw error
         }
+        // The set holds them now: deletions may go ahead (`--delete-input` is one).
+        operation.releasePins()
         var report = LogBackupReport(backup: record, logs: record.logs ?? [], deleted: [], deleteFailures: [],
                                      message: "archived-log backup \(record.id): \(logs.count) log(s) through SCN \(record.scn), verified")
         if deleteInput {
@@ -74,8 +80,23 @@ extension ProtectedDatabase {
     /// each copy is made unreachable first, the deletions are recorded (state DELETED), then
     /// the copies are removed. A crash leaves either the copy or a harmless leftover.
     func deleteArchivedCopies(heldBy set: BackupRecord) -> (deleted: [String], failures: [String]) {
+        let purpose = "delete the archived copies of the logs backed up"
+        do throws(CairnError) {
+            return try deleting(purpose: purpose) { (session: DeletionSession) throws(CairnError) -> DeletionStep<(deleted: [String], failures: [String])> in
+                let keys = (set.logs ?? []).filter { key in freshControl.redo.logs.contains { $0.key == key && $0.destinations.contains { $0.state != .deleted } } }
+                if session.readersActive && !keys.isEmpty { return .blocked(lockFile: layout.filesLockFile) }
+                if let busy = keys.first(where: session.inUse(log:)) { return .blocked(lockFile: layout.pinFile(log: busy)) }
+                return .done(retireArchivedCopies(heldBy: set))
+            }
+        } catch {
+            return ([], ["the archived copies were kept: \(error.description)"])
+        }
+    }
+
+    /// The deletion itself, under the deletion lock, with nothing of it in use.
+    private func retireArchivedCopies(heldBy set: BackupRecord) -> (deleted: [String], failures: [String]) {
         let keys = Set(set.logs ?? [])
-        let c = ControlFileStore.newestCopy(controlCopies)?.content ?? control
+        let c = freshControl
         var retired: [(key: LogKey, destination: String, name: String)] = []
         var failures: [String] = []
         for log in c.redo.logs where keys.contains(log.key) && (log.backupSets ?? []).contains(set.id) {
@@ -106,6 +127,20 @@ extension ProtectedDatabase {
         for r in retired { Archiver.destination(r.destination).purgeRetired(r.name) }
         for d in Set(retired.map(\.destination)) { try? FileSystem.fsyncDirectory(Archiver.destination(d).name) }
         return (retired.map { "\($0.destination)/\($0.name)" }, failures)
+    }
+
+    /// Under the deletion lock: the control file as it is now, the archived logs no available
+    /// set holds yet that this operation could pin (another archived-log backup has the
+    /// others), and how many were left to that other backup.
+    private func pinLogsNeedingBackup(_ operation: RepositoryOperation) throws(CairnError) -> (ControlFile, [LogRecord], Int) {
+        let session = try deletionSession(files: false, purpose: "choose the archived logs to back up")
+        defer { session.end() }
+        // A capture running elsewhere records logs as it archives them: read the control file afresh.
+        reloadControl()
+        let c = control
+        let needed = Self.logsNeedingBackup(c)
+        let pinned = Set(try operation.pin(backups: [], logs: needed.map(\.key), under: session))
+        return (c, needed.filter { pinned.contains($0.key) }, needed.count - pinned.count)
     }
 
     /// Refuses an archived-log set where a backup of the database is needed.

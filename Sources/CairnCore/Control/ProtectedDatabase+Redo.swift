@@ -72,6 +72,8 @@ extension ProtectedDatabase {
 
     /// `cairn archivelog DB on|off`.
     public func setLogMode(_ mode: LogMode) throws(CairnError) {
+        let operation = try beginOperation(.writing, purpose: "change the log mode")
+        defer { operation.end() }
         let old = control.redo.mode
         guard old != mode else { return }
         if mode == .archivelog {
@@ -148,7 +150,7 @@ extension ProtectedDatabase {
     public var redoStatus: RedoStatus {
         let c = control
         let tail = OnlineLogTail.read(c)
-        let running = (try? CaptureLock(path: layout.captureLockFile)).flatMap { $0 } == nil
+        let running = CaptureLock.isHeld(path: layout.captureLockFile)
         let last = backups.last { $0.isDatabaseBackup }
         return RedoStatus(dbid: c.dbid, database: databasePath, repository: layout.root, incarnation: c.incarnation,
                           mode: c.redo.mode.rawValue, scn: max(c.scn, tail?.scn ?? 0), archivedScn: c.redo.archivedScn,
@@ -180,6 +182,8 @@ extension ProtectedDatabase {
     /// an existing `dest` is replaced only with `force`.
     func restoreNewFile(_ dest: String, target: RecoveryTarget, backup id: UInt64?, force: Bool,
                         allowIncomplete: Bool, showProgress: Bool) throws(CairnError) -> RecoveryEngine.Result {
+        let operation = try beginReadingStoredFiles(purpose: "restore from the backups and logs")
+        defer { operation.end() }
         if !force && FileSystem.exists(dest) { throw .targetExists(path: dest) }
         var engine = RecoveryEngine(database: self, logger: logger)
         engine.showProgress = showProgress
@@ -195,7 +199,9 @@ extension ProtectedDatabase {
     /// SCN is recorded.
     public func recoverInPlace(target: RecoveryTarget, backup id: UInt64? = nil, allowIncomplete: Bool = false,
                                showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> RecoveryEngine.Result {
-        if FileSystem.exists(databasePath) { try LiveDatabase.ensureNotOpenElsewhere(databasePath) }
+        let operation = try beginOperation(.exclusive, purpose: "replace the live database (restore in place)")
+        defer { operation.end() }
+        try ensureLiveDatabaseFree()
         let lock: CaptureLock? = control.redo.mode == .archivelog ? try captureLock() : nil
         defer { _ = lock }
         var engine = RecoveryEngine(database: self, logger: logger)

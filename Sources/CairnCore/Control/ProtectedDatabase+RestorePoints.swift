@@ -35,8 +35,14 @@ extension ProtectedDatabase {
             throw .invalidArgument("A restore point named '\(name)' already exists for \(databasePath); drop it first (`cairn restore-point \(databasePath) drop \(name)`) or choose another name.")
         }
         try requireArchiveLog()
+        let operation = try beginOperation(.writing, purpose: "create a restore point")
+        defer { operation.end() }
         let scn = try newestCommittedScn()
         var point = RestorePoint(name: name, scn: scn, incarnation: control.incarnation, createdAt: now, guaranteed: guarantee)
+        // A guaranteed point is checked and recorded while no deletion decides or records
+        // anything: what it keeps cannot be deleted between the check and the record.
+        let session = guarantee ? try deletionSession(files: false, purpose: "create a guaranteed restore point") : nil
+        defer { session?.end() }
         try updateControl { (c: inout ControlFile) throws(CairnError) in
             if c.restorePoints.contains(where: { $0.name == name }) {
                 throw .invalidArgument("A restore point named '\(name)' already exists for \(c.databasePath); drop it first or choose another name.")
@@ -83,6 +89,8 @@ extension ProtectedDatabase {
     /// `cairn restore-point DB drop NAME`: a guaranteed point's files become subject to
     /// retention again.
     public func dropRestorePoint(_ name: String) throws(CairnError) {
+        let operation = try beginOperation(.writing, purpose: "drop a restore point")
+        defer { operation.end() }
         try updateControl { (c: inout ControlFile) throws(CairnError) in
             guard c.restorePoints.contains(where: { $0.name == name }) else {
                 throw .restorePointNotFound(name: name, database: c.databasePath)

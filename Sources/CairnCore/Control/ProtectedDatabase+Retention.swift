@@ -17,12 +17,16 @@ extension ProtectedDatabase {
             throw .invalidArgument("retention window \(d) is not valid: give a number of days greater than 0 (e.g. `window 7`).")
         default: break
         }
+        let op = try beginOperation(.writing, purpose: "change the retention policy")
+        defer { op.end() }
         try updateControl { (c: inout ControlFile) throws(CairnError) in c.policy.retention = r }
     }
 
     /// `cairn configure DB recovery-area-size SIZE|unlimited`.
     public func setRecoveryAreaLimit(_ limit: UInt64?) throws(CairnError) {
         if limit == 0 { throw .invalidArgument("recovery-area-size 0 is not valid: give a size such as 10G, or `unlimited`.") }
+        let op = try beginOperation(.writing, purpose: "change the recovery-area size")
+        defer { op.end() }
         try updateControl { (c: inout ControlFile) throws(CairnError) in c.policy.recoveryAreaLimit = limit }
     }
 
@@ -43,9 +47,10 @@ extension ProtectedDatabase {
 
     /// Deletes what the retention policy no longer needs (`cairn delete obsolete`).
     public func deleteObsolete(now: Date = Date()) throws(CairnError) -> DeletionReport {
-        let report = Obsolescence.compute(freshControl, now: now)
-        if report.isEmpty { return DeletionReport() }
-        let r = try delete(DeletionPlan(report))
+        let op = try beginOperation(.writing, purpose: "delete obsolete backups and logs")
+        defer { op.end() }
+        let r = try deleteWhenFree(purpose: "delete obsolete backups and logs") { c in DeletionPlan(Obsolescence.compute(c, now: now)) }
+        if r.isEmpty { return r }
         logger.info("deleted \(r.backups.count) obsolete backup(s) and \(r.logCopies.count) archived-log cop(ies), \(r.bytes) bytes")
         return r
     }
@@ -54,7 +59,8 @@ extension ProtectedDatabase {
     /// the old state or the new one plus harmless leftovers: every file is first made
     /// unreachable (renamed to a dot-name), then the control file records the deletion, then
     /// the files are removed. If the record cannot be written the files are put back.
-    func delete(_ plan: DeletionPlan) throws(CairnError) -> DeletionReport {
+    /// The caller holds `session`, and nothing of `plan` is in use.
+    func delete(_ plan: DeletionPlan, session: DeletionSession) throws(CairnError) -> DeletionReport {
         var report = DeletionReport()
         let c = freshControl
         var hidden: [(from: String, to: String)] = []
@@ -125,6 +131,7 @@ extension ProtectedDatabase {
             }
             throw error
         }
+        session.forget(backups: recorded.backups, logs: recorded.logCopies.map { LogKey(incarnation: $0.incarnation, sequence: $0.sequence) })
         for h in hidden { FileSystem.removeTree(h.to) }
         for p in retired where p.existed {
             Archiver.destination(p.destination).purgeRetired(LogRecord.fileName(incarnation: p.key.incarnation, sequence: p.key.sequence))
@@ -134,12 +141,15 @@ extension ProtectedDatabase {
     }
 
     /// Removes what interrupted deletions left behind (backup directories and archived-log
-    /// copies renamed aside but not yet removed).
+    /// copies renamed aside but not yet removed), under the deletion lock: no deletion in
+    /// progress is between renaming its files aside and recording it.
     public func removeDeletionLeftovers() {
+        guard let session = try? deletionSession(files: false, purpose: "remove what interrupted deletions left") else { return }
+        defer { session.end() }
         for name in FileSystem.list(layout.backupsDirectory) where name.hasPrefix(RepositoryLayout.deletingPrefix) {
             FileSystem.removeTree(layout.backupsDirectory + "/" + name)
         }
-        for d in control.redo.archiveDestinations { Archiver.destination(d).purgeRetired(nil) }
+        for d in freshControl.redo.archiveDestinations { Archiver.destination(d).purgeRetired(nil) }
     }
 
     // MARK: - Crosscheck
@@ -149,6 +159,8 @@ extension ProtectedDatabase {
     /// every archived-log copy that is gone or of the wrong size becomes EXPIRED, and a log
     /// with no copy left (no ARCHIVED destination, no AVAILABLE log backup set) too.
     public func crosscheck() throws(CairnError) -> CrosscheckReport {
+        let op = try beginReadingStoredFiles(.writing, purpose: "crosscheck the backups and logs")
+        defer { op.end() }
         let c = freshControl
         var backupProblems: [UInt64: String?] = [:]
         for b in c.backups { backupProblems[b.id] = Crosscheck.problem(backup: b, root: layout.root, dbid: dbid) }
@@ -198,15 +210,17 @@ extension ProtectedDatabase {
     /// `cairn delete expired`: removes the records of EXPIRED backups, logs and archived-log
     /// copies, and whatever is left of their files.
     public func deleteExpired() throws(CairnError) -> DeletionReport {
-        let c = freshControl
-        var plan = DeletionPlan()
-        plan.backups = c.backups.filter { !$0.isAvailable }.map(\.id)
-        for l in c.redo.logs {
-            let dests = l.destinations.filter { $0.state == .expired }.map(\.destination)
-            if !dests.isEmpty || l.status == .expired { plan.logCopies[l.key] = dests }
+        let op = try beginOperation(.writing, purpose: "delete expired backups and logs")
+        defer { op.end() }
+        return try deleteWhenFree(purpose: "delete expired backups and logs") { c in
+            var plan = DeletionPlan()
+            plan.backups = c.backups.filter { !$0.isAvailable }.map(\.id)
+            for l in c.redo.logs {
+                let dests = l.destinations.filter { $0.state == .expired }.map(\.destination)
+                if !dests.isEmpty || l.status == .expired { plan.logCopies[l.key] = dests }
+            }
+            return plan
         }
-        if plan.isEmpty { return DeletionReport() }
-        return try delete(plan)
     }
 }
 

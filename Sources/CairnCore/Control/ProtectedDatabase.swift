@@ -9,6 +9,8 @@ public final class ProtectedDatabase: @unchecked Sendable {
     private var store: ControlFileStore
     private let lock = NSLock()
     let logger: Logger
+    /// How long this database's commands wait for locks other Cairn commands hold.
+    public var lockWait = LockWaitPolicy()
 
     public var control: ControlFile { lock.withLock { store.content } }
     public var dbid: UInt64 { control.dbidValue }
@@ -84,6 +86,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
         withBaseline.redo.capture = try Self.captureBaseline(database: db, layout: layout, scn: 0, incarnation: 1)
         let store = try ControlFileStore.create(withBaseline)
         try RepositoryCatalog.write(withBaseline, layout: layout)
+        try RepositoryOperation.createLockFiles(layout)
         return ProtectedDatabase(databasePath: db, store: store, logger: logger)
     }
 
@@ -150,9 +153,13 @@ public final class ProtectedDatabase: @unchecked Sendable {
         if options.cumulative && options.level != 1 {
             throw .invalidArgument("--cumulative applies to level-1 backups; add --level 1.")
         }
+        let operation = try beginOperation(.writing, purpose: "take a backup")
+        defer { operation.end() }
         _ = try DatabaseHeader.read(databasePath)
+        let owner = try claimBackupId()
+        defer { owner.release() }
+        let id = owner.id
         let c = control
-        let id = c.nextBackupId
         let engine = BackupEngine(layout: layout, dbid: dbid, logger: logger)
         let t0 = Date()
         func lap(_ what: String) { logger.debug("backup \(id): \(what) in \(Int(Date().timeIntervalSince(t0) * 1000)) ms") }
@@ -160,9 +167,9 @@ public final class ProtectedDatabase: @unchecked Sendable {
         try recoveryAreaBeforeBackup()
         let source = try snapshotSource(trackChanges: options.level == 1)
         lap("capture state read")
-        let plan = options.level == 1 ? incrementalPlan(cumulative: options.cumulative, source: source) : nil
+        let plan = options.level == 1 ? try pinnedIncrementalPlan(cumulative: options.cumulative, source: source, operation: operation) : nil
         lap("base chosen")
-        let r = try engine.run(id: id, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: source.scn,
+        let r = try engine.run(owner: owner, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: source.scn,
                                options: options, incremental: plan)
         let m = r.manifest
         let record = BackupRecord(manifest: m, bytes: m.storedBytes + UInt64(FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
@@ -221,7 +228,7 @@ public final class ProtectedDatabase: @unchecked Sendable {
     private func recordBackup(_ record: BackupRecord, walCursor: ControlFile.WALCursor?) throws(CairnError) {
         try updateControl { (c: inout ControlFile) throws(CairnError) in
             c.backups.append(record)
-            c.nextBackupId = record.id + 1
+            c.nextBackupId = max(c.nextBackupId, record.id + 1)
             c.scn = max(c.scn, record.scn)
             if c.redo.mode == .noarchivelog { c.walCursor = walCursor }
         }
@@ -280,6 +287,8 @@ public final class ProtectedDatabase: @unchecked Sendable {
 
     /// Reads and verifies backup `id` (default: the latest) as a restore would, writing nothing.
     public func validateRestore(backup id: UInt64? = nil, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> BackupRecord {
+        let operation = try beginReadingStoredFiles(purpose: "validate a backup")
+        defer { operation.end() }
         let r = try record(id)
         try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).validate()
         return r
@@ -293,6 +302,8 @@ public final class ProtectedDatabase: @unchecked Sendable {
 
     /// Verifies one backup, or every recorded backup; a failure of one does not stop the others.
     public func validate(backup id: UInt64? = nil, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> [ValidationResult] {
+        let operation = try beginReadingStoredFiles(purpose: "validate backups")
+        defer { operation.end() }
         let targets = id != nil ? [try record(id)] : backups
         if targets.isEmpty { throw .noBackups(database: databasePath) }
         var results: [ValidationResult] = []

@@ -6,6 +6,8 @@ import Foundation
 ///     <repo>/control/cairn.ctl      a control-file copy
 ///     <repo>/backups/<id>/          one backup: manifest.json and piece-NNNN.cbp, or image.db
 ///     <repo>/backups/.partial-<id>/ a backup being written (removed if it fails)
+///     <repo>/backups/.partial-<id>.lock  locked by the process writing it, for its whole life
+///     <repo>/control/*.lock, pins/   locks between Cairn commands (see `RepositoryOperation`)
 public struct RepositoryLayout: Sendable {
     public let root: String
 
@@ -14,6 +16,15 @@ public struct RepositoryLayout: Sendable {
     public var identityFile: String { root + "/repository.json" }
     public var controlCopy: String { root + "/control/cairn.ctl" }
     public var backupsDirectory: String { root + "/backups" }
+    /// Locks between Cairn processes (see `RepositoryOperation`).
+    public var controlDirectory: String { root + "/control" }
+    public var controlLockFile: String { controlDirectory + "/control.lock" }
+    public var operationLockFile: String { controlDirectory + "/operation.lock" }
+    public var filesLockFile: String { controlDirectory + "/files.lock" }
+    public var deletionLockFile: String { controlDirectory + "/deletion.lock" }
+    public var pinsDirectory: String { controlDirectory + "/pins" }
+    func pinFile(backup id: UInt64) -> String { pinsDirectory + "/backup-\(id).lock" }
+    func pinFile(log key: LogKey) -> String { pinsDirectory + "/log-\(key.incarnation)-\(key.sequence).lock" }
     /// Default directory of the online log members (the recovery area).
     public var onlineLogDirectory: String { root + "/online" }
     /// Default archive destination.
@@ -29,7 +40,11 @@ public struct RepositoryLayout: Sendable {
     }
 
     public func backupDirectory(_ id: UInt64) -> String { backupsDirectory + "/" + Self.backupDirectoryName(id) }
-    public func partialDirectory(_ id: UInt64) -> String { backupsDirectory + "/.partial-" + Self.backupDirectoryName(id) }
+    public func partialDirectory(_ id: UInt64) -> String { backupsDirectory + "/" + Self.partialPrefix + Self.backupDirectoryName(id) }
+    /// Locked by the process writing `partialDirectory(id)` for as long as it lives.
+    public func partialOwnerLock(_ id: UInt64) -> String { partialDirectory(id) + Self.ownerLockSuffix }
+    public static let partialPrefix = ".partial-"
+    public static let ownerLockSuffix = ".lock"
     /// A backup being deleted is renamed to this prefix first (unreachable), then removed.
     public static let deletingPrefix = ".deleting-"
 

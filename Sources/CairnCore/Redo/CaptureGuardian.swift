@@ -1,26 +1,22 @@
 import Foundation
 import Logging
 
-/// A second pin on the WAL, held by the `cairn archive --follow` process while the capture
-/// itself runs in a worker process. If the worker dies (even by SIGKILL), this pin still
-/// keeps SQLite from restarting the WAL over frames not yet captured, and the guardian starts
-/// a new worker, which resumes from the online log.
+/// The `cairn archive --follow` process: holds the WAL pin while the capture itself runs in a
+/// worker process, and restarts the worker when it dies.
 ///
-/// The guardian's pin follows the worker's: after each step the worker asks `REPIN` (a line on
-/// its standard output, answered `OK` on its input) once its own pins are at the end of what
-/// it captured; the guardian then opens a new read transaction before closing its old one. A
-/// new pin can only land where the worker's pins allow (a read mark at the end of the WAL, or
-/// the database file alone once every frame was captured and copied), so the guardian never
-/// stands in the way of a checkpoint for longer than the worker does.
-///
-/// A worker is started with the guardian's `RestartBlocker` locked and inherited (fd 3): if the
-/// guardian is killed while its worker starts, before the worker's own pins stand, the WAL still
-/// cannot be restarted; the worker unlocks it after its first step.
+/// Guardian and worker hold one and the same pin (see `WALPin`): the guardian takes it, and
+/// each worker inherits its descriptors and moves it as it captures. If the worker dies, even
+/// by SIGKILL at any instant, the pin stays where the worker left it — protecting every frame
+/// the worker had not captured — and the guardian starts a new worker, which resumes from the
+/// online log. If the guardian dies, the worker holds the pin alone and captures on; a new
+/// guardian replaces it (see `clearWayForWorker`).
 public final class CaptureGuardian {
     let databasePath: String
     let logger: Logger
     public var say: (String) -> Void = { _ in }
-    private let pins: WALPin
+    /// Keeps the WAL and its index open in WAL mode.
+    private let keeper: SQLiteConnection
+    private(set) var pin: WALPin
     /// The capture lock of the database. When set, each worker start first replaces
     /// orphaned workers (left by a guardian that was killed) and refuses while another
     /// capture runs (see `clearWayForWorker`).
@@ -32,46 +28,19 @@ public final class CaptureGuardian {
     /// Stops the guardian: its worker is asked to capture and archive everything, then stop.
     public let stopRequest = StopRequest()
 
+    /// Takes the pin at once (blocking every WAL restart until a worker moves it).
     public init(databasePath: String, logger: Logger = Logger(label: "cairn")) throws(CairnError) {
         self.databasePath = databasePath
         self.logger = logger
-        pins = try WALPin(databasePath: databasePath)
+        keeper = try Capturer.openCheckpointConnection(databasePath)
+        pin = try WALPin(databasePath: databasePath)
     }
 
     /// Whether this guardian holds a pin.
-    var pinned: Bool { pins.isPinned }
+    var pinned: Bool { pin.isPinned }
 
-    /// Opens a new pin, then closes the previous one.
-    func pinNow() {
-        do throws(CairnError) {
-            try pins.openNext()
-            pins.closePrevious()
-        } catch {
-            logger.error("guardian could not move its pin: \(error.description)")
-        }
-    }
-
-    func pinOrThrow() throws(CairnError) {
-        for _ in 0..<20 where !pins.isPinned {
-            pinNow()
-            if !pins.isPinned { usleep(100_000) }
-        }
-        guard pins.isPinned else {
-            throw .databaseBusy(path: databasePath, detail: "the capture guardian could not open a read transaction to pin the WAL")
-        }
-    }
-
-    func unpin() { pins.closeAll() }
-
-    /// Carries out one request of the worker; the reply line, or nil for an unknown request.
-    func answer(_ request: String) -> String? {
-        switch request {
-        case "REPIN":
-            pinNow()
-            return "OK\n"
-        default: return nil
-        }
-    }
+    /// Lets go of the pin (the workers are done).
+    func unpin() { pin.releaseAll() }
 
     /// Runs workers (`arguments` of this executable) until one exits cleanly or a stop is
     /// requested; a worker that dies abnormally is restarted. When a stop comes while the
@@ -80,23 +49,25 @@ public final class CaptureGuardian {
     /// to end with: 0, or the status of a worker that stopped for good (its error was
     /// reported on standard error).
     public func run(executable: String, arguments: [String], drainArgument: String) throws(CairnError) -> Int32 {
-        try pinOrThrow()
-        defer { unpin() }
-        let blocker = try RestartBlocker.forDatabase(databasePath)
         var restarts = 0
         var draining = false
         var firstStart = true
         while true {
             try clearWayForWorker(firstStart: firstStart)
             firstStart = false
-            try blocker.lock()
-            let worker = try WorkerProcess(executable: executable, arguments: draining ? arguments + [drainArgument] : arguments,
-                                           blocker: blocker)
-            serve(worker, forwardStop: !draining)
-            // Whatever happened, this guardian's pin protects the WAL now.
-            blocker.unlock()
-            let end = worker.wait()
-            if end.cleanExit { return 0 }
+            let worker = try WorkerProcess(executable: executable, arguments: draining ? arguments + [drainArgument] : arguments, pin: pin)
+            let end = serve(worker, forwardStop: !draining)
+            if end.cleanExit {
+                pin.releaseAll()
+                return 0
+            }
+            if end.filesReplaced {
+                // The worker captured what the old WAL held; the new files get a new pin, shared
+                // with the next worker, which checks them against what was captured.
+                pin = try WALPin(databasePath: databasePath)
+                say("the WAL of \(databasePath) was replaced; capture goes on with the new one")
+                continue
+            }
             if draining || end.isFinal { return end.status }
             if stopRequest.isRequested {
                 // The worker did not finish by itself: drain with a fresh worker.
@@ -111,8 +82,8 @@ public final class CaptureGuardian {
         }
     }
 
-    /// Answers the worker's requests and forwards stop and switch requests until it exits.
-    private func serve(_ worker: WorkerProcess, forwardStop: Bool) {
+    /// Forwards stop and switch requests to the worker until it exits; how it ended.
+    private func serve(_ worker: WorkerProcess, forwardStop: Bool) -> WorkerProcess.End {
         var stopForwarded = !forwardStop
         while true {
             if stopRequest.isRequested && !stopForwarded {
@@ -120,55 +91,29 @@ public final class CaptureGuardian {
                 kill(worker.pid, SIGINT)
             }
             if CaptureSignals.takeSwitchLog() { kill(worker.pid, SIGUSR1) }
-            guard let lines = worker.readLines(timeoutMs: 100) else { return }
-            for line in lines {
-                guard let reply = answer(line) else { continue }
-                // The worker may have died since it asked: a broken pipe is not an error here.
-                worker.reply(reply)
-            }
+            if let end = worker.poll() { return end }
+            usleep(20_000)
         }
     }
 }
 
-/// The worker's side of the guardian protocol (standard output and input).
-///
-/// The link breaks when the guardian dies: a request meets a closed pipe (EPIPE, end of
-/// input), no answer comes within two seconds, or this process was reparented (`getppid()`
-/// changed). The worker then keeps capturing alone under its own pins.
+/// The worker's side of the link to its guardian: the guardian is gone when this process was
+/// reparented (`getppid()` changed) or its standard input, the guardian's pipe, reached its end.
 public final class GuardianLink: @unchecked Sendable {
     private var broken = false
     private let parent = getppid()
-    private let input: Int32, output: Int32
-    /// The guardian's answers come on `input`, requests go to `output` (a worker's standard
-    /// input and output).
-    public init(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO) {
-        self.input = input
-        self.output = output
-    }
+    private let input: Int32
 
-    /// Sends a request; true when answered OK, false when the link broke.
-    private func ask(_ word: String) -> Bool {
-        guard isConnected else { return false }
-        let line = word + "\n"
-        let ok = line.withCString { p in write(output, p, strlen(p)) } > 0
-        var reply = [UInt8](repeating: 0, count: 3)
-        var got = 0
-        var p = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
-        while ok && got < 3 && poll(&p, 1, 2_000) > 0 {
-            let n = reply.withUnsafeMutableBytes { read(input, $0.baseAddress! + got, 3 - got) }
-            if n <= 0 { break }
-            got += n
-        }
-        if got == 3 && reply == Array("OK\n".utf8) { return true }
-        broken = true
-        return false
-    }
+    public init(input: Int32 = STDIN_FILENO) { self.input = input }
 
     public var isConnected: Bool {
-        if !broken && getppid() != parent { broken = true }
+        if broken { return false }
+        if getppid() != parent { broken = true; return false }
+        var p = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
+        if poll(&p, 1, 0) > 0, p.revents & Int16(POLLHUP | POLLIN) != 0 {
+            var byte: UInt8 = 0
+            if read(input, &byte, 1) <= 0 { broken = true }
+        }
         return !broken
     }
-
-    /// Asks the guardian to move its pin to where this process's pins now are.
-    @discardableResult func repin() -> Bool { ask("REPIN") }
 }

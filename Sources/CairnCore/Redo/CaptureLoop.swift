@@ -33,14 +33,15 @@ final class CaptureLoop {
 
     /// Waits for a change, then captures (up to `throughFrame` when given) and does what is due.
     func round(throughFrame: () -> UInt32? = { nil }) throws(CairnError) {
-        let events = watcher.wait(timeoutMs: capturer.flushDueInMs(interval: syncInterval) ?? 250)
-        if events.contains(.wal) && !events.contains(.database) && coalesceInterval > 0 {
+        let events = watcher.wait(timeoutMs: capturer.flushDueInMs(interval: syncInterval) ?? 250) ?? .none
+        // Commits close together are captured in one step, unless a checkpoint waits for them.
+        if events == .wal && coalesceInterval > 0 && !capturer.pins.index.isLocked(.checkpoint) {
             Thread.sleep(forTimeInterval: coalesceInterval)
         }
         do throws(CairnError) {
             try capturer.step(sync: false, throughFrame: throughFrame())
+            try keepPinsCurrent(throughFrame: throughFrame)
             if capturer.flushDueInMs(interval: syncInterval) == 0 { try capturer.flush() }
-            if events.contains(.database) || events.contains(.files) { try followCheckpoint(throughFrame: throughFrame) }
             if stalledSince != nil { say("capture resumed"); stalledSince = nil }
             try switchWhenDue()
             try capturer.checkpoint()
@@ -50,31 +51,39 @@ final class CaptureLoop {
         }
     }
 
-    /// Follows a checkpoint that is copying frames into the database file (another
-    /// connection's: the application's, or its automatic one): as soon as every frame is
-    /// copied, the pins move to read the database file alone, so a RESTART or TRUNCATE
-    /// waiting for them goes on at its next try; commits made meanwhile are captured at once.
-    /// Ends when no checkpoint holds the checkpoint lock and the WAL index stays unchanged.
-    private func followCheckpoint(throughFrame: () -> UInt32?) throws(CairnError) {
+    /// Keeps the pin where the WAL's current state wants it, so a checkpoint of another
+    /// connection (the application's, or its automatic one) is never held up by it: a read mark
+    /// behind the last commit (a commit landed while the step ran) moves up once the commit is
+    /// captured, and once the checkpoint has copied every frame into the database file the pin
+    /// moves to read lock 0, so a RESTART or TRUNCATE waiting for it goes on at its next try.
+    /// Commits made meanwhile are captured at once. While a checkpoint holds the checkpoint
+    /// lock this follows it (every 250 µs, for up to a second); otherwise it returns after
+    /// one look.
+    private func keepPinsCurrent(throughFrame: () -> UInt32?) throws(CairnError) {
         let index = capturer.pins.index
-        var last = index.read()
-        var quietSince = Date()
         let deadline = Date().addingTimeInterval(Self.checkpointFollowSeconds)
-        while Date() < deadline {
+        var steps = 0
+        var traced = false
+        while true {
             guard let state = index.read() else { return }
-            if state != last { quietSince = Date() }
-            last = state
-            if state.fullyBackfilled, !capturer.pins.newestIsAt(state) {
+            let following = index.isLocked(.checkpoint)
+            if following && index.blockingCheckpointRunning() { capturer.applicationCheckpointSeen = Date() }
+            if !capturer.pins.isCurrent(for: state, captured: capturer.position) && steps < (following ? 4000 : 3) {
                 try capturer.step(sync: false, throughFrame: throughFrame())
-            } else if !capturer.position.isCommit(WALPosition(salt1: state.salt1, salt2: state.salt2, frame: state.mxFrame, checksum1: 0, checksum2: 0)),
-                      state.mxFrame > 0 {
-                try capturer.step(sync: false, throughFrame: throughFrame())
+                steps += 1
+                continue
             }
-            if !index.isLocked(.checkpoint) && Date().timeIntervalSince(quietSince) > 0.002 { return }
-            if watcher.drain().contains(.files) { try capturer.step(sync: false, throughFrame: throughFrame()) }
+            guard following, Date() < deadline else { return }
+            if Self.tracePins, !traced, deadline.timeIntervalSinceNow < Self.checkpointFollowSeconds - 0.2 {
+                traced = true
+                let p = capturer.pins
+                logger.warning("checkpoint waiting 200 ms: \(state) pin slot \(String(describing: p.slot)) mark \(String(describing: p.mark)) fileAlone \(p.readsFileAlone) all \(p.blocksAllRestarts) slots \(index.readerSlots()) locks \(index.lockHolders()) captured \(capturer.position.frame) steps \(steps)")
+            }
             usleep(250)
         }
     }
+
+    static let tracePins = ProcessInfo.processInfo.environment["CAIRN_TRACE_PINS"] != nil
 
     /// Switches the log on request (SIGUSR1) and when its oldest record is older than the
     /// archive timeout; wakes the archiver when a log waits.

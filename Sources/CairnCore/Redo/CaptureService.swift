@@ -12,8 +12,11 @@ public final class CaptureService {
     public var say: (String) -> Void = { _ in }
     /// Set when running as the worker of a `CaptureGuardian`.
     public var guardian: GuardianLink?
-    /// The guardian's restart blocker, inherited: held until the first step is done.
-    public var inheritedBlocker: RestartBlocker?
+    /// The descriptors of the pin this worker shares with its guardian (see `WALPin`).
+    var inheritedPin: (shm: Int32, database: Int32)?
+
+    /// Takes over the pin the guardian that started this process passed it, if any.
+    public func inheritPinFromGuardian() { inheritedPin = WALPin.inheritedDescriptors() }
     /// Capture and archive what is committed, then stop (a guardian's final worker).
     public var drainOnly = false
     /// Stops this capture after it has captured and archived everything committed.
@@ -35,9 +38,7 @@ public final class CaptureService {
         let lock = try waitForCaptureLock()
         defer { _ = lock }
         if drainOnly { stopRequest.request() }
-        let capturer = try Capturer(database: database, blocker: inheritedBlocker, logger: logger)
-        inheritedBlocker = nil
-        capturer.guardian = guardian
+        let capturer = try Capturer(database: database, inheritedPin: inheritedPin, logger: logger)
         let loop = CaptureLoop(capturer: capturer, logger: logger)
         loop.say = say
         loop.syncInterval = syncInterval
@@ -65,8 +66,8 @@ public final class CaptureService {
         say("stopped at SCN \(capturer.scn); archived through SCN \(database.control.redo.archivedScn)")
     }
 
-    /// A worker waits while a backup captures for itself (it holds the lock briefly); its
-    /// inherited blocker keeps the WAL from being restarted meanwhile. A stop requested
+    /// A worker waits while a backup captures for itself (it holds the lock briefly); the pin
+    /// it shares with its guardian keeps the WAL from being restarted meanwhile. A stop requested
     /// meanwhile is kept: it then captures and archives everything, and stops.
     private func waitForCaptureLock() throws(CairnError) -> CaptureLock {
         let deadline = Date().addingTimeInterval(guardian != nil ? 60 : 0)
@@ -98,14 +99,13 @@ public final class CaptureService {
         say("capturing \(database.databasePath) from SCN \(startScn)\(who) (Ctrl-C stops after archiving everything committed)")
     }
 
-    /// The guardian died (killed). This worker keeps capturing alone rather than exiting: its
-    /// own pins keep SQLite from restarting the WAL over frames it has not captured, so every
-    /// commit stays protected with no new mechanism. What is lost is only the restart-on-death
-    /// the guardian gave; a new `archive --follow` replaces this worker (it pins first, then
-    /// asks it to yield).
+    /// The guardian died (killed). This worker keeps capturing alone rather than exiting: the
+    /// pin it shared with the guardian is now its own and keeps SQLite from restarting the WAL
+    /// over frames it has not captured. What is lost is only the restart-on-death the guardian
+    /// gave; a new `archive --follow` replaces this worker (it pins first, then asks it to yield).
     private func noteGuardianLost() {
         logger.warning("capture guardian died; capturing alone")
-        say("warning: the capture guardian died; this worker (process \(getpid())) keeps capturing under its own pins until stopped; start `cairn archive \(database.databasePath) --follow` again to take it over")
+        say("warning: the capture guardian died; this worker (process \(getpid())) keeps capturing under its own pin until stopped; start `cairn archive \(database.databasePath) --follow` again to take it over")
     }
 
     /// The database file was deleted or replaced: the capturer captured what it could and

@@ -106,9 +106,9 @@ extension CaptureGuardian {
 
     /// Stops orphaned workers: SIGUSR2 (make way), then SIGKILL after `orphanStopTimeout`.
     private func replace(_ orphans: [LinuxProcess]) throws(CairnError) {
-        // The pin comes first: from here on no WAL restart can drop frames the orphans have
-        // not captured, even if they die or must be killed.
-        try pinOrThrow()
+        // This guardian's pin, taken when it started, blocks every WAL restart until its own
+        // worker moves it: no frame the orphans have not captured can be dropped, even if they
+        // die or must be killed.
         for o in orphans {
             say("capture worker \(o.pid) of \(databasePath) lost its guardian; asking it to make way and taking over; the WAL stays pinned")
             logger.warning("replacing orphaned capture worker \(o.pid)")

@@ -3,15 +3,15 @@ import Foundation
 /// Cairn's own checkpoint: keeps the WAL near its target when the application does not.
 extension Capturer {
     /// Lets SQLite restart the WAL once it holds more than the WAL target of captured frames.
-    /// Everything committed is captured and made durable and every pin (the guardian's too)
-    /// moved to the end first; then a PASSIVE checkpoint copies every frame into the database
-    /// file, and the pins move once more, now to read the database file alone (see `WALPin`),
-    /// so the next writer restarts the WAL. Only when writers keep committing while that runs
+    /// Everything committed is captured and made durable and the pin moved to the end first;
+    /// then a PASSIVE checkpoint copies every frame into the database file, and the pin moves
+    /// once more, to read lock 0 (see `WALPin`), so the next writer restarts the WAL. Only when writers keep committing while that runs
     /// are they blocked, for the few milliseconds it takes to capture and copy the last frames.
     ///
-    /// When the application checkpoints by itself (seen within the last 10 s) Cairn leaves it
-    /// to the application while the WAL stays under four times its target: two checkpoints
-    /// cannot run at once, and the application's would get SQLITE_BUSY.
+    /// When the application runs checkpoints that block writers by itself (FULL, RESTART or
+    /// TRUNCATE, seen within the last 10 s) Cairn leaves it to the application while the WAL
+    /// stays under four times its target: two checkpoints cannot run at once, and the
+    /// application's would get SQLITE_BUSY. (Automatic checkpoints are PASSIVE and ignore that.)
     /// Returns false when the WAL could not be fully copied (it runs again at the next step).
     @discardableResult
     public func checkpoint(force: Bool = false) throws(CairnError) -> Bool {
@@ -56,25 +56,10 @@ extension Capturer {
         return try copyAndRepin()
     }
 
-    private func checkpointConnection() throws(CairnError) -> SQLiteConnection {
-        if let c = checkpointer { return c }
-        let c = try SQLiteConnection(path: database.databasePath, busyTimeoutMs: 0)
-        checkpointer = c
-        return c
-    }
+    private func checkpointConnection() throws(CairnError) -> SQLiteConnection { checkpointer }
 
-    /// Notes a change of the WAL index that this capturer did not cause: the application
-    /// checkpointing (frames copied, or the WAL restarted).
+    /// Notes the WAL index a step saw.
     func noteIndex(_ state: WALIndexState?) {
-        guard let state else { return }
-        defer { lastSeenIndex = state }
-        guard let last = lastSeenIndex, !ownCheckpointRunning else { return }
-        // The application's automatic checkpoints (PASSIVE, after its commits) rarely copy
-        // everything while it writes and never collide visibly: only a checkpoint that copied
-        // every frame (FULL, RESTART, TRUNCATE, which wait for Cairn's pins) counts. A restart
-        // that follows a WAL seen fully copied is the next writer's, already noted.
-        let restarted = !state.sameGeneration(salt1: last.salt1, salt2: last.salt2)
-        let fullCopy = !restarted && state.fullyBackfilled && state.nBackfill > last.nBackfill
-        if fullCopy || (restarted && !last.fullyBackfilled) { applicationCheckpointSeen = Date() }
+        if let state { lastSeenIndex = state }
     }
 }

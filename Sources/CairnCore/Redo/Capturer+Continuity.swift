@@ -24,13 +24,13 @@ extension Capturer {
             logger.error("the database file \(database.databasePath) \(replaced ? "was replaced" : "was deleted"); capture stops at SCN \(scn)")
             try flush()
             try switchLog()
-            pins.closeAll()
-            blocker?.unlock()
-            blocker = nil
+            pins.releaseAll()
             throw .databaseVanished(path: database.databasePath, replaced: replaced, scn: scn)
         case .walReplaced:
             logger.warning("the WAL or WAL index of \(database.databasePath) was deleted or replaced; capture moves to the new one and checks it against the captured state")
             try flush()
+            // A pin shared with a guardian is the guardian's to renew.
+            if sharesPinWithGuardian { throw .walReplaced(path: database.databasePath, scn: scn) }
             pins = try WALPin(databasePath: database.databasePath)
             wal.reopen()
             trust = .unverified

@@ -36,15 +36,17 @@ public final class Capturer {
     /// The state checksum after each recent transaction, to tell which captured transactions
     /// a database that diverged from the history still has.
     var recentStates = RecentStates()
-    /// Held until the first step has captured everything under this capturer's own pins.
-    var blocker: RestartBlocker?
-    /// The connection Cairn's own checkpoints run on, and whether one is running.
-    var checkpointer: SQLiteConnection?
+    /// The connection Cairn's own checkpoints run on (it also keeps the WAL and its index
+    /// open), and whether one is running.
+    let checkpointer: SQLiteConnection
     var ownCheckpointRunning = false
     /// The WAL index as the last step saw it, and when the application was last seen
     /// checkpointing by itself.
     var lastSeenIndex: WALIndexState?
     var applicationCheckpointSeen: Date?
+    /// Whether a worker under a guardian: a WAL replaced under it ends the worker, for the
+    /// guardian to pin the new files and start a new one (their pin is shared).
+    let sharesPinWithGuardian: Bool
 
     static let chunkBytes = 1 << 20
 
@@ -83,23 +85,18 @@ public final class Capturer {
     }
 
     /// Loads the capture state (page map, capture point, current online log) and repairs a
-    /// log left open or half-switched by a crash. The pins are taken first, under
-    /// `blocker` when one is given (inherited from a guardian), else under one of its own,
-    /// so nothing committed can be overwritten while the state is loaded and the first
-    /// step captures.
-    public init(database: ProtectedDatabase, blocker inherited: RestartBlocker? = nil,
+    /// log left open or half-switched by a crash. The pin is taken first (`inheritedPin`: the
+    /// descriptors of the pin a guardian shares with its worker), blocking every WAL restart
+    /// until the first step has captured what is there and moved it, so nothing committed can
+    /// be overwritten while the state is loaded.
+    public init(database: ProtectedDatabase, inheritedPin: (shm: Int32, database: Int32)? = nil,
                 logger: Logger = Logger(label: "cairn")) throws(CairnError) {
         self.database = database
         self.logger = logger
         guard FileSystem.exists(database.databasePath) else { throw .databaseMissing(path: database.databasePath) }
-        pins = try WALPin(databasePath: database.databasePath)
-        if let inherited {
-            blocker = inherited
-        } else {
-            let own = try RestartBlocker.forDatabase(database.databasePath)
-            try own.lock()
-            blocker = own
-        }
+        checkpointer = try Self.openCheckpointConnection(database.databasePath)
+        pins = try WALPin(databasePath: database.databasePath, inherited: inheritedPin)
+        sharesPinWithGuardian = inheritedPin != nil
         wal = WALSource(path: database.databasePath + "-wal")
         // The caller holds the capture lock, but may have read the control file before taking
         // it (a worker waits for it while a backup or `switch-log` captures): what the previous
@@ -107,16 +104,11 @@ public final class Capturer {
         database.reloadControl()
         let c = database.control
         guard let point = c.redo.capture else {
-            blocker?.unlock()
             throw .invalidArgument("\(database.databasePath) has no capture point; register it again with `cairn init`.")
         }
         scn = point.scn
         position = point.position
-        let loaded: (map: PageMap, scn: UInt64, incarnation: Int)
-        do throws(CairnError) { loaded = try PageMap.read(database.layout.pageMapFile) } catch {
-            blocker?.unlock()
-            throw error
-        }
+        let loaded = try PageMap.read(database.layout.pageMapFile)
         map = loaded.map
         io = .allocate(byteCount: Capturer.chunkBytes, alignment: 4096)
         recordHeader = .allocate(byteCount: RedoLogFormat.recordHeaderSize, alignment: 8)
@@ -128,9 +120,18 @@ public final class Capturer {
         try resumeCurrentLog(mapScn: loaded.scn)
     }
 
+    /// A connection (that never writes) opened in WAL mode: it makes SQLite open the WAL and
+    /// its index, creating them when missing, and runs Cairn's checkpoints.
+    static func openCheckpointConnection(_ path: String) throws(CairnError) -> SQLiteConnection {
+        let c = try SQLiteConnection(path: path, busyTimeoutMs: 0)
+        try c.exec("BEGIN")
+        _ = try? c.scalar("SELECT count(*) FROM sqlite_master")
+        try? c.exec("ROLLBACK")
+        return c
+    }
+
     deinit {
-        blocker?.unlock()
-        checkpointer?.close()
+        checkpointer.close()
         io.deallocate()
         recordHeader.deallocate()
     }
@@ -146,38 +147,35 @@ public final class Capturer {
         unsyncedSince = nil
     }
 
-    /// Captures every transaction committed since the last step and moves the pins to the
-    /// end of what it captured. Returns how many transactions it captured.
-    /// With `sync` false the records are left for `flush()` (group commit: a pin that would
-    /// let SQLite restart the WAL is only taken after a flush).
+    /// Captures every transaction committed since the last step and moves the pin to the end
+    /// of what it captured. Returns how many transactions it captured.
+    /// With `sync` false the records are left for `flush()` (group commit), except when the
+    /// pin moves to let SQLite restart the WAL: the records are made durable first.
     /// `throughFrame` stops at that commit frame (in-process capture: commits whose WAL hook
     /// has not reported yet wait for it, so they get their exact time).
     @discardableResult
     public func step(sync: Bool = true, throughFrame: UInt32? = nil) throws(CairnError) -> Int {
         try followFiles()
-        try movePins()
+        noteIndex(pins.index.read())
         let count = try captureWAL(throughFrame: throughFrame)
+        try movePin()
         if sync { try flush() }
-        pins.closePrevious()
-        guardian?.repin()
         trust = .pinned
-        if let b = blocker {
-            // This process's own pins now cover everything it captured.
-            b.unlock()
-            blocker = nil
-        }
         return count
     }
 
-    /// Opens the next pin. When every committed frame is already in the database file, the
-    /// new pin will not stop SQLite from restarting the WAL over them: they were all captured
-    /// (a pin's mark never passes what is captured, so no checkpoint can have copied more),
-    /// and they are made durable here first.
-    private func movePins() throws(CairnError) {
-        let state = pins.index.read()
-        noteIndex(state)
-        if let state, state.fullyBackfilled, unsyncedSince != nil { try flush() }
-        try pins.openNext()
+    /// Moves the pin after a step (see `WALPin`): to read lock 0 once every frame is captured
+    /// and copied into the database file (the records made durable first, since the WAL may
+    /// then be restarted over them), else to a read mark at the last commit captured. When the
+    /// WAL was restarted since the capture read it, the pin stays until the next step.
+    func movePin() throws(CairnError) {
+        guard let state = pins.index.read() else { return }
+        if WALPin.everythingCopied(state, captured: position) {
+            if unsyncedSince != nil { try flush() }
+            if pins.pinFileAlone(captured: position) { return }
+        }
+        guard state.sameGeneration(salt1: position.salt1, salt2: position.salt2), position.frame <= state.mxFrame else { return }
+        pins.pinMark(position.frame, mxFrame: state.mxFrame)
     }
 
     /// Reads the WAL after the capture point and writes its transactions to the online log.
@@ -281,14 +279,12 @@ public final class Capturer {
     }
 
     public internal(set) var lastCheckpointScn: UInt64 = 0
-    /// The guardian process's pin, moved forward after each step.
-    public var guardian: GuardianLink?
 
-    /// Captures everything committed, closes the current log and releases the pins.
+    /// Captures everything committed, closes the current log and releases the pin.
     public func stop() throws(CairnError) {
         try step()
         try switchLog()
-        pins.closeAll()
+        pins.releaseAll()
     }
 }
 

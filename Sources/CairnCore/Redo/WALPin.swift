@@ -1,96 +1,290 @@
+import CSystemShim
+import Foundation
+
 /// Keeps SQLite from restarting the WAL over frames Cairn has not captured, without ever
 /// standing in the way of a checkpoint that would lose nothing.
 ///
-/// A pin is a read transaction. SQLite's rules (wal.c) give it one of two forms:
-/// - Begun while some committed frame is not yet in the database file, it takes a reader
-///   slot with a read mark: checkpoints copy no frame past the mark, and the WAL cannot be
-///   restarted at all (a restart needs every reader slot exclusively).
-/// - Begun while every committed frame is already in the database file (nBackfill ==
-///   mxFrame), it reads the database file alone and holds only read lock 0. That does not
-///   stop a restart (nothing it reads is in the WAL), but it stops every checkpoint from
-///   copying any frame committed after it began (copying needs read lock 0 exclusively).
-///   So the frames that a restart could overwrite are exactly those that were in the
-///   database file when it began.
+/// SQLite's WAL index (`-shm`) has four reader slots, each a lock byte and a read mark
+/// (wal.c; the layout is part of SQLite's file format, shared by every process and release):
+/// - A shared lock on a reader slot forbids restarting the WAL (a restart needs every slot
+///   exclusively), and its read mark keeps checkpoints from copying frames past it.
+/// - A shared lock on read lock 0 (a reader of the database file alone) does not stop a
+///   restart, but stops every checkpoint from copying anything (copying needs it exclusively),
+///   so only frames that were already copied when it was taken can ever be overwritten.
 ///
-/// Capture therefore keeps two read transactions and moves forward by opening the next one
-/// before closing the previous one, so there is never an instant without a pin, and opens
-/// one only once it has captured (and made durable) every frame it could let go: a pin's
-/// mark is never past what is captured, and a pin of the second form begins only when every
-/// frame is captured. An application's checkpoint then proceeds as it would without Cairn:
-/// capture moves its pin up to the last commit, the checkpoint copies everything, capture
-/// sees the WAL fully copied and moves its pin to the second form, and the checkpoint's
-/// restart (RESTART, TRUNCATE, or the next writer's) goes ahead.
+/// A pin is one of those, held the way SQLite's own readers hold them, with one difference:
+/// Cairn writes the read mark itself, at the last frame it captured, so a checkpoint may copy
+/// everything captured and nothing more. Once every frame is captured and copied, the pin
+/// moves to read lock 0 and a RESTART, TRUNCATE or the next writer's restart goes ahead. A pin
+/// moves by taking its new place before letting go of the old, never in place: a checkpoint
+/// that saw the old mark keeps trying to lock that very slot until it is free.
+///
+/// The locks are open-file-description locks (Linux F_OFD_SETLK), not a process's: a child
+/// given the descriptors holds the same pin, and the pin lasts until the last descriptor goes.
+/// A guardian and its worker share one pin this way: the worker moves it, and whichever of the
+/// two dies, the other still holds it. The descriptors are never closed (closing any
+/// descriptor of `-shm` or the database would drop the POSIX locks of this process's SQLite
+/// connections, see `SharedFiles`).
+///
+/// A shared lock on the database file's SHARED range is held too, as every connection in WAL
+/// mode holds one: without it the application's last connection to close could take the
+/// database exclusively, copy every frame and delete the WAL, reader slots or not.
 final class WALPin {
-    private let connections: [SQLiteConnection]
-    private var open: [Bool] = [false, false]
-    private var newest = 1
     let index: WALIndex
-    /// The WAL state the newest pin began at, when it could be read unambiguously (the index
-    /// did not change while the read transaction began); nil otherwise.
-    private(set) var newestPoint: WALIndexState?
-    /// The database, WAL and index files the pins were opened on.
+    /// The `-shm` and database descriptors that carry the pin.
+    let shmDescriptor: Int32
+    let databaseDescriptor: Int32
+    /// The files the pin was taken on.
     let files: DatabaseFiles
+    /// The reader slot (1...4) held and its mark, when the pin is a read mark.
+    private(set) var slot: Int?
+    private(set) var mark: UInt32?
+    /// True when the pin is read lock 0 (every frame captured and copied when it was taken).
+    private(set) var readsFileAlone = false
+    /// True while every reader slot is held (no restart at all): a pin of unknown state,
+    /// inherited or being set up.
+    private(set) var blocksAllRestarts = false
+    private let markBuffer = UnsafeMutableRawPointer.allocate(byteCount: 4, alignment: 4)
+    /// Slots let go of while a checkpoint may have been running (see `candidateSlots`).
+    private var cooling = Set<Int>()
 
-    init(databasePath: String) throws(CairnError) {
-        // Read-write connections (that never write): a read-only one cannot create a missing
-        // WAL and would fall back to reading the database file without pinning anything.
-        connections = [try SQLiteConnection(path: databasePath, busyTimeoutMs: 5_000),
-                       try SQLiteConnection(path: databasePath, busyTimeoutMs: 5_000)]
-        // The connections open the WAL and its index on their first read transaction.
-        try connections[0].exec("BEGIN")
-        _ = try? connections[0].scalar("SELECT count(*) FROM sqlite_master")
-        try? connections[0].exec("ROLLBACK")
+    static let readLock0: Int64 = 123
+    static func slotByte(_ i: Int) -> Int64 { readLock0 + Int64(i) }
+    static func markOffset(_ i: Int) -> UInt64 { 100 + 4 * UInt64(i) }
+    /// SQLite's SHARED lock range of the database file (unix VFS: PENDING_BYTE + 2, 510 bytes).
+    static let sharedFirst: Int64 = 0x4000_0002, sharedSize: Int64 = 510
+
+    /// Whether the pin is shared with another process (inherited from a guardian): then it
+    /// is never let go of when this object goes, only by `releaseAll()`.
+    let shared: Bool
+
+    /// A pin on `databasePath`'s WAL. With `inherited` descriptors (a guardian's, passed to
+    /// its worker) the pin is the one they carry, in whatever state; it is first made to block
+    /// every restart until the capturer moves it. A new pin starts the same way.
+    init(databasePath: String, inherited: (shm: Int32, database: Int32)? = nil) throws(CairnError) {
         index = try WALIndex(databasePath: databasePath)
         files = DatabaseFiles(databasePath: databasePath)
-    }
-
-    /// Opens a read transaction on the connection not holding the newest pin.
-    func openNext() throws(CairnError) {
-        let i = 1 - newest
-        if open[i] { close(i) }
-        let before = index.read()
-        try connections[i].exec("BEGIN")
-        do throws(CairnError) {
-            _ = try connections[i].scalar("SELECT count(*) FROM sqlite_master")
-        } catch {
-            try? connections[i].exec("ROLLBACK")
-            throw error
+        shared = inherited != nil
+        if let inherited {
+            shmDescriptor = inherited.shm
+            databaseDescriptor = inherited.database
+        } else {
+            (shmDescriptor, databaseDescriptor) = try Self.descriptors(databasePath)
         }
-        let after = index.read()
-        open[i] = true
-        newest = i
-        newestPoint = before != nil && before == after ? before : nil
+        markBuffer.storeBytes(of: 0, as: UInt32.self)
+        try Self.lock(databaseDescriptor, Self.sharedFirst, Self.sharedSize, .shared, path: databasePath)
+        try blockAllRestarts()
+        // An inherited pin may have been on read lock 0: the reader slots now cover everything.
+        unlock(Self.readLock0)
     }
 
-    /// Whether the newest pin reads the database file alone at exactly `state`: nothing to
-    /// move for, even if `state` is fully copied.
-    func newestIsAt(_ state: WALIndexState) -> Bool {
-        guard let p = newestPoint else { return false }
-        return p == state
-    }
+    /// The environment variable through which a worker learns the descriptors of the pin it
+    /// shares with its guardian ("SHM,DATABASE").
+    static let environmentKey = "CAIRN_PIN_FDS"
+    /// The descriptor numbers a worker gets them on.
+    static let childDescriptors: (shm: Int32, database: Int32) = (3, 4)
 
-    /// Closes every pin but the newest.
-    func closePrevious() { close(1 - newest) }
-
-    func closeAll() {
-        close(0)
-        close(1)
-        newestPoint = nil
-    }
-
-    var isPinned: Bool { open[0] || open[1] }
-
-    private func close(_ i: Int) {
-        if open[i] {
-            try? connections[i].exec("ROLLBACK")
-            open[i] = false
-        }
+    /// The pin's descriptors inherited from the parent process, if it passed them.
+    static func inheritedDescriptors() -> (shm: Int32, database: Int32)? {
+        guard let v = ProcessInfo.processInfo.environment[environmentKey] else { return nil }
+        let parts = v.split(separator: ",").compactMap { Int32($0) }
+        guard parts.count == 2, parts.allSatisfy({ $0 > 2 && fcntl($0, F_GETFD) >= 0 }) else { return nil }
+        for fd in parts { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (parts[0], parts[1])
     }
 
     deinit {
-        closeAll()
-        connections.forEach { $0.close() }
+        if !shared { releaseAll() }
+        markBuffer.deallocate()
     }
+
+    /// The descriptors pins of this process take on a database's files: opened once per file
+    /// and kept (a capturer made for each backup must not leave a descriptor behind, and none
+    /// may ever be closed). One capturer per database at a time holds them (the capture lock).
+    private static func descriptors(_ databasePath: String) throws(CairnError) -> (Int32, Int32) {
+        let shmPath = databasePath + "-shm"
+        guard let shmID = FileIdentity(path: shmPath), let dbID = FileIdentity(path: databasePath) else {
+            throw .missingFile(path: shmPath, detail: "the WAL index or the database does not exist")
+        }
+        let key = "\(shmID) \(dbID)"
+        tableLock.lock()
+        defer { tableLock.unlock() }
+        if let d = table[key] { return d }
+        let shm = try open(shmPath)
+        let db = try open(databasePath)
+        table[key] = (shm, db)
+        return (shm, db)
+    }
+
+    nonisolated(unsafe) private static var table: [String: (Int32, Int32)] = [:]
+    private static let tableLock = NSLock()
+
+    private static func open(_ path: String) throws(CairnError) -> Int32 {
+        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
+        if fd < 0 { throw CairnError.fromErrno("open", path, errno) }
+        return fd
+    }
+
+    enum LockKind: Int32 { case unlock = 0, shared = 1, exclusive = 2 }
+
+    /// Takes a lock, retrying for up to 5 s while SQLite holds a conflicting one for a moment.
+    private static func lock(_ fd: Int32, _ offset: Int64, _ length: Int64, _ kind: LockKind, path: String) throws(CairnError) {
+        let deadline = Date().addingTimeInterval(5)
+        while cairn_ofd_lock(fd, offset, length, kind.rawValue) != 0 {
+            let e = errno
+            guard e == EAGAIN || e == EACCES || e == EINTR else { throw CairnError.fromErrno("lock", path, e) }
+            guard Date() < deadline else {
+                throw .databaseBusy(path: path, detail: "SQLite held a lock Cairn needs to pin the WAL (bytes \(offset)+\(length)) for 5 s")
+            }
+            usleep(200)
+        }
+    }
+
+    /// Tries a lock once.
+    private func tryLock(_ offset: Int64, _ kind: LockKind) -> Bool {
+        cairn_ofd_lock(shmDescriptor, offset, 1, kind.rawValue) == 0
+    }
+
+    private func unlock(_ offset: Int64) { _ = cairn_ofd_lock(shmDescriptor, offset, 1, LockKind.unlock.rawValue) }
+
+    /// Holds every reader slot: no restart at all, whatever was captured.
+    func blockAllRestarts() throws(CairnError) {
+        try Self.lock(shmDescriptor, Self.slotByte(1), 4, .shared, path: index.path)
+        blocksAllRestarts = true
+    }
+
+    /// Holds a reader slot whose read mark is `frame` (the last frame captured, of the WAL
+    /// generation the index is in, whose last frame is `mxFrame`), then lets go of every other
+    /// lock of the pin. False when no suitable slot is free (the pin stays as it was).
+    @discardableResult
+    func pinMark(_ frame: UInt32, mxFrame: UInt32) -> Bool {
+        if !blocksAllRestarts, !readsFileAlone, mark == frame, slot != nil { return true }
+        for i in candidateSlots(mxFrame: mxFrame) {
+            let byte = Self.slotByte(i)
+            guard tryLock(byte, .exclusive) else { continue }
+            let written = writeMark(frame, slot: i)
+            // Back to shared, as a reader holds it (converting keeps the lock throughout).
+            _ = tryLock(byte, .shared)
+            guard written else { continue }
+            let previous = (slot, readsFileAlone, blocksAllRestarts)
+            slot = i
+            mark = frame
+            readsFileAlone = false
+            blocksAllRestarts = false
+            release(except: i, previous: previous, newMark: frame)
+            return true
+        }
+        return false
+    }
+
+    private func writeMark(_ value: UInt32, slot i: Int) -> Bool {
+        markBuffer.storeBytes(of: value, as: UInt32.self)
+        return pwrite(shmDescriptor, markBuffer, 4, off_t(Self.markOffset(i))) == 4
+    }
+
+    static let unusedMark: UInt32 = 0xffff_ffff
+
+    /// The slots to try, in order. A checkpoint reads every slot's mark when it starts, then
+    /// keeps trying to lock each slot whose mark was behind the WAL's end until it gets it, so
+    /// the pin never takes a slot whose mark is behind (it may be one of those, and the
+    /// checkpoint would wait for Cairn to leave it again) and never moves in place: only
+    /// unused slots and slots already marked at the end qualify. When none is free, the pin
+    /// stays where it is (still protecting everything; only a checkpoint may have to wait).
+    private func candidateSlots(mxFrame: UInt32) -> [Int] {
+        let marks: [UInt32] = (0..<5).map { readMark(slot: $0) }
+        // A slot left while a checkpoint may still be reading marks stays that checkpoint's
+        // target even once marked unused: it is not taken again until that checkpoint is past
+        // them (no checkpoint runs, or it has copied every frame).
+        if !index.isLocked(.checkpoint) || index.read()?.fullyBackfilled == true { cooling.removeAll() }
+        let free: [Int] = [2, 3, 4, 1].filter { $0 != slot }
+        if blocksAllRestarts {
+            // Every slot is this pin's own: any will do, unused ones first.
+            return free.filter { (i: Int) in marks[i] == Self.unusedMark } + free.filter { (i: Int) in marks[i] != Self.unusedMark }
+        }
+        let fit = free.filter { (i: Int) in marks[i] == Self.unusedMark || marks[i] >= mxFrame }
+        let settled = fit.filter { !cooling.contains($0) }
+        // Off read lock 0 at any rate: a checkpoint that needs it is past reading marks.
+        return readsFileAlone ? settled + fit.filter { cooling.contains($0) } : settled
+    }
+
+    private func readMark(slot i: Int) -> UInt32 {
+        guard i > 0, pread(shmDescriptor, markBuffer, 4, off_t(Self.markOffset(i))) == 4 else { return 0 }
+        return markBuffer.load(as: UInt32.self)
+    }
+
+    /// Lets go of what the pin held before, except reader slot `keep`. A slot left is marked
+    /// unused when no one else holds it (slot 1 gets `newMark` instead: its mark stays usable),
+    /// as a checkpoint leaves the slots it frees.
+    private func release(except keep: Int, previous: (slot: Int?, fileAlone: Bool, all: Bool), newMark: UInt32) {
+        var left: [Int] = []
+        if previous.all {
+            left = [1, 2, 3, 4].filter { $0 != keep }
+        } else if let s = previous.slot, s != keep {
+            left = [s]
+        }
+        let checkpointing = index.isLocked(.checkpoint)
+        for s in left {
+            if tryLock(Self.slotByte(s), .exclusive) { _ = writeMark(s == 1 ? newMark : Self.unusedMark, slot: s) }
+            unlock(Self.slotByte(s))
+            if checkpointing { cooling.insert(s) }
+        }
+        if previous.fileAlone { unlock(Self.readLock0) }
+    }
+
+    /// Moves the pin to read lock 0, when `captured` (the last commit captured) is the WAL's
+    /// last frame and every frame is copied into the database file: a restart may then
+    /// overwrite only captured frames. Checked again once the lock is held (no checkpoint can
+    /// copy a frame while it is). False when that is not the case now, or a checkpoint is
+    /// copying frames (it holds read lock 0 exclusively).
+    @discardableResult
+    func pinFileAlone(captured: WALPosition) -> Bool {
+        if readsFileAlone && !blocksAllRestarts && slot == nil { return true }
+        guard tryLock(Self.readLock0, .shared) else { return false }
+        guard let state = index.read(), Self.everythingCopied(state, captured: captured) else {
+            if !readsFileAlone { unlock(Self.readLock0) }
+            return false
+        }
+        if blocksAllRestarts {
+            for i in 1...4 { unlock(Self.slotByte(i)) }
+        } else if let s = slot {
+            unlock(Self.slotByte(s))
+        }
+        slot = nil
+        mark = nil
+        readsFileAlone = true
+        blocksAllRestarts = false
+        return true
+    }
+
+    /// Whether every frame of the WAL is copied and captured (`captured` is the last commit
+    /// captured): nothing a restart could overwrite is missing from the logs.
+    static func everythingCopied(_ state: WALIndexState, captured: WALPosition) -> Bool {
+        guard state.fullyBackfilled else { return false }
+        if state.mxFrame == 0 { return true }
+        return state.sameGeneration(salt1: captured.salt1, salt2: captured.salt2) && captured.frame == state.mxFrame
+    }
+
+    /// Whether capture and pin are where the WAL's `state` wants them, with `captured` the last
+    /// commit captured: every commit captured, and the pin on read lock 0 when everything is
+    /// copied, else a read mark at the last commit.
+    func isCurrent(for state: WALIndexState, captured: WALPosition) -> Bool {
+        if Self.everythingCopied(state, captured: captured) { return readsFileAlone && !blocksAllRestarts && slot == nil }
+        guard state.sameGeneration(salt1: captured.salt1, salt2: captured.salt2), captured.frame == state.mxFrame else { return false }
+        return !blocksAllRestarts && !readsFileAlone && mark == captured.frame && slot != nil
+    }
+
+    /// Lets go of everything (capture stopped cleanly: nothing is left uncaptured).
+    func releaseAll() {
+        for i in 1...4 { unlock(Self.slotByte(i)) }
+        unlock(Self.readLock0)
+        _ = cairn_ofd_lock(databaseDescriptor, Self.sharedFirst, Self.sharedSize, LockKind.unlock.rawValue)
+        slot = nil
+        mark = nil
+        readsFileAlone = false
+        blocksAllRestarts = false
+    }
+
+    var isPinned: Bool { blocksAllRestarts || readsFileAlone || slot != nil }
 }
 
 /// The files a database is made of, by identity (device and inode) at one moment.

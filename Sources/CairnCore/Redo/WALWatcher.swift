@@ -9,7 +9,6 @@ final class WALWatcher {
         static let wal = Events(rawValue: 1)
         static let database = Events(rawValue: 2)
         static let files = Events(rawValue: 4)
-        /// Nothing told (timeout, or inotify unavailable).
         static let none: Events = []
     }
 
@@ -31,15 +30,23 @@ final class WALWatcher {
         buffer.deallocate()
     }
 
-    /// Returns what changed once something did, or after `timeoutMs` (then `.none`).
-    func wait(timeoutMs: Int32) -> Events {
+    /// Returns what changed in the database's files once something did, or nil after
+    /// `timeoutMs` (changes to other files in the directory, a log file among them, are not
+    /// waited for: they neither end the wait nor count).
+    func wait(timeoutMs: Int32) -> Events? {
+        let deadline = Date().addingTimeInterval(Double(max(0, timeoutMs)) / 1000)
         guard fd >= 0 else {
             usleep(UInt32(max(0, timeoutMs)) * 1000)
             return [.wal, .database]
         }
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&p, 1, max(0, timeoutMs)) > 0 else { return .none }
-        return drain()
+        while true {
+            let left = Int32(max(0, deadline.timeIntervalSinceNow * 1000))
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, left) > 0 else { return nil }
+            let seen = drain()
+            if !seen.isEmpty { return seen }
+            if left == 0 { return nil }
+        }
     }
 
     /// Reads every pending event without waiting.

@@ -37,7 +37,13 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
     /// The database file was deleted or replaced while capture ran; capture stopped after
     /// capturing and archiving everything it could still read.
     case databaseVanished(path: String, replaced: Bool, scn: UInt64)
+    /// The WAL or WAL index was deleted or replaced under a guardian's worker: it captured what
+    /// the old WAL held and ends, for the guardian to pin the new files and start another.
+    case walReplaced(path: String, scn: UInt64)
     case noBackupForRestorePoint(name: String, scn: UInt64, database: String)
+    /// Another Cairn command holds a lock this one needs: `--no-wait` (waited 0) or the wait
+    /// ran out. `holders` says which processes, `purpose` what the lock was needed for.
+    case lockNotAcquired(lockFile: String, holders: String, purpose: String, waited: Double)
 
     public var description: String {
         switch self {
@@ -99,10 +105,17 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
         case let .databaseVanished(path, replaced, scn):
             let what = replaced ? "was replaced by another file" : "was deleted (or moved away)"
             return "Capture of \(path) stopped: the database file \(what) while capture ran. Everything captured through SCN \(scn) is in the logs (the current log was closed and archived); bring the database back with `cairn restore \(path) --to PATH` (or `--in-place`), then start capture again."
+        case let .walReplaced(path, scn):
+            return "The WAL or WAL index of \(path) was deleted or replaced while capture ran; everything committed to the old one was captured (through SCN \(scn)). Capture restarts on the new files and checks them against the captured state."
         case let .restorePointNotFound(name, db):
             return "No restore point named '\(name)' is recorded for \(db). Run `cairn restore-point \(db) list` to see them."
         case let .noBackupForRestorePoint(name, scn, db):
             return "Restore point '\(name)' cannot be guaranteed: no usable backup of \(db) at or before SCN \(scn) exists on the current incarnation's lineage (with no gap after it). Take a backup first with `cairn backup \(db)`, then create the point again (or create it without --guarantee)."
+        case let .lockNotAcquired(lockFile, holders, purpose, waited):
+            let how = waited == 0
+                ? "--no-wait was given"
+                : "gave up after waiting \(Self.seconds(waited))"
+            return "\(holders) holds \(lockFile), which this command needs to \(purpose); \(how). Nothing was changed. Run the command again once that process has finished, or let it wait longer with --wait SECONDS."
         case let .captureRunning(pid, lock):
             return "Capture is already running\(pid.map { " in process \($0)" } ?? "") (lock \(lock)). Stop it first, or let it do the work (it captures and archives continuously)."
         case let .missingLog(sequence, incarnation, looked, recoveredTo):
@@ -119,7 +132,7 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
     }
 
     /// Process exit status: 1 generic, 3 not found, 4 verification/corruption, 5 identity mismatch,
-    /// 6 disk full or I/O, 64 usage.
+    /// 6 disk full or I/O, 64 usage, 75 another Cairn command holds a lock (try again later).
     public var exitCode: Int32 {
         switch self {
         case .invalidArgument, .targetExists: return 64
@@ -128,9 +141,18 @@ public enum CairnError: Error, CustomStringConvertible, Equatable {
         case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite, .copyNotCataloged: return 5
         case .io, .diskFull, .recoveryAreaFull: return 6
         case .restorePointNotFound, .noBackupForRestorePoint: return 3
+        case .walReplaced: return 76
         case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable, .readOnlyCatalog: return 1
         case .missingLog: return 3
+        case .lockNotAcquired: return Self.lockExitCode
         }
+    }
+
+    /// Exit status of a command that did not get a lock in time (EX_TEMPFAIL: try again later).
+    public static let lockExitCode: Int32 = 75
+
+    static func seconds(_ s: Double) -> String {
+        s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)
     }
 
     /// Maps an errno from a write path to the right case (ENOSPC/EDQUOT become `diskFull`).

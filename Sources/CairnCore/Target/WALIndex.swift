@@ -70,6 +70,35 @@ public final class WALIndex: @unchecked Sendable {
         }
     }
 
+    /// The read marks of reader slots 1...4 (0xffffffff: unused), and whether each is locked.
+    public func readerSlots() -> [(mark: UInt32, locked: Bool)] {
+        lock.withLock {
+            guard (try? file.read(into: buffer, count: 136, at: 0)) == 136 else { return [] }
+            return (1...4).map { i in
+                (buffer.load(fromByteOffset: 100 + 4 * i, as: UInt32.self), cairn_range_locked(file.fd, 123 + Int64(i), 1) == 1)
+            }
+        }
+    }
+
+    /// Whether another process runs a checkpoint that blocks writers (FULL, RESTART or
+    /// TRUNCATE: it holds the checkpoint lock and the write lock; an automatic or PASSIVE
+    /// checkpoint holds only the first).
+    public func blockingCheckpointRunning() -> Bool {
+        var t: Int32 = 0
+        let checkpointer = cairn_range_lock_holder(file.fd, LockByte.checkpoint.rawValue, 1, &t)
+        guard checkpointer > 0, checkpointer != getpid() else { return false }
+        return cairn_range_lock_holder(file.fd, LockByte.write.rawValue, 1, &t) == checkpointer
+    }
+
+    /// Who holds each lock byte 120...128 (debugging).
+    public func lockHolders() -> String {
+        (120...128).map { b -> String in
+            var t: Int32 = 0
+            let pid = cairn_range_lock_holder(file.fd, Int64(b), 1, &t)
+            return pid == 0 ? "\(b):-" : "\(b):\(pid)\(t == 1 ? "r" : "w")"
+        }.joined(separator: " ")
+    }
+
     /// Whether a lock byte is held by anyone: another process, or a connection of this one.
     public func isLocked(_ byte: LockByte) -> Bool {
         cairn_range_locked(file.fd, byte.rawValue, 1) == 1

@@ -52,7 +52,7 @@ struct Archive: ParsableCommand {
                 service.say = say
                 if worker {
                     service.guardian = GuardianLink()
-                    service.inheritedBlocker = RestartBlocker.inherited()
+                    service.inheritPinFromGuardian()
                 }
                 service.drainOnly = drain
                 try service.run()

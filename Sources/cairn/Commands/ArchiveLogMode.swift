@@ -7,6 +7,7 @@ struct ArchiveLogMode: ParsableCommand {
         abstract: "Turn ARCHIVELOG mode on (every commit captured, the default) or off (backups only).")
 
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var waiting: WaitOptions
 
     @Argument(help: "on or off")
     var state: String
@@ -19,7 +20,7 @@ struct ArchiveLogMode: ParsableCommand {
             case "off": mode = .noarchivelog
             default: throw .invalidArgument("'\(state)' is not a mode; use `cairn archivelog DB on` or `cairn archivelog DB off`.")
             }
-            let p = try db.open()
+            let p = try db.open(waiting)
             try p.setLogMode(mode)
             print("\(p.databasePath) is in \(mode.rawValue) mode" + (mode == .archivelog ? "; take a level-0 backup to start a recovery chain" : ""))
         }

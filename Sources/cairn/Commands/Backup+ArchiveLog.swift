@@ -10,7 +10,7 @@ extension Backup {
         guard options.compressionLevel != nil else {
             throw .invalidArgument("--archivelog stores every log as a zstd stream; --compression none does not apply (use fast or a zstd level).")
         }
-        let report = try db.open().backupArchivedLogs(options, deleteInput: deleteInput)
+        let report = try db.open(waiting).backupArchivedLogs(options, deleteInput: deleteInput)
         if json { Output.json(LogBackupRow(report)); return }
         guard let r = report.backup else { print(report.message); return }
         print("backup \(r.id) complete: archived-log backup set of \(report.logs.count) log(s) through SCN \(r.scn), \(Output.bytes(r.bytes)) stored, verified")

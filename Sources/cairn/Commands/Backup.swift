@@ -6,6 +6,7 @@ struct Backup: ParsableCommand {
         abstract: "Take an online backup: a compressed, checksummed backup set (level 0: every page; level 1: the pages changed since the last backup), or an image copy.")
 
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var waiting: WaitOptions
 
     @Option(help: "0: every page. 1: only the pages changed since the last level-0 or level-1 backup (a level 0 is taken when there is none).")
     var level: Int = 0
@@ -65,7 +66,7 @@ struct Backup: ParsableCommand {
                 throw .invalidArgument("--compression '\(compression)' is not valid; use fast, fast1 to fast7, a zstd level from 1 to 19, or none.")
             }
             if archivelog || deleteInput { return try backupArchivedLogs(options) }
-            let p = try db.open()
+            let p = try db.open(waiting)
             let r = try p.backup(options)
             if json { Output.json(BackupRow(r)); return }
             let base = r.baseId.map { ", \(r.isCumulative ? "cumulative" : "differential") since backup \($0), \(r.pagesStored ?? 0) of \(r.pageCount) pages" } ?? ""

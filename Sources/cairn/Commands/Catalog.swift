@@ -11,13 +11,15 @@ struct Catalog: ParsableCommand {
             abstract: "Rebuild the control file from the repository (identity, catalog, backup manifests, archived logs).")
 
         @OptionGroup var db: DatabaseOptions
+        @OptionGroup var waiting: WaitOptions
 
         @Flag(help: "Print the result as JSON.")
         var json = false
 
         func run() throws {
             try reporting { () throws(CairnError) in
-                let (_, r) = try CatalogRebuilder.rebuild(database: db.database, repository: db.repo, logger: Logger(label: "cairn"))
+                let (_, r) = try CatalogRebuilder.rebuild(database: db.database, repository: db.repo, logger: Logger(label: "cairn"),
+                                                         wait: waiting.policy())
                 if json { Output.json(r); return }
                 print("control file rebuilt for DBID \(r.dbid): \(r.backups) backup(s), \(r.logs) archived log(s), incarnation \(r.incarnation); capture resumes at SCN \(r.scn) behind a recorded gap — take a level-0 backup")
                 for s in r.skipped { print("skipped: \(s)") }

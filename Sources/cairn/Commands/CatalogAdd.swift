@@ -8,6 +8,7 @@ extension Catalog {
             discussion: "The copy is validated (SQLite header, the database's page size, whole pages) and its SCN found from the state checksums the logs record. A copy taken while the database was being written (torn pages) is made consistent by applying the logs from before the copy started. The result is stored in the repository as a level-0 image copy tagged cataloged:PATH; FILE itself is never changed.")
 
         @OptionGroup var db: DatabaseOptions
+        @OptionGroup var waiting: WaitOptions
 
         @Argument(help: "The copy to register.")
         var file: String
@@ -17,7 +18,7 @@ extension Catalog {
 
         func run() throws {
             try reporting { () throws(CairnError) in
-                let r = try db.open().catalogCopy(file)
+                let r = try db.open(waiting).catalogCopy(file)
                 if json { Output.json(r); return }
                 let how = r.consistent
                     ? "a consistent copy at SCN \(r.scn)"

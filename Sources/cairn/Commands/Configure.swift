@@ -14,6 +14,7 @@ struct Configure: ParsableCommand {
         """)
 
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var waiting: WaitOptions
 
     @Argument(help: "retention, recovery-area-size or show.")
     var setting: String
@@ -36,7 +37,7 @@ struct Configure: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(CairnError) in
-            let p = try db.open()
+            let p = try db.open(waiting)
             switch setting {
             case "retention":
                 try p.setRetention(try parseRetention())

@@ -6,13 +6,14 @@ struct Crosscheck: ParsableCommand {
         abstract: "Check that the files of every backup and archived log are still there and readable; mark the missing ones EXPIRED (and found ones AVAILABLE again).")
 
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var waiting: WaitOptions
 
     @Flag(help: "Print JSON: each backup's and each checked log's status and problem.")
     var json = false
 
     func run() throws {
         try reporting { () throws(CairnError) in
-            let r = try db.open().crosscheck()
+            let r = try db.open(waiting).crosscheck()
             if json { Output.json(r); return }
             for b in r.backups {
                 let change = b.status != b.previous ? " (was \(b.previous))" : ""

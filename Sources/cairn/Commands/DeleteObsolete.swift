@@ -7,6 +7,7 @@ extension Delete {
             abstract: "Delete the backups and archived logs the retention policy no longer needs (see `cairn report obsolete`).")
 
         @OptionGroup var db: DatabaseOptions
+        @OptionGroup var waiting: WaitOptions
 
         @Flag(help: "Print JSON: the backups, log copies and log records deleted, bytes freed, failures.")
         var json = false
@@ -14,7 +15,7 @@ extension Delete {
         func run() throws {
             var failed = false
             try reporting { () throws(CairnError) in
-                failed = Delete.show(try db.open().deleteObsolete(), json: json, what: "obsolete")
+                failed = Delete.show(try db.open(waiting).deleteObsolete(), json: json, what: "obsolete")
             }
             if failed { throw ExitCode(1) }
         }

@@ -8,6 +8,7 @@ struct Restore: ParsableCommand {
         discussion: "Without a target, the database is brought to the latest archived point. --backup alone restores that backup as it is. Without DATABASE, `--repo DIR --to PATH` restores from the repository alone (no control file needed; nothing is written into DIR).")
 
     @OptionGroup var db: RestoreSourceOptions
+    @OptionGroup var waiting: WaitOptions
 
     @Option(help: "Where to write the restored database.")
     var to: String?
@@ -76,6 +77,7 @@ struct Restore: ParsableCommand {
                 return try runFromRepository(target: t)
             }
             let p = try db.open()
+            p.lockWait = try waiting.policy()
             if let restorePoint { t = try p.restorePointTarget(restorePoint) }
             if validate {
                 let r = try p.validateRestore(backup: backup)

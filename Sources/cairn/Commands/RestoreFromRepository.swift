@@ -37,6 +37,7 @@ extension Restore {
             throw .invalidArgument("--in-place needs the database: restoring from a repository alone writes only to --to PATH. Restore with --to, or register the database again with `cairn catalog rebuild DB --repo \(repo)`.")
         }
         let (p, report) = try ProtectedDatabase.openRepositoryAlone(repo, logger: Logger(label: "cairn"))
+        p.lockWait = try waiting.policy()
         if validate {
             let r = try p.validateRestore(backup: backup)
             if json { Output.json(["backup": String(r.id), "scn": String(r.scn), "result": "validated"]); return }

@@ -14,6 +14,7 @@ struct RestorePointCommand: ParsableCommand {
         """)
 
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var waiting: WaitOptions
 
     @Argument(help: "create, list or drop.")
     var action: String
@@ -32,7 +33,7 @@ struct RestorePointCommand: ParsableCommand {
             switch action {
             case "create":
                 guard let name else { throw .invalidArgument("Usage: cairn restore-point DB create NAME [--guarantee]") }
-                let p = try db.open()
+                let p = try db.open(waiting)
                 let rp = try p.createRestorePoint(name, guarantee: guarantee)
                 if json { Output.json(p.restorePoints().first { $0.name == rp.name }); return }
                 print("restore point \(rp.name) created at SCN \(rp.scn) (incarnation \(rp.incarnation))" + (rp.guaranteed ? ", guaranteed" : ""))
@@ -52,7 +53,7 @@ struct RestorePointCommand: ParsableCommand {
                 }
             case "drop":
                 guard let name, !guarantee else { throw .invalidArgument("Usage: cairn restore-point DB drop NAME") }
-                try db.open().dropRestorePoint(name)
+                try db.open(waiting).dropRestorePoint(name)
                 if json { Output.json(["dropped": name]); return }
                 print("restore point \(name) dropped")
             default:

@@ -6,6 +6,7 @@ struct Validate: ParsableCommand {
         abstract: "Read and verify every byte of one backup or of all backups.")
 
     @OptionGroup var db: DatabaseOptions
+    @OptionGroup var waiting: WaitOptions
 
     @Option(help: "Backup id (default: every backup).")
     var backup: UInt64?
@@ -16,7 +17,7 @@ struct Validate: ParsableCommand {
     func run() throws {
         var failed = 0
         try reporting { () throws(CairnError) in
-            let results = try db.open().validate(backup: backup)
+            let results = try db.open(waiting).validate(backup: backup)
             failed = results.filter { !$0.ok }.count
             if json { Output.json(results); return }
             for r in results {
