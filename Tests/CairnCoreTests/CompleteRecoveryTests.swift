@@ -3,7 +3,8 @@ import Foundation
 import Testing
 
 /// Complete recovery is the default: every captured transaction, archived or not; when a gap
-/// or a missing log stops it short it goes as far as it can and says what it left out.
+/// or a missing log stops it short it goes as far as it can and says what it left out. Every
+/// database a restore builds passes SQLite's integrity_check before it is handed out.
 /// `status` shows captured, archived and recoverable, planned the way the restore plans.
 @Suite struct CompleteRecoveryTests {
     func cairn(_ args: String...) -> Shell.Output { Shell.run([Paths.cairn] + args) }
@@ -65,7 +66,7 @@ import Testing
         let out = dir.file("restored.db")
         let r = cairn("restore", db, "--to", out)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("database at SCN 200") && r.stdout.contains("complete recovery"), "\(r.stdout)")
+        #expect(r.stdout.contains("database at SCN 200") && r.stdout.contains("complete recovery") && r.stdout.contains("integrity_check"), "\(r.stdout)")
         #expect(try ContentDigest.compute(out) == source)
         #expect(cairn("digest", out).stdout.hasPrefix(source.digest))
         #expect(Self.leftovers(in: dir.path).isEmpty)
@@ -73,7 +74,7 @@ import Testing
         // --latest means the same; --json carries the same answer.
         let latest = try #require(json(cairn("restore", db, "--to", dir.file("latest.db"), "--latest", "--json")))
         #expect(latest["scn"] as? Int == 200 && latest["complete"] as? Bool == true && latest["capturedScn"] as? Int == 200, "\(latest)")
-        #expect(latest["target"] as? String == "complete" && latest["shortfall"] == nil)
+        #expect(latest["target"] as? String == "complete" && latest["integrityChecked"] as? Bool == true && latest["shortfall"] == nil)
 
         // From the repository alone.
         let alone = dir.file("alone.db")
@@ -181,5 +182,116 @@ import Testing
         let r = try s.p.recover(to: s.dir.file("r.db"), target: .complete, showProgress: false)
         #expect(r.scn == reach.recoverableScn && r.backupId == reach.backupId)
         hold.release()
+    }
+
+    // MARK: - (3) A database that fails integrity_check is never handed out
+
+    /// Swaps two pages of a database file (both leaves of the transfers table).
+    static func swapPages(_ path: String) throws {
+        var bytes = try FileSystem.readAll(path)
+        // (From the header's bytes: `DatabaseHeader.read` would keep the file open in this process.)
+        let field = Int(bytes[16]) << 8 | Int(bytes[17])
+        let pageSize = field == 1 ? 65536 : field
+        let pages = bytes.count / pageSize
+        let a = (pages - 3) * pageSize, b = (pages / 2) * pageSize
+        let pageA = Array(bytes[a..<a + pageSize])
+        bytes.replaceSubrange(a..<a + pageSize, with: bytes[b..<b + pageSize])
+        bytes.replaceSubrange(b..<b + pageSize, with: pageA)
+        try FileSystem.atomicWrite(bytes, to: path)
+    }
+
+    @Test func theIntegrityCheckRefusesADamagedDatabase() throws {
+        let dir = TempDir()
+        let good = dir.file("good.db"), bad = dir.file("bad.db")
+        Ledger.create(good, filler: 3000)
+        try FileManager.default.copyItem(atPath: good, toPath: bad)
+        try Self.swapPages(bad)
+        #expect(try IntegrityCheck.problems(in: good).isEmpty)
+        let problems = try IntegrityCheck.problems(in: bad)
+        #expect(!problems.isEmpty)
+        let e = expectCairnError { try IntegrityCheck.require(bad, built: "backup 7 recovered to SCN 42", for: dir.file("dest.db")) }
+        guard case .verificationFailed? = e else { Issue.record("got \(String(describing: e))"); return }
+        #expect(e!.exitCode == 4)
+        #expect(e!.description.contains("backup 7 recovered to SCN 42") && e!.description.contains("integrity_check"))
+        #expect(e!.description.contains(problems[0]) && e!.description.contains("--scn") && e!.description.contains("cairn validate"))
+    }
+
+    /// Cairn's checksums are all consistent (the backup holds exactly the damaged pages), yet
+    /// the restore is refused: nothing at --to, the live database untouched.
+    @Test func aBackupOfADamagedDatabaseIsNeverHandedOut() throws {
+        let dir = TempDir()
+        let db = dir.file("app.db")
+        Ledger.create(db, filler: 3000)
+        #expect(cairn("init", db).status == 0)
+        try Self.swapPages(db)
+        #expect(cairn("backup", db).status == 0)
+        let live = try FileSystem.readAll(db)
+        for args in [["--to", dir.file("x.db")], ["--to", dir.file("x.db"), "--backup", "1"], ["--in-place"]] {
+            let r = Shell.run([Paths.cairn, "restore", db] + args)
+            #expect(r.status == 4, "\(args): \(r.stdout)\(r.stderr)")
+            #expect(r.stderr.contains("backup 1 recovered to SCN") && r.stderr.contains("integrity_check"), "\(r.stderr)")
+            #expect(!FileSystem.exists(dir.file("x.db")) && Self.leftovers(in: dir.path).isEmpty)
+            #expect(try FileSystem.readAll(db) == live)
+        }
+        let alone = cairn("restore", "--repo", db + ".cairn", "--to", dir.file("y.db"))
+        #expect(alone.status == 4 && !FileSystem.exists(dir.file("y.db")), "\(alone.stderr)")
+        // A copy holding the same damaged state is not cataloged either.
+        let copy = dir.file("copy.db")
+        try FileManager.default.copyItem(atPath: db, toPath: copy)
+        let added = cairn("catalog", "add", db, copy)
+        #expect(added.status == 4 && added.stderr.contains("integrity_check") && added.stderr.contains("Nothing was recorded"), "\(added.stdout)\(added.stderr)")
+        #expect(try ProtectedDatabase.open(database: db, logger: quietLogger).backups.count == 1)
+        #expect(FileSystem.list(db + ".cairn/backups").count == 1)
+    }
+
+    /// A logged transaction that leaves the database unsound (its schema rewritten so an
+    /// index no longer matches its table, committed by the sqlite3 shell and captured like any
+    /// other): recovery to it is refused, naming the SCN; the point before it restores.
+    @Test func recoveryThroughAnUnsoundTransactionIsRefusedNamingTheSCN() throws {
+        let s = try RedoTests.Setup()
+        try s.p.backup(.quiet())
+        let hold = WALHold(s.db)
+        Ledger.write(s.db, 10, seed: 2)
+        let sql = """
+        CREATE INDEX transfers_amount ON transfers(amount);
+        PRAGMA writable_schema=ON;
+        UPDATE sqlite_schema SET sql='CREATE INDEX transfers_amount ON transfers(src)' WHERE name='transfers_amount';
+        """
+        #expect(Shell.run(["sqlite3", "-batch", s.db], input: sql).status == 0)
+        #expect(cairn("archive", s.db, "--once").status == 0)
+        hold.release()
+        let r = cairn("restore", s.db, "--to", s.dir.file("x.db"))
+        #expect(r.status == 4 && r.stderr.contains("SCN 12") && r.stderr.contains("missing from index"), "\(r.stdout)\(r.stderr)")
+        #expect(!FileSystem.exists(s.dir.file("x.db")) && Self.leftovers(in: s.dir.path).isEmpty)
+        let before = cairn("restore", s.db, "--to", s.dir.file("eleven.db"), "--scn", "11")
+        #expect(before.status == 0, "\(before.stderr)")
+        #expect(Ledger.check(s.dir.file("eleven.db")).integrity == "ok")
+    }
+
+    // MARK: - (4) The check leaves nothing beside the file
+
+    @Test func theIntegrityCheckCreatesNoWALOrSharedMemoryFileAndChangesNothing() throws {
+        let dir = TempDir()
+        let source = dir.file("src.db")
+        Ledger.create(source, filler: 500)
+        // A path SQLite's URI syntax would misread unless encoded.
+        let odd = dir.file("a dir?x=1#%")
+        try FileSystem.makeDirectories(odd)
+        let built = odd + "/built.db"
+        try FileManager.default.copyItem(atPath: source, toPath: built)
+        #expect(try DatabaseHeader.read(built).isWAL)
+        let before = try FileSystem.readAll(built)
+        #expect(try IntegrityCheck.problems(in: built).isEmpty)
+        #expect(FileSystem.list(odd) == ["built.db"])
+        #expect(try FileSystem.readAll(built) == before)
+        // And a restore leaves nothing beside what it hands out.
+        let db = dir.file("app.db")
+        Ledger.create(db, filler: 500)
+        let p = try ProtectedDatabase.initialize(database: db, logger: quietLogger)
+        try p.backup(.quiet())
+        let out = odd + "/restored.db"
+        let r = try p.recover(to: out, target: .complete, showProgress: false)
+        #expect(r.integrityChecked && r.complete)
+        #expect(FileSystem.list(odd).sorted() == ["built.db", "restored.db"])
     }
 }

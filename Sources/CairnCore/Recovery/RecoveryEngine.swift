@@ -35,6 +35,8 @@ public struct RecoveryEngine {
         public var capturedScn: UInt64? = nil
         /// What was left out of the target, why, and what to do.
         public var shortfall: RecoveryShortfall? = nil
+        /// SQLite's PRAGMA integrity_check passed on the built database.
+        public var integrityChecked = false
     }
 
     init(database: ProtectedDatabase, logger: Logger) {
@@ -160,7 +162,8 @@ public struct RecoveryEngine {
 
     // MARK: - Run
 
-    /// Restores and recovers into a verified temporary file beside `target`; returns its path.
+    /// Restores and recovers into a temporary file beside `target` that passed every check —
+    /// Cairn's checksums and states, then SQLite's integrity_check; returns its path.
     func build(beside target: String, to recoveryTarget: RecoveryTarget, backupId: UInt64?) throws(CairnError) -> (path: String, result: Result, map: PageMap) {
         // Logs that only a backup set holds are taken out beside the target, and removed at the end.
         extractedLogs.directory = FileSystem.parent(of: target)
@@ -195,6 +198,8 @@ public struct RecoveryEngine {
             result.missing = result.shortfall?.summary
             try file.truncate(to: UInt64(map.pageCount) * UInt64(map.pageSize))
             try file.sync()
+            try IntegrityCheck.require(temp, built: "backup \(backup.id) recovered to SCN \(result.scn)", for: target)
+            result.integrityChecked = true
             return (temp, result, map)
         } catch {
             FileSystem.removeFile(temp)

@@ -5,7 +5,7 @@ import Foundation
 struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Restore a verified backup and recover to a point: into a new file, or in place of the live database.",
-        discussion: "Without a target (or with --latest): complete recovery, every captured transaction — in archived logs, in closed online logs not archived yet and in the intact part of the current online log. When a gap (changes never captured) or a missing log stops it short, it goes to the last point it can reach and says how many captured transactions were left out and why. --backup alone restores that backup as it is. Without DATABASE, `--repo DIR --to PATH` restores from the repository alone (no control file needed; nothing is written into DIR).")
+        discussion: "Without a target (or with --latest): complete recovery, every captured transaction — in archived logs, in closed online logs not archived yet and in the intact part of the current online log. When a gap (changes never captured) or a missing log stops it short, it goes to the last point it can reach and says how many captured transactions were left out and why. --backup alone restores that backup as it is. Every database built passes Cairn's checksums and SQLite's integrity_check before it is handed out. Without DATABASE, `--repo DIR --to PATH` restores from the repository alone (no control file needed; nothing is written into DIR).")
 
     @OptionGroup var db: RestoreSourceOptions
 
@@ -97,7 +97,7 @@ extension Restore {
     /// What a restore did, for people: the backup, the logs, the point reached, the checks,
     /// and whether every captured transaction is in it — or what was left out, why, and what to do.
     static func report(_ r: RecoveryEngine.Result, source: String, place: String) {
-        print("restored backup \(r.backupId) (SCN \(r.backupScn))\(source) and applied \(r.transactionsApplied) transaction(s) from \(r.logsApplied) log(s): database at SCN \(r.scn) \(place); every checksum and state verified")
+        print("restored backup \(r.backupId) (SCN \(r.backupScn))\(source) and applied \(r.transactionsApplied) transaction(s) from \(r.logsApplied) log(s): database at SCN \(r.scn) \(place); every checksum and state verified, and SQLite's integrity_check passed")
         if let s = r.shortfall {
             print("INCOMPLETE recovery: \(s.summary)")
         } else if r.target == RecoveryTarget.complete.label {
