@@ -39,6 +39,9 @@ public struct RecoveryShortfall: Sendable, Codable, Equatable {
 
     /// One line for the CLI.
     public var summary: String {
-        "\(transactions) captured transaction(s) left out, SCN \(fromScn) to \(toScn): \(reason). \(action)"
+        if cause == .noBackup {
+            return "nothing can be restored (\(transactions) captured transaction(s) so far): \(reason). \(action)"
+        }
+        return "\(transactions) captured transaction(s) left out, SCN \(fromScn) to \(toScn): \(reason). \(action)"
     }
 }
