@@ -147,7 +147,7 @@ import Testing
                 return try ContentDigest.compute(copy).digest
             }
             let latest = dir.file("latest.db")
-            let r = try reopened.recover(to: latest, target: .latestArchived, showProgress: false)
+            let r = try reopened.recover(to: latest, target: .complete, showProgress: false)
             let latestDigest = try ContentDigest.compute(latest), sourceDigest = try ContentDigest.compute(db)
             if r.scn != UInt64(statements.count) || latestDigest != sourceDigest {
                 losses += 1

@@ -79,7 +79,7 @@ import Testing
         _ = try s.p.archiveOnce()
         hold.release()
         let out = s.dir.file("r.db")
-        _ = try s.p.recover(to: out, target: .latestArchived, showProgress: false)
+        _ = try s.p.recover(to: out, target: .complete, showProgress: false)
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(s.db)))
     }
 
@@ -135,7 +135,7 @@ import Testing
         #expect(s.p.control.redo.groups[0].staleMembers == [dirs.file("b") + "/redo-g1.log"])
         Archiver(database: s.p, logger: quietLogger).archivePending(force: true)
         let out = s.dir.file("r.db")
-        _ = try s.p.recover(to: out, target: .latestArchived, showProgress: false)
+        _ = try s.p.recover(to: out, target: .complete, showProgress: false)
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(s.db)))
     }
 

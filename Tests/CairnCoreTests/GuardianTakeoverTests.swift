@@ -69,7 +69,7 @@ import Testing
             #expect(reopened.redoStatus.scn == UInt64(statements.count))
             #expect(reopened.redoStatus.archivedScn == UInt64(statements.count))
             let latest = dir.file("latest.db")
-            let r = try reopened.recover(to: latest, target: .latestArchived, showProgress: false)
+            let r = try reopened.recover(to: latest, target: .complete, showProgress: false)
             #expect(r.scn == UInt64(statements.count))
             #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(db)))
             for n in scns {

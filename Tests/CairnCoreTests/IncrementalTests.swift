@@ -83,7 +83,7 @@ import Testing
         let latest = dir.file("latest.db")
         // (Reopened: the capture process changed the control file since `p` read it.)
         let fresh = try ProtectedDatabase.open(database: db, logger: quietLogger)
-        let result = try fresh.recover(to: latest, target: .latestArchived, showProgress: false)
+        let result = try fresh.recover(to: latest, target: .complete, showProgress: false)
         #expect(result.chain.count >= 2, "restore starts from a level-1 chain")
         #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(db)))
     }
@@ -138,7 +138,7 @@ import Testing
         Ledger.write(db, 20, seed: 4)
         _ = try p.archiveOnce()
         let out = dir.file("latest.db")
-        let r = try p.recover(to: out, target: .latestArchived, showProgress: false)
+        let r = try p.recover(to: out, target: .complete, showProgress: false)
         #expect(r.chain == [l0.id, l1.id])
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(db)))
         // Mark the level 0 expired: the level 1 cannot be restored, recovery says so.

@@ -80,7 +80,7 @@ import Testing
         // Only the set holds the logs now. The database is lost.
         Self.removeOnlineMembers(s)
         Self.destroy(s.db)
-        let (latest, r) = try s.recovered(.latestArchived, name: "latest.db")
+        let (latest, r) = try s.recovered(.complete, name: "latest.db")
         #expect(r.scn == logs.last!.highScn && r.logsApplied == logs.count)
         #expect(try ContentDigest.compute(latest) == source)
         let middle = logs[1].lowScn + 3
@@ -90,12 +90,12 @@ import Testing
         let (seq, rs) = try s.recovered(.sequence(2), name: "seq.db")
         #expect(rs.scn == logs[1].highScn)
         #expect(Ledger.check(seq).transfers == 2000 + Int(logs[1].highScn))
-        let (all, ra) = try s.recovered(.latestCaptured, name: "all.db")
+        let (all, ra) = try s.recovered(.complete, name: "all.db")
         #expect(ra.scn == logs.last!.highScn)
         #expect(try ContentDigest.compute(all) == source)
         #expect(Self.leftovers(s).isEmpty, "\(Self.leftovers(s))")
         // Restore into the lost database's own path.
-        _ = try s.p.recover(to: s.db, target: .latestArchived, showProgress: false)
+        _ = try s.p.recover(to: s.db, target: .complete, showProgress: false)
         #expect(try ContentDigest.compute(s.db) == source)
     }
 
@@ -169,7 +169,7 @@ import Testing
         bytes[bytes.count / 2] ^= 0x20
         try FileSystem.atomicWrite(bytes, to: inB)
         // The newer set's copy is damaged: the locator goes on to the older set.
-        let (ok, r) = try s.recovered(.latestArchived, name: "ok.db")
+        let (ok, r) = try s.recovered(.complete, name: "ok.db")
         #expect(r.scn == logs.last!.highScn)
         #expect(try ContentDigest.compute(ok) == source)
 
@@ -177,7 +177,7 @@ import Testing
         let good = try FileSystem.readAll(inA)
         try FileSystem.atomicWrite(Array(good.prefix(good.count - 7)), to: inA)
         let out = s.dir.file("bad.db")
-        let e = expectCairnError { _ = try s.p.recover(to: out, target: .latestArchived, showProgress: false) }
+        let e = expectCairnError { _ = try s.p.recover(to: out, target: .scn(logs.last!.highScn), showProgress: false) }
         guard case let .missingLog(seq, inc, looked, reached)? = e else { Issue.record("got \(String(describing: e))"); return }
         #expect(seq == victim.sequence && inc == 1 && reached == logs[0].highScn)
         #expect(looked.contains { $0.hasPrefix(inB) && $0.contains("damaged") })
@@ -186,9 +186,15 @@ import Testing
         #expect(!FileSystem.exists(out))
         #expect(Self.leftovers(s).isEmpty, "\(Self.leftovers(s))")
         // An incomplete recovery stops right before the log.
-        let partial = try s.p.recover(to: out, target: .latestArchived, allowIncomplete: true, showProgress: false)
+        let partial = try s.p.recover(to: out, target: .scn(logs.last!.highScn), allowIncomplete: true, showProgress: false)
         #expect(!partial.complete && partial.scn == logs[0].highScn)
         #expect(Ledger.check(out).total == Ledger.accounts * 1000)
+        #expect(Self.leftovers(s).isEmpty)
+        // Complete recovery does the same by itself, and says which log stopped it.
+        let all = s.dir.file("all.db")
+        let c = try s.p.recover(to: all, target: .complete, showProgress: false)
+        #expect(!c.complete && c.scn == logs[0].highScn && c.shortfall?.cause == .damagedLog)
+        #expect(c.shortfall?.reason.contains(inB) == true && c.shortfall?.toScn == logs.last!.highScn)
         #expect(Self.leftovers(s).isEmpty)
     }
 
@@ -202,7 +208,7 @@ import Testing
         try FileSystem.atomicWrite(bytes, to: stored)
         let source = try ContentDigest.compute(s.db)
         Self.destroy(s.db)
-        let (out, _) = try s.recovered(.latestArchived, name: "r.db")
+        let (out, _) = try s.recovered(.complete, name: "r.db")
         #expect(try ContentDigest.compute(out) == source)
         // Validation reads the set and finds the damage, naming the file and the log.
         let results = try s.p.validate(showProgress: false)
@@ -276,7 +282,7 @@ import Testing
         let source = try ContentDigest.compute(s.db)
         Self.destroy(s.db)
         Self.removeOnlineMembers(s)
-        let (out, _) = try s.recovered(.latestArchived, name: "r.db")
+        let (out, _) = try s.recovered(.complete, name: "r.db")
         #expect(try ContentDigest.compute(out) == source)
     }
 
@@ -402,9 +408,14 @@ import Testing
         try FileSystem.atomicWrite(bytes, to: stored)
         let bad = cairn("validate", s.db, "--backup", "2")
         #expect(bad.status == 4 && bad.stdout.contains(stored), "\(bad.stdout)")
-        let failed = cairn("restore", s.db, "--to", s.dir.file("bad.db"))
+        let newest = String(logs.map(\.highScn).max()!)
+        let failed = cairn("restore", s.db, "--to", s.dir.file("bad.db"), "--scn", newest)
         #expect(failed.status == 3 && failed.stderr.contains(stored), "\(failed.stderr)")
         #expect(!FileSystem.exists(s.dir.file("bad.db")))
+        #expect(Self.leftovers(s).isEmpty, "\(Self.leftovers(s))")
+        // Without a target: as far as recovery reaches (the backup), saying what was left out and why.
+        let short = cairn("restore", s.db, "--to", s.dir.file("short.db"))
+        #expect(short.status == 0 && short.stdout.contains("INCOMPLETE") && short.stdout.contains(stored), "\(short.stdout)")
         #expect(Self.leftovers(s).isEmpty, "\(Self.leftovers(s))")
     }
 }

@@ -40,7 +40,7 @@ import Testing
         #expect(!c.redo.logs.contains { $0.sequence == 1 })
         #expect(!FileSystem.exists(p.layout.backupDirectory(b1.id)))
         #expect(p.spaceReport().used <= limit)
-        #expect(try w.restored(.latestArchived, "latest.db").digest == (try w.sourceDigest))
+        #expect(try w.restored(.complete, "latest.db").digest == (try w.sourceDigest))
 
         // The warning: at 85 % of the limit and above, not below.
         let used = p.spaceReport().used
@@ -86,7 +86,7 @@ import Testing
         #expect(after.failures.isEmpty && after.scn == 110 && after.archivedScn == 110)
         #expect(p.redoStatus.warnings.isEmpty)
         #expect(p.control.redo.gaps.isEmpty)
-        #expect(try w.restored(.latestArchived, "latest.db").digest == (try w.sourceDigest))
+        #expect(try w.restored(.complete, "latest.db").digest == (try w.sourceDigest))
     }
 
     @Test func captureResumesByItselfOnceTheLimitIsRaised() throws {
@@ -126,7 +126,7 @@ import Testing
         let p = try ProtectedDatabase.open(database: s.db, logger: quietLogger)
         #expect(p.control.redo.gaps.isEmpty)
         let out = s.dir.file("latest.db")
-        _ = try p.recover(to: out, target: .latestArchived, showProgress: false)
+        _ = try p.recover(to: out, target: .complete, showProgress: false)
         #expect(try ContentDigest.compute(out).digest == (try ContentDigest.compute(s.db).digest))
     }
 

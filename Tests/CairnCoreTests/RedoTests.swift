@@ -56,7 +56,7 @@ import Testing
             #expect(r.scn == UInt64(n))
             #expect(try ContentDigest.compute(out).digest == (try s.expectedDigest(after: n, of: statements)), "SCN \(n)")
         }
-        let (latest, _) = try s.recovered(.latestArchived, name: "latest.db")
+        let (latest, _) = try s.recovered(.complete, name: "latest.db")
         #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(s.db)))
     }
 
@@ -92,7 +92,7 @@ import Testing
         #expect(reopened.control.redo.gaps.isEmpty)
         #expect(reopened.redoStatus.scn == 1500)
         #expect(reopened.redoStatus.archivedScn == 1500, "\(st)")
-        let (latest, _) = try reopened.recover(to: s.dir.file("latest.db"), target: .latestArchived, showProgress: false).asTuple(s.dir.file("latest.db"))
+        let (latest, _) = try reopened.recover(to: s.dir.file("latest.db"), target: .complete, showProgress: false).asTuple(s.dir.file("latest.db"))
         #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(s.db)))
         for n in [1, 333, 777, 1499] {
             let out = s.dir.file("s\(n).db")
@@ -155,7 +155,7 @@ import Testing
         #expect(try FileSystem.readAll(dir.file("m1/redo-g1.log")) == (try FileSystem.readAll(dir.file("m2/redo-g1.log"))))
         #expect(Archiver(database: p, logger: quietLogger).archivePending(force: true) == 1)
         let out = dir.file("r.db")
-        _ = try p.recover(to: out, target: .latestArchived, showProgress: false)
+        _ = try p.recover(to: out, target: .complete, showProgress: false)
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(db)))
     }
 
@@ -245,7 +245,7 @@ import Testing
         try capturer.switchLog()
         archiver.archivePending(force: true)
         #expect(s.p.control.redo.archivedScn == 150)
-        let (out, _) = try s.recovered(.latestArchived, name: "r.db")
+        let (out, _) = try s.recovered(.complete, name: "r.db")
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(s.db)))
     }
 
@@ -274,7 +274,7 @@ import Testing
         Ledger.write(s.db, 3, seed: 11)
         _ = try s.p.archiveOnce(switchLog: false)
         _ = holder
-        let (latest, r) = try s.recovered(.latestCaptured, name: "after.db")
+        let (latest, r) = try s.recovered(.complete, name: "after.db")
         #expect(r.backupScn >= 6)
         #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(s.db)))
     }
@@ -296,15 +296,24 @@ import Testing
         FileSystem.removeFile(s.p.layout.archiveDirectory + "/" + victim.fileName)
         for path in s.p.control.redo.memberPaths(group: victim.group) { FileSystem.removeFile(path) }
         let out = s.dir.file("r.db")
-        let e = expectCairnError { _ = try s.p.recover(to: out, target: .latestArchived, showProgress: false) }
+        // An explicit target beyond the missing log fails, naming it and the newest reachable point.
+        let e = expectCairnError { _ = try s.p.recover(to: out, target: .scn(150), showProgress: false) }
         guard case let .missingLog(seq, _, looked, reached)? = e else { Issue.record("got \(String(describing: e))"); return }
         #expect(seq == 2)
         #expect(reached == logs[0].highScn)
         #expect(looked.contains { $0.hasSuffix(victim.fileName) })
         #expect(!FileSystem.exists(out))
-        let r = try s.p.recover(to: out, target: .latestArchived, allowIncomplete: true, showProgress: false)
+        let r = try s.p.recover(to: out, target: .scn(150), allowIncomplete: true, showProgress: false)
         #expect(!r.complete && r.scn == logs[0].highScn)
         #expect(Ledger.check(out).total == Ledger.accounts * 1000)
+        // Complete recovery (the default) goes as far as it can and says what it left out.
+        let all = s.dir.file("all.db")
+        let c = try s.p.recover(to: all, target: .complete, showProgress: false)
+        #expect(!c.complete && c.scn == logs[0].highScn)
+        #expect(c.shortfall?.cause == .missingLog && c.shortfall?.fromScn == logs[0].highScn + 1 && c.shortfall?.toScn == 150)
+        #expect(c.shortfall?.transactions == 150 - logs[0].highScn)
+        #expect(c.shortfall?.reason.contains(victim.fileName) == true, "\(c.shortfall?.reason ?? "")")
+        #expect(try ContentDigest.compute(all) == (try ContentDigest.compute(out)))
     }
 
     /// A damaged archived log is detected and named; a good copy in another destination is
@@ -329,7 +338,7 @@ import Testing
         var bytes = try FileSystem.readAll(damaged)
         bytes[bytes.count / 2] ^= 0x08
         try FileSystem.atomicWrite(bytes, to: damaged)
-        let (ok, r) = try s.recovered(.latestArchived, name: "ok.db")
+        let (ok, r) = try s.recovered(.complete, name: "ok.db")
         #expect(r.scn == 40)
         #expect(try ContentDigest.compute(ok) == (try ContentDigest.compute(s.db)))
         // Both copies damaged: the recovery names the log and writes nothing.
@@ -338,11 +347,15 @@ import Testing
         bytes2[100] ^= 0x01
         try FileSystem.atomicWrite(bytes2, to: damaged2)
         let out = s.dir.file("bad.db")
-        let e = expectCairnError { _ = try s.p.recover(to: out, target: .latestArchived, showProgress: false) }
+        let e = expectCairnError { _ = try s.p.recover(to: out, target: .scn(40), showProgress: false) }
         guard case let .missingLog(seq, _, looked, reached)? = e else { Issue.record("got \(String(describing: e))"); return }
         #expect(seq == log.sequence && reached == 0)
         #expect(looked.contains(damaged) && looked.contains(damaged2))
         #expect(!FileSystem.exists(out))
+        // Complete recovery stops before the damaged log and says so.
+        let c = try s.p.recover(to: out, target: .complete, showProgress: false)
+        #expect(!c.complete && c.scn == 0 && c.shortfall?.cause == .damagedLog && c.shortfall?.transactions == 40)
+        #expect(c.shortfall?.reason.contains(damaged) == true && c.shortfall?.reason.contains(damaged2) == true)
         // Reading the damaged file directly names the file and the offset.
         let reader = try RedoLogReader(path: damaged)
         let readError = expectCairnError { while try reader.next(strict: true) != nil {} }
@@ -372,7 +385,7 @@ import Testing
         let newLogs = s.p.control.redo.logs.filter { $0.incarnation == 2 }
         #expect(newLogs.first?.sequence == 1 && newLogs.first?.lowScn == 41)
         // Latest on the new incarnation goes through the parent up to SCN 25, then incarnation 2.
-        let (latest, rr) = try s.recovered(.latestArchived, name: "latest.db")
+        let (latest, rr) = try s.recovered(.complete, name: "latest.db")
         #expect(rr.scn == 50)
         #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(s.db)))
         // A point of the parent before the branch works; the abandoned branch is never applied.
@@ -467,7 +480,7 @@ import Testing
         Ledger.write(s.db, 5, seed: 3)
         _ = try s.p.archiveOnce()
         holder.release()
-        let (out, _) = try s.recovered(.latestArchived, name: "r.db")
+        let (out, _) = try s.recovered(.complete, name: "r.db")
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(s.db)))
     }
 
@@ -503,7 +516,7 @@ import Testing
         try captureAll(capturer, archiver, through: 158)
         try capturer.switchLog()
         archiver.archivePending(force: true)
-        let (out, _) = try s.recovered(.latestArchived, name: "r.db")
+        let (out, _) = try s.recovered(.complete, name: "r.db")
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(s.db)))
     }
 }

@@ -101,7 +101,7 @@ import Testing
         let out = h.s.dir.file("restored")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
 
-        let latest = try ProtectedDatabase.restoreFromRepository(copy, to: out + "/latest.db", target: .latestArchived, showProgress: false, logger: quietLogger)
+        let latest = try ProtectedDatabase.restoreFromRepository(copy, to: out + "/latest.db", target: .complete, showProgress: false, logger: quietLogger)
         #expect(latest.scn == 70)
         #expect(try ContentDigest.compute(out + "/latest.db") == h.sourceDigest)
 
@@ -155,7 +155,7 @@ import Testing
         let copy = s.dir.file("copy")
         #expect(Shell.run(["cp", "-a", s.p.layout.root, copy]).status == 0)
         let out = s.dir.file("latest.db")
-        let r = try ProtectedDatabase.restoreFromRepository(copy, to: out, target: .latestCaptured, showProgress: false, logger: quietLogger)
+        let r = try ProtectedDatabase.restoreFromRepository(copy, to: out, target: .complete, showProgress: false, logger: quietLogger)
         #expect(r.scn == 30)
         #expect(try ContentDigest.compute(out) == digest)
     }
@@ -199,7 +199,7 @@ import Testing
         let copy = s.dir.file("copy")
         #expect(Shell.run(["cp", "-a", s.p.layout.root, copy]).status == 0)
         // The logs are only in the external destination: used while it exists.
-        let r = try ProtectedDatabase.restoreFromRepository(copy, to: s.dir.file("a.db"), target: .latestArchived, showProgress: false, logger: quietLogger)
+        let r = try ProtectedDatabase.restoreFromRepository(copy, to: s.dir.file("a.db"), target: .complete, showProgress: false, logger: quietLogger)
         #expect(r.scn == 20)
         // Gone: skipped (with a note); the closed log still in the repository's online group serves.
         try FileManager.default.removeItem(atPath: extra)

@@ -72,7 +72,7 @@ struct Workload {
         #expect(p.obsolete().isEmpty)
         #expect(try ProtectedDatabase.open(database: w.s.db, logger: quietLogger).control.backups.map(\.id) == [b2.id, b3.id])
 
-        let latest = try w.restored(.latestArchived, "latest.db")
+        let latest = try w.restored(.complete, "latest.db")
         #expect(latest.digest == (try w.sourceDigest))
         for n in [b2.scn, b2.scn + 7, b3.scn + 11, w.scn] {
             #expect(try w.restored(.scn(n), "scn\(n).db").digest == (try w.expected(n)), "SCN \(n)")
@@ -105,7 +105,7 @@ struct Workload {
         for n in [b3.scn + 3, b4.scn, b4.scn + 9, w.scn] {
             #expect(try w.restored(.scn(n), "l1-\(n).db").digest == (try w.expected(n)), "SCN \(n)")
         }
-        #expect(try w.restored(.latestArchived, "latest.db").digest == (try w.sourceDigest))
+        #expect(try w.restored(.complete, "latest.db").digest == (try w.sourceDigest))
         // An archival backup is never a level 1.
         let e = expectCairnError { try p.backup(.quiet { $0.level = 1; $0.keepForever = true }) }
         #expect(e?.exitCode == 64 && e?.description.contains("level-0") == true)
@@ -140,7 +140,7 @@ struct Workload {
         #expect(d.backups == [1, set1.id, set2.id, b2.id] && d.failures.isEmpty)
         #expect(!p.control.redo.logs.contains { $0.highScn < b3.scn }, "no copy and no set is left for them")
         #expect(!FileSystem.exists(p.layout.backupDirectory(set1.id)) && !FileSystem.exists(p.layout.backupDirectory(set2.id)))
-        #expect(try w.restored(.latestArchived, "latest.db").digest == (try w.sourceDigest))
+        #expect(try w.restored(.complete, "latest.db").digest == (try w.sourceDigest))
         #expect(try w.restored(.scn(b3.scn + 4), "after.db").digest == (try w.expected(b3.scn + 4)))
     }
 
@@ -217,7 +217,7 @@ struct Workload {
         #expect(p.obsolete().backups.map(\.id) == [b1.id])
         _ = try p.deleteObsolete()
         #expect(!FileSystem.exists(p.layout.backupDirectory(b1.id)))
-        #expect(try w.restored(.latestArchived, "latest.db").digest == (try w.sourceDigest))
+        #expect(try w.restored(.complete, "latest.db").digest == (try w.sourceDigest))
 
         for (name, needle) in [("before-upgrade", "not valid"), ("plain.point_1", "already exists")] {
             let bad = name == "before-upgrade" ? "bad name!" : name
@@ -299,7 +299,7 @@ struct Workload {
         #expect(r2.status == "EXPIRED" && r2.previous == "AVAILABLE" && r2.problem?.contains("piece-") == true)
         #expect(c1.backups.first { $0.id == b1.id }?.status == "AVAILABLE")
         #expect(p.control.backups.first { $0.id == b2.id }?.isAvailable == false)
-        let latest = try w.restored(.latestArchived, "latest.db")
+        let latest = try w.restored(.complete, "latest.db")
         let source = try w.sourceDigest
         #expect(latest.result.backupId == b1.id && latest.digest == source)
 
@@ -328,7 +328,7 @@ struct Workload {
         #expect(!FileSystem.exists(dir2) && p.control.backups.map(\.id) == [b1.id])
         #expect(!p.control.redo.logs.contains { $0.sequence == 1 })
         #expect(try p.deleteExpired().isEmpty)
-        #expect(try w.restored(.latestArchived, "after.db").digest == (try w.sourceDigest))
+        #expect(try w.restored(.complete, "after.db").digest == (try w.sourceDigest))
     }
 
     @Test func interruptedDeletionsLeaveOnlyHarmlessLeftovers() throws {

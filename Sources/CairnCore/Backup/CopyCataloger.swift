@@ -312,6 +312,11 @@ struct CopyCataloger {
             guard reread.state == map.state, reread.pageCount == map.pageCount else {
                 throw .verificationFailed(file: image, detail: "the image copy reads back with state \(Hash.hex(reread.state)), not \(Hash.hex(map.state))")
             }
+            let problems = try IntegrityCheck.problems(in: image)
+            guard problems.isEmpty else {
+                throw .verificationFailed(file: path, detail: IntegrityCheck.failure(point: "\(path) made consistent at SCN \(match.scn)", problems: problems)
+                    + ". Nothing was recorded; catalog another copy, or take a backup with `cairn backup \(database.databasePath)`")
+            }
             FileSystem.makeReadOnly(image)
             let bp = try BackupEngine.blockPages(pageSize: pageSize, maxPieceSize: BackupOptions().maxPieceSize)
             let bytes = UInt64(map.pageCount) * UInt64(pageSize)

@@ -125,7 +125,15 @@ extension ProtectedDatabase {
         public let mode: String
         /// Last captured SCN.
         public let scn: UInt64
+        /// The newest SCN such that it and every SCN before it are archived to enough destinations.
         public let archivedScn: UInt64
+        /// The newest SCN in any online or archived log of the lineage (or a backup).
+        public let capturedScn: UInt64
+        /// The newest SCN a restore without a target reaches now (nil: no backup to start from),
+        /// the backup it starts from, and why it is behind `capturedScn`.
+        public let recoverableScn: UInt64?
+        public let recoverableFromBackup: UInt64?
+        public let recoveryShortfall: RecoveryShortfall?
         public let sequence: UInt64
         public let checkpointScn: UInt64
         public let captureRunning: Bool
@@ -152,8 +160,11 @@ extension ProtectedDatabase {
         let tail = OnlineLogTail.read(c)
         let running = CaptureLock.isHeld(path: layout.captureLockFile)
         let last = backups.last { $0.isDatabaseBackup }
+        let reach = recoveryReach
         return RedoStatus(dbid: c.dbid, database: databasePath, repository: layout.root, incarnation: c.incarnation,
                           mode: c.redo.mode.rawValue, scn: max(c.scn, tail?.scn ?? 0), archivedScn: c.redo.archivedScn,
+                          capturedScn: reach.capturedScn, recoverableScn: reach.recoverableScn,
+                          recoverableFromBackup: reach.backupId, recoveryShortfall: reach.shortfall,
                           sequence: c.redo.sequence, checkpointScn: c.redo.checkpointScn, captureRunning: running,
                           capturePid: running ? CaptureLock.holder(path: layout.captureLockFile) : nil, gaps: c.redo.gaps,
                           captureStopped: c.redo.captureStopped, writeLock: WriteLockHolds.read(layout),
@@ -204,20 +215,15 @@ extension ProtectedDatabase {
         try ensureLiveDatabaseFree()
         let lock: CaptureLock? = control.redo.mode == .archivelog ? try captureLock() : nil
         defer { _ = lock }
+        // Complete recovery includes what is committed in the live database now.
+        if lock != nil && target == .complete { captureLastTransactions() }
         var engine = RecoveryEngine(database: self, logger: logger)
         engine.showProgress = showProgress
         engine.allowIncomplete = allowIncomplete
         let built = try engine.build(beside: databasePath, to: target, backupId: id)
         do throws(CairnError) {
-            if lock != nil, FileSystem.exists(databasePath), (try? DatabaseHeader.read(databasePath)) != nil {
-                // Keep the branch being abandoned: capture and archive its last transactions.
-                do throws(CairnError) {
-                    try Capturer(database: self, logger: logger).stop()
-                } catch {
-                    logger.warning("could not capture the last transactions before replacing the database: \(error.description)")
-                }
-                Archiver(database: self, logger: logger).archivePending(force: true)
-            }
+            // Keep the branch being abandoned: its last transactions captured and archived.
+            if lock != nil { captureLastTransactions() }
             try RestoreEngine.swapIn(built.path, for: databasePath)
         } catch {
             FileSystem.removeFile(built.path)

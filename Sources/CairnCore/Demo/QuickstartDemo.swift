@@ -52,10 +52,10 @@ public struct QuickstartDemo {
         say("5. destroying the database")
         for suffix in ["", "-wal", "-shm"] { FileSystem.removeFile(db + suffix) }
 
-        say("6. cairn restore: backup \(online.id) + archived logs to the latest archived point (every checksum and the state after every transaction verified)")
+        say("6. cairn restore: backup \(online.id) + logs, complete recovery (every checksum, the state after every transaction and SQLite's integrity_check verified)")
         let reopened = try ProtectedDatabase.open(database: db, logger: logger)
-        let r = try reopened.recover(to: db, target: .latestArchived, showProgress: false)
-        say("   restored backup \(r.backupId) and applied \(r.transactionsApplied) transaction(s): database at SCN \(r.scn)")
+        let r = try reopened.recover(to: db, target: .complete, showProgress: false)
+        say("   restored backup \(r.backupId) and applied \(r.transactionsApplied) transaction(s): database at SCN \(r.scn)" + (r.complete ? ", every captured transaction" : "; INCOMPLETE: \(r.shortfall?.summary ?? "")"))
         let after = try ContentDigest.compute(db)
         say("   restored digest \(after.digest) (\(after.rows) rows)")
 

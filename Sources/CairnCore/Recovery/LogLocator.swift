@@ -20,6 +20,40 @@ struct LogLocator {
         if found.temporary { extracted?.release(found.path) }
     }
 
+    /// Where a copy of the log seems to be, judged without reading it through (planning):
+    /// an archived copy of the recorded size, an online member whose header names it (and, for
+    /// a closed log, of the recorded size), or an available archived-log backup set holding
+    /// it. nil when there is none; `looked` lists every place tried. `locate` verifies.
+    func presence(incarnation: Int, sequence: UInt64, record: LogRecord?, looked: inout [String]) -> String? {
+        let name = LogRecord.fileName(incarnation: incarnation, sequence: sequence)
+        if let record {
+            let dropped = Set(record.destinations.filter { $0.state == .expired || $0.state == .deleted }.map(\.destination))
+            var dests = record.destinations.map(\.destination).filter { !dropped.contains($0) }
+            for d in control.redo.archiveDestinations where !dests.contains(d) && !dropped.contains(d) { dests.append(d) }
+            for d in dests {
+                looked.append(d + "/" + name)
+                if Archiver.destination(d).size(of: name) == record.bytes { return d + "/" + name }
+            }
+        }
+        for g in control.redo.groups {
+            for p in control.redo.memberPaths(group: g.number) {
+                looked.append(p)
+                guard let r = try? RedoLogReader(path: p), r.header.sequence == sequence, Int(r.header.incarnation) == incarnation else { continue }
+                if let record, FileSystem.fileSize(p) != record.bytes { continue }
+                return p
+            }
+        }
+        if let record {
+            let root = FileSystem.absolute(control.repository)
+            for set in ExtractedLogs.sets(holding: record, in: control) {
+                let dir = root + "/" + set.directory
+                looked.append(dir + "/" + ArchivedLogSetReader.storedName(record.key))
+                if FileSystem.isDirectory(dir) { return dir }
+            }
+        }
+        return nil
+    }
+
     func locate(incarnation: Int, sequence: UInt64, record: LogRecord?) throws(CairnError) -> Found {
         var looked: [String] = []
         let name = LogRecord.fileName(incarnation: incarnation, sequence: sequence)

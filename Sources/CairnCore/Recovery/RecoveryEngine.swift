@@ -22,10 +22,21 @@ public struct RecoveryEngine {
         public var logsApplied: Int
         public var transactionsApplied: Int
         public var bytesApplied: UInt64
+        /// True when recovery reached what was asked: everything captured for complete
+        /// recovery (the default), or the explicit target.
         public var complete: Bool
+        /// `shortfall`'s summary (kept for readers of earlier results).
         public var missing: String?
         /// The backups restored, level 0 first.
         public var chain: [UInt64] = []
+        /// "complete", "SCN n", "time …", "end of log sequence n" or "backup".
+        public var target: String = ""
+        /// The newest captured SCN when the recovery was planned.
+        public var capturedScn: UInt64? = nil
+        /// What was left out of the target, why, and what to do.
+        public var shortfall: RecoveryShortfall? = nil
+        /// SQLite's PRAGMA integrity_check passed on the built database.
+        public var integrityChecked = false
     }
 
     init(database: ProtectedDatabase, logger: Logger) {
@@ -87,38 +98,21 @@ public struct RecoveryEngine {
         return list
     }
 
-    func resolve(_ target: RecoveryTarget) throws(CairnError) -> UInt64 {
+    /// What a recovery to `target` does: which backup, to which point, and what it leaves out.
+    func plan(_ target: RecoveryTarget, backupId: UInt64?) throws(CairnError) -> RecoveryPlanner.Plan {
+        let planner = RecoveryPlanner(engine: self)
         switch target {
+        case .complete, .backupOnly:
+            return try planner.complete(backupId: backupId)
         case .scn(let n):
-            let newest = try resolve(.latestCaptured)
-            if n > newest {
-                throw .unrecoverable("SCN \(n) is not reachable: the newest captured transaction of \(database.databasePath) is SCN \(newest). See `cairn status`.")
-            }
-            return n
-        case .latestArchived:
-            let mine = control.redo.logs.filter { $0.incarnation == control.incarnation && $0.status == .archived }
-            let fromLogs = mine.isEmpty ? 0 : control.redo.archivedScn
-            let newestBackup = control.restorableBackups.filter { place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn).max() ?? 0
-            return max(fromLogs, newestBackup)
-        case .latestCaptured:
-            var best = control.restorableBackups.filter { place($0.scn, incarnation: $0.incarnation) != nil }.map(\.scn).max() ?? 0
-            for (seq, rec) in logs(segment: segments.count - 1) {
-                if let rec { best = max(best, rec.highScn); continue }
-                if let f = try? locator.locate(incarnation: control.incarnation, sequence: seq, record: nil),
-                   let r = try? RedoLogReader(path: f.path), let last = try? r.readAll(strict: false).last {
-                    best = max(best, last.scn)
-                }
-            }
-            return best
+            return try planner.explicit(n, backupId: backupId, allowIncomplete: allowIncomplete)
         case .sequence(let s):
             guard let rec = control.redo.logs.first(where: { $0.incarnation == control.incarnation && $0.sequence == s }) else {
                 throw .invalidArgument("Log sequence \(s) of incarnation \(control.incarnation) is not recorded (it may still be the open online log; run `cairn switch-log` first). See `cairn list logs`.")
             }
-            return rec.highScn
+            return try planner.explicit(rec.highScn, backupId: backupId, allowIncomplete: allowIncomplete)
         case .time(let t):
-            return try scnAt(time: t)
-        case .backupOnly:
-            return 0
+            return try planner.explicit(try scnAt(time: t), backupId: backupId, allowIncomplete: allowIncomplete)
         }
     }
 
@@ -151,74 +145,34 @@ public struct RecoveryEngine {
         return best
     }
 
-    /// The backup to start from: the newest one on the lineage at or before the target with
-    /// no gap between it and the target.
-    func chooseBackup(for target: UInt64, targetPlace: Int, backupId: UInt64?) throws(CairnError) -> BackupRecord {
-        let gaps = control.redo.gaps.compactMap { g -> (Int, UInt64)? in place(g.scn, incarnation: g.incarnation).map { ($0, g.scn) } }
-        func before(_ a: (Int, UInt64), _ b: (Int, UInt64)) -> Bool { a.0 != b.0 ? a.0 < b.0 : a.1 < b.1 }
-        let t = (targetPlace, target)
-        let candidates = control.restorableBackups.compactMap { b -> (BackupRecord, (Int, UInt64))? in
-            guard let p = place(b.scn, incarnation: b.incarnation), control.chain(of: b) != nil else { return nil }
-            let pos = (p, b.scn)
-            guard !before(t, pos) else { return nil }
-            // A gap after the backup and at or before the target cannot be crossed.
-            if gaps.contains(where: { before(pos, $0) && !before(t, $0) }) { return nil }
-            return (b, pos)
-        }
-        if let backupId {
-            guard let c = candidates.first(where: { $0.0.id == backupId }) else {
-                throw .unrecoverable("Backup \(backupId) cannot reach SCN \(target): it is newer than the target, on another incarnation's branch, or separated from it by a gap. See `cairn list backups` and `cairn status`.")
-            }
-            return c.0
-        }
-        // The cheapest chain: its backups' bytes, plus the logs after it — read whole, and the
-        // share of their records applied counted twice (hashed and written besides read).
-        // The newest when equal.
+    /// What restoring `b` and recovering to `target` reads: its chain's bytes, plus the logs
+    /// after it — read whole, and the share of their records applied counted twice (hashed and
+    /// written besides read).
+    func cost(of b: BackupRecord, through target: UInt64) -> Double {
+        guard let chain = control.chain(of: b) else { return .infinity }
         let lineage = Set(segments.map(\.incarnation))
-        func cost(_ b: BackupRecord) -> Double {
-            guard let chain = control.chain(of: b) else { return .infinity }
-            var total = Double(chain.reduce(UInt64(0)) { $0 + $1.bytes })
-            for l in control.redo.logs where lineage.contains(l.incarnation) && l.highScn > b.scn && l.lowScn <= target {
-                let span = Double(l.highScn - l.lowScn + 1)
-                let applied = Double(min(l.highScn, target)) - Double(max(l.lowScn, b.scn + 1)) + 1
-                total += Double(l.bytes) * (1 + max(0, min(1, applied / span)))
-            }
-            return total
+        var total = Double(chain.reduce(UInt64(0)) { $0 + $1.bytes })
+        for l in control.redo.logs where lineage.contains(l.incarnation) && l.highScn > b.scn && l.lowScn <= target {
+            let span = Double(l.highScn - l.lowScn + 1)
+            let applied = Double(min(l.highScn, target)) - Double(max(l.lowScn, b.scn + 1)) + 1
+            total += Double(l.bytes) * (1 + max(0, min(1, applied / span)))
         }
-        let costed = candidates.map { ($0.0, $0.1, cost($0.0)) }
-        guard let best = costed.min(by: { $0.2 != $1.2 ? $0.2 < $1.2 : before($1.1, $0.1) }) else {
-            if let g = control.redo.gaps.first(where: { $0.scn <= target }) {
-                let inc = control.incarnation(g.incarnation)
-                let before = inc.map { g.scn == $0.startScn ? $0.resetScn : g.scn - 1 } ?? g.scn - 1
-                throw .unrecoverable("No backup lets recovery reach SCN \(target): changes at SCN \(g.scn) were never captured (\(g.detail)). Recovery does not cross that gap; restore to SCN \(before) or earlier, or take a level-0 backup to start a new chain.")
-            }
-            throw .noBackups(database: database.databasePath)
-        }
-        return best.0
+        return total
     }
 
     // MARK: - Run
 
-    /// Restores and recovers into a verified temporary file beside `target`; returns its path.
+    /// Restores and recovers into a temporary file beside `target` that passed every check —
+    /// Cairn's checksums and states, then SQLite's integrity_check; returns its path.
     func build(beside target: String, to recoveryTarget: RecoveryTarget, backupId: UInt64?) throws(CairnError) -> (path: String, result: Result, map: PageMap) {
         // Logs that only a backup set holds are taken out beside the target, and removed at the end.
         extractedLogs.directory = FileSystem.parent(of: target)
         extractedLogs.namePrefix = "." + (target as NSString).lastPathComponent + ".cairn-log"
         defer { extractedLogs.removeAll() }
         if let backupId, let b = control.backups.first(where: { $0.id == backupId }) { try database.requireDatabaseBackup(b) }
-        let useBackupOnly = recoveryTarget == .backupOnly
-        let targetScn: UInt64
+        let plan = recoveryTarget == .backupOnly ? nil : try self.plan(recoveryTarget, backupId: backupId)
         let backup: BackupRecord
-        if useBackupOnly {
-            backup = try database.record(backupId)
-            targetScn = backup.scn
-        } else {
-            targetScn = try resolve(recoveryTarget)
-            guard let tp = place(targetScn) else {
-                throw .unrecoverable("SCN \(targetScn) is not on the current incarnation's lineage (it belongs to an abandoned branch). See `cairn list incarnations`.")
-            }
-            backup = try chooseBackup(for: targetScn, targetPlace: tp, backupId: backupId)
-        }
+        if let plan { backup = plan.backup } else { backup = try database.record(backupId) }
         guard let chain = control.chain(of: backup) else {
             throw .unrecoverable("Backup \(backup.id) cannot be restored: it is a level 1 whose chain back to its level 0 is broken (a backup it builds on is gone or EXPIRED). Restore from another backup (see `cairn list backups`) or take a level-0 backup.")
         }
@@ -230,40 +184,54 @@ public struct RecoveryEngine {
         FileSystem.removeFile(temp)
         do throws(CairnError) {
             let file = try RawFile(path: temp, mode: .createNew, permissions: database.restoredDatabaseMode(readers.last?.manifest))
-            let m = readers[0].manifest
-            try file.preallocate(UInt64(m.pageCount) * UInt64(m.pageSize))
-            let pageSize = m.pageSize
-            // Whole blocks of pages go straight to the disk (O_DIRECT: no page-cache copy);
-            // where the file system refuses direct I/O, through the page cache.
-            let bulk = (pageSize % 4096 == 0 ? try? RawFile(path: temp, mode: .readWriteDirect) : nil) ?? file
-            let collector = PageMapCollector(pageSize: pageSize, pages: Int(m.pageCount))
-            try readers[0].read(label: "restore") { first, count, pages, hashes, _ in
-                let at = UInt64(first - 1) * UInt64(pageSize)
-                try bulk.write(pages, count: count * pageSize, at: at)
-                if bulk === file { file.startWriteback(offset: at, count: count * pageSize) }
-                collector.add(count: count, hashes: hashes)
-            }
-            try bulk.sync()
-            var map = collector.map
-            guard Hash.hex(map.state) == chain[0].stateChecksum else {
-                throw .verificationFailed(file: temp, detail: "restored pages do not sum to the state checksum of backup \(chain[0].id)")
-            }
-            for (b, reader) in zip(chain.dropFirst(), readers.dropFirst()) {
-                try applyIncremental(reader, of: b, to: file, map: &map)
-            }
+            var map = try restore(chain, from: readers, into: file, path: temp)
             var result = Result(backupId: backup.id, backupScn: backup.scn, scn: backup.scn, incarnation: backup.incarnation,
                                 logsApplied: 0, transactionsApplied: 0, bytesApplied: 0, complete: true, missing: nil,
                                 chain: chain.map(\.id))
-            if !useBackupOnly && targetScn > backup.scn || (!useBackupOnly && place(targetScn) != place(backup.scn, incarnation: backup.incarnation)) {
-                try applyLogs(to: file, map: &map, from: backup, target: targetScn, result: &result)
+            result.target = recoveryTarget.label
+            if let plan {
+                result.capturedScn = plan.captured.scn
+                result.shortfall = plan.shortfall
+                try applyLogs(to: file, map: &map, plan: plan, result: &result)
             }
-            try file.truncate(to: UInt64(map.pageCount) * UInt64(pageSize))
+            result.complete = result.shortfall == nil
+            result.missing = result.shortfall?.summary
+            try file.truncate(to: UInt64(map.pageCount) * UInt64(map.pageSize))
             try file.sync()
+            try IntegrityCheck.require(temp, built: "backup \(backup.id) recovered to SCN \(result.scn)", for: target)
+            result.integrityChecked = true
             return (temp, result, map)
         } catch {
             FileSystem.removeFile(temp)
             throw error
         }
+    }
+
+    /// Writes a backup chain into `file`: the level 0, then each level 1 over it; returns the
+    /// page map, its state checked against every backup's.
+    private func restore(_ chain: [BackupRecord], from readers: [BackupReader], into file: RawFile, path: String) throws(CairnError) -> PageMap {
+        let m = readers[0].manifest
+        try file.preallocate(UInt64(m.pageCount) * UInt64(m.pageSize))
+        let pageSize = m.pageSize
+        // Whole blocks of pages go straight to the disk (O_DIRECT: no page-cache copy);
+        // where the file system refuses direct I/O, through the page cache.
+        let bulk = (pageSize % 4096 == 0 ? try? RawFile(path: path, mode: .readWriteDirect) : nil) ?? file
+        let collector = PageMapCollector(pageSize: pageSize, pages: Int(m.pageCount))
+        try readers[0].read(label: "restore") { first, count, pages, hashes, _ in
+            let at = UInt64(first - 1) * UInt64(pageSize)
+            try bulk.write(pages, count: count * pageSize, at: at)
+            if bulk === file { file.startWriteback(offset: at, count: count * pageSize) }
+            collector.add(count: count, hashes: hashes)
+        }
+        try bulk.sync()
+        var map = collector.map
+        guard Hash.hex(map.state) == chain[0].stateChecksum else {
+            throw .verificationFailed(file: path, detail: "restored pages do not sum to the state checksum of backup \(chain[0].id)")
+        }
+        for (b, reader) in zip(chain.dropFirst(), readers.dropFirst()) {
+            try applyIncremental(reader, of: b, to: file, map: &map)
+        }
+        return map
     }
 
     /// Writes the pages of a level-1 backup over the restored file (runs of consecutive
@@ -294,89 +262,6 @@ public struct RecoveryEngine {
         guard Hash.hex(map.state) == b.stateChecksum else {
             throw .verificationFailed(file: reader.directory, detail: "after applying level-1 backup \(b.id) the database state is \(Hash.hex(map.state)), not the recorded \(b.stateChecksum)")
         }
-    }
-
-    private func applyLogs(to file: RawFile, map: inout PageMap, from backup: BackupRecord, target: UInt64,
-                           result: inout Result) throws(CairnError) {
-        let segs = segments
-        guard let startSeg = place(backup.scn, incarnation: backup.incarnation), let endSeg = place(target) else { return }
-        var current = backup.scn
-        let locator = self.locator
-        let pageSize = map.pageSize
-        let progress = Progress(label: "recover", totalBytes: 0, enabled: showProgress)
-        for i in startSeg...endSeg {
-            let segEnd = i == endSeg ? target : segs[i].end
-            if current >= segEnd && i < endSeg { continue }
-            for (seq, rec) in logs(segment: i) {
-                if current >= segEnd { break }
-                if let rec, rec.highScn <= current { continue }
-                let found: LogLocator.Found
-                do throws(CairnError) {
-                    found = try locator.locate(incarnation: segs[i].incarnation, sequence: seq, record: rec)
-                } catch {
-                    if case let .missingLog(s, inc, looked, _) = error {
-                        let e = CairnError.missingLog(sequence: s, incarnation: inc, looked: looked, recoveredTo: current)
-                        if allowIncomplete {
-                            logger.warning("\(e.description)")
-                            result.complete = false
-                            result.missing = e.description
-                            return
-                        }
-                        throw e
-                    }
-                    throw error
-                }
-                defer { locator.release(found) }
-                let reader = try RedoLogReader(path: found.path)
-                var localMap = map
-                map = PageMap(pageSize: pageSize)   // (sole owner: updated in place, not copied)
-                var cur = current
-                var applied = 0
-                var bytes: UInt64 = 0
-                while let r = try reader.next(strict: found.closed, pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(CairnError) in
-                    guard r.scn > cur, r.scn <= segEnd else { return }
-                    try file.write(p.data, count: pageSize, at: UInt64(p.pgno - 1) * UInt64(pageSize))
-                    localMap.apply(pgno: p.pgno, page: p.data)
-                }) {
-                    if r.scn <= cur { continue }
-                    if r.scn > segEnd { break }
-                    let expected = next(after: cur, segment: i)
-                    guard r.scn == expected else {
-                        throw .corrupt(file: found.path, offset: nil, detail: "expected SCN \(expected) but the log continues at SCN \(r.scn)")
-                    }
-                    if r.kind == .gap {
-                        throw .unrecoverable("Recovery reached a gap at SCN \(r.scn) in \(found.path): changes were not captured there. The newest reachable point from backup \(backup.id) is SCN \(cur); take a level-0 backup to start a new chain.")
-                    }
-                    localMap.finish(r)
-                    guard localMap.state == r.stateChecksum else {
-                        throw .verificationFailed(file: found.path, detail: "database state after SCN \(r.scn) is \(Hash.hex(localMap.state)) but the log records \(Hash.hex(r.stateChecksum))")
-                    }
-                    cur = r.scn
-                    applied += 1
-                    bytes += UInt64(r.pageCount) * UInt64(pageSize)
-                    progress.advance(UInt64(r.pageCount) * UInt64(pageSize))
-                }
-                map = localMap
-                current = cur
-                result.logsApplied += 1
-                result.transactionsApplied += applied
-                result.bytesApplied += bytes
-                result.scn = current
-            }
-        }
-        progress.finish()
-        if current < target {
-            let e = CairnError.missingLog(sequence: (control.redo.logs.filter { $0.incarnation == segs[endSeg].incarnation }.map(\.sequence).max() ?? 0) + 1,
-                                          incarnation: segs[endSeg].incarnation,
-                                          looked: control.redo.archiveDestinations + control.redo.memberDirectories, recoveredTo: current)
-            if allowIncomplete {
-                result.complete = false
-                result.missing = e.description
-                return
-            }
-            throw e
-        }
-        result.incarnation = segs[endSeg].incarnation
     }
 }
 

@@ -5,7 +5,7 @@ import Foundation
 struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Restore a verified backup and recover to a point: into a new file, or in place of the live database.",
-        discussion: "Without a target, the database is brought to the latest archived point. --backup alone restores that backup as it is. Without DATABASE, `--repo DIR --to PATH` restores from the repository alone (no control file needed; nothing is written into DIR).")
+        discussion: "Without a target (or with --latest): complete recovery, every captured transaction — in archived logs, in closed online logs not archived yet and in the intact part of the current online log. When a gap (changes never captured) or a missing log stops it short, it goes to the last point it can reach and says how many captured transactions were left out and why. --backup alone restores that backup as it is. Every database built passes Cairn's checksums and SQLite's integrity_check before it is handed out. Without DATABASE, `--repo DIR --to PATH` restores from the repository alone (no control file needed; nothing is written into DIR).")
 
     @OptionGroup var db: RestoreSourceOptions
     @OptionGroup var waiting: WaitOptions
@@ -28,10 +28,10 @@ struct Restore: ParsableCommand {
     @Option(name: .customLong("restore-point"), help: "Recover to exactly the SCN of this restore point (`cairn restore-point DB list`).")
     var restorePoint: String?
 
-    @Flag(help: "Recover everything captured, including the open online log.")
+    @Flag(help: "Complete recovery (the default): everything captured, including the open online log.")
     var latest = false
 
-    @Flag(name: .customLong("allow-incomplete"), help: "When a log is missing, accept the last complete point before it.")
+    @Flag(name: .customLong("allow-incomplete"), help: "With --scn, --time or --sequence: when a gap or a missing log stands before the target, accept the last point before it (complete recovery does so by itself).")
     var allowIncomplete = false
 
     @Flag(help: "Replace an existing file at --to.")
@@ -51,7 +51,7 @@ struct Restore: ParsableCommand {
         guard given <= 1 else { throw .invalidArgument("Give at most one of --scn, --time, --sequence, --latest or --restore-point.") }
         if let scn { return .scn(scn) }
         if let sequence { return .sequence(sequence) }
-        if latest { return .latestCaptured }
+        if latest { return .complete }
         if let time {
             let f = ISO8601DateFormatter()
             f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -60,7 +60,7 @@ struct Restore: ParsableCommand {
             }
             return .time(d)
         }
-        return backup != nil ? .backupOnly : .latestArchived
+        return backup != nil ? .backupOnly : .complete
     }
 
     func run() throws {
@@ -90,8 +90,20 @@ struct Restore: ParsableCommand {
                 : try p.recover(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete)
             if json { Output.json(r); return }
             let place = inPlace ? "in place into \(p.databasePath) (incarnation \(p.control.incarnation))" : "into \(to!)"
-            print("restored backup \(r.backupId) (SCN \(r.backupScn)) and applied \(r.transactionsApplied) transaction(s) from \(r.logsApplied) log(s): database at SCN \(r.scn) \(place); every checksum and state verified")
-            if let m = r.missing { print("warning: incomplete recovery: \(m)") }
+            Self.report(r, source: "", place: place)
+        }
+    }
+}
+
+extension Restore {
+    /// What a restore did, for people: the backup, the logs, the point reached, the checks,
+    /// and whether every captured transaction is in it — or what was left out, why, and what to do.
+    static func report(_ r: RecoveryEngine.Result, source: String, place: String) {
+        print("restored backup \(r.backupId) (SCN \(r.backupScn))\(source) and applied \(r.transactionsApplied) transaction(s) from \(r.logsApplied) log(s): database at SCN \(r.scn) \(place); every checksum and state verified, and SQLite's integrity_check passed")
+        if let s = r.shortfall {
+            print("INCOMPLETE recovery: \(s.summary)")
+        } else if r.target == RecoveryTarget.complete.label {
+            print("complete recovery: every captured transaction is in it (the newest captured is SCN \(r.capturedScn ?? r.scn))")
         }
     }
 }

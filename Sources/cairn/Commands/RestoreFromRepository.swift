@@ -46,8 +46,7 @@ extension Restore {
         }
         let r = try p.recoverDetached(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete)
         if json { Output.json(r); return }
-        print("restored backup \(r.backupId) (SCN \(r.backupScn)) from the repository \(p.layout.root) alone and applied \(r.transactionsApplied) transaction(s) from \(r.logsApplied) log(s): database at SCN \(r.scn) into \(to!); every checksum and state verified")
+        Self.report(r, source: " from the repository \(p.layout.root) alone", place: "into \(to!)")
         for s in report.skipped { print("note: \(s)") }
-        if let m = r.missing { print("warning: incomplete recovery: \(m)") }
     }
 }

@@ -17,7 +17,9 @@ struct Status: ParsableCommand {
             print("DBID         \(s.dbid)")
             print("incarnation  \(s.incarnation)")
             print("mode         \(s.mode)" + (s.captureRunning ? ", capture running (process \(s.capturePid.map(String.init) ?? "?"))" : ", capture not running"))
-            print("SCN          \(s.scn) captured, \(s.archivedScn) archived; log sequence \(s.sequence)")
+            let recoverable = s.recoverableScn.map { "\($0) recoverable" + (s.recoverableFromBackup.map { " (from backup \($0))" } ?? "") } ?? "nothing recoverable"
+            print("SCN          \(s.capturedScn) captured, \(s.archivedScn) archived, \(recoverable); log sequence \(s.sequence)")
+            if let f = s.recoveryShortfall { print("recovery     stops short: \(f.summary)") }
             print("repository   \(s.repository)")
             for g in s.gaps { print("GAP          at SCN \(g.scn) (incarnation \(g.incarnation)): \(g.detail)") }
             print("backups      \(s.backups)" + (s.lastBackupId.map { ", latest \($0) at SCN \(s.lastBackupScn ?? 0)" } ?? ""))
