@@ -40,9 +40,7 @@ final class PartialBackupOwner: @unchecked Sendable {
 
     /// Creates the (empty) partial directory the backup is written into.
     func makeDirectory() throws(CairnError) {
-        if mkdir(partialDirectory, 0o755) != 0 {
-            throw CairnError.fromErrno("create backup directory", partialDirectory, errno)
-        }
+        try FileSystem.makeNewDirectory(partialDirectory, purpose: "backup directory")
     }
 
     /// Ends the claim once the partial directory is gone (renamed or removed): the lock file

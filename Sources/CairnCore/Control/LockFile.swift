@@ -23,7 +23,7 @@ final class LockFile: @unchecked Sendable {
     /// Opens (creating it and its directory when missing) the lock file at `path`.
     static func create(_ path: String) throws(CairnError) -> LockFile {
         try FileSystem.makeDirectories(FileSystem.parent(of: path))
-        let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = FilePermissions.openCreating(path, O_RDWR | O_CREAT | O_CLOEXEC)
         if fd < 0 { throw CairnError.fromErrno("open lock file", path, errno) }
         return LockFile(path: path, fd: fd)
     }

@@ -66,7 +66,8 @@ extension Capturer {
     /// Decides whether the WAL read in `tail` continues the captured history. Returns false
     /// when a gap was recorded instead (capture goes on from the live state at the next step).
     func continueInto(_ tail: WALTail.Result) throws(CairnError) -> Bool {
-        if !tail.newGeneration {
+        let sameGeneration = tail.header.map { $0.salt1 == position.salt1 && $0.salt2 == position.salt2 } ?? false
+        if trust == .unverified ? sameGeneration : !tail.newGeneration {
             // The generation capture stopped in: its frames must still be there, unchanged.
             guard trust == .unverified, position.frame > 0 else { return true }
             if try positionIsInWAL() { return true }
@@ -79,6 +80,7 @@ extension Capturer {
         case .unverified: verdict = try compareDatabaseFile(pages: nil, index: pins.index.read())
         }
         if let verdict {
+            logger.debug("divergence: trust \(trust), capture point \(position), WAL header \(String(describing: tail.header)), index \(String(describing: pins.index.read())), \(map.pageCount) pages captured at SCN \(scn): \(verdict)")
             let why = trust == .pinned
                 ? "the database file no longer holds what was captured when SQLite restarted the WAL (\(verdict)): it was written outside SQLite, or the WAL was lost"
                 : "the WAL was restarted while capture was not running and the database changed (\(verdict))"
@@ -220,25 +222,43 @@ extension Capturer {
 
     /// Records a gap: one SCN stands for the changes that were not captured; the page map
     /// is rebuilt from the database as it is now and capture continues from there.
+    ///
+    /// The new state cannot be replayed from the log (a gap record holds no pages), so it is
+    /// made durable first: the page map at the gap's SCN, then the control file (the gap and a
+    /// capture point there), then the gap record. A capture that resumes after a crash starts
+    /// from that page map, and writes the gap record itself when the crash came before it.
     func recordGap(detail: String) throws(CairnError) {
         let snapshot = try DatabaseSnapshot(databasePath: database.databasePath)
         defer { snapshot.close() }
-        map = try snapshot.pageMap()
-        position = snapshot.position
-        scn = database.control.scn(after: scn, commits: 1)
-        let gapScn = scn
-        map.resetTracking(at: gapScn)
+        var newMap = try snapshot.pageMap()
+        let gapScn = database.control.scn(after: scn, commits: 1)
+        newMap.resetTracking(at: gapScn)
+        let gapPosition = snapshot.position
+        try newMap.write(to: database.layout.pageMapFile, scn: gapScn, incarnation: incarnation)
+        let point = RedoState.CapturePoint(scn: gapScn, incarnation: incarnation, position: gapPosition, stateChecksum: Hash.hex(newMap.state))
+        try database.updateControl { (c: inout ControlFile) throws(CairnError) in
+            c.redo.gaps.append(.init(scn: gapScn, incarnation: c.incarnation, detectedAt: Date(), detail: detail))
+            c.redo.capture = point
+            c.scn = max(c.scn, gapScn)
+        }
+        map = newMap
+        position = gapPosition
+        scn = gapScn
         generationPages.removeAll()
         recentStates.removeAll()
         logger.error("gap detected at SCN \(gapScn): \(detail)")
+        try writeGapRecord()
+        recentStates.append(scn: gapScn, state: map.state)
+    }
+
+    /// Writes the gap record for the current SCN (the state is already in the page map and
+    /// the control file) and makes it durable.
+    func writeGapRecord() throws(CairnError) {
         try ensureLog()
-        try writeRecord(RedoRecord(kind: .gap, pageCount: 0, scn: gapScn, commitMicros: Self.nowMicros(), databasePages: map.pageCount,
+        try writeRecord(RedoRecord(kind: .gap, pageCount: 0, scn: scn, commitMicros: Self.nowMicros(), databasePages: map.pageCount,
                                    flags: 0, stateChecksum: map.state, position: position), pages: [], wal: nil)
         try log!.sync()
         unsyncedSince = nil
-        recentStates.append(scn: gapScn, state: map.state)
-        try database.updateControl { (c: inout ControlFile) throws(CairnError) in
-            c.redo.gaps.append(.init(scn: gapScn, incarnation: c.incarnation, detectedAt: Date(), detail: detail))
-        }
+        gapRecordPending = false
     }
 }

@@ -7,6 +7,10 @@ extension Capturer {
     /// reopens it for appending — or records its switch when it was closed but not recorded.
     func resumeCurrentLog(mapScn: UInt64) throws(CairnError) {
         let c = database.control
+        // A gap recorded in the page map and the control file whose record a crash kept out of
+        // the log is written as soon as a log is open (here, or at the next step).
+        gapRecordPending = c.redo.gaps.contains { $0.scn == scn && $0.incarnation == c.incarnation }
+            && !c.redo.logs.contains { $0.incarnation == c.incarnation && $0.highScn >= scn }
         guard let g = c.redo.currentGroup, c.redo.groups[g].status == .current else { return }
         let paths = c.redo.memberPaths(group: c.redo.groups[g].number).filter { !c.redo.groups[g].staleMembers.contains($0) }
         // The member with the most complete records is the truth; the others are brought in line.
@@ -45,7 +49,10 @@ extension Capturer {
             }
             return
         }
-        if let last = lastRecord {
+        // Records after the page map's SCN carry capture on; a log that ends before the
+        // capture point (a gap recorded in the page map and the control file, whose record the
+        // crash kept out of the log) gets that record once it is open again.
+        if let last = lastRecord, last.scn >= scn {
             if last.stateChecksum != replayMap.state && last.kind == .transaction {
                 throw .corrupt(file: best.path, offset: nil,
                                detail: "replaying the online log gives state \(Hash.hex(replayMap.state)) but its last record says \(Hash.hex(last.stateChecksum))")
@@ -54,6 +61,7 @@ extension Capturer {
             scn = last.scn
             position = last.position
         }
+        if let last = lastRecord, last.scn >= scn { gapRecordPending = false }
         var cur = CurrentLog(sequence: best.reader.header.sequence, group: g)
         cur.records = best.reader.records
         // Rebuild the running totals of the open log.
@@ -92,5 +100,6 @@ extension Capturer {
         }
         log = try OnlineLogWriter(reopening: paths, header: again.header, end: again.end, logger: logger)
         current = cur
+        if gapRecordPending { try writeGapRecord() }
     }
 }

@@ -44,6 +44,8 @@ public final class Capturer {
     /// checkpointing by itself.
     var lastSeenIndex: WALIndexState?
     var applicationCheckpointSeen: Date?
+    /// A gap is recorded (page map, control file) but its record is not in any log yet.
+    var gapRecordPending = false
     /// Whether a worker under a guardian: a WAL replaced under it ends the worker, for the
     /// guardian to pin the new files and start a new one (their pin is shared).
     let sharesPinWithGuardian: Bool
@@ -157,6 +159,7 @@ public final class Capturer {
     public func step(sync: Bool = true, throughFrame: UInt32? = nil) throws(CairnError) -> Int {
         try followFiles()
         noteIndex(pins.index.read())
+        if gapRecordPending { try writeGapRecord() }
         let count = try captureWAL(throughFrame: throughFrame)
         try movePin()
         if sync { try flush() }

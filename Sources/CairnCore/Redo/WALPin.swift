@@ -39,10 +39,11 @@ final class WALPin {
     /// The reader slot (1...4) held and its mark, when the pin is a read mark.
     private(set) var slot: Int?
     private(set) var mark: UInt32?
-    /// True when the pin is read lock 0 (every frame captured and copied when it was taken).
+    /// True when the pin holds read lock 0 (every frame captured and copied when it was taken,
+    /// or while it is being set up).
     private(set) var readsFileAlone = false
     /// True while every reader slot is held (no restart at all): a pin of unknown state,
-    /// inherited or being set up.
+    /// inherited or being set up (read lock 0 is held then too: no frame is copied either).
     private(set) var blocksAllRestarts = false
     private let markBuffer = UnsafeMutableRawPointer.allocate(byteCount: 4, alignment: 4)
     /// Slots let go of while a checkpoint may have been running (see `candidateSlots`).
@@ -74,8 +75,11 @@ final class WALPin {
         markBuffer.storeBytes(of: 0, as: UInt32.self)
         try Self.lock(databaseDescriptor, Self.sharedFirst, Self.sharedSize, .shared, path: databasePath)
         try blockAllRestarts()
-        // An inherited pin may have been on read lock 0: the reader slots now cover everything.
-        unlock(Self.readLock0)
+        // Read lock 0 too (an inherited pin may hold it already): until the first step has
+        // checked what the WAL is, no checkpoint may copy a frame into the database file either,
+        // or a WAL begun since the capture point could not be checked against it.
+        try Self.lock(shmDescriptor, Self.readLock0, 1, .shared, path: index.path)
+        readsFileAlone = true
     }
 
     /// The environment variable through which a worker learns the descriptors of the pin it
