@@ -106,7 +106,8 @@ import Testing
         let holder = WALHold(s.db)
         let capturer = try Capturer(database: s.p, logger: quietLogger)
         func run(_ range: Range<Int>) throws {
-            #expect(Shell.run(["sqlite3", "-batch", s.db], input: first[range].joined(separator: "\n")).status == 0)
+            let w = Shell.run(["sqlite3", "-batch", s.db], input: first[range].joined(separator: "\n"))
+            #expect(w.status == 0, "\(w.stderr)")
             try capturer.step()
         }
         func pause() -> Date {

@@ -77,7 +77,7 @@ final class CaptureLoop {
             if Self.tracePins, !traced, deadline.timeIntervalSinceNow < Self.checkpointFollowSeconds - 0.2 {
                 traced = true
                 let p = capturer.pins
-                logger.warning("checkpoint waiting 200 ms: \(state) pin slot \(String(describing: p.slot)) mark \(String(describing: p.mark)) fileAlone \(p.readsFileAlone) all \(p.blocksAllRestarts) slots \(index.readerSlots()) locks \(index.lockHolders()) captured \(capturer.position.frame) steps \(steps)")
+                logger.warning("checkpoint waiting 200 ms: \(state) pin \(p.state) slots \(index.readerSlots()) locks \(index.lockHolders()) captured \(capturer.position.frame) steps \(steps)")
             }
             usleep(250)
         }

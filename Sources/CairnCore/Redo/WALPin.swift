@@ -16,8 +16,9 @@ import Foundation
 /// Cairn writes the read mark itself, at the last frame it captured, so a checkpoint may copy
 /// everything captured and nothing more. Once every frame is captured and copied, the pin
 /// moves to read lock 0 and a RESTART, TRUNCATE or the next writer's restart goes ahead. A pin
-/// moves by taking its new place before letting go of the old, never in place: a checkpoint
-/// that saw the old mark keeps trying to lock that very slot until it is free.
+/// moves by taking its new place before letting go of the old, and never into a slot whose
+/// mark is behind: a checkpoint reads every mark when it starts, then keeps trying to lock each
+/// slot whose mark was behind until it gets it.
 ///
 /// The locks are open-file-description locks (Linux F_OFD_SETLK), not a process's: a child
 /// given the descriptors holds the same pin, and the pin lasts until the last descriptor goes.
@@ -36,32 +37,36 @@ final class WALPin {
     let databaseDescriptor: Int32
     /// The files the pin was taken on.
     let files: DatabaseFiles
-    /// The reader slot (1...4) held and its mark, when the pin is a read mark.
-    private(set) var slot: Int?
-    private(set) var mark: UInt32?
-    /// True when the pin holds read lock 0 (every frame captured and copied when it was taken,
-    /// or while it is being set up).
-    private(set) var readsFileAlone = false
-    /// True while every reader slot is held (no restart at all): a pin of unknown state,
-    /// inherited or being set up (read lock 0 is held then too: no frame is copied either).
-    private(set) var blocksAllRestarts = false
+    /// Whether the pin is shared with another process (inherited from a guardian): then it
+    /// is never let go of when this object goes, only by `releaseAll()`.
+    let shared: Bool
+
+    enum State: Equatable {
+        /// Read lock 0 and one reader slot (all four when none could be singled out): no
+        /// restart, no copy. A new or inherited pin, until the first step has checked the WAL.
+        case settingUp(slots: [Int])
+        /// A reader slot whose read mark is the last frame captured.
+        case mark(slot: Int, frame: UInt32)
+        /// Read lock 0 only: every frame was captured and copied when it was taken.
+        case fileAlone
+        case released
+    }
+    private(set) var state = State.released
+
     private let markBuffer = UnsafeMutableRawPointer.allocate(byteCount: 4, alignment: 4)
-    /// Slots let go of while a checkpoint may have been running (see `candidateSlots`).
+    /// Slots let go of while a checkpoint may have been reading marks (see `candidateSlots`).
     private var cooling = Set<Int>()
 
     static let readLock0: Int64 = 123
     static func slotByte(_ i: Int) -> Int64 { readLock0 + Int64(i) }
     static func markOffset(_ i: Int) -> UInt64 { 100 + 4 * UInt64(i) }
+    static let unusedMark: UInt32 = 0xffff_ffff
     /// SQLite's SHARED lock range of the database file (unix VFS: PENDING_BYTE + 2, 510 bytes).
     static let sharedFirst: Int64 = 0x4000_0002, sharedSize: Int64 = 510
 
-    /// Whether the pin is shared with another process (inherited from a guardian): then it
-    /// is never let go of when this object goes, only by `releaseAll()`.
-    let shared: Bool
-
     /// A pin on `databasePath`'s WAL. With `inherited` descriptors (a guardian's, passed to
-    /// its worker) the pin is the one they carry, in whatever state; it is first made to block
-    /// every restart until the capturer moves it. A new pin starts the same way.
+    /// its worker) the pin is the one they carry, in whatever state. Either way it starts by
+    /// blocking every restart and every copy until the capturer moves it.
     init(databasePath: String, inherited: (shm: Int32, database: Int32)? = nil) throws(CairnError) {
         index = try WALIndex(databasePath: databasePath)
         files = DatabaseFiles(databasePath: databasePath)
@@ -74,33 +79,15 @@ final class WALPin {
         }
         markBuffer.storeBytes(of: 0, as: UInt32.self)
         try Self.lock(databaseDescriptor, Self.sharedFirst, Self.sharedSize, .shared, path: databasePath)
-        try blockAllRestarts()
-        // Read lock 0 too (an inherited pin may hold it already): until the first step has
-        // checked what the WAL is, no checkpoint may copy a frame into the database file either,
-        // or a WAL begun since the capture point could not be checked against it.
-        try Self.lock(shmDescriptor, Self.readLock0, 1, .shared, path: index.path)
-        readsFileAlone = true
-    }
-
-    /// The environment variable through which a worker learns the descriptors of the pin it
-    /// shares with its guardian ("SHM,DATABASE").
-    static let environmentKey = "CAIRN_PIN_FDS"
-    /// The descriptor numbers a worker gets them on.
-    static let childDescriptors: (shm: Int32, database: Int32) = (3, 4)
-
-    /// The pin's descriptors inherited from the parent process, if it passed them.
-    static func inheritedDescriptors() -> (shm: Int32, database: Int32)? {
-        guard let v = ProcessInfo.processInfo.environment[environmentKey] else { return nil }
-        let parts = v.split(separator: ",").compactMap { Int32($0) }
-        guard parts.count == 2, parts.allSatisfy({ $0 > 2 && fcntl($0, F_GETFD) >= 0 }) else { return nil }
-        for fd in parts { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        return (parts[0], parts[1])
+        try setUp()
     }
 
     deinit {
         if !shared { releaseAll() }
         markBuffer.deallocate()
     }
+
+    // MARK: - Descriptors and locks
 
     /// The descriptors pins of this process take on a database's files: opened once per file
     /// and kept (a capturer made for each backup must not leave a descriptor behind, and none
@@ -144,71 +131,15 @@ final class WALPin {
         }
     }
 
-    /// Tries a lock once.
     private func tryLock(_ offset: Int64, _ kind: LockKind) -> Bool {
         cairn_ofd_lock(shmDescriptor, offset, 1, kind.rawValue) == 0
     }
 
     private func unlock(_ offset: Int64) { _ = cairn_ofd_lock(shmDescriptor, offset, 1, LockKind.unlock.rawValue) }
 
-    /// Holds every reader slot: no restart at all, whatever was captured.
-    func blockAllRestarts() throws(CairnError) {
-        try Self.lock(shmDescriptor, Self.slotByte(1), 4, .shared, path: index.path)
-        blocksAllRestarts = true
-    }
-
-    /// Holds a reader slot whose read mark is `frame` (the last frame captured, of the WAL
-    /// generation the index is in, whose last frame is `mxFrame`), then lets go of every other
-    /// lock of the pin. False when no suitable slot is free (the pin stays as it was).
-    @discardableResult
-    func pinMark(_ frame: UInt32, mxFrame: UInt32) -> Bool {
-        if !blocksAllRestarts, !readsFileAlone, mark == frame, slot != nil { return true }
-        for i in candidateSlots(mxFrame: mxFrame) {
-            let byte = Self.slotByte(i)
-            guard tryLock(byte, .exclusive) else { continue }
-            let written = writeMark(frame, slot: i)
-            // Back to shared, as a reader holds it (converting keeps the lock throughout).
-            _ = tryLock(byte, .shared)
-            guard written else { continue }
-            let previous = (slot, readsFileAlone, blocksAllRestarts)
-            slot = i
-            mark = frame
-            readsFileAlone = false
-            blocksAllRestarts = false
-            release(except: i, previous: previous, newMark: frame)
-            return true
-        }
-        return false
-    }
-
     private func writeMark(_ value: UInt32, slot i: Int) -> Bool {
         markBuffer.storeBytes(of: value, as: UInt32.self)
         return pwrite(shmDescriptor, markBuffer, 4, off_t(Self.markOffset(i))) == 4
-    }
-
-    static let unusedMark: UInt32 = 0xffff_ffff
-
-    /// The slots to try, in order. A checkpoint reads every slot's mark when it starts, then
-    /// keeps trying to lock each slot whose mark was behind the WAL's end until it gets it, so
-    /// the pin never takes a slot whose mark is behind (it may be one of those, and the
-    /// checkpoint would wait for Cairn to leave it again) and never moves in place: only
-    /// unused slots and slots already marked at the end qualify. When none is free, the pin
-    /// stays where it is (still protecting everything; only a checkpoint may have to wait).
-    private func candidateSlots(mxFrame: UInt32) -> [Int] {
-        let marks: [UInt32] = (0..<5).map { readMark(slot: $0) }
-        // A slot left while a checkpoint may still be reading marks stays that checkpoint's
-        // target even once marked unused: it is not taken again until that checkpoint is past
-        // them (no checkpoint runs, or it has copied every frame).
-        if !index.isLocked(.checkpoint) || index.read()?.fullyBackfilled == true { cooling.removeAll() }
-        let free: [Int] = [2, 3, 4, 1].filter { $0 != slot }
-        if blocksAllRestarts {
-            // Every slot is this pin's own: any will do, unused ones first.
-            return free.filter { (i: Int) in marks[i] == Self.unusedMark } + free.filter { (i: Int) in marks[i] != Self.unusedMark }
-        }
-        let fit = free.filter { (i: Int) in marks[i] == Self.unusedMark || marks[i] >= mxFrame }
-        let settled = fit.filter { !cooling.contains($0) }
-        // Off read lock 0 at any rate: a checkpoint that needs it is past reading marks.
-        return readsFileAlone ? settled + fit.filter { cooling.contains($0) } : settled
     }
 
     private func readMark(slot i: Int) -> UInt32 {
@@ -216,23 +147,102 @@ final class WALPin {
         return markBuffer.load(as: UInt32.self)
     }
 
-    /// Lets go of what the pin held before, except reader slot `keep`. A slot left is marked
-    /// unused when no one else holds it (slot 1 gets `newMark` instead: its mark stays usable),
-    /// as a checkpoint leaves the slots it frees.
-    private func release(except keep: Int, previous: (slot: Int?, fileAlone: Bool, all: Bool), newMark: UInt32) {
-        var left: [Int] = []
-        if previous.all {
-            left = [1, 2, 3, 4].filter { $0 != keep }
-        } else if let s = previous.slot, s != keep {
-            left = [s]
+    // MARK: - Setting up
+
+    /// Blocks every restart and every copy: read lock 0 and one reader slot, held shared. The
+    /// slot's mark is set to the WAL's end (readers and writers that find no free slot share a
+    /// slot whose mark is not past the WAL's end; with every slot taken and none such, SQLite
+    /// would fail them). All four slots are locked for a moment first, which also takes over
+    /// whatever an inherited pin held.
+    private func setUp() throws(CairnError) {
+        try Self.lock(shmDescriptor, Self.slotByte(1), 4, .shared, path: index.path)
+        try Self.lock(shmDescriptor, Self.readLock0, 1, .shared, path: index.path)
+        let end = index.read()?.mxFrame ?? 0
+        for i in 1...4 where tryLock(Self.slotByte(i), .exclusive) {
+            let marked = writeMark(end, slot: i)
+            _ = tryLock(Self.slotByte(i), .shared)
+            guard marked else { continue }
+            for other in 1...4 where other != i { unlock(Self.slotByte(other)) }
+            state = .settingUp(slots: [i])
+            return
         }
+        state = .settingUp(slots: [1, 2, 3, 4])
+    }
+
+    // MARK: - Moving
+
+    /// Holds a reader slot whose read mark is `frame` (the last frame captured, of the WAL
+    /// generation the index is in, whose last frame is `mxFrame`), then lets go of every other
+    /// lock of the pin. False when no suitable slot is free (the pin stays as it was).
+    @discardableResult
+    func pinMark(_ frame: UInt32, mxFrame: UInt32) -> Bool {
+        if case .mark(_, frame) = state { return true }
+        for i in candidateSlots(mxFrame: mxFrame) {
+            let byte = Self.slotByte(i)
+            guard tryLock(byte, .exclusive) else { continue }
+            let written = writeMark(frame, slot: i)
+            // Back to shared, as a reader holds it (converting keeps the lock throughout).
+            _ = tryLock(byte, .shared)
+            guard written else { continue }
+            let previous = state
+            state = .mark(slot: i, frame: frame)
+            release(previous, keeping: i, newMark: frame)
+            return true
+        }
+        return false
+    }
+
+    /// The slots to try, in order: only unused slots and slots already marked at the WAL's
+    /// end (a checkpoint never waits for those), none let go of while a checkpoint may still
+    /// be reading marks. A pin that holds read lock 0 (every copy waits for it) may also take
+    /// back a slot it let go of, or update its own slot in place, as a last resort.
+    private func candidateSlots(mxFrame: UInt32) -> [Int] {
+        let marks: [UInt32] = (0..<5).map { readMark(slot: $0) }
+        if !index.isLocked(.checkpoint) || index.read()?.fullyBackfilled == true { cooling.removeAll() }
+        let held = heldSlots
+        let others = [2, 3, 4, 1].filter { !held.contains($0) }
+        let fit = others.filter { (i: Int) in marks[i] == Self.unusedMark || marks[i] >= mxFrame }
+        let settled = fit.filter { !cooling.contains($0) }
+        guard holdsReadLock0 else { return settled }
+        return settled + fit.filter { cooling.contains($0) } + held
+    }
+
+    private var heldSlots: [Int] {
+        switch state {
+        case .settingUp(let slots): return slots
+        case .mark(let slot, _): return [slot]
+        case .fileAlone, .released: return []
+        }
+    }
+
+    private var holdsReadLock0: Bool {
+        switch state {
+        case .settingUp, .fileAlone: return true
+        case .mark, .released: return false
+        }
+    }
+
+    /// Lets go of what the pin held in `previous`, except reader slot `keep`. A slot left is
+    /// marked unused when no one else holds it (slot 1 gets `newMark` instead: SQLite keeps its
+    /// mark usable), as a checkpoint leaves the slots it frees.
+    private func release(_ previous: State, keeping keep: Int?, newMark: UInt32) {
         let checkpointing = index.isLocked(.checkpoint)
-        for s in left {
+        let left: [Int]
+        switch previous {
+        case .settingUp(let slots): left = slots
+        case .mark(let slot, _): left = [slot]
+        case .fileAlone, .released: left = []
+        }
+        for s in left where s != keep {
             if tryLock(Self.slotByte(s), .exclusive) { _ = writeMark(s == 1 ? newMark : Self.unusedMark, slot: s) }
             unlock(Self.slotByte(s))
             if checkpointing { cooling.insert(s) }
         }
-        if previous.fileAlone { unlock(Self.readLock0) }
+        let keepsReadLock0: Bool = { if case .fileAlone = state { return true }; return false }()
+        switch previous {
+        case .settingUp, .fileAlone: if !keepsReadLock0 { unlock(Self.readLock0) }
+        case .mark, .released: break
+        }
     }
 
     /// Moves the pin to read lock 0, when `captured` (the last commit captured) is the WAL's
@@ -242,21 +252,15 @@ final class WALPin {
     /// copying frames (it holds read lock 0 exclusively).
     @discardableResult
     func pinFileAlone(captured: WALPosition) -> Bool {
-        if readsFileAlone && !blocksAllRestarts && slot == nil { return true }
-        guard tryLock(Self.readLock0, .shared) else { return false }
-        guard let state = index.read(), Self.everythingCopied(state, captured: captured) else {
-            if !readsFileAlone { unlock(Self.readLock0) }
+        if state == .fileAlone { return true }
+        guard holdsReadLock0 || tryLock(Self.readLock0, .shared) else { return false }
+        guard let now = index.read(), Self.everythingCopied(now, captured: captured) else {
+            if !holdsReadLock0 { unlock(Self.readLock0) }
             return false
         }
-        if blocksAllRestarts {
-            for i in 1...4 { unlock(Self.slotByte(i)) }
-        } else if let s = slot {
-            unlock(Self.slotByte(s))
-        }
-        slot = nil
-        mark = nil
-        readsFileAlone = true
-        blocksAllRestarts = false
+        let previous = state
+        state = .fileAlone
+        release(previous, keeping: nil, newMark: now.mxFrame)
         return true
     }
 
@@ -268,13 +272,14 @@ final class WALPin {
         return state.sameGeneration(salt1: captured.salt1, salt2: captured.salt2) && captured.frame == state.mxFrame
     }
 
-    /// Whether capture and pin are where the WAL's `state` wants them, with `captured` the last
+    /// Whether capture and pin are where the WAL's `now` wants them, with `captured` the last
     /// commit captured: every commit captured, and the pin on read lock 0 when everything is
     /// copied, else a read mark at the last commit.
-    func isCurrent(for state: WALIndexState, captured: WALPosition) -> Bool {
-        if Self.everythingCopied(state, captured: captured) { return readsFileAlone && !blocksAllRestarts && slot == nil }
-        guard state.sameGeneration(salt1: captured.salt1, salt2: captured.salt2), captured.frame == state.mxFrame else { return false }
-        return !blocksAllRestarts && !readsFileAlone && mark == captured.frame && slot != nil
+    func isCurrent(for now: WALIndexState, captured: WALPosition) -> Bool {
+        if Self.everythingCopied(now, captured: captured) { return state == .fileAlone }
+        guard now.sameGeneration(salt1: captured.salt1, salt2: captured.salt2), captured.frame == now.mxFrame else { return false }
+        if case .mark(_, captured.frame) = state { return true }
+        return false
     }
 
     /// Lets go of everything (capture stopped cleanly: nothing is left uncaptured).
@@ -282,13 +287,27 @@ final class WALPin {
         for i in 1...4 { unlock(Self.slotByte(i)) }
         unlock(Self.readLock0)
         _ = cairn_ofd_lock(databaseDescriptor, Self.sharedFirst, Self.sharedSize, LockKind.unlock.rawValue)
-        slot = nil
-        mark = nil
-        readsFileAlone = false
-        blocksAllRestarts = false
+        state = .released
     }
 
-    var isPinned: Bool { blocksAllRestarts || readsFileAlone || slot != nil }
+    var isPinned: Bool { state != .released }
+
+    // MARK: - Handing the pin to a worker
+
+    /// The environment variable through which a worker learns the descriptors of the pin it
+    /// shares with its guardian ("SHM,DATABASE").
+    static let environmentKey = "CAIRN_PIN_FDS"
+    /// The descriptor numbers a worker gets them on.
+    static let childDescriptors: (shm: Int32, database: Int32) = (3, 4)
+
+    /// The pin's descriptors inherited from the parent process, if it passed them.
+    static func inheritedDescriptors() -> (shm: Int32, database: Int32)? {
+        guard let v = ProcessInfo.processInfo.environment[environmentKey] else { return nil }
+        let parts = v.split(separator: ",").compactMap { Int32($0) }
+        guard parts.count == 2, parts.allSatisfy({ $0 > 2 && fcntl($0, F_GETFD) >= 0 }) else { return nil }
+        for fd in parts { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (parts[0], parts[1])
+    }
 }
 
 /// The files a database is made of, by identity (device and inode) at one moment.
