@@ -145,7 +145,7 @@ import Testing
         let guardian = try CaptureGuardian(databasePath: s.p.databasePath, logger: quietLogger)
         guardian.captureLockFile = s.p.layout.captureLockFile
         guardian.orphanStopTimeout = 1
-        try guardian.clearWayForWorker(firstStart: true)
+        try guardian.replaceOrphans(besides: 0)
         #expect(guardian.pinned)
         #expect(LinuxProcess(w1.pid)?.isRunning != true)
         // Writers and their checkpoints go on; the in-process pin keeps the WAL.

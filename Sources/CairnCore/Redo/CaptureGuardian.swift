@@ -53,9 +53,14 @@ public final class CaptureGuardian {
         var draining = false
         var firstStart = true
         while true {
-            try clearWayForWorker(firstStart: firstStart)
+            if firstStart { try refuseIfCaptureRuns() }
             firstStart = false
             let worker = try WorkerProcess(executable: executable, arguments: draining ? arguments + [drainArgument] : arguments, pin: pin)
+            do throws(CairnError) { try replaceOrphans(besides: worker.pid) } catch {
+                kill(worker.pid, SIGKILL)
+                _ = worker.wait()
+                throw error
+            }
             let end = serve(worker, forwardStop: !draining)
             if end.cleanExit {
                 pin.releaseAll()

@@ -73,7 +73,10 @@ public final class CaptureService {
         let deadline = Date().addingTimeInterval(guardian != nil ? 60 : 0)
         while true {
             do throws(CairnError) { return try database.captureLock() } catch {
-                guard case .captureRunning = error, Date() < deadline, !yieldRequest.isRequested else { throw error }
+                // A worker whose guardian died while it waited gives up at once: whoever holds
+                // the lock captures, and this one's inherited pin would only hold checkpoints up.
+                guard case .captureRunning = error, Date() < deadline, !yieldRequest.isRequested,
+                      guardian?.isConnected ?? true else { throw error }
                 Thread.sleep(forTimeInterval: 0.02)
             }
         }

@@ -59,56 +59,41 @@ struct LinuxProcess {
 
 // MARK: - Taking over from an orphaned worker
 //
-// A guardian killed with SIGKILL leaves its worker running: it captures on under its own
-// pins (see `GuardianLink`), but nobody restarts it if it dies, and it holds the capture
-// lock. A new guardian replaces it. It pins the WAL first: a worker that has been capturing
-// holds a pin at or below what it has captured, which keeps checkpoints from copying back
-// any frame it has not captured, so the new pin, taken meanwhile, covers every such frame
-// (a pin that begins while every frame is checkpointed blocks further checkpoints; any
-// other pin blocks WAL restarts). A worker still starting, before its first step, holds its
-// dead guardian's restart blocker, which blocks restarts outright. From then on the orphan
-// may stop or die at any moment without a loss. Then the guardian asks it to make way
-// (SIGUSR2: capture what it can, close its log, exit without archiving), kills it if it has
-// not gone within `orphanStopTimeout` (5 s), and starts its own worker, which resumes from
-// the online log and archives.
+// A guardian killed with SIGKILL leaves its worker running: it captures on under the pin it
+// shared with the guardian, now its own (see `WALPin`), but nobody restarts it if it dies,
+// and it holds the capture lock. A new guardian replaces it, in an order that leaves at every
+// instant a live process holding a pin that protects what the orphan has not captured:
+// 1. The new guardian's own pin, taken when it started, blocks every WAL restart (and every
+//    copy) until a worker of its own moves it.
+// 2. It starts its worker, which holds that pin too (inherited) and waits for the capture lock.
+// 3. Only then does it ask the orphan to make way (SIGUSR2: capture what it can, close its log,
+//    exit without archiving), and kills it if it has not gone within `orphanStopTimeout` (5 s).
+//    Its worker takes the capture lock and resumes from the online log, and archives.
+// Whichever of them is killed meanwhile, another one alive still holds a pin: the orphan
+// (until it has gone), or the new worker (from the moment it exists).
 
 extension CaptureGuardian {
-    /// Clears the way for this guardian's worker. Orphaned workers of this database are
-    /// replaced. A running `--follow` capture that is not an orphan (another guardian's
-    /// worker, `--no-guardian`) is refused with `captureRunning`; another holder of the
-    /// capture lock (a backup, `archive --once`, `switch-log`) is waited for up to
-    /// `holderWait`, then refused the same way. When restarting a worker (`firstStart`
-    /// false) only orphans are replaced: the new worker waits for the lock itself, under
-    /// this guardian's pin.
-    func clearWayForWorker(firstStart: Bool) throws(CairnError) {
-        guard let lockFile = captureLockFile else { return }
-        let deadline = Date().addingTimeInterval(holderWait)
-        var announced = false
-        while true {
-            let orphans = LinuxProcess.all().filter { $0.pid != getpid() && $0.isOrphanedWorker && $0.isWorker(of: databasePath) }
-            if !orphans.isEmpty {
-                try replace(orphans)
-                continue
-            }
-            guard firstStart, CaptureLock.isHeld(path: lockFile) else { return }
-            let pid = CaptureLock.holder(path: lockFile)
-            if let pid, let holder = LinuxProcess(pid), holder.isRunning, holder.isFollowCapture {
-                throw .captureRunning(pid: pid, lockFile: lockFile)
-            }
-            if Date() >= deadline || stopRequest.isRequested { throw .captureRunning(pid: pid, lockFile: lockFile) }
-            if !announced {
-                announced = true
-                say("waiting for process \(pid.map(String.init) ?? "?") to release the capture lock \(lockFile)")
-            }
-            usleep(100_000)
+    /// Refuses to start a worker while another capture of this database runs that is not an
+    /// orphan (another guardian's worker, `--no-guardian`): `captureRunning`. Another holder of
+    /// the capture lock (a backup, `archive --once`, `switch-log`) is waited for by the worker
+    /// itself. Only checked when the guardian starts.
+    func refuseIfCaptureRuns() throws(CairnError) {
+        guard let lockFile = captureLockFile, CaptureLock.isHeld(path: lockFile) else { return }
+        let pid = CaptureLock.holder(path: lockFile)
+        if let pid, let holder = LinuxProcess(pid), holder.isRunning, holder.isFollowCapture,
+           !(holder.isOrphanedWorker && holder.isWorker(of: databasePath)) {
+            throw .captureRunning(pid: pid, lockFile: lockFile)
         }
     }
 
-    /// Stops orphaned workers: SIGUSR2 (make way), then SIGKILL after `orphanStopTimeout`.
-    private func replace(_ orphans: [LinuxProcess]) throws(CairnError) {
-        // This guardian's pin, taken when it started, blocks every WAL restart until its own
-        // worker moves it: no frame the orphans have not captured can be dropped, even if they
-        // die or must be killed.
+    /// Replaces the orphaned workers of this database (other than `mine`, this guardian's own
+    /// new worker): SIGUSR2, then SIGKILL after `orphanStopTimeout`.
+    func replaceOrphans(besides mine: pid_t) throws(CairnError) {
+        guard captureLockFile != nil else { return }
+        let orphans = LinuxProcess.all().filter {
+            $0.pid != mine && $0.pid != getpid() && $0.isOrphanedWorker && $0.isWorker(of: databasePath)
+        }
+        guard !orphans.isEmpty else { return }
         for o in orphans {
             say("capture worker \(o.pid) of \(databasePath) lost its guardian; asking it to make way and taking over; the WAL stays pinned")
             logger.warning("replacing orphaned capture worker \(o.pid)")
@@ -121,11 +106,11 @@ extension CaptureGuardian {
         let deadline = Date().addingTimeInterval(orphanStopTimeout)
         while orphans.contains(where: running) && Date() < deadline { usleep(5_000) }
         for o in orphans where running(o) {
-            say("capture worker \(o.pid) did not stop within \(Int(orphanStopTimeout)) s; killing it (the WAL stays pinned, its successor resumes from the online log)")
+            say("capture worker \(o.pid) did not make way within \(Int(orphanStopTimeout)) s; killing it (the WAL stays pinned, its successor resumes from the online log)")
             kill(o.pid, SIGKILL)
         }
         let killDeadline = Date().addingTimeInterval(5)
-        while orphans.contains(where: running) && Date() < killDeadline { usleep(20_000) }
+        while orphans.contains(where: running) && Date() < killDeadline { usleep(5_000) }
         if let o = orphans.first(where: running) {
             throw .captureRunning(pid: o.pid, lockFile: captureLockFile ?? "")
         }
