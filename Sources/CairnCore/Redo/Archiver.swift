@@ -9,6 +9,8 @@ public final class Archiver: @unchecked Sendable {
     let logger: Logger
     private var retryAt: [String: Date] = [:]
     private let lock = NSLock()
+    /// Ends a pass between two copies (the capture is handing over or stopping).
+    let interruption = StopRequest(signal: .none)
 
     public init(database: ProtectedDatabase, logger: Logger = Logger(label: "cairn")) {
         self.database = database
@@ -44,6 +46,7 @@ public final class Archiver: @unchecked Sendable {
         // Copies deleted on purpose or found gone by a crosscheck are not made again.
         func due(_ d: LogRecord.DestinationState) -> Bool { d.state == .pending || d.state == .failed }
         for log in logs where log.destinations.contains(where: due) {
+            if interruption.isRequested { break }
             let source: String
             do throws(CairnError) { source = try onlineSource(log) } catch {
                 if log.status == .archived { continue } // the group was reused; the required copies exist

@@ -134,9 +134,18 @@ final class CaptureLoop {
         archiver.archivePending(force: true)
     }
 
-    /// Lets the archiver thread finish on its own (the process is about to exit; a copy cut
-    /// short leaves only a temporary file, replaced by the next attempt).
-    func abandonArchiver() { archiverThread.stop(wait: false) }
+    /// Stops the archiver thread after the copy it is making (another capture takes over and
+    /// archives the rest; two archivers must not copy the same log at once).
+    func stopArchiving() {
+        archiver.interruption.request()
+        archiverThread.stop()
+    }
+
+    /// Starts the archiver thread again (a hand-over that did not happen).
+    func resumeArchiving() {
+        archiver.interruption.clear()
+        archiverThread.start()
+    }
 
     /// The database vanished: archive what was captured (the capturer closed the log).
     func archiveAfterVanishing() {
@@ -157,7 +166,9 @@ final class ArchiverThread: @unchecked Sendable {
     init(archiver: Archiver) { self.archiver = archiver }
 
     func start() {
+        guard !running else { return }
         running = true
+        lock.withLock { stopping = false }
         Thread.detachNewThread { [self] in
             while !lock.withLock({ stopping }) {
                 archiver.archivePending()

@@ -35,7 +35,7 @@ public final class CaptureService {
 
     public func run() throws(CairnError) {
         try database.requireArchiveLog()
-        let lock = try waitForCaptureLock()
+        var lock: CaptureLock? = try waitForCaptureLock()
         defer { _ = lock }
         if drainOnly { stopRequest.request() }
         let capturer = try Capturer(database: database, inheritedPin: inheritedPin, logger: logger)
@@ -46,20 +46,20 @@ public final class CaptureService {
         do throws(CairnError) {
             try start(capturer)
             var guardianLost = false
-            while !stopRequest.isRequested && !yieldRequest.isRequested {
+            while !stopRequest.isRequested {
                 if !guardianLost, let g = guardian, !g.isConnected {
                     guardianLost = true
                     noteGuardianLost()
+                }
+                if yieldRequest.isRequested {
+                    if try handOver(capturer, loop: loop, lock: &lock) { return }
+                    continue
                 }
                 try loop.round()
             }
         } catch {
             if case .databaseVanished = error { recordVanished(error, loop: loop, capturer: capturer) }
             throw error
-        }
-        if yieldRequest.isRequested && !stopRequest.isRequested {
-            try yieldToSuccessor(capturer, loop: loop)
-            return
         }
         say("stopping: capturing and archiving everything committed")
         try loop.stop()
@@ -73,10 +73,9 @@ public final class CaptureService {
         let deadline = Date().addingTimeInterval(guardian != nil ? 60 : 0)
         while true {
             do throws(CairnError) { return try database.captureLock() } catch {
-                // A worker whose guardian died while it waited gives up at once: whoever holds
-                // the lock captures, and this one's inherited pin would only hold checkpoints up.
-                guard case .captureRunning = error, Date() < deadline, !yieldRequest.isRequested,
-                      guardian?.isConnected ?? true else { throw error }
+                // A worker whose guardian died meanwhile waits on: the holder may be an orphan
+                // making way for it, and it still holds its guardian's pin.
+                guard case .captureRunning = error, Date() < deadline, !yieldRequest.isRequested else { throw error }
                 Thread.sleep(forTimeInterval: 0.02)
             }
         }
@@ -119,17 +118,35 @@ public final class CaptureService {
         try? database.updateControl { (c: inout ControlFile) throws(CairnError) in c.redo.captureStopped = stop }
     }
 
-    /// A new guardian asked this worker to make way (SIGUSR2): it holds its own pin, so this
-    /// one captures what it can, closes its log and exits at once, leaving archiving to the
-    /// successor. When every group waits for archiving, it just makes its records durable.
-    private func yieldToSuccessor(_ capturer: Capturer, loop: CaptureLoop) throws(CairnError) {
-        loop.abandonArchiver()
+    /// A new guardian asked this worker to make way (SIGUSR2). It captures what it can and
+    /// closes its log, lets go of the capture lock, and waits (still holding its pin) until
+    /// another process has taken the lock: the new guardian's worker, which holds that
+    /// guardian's pin from its first instant. Only then does it exit, so at every instant one
+    /// live process holds a pin, whichever of them is killed meanwhile. When nobody takes the
+    /// lock within 10 s (the new guardian died before starting its worker), it takes the lock
+    /// back and captures on. True when it handed over.
+    private func handOver(_ capturer: Capturer, loop: CaptureLoop, lock: inout CaptureLock?) throws(CairnError) -> Bool {
+        loop.stopArchiving()
         do throws(CairnError) {
-            try capturer.stop()
+            try capturer.closeForSuccessor()
         } catch {
             guard case .captureStalled = error else { throw error }
             try capturer.flush()
         }
-        say("stopped at SCN \(capturer.scn) to let a new capture take over (it archives what is left)")
+        let lockFile = database.layout.captureLockFile
+        lock = nil
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if CaptureLock.isHeld(path: lockFile), let holder = CaptureLock.holder(path: lockFile), holder != getpid() {
+                say("stopped at SCN \(capturer.scn) to let a new capture take over (process \(holder); it archives what is left)")
+                return true
+            }
+            usleep(5_000)
+        }
+        yieldRequest.clear()
+        lock = try waitForCaptureLock()
+        loop.resumeArchiving()
+        say("no new capture took over within 10 s; capturing on")
+        return false
     }
 }

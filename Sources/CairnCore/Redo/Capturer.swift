@@ -285,9 +285,15 @@ public final class Capturer {
 
     /// Captures everything committed, closes the current log and releases the pin.
     public func stop() throws(CairnError) {
+        try closeForSuccessor()
+        pins.releaseAll()
+    }
+
+    /// Captures everything committed and closes the current log, keeping the pin (another
+    /// capture is about to take over).
+    func closeForSuccessor() throws(CairnError) {
         try step()
         try switchLog()
-        pins.releaseAll()
     }
 }
 
