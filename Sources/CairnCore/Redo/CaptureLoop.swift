@@ -101,7 +101,7 @@ final class CaptureLoop {
 
     /// Every online log group waits for archiving: archive here and now (not only on the
     /// archiver's schedule), and say so once.
-    private func noteStall(_ error: CairnError) {
+    func noteStall(_ error: CairnError) {
         if stalledSince == nil {
             stalledSince = Date()
             logger.warning("\(error.description)")

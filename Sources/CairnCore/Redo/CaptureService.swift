@@ -44,7 +44,7 @@ public final class CaptureService {
         loop.syncInterval = syncInterval
         loop.coalesceInterval = coalesceInterval
         do throws(CairnError) {
-            try start(capturer)
+            try start(capturer, loop: loop)
             var guardianLost = false
             while !stopRequest.isRequested {
                 if !guardianLost, let g = guardian, !g.isConnected {
@@ -83,16 +83,12 @@ public final class CaptureService {
 
     /// The first step checks continuity and covers what was committed before; from then on
     /// this process's own pins cover everything it captured.
-    private func start(_ capturer: Capturer) throws(CairnError) {
+    private func start(_ capturer: Capturer, loop: CaptureLoop) throws(CairnError) {
         let startScn = capturer.scn
-        while true {
-            do throws(CairnError) {
-                try capturer.step()
-                break
-            } catch {
-                guard case .captureStalled = error else { throw error }
-                if Archiver(database: database, logger: logger).archivePending(force: true) == 0 { throw error }
-            }
+        do throws(CairnError) { try capturer.step() } catch {
+            // Every group waits for archiving: the rounds archive and capture on.
+            guard case .captureStalled = error else { throw error }
+            loop.noteStall(error)
         }
         if database.control.redo.captureStopped != nil {
             try database.updateControl { (c: inout ControlFile) throws(CairnError) in c.redo.captureStopped = nil }

@@ -34,8 +34,8 @@ public struct LocalDirectoryDestination: ArchiveDestination {
     public func put(localPath: String, as fileName: String) throws(CairnError) {
         try FileSystem.makeDirectories(directory)
         let target = directory + "/" + fileName
-        let temp = directory + "/." + fileName + ".part"
-        FileSystem.removeFile(temp)
+        // A name of its own: two processes (or threads) copying the same log never share one.
+        let temp = directory + "/." + fileName + ".part-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do throws(CairnError) {
             try FileSystem.copyDurably(from: localPath, to: temp)
             try FileSystem.rename(temp, target)
