@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer target over every Cairn file parser and runs it.
 #   scripts/fuzz.sh [SECONDS]     default 60; CI runs a short run
+# libFuzzer prints its seed ("INFO: Seed: N"); CAIRN_SEED=N replays a run.
 # The seed corpus (Fuzz/corpus) holds one valid file of each format, made by scripts/fuzz.sh --seed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +19,4 @@ swiftc -sanitize=fuzzer -parse-as-library -g Fuzz/CairnFuzz.swift $objs -I "$dbg
   -lsqlite3 -lzstd -lxxhash -o "$scratch/cairn-fuzz"
 mkdir -p "$scratch/corpus"
 cp Fuzz/corpus/* "$scratch/corpus/" 2>/dev/null || true
-SWIFT_BACKTRACE=enable=no "$scratch/cairn-fuzz" -artifact_prefix="$scratch/" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 "$scratch/corpus"
+SWIFT_BACKTRACE=enable=no "$scratch/cairn-fuzz" -artifact_prefix="$scratch/" -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 ${CAIRN_SEED:+-seed="$CAIRN_SEED"} "$scratch/corpus"

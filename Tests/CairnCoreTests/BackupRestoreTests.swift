@@ -210,7 +210,7 @@ import Testing
         holder.standardOutput = FileHandle.nullDevice
         try holder.run()
         stdin.fileHandleForWriting.write(Data("SELECT count(*) FROM accounts;\n".utf8))
-        Thread.sleep(forTimeInterval: 0.5)
+        #expect(Await.until { !LiveDatabase.openers(of: db).isEmpty })
         let e = expectCairnError { try p.restoreInPlace(showProgress: false) }
         try stdin.fileHandleForWriting.close()
         holder.waitUntilExit()

@@ -34,7 +34,7 @@ import Testing
             + FileSystem.list(archive).map { archive + "/" + $0 }
             + p.control.controlCopies
         let pristine = try Dictionary(uniqueKeysWithValues: targets.map { ($0, try FileSystem.readAll($0)) })
-        var rng = SystemRandomNumberGenerator()
+        var rng = TestSeed().rng
         var detected = 0, repaired = 0, harmless = 0, wrong = 0
         for trial in 0..<trials {
             let victim = targets.randomElement(using: &rng)!

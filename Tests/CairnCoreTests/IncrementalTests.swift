@@ -51,12 +51,13 @@ import Testing
         _ = try p.backup(.quiet())
         let follow = Shell.start([Paths.cairn, "archive", db, "--follow"])
         defer { if follow.isRunning { kill(follow.processIdentifier, SIGINT); follow.waitUntilExit() } }
-        Thread.sleep(forTimeInterval: 0.5)
+        #expect(Await.capture(of: db))
         var checks: [(UInt64, ContentDigest.Result)] = []
         for round in 0..<3 {
+            let before = p.redoStatus.scn
             Ledger.write(db, 60, seed: round + 20)
             if round == 1 { _ = Shell.run([Paths.cairn, "switch-log", db]) }
-            Thread.sleep(forTimeInterval: 0.2)
+            #expect(Await.captured(db, through: before + 60))
             let r = try p.backup(.quiet { $0.level = 1 })
             #expect(r.level == 1 && (r.pagesStored ?? .max) < UInt64(r.pageCount) / 4)
             let m = try BackupManifest.read(directory: p.layout.root + "/" + r.directory)
@@ -64,8 +65,9 @@ import Testing
             checks.append((r.id, try ContentDigest.compute(db)))
         }
         // A writer running during a level 1.
+        let committed = p.redoStatus.scn
         let writer = Ledger.startWriter(db, 400, seed: 30)
-        Thread.sleep(forTimeInterval: 0.3)
+        #expect(Await.captured(db, through: committed + 1))
         let during = try p.backup(.quiet { $0.level = 1 })
         writer.waitUntilExit()
         kill(follow.processIdentifier, SIGINT)

@@ -100,26 +100,22 @@ import Testing
         try s.p.setRecoveryAreaLimit(limit)
         let follow = Shell.start([Paths.cairn, "archive", s.db, "--follow"])
         defer { if follow.isRunning { kill(follow.processIdentifier, SIGKILL) } }
-        Thread.sleep(forTimeInterval: 0.5)
-        for _ in 0..<4 {
+        #expect(Await.capture(of: s.db))
+        func blocked() -> Bool {
+            s.p.recoveryAreaWarnings.contains { $0.contains("waiting to be archived") && $0.contains(ByteCount.text(limit)) }
+        }
+        // Batches a log switch apart (the archive timeout closes each one), until both groups
+        // wait for archiving: the status names the limit.
+        for _ in 0..<4 where !blocked() {
+            let sequence = (try? ProtectedDatabase.open(database: s.db, logger: quietLogger))?.control.redo.sequence ?? 0
             w.write(25)
-            Thread.sleep(forTimeInterval: 0.5)
+            Await.until(10) { ((try? ProtectedDatabase.open(database: s.db, logger: quietLogger))?.control.redo.sequence ?? 0) > sequence || blocked() }
         }
-        // Both groups wait for archiving: the status names the limit.
-        var blocked = false
-        for _ in 0..<40 where !blocked {
-            blocked = s.p.recoveryAreaWarnings.contains { $0.contains("waiting to be archived") && $0.contains(ByteCount.text(limit)) }
-            if !blocked { Thread.sleep(forTimeInterval: 0.25) }
-        }
-        #expect(blocked)
+        #expect(Await.until(10, blocked))
         let raise = Shell.run([Paths.cairn, "configure", s.db, "recovery-area-size", "unlimited"])
         #expect(raise.status == 0, "\(raise.stderr)")
-        var archived: UInt64 = 0
-        for _ in 0..<80 where archived < w.scn {
-            archived = (try? ProtectedDatabase.open(database: s.db, logger: quietLogger).control.redo.archivedScn) ?? 0
-            if archived < w.scn { Thread.sleep(forTimeInterval: 0.25) }
-        }
-        #expect(archived == w.scn, "capture and archiving resumed by themselves")
+        #expect(Await.until(20) { ((try? ProtectedDatabase.open(database: s.db, logger: quietLogger))?.control.redo.archivedScn ?? 0) == w.scn },
+                "capture and archiving resumed by themselves")
         kill(follow.processIdentifier, SIGINT)
         follow.waitUntilExit()
         #expect(follow.terminationStatus == 0)

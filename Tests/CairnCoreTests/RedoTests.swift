@@ -72,12 +72,12 @@ import Testing
             if i % 40 == 39 { script += "PRAGMA wal_checkpoint(TRUNCATE);\n" }
         }
         let follow = Shell.start([Paths.cairn, "archive", s.db, "--follow"])
-        Thread.sleep(forTimeInterval: 0.5)
+        #expect(Await.capture(of: s.db))
         let writer = Shell.start(["sqlite3", "-batch", s.db], input: script)
         var kills = 0
-        var rng = SystemRandomNumberGenerator()
+        var seed = TestSeed()
         while writer.isRunning && kills < 12 {
-            Thread.sleep(forTimeInterval: Double.random(in: 0.1...0.4, using: &rng))
+            Thread.sleep(forTimeInterval: Double.random(in: 0.1...0.4, using: &seed.rng))
             let r = Shell.run(["pkill", "-9", "-f", "\(s.db) --follow --worker"])
             if r.status == 0 { kills += 1 }
         }
@@ -107,7 +107,7 @@ import Testing
         let s = try Setup(filler: 1000)
         let statements = Ledger.transferStatements(1500, seed: 12)
         let follow = Shell.start([Paths.cairn, "archive", s.db, "--follow"])
-        Thread.sleep(forTimeInterval: 0.5)
+        #expect(Await.capture(of: s.db))
         let writer = Shell.start(["sqlite3", "-batch", s.db], input: "PRAGMA busy_timeout=5000;\n" + statements.joined(separator: "\n"))
         var backups: [BackupRecord] = []
         // At least one backup while the writer runs; on a busy machine it may finish first.

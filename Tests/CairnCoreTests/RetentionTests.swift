@@ -263,7 +263,7 @@ struct Workload {
         var w = Workload(s)
         let follow = Shell.start([Paths.cairn, "archive", s.db, "--follow"])
         defer { if follow.isRunning { kill(follow.processIdentifier, SIGKILL) } }
-        Thread.sleep(forTimeInterval: 0.5)
+        #expect(Await.capture(of: s.db))
         try s.p.backup(.quiet())
         w.write(150)
         let rp = try s.p.createRestorePoint("mid", guarantee: true)

@@ -1,4 +1,4 @@
-import CairnCore
+@testable import CairnCore
 import Foundation
 import Logging
 import Testing
@@ -211,4 +211,32 @@ final class SmallFileSystem {
         try #require(m.status == 0, "mounting a tmpfs needs root: \(m.stderr)")
     }
     deinit { Shell.run(["umount", path]) }
+}
+
+/// Waiting for another process: polling with a deadline, never a fixed sleep.
+enum Await {
+    /// Polls `condition` every 10 ms until it holds (true) or `timeout` passes (false).
+    @discardableResult
+    static func until(_ timeout: TimeInterval = 30, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            if Date() > deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+
+    /// Until a capture of `db` (e.g. `cairn archive DB --follow`) holds its capture lock: from
+    /// then on every commit is captured.
+    @discardableResult
+    static func capture(of db: String, timeout: TimeInterval = 30) -> Bool {
+        guard let p = try? ProtectedDatabase.open(database: db, logger: quietLogger) else { return false }
+        return until(timeout) { CaptureLock.isHeld(path: p.layout.captureLockFile) }
+    }
+
+    /// Until capture has captured through `scn` (as `cairn status` reads it).
+    @discardableResult
+    static func captured(_ db: String, through scn: UInt64, timeout: TimeInterval = 30) -> Bool {
+        until(timeout) { ((try? ProtectedDatabase.open(database: db, logger: quietLogger))?.redoStatus.scn ?? 0) >= scn }
+    }
 }
