@@ -48,12 +48,17 @@ extension Capturer {
         defer { writer.close() }
         do throws(CairnError) { try writer.exec("BEGIN IMMEDIATE") } catch { return false }
         let held = Date()
+        func lap(_ what: String) { logger.debug("checkpoint with writers blocked: \(what) at \(Int(Date().timeIntervalSince(held) * 1e6)) µs") }
         defer {
             try? writer.exec("ROLLBACK")
+            lap("released")
             WriteLockHolds.record(layout: database.layout, operation: "checkpoint", seconds: Date().timeIntervalSince(held))
         }
         try step()
-        return try copyAndRepin()
+        lap("captured")
+        let done = try copyAndRepin()
+        lap("copied")
+        return done
     }
 
     private func checkpointConnection() throws(CairnError) -> SQLiteConnection { checkpointer }
