@@ -56,7 +56,7 @@ extension ProtectedDatabase {
         }
         if switchLog { try capturer.switchLog() }
         copies += archiver.archivePending(force: true)
-        try? capturer.checkpoint()
+        _ = try? capturer.checkpoint()
         try capturer.stop()
         let c = control
         let failures = c.redo.logs.flatMap { l in l.destinations.filter { $0.state == .failed }.map { "sequence \(l.sequence) → \($0.destination): \($0.error ?? "")" } }

@@ -69,15 +69,24 @@ final class CaptureLoop {
             let following = index.isLocked(.checkpoint)
             if following && index.blockingCheckpointRunning() { capturer.applicationCheckpointSeen = Date() }
             if !capturer.pins.isCurrent(for: state, captured: capturer.position) && steps < (following ? 4000 : 3) {
+                // (After the first few tries the pin waits for a free slot: poll, don't spin.)
+                if steps >= 3 { usleep(100) }
+                if Self.tracePins, steps == 100 {
+                    logger.warning("pin not current after 100 steps: \(state) pin \(capturer.pins.state) slots \(index.readerSlots()) locks \(index.lockHolders()) captured \(capturer.position.frame)")
+                }
                 try capturer.step(sync: false, throughFrame: throughFrame())
                 steps += 1
                 continue
             }
             guard following, Date() < deadline else { return }
-            if Self.tracePins, !traced, deadline.timeIntervalSinceNow < Self.checkpointFollowSeconds - 0.2 {
+            // The records must be durable before the pin lets the WAL be restarted: make them
+            // so while the checkpoint copies frames, not after.
+            if capturer.unsyncedSince != nil { try capturer.flush() }
+            capturer.pins.makeWayForCheckpoint()
+            if Self.tracePins, !traced, deadline.timeIntervalSinceNow < Self.checkpointFollowSeconds - 0.05 {
                 traced = true
                 let p = capturer.pins
-                logger.warning("checkpoint waiting 200 ms: \(state) pin \(p.state) slots \(index.readerSlots()) locks \(index.lockHolders()) captured \(capturer.position.frame) steps \(steps)")
+                logger.warning("checkpoint waiting 50 ms: \(state) pin \(p.state) slots \(index.readerSlots()) locks \(index.lockHolders()) captured \(capturer.position.frame) steps \(steps)")
             }
             usleep(250)
         }

@@ -20,8 +20,15 @@ extension Capturer {
         if !force && walBytes < target { return true }
         if !force, walBytes < 4 * target, let seen = applicationCheckpointSeen, Date().timeIntervalSince(seen) < 10 { return true }
         try step()
+        // Another checkpoint runs (the application's): it may need this pin to move, which this
+        // thread would not do while it waited for locks the other holds. Try at the next round.
+        if !force && pins.index.isLocked(.checkpoint) { return false }
         if try copyAndRepin() { return true }
-        return try checkpointWithWritersBlocked(waitMs: force ? 2_000 : 100)
+        // Writers that commit back to back leave the write lock free only for moments; waiting
+        // for it here would keep this thread from following an application's checkpoint that
+        // begins meanwhile (which holds the write lock and waits for the pin), so a round waits
+        // a few milliseconds only, and the next round tries again.
+        return try checkpointWithWritersBlocked(waitMs: force ? 2_000 : 3)
     }
 
     /// Runs a PASSIVE checkpoint; when it copied every frame and nothing was committed since,

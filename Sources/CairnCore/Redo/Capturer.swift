@@ -169,16 +169,16 @@ public final class Capturer {
 
     /// Moves the pin after a step (see `WALPin`): to read lock 0 once every frame is captured
     /// and copied into the database file (the records made durable first, since the WAL may
-    /// then be restarted over them), else to a read mark at the last commit captured. When the
-    /// WAL was restarted since the capture read it, the pin stays until the next step.
+    /// then be restarted over them), else to a reader slot that stops restarts only
+    /// (`pinRestarts`): copying frames into the database file loses nothing, so capture never
+    /// holds a checkpoint's copying up.
     func movePin() throws(CairnError) {
         guard let state = pins.index.read() else { return }
         if WALPin.everythingCopied(state, captured: position) {
             if unsyncedSince != nil { try flush() }
             if pins.pinFileAlone(captured: position) { return }
         }
-        guard state.sameGeneration(salt1: position.salt1, salt2: position.salt2), position.frame <= state.mxFrame else { return }
-        pins.pinMark(position.frame, mxFrame: state.mxFrame)
+        pins.pinRestarts(mxFrame: state.mxFrame)
     }
 
     /// Reads the WAL after the capture point and writes its transactions to the online log.
@@ -217,7 +217,7 @@ public final class Capturer {
 
     private func appendTransaction(_ txn: WALTransaction, header: WALHeader, wal: RawFile) throws(CairnError) {
         if let c = current, c.pageBytes >= database.control.redo.logSizeBytes {
-            try switchLog()
+            try switchLog(openingNext: true)
         }
         try ensureLog()
         scn = database.control.scn(after: scn, commits: 1)

@@ -13,19 +13,33 @@ import Foundation
 ///   so only frames that were already copied when it was taken can ever be overwritten.
 ///
 /// A pin is one of those, held the way SQLite's own readers hold them, with one difference:
-/// Cairn writes the read mark itself, at the last frame it captured, so a checkpoint may copy
-/// everything captured and nothing more. Once every frame is captured and copied, the pin
-/// moves to read lock 0 and a RESTART, TRUNCATE or the next writer's restart goes ahead. A pin
-/// moves by taking its new place before letting go of the old, and never into a slot whose
-/// mark is behind: a checkpoint reads every mark when it starts, then keeps trying to lock each
-/// slot whose mark was behind until it gets it.
+/// Cairn writes the read mark itself. How that makes an application's checkpoint of any mode
+/// cooperative (it completes as it would without Cairn, delayed at most by the capture of what
+/// is already committed, and returns SQLITE_OK), with no instant unpinned:
+/// - Capture holds a reader slot marked *unused* (`pinRestarts`). A checkpoint skips such a
+///   slot when it decides how far it may copy (only marks behind the WAL's end hold copying
+///   back), so PASSIVE and FULL copy every frame at once; copied frames stay in the WAL, so
+///   nothing capture has not read yet is lost. Only a restart needs every slot, and is stopped.
+/// - A RESTART or TRUNCATE checkpoint, having copied everything, waits (its busy handler) for
+///   the reader slots. Capture watches the checkpoint lock (`CaptureLoop.keepPinsCurrent`):
+///   it captures the last frames, makes its records durable, and moves the pin to read lock 0
+///   (`pinFileAlone`) — taken before the slot is let go of, and only once every frame is both
+///   captured and copied, which SQLite's rules make safe: a reader of read lock 0 reads the
+///   database file alone and does not stop a restart, but stops any later frame from being
+///   copied, so the only frames a restart can overwrite are ones already captured. The
+///   checkpoint's next try gets the slots and restarts the WAL.
+/// - The next frames are then captured under read lock 0, and the pin moves back into a
+///   slot marked unused before letting go of read lock 0.
+/// A backup's snapshot pin (`SnapshotKeeper`) holds a real read mark instead: it must keep
+/// copying behind the frames whose old page versions it has saved. It moves the mark forward
+/// as it saves them, and never into a slot a running checkpoint may be waiting for (`pinMark`).
 ///
 /// The locks are open-file-description locks (Linux F_OFD_SETLK), not a process's: a child
 /// given the descriptors holds the same pin, and the pin lasts until the last descriptor goes.
 /// A guardian and its worker share one pin this way: the worker moves it, and whichever of the
 /// two dies, the other still holds it. The descriptors are never closed (closing any
 /// descriptor of `-shm` or the database would drop the POSIX locks of this process's SQLite
-/// connections, see `SharedFiles`).
+/// connections, see `SharedFiles`): a pin let go of hands them to the next pin of the process.
 ///
 /// A shared lock on the database file's SHARED range is held too, as every connection in WAL
 /// mode holds one: without it the application's last connection to close could take the
@@ -40,22 +54,31 @@ final class WALPin {
     /// Whether the pin is shared with another process (inherited from a guardian): then it
     /// is never let go of when this object goes, only by `releaseAll()`.
     let shared: Bool
+    /// Where the descriptors go back to once the pin is let go of (nil: inherited).
+    private var poolKey: String?
 
     enum State: Equatable {
         /// Read lock 0 and one reader slot (all four when none could be singled out): no
         /// restart, no copy. A new or inherited pin, until the first step has checked the WAL.
         case settingUp(slots: [Int])
-        /// A reader slot whose read mark is the last frame captured.
+        /// A reader slot with read mark `frame`: a snapshot's last saved frame, or `unusedMark`
+        /// (capture: stops restarts only).
         case mark(slot: Int, frame: UInt32)
         /// Read lock 0 only: every frame was captured and copied when it was taken.
         case fileAlone
         case released
     }
     private(set) var state = State.released
+    /// The WAL index as it was once the pin was set up: nothing a checkpoint or restart could
+    /// do to the frames up to its last frame has happened since (nil: not initialised).
+    private(set) var pinnedAt: WALIndexState?
 
     private let markBuffer = UnsafeMutableRawPointer.allocate(byteCount: 4, alignment: 4)
-    /// Slots let go of while a checkpoint may have been reading marks (see `candidateSlots`).
-    private var cooling = Set<Int>()
+    /// Slots let go of while a checkpoint ran, with the mark left there and when: the
+    /// checkpoint may be waiting for one of them (see `pinMark`), until it resets the mark, or
+    /// has had time to try again (its waits are at most 25 ms until its busy timeout ends).
+    private var cooling: [Int: (mark: UInt32, since: Date)] = [:]
+    static let coolingSeconds: TimeInterval = 0.03
 
     static let readLock0: Int64 = 123
     static func slotByte(_ i: Int) -> Int64 { readLock0 + Int64(i) }
@@ -74,12 +97,19 @@ final class WALPin {
         if let inherited {
             shmDescriptor = inherited.shm
             databaseDescriptor = inherited.database
+            poolKey = nil
         } else {
-            (shmDescriptor, databaseDescriptor) = try Self.descriptors(databasePath)
+            let taken = try DescriptorPool.take(databasePath)
+            (poolKey, shmDescriptor, databaseDescriptor) = (taken.key, taken.shm, taken.database)
         }
         markBuffer.storeBytes(of: 0, as: UInt32.self)
-        try Self.lock(databaseDescriptor, Self.sharedFirst, Self.sharedSize, .shared, path: databasePath)
-        try setUp()
+        do throws(CairnError) {
+            try Self.lock(databaseDescriptor, Self.sharedFirst, Self.sharedSize, .shared, path: databasePath)
+            try setUp()
+        } catch {
+            releaseAll()
+            throw error
+        }
     }
 
     deinit {
@@ -89,26 +119,40 @@ final class WALPin {
 
     // MARK: - Descriptors and locks
 
-    /// The descriptors pins of this process take on a database's files: opened once per file
-    /// and kept (a capturer made for each backup must not leave a descriptor behind, and none
-    /// may ever be closed). One capturer per database at a time holds them (the capture lock).
-    private static func descriptors(_ databasePath: String) throws(CairnError) -> (Int32, Int32) {
-        let shmPath = databasePath + "-shm"
-        guard let shmID = FileIdentity(path: shmPath), let dbID = FileIdentity(path: databasePath) else {
-            throw .missingFile(path: shmPath, detail: "the WAL index or the database does not exist")
-        }
-        let key = "\(shmID) \(dbID)"
-        tableLock.lock()
-        defer { tableLock.unlock() }
-        if let d = table[key] { return d }
-        let shm = try open(shmPath)
-        let db = try open(databasePath)
-        table[key] = (shm, db)
-        return (shm, db)
-    }
+    /// Descriptors of a database's `-shm` and database file that pins of this process take
+    /// their locks on. Each pin needs its own pair (open-file-description locks of one pair
+    /// merge, so two pins on one pair would release each other's locks), and no descriptor
+    /// may ever be closed, so pairs are kept per file and handed from one pin to the next:
+    /// a process opens as many pairs as it holds pins at once.
+    private enum DescriptorPool {
+        nonisolated(unsafe) static var free: [String: [(Int32, Int32)]] = [:]
+        static let lock = NSLock()
 
-    nonisolated(unsafe) private static var table: [String: (Int32, Int32)] = [:]
-    private static let tableLock = NSLock()
+        static func key(_ databasePath: String) throws(CairnError) -> String {
+            let shmPath = databasePath + "-shm"
+            guard let shmID = FileIdentity(path: shmPath), let dbID = FileIdentity(path: databasePath) else {
+                throw .missingFile(path: shmPath, detail: "the WAL index or the database does not exist")
+            }
+            return "\(shmID) \(dbID)"
+        }
+
+        static func take(_ databasePath: String) throws(CairnError) -> (key: String, shm: Int32, database: Int32) {
+            let k = try key(databasePath)
+            lock.lock()
+            if let pair = free[k]?.popLast() {
+                lock.unlock()
+                return (k, pair.0, pair.1)
+            }
+            lock.unlock()
+            let shm = try open(databasePath + "-shm")
+            let db = try open(databasePath)
+            return (k, shm, db)
+        }
+
+        static func giveBack(_ key: String, _ shm: Int32, _ database: Int32) {
+            lock.withLock { free[key, default: []].append((shm, database)) }
+        }
+    }
 
     private static func open(_ path: String) throws(CairnError) -> Int32 {
         let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
@@ -157,7 +201,8 @@ final class WALPin {
     private func setUp() throws(CairnError) {
         try Self.lock(shmDescriptor, Self.slotByte(1), 4, .shared, path: index.path)
         try Self.lock(shmDescriptor, Self.readLock0, 1, .shared, path: index.path)
-        let end = index.read()?.mxFrame ?? 0
+        pinnedAt = index.read()
+        let end = pinnedAt?.mxFrame ?? 0
         for i in 1...4 where tryLock(Self.slotByte(i), .exclusive) {
             let marked = writeMark(end, slot: i)
             _ = tryLock(Self.slotByte(i), .shared)
@@ -172,39 +217,156 @@ final class WALPin {
     // MARK: - Moving
 
     /// Holds a reader slot whose read mark is `frame` (the last frame captured, of the WAL
-    /// generation the index is in, whose last frame is `mxFrame`), then lets go of every other
-    /// lock of the pin. False when no suitable slot is free (the pin stays as it was).
+    /// generation the index is in, whose last frame was `mxFrame`), then lets go of every
+    /// other lock of the pin. False when the pin is not there yet (it then holds read lock 0,
+    /// and the caller catches up and calls again; or nothing changed and it tries again).
+    ///
+    /// Safety: a checkpoint reads each slot's mark once, then copies up to the lowest mark it
+    /// read (waiting for the lock of a slot whose mark is behind). A move takes the new slot
+    /// before letting go of the old, and lets go of the old only once the new mark is the WAL's
+    /// last frame (no running checkpoint's view of the end is past it) or no checkpoint runs
+    /// (the next one reads the new mark); otherwise read lock 0 is held in between, without
+    /// which no checkpoint copies anything.
+    ///
+    /// Liveness: a checkpoint waiting for a slot's lock never reads its mark again. So the pin
+    /// moves only into slots no checkpoint can be waiting for: unused, or marked at the WAL's
+    /// end (a checkpoint resets a behind slot once it gets it, and slots are let go of with
+    /// their marks as they are, as SQLite's readers leave them), never into one it let go of
+    /// while the same checkpoint runs; and when none is free it holds read lock 0 alone, so
+    /// a checkpoint waiting for its old slot gets it (then waits for read lock 0, which goes
+    /// as soon as a slot is free again).
     @discardableResult
     func pinMark(_ frame: UInt32, mxFrame: UInt32) -> Bool {
-        if case .mark(_, frame) = state { return true }
-        for i in candidateSlots(mxFrame: mxFrame) {
-            let byte = Self.slotByte(i)
-            guard tryLock(byte, .exclusive) else { continue }
-            let written = writeMark(frame, slot: i)
-            // Back to shared, as a reader holds it (converting keeps the lock throughout).
-            _ = tryLock(byte, .shared)
-            guard written else { continue }
+        guard !givenBack else { return false }
+        if case .mark(_, frame) = state {
+            makeWayForCheckpoint()
+            return true
+        }
+        let marks = readMarks()
+        let held = heldSlots
+        let fitting = [2, 3, 4, 1].filter { !held.contains($0) && cooling[$0] == nil }
+            .filter { marks[$0] == Self.unusedMark || marks[$0] >= mxFrame }
+        for i in fitting + (holdsReadLock0 ? held : []) {
+            guard takeSlot(i, mark: frame, held: held.contains(i)) else { continue }
+            return settle(slot: i, frame: frame)
+        }
+        return holdReadLock0Alone()
+    }
+
+    /// Locks slot `i` exclusively, writes the mark, and holds it shared (as a reader holds it;
+    /// converting keeps the lock throughout). A slot the pin did not hold is let go of again
+    /// when the mark cannot be written.
+    private func takeSlot(_ i: Int, mark frame: UInt32, held: Bool) -> Bool {
+        let byte = Self.slotByte(i)
+        guard tryLock(byte, .exclusive) else { return false }
+        let written = writeMark(frame, slot: i)
+        _ = tryLock(byte, .shared)
+        if !written && !held { unlock(byte) }
+        return written
+    }
+
+    /// After slot `i` got mark `frame`: lets go of the rest when that is safe now, else holds
+    /// read lock 0 in between (or, when a checkpoint copying frames holds it, gives up the new
+    /// slot and keeps the old).
+    private func settle(slot i: Int, frame: UInt32) -> Bool {
+        if let now = index.read(), now.mxFrame == frame || !index.isLocked(.checkpoint) {
             let previous = state
             state = .mark(slot: i, frame: frame)
-            release(previous, keeping: i, newMark: frame)
+            release(previous, keeping: i)
+            return true
+        }
+        guard holdsReadLock0 || tryLock(Self.readLock0, .shared) else {
+            if !heldSlots.contains(i) { unlock(Self.slotByte(i)) }
+            return false
+        }
+        let previous = state
+        state = .settingUp(slots: [i])
+        release(previous, keeping: i)
+        return false
+    }
+
+    /// Holds read lock 0 and no slot: no checkpoint copies a frame and, with frames not copied
+    /// yet, none restarts the WAL. False (the pin is not where it should be yet).
+    private func holdReadLock0Alone() -> Bool {
+        guard holdsReadLock0 || tryLock(Self.readLock0, .shared) else { return false }
+        let previous = state
+        state = .settingUp(slots: [])
+        release(previous, keeping: nil)
+        return false
+    }
+
+    /// Capture's pin while frames may remain to be captured: a reader slot marked unused. A
+    /// checkpoint never waits for a slot marked so (its copying goes on: frames copied into the
+    /// database file stay in the WAL), but no restart happens while any slot is held. The slot
+    /// is taken before whatever the pin held is let go of: a slot another checkpoint cannot be
+    /// waiting for (unused or marked at the WAL's end) first; failing that, the one it holds
+    /// (in place), or any free one. False when none could be taken (the pin stays as it was,
+    /// which also stops restarts).
+    @discardableResult
+    func pinRestarts(mxFrame: UInt32) -> Bool {
+        guard !givenBack else { return false }
+        if case .mark(_, Self.unusedMark) = state {
+            makeWayForCheckpoint()
+            return true
+        }
+        let marks = readMarks()
+        let held = heldSlots
+        let others = [2, 3, 4, 1].filter { !held.contains($0) }
+        let fitting = others.filter { cooling[$0] == nil && (marks[$0] == Self.unusedMark || marks[$0] >= mxFrame) }
+        for i in fitting + held + others.filter({ !fitting.contains($0) }) {
+            guard takeSlot(i, mark: Self.unusedMark, held: held.contains(i)) else { continue }
+            let previous = state
+            state = .mark(slot: i, frame: Self.unusedMark)
+            release(previous, keeping: i)
             return true
         }
         return false
     }
 
-    /// The slots to try, in order: only unused slots and slots already marked at the WAL's
-    /// end (a checkpoint never waits for those), none let go of while a checkpoint may still
-    /// be reading marks. A pin that holds read lock 0 (every copy waits for it) may also take
-    /// back a slot it let go of, or update its own slot in place, as a last resort.
-    private func candidateSlots(mxFrame: UInt32) -> [Int] {
-        let marks: [UInt32] = (0..<5).map { readMark(slot: $0) }
-        if !index.isLocked(.checkpoint) || index.read()?.fullyBackfilled == true { cooling.removeAll() }
-        let held = heldSlots
-        let others = [2, 3, 4, 1].filter { !held.contains($0) }
-        let fit = others.filter { (i: Int) in marks[i] == Self.unusedMark || marks[i] >= mxFrame }
-        let settled = fit.filter { !cooling.contains($0) }
-        guard holdsReadLock0 else { return settled }
-        return settled + fit.filter { cooling.contains($0) } + held
+    /// When a checkpoint has made no progress for a millisecond although the pin's mark is the
+    /// WAL's last frame, it may be waiting for the pin's slot (having read the mark there while
+    /// it was behind, or a reader's before the pin took the slot): the pin then leaves that slot
+    /// for another, through read lock 0, once per mark.
+    func makeWayForCheckpoint() {
+        guard case .mark(let slot, let frame) = state, index.isLocked(.checkpoint), let now = index.read(),
+              now.mxFrame == frame || frame == Self.unusedMark, hopped != now.mxFrame,
+              now.nBackfill < now.mxFrame, now.nBackfillAttempted <= now.nBackfill else {
+            stuckSince = nil
+            return
+        }
+        guard let since = stuckSince else { stuckSince = Date(); return }
+        guard Date().timeIntervalSince(since) >= 0.001 else { return }
+        hopped = now.mxFrame
+        stuckSince = nil
+        if frame == Self.unusedMark {
+            // Capture's pin: another slot first (restarts stay stopped), then this one goes.
+            let marks = readMarks()
+            for i in [2, 3, 4, 1] where i != slot && cooling[i] == nil && (marks[i] == Self.unusedMark || marks[i] >= now.mxFrame) {
+                guard takeSlot(i, mark: Self.unusedMark, held: false) else { continue }
+                let previous = state
+                state = .mark(slot: i, frame: frame)
+                release(previous, keeping: i)
+                return
+            }
+            return
+        }
+        _ = holdReadLock0Alone()
+        pinMark(frame, mxFrame: now.mxFrame)
+    }
+
+    private var stuckSince: Date?
+    private var hopped: UInt32?
+
+    /// The read marks (index 0 unused), after letting go of the cooling slots no checkpoint
+    /// can still be waiting for.
+    private func readMarks() -> [UInt32] {
+        let marks = (0..<5).map { readMark(slot: $0) }
+        if !index.isLocked(.checkpoint) || index.read()?.fullyBackfilled == true {
+            cooling.removeAll()
+        } else {
+            cooling = cooling.filter { marks[$0.key] == $0.value.mark && Date().timeIntervalSince($0.value.since) < Self.coolingSeconds }
+        }
+        return marks
     }
 
     private var heldSlots: [Int] {
@@ -222,10 +384,10 @@ final class WALPin {
         }
     }
 
-    /// Lets go of what the pin held in `previous`, except reader slot `keep`. A slot left is
-    /// marked unused when no one else holds it (slot 1 gets `newMark` instead: SQLite keeps its
-    /// mark usable), as a checkpoint leaves the slots it frees.
-    private func release(_ previous: State, keeping keep: Int?, newMark: UInt32) {
+    /// Lets go of what the pin held in `previous`, except reader slot `keep`. Slots are left
+    /// with their marks as they are, as SQLite's readers leave theirs: a checkpoint that read a
+    /// mark behind waits for the slot, and resets it once it gets it.
+    private func release(_ previous: State, keeping keep: Int?) {
         let checkpointing = index.isLocked(.checkpoint)
         let left: [Int]
         switch previous {
@@ -234,13 +396,11 @@ final class WALPin {
         case .fileAlone, .released: left = []
         }
         for s in left where s != keep {
-            if tryLock(Self.slotByte(s), .exclusive) { _ = writeMark(s == 1 ? newMark : Self.unusedMark, slot: s) }
             unlock(Self.slotByte(s))
-            if checkpointing { cooling.insert(s) }
+            if checkpointing { cooling[s] = (readMark(slot: s), Date()) }
         }
-        let keepsReadLock0: Bool = { if case .fileAlone = state { return true }; return false }()
         switch previous {
-        case .settingUp, .fileAlone: if !keepsReadLock0 { unlock(Self.readLock0) }
+        case .settingUp, .fileAlone: if !holdsReadLock0 { unlock(Self.readLock0) }
         case .mark, .released: break
         }
     }
@@ -252,6 +412,7 @@ final class WALPin {
     /// copying frames (it holds read lock 0 exclusively).
     @discardableResult
     func pinFileAlone(captured: WALPosition) -> Bool {
+        guard !givenBack else { return false }
         if state == .fileAlone { return true }
         guard holdsReadLock0 || tryLock(Self.readLock0, .shared) else { return false }
         guard let now = index.read(), Self.everythingCopied(now, captured: captured) else {
@@ -260,7 +421,7 @@ final class WALPin {
         }
         let previous = state
         state = .fileAlone
-        release(previous, keeping: nil, newMark: now.mxFrame)
+        release(previous, keeping: nil)
         return true
     }
 
@@ -274,21 +435,30 @@ final class WALPin {
 
     /// Whether capture and pin are where the WAL's `now` wants them, with `captured` the last
     /// commit captured: every commit captured, and the pin on read lock 0 when everything is
-    /// copied, else a read mark at the last commit.
+    /// copied, else a reader slot marked unused (`pinRestarts`).
     func isCurrent(for now: WALIndexState, captured: WALPosition) -> Bool {
         if Self.everythingCopied(now, captured: captured) { return state == .fileAlone }
         guard now.sameGeneration(salt1: captured.salt1, salt2: captured.salt2), captured.frame == now.mxFrame else { return false }
-        if case .mark(_, captured.frame) = state { return true }
+        if case .mark(_, Self.unusedMark) = state { return true }
         return false
     }
 
     /// Lets go of everything (capture stopped cleanly: nothing is left uncaptured).
+    /// A pin whose descriptors went back to the pool does nothing more.
     func releaseAll() {
+        guard !givenBack else { return }
         for i in 1...4 { unlock(Self.slotByte(i)) }
         unlock(Self.readLock0)
         _ = cairn_ofd_lock(databaseDescriptor, Self.sharedFirst, Self.sharedSize, LockKind.unlock.rawValue)
         state = .released
+        if let key = poolKey {
+            poolKey = nil
+            givenBack = true
+            DescriptorPool.giveBack(key, shmDescriptor, databaseDescriptor)
+        }
     }
+
+    private var givenBack = false
 
     var isPinned: Bool { state != .released }
 

@@ -11,6 +11,9 @@ public struct WALIndexState: Sendable, Equatable {
     public let mxFrame: UInt32
     public let nBackfill: UInt32
     public let nBackfillAttempted: UInt32
+    /// The database's size in pages after the last commit (a checkpoint that copies every
+    /// frame truncates the database file to it).
+    public var databasePages: UInt32 = 0
 
     /// Every committed frame is in the database file (or the WAL is empty): a read
     /// transaction that begins now reads the database file alone.
@@ -24,7 +27,7 @@ public struct WALIndexState: Sendable, Equatable {
 /// lock this process's SQLite connections hold on it, pins included).
 ///
 /// Layout (SQLite's wal.c, stable since 3.7.0 because processes of different releases share
-/// it): two copies of a 48-byte header at 0 and 48 (mxFrame at +16, salts at +32, native
+/// it): two copies of a 48-byte header at 0 and 48 (mxFrame at +16, database pages at +20, salts at +32, native
 /// byte order), the checkpoint information at 96 (nBackfill, five read marks), the lock
 /// bytes at 120..127 (write, checkpoint, recover, read slots 0..4) and nBackfillAttempted at 128.
 public final class WALIndex: @unchecked Sendable {
@@ -64,7 +67,8 @@ public final class WALIndex: @unchecked Sendable {
                     salt2: UInt32(bigEndian: buffer.load(fromByteOffset: 36, as: UInt32.self)),
                     mxFrame: buffer.load(fromByteOffset: 16, as: UInt32.self),
                     nBackfill: buffer.load(fromByteOffset: 96, as: UInt32.self),
-                    nBackfillAttempted: buffer.load(fromByteOffset: 128, as: UInt32.self))
+                    nBackfillAttempted: buffer.load(fromByteOffset: 128, as: UInt32.self),
+                    databasePages: buffer.load(fromByteOffset: 20, as: UInt32.self))
             }
             return nil
         }
