@@ -33,6 +33,11 @@ int cairn_range_lock_holder(int fd, long long offset, long long length, int *typ
 /// pipe2(fds, O_CLOEXEC) (a GNU extension the Swift Glibc module does not export).
 int cairn_pipe_cloexec(int fds[2]);
 
+/// A new file with no name in `directory`, readable and writable by its owner only, gone
+/// once its last descriptor closes (Linux O_TMPFILE; where the file system lacks it, a file
+/// created and unlinked at once). Returns the descriptor, or -1 with errno.
+int cairn_open_unnamed(const char *directory);
+
 #include <spawn.h>
 /// Adds "close every descriptor from `lowest` on" to spawn file actions (glibc's
 /// posix_spawn_file_actions_addclosefrom_np), so a child gets only the descriptors it is given.

@@ -1,21 +1,22 @@
 import Foundation
 
 /// A consistent, read-only view of a live database at one committed transaction, read
-/// with positional I/O while other processes keep writing, without blocking them.
+/// with positional I/O while other processes keep writing and checkpointing, without
+/// blocking them and without a SQLite read transaction.
 ///
-/// How consistency is obtained without copying through SQLite and without the write lock:
-/// 1. A read transaction opens; the WAL index is read just before and just after. When both
-///    readings agree, the transaction began at exactly that state (the index's mxFrame only
-///    grows within a generation and a restart changes the salts), otherwise it is tried again
-///    (and, after a few tries while writers commit back to back, writers are blocked for the
-///    moment it takes to begin it).
-/// 2. When that state had every frame copied into the database file (nBackfill == mxFrame),
-///    the transaction reads the database file alone and no checkpoint may change it (see
-///    `WALPin`): the file is the snapshot. Otherwise the transaction holds a read mark: the
-///    WAL is not restarted, and checkpoints copy only frames up to the mark, which changes only
-///    pages the snapshot reads from the WAL; the WAL is scanned (salts and checksums) up to
-///    the snapshot's last commit for the frame of each page.
-/// The read transaction stays open until `close()`.
+/// How consistency is obtained:
+/// 1. A `WALPin` is set up (reader-slot and read-lock-0 locks in the WAL index, as a SQLite
+///    reader takes them, but moved by Cairn): from then on nothing in the database file or the
+///    WAL up to the WAL index's last frame can change, and that frame is the snapshot's last
+///    commit. A connection to the database stays open (no transaction) so the WAL index is
+///    never reset under the pin.
+/// 2. When every frame was already copied into the database file, the file is the snapshot;
+///    otherwise the WAL is scanned (salts and checksums) up to that commit for the frame of
+///    each page.
+/// 3. A `SnapshotKeeper` then lets every checkpoint go on, saving the snapshot's version of a
+///    page before any checkpoint may overwrite it; reads take saved versions over the file's.
+/// The application's checkpoints, of every mode, are held up only for the moment it takes to
+/// save the pages committed since the keeper last looked. Everything is let go by `close()`.
 public final class DatabaseSnapshot: @unchecked Sendable {
     public let databasePath: String
     public let pageSize: Int
@@ -29,28 +30,38 @@ public final class DatabaseSnapshot: @unchecked Sendable {
     public let walPages: [UInt32: UInt32]
     /// How long writers were blocked to take the snapshot (nil: they were not).
     public let writeLockHeld: TimeInterval?
-    private let reader: SQLiteConnection
+    /// Keeps the WAL index open (SQLite resets an index no connection holds).
+    private let connection: SQLiteConnection
+    private let pin: WALPin
+    private let keeper: SnapshotKeeper
+    private let preserved: PreservedPages
     private let dbFile: RawFile
     private let walFile: RawFile?
+    private let closeLock = NSLock()
     private var closed = false
 
     public var walPath: String { databasePath + "-wal" }
 
-    /// Takes the snapshot. With `blockWriters` the read transaction begins under the write
-    /// lock (held only for that moment), so the snapshot is the newest committed state.
+    /// Pages saved so far because a checkpoint was about to overwrite them.
+    public var preservedPages: Int { preserved.count }
+
+    /// Takes the snapshot. With `blockWriters` it is set up under the write lock (held only
+    /// for that moment), so nothing can be committed meanwhile.
     public init(databasePath: String, blockWriters: Bool = false) throws(CairnError) {
         self.databasePath = databasePath
         let header = try DatabaseHeader.read(databasePath)
         // A read-write connection (that never writes): a read-only one cannot create a missing
         // WAL and would read the database file without taking part in WAL locking.
-        reader = try SQLiteConnection(path: databasePath, busyTimeoutMs: 10_000)
-        guard try reader.journalMode == "wal" else {
+        connection = try SQLiteConnection(path: databasePath, busyTimeoutMs: 10_000)
+        guard try connection.journalMode == "wal" else {
             throw .notWALCapable(path: databasePath, reason: "the database is not in WAL mode; run `cairn init` to register it")
         }
-        let begun = try Self.begin(reader, databasePath: databasePath, blockWriters: blockWriters)
-        writeLockHeld = begun.heldSeconds
+        _ = try connection.scalar("SELECT count(*) FROM sqlite_master")
+        (pin, writeLockHeld) = try Self.pin(databasePath, blockWriters: blockWriters)
         do throws(CairnError) {
-            let point = begun.point
+            guard let point = pin.pinnedAt else {
+                throw .walChanged(path: databasePath + "-shm", detail: "the WAL index is not initialised")
+            }
             let scan = try Self.scan(databasePath + "-wal", through: point)
             dbFile = try SharedFiles.reader(databasePath)
             let fileBytes = try dbFile.size()
@@ -64,46 +75,35 @@ public final class DatabaseSnapshot: @unchecked Sendable {
             let headerPages = (try? DatabaseHeader.read(databasePath)).flatMap { $0.pageCountIsValid ? $0.pageCountField : nil }
             pageCount = scan.databasePages ?? headerPages ?? UInt32(fileBytes / UInt64(header.pageSize))
             position = Self.position(scan, point: point)
+            preserved = try PreservedPages(besideDatabase: databasePath, pageSize: pageSize)
+            keeper = SnapshotKeeper(pin: pin, at: point, walPath: databasePath + "-wal", pageSize: pageSize,
+                                    pageCount: pageCount, preserved: preserved) { _, _, _ throws(CairnError) in }
         } catch {
-            try? reader.exec("ROLLBACK")
-            reader.close()
+            pin.releaseAll()
+            connection.close()
             throw error
         }
+        keeper.readSnapshotPage = { [unowned self] pgno, buffer, generation throws(CairnError) in
+            try self.readSnapshotPage(pgno, into: buffer, snapshotGeneration: generation)
+        }
+        do throws(CairnError) { try keeper.step() } catch {
+            close()
+            throw error
+        }
+        keeper.start()
         dbFile.adviseSequential()
     }
 
-    /// Begins the read transaction and finds the WAL state it began at.
-    private static func begin(_ reader: SQLiteConnection, databasePath: String,
-                              blockWriters: Bool) throws(CairnError) -> (point: WALIndexState, heldSeconds: TimeInterval?) {
-        let index = try WALIndex(databasePath: databasePath)
-        if !blockWriters {
-            for _ in 0..<50 {
-                let before = index.read()
-                try beginRead(reader)
-                if let before, before == index.read() { return (before, nil) }
-                try? reader.exec("ROLLBACK")
-                usleep(100)
-            }
-        }
+    /// Sets up the pin; with `blockWriters`, under the write lock.
+    private static func pin(_ databasePath: String, blockWriters: Bool) throws(CairnError) -> (WALPin, TimeInterval?) {
+        guard blockWriters else { return (try WALPin(databasePath: databasePath), nil) }
         let writer = try SQLiteConnection(path: databasePath, busyTimeoutMs: 10_000)
         defer { writer.close() }
         try writer.exec("BEGIN IMMEDIATE")
         let held = Date()
         defer { try? writer.exec("ROLLBACK") }
-        try beginRead(reader)
-        guard let point = index.read() else {
-            try? reader.exec("ROLLBACK")
-            throw .walChanged(path: databasePath + "-shm", detail: "the WAL index is not initialised")
-        }
-        return (point, Date().timeIntervalSince(held))
-    }
-
-    private static func beginRead(_ reader: SQLiteConnection) throws(CairnError) {
-        try reader.exec("BEGIN")
-        do throws(CairnError) { _ = try reader.scalar("SELECT count(*) FROM sqlite_master") } catch {
-            try? reader.exec("ROLLBACK")
-            throw error
-        }
+        let pin = try WALPin(databasePath: databasePath)
+        return (pin, Date().timeIntervalSince(held))
     }
 
     /// The WAL's commits up to the snapshot's last frame, which must be there as the index says.
@@ -151,12 +151,16 @@ public final class DatabaseSnapshot: @unchecked Sendable {
         return PageMap(pageSize: pageSize, hashes: hashes)
     }
 
-    /// Ends the read transaction; SQLite may then checkpoint past the snapshot.
+    /// Lets go of the snapshot: checkpoints may then overwrite what it read.
     public func close() {
-        if closed { return }
-        closed = true
-        try? reader.exec("ROLLBACK")
-        reader.close()
+        let first = closeLock.withLock { () -> Bool in
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
+        keeper.stop()
+        pin.releaseAll()
+        connection.close()
     }
 
     /// Starts reading the given pages (ascending) from the database file in the background:
@@ -173,33 +177,64 @@ public final class DatabaseSnapshot: @unchecked Sendable {
         }
     }
 
-    /// Reads `count` consecutive pages starting at `first` (1-based) into `buffer`.
+    /// Reads `count` consecutive pages starting at `first` (1-based) into `buffer`: the
+    /// database file, then the snapshot's frames of pages it has in the WAL, then the versions
+    /// saved before a checkpoint overwrote them (in that order: a page overwritten while it
+    /// was read was saved before).
     public func readPages(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer) throws(CairnError) {
+        if let e = keeper.error { throw e }
         let bytes = count * pageSize
         let got = try dbFile.read(into: buffer, count: bytes, at: UInt64(first - 1) * UInt64(pageSize))
         if got < bytes {
-            // Pages past the end of the file exist only in the WAL; zero-fill, then overlay.
+            // Pages past the end of the file exist only in the WAL or among the saved pages.
             memset(buffer + got, 0, bytes - got)
         }
-        guard !walPages.isEmpty, let wal = walFile, let header = scan.header else { return }
+        if !walPages.isEmpty {
+            for i in 0..<count {
+                let pgno = first + UInt32(i)
+                guard let frame = walPages[pgno] else { continue }
+                try readFrame(frame, pgno: pgno, into: buffer + i * pageSize)
+            }
+        }
+        try preserved.overlay(first: first, count: count, into: buffer)
+        if got < bytes {
+            for i in (got / pageSize)..<count where walPages[first + UInt32(i)] == nil && !preserved.contains(first + UInt32(i)) {
+                throw .walChanged(path: databasePath, detail: "page \(first + UInt32(i)) is neither in the database file nor in the WAL")
+            }
+        }
+    }
+
+    /// Reads the snapshot's version of `pgno` from its WAL frame, or, when the WAL was
+    /// restarted since (every frame of the snapshot's generation was then copied, and nothing
+    /// after them without saving the page first), from the database file.
+    private func readFrame(_ frame: UInt32, pgno: UInt32, into page: UnsafeMutableRawPointer) throws(CairnError) {
+        guard let wal = walFile, let header = scan.header else { return }
+        let off = WALScan.frameOffset(frame, pageSize: pageSize)
         var frameHeader = (UInt64(0), UInt64(0), UInt64(0))
-        for i in 0..<count {
-            let pgno = first + UInt32(i)
-            guard let frame = walPages[pgno] else {
-                if UInt64(i) * UInt64(pageSize) >= UInt64(got) {
-                    throw .walChanged(path: databasePath, detail: "page \(pgno) is neither in the database file nor in the WAL")
-                }
-                continue
-            }
-            let off = WALScan.frameOffset(frame, pageSize: pageSize)
-            try withUnsafeMutableBytes(of: &frameHeader) { (h: UnsafeMutableRawBufferPointer) throws(CairnError) in
-                try wal.readExactly(into: h.baseAddress!, count: WALFile.frameHeaderSize, at: off)
-                guard LE.getBE32(h.baseAddress!, 0) == pgno, LE.getBE32(h.baseAddress!, 8) == header.salt1,
-                      LE.getBE32(h.baseAddress!, 12) == header.salt2 else {
-                    throw .walChanged(path: walPath, detail: "frame \(frame) no longer holds page \(pgno)")
-                }
-            }
-            try wal.readExactly(into: buffer + i * pageSize, count: pageSize, at: off + UInt64(WALFile.frameHeaderSize))
+        // The frame header is checked after the page is read: a writer restarting the WAL
+        // writes a frame's header before its page, so a header still in place means the page
+        // read was the frame's.
+        // (A restarted WAL may also be shorter than the frame.)
+        let whole = try wal.read(into: page, count: pageSize, at: off + UInt64(WALFile.frameHeaderSize)) == pageSize
+        let intact = try !whole ? false : withUnsafeMutableBytes(of: &frameHeader) { (h: UnsafeMutableRawBufferPointer) throws(CairnError) -> Bool in
+            guard try wal.read(into: h.baseAddress!, count: WALFile.frameHeaderSize, at: off) == WALFile.frameHeaderSize else { return false }
+            return LE.getBE32(h.baseAddress!, 0) == pgno && LE.getBE32(h.baseAddress!, 8) == header.salt1
+                && LE.getBE32(h.baseAddress!, 12) == header.salt2
+        }
+        if intact { return }
+        let got = try dbFile.read(into: page, count: pageSize, at: UInt64(pgno - 1) * UInt64(pageSize))
+        if got < pageSize { throw .walChanged(path: walPath, detail: "frame \(frame) no longer holds page \(pgno), and the database file does not have it either") }
+    }
+
+    /// The snapshot's version of one page, for saving it before a checkpoint overwrites it.
+    /// `snapshotGeneration`: the WAL is (or was a moment ago) still in the snapshot's generation.
+    private func readSnapshotPage(_ pgno: UInt32, into page: UnsafeMutableRawPointer, snapshotGeneration: Bool) throws(CairnError) {
+        if snapshotGeneration, let frame = walPages[pgno] {
+            return try readFrame(frame, pgno: pgno, into: page)
+        }
+        let got = try dbFile.read(into: page, count: pageSize, at: UInt64(pgno - 1) * UInt64(pageSize))
+        if got < pageSize {
+            throw .walChanged(path: databasePath, detail: "page \(pgno) of the snapshot is missing from the database file")
         }
     }
 }
