@@ -34,10 +34,7 @@ final class CaptureLoop {
     /// Waits for a change, then captures (up to `throughFrame` when given) and does what is due.
     func round(throughFrame: () -> UInt32? = { nil }) throws(CairnError) {
         let events = watcher.wait(timeoutMs: capturer.flushDueInMs(interval: syncInterval) ?? 250) ?? .none
-        // Commits close together are captured in one step, unless a checkpoint waits for them.
-        if events == .wal && coalesceInterval > 0 && !capturer.pins.index.isLocked(.checkpoint) {
-            Thread.sleep(forTimeInterval: coalesceInterval)
-        }
+        if events == .wal { coalesce() }
         do throws(CairnError) {
             try capturer.step(sync: false, throughFrame: throughFrame())
             try keepPinsCurrent(throughFrame: throughFrame)
@@ -49,6 +46,17 @@ final class CaptureLoop {
             guard case .captureStalled = error else { throw error }
             noteStall(error)
         }
+    }
+
+    /// Commits close together are captured in one step: waits `coalesceInterval` after a
+    /// commit, unless a checkpoint begins meanwhile (often the application's, right after a
+    /// commit): then at once, since a RESTART or TRUNCATE waits for capture, and its busy
+    /// handler sleeps longer at each try.
+    private func coalesce() {
+        guard coalesceInterval > 0 else { return }
+        let index = capturer.pins.index
+        let end = Date().addingTimeInterval(coalesceInterval)
+        while !index.isLocked(.checkpoint) && Date() < end { usleep(250) }
     }
 
     /// Keeps the pin where the WAL's current state wants it, so a checkpoint of another
