@@ -625,8 +625,8 @@ def scenario_restore(ctx: Context) -> Scenario:
 # recovery apply rate.
 
 REDO = {
-    "quick": {"write_txns": 1000, "lag_txns": 500, "apply_txns": 5000},
-    "full": {"write_txns": 3000, "lag_txns": 500, "apply_txns": 20000},
+    "quick": {"write_txns": 1000, "lag_txns": 500, "apply_txns": 5000, "checkpoint_txns": 2000},
+    "full": {"write_txns": 3000, "lag_txns": 500, "apply_txns": 20000, "checkpoint_txns": 4000},
 }
 REDO_MIB = 64            # database of the throughput and lag scenarios, in every mode
 WRITE_MIN_RUNS = 5       # the write-throughput scenario runs at least this often (noisy fsync)
@@ -635,6 +635,9 @@ LAG_SPACING = 0.005      # seconds the lag writer sleeps between commits
 FOLLOW_SETTLE = 1.0      # seconds given to `cairn archive --follow` once it reports it is up
 FOLLOW_TIMEOUT = 60      # seconds for `cairn archive --follow` to report it is up
 LAG_TABLE = "cairn_bench_lag"
+CKPT_TABLE = "cairn_bench_ckpt"   # the checkpointing writer's table (made untimed, before the backup)
+CKPT_ROWS = 1000         # rows it starts with; each transaction updates 2 of them and inserts one
+CKPT_EVERY = 40          # the writer runs PRAGMA wal_checkpoint(TRUNCATE) after every this many txns
 
 # Archived redo log format (log-iIIII-sSSSSSSSS.clog): a 64-byte file header ("CAIRNLOG", page
 # size u32 at 28); records, each a 72-byte little-endian header (u32 magic, u32 pageCount,
@@ -913,6 +916,237 @@ def render_redo_write(ctx: Context, sc: Scenario) -> list[str]:
             m = sc.metrics.get(f"ratio_{other}")
             if m:
                 L.append(f"| {label} | {fmt_ratio(m['median'])} | {fmt_ratio(m['best'])} |")
+        L.append("")
+    return L
+
+
+# The application of the checkpoint scenario, written into the work dir and run as
+# `python3 ckpt_writer.py DB TXNS EVERY`: WAL, synchronous=FULL, busy timeout 5000 ms; TXNS times
+# `BEGIN IMMEDIATE`, update 2 random rows, insert one row (100 random hex chars), `COMMIT`, and
+# `PRAGMA wal_checkpoint(TRUNCATE)` after every EVERY transactions, each checkpoint call timed.
+# A transaction that gets SQLITE_BUSY (or SQLITE_LOCKED) is rolled back, counted and retried; a
+# checkpoint that raises it is counted (and timed) but not retried; a checkpoint that returns
+# busy=1 in its first column is counted as incomplete. Prints one JSON line.
+CHECKPOINT_WRITER = r"""
+import json, math, random, sqlite3, sys, time
+db, n, every = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+TABLE, ROWS = "@TABLE@", @ROWS@
+
+def is_busy(e):
+    code = getattr(e, "sqlite_errorcode", None)
+    return (code & 0xff) in (5, 6) if code is not None else (
+        "locked" in str(e) or "busy" in str(e))
+
+c = sqlite3.connect(db, isolation_level=None, timeout=5.0)
+c.execute("PRAGMA journal_mode=WAL")
+c.execute("PRAGMA synchronous=FULL")
+c.execute("PRAGMA busy_timeout=5000")
+c.execute(f"CREATE TABLE IF NOT EXISTS {TABLE}(id INTEGER PRIMARY KEY, n INTEGER NOT NULL, data TEXT)")
+if c.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0] == 0:
+    c.execute("BEGIN")
+    c.executemany(f"INSERT INTO {TABLE}(id, n, data) VALUES(?, 0, NULL)", [(i,) for i in range(1, ROWS + 1)])
+    c.execute("COMMIT")
+r = random.Random(7)
+busy = incomplete = 0
+ckpt = []
+t0 = time.perf_counter()
+for i in range(n):
+    a, b, data = r.randint(1, ROWS), r.randint(1, ROWS), r.randbytes(50).hex()
+    for attempt in range(1000):
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            c.execute(f"UPDATE {TABLE} SET n = n + 1 WHERE id = ?", (a,))
+            c.execute(f"UPDATE {TABLE} SET n = n + 1 WHERE id = ?", (b,))
+            c.execute(f"INSERT INTO {TABLE}(n, data) VALUES(0, ?)", (data,))
+            c.execute("COMMIT")
+            break
+        except sqlite3.OperationalError as e:
+            if not is_busy(e):
+                raise
+            busy += 1
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+    else:
+        sys.exit(f"transaction {i + 1}: SQLITE_BUSY 1000 times in a row")
+    if (i + 1) % every == 0:
+        t = time.perf_counter()
+        try:
+            row = c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if row[0] != 0:
+                incomplete += 1
+        except sqlite3.OperationalError as e:
+            if not is_busy(e):
+                raise
+            busy += 1
+        ckpt.append(time.perf_counter() - t)
+seconds = time.perf_counter() - t0
+c.close()
+
+def rank(xs, q):
+    s = sorted(xs)
+    return s[max(0, min(len(s) - 1, math.ceil(q * len(s)) - 1))] if s else 0.0
+
+print(json.dumps({"txns": n, "seconds": round(seconds, 4), "txn_per_s": round(n / seconds, 1),
+                  "checkpoints": len(ckpt), "ckpt_p50_ms": round(1000 * rank(ckpt, 0.50), 3),
+                  "ckpt_p99_ms": round(1000 * rank(ckpt, 0.99), 3),
+                  "ckpt_max_ms": round(1000 * max(ckpt, default=0.0), 3),
+                  "busy": busy, "incomplete": incomplete}))
+""".replace("@TABLE@", CKPT_TABLE).replace("@ROWS@", str(CKPT_ROWS))
+
+
+def checkpoint_txns(ctx: Context) -> int:
+    """Transactions per run of the checkpoint scenario: REDO[mode]["checkpoint_txns"], or the
+    environment variable BENCH_CHECKPOINT_TXNS (a shorter smoke run; the report states n)."""
+    env = os.environ.get("BENCH_CHECKPOINT_TXNS")
+    return int(env) if env else REDO[ctx.mode]["checkpoint_txns"]
+
+
+def scenario_redo_checkpoint(ctx: Context) -> Scenario:
+    n = checkpoint_txns(ctx)
+    src = redo_db(ctx)
+    d = ctx.workdir / "redo-checkpoint"
+    d.mkdir(exist_ok=True)
+    dbs = {k: d / f"{k}.db" for k in ("none", "cairn")}
+    writer_py = d / "ckpt_writer.py"
+    writer_py.write_text(CHECKPOINT_WRITER)
+    base_scn: dict[str, int] = {}
+
+    def writer(db: Path) -> list[str]:
+        return [sys.executable, str(writer_py), str(db), str(n), str(CKPT_EVERY)]
+
+    def prep(kind: str) -> Callable[[], None]:
+        def prepare() -> None:
+            db = dbs[kind]
+            fresh_db(src, db)
+            c = sqlite3.connect(str(db), isolation_level=None)
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute(f"CREATE TABLE {CKPT_TABLE}(id INTEGER PRIMARY KEY, n INTEGER NOT NULL, data TEXT)")
+            c.execute("BEGIN")
+            c.executemany(f"INSERT INTO {CKPT_TABLE}(id, n, data) VALUES(?, 0, NULL)",
+                          [(i,) for i in range(1, CKPT_ROWS + 1)])
+            c.execute("COMMIT")
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            c.close()
+            if kind == "cairn":
+                cairn_protect(ctx, db)
+                base_scn["scn"] = int(cairn_json(ctx, "status", str(db))["scn"])
+        return prepare
+
+    def runner(kind: str) -> Callable[[], Sample]:
+        db = dbs[kind]
+
+        def run() -> Sample:
+            daemon, extra = None, {}
+            if kind == "cairn":
+                daemon = start_follow(ctx, db, "follow-checkpoint.log")
+            try:
+                out = run_untimed(writer(db), capture=True)
+            except BaseException:
+                if daemon:
+                    daemon.kill()
+                raise
+            if kind == "cairn":
+                try:
+                    scn, took = stop_follow(daemon)
+                except CommandFailed as e:
+                    raise CommandFailed(f"{e}; the writer had printed: {out.strip()[-500:]}") from None
+                if scn != base_scn["scn"] + n:
+                    raise CommandFailed(f"capture stopped at SCN {scn}, expected {base_scn['scn'] + n} "
+                                        f"(SCN {base_scn['scn']} before the writer's {n} commits)")
+                extra.update(captured_scn=scn, stop_seconds=round(took, 3))
+            try:
+                doc = json.loads(out.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                raise CommandFailed(f"the checkpoint writer printed no JSON: {out[-500:]}")
+            secs = doc.pop("seconds")
+            return Sample(seconds=secs, extra={**doc, **extra})
+
+        return run
+
+    w = lambda kind: show_argv(ctx, writer(dbs[kind]))
+    cdb = show_argv(ctx, [str(dbs["cairn"])])
+    cases = [
+        Case("none", "no capture", "baseline", runner=runner("none"), prepare=prep("none"),
+             command_text=w("none")),
+        Case("cairn", "cairn archive --follow running", "cairn", runner=runner("cairn"), prepare=prep("cairn"),
+             command_text=f"cairn init {cdb} && cairn backup {cdb} && (cairn archive {cdb} --follow &) "
+                          f"&& {w('cairn')} && kill -INT <follow pid>",
+             note="init and backup untimed; follow started and given ~1 s once it reports it is "
+                  "capturing; stopped with SIGINT after the writer (untimed; the run fails unless "
+                  f"capture stopped at exactly the SCN before the writer + {n})"),
+    ]
+    notes = [f"Every run writes to a fresh copy of the {REDO_MIB} MiB database with a {CKPT_ROWS}-row "
+             f"table `{CKPT_TABLE}` added (untimed, before the backup). The writer "
+             "(`$W/redo-checkpoint/ckpt_writer.py`, written by run.py from `CHECKPOINT_WRITER`) is one "
+             "Python sqlite3 connection: WAL, `synchronous=FULL`, `busy_timeout` 5000 ms; per "
+             "transaction `BEGIN IMMEDIATE`, 2 × `UPDATE` of a random row, 1 × `INSERT` of 100 random "
+             f"hex characters, `COMMIT`; after every {CKPT_EVERY} transactions `PRAGMA "
+             "wal_checkpoint(TRUNCATE)`, each call timed. txn/s = transactions / the writer's loop "
+             "time (checkpoints included). Checkpoint p50/p99 are per run (nearest rank over the run's "
+             f"{n // CKPT_EVERY} checkpoints). *SQLITE_BUSY*: errors the writer got (a transaction is "
+             "rolled back and retried, a checkpoint is not retried); *incomplete*: checkpoints that "
+             "returned busy = 1 (the WAL was not truncated). The page cache is not dropped."]
+    sc = Scenario("redo-checkpoint", "Application checkpoints with capture running",
+                  f"A writer that commits {n} small `synchronous=FULL` transactions one at a time and "
+                  f"runs `PRAGMA wal_checkpoint(TRUNCATE)` after every {CKPT_EVERY}, on a fresh copy of "
+                  f"the {REDO_MIB} MiB database: without capture and with `cairn archive --follow` "
+                  "capturing every commit.",
+                  cases, runs=max(ctx.runs, WRITE_MIN_RUNS), drop_caches=False, ratios=False,
+                  notes=notes, section="Redo")
+
+    def after() -> None:
+        got = {c.key: c.samples for c in cases if c.samples}
+        if "none" not in got or "cairn" not in got:
+            return
+        rate = {k: [s.extra["txn_per_s"] for s in v] for k, v in got.items()}
+        p99 = {k: [s.extra["ckpt_p99_ms"] for s in v] for k, v in got.items()}
+        sc.metrics["ratio_none"] = {
+            "median": statistics.median(rate["cairn"]) / statistics.median(rate["none"]),
+            "best": max(rate["cairn"]) / max(rate["none"])}
+        sc.metrics["ckpt_p99_delta_ms"] = {
+            "median": statistics.median(p99["cairn"]) - statistics.median(p99["none"]),
+            "best": min(p99["cairn"]) - min(p99["none"])}
+        verdicts = []
+        for t in TARGETS:
+            if isinstance(t, MetricTarget) and t.scenario == sc.key and t.metric in sc.metrics:
+                v = sc.metrics[t.metric]["median"]
+                ok = v >= t.limit if t.higher_is_better else v <= t.limit
+                shown = fmt_value(v, t.unit) if t.unit == "×" else f"{v:+.1f}{t.unit}"
+                verdicts.append(f"{t.label}: {shown}, **{'PASS' if ok else 'MISS'}**")
+        runs = min(len(v) for v in got.values())
+        sc.notes.append("Targets (judged on the median, as in the Targets table): " + "; ".join(verdicts) +
+                        f". Each figure is the median of {runs} runs per case on a noisy "
+                        f"{os.cpu_count()}-core machine (fsync latency varies by phase; the cases are "
+                        "interleaved round by round).")
+
+    sc.after = after
+    sc.render = render_redo_checkpoint
+    return sc
+
+
+def render_redo_checkpoint(ctx: Context, sc: Scenario) -> list[str]:
+    L = ["| Case | Median txn/s | All runs txn/s | Checkpoint p50 ms (median) | Checkpoint p99 ms (median) "
+         "| Max checkpoint ms (all runs) | SQLITE_BUSY (total) | Incomplete checkpoints (total) |",
+         "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for c in sc.cases:
+        if not c.samples:
+            L.append(f"| {c.label} | failed | | | | | | |")
+            continue
+        e = [s.extra for s in c.samples]
+        r = [x["txn_per_s"] for x in e]
+        name = f"**{c.label}**" if c.group == "cairn" else c.label
+        L.append(f"| {name} | {statistics.median(r):.0f} | {', '.join(f'{x:.0f}' for x in r)} | "
+                 f"{statistics.median(x['ckpt_p50_ms'] for x in e):.2f} | "
+                 f"{statistics.median(x['ckpt_p99_ms'] for x in e):.2f} | "
+                 f"{max(x['ckpt_max_ms'] for x in e):.2f} | {sum(x['busy'] for x in e)} | "
+                 f"{sum(x['incomplete'] for x in e)} |")
+    L.append("")
+    m = sc.metrics
+    if "ratio_none" in m:
+        L.append(f"Throughput cairn / no capture: **{fmt_ratio(m['ratio_none']['median'])}** median "
+                 f"({fmt_ratio(m['ratio_none']['best'])} best runs); checkpoint p99 cairn − no capture: "
+                 f"**{m['ckpt_p99_delta_ms']['median']:+.2f} ms** median "
+                 f"({m['ckpt_p99_delta_ms']['best']:+.2f} ms best runs).")
         L.append("")
     return L
 
@@ -1401,8 +1635,8 @@ def scenario_restore_chain(ctx: Context) -> Scenario:
 
 
 SCENARIOS: list[Callable[[Context], Scenario]] = [
-    scenario_backup, scenario_restore, scenario_redo_write, scenario_redo_lag, scenario_redo_apply,
-    scenario_incremental, scenario_restore_chain]
+    scenario_backup, scenario_restore, scenario_redo_write, scenario_redo_checkpoint, scenario_redo_lag,
+    scenario_redo_apply, scenario_incremental, scenario_restore_chain]
 
 
 @dataclass
@@ -1447,6 +1681,10 @@ TARGETS += [
                  "redo-write", "ratio_none", 0.9, True, "×"),
     MetricTarget("Write throughput with capture ≥ 1.0 × with Litestream replicating",
                  "redo-write", "ratio_litestream", 1.0, True, "×"),
+    MetricTarget("Throughput of a writer checkpointing (TRUNCATE) every 40 txns, with capture ≥ 0.8 × without",
+                 "redo-checkpoint", "ratio_none", 0.8, True, "×"),
+    MetricTarget("Checkpoint (TRUNCATE) p99 of that writer, with capture − without ≤ 50 ms",
+                 "redo-checkpoint", "ckpt_p99_delta_ms", 50, False, " ms"),
     MetricTarget("Commit-to-captured lag p99 ≤ 100 ms", "redo-lag", "lag_p99_ms", 100, False, " ms"),
     MetricTarget("Recovery apply rate ≥ 200 MB/s", "redo-apply", "apply_mb_s", 200, True, " MB/s"),
     MetricTarget("Level-1 backup size after ~1 % of pages changed ≤ 0.05 × level 0", "incremental", "size_ratio", 0.05, False, "×"),
