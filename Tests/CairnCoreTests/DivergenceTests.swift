@@ -70,4 +70,33 @@ import Testing
         #expect(Ledger.check(latest).integrity == "ok")
         #expect(try ContentDigest.compute(latest) == live)
     }
+
+    /// A capture pin on read lock 0 does not stop a restart: the WAL may begin a new generation
+    /// between capture's last read and its next move. The pin must not then let the new
+    /// generation's frames be copied into the database file before capture has checked the
+    /// file against what it captured (found by the crash suite as a false gap: "the database
+    /// file no longer holds what was captured").
+    @Test func aRestartBetweenCaptureAndPinMoveIsNoGap() throws {
+        let h = try CaptureHarness(count: 0)
+        let capturer = try Capturer(database: h.p, logger: quietLogger)
+        Ledger.write(h.db, 20, seed: 3)
+        try capturer.step()
+        Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(PASSIVE);"])
+        try capturer.step()
+        #expect(capturer.pins.state == .fileAlone, "\(capturer.pins.state)")
+        // The application restarts the WAL (allowed: everything is captured and copied) and
+        // commits into the new generation; capture has not looked yet.
+        let truncated = Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(TRUNCATE);"])
+        #expect(truncated.stdout.hasPrefix("0|"), "\(truncated)")
+        Ledger.write(h.db, 5, seed: 4)
+        try capturer.movePin()
+        // An application checkpoint now copies nothing while capture has not read the new WAL.
+        Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(PASSIVE);"])
+        let index = try #require(capturer.pins.index.read())
+        #expect(index.nBackfill == 0, "frames of a generation capture has not checked were copied: \(index)")
+        try capturer.step()
+        #expect(h.p.control.redo.gaps.isEmpty, "\(h.p.control.redo.gaps)")
+        #expect(capturer.scn == 25)
+        try capturer.stop()
+    }
 }

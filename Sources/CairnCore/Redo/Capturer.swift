@@ -178,7 +178,7 @@ public final class Capturer {
             if unsyncedSince != nil { try flush() }
             if pins.pinFileAlone(captured: position) { return }
         }
-        pins.pinRestarts(mxFrame: state.mxFrame)
+        pins.pinRestarts(captured: position)
     }
 
     /// Reads the WAL after the capture point and writes its transactions to the online log.

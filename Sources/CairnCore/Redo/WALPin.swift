@@ -303,18 +303,31 @@ final class WALPin {
     /// (in place), or any free one. False when none could be taken (the pin stays as it was,
     /// which also stops restarts).
     @discardableResult
-    func pinRestarts(mxFrame: UInt32) -> Bool {
+    ///
+    /// Only for the WAL generation capture is in (`captured`): read lock 0 does not stop a
+    /// restart, so the WAL may have begun a new generation since capture last read it, and
+    /// the new generation's frames must not be copied into the database file before capture
+    /// has checked the file against what it captured (`continueInto`). So the index is read
+    /// again once the slot is held (no restart can happen then): in another generation the
+    /// pin stays where it was, and the next step checks the new generation first.
+    func pinRestarts(captured: WALPosition) -> Bool {
         guard !givenBack else { return false }
         if case .mark(_, Self.unusedMark) = state {
             makeWayForCheckpoint()
             return true
         }
+        guard let before = index.read(), before.sameGeneration(salt1: captured.salt1, salt2: captured.salt2) else { return false }
+        let mxFrame = before.mxFrame
         let marks = readMarks()
         let held = heldSlots
         let others = [2, 3, 4, 1].filter { !held.contains($0) }
         let fitting = others.filter { cooling[$0] == nil && (marks[$0] == Self.unusedMark || marks[$0] >= mxFrame) }
         for i in fitting + held + others.filter({ !fitting.contains($0) }) {
             guard takeSlot(i, mark: Self.unusedMark, held: held.contains(i)) else { continue }
+            guard let now = index.read(), now.sameGeneration(salt1: captured.salt1, salt2: captured.salt2) else {
+                if !held.contains(i) { unlock(Self.slotByte(i)) }
+                return false
+            }
             let previous = state
             state = .mark(slot: i, frame: Self.unusedMark)
             release(previous, keeping: i)
