@@ -8,11 +8,12 @@ import Testing
 /// still holds exactly the database at its SCN (restored alone, it equals recovery to that
 /// SCN from another backup and the logs).
 @Suite struct CooperativeBackupTests {
-    /// Commits as fast as it can, each transaction changing pages all over the database; a
-    /// TRUNCATE checkpoint every 40 commits. Prints one JSON line of what it saw.
+    /// Commits as fast as it can with a 100 ms busy timeout, each transaction changing pages
+    /// all over the database; a TRUNCATE checkpoint every EVERY commits (0: none). Prints one
+    /// JSON line of what it saw.
     static let writer = """
     import sqlite3, sys, os, random, time, json
-    db, stop, seed, rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    db, stop, seed, rows, every = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     rng = random.Random(seed)
     c = sqlite3.connect(db, isolation_level=None, timeout=0.1)
     c.execute("PRAGMA busy_timeout=100")
@@ -35,7 +36,7 @@ import Testing
             else: raise
             try: c.execute("ROLLBACK")
             except Exception: pass
-        if commits % 40 == 0:
+        if every and commits % every == 0:
             t = time.monotonic()
             try:
                 r = c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
@@ -60,7 +61,8 @@ import Testing
     }
 
     /// The writer above, run in another process while `body` runs; what it saw.
-    static func withWriter(_ h: CaptureHarness, rows: Int, seed: UInt64, _ body: () throws -> Void) throws -> WriterReport {
+    static func withWriter(_ h: CaptureHarness, rows: Int, seed: UInt64, checkpointEvery: Int = 40,
+                           _ body: () throws -> Void) throws -> WriterReport {
         let stop = h.dir.file("stop")
         let script = h.dir.file("writer.py")
         try FileSystem.atomicWrite(Array(Self.writer.utf8), to: script)
@@ -74,7 +76,7 @@ import Testing
         defer { try? out.close(); try? errors.close() }
         let writer = Process()
         writer.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        writer.arguments = ["python3", script, h.db, stop, String(seed % 1_000_000), String(rows)]
+        writer.arguments = ["python3", script, h.db, stop, String(seed % 1_000_000), String(rows), String(checkpointEvery)]
         writer.standardOutput = out
         writer.standardError = errors
         try writer.run()

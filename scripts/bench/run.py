@@ -789,6 +789,23 @@ def med_best(xs: list[float], higher_is_better: bool) -> tuple[Optional[float], 
     return statistics.median(xs), (max(xs) if higher_is_better else min(xs))
 
 
+def capture_cases(ctx: Context, dbs: dict, argv: Callable[[str], list[str]],
+                  runner: Callable[[str], Callable[[], Sample]], prep: Callable[[str], Callable[[], None]],
+                  stop_note: str) -> list:
+    """The two cases of a redo scenario: the workload alone, and with `cairn archive --follow`."""
+    w = lambda kind: show_argv(ctx, argv(kind))
+    cdb = show_argv(ctx, [str(dbs["cairn"])])
+    return [
+        Case("none", "no capture", "baseline", runner=runner("none"), prepare=prep("none"),
+             command_text=w("none")),
+        Case("cairn", "cairn archive --follow running", "cairn", runner=runner("cairn"), prepare=prep("cairn"),
+             command_text=f"cairn init {cdb} && cairn backup {cdb} && (cairn archive {cdb} --follow &) "
+                          f"&& {w('cairn')} && kill -INT <follow pid>",
+             note="init and backup untimed; follow started and given ~1 s once it reports it is "
+                  f"capturing; {stop_note}"),
+    ]
+
+
 def scenario_redo_write(ctx: Context) -> Scenario:
     n = REDO[ctx.mode]["write_txns"]
     src = redo_db(ctx)
@@ -841,18 +858,8 @@ def scenario_redo_write(ctx: Context) -> Scenario:
                 rm(ls_rep)
         return prepare
 
-    w = lambda kind: show_argv(ctx, workload(dbs[kind]))
-    cdb = show_argv(ctx, [str(dbs["cairn"])])
-    cases = [
-        Case("none", "no capture", "baseline", runner=runner("none"), prepare=prep("none"),
-             command_text=w("none")),
-        Case("cairn", "cairn archive --follow running", "cairn", runner=runner("cairn"), prepare=prep("cairn"),
-             command_text=f"cairn init {cdb} && cairn backup {cdb} && (cairn archive {cdb} --follow &) "
-                          f"&& {w('cairn')} && kill -INT <follow pid>",
-             note="init and backup untimed; follow started and given ~1 s once it reports it is "
-                  "capturing; stopped with SIGINT after the workload (untimed, it archives "
-                  "everything captured)"),
-    ]
+    cases = capture_cases(ctx, dbs, lambda kind: workload(dbs[kind]), runner, prep,
+                          "stopped with SIGINT after the workload (untimed, it archives everything captured)")
     notes = [f"Every run writes to a fresh copy of a {REDO_MIB} MiB database "
              "(`workload.py create --mib 64`); the page cache is not dropped (the workload "
              "writes; its reads hit the just-copied file either way). The figure is the "
@@ -1063,18 +1070,9 @@ def scenario_redo_checkpoint(ctx: Context) -> Scenario:
 
         return run
 
-    w = lambda kind: show_argv(ctx, writer(dbs[kind]))
-    cdb = show_argv(ctx, [str(dbs["cairn"])])
-    cases = [
-        Case("none", "no capture", "baseline", runner=runner("none"), prepare=prep("none"),
-             command_text=w("none")),
-        Case("cairn", "cairn archive --follow running", "cairn", runner=runner("cairn"), prepare=prep("cairn"),
-             command_text=f"cairn init {cdb} && cairn backup {cdb} && (cairn archive {cdb} --follow &) "
-                          f"&& {w('cairn')} && kill -INT <follow pid>",
-             note="init and backup untimed; follow started and given ~1 s once it reports it is "
-                  "capturing; stopped with SIGINT after the writer (untimed; the run fails unless "
-                  f"capture stopped at exactly the SCN before the writer + {n})"),
-    ]
+    cases = capture_cases(ctx, dbs, lambda kind: writer(dbs[kind]), runner, prep,
+                          "stopped with SIGINT after the writer (untimed; the run fails unless "
+                          f"capture stopped at exactly the SCN before the writer + {n})")
     notes = [f"Every run writes to a fresh copy of the {REDO_MIB} MiB database with a {CKPT_ROWS}-row "
              f"table `{CKPT_TABLE}` added (untimed, before the backup). The writer "
              "(`$W/redo-checkpoint/ckpt_writer.py`, written by run.py from `CHECKPOINT_WRITER`) is one "
