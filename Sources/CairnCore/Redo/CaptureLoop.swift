@@ -51,12 +51,12 @@ final class CaptureLoop {
     /// Commits close together are captured in one step: waits `coalesceInterval` after a
     /// commit, unless a checkpoint begins meanwhile (often the application's, right after a
     /// commit): then at once, since a RESTART or TRUNCATE waits for capture, and its busy
-    /// handler sleeps longer at each try.
+    /// handler sleeps longer at each try. The wait wakes on a write to the database file
+    /// (only checkpoints write it) rather than polling, which would cost the application's
+    /// writes more than it saves.
     private func coalesce() {
-        guard coalesceInterval > 0 else { return }
-        let index = capturer.pins.index
-        let end = Date().addingTimeInterval(coalesceInterval)
-        while !index.isLocked(.checkpoint) && Date() < end { usleep(250) }
+        guard coalesceInterval > 0, !capturer.pins.index.isLocked(.checkpoint) else { return }
+        _ = watcher.waitForDatabaseWrite(timeoutMs: Int32(coalesceInterval * 1000))
     }
 
     /// Keeps the pin where the WAL's current state wants it, so a checkpoint of another

@@ -16,6 +16,9 @@ final class WALWatcher {
     private let buffer = UnsafeMutableRawPointer.allocate(byteCount: 16384, alignment: 8)
     private let databaseName: String
 
+    /// A second instance watching the database file alone, for `waitForDatabaseWrite`.
+    private let databaseFd: Int32
+
     init(databasePath: String) {
         databaseName = (databasePath as NSString).lastPathComponent
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
@@ -23,11 +26,27 @@ final class WALWatcher {
             let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CLOSE_WRITE)
             _ = inotify_add_watch(fd, FileSystem.parent(of: databasePath), mask)
         }
+        databaseFd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        if databaseFd >= 0 { _ = inotify_add_watch(databaseFd, databasePath, UInt32(IN_MODIFY)) }
     }
 
     deinit {
         if fd >= 0 { close(fd) }
+        if databaseFd >= 0 { close(databaseFd) }
         buffer.deallocate()
+    }
+
+    /// Sleeps up to `timeoutMs`, waking at once when the database file is written (in WAL
+    /// mode only a checkpoint writes it); commits to the WAL do not wake it. True when woken
+    /// by a write. Without inotify, simply sleeps.
+    func waitForDatabaseWrite(timeoutMs: Int32) -> Bool {
+        guard databaseFd >= 0 else {
+            usleep(UInt32(max(0, timeoutMs)) * 1000)
+            return false
+        }
+        while read(databaseFd, buffer, 16384) > 0 {}
+        var p = pollfd(fd: databaseFd, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, timeoutMs) > 0
     }
 
     /// Returns what changed in the database's files once something did, or nil after
