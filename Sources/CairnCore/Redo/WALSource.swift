@@ -6,6 +6,7 @@ final class WALSource {
     let path: String
     private(set) var file: RawFile?
     private(set) var identity: FileIdentity?
+    private let scratch = FrameScratch()
 
     init(path: String) {
         self.path = path
@@ -21,6 +22,6 @@ final class WALSource {
     /// The committed transactions after `position` in the file this source has open.
     func tail(after position: WALPosition) throws(CairnError) -> WALTail.Result {
         guard let file else { return WALTail.Result(header: nil, newGeneration: position.frame > 0, transactions: []) }
-        return try WALTail.read(file: file, after: position)
+        return try WALTail.read(file: file, after: position, scratch: scratch)
     }
 }

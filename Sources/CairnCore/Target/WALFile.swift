@@ -114,7 +114,7 @@ public enum WALFile {
 
     /// `readFrames(path:after:_:)` on an open WAL file.
     @discardableResult
-    public static func readFrames(file: RawFile, after start: WALPosition?,
+    static func readFrames(file: RawFile, after start: WALPosition?, scratch: FrameScratch? = nil,
                                   _ body: (Frame) -> Void) throws(CairnError) -> (header: WALHeader?, sameGeneration: Bool) {
         let size = try file.size()
         let hbuf = UnsafeMutableRawPointer.allocate(byteCount: headerSize, alignment: 8)
@@ -126,10 +126,14 @@ public enum WALFile {
         var sum = same ? (start!.checksum1, start!.checksum2) : header.checksum
         file.adviseSequential()
         let frameSize = frameHeaderSize + header.pageSize
-        let perChunk = max(1, (1 << 20) / frameSize)
-        let chunk = UnsafeMutableRawPointer.allocate(byteCount: perChunk * frameSize, alignment: 16)
-        defer { chunk.deallocate() }
         var offset = WALScan.frameOffset(frame + 1, pageSize: header.pageSize)
+        // Up to 1 MiB at a time, no more than the file holds; a capture step reads a few
+        // frames many times a second, into a buffer it keeps (`scratch`).
+        let available = size > offset ? Int((size - offset) / UInt64(frameSize)) : 0
+        let perChunk = max(1, min((1 << 20) / frameSize, available))
+        let owned = scratch == nil ? UnsafeMutableRawPointer.allocate(byteCount: perChunk * frameSize, alignment: 16) : nil
+        defer { owned?.deallocate() }
+        let chunk = owned ?? scratch!.buffer(bytes: perChunk * frameSize)
         scanning: while offset + UInt64(frameSize) <= size {
             let want = min(perChunk, Int((size - offset) / UInt64(frameSize)))
             let got = try file.read(into: chunk, count: want * frameSize, at: offset) / frameSize
@@ -172,4 +176,22 @@ public enum WALFile {
         }
         return WALScan(header: header, lastCommitFrame: commits.last?.frame ?? 0, commits: commits, latestFrame: latest)
     }
+}
+
+/// A buffer for `WALFile.readFrames` kept from one call to the next (it grows to the
+/// largest read, at most 1 MiB and a frame).
+final class FrameScratch {
+    private var pointer: UnsafeMutableRawPointer?
+    private var capacity = 0
+
+    func buffer(bytes: Int) -> UnsafeMutableRawPointer {
+        if let pointer, capacity >= bytes { return pointer }
+        pointer?.deallocate()
+        let p = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 16)
+        pointer = p
+        capacity = bytes
+        return p
+    }
+
+    deinit { pointer?.deallocate() }
 }
