@@ -20,14 +20,16 @@ import Testing
 /// restore also passes SQLite's integrity_check), and a killed in-place restore must leave the
 /// old database or the new one, never anything else.
 ///
-/// `CAIRN_CRASH_TRIALS` sets the count (2 by default, for CI); the run prints its seed and
+/// `CAIRN_CRASH_TRIALS` sets the count (2 by default, for CI), `CAIRN_CRASH_FIRST_TRIAL` the first trial; the run prints its seed and
 /// `CAIRN_SEED` replays it (each trial's choices derive from it).
 @Suite struct CrashSuiteTests {
     @Test func killedCairnProcessesLoseNothing() throws {
         let trials = Int(ProcessInfo.processInfo.environment["CAIRN_CRASH_TRIALS"] ?? "") ?? 2
         let seed = TestSeed()
         var tally = CrashTally()
-        for trial in 0..<trials {
+        // CAIRN_CRASH_FIRST_TRIAL replays from one trial on (with the seed that printed it).
+        let first = Int(ProcessInfo.processInfo.environment["CAIRN_CRASH_FIRST_TRIAL"] ?? "") ?? 0
+        for trial in first..<(first + trials) {
             var trialRun = try CrashTrial(trial: trial, seed: seed.value &+ UInt64(trial) &* 0x9E37_79B9)
             try trialRun.run(&tally)
         }

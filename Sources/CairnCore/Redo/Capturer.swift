@@ -178,6 +178,13 @@ public final class Capturer {
             if unsyncedSince != nil { try flush() }
             if pins.pinFileAlone(captured: position) { return }
         }
+        // A generation capture has checked but captured nothing of yet is known to continue
+        // the history only to this process: a successor (this worker killed now) finds the
+        // last record in the logs, of the previous generation, and checks the database file
+        // against it again, which frames of the new generation copied into the file would
+        // fail (a false gap). So its frames stay uncopied until one of its commits is in the
+        // online log.
+        guard position.frame > 0 else { return }
         pins.pinRestarts(captured: position)
     }
 
