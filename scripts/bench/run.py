@@ -858,6 +858,7 @@ def scenario_redo_write(ctx: Context) -> Scenario:
                 rm(ls_rep)
         return prepare
 
+    w = lambda kind: show_argv(ctx, workload(dbs[kind]))
     cases = capture_cases(ctx, dbs, lambda kind: workload(dbs[kind]), runner, prep,
                           "stopped with SIGINT after the workload (untimed, it archives everything captured)")
     notes = [f"Every run writes to a fresh copy of a {REDO_MIB} MiB database "
