@@ -77,18 +77,7 @@ import Testing
     /// file against what it captured (found by the crash suite as a false gap: "the database
     /// file no longer holds what was captured").
     @Test func aRestartBetweenCaptureAndPinMoveIsNoGap() throws {
-        let h = try CaptureHarness(count: 0)
-        let capturer = try Capturer(database: h.p, logger: quietLogger)
-        Ledger.write(h.db, 20, seed: 3)
-        try capturer.step()
-        Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(PASSIVE);"])
-        try capturer.step()
-        #expect(capturer.pins.state == .fileAlone, "\(capturer.pins.state)")
-        // The application restarts the WAL (allowed: everything is captured and copied) and
-        // commits into the new generation; capture has not looked yet.
-        let truncated = Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(TRUNCATE);"])
-        #expect(truncated.stdout.hasPrefix("0|"), "\(truncated)")
-        Ledger.write(h.db, 5, seed: 4)
+        let (h, capturer) = try Self.capturedThenRestarted()
         try capturer.movePin()
         // An application checkpoint now copies nothing while capture has not read the new WAL.
         Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(PASSIVE);"])
@@ -106,15 +95,7 @@ import Testing
     /// resume from the last record, of the previous generation, find the file ahead of it and
     /// record a false gap (seen once in 400 crash-suite trials).
     @Test func aCheckedGenerationIsNotCopiedBeforeItsFirstCommitIsLogged() throws {
-        let h = try CaptureHarness(count: 0)
-        let capturer = try Capturer(database: h.p, logger: quietLogger)
-        Ledger.write(h.db, 20, seed: 3)
-        try capturer.step()
-        Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(PASSIVE);"])
-        try capturer.step()
-        #expect(capturer.pins.state == .fileAlone, "\(capturer.pins.state)")
-        Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(TRUNCATE);"])
-        Ledger.write(h.db, 5, seed: 4)
+        let (h, capturer) = try Self.capturedThenRestarted()
         // As after a step that checked the new generation and found no commit yet, with one
         // landing before the pin moves.
         let header = try #require(WALFile.readFrames(path: h.db + "-wal", after: nil) { _ in }.header)
@@ -128,5 +109,22 @@ import Testing
         #expect(capturer.scn == 25)
         #expect(h.p.control.redo.gaps.isEmpty, "\(h.p.control.redo.gaps)")
         try capturer.stop()
+    }
+
+    /// 20 transactions captured and copied (the pin on read lock 0), then the application
+    /// restarts the WAL (allowed: everything is captured and copied) and commits 5 more into
+    /// the new generation, which capture has not looked at yet.
+    static func capturedThenRestarted(_ name: String = #function) throws -> (CaptureHarness, Capturer) {
+        let h = try CaptureHarness(name: name, count: 0)
+        let capturer = try Capturer(database: h.p, logger: quietLogger)
+        Ledger.write(h.db, 20, seed: 3)
+        try capturer.step()
+        Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(PASSIVE);"])
+        try capturer.step()
+        #expect(capturer.pins.state == .fileAlone, "\(capturer.pins.state)")
+        let truncated = Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(TRUNCATE);"])
+        #expect(truncated.stdout.hasPrefix("0|"), "\(truncated)")
+        Ledger.write(h.db, 5, seed: 4)
+        return (h, capturer)
     }
 }
