@@ -1,9 +1,11 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// Linux only: capture and backups rely on Linux interfaces (inotify, open-file-description
+// locks, O_TMPFILE, renameat2, sync_file_range, /proc); `Sources/CairnCore/Platform.swift`
+// stops a build anywhere else with a message saying so.
 let package = Package(
     name: "Cairn",
-    platforms: [.macOS(.v14)],
     products: [
         .library(name: "CairnCore", targets: ["CairnCore"]),
         .executable(name: "cairn", targets: ["cairn"]),
