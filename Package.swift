@@ -34,7 +34,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore", "CSQLite"]),
+        // The tests run the `cairn` executable: depending on it rebuilds it with them (no stale binary).
+        .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore", "CSQLite", "cairn"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -66,7 +66,7 @@ import Testing
         // Nothing past the gap is handed out without a new backup; with one, the latest point is the live database.
         try p.backup(.quiet())
         let latest = h.dir.file("latest.db")
-        _ = try p.recover(to: latest, target: .latestCaptured, showProgress: false)
+        _ = try p.recover(to: latest, target: .complete, showProgress: false)
         #expect(Ledger.check(latest).integrity == "ok")
         #expect(try ContentDigest.compute(latest) == live)
     }
