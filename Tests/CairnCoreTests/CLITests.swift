@@ -1,4 +1,5 @@
 import CairnCore
+@testable import cairn
 import Foundation
 import Testing
 

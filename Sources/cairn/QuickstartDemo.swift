@@ -1,4 +1,5 @@
 import Foundation
+import CairnCore
 import Logging
 
 /// The quickstart: a sample database is protected, written to by another process (the
