@@ -1,6 +1,7 @@
 import CSQLite
 import Foundation
 import Logging
+import Synchronization
 
 /// Capture inside the application's own process. SQLite's WAL hook reports each commit of
 /// the application's connection the instant it happens, with the frame it ended at, so those
@@ -20,6 +21,9 @@ public final class InProcessCapture: @unchecked Sendable {
     private var stopping = false
     private var failure: CairnError?
     private let lastHook = NSLockedDate()
+    /// The capturer's SCN as of its last round, for other threads (the capturer itself
+    /// belongs to the capture thread).
+    private let capturedScn = Atomic<UInt64>(0)
     let logger: Logger
 
     /// Starts capturing `database`, whose application connection is `connection`.
@@ -28,6 +32,7 @@ public final class InProcessCapture: @unchecked Sendable {
         lock = try database.captureLock()
         let capturer = try Capturer(database: database, logger: logger)
         try capturer.step()
+        capturedScn.store(capturer.scn, ordering: .releasing)
         loop = CaptureLoop(capturer: capturer, logger: logger)
         self.connection = connection
         self.logger = logger
@@ -50,6 +55,7 @@ public final class InProcessCapture: @unchecked Sendable {
                     let recent = lastHook.withLock { Date().timeIntervalSince($0) < 0.25 }
                     return recent && !state.withLock({ stopping }) ? capturer.lastReportedFrame : nil
                 })
+                capturedScn.store(capturer.scn, ordering: .releasing)
             } catch {
                 state.withLock { failure = error }
                 logger.error("in-process capture: \(error.description)")
@@ -59,8 +65,8 @@ public final class InProcessCapture: @unchecked Sendable {
         finished.signal()
     }
 
-    /// The SCN of the newest captured transaction.
-    public var scn: UInt64 { capturer.scn }
+    /// The SCN of the newest captured transaction (as of the capture thread's last round).
+    public var scn: UInt64 { capturedScn.load(ordering: .acquiring) }
 
     /// Captures everything committed, closes the log, archives, and removes the hook.
     public func stop() throws(CairnError) {
@@ -69,9 +75,11 @@ public final class InProcessCapture: @unchecked Sendable {
         sqlite3_wal_hook(connection, nil, nil)
         if let failure = state.withLock({ failure }), case .databaseVanished = failure {
             loop.archiveAfterVanishing()
+            capturedScn.store(capturer.scn, ordering: .releasing)
             throw failure
         }
         try loop.stop()
+        capturedScn.store(capturer.scn, ordering: .releasing)
         _ = lock
         if let failure = state.withLock({ failure }) { throw failure }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The seam through which tests make storage fail. Every open, read, write and fsync of a
 /// `RawFile` (and every durable rename) asks the injector first; a matching rule can fail
@@ -35,12 +36,13 @@ public final class FaultInjector: @unchecked Sendable {
     public static let shared = FaultInjector()
     private let lock = NSLock()
     private var rules: [Rule] = []
-    private var active = false
+    /// Whether any rule is set: read on every I/O call without taking the lock, so atomic.
+    private let active = Atomic<Bool>(false)
 
     private init() {
         if let spec = ProcessInfo.processInfo.environment["CAIRN_FAULTS"] {
             rules = spec.split(separator: ";").compactMap { Self.parse(String($0)) }
-            active = !rules.isEmpty
+            active.store(!rules.isEmpty, ordering: .releasing)
         }
     }
 
@@ -70,7 +72,7 @@ public final class FaultInjector: @unchecked Sendable {
     public func add(_ rule: Rule) -> Int {
         lock.withLock {
             rules.append(rule)
-            active = true
+            active.store(true, ordering: .releasing)
             return rules.count - 1
         }
     }
@@ -78,13 +80,13 @@ public final class FaultInjector: @unchecked Sendable {
     public func removeAll(pathContains: String) {
         lock.withLock {
             rules.removeAll { $0.pathContains == pathContains }
-            active = !rules.isEmpty
+            active.store(!rules.isEmpty, ordering: .releasing)
         }
     }
 
     /// The effect to apply to this call, if a rule matches (consuming one of its turns).
     func check(_ op: Operation, _ path: String) -> Effect? {
-        guard active else { return nil }
+        guard active.load(ordering: .acquiring) else { return nil }
         return lock.withLock { () -> Effect? in
             for i in rules.indices {
                 let r = rules[i]
