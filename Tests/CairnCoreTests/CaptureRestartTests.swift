@@ -16,13 +16,11 @@ import Testing
         #expect(h.wait(20) { h.followLog.contains("capturing") }, "\(h.followLog)")
         let writer = Shell.start(["sqlite3", "-batch", h.db], input: h.script(0..<1200, busyTimeoutMs: 60_000))
         for _ in 0..<4 {
+            // A uniformly random moment, from the guardian's first instant on.
             Thread.sleep(forTimeInterval: Double.random(in: 0...1.5, using: &seed.rng))
-            print("DEBUG kill \(follow.processIdentifier)")
             kill(follow.processIdentifier, SIGKILL)
             follow.waitUntilExit()
-            print("DEBUG reaped")
             follow = h.startFollow()
-            print("DEBUG started \(follow.processIdentifier)")
         }
         // The last guardian takes over whatever orphan is left, promptly.
         #expect(h.wait(10) { h.workers().map(\.parent) == [follow.processIdentifier] }, "\(h.followLog)")

@@ -55,7 +55,7 @@ final class WALPin {
     /// is never let go of when this object goes, only by `releaseAll()`.
     let shared: Bool
     /// Where the descriptors go back to once the pin is let go of (nil: inherited).
-    private var poolKey: String?
+    var poolKey: String?
 
     enum State: Equatable {
         /// Read lock 0 and one reader slot (all four when none could be singled out): no
@@ -68,7 +68,7 @@ final class WALPin {
         case fileAlone
         case released
     }
-    private(set) var state = State.released
+    var state = State.released
     /// The WAL index as it was once the pin was set up: nothing a checkpoint or restart could
     /// do to the frames up to its last frame has happened since (nil: not initialised).
     private(set) var pinnedAt: WALIndexState?
@@ -77,7 +77,7 @@ final class WALPin {
     /// Slots let go of while a checkpoint ran, with the mark left there and when: the
     /// checkpoint may be waiting for one of them (see `pinMark`), until it resets the mark, or
     /// has had time to try again (its waits are at most 25 ms until its busy timeout ends).
-    private var cooling: [Int: (mark: UInt32, since: Date)] = [:]
+    var cooling: [Int: (mark: UInt32, since: Date)] = [:]
     static let coolingSeconds: TimeInterval = 0.03
 
     static let readLock0: Int64 = 123
@@ -99,7 +99,7 @@ final class WALPin {
             databaseDescriptor = inherited.database
             poolKey = nil
         } else {
-            let taken = try DescriptorPool.take(databasePath)
+            let taken = try WALPinDescriptors.take(databasePath)
             (poolKey, shmDescriptor, databaseDescriptor) = (taken.key, taken.shm, taken.database)
         }
         markBuffer.storeBytes(of: 0, as: UInt32.self)
@@ -119,46 +119,6 @@ final class WALPin {
 
     // MARK: - Descriptors and locks
 
-    /// Descriptors of a database's `-shm` and database file that pins of this process take
-    /// their locks on. Each pin needs its own pair (open-file-description locks of one pair
-    /// merge, so two pins on one pair would release each other's locks), and no descriptor
-    /// may ever be closed, so pairs are kept per file and handed from one pin to the next:
-    /// a process opens as many pairs as it holds pins at once.
-    private enum DescriptorPool {
-        nonisolated(unsafe) static var free: [String: [(Int32, Int32)]] = [:]
-        static let lock = NSLock()
-
-        static func key(_ databasePath: String) throws(CairnError) -> String {
-            let shmPath = databasePath + "-shm"
-            guard let shmID = FileIdentity(path: shmPath), let dbID = FileIdentity(path: databasePath) else {
-                throw .missingFile(path: shmPath, detail: "the WAL index or the database does not exist")
-            }
-            return "\(shmID) \(dbID)"
-        }
-
-        static func take(_ databasePath: String) throws(CairnError) -> (key: String, shm: Int32, database: Int32) {
-            let k = try key(databasePath)
-            lock.lock()
-            if let pair = free[k]?.popLast() {
-                lock.unlock()
-                return (k, pair.0, pair.1)
-            }
-            lock.unlock()
-            let shm = try open(databasePath + "-shm")
-            let db = try open(databasePath)
-            return (k, shm, db)
-        }
-
-        static func giveBack(_ key: String, _ shm: Int32, _ database: Int32) {
-            lock.withLock { free[key, default: []].append((shm, database)) }
-        }
-    }
-
-    private static func open(_ path: String) throws(CairnError) -> Int32 {
-        let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
-        if fd < 0 { throw CairnError.fromErrno("open", path, errno) }
-        return fd
-    }
 
     enum LockKind: Int32 { case unlock = 0, shared = 1, exclusive = 2 }
 
@@ -175,18 +135,18 @@ final class WALPin {
         }
     }
 
-    private func tryLock(_ offset: Int64, _ kind: LockKind) -> Bool {
+    func tryLock(_ offset: Int64, _ kind: LockKind) -> Bool {
         cairn_ofd_lock(shmDescriptor, offset, 1, kind.rawValue) == 0
     }
 
-    private func unlock(_ offset: Int64) { _ = cairn_ofd_lock(shmDescriptor, offset, 1, LockKind.unlock.rawValue) }
+    func unlock(_ offset: Int64) { _ = cairn_ofd_lock(shmDescriptor, offset, 1, LockKind.unlock.rawValue) }
 
-    private func writeMark(_ value: UInt32, slot i: Int) -> Bool {
+    func writeMark(_ value: UInt32, slot i: Int) -> Bool {
         markBuffer.storeBytes(of: value, as: UInt32.self)
         return pwrite(shmDescriptor, markBuffer, 4, off_t(Self.markOffset(i))) == 4
     }
 
-    private func readMark(slot i: Int) -> UInt32 {
+    func readMark(slot i: Int) -> UInt32 {
         guard i > 0, pread(shmDescriptor, markBuffer, 4, off_t(Self.markOffset(i))) == 4 else { return 0 }
         return markBuffer.load(as: UInt32.self)
     }
@@ -198,7 +158,7 @@ final class WALPin {
     /// slot whose mark is not past the WAL's end; with every slot taken and none such, SQLite
     /// would fail them). All four slots are locked for a moment first, which also takes over
     /// whatever an inherited pin held.
-    private func setUp() throws(CairnError) {
+    func setUp() throws(CairnError) {
         try Self.lock(shmDescriptor, Self.slotByte(1), 4, .shared, path: index.path)
         try Self.lock(shmDescriptor, Self.readLock0, 1, .shared, path: index.path)
         pinnedAt = index.read()
@@ -216,85 +176,6 @@ final class WALPin {
 
     // MARK: - Moving
 
-    /// Holds a reader slot whose read mark is `frame` (the last frame captured, of the WAL
-    /// generation the index is in, whose last frame was `mxFrame`), then lets go of every
-    /// other lock of the pin. False when the pin is not there yet (it then holds read lock 0,
-    /// and the caller catches up and calls again; or nothing changed and it tries again).
-    ///
-    /// Safety: a checkpoint reads each slot's mark once, then copies up to the lowest mark it
-    /// read (waiting for the lock of a slot whose mark is behind). A move takes the new slot
-    /// before letting go of the old, and lets go of the old only once the new mark is the WAL's
-    /// last frame (no running checkpoint's view of the end is past it) or no checkpoint runs
-    /// (the next one reads the new mark); otherwise read lock 0 is held in between, without
-    /// which no checkpoint copies anything.
-    ///
-    /// Liveness: a checkpoint waiting for a slot's lock never reads its mark again. So the pin
-    /// moves only into slots no checkpoint can be waiting for: unused, or marked at the WAL's
-    /// end (a checkpoint resets a behind slot once it gets it, and slots are let go of with
-    /// their marks as they are, as SQLite's readers leave them), never into one it let go of
-    /// while the same checkpoint runs; and when none is free it holds read lock 0 alone, so
-    /// a checkpoint waiting for its old slot gets it (then waits for read lock 0, which goes
-    /// as soon as a slot is free again).
-    @discardableResult
-    func pinMark(_ frame: UInt32, mxFrame: UInt32) -> Bool {
-        guard !givenBack else { return false }
-        if case .mark(_, frame) = state {
-            makeWayForCheckpoint()
-            return true
-        }
-        let marks = readMarks()
-        let held = heldSlots
-        let fitting = [2, 3, 4, 1].filter { !held.contains($0) && cooling[$0] == nil }
-            .filter { marks[$0] == Self.unusedMark || marks[$0] >= mxFrame }
-        for i in fitting + (holdsReadLock0 ? held : []) {
-            guard takeSlot(i, mark: frame, held: held.contains(i)) else { continue }
-            return settle(slot: i, frame: frame)
-        }
-        return holdReadLock0Alone()
-    }
-
-    /// Locks slot `i` exclusively, writes the mark, and holds it shared (as a reader holds it;
-    /// converting keeps the lock throughout). A slot the pin did not hold is let go of again
-    /// when the mark cannot be written.
-    private func takeSlot(_ i: Int, mark frame: UInt32, held: Bool) -> Bool {
-        let byte = Self.slotByte(i)
-        guard tryLock(byte, .exclusive) else { return false }
-        let written = writeMark(frame, slot: i)
-        _ = tryLock(byte, .shared)
-        if !written && !held { unlock(byte) }
-        return written
-    }
-
-    /// After slot `i` got mark `frame`: lets go of the rest when that is safe now, else holds
-    /// read lock 0 in between (or, when a checkpoint copying frames holds it, gives up the new
-    /// slot and keeps the old).
-    private func settle(slot i: Int, frame: UInt32) -> Bool {
-        if let now = index.read(), now.mxFrame == frame || !index.isLocked(.checkpoint) {
-            let previous = state
-            state = .mark(slot: i, frame: frame)
-            release(previous, keeping: i)
-            return true
-        }
-        guard holdsReadLock0 || tryLock(Self.readLock0, .shared) else {
-            if !heldSlots.contains(i) { unlock(Self.slotByte(i)) }
-            return false
-        }
-        let previous = state
-        state = .settingUp(slots: [i])
-        release(previous, keeping: i)
-        return false
-    }
-
-    /// Holds read lock 0 and no slot: no checkpoint copies a frame and, with frames not copied
-    /// yet, none restarts the WAL. False (the pin is not where it should be yet).
-    private func holdReadLock0Alone() -> Bool {
-        guard holdsReadLock0 || tryLock(Self.readLock0, .shared) else { return false }
-        let previous = state
-        state = .settingUp(slots: [])
-        release(previous, keeping: nil)
-        return false
-    }
-
     /// Capture's pin while frames may remain to be captured: a reader slot marked unused. A
     /// checkpoint never waits for a slot marked so (its copying goes on: frames copied into the
     /// database file stay in the WAL), but no restart happens while any slot is held. The slot
@@ -302,7 +183,6 @@ final class WALPin {
     /// waiting for (unused or marked at the WAL's end) first; failing that, the one it holds
     /// (in place), or any free one. False when none could be taken (the pin stays as it was,
     /// which also stops restarts).
-    @discardableResult
     ///
     /// Only for the WAL generation capture is in (`captured`): read lock 0 does not stop a
     /// restart, so the WAL may have begun a new generation since capture last read it, and
@@ -310,6 +190,7 @@ final class WALPin {
     /// has checked the file against what it captured (`continueInto`). So the index is read
     /// again once the slot is held (no restart can happen then): in another generation the
     /// pin stays where it was, and the next step checks the new generation first.
+    @discardableResult
     func pinRestarts(captured: WALPosition) -> Bool {
         guard !givenBack else { return false }
         if case .mark(_, Self.unusedMark) = state {
@@ -367,12 +248,12 @@ final class WALPin {
         pinMark(frame, mxFrame: now.mxFrame)
     }
 
-    private var stuckSince: Date?
-    private var hopped: UInt32?
+    var stuckSince: Date?
+    var hopped: UInt32?
 
     /// The read marks (index 0 unused), after letting go of the cooling slots no checkpoint
     /// can still be waiting for.
-    private func readMarks() -> [UInt32] {
+    func readMarks() -> [UInt32] {
         let marks = (0..<5).map { readMark(slot: $0) }
         if !index.isLocked(.checkpoint) || index.read()?.fullyBackfilled == true {
             cooling.removeAll()
@@ -382,7 +263,7 @@ final class WALPin {
         return marks
     }
 
-    private var heldSlots: [Int] {
+    var heldSlots: [Int] {
         switch state {
         case .settingUp(let slots): return slots
         case .mark(let slot, _): return [slot]
@@ -390,7 +271,7 @@ final class WALPin {
         }
     }
 
-    private var holdsReadLock0: Bool {
+    var holdsReadLock0: Bool {
         switch state {
         case .settingUp, .fileAlone: return true
         case .mark, .released: return false
@@ -400,7 +281,7 @@ final class WALPin {
     /// Lets go of what the pin held in `previous`, except reader slot `keep`. Slots are left
     /// with their marks as they are, as SQLite's readers leave theirs: a checkpoint that read a
     /// mark behind waits for the slot, and resets it once it gets it.
-    private func release(_ previous: State, keeping keep: Int?) {
+    func release(_ previous: State, keeping keep: Int?) {
         let checkpointing = index.isLocked(.checkpoint)
         let left: [Int]
         switch previous {
@@ -467,11 +348,11 @@ final class WALPin {
         if let key = poolKey {
             poolKey = nil
             givenBack = true
-            DescriptorPool.giveBack(key, shmDescriptor, databaseDescriptor)
+            WALPinDescriptors.giveBack(key, shmDescriptor, databaseDescriptor)
         }
     }
 
-    private var givenBack = false
+    var givenBack = false
 
     var isPinned: Bool { state != .released }
 
@@ -491,27 +372,4 @@ final class WALPin {
         for fd in parts { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         return (parts[0], parts[1])
     }
-}
-
-/// The files a database is made of, by identity (device and inode) at one moment.
-struct DatabaseFiles: Equatable {
-    let database: FileIdentity?
-    let wal: FileIdentity?
-    let index: FileIdentity?
-
-    init(databasePath: String) {
-        database = FileIdentity(path: databasePath)
-        wal = FileIdentity(path: databasePath + "-wal")
-        index = FileIdentity(path: databasePath + "-shm")
-    }
-
-    /// What changed from `self` (the files pins were opened on) to `now`.
-    func change(to now: DatabaseFiles) -> Change? {
-        if now.database == nil { return .databaseGone }
-        if now.database != database { return .databaseReplaced }
-        if now.wal != wal || now.index != index { return .walReplaced }
-        return nil
-    }
-
-    enum Change { case databaseGone, databaseReplaced, walReplaced }
 }
