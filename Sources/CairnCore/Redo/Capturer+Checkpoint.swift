@@ -37,12 +37,15 @@ extension Capturer {
         let c = try checkpointConnection()
         ownCheckpointRunning = true
         defer { ownCheckpointRunning = false }
-        guard let row = try? c.rows("PRAGMA wal_checkpoint(PASSIVE)").first, row.count == 3, row[0] == "0" else { return false }
-        guard let state = pins.index.read(), state.fullyBackfilled,
+        let row = try? c.rows("PRAGMA wal_checkpoint(PASSIVE)").first
+        // What this checkpoint copied is not the application's (see `noteIndex`).
+        let state = pins.index.read()
+        if let state { lastSeenIndex = state }
+        guard let row, row.count == 3, row[0] == "0" else { return false }
+        guard let state, state.fullyBackfilled,
               state.mxFrame == 0 || (state.sameGeneration(salt1: position.salt1, salt2: position.salt2) && state.mxFrame == position.frame) else {
             return false
         }
-        lastSeenIndex = state
         try step()
         lastCheckpointScn = scn
         return true
@@ -71,7 +74,19 @@ extension Capturer {
     private func checkpointConnection() throws(CairnError) -> SQLiteConnection { checkpointer }
 
     /// Notes the WAL index a step saw.
+    /// Frames copied that Cairn's own checkpoint did not copy (in the same generation, or the
+    /// rest of the previous one before a restart) mean the application checkpoints by itself:
+    /// Cairn's own checkpoint then waits while the WAL stays small, since a checkpoint of the
+    /// application that begins while Cairn's runs fails at once with SQLITE_BUSY (SQLite does
+    /// not wait for another checkpoint).
     func noteIndex(_ state: WALIndexState?) {
-        if let state { lastSeenIndex = state }
+        guard let state else { return }
+        if !ownCheckpointRunning, let last = lastSeenIndex {
+            let sameGeneration = state.sameGeneration(salt1: last.salt1, salt2: last.salt2)
+            if sameGeneration ? state.nBackfill > last.nBackfill : last.nBackfill < last.mxFrame {
+                applicationCheckpointSeen = Date()
+            }
+        }
+        lastSeenIndex = state
     }
 }
