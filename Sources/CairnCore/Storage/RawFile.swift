@@ -37,7 +37,7 @@ public final class RawFile: @unchecked Sendable {
     }
 
     /// A scratch file with no name in `directory` (owner-only, gone when closed).
-    public init(unnamedIn directory: String) throws(CairnError) {
+    init(unnamedIn directory: String) throws(CairnError) {
         let fd = cairn_open_unnamed(directory)
         if fd < 0 { throw CairnError.fromErrno("create a temporary file in", directory, errno) }
         path = directory + "/(unnamed temporary file)"

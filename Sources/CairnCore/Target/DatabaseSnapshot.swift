@@ -43,7 +43,7 @@ public final class DatabaseSnapshot: @unchecked Sendable {
     public var walPath: String { databasePath + "-wal" }
 
     /// Pages saved so far because a checkpoint was about to overwrite them.
-    public var preservedPages: Int { preserved.count }
+    var preservedPages: Int { preserved.count }
 
     /// Takes the snapshot. With `blockWriters` it is set up under the write lock (held only
     /// for that moment), so nothing can be committed meanwhile.

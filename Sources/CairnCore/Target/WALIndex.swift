@@ -75,7 +75,7 @@ public final class WALIndex: @unchecked Sendable {
     }
 
     /// The read marks of reader slots 1...4 (0xffffffff: unused), and whether each is locked.
-    public func readerSlots() -> [(mark: UInt32, locked: Bool)] {
+    func readerSlots() -> [(mark: UInt32, locked: Bool)] {
         lock.withLock {
             guard (try? file.read(into: buffer, count: 136, at: 0)) == 136 else { return [] }
             return (1...4).map { i in
@@ -87,7 +87,7 @@ public final class WALIndex: @unchecked Sendable {
     /// Whether another process runs a checkpoint that blocks writers (FULL, RESTART or
     /// TRUNCATE: it holds the checkpoint lock and the write lock; an automatic or PASSIVE
     /// checkpoint holds only the first).
-    public func blockingCheckpointRunning() -> Bool {
+    func blockingCheckpointRunning() -> Bool {
         var t: Int32 = 0
         let checkpointer = cairn_range_lock_holder(file.fd, LockByte.checkpoint.rawValue, 1, &t)
         guard checkpointer > 0, checkpointer != getpid() else { return false }
@@ -95,7 +95,7 @@ public final class WALIndex: @unchecked Sendable {
     }
 
     /// Who holds each lock byte 120...128 (debugging).
-    public func lockHolders() -> String {
+    func lockHolders() -> String {
         (120...128).map { b -> String in
             var t: Int32 = 0
             let pid = cairn_range_lock_holder(file.fd, Int64(b), 1, &t)
