@@ -2,13 +2,13 @@
 import PackageDescription
 
 // Linux only: capture and backups rely on Linux interfaces (inotify, open-file-description
-// locks, O_TMPFILE, renameat2, sync_file_range, /proc); `Sources/CairnCore/Platform.swift`
+// locks, O_TMPFILE, renameat2, sync_file_range, /proc); `Sources/CairnFormats/Platform.swift`
 // stops a build anywhere else with a message saying so.
 let package = Package(
     name: "Cairn",
     products: [
-        .library(name: "CairnCore", targets: ["CairnCore"]),
-        .executable(name: "cairn", targets: ["cairn"]),
+        .library(name: "Cairn", targets: ["Cairn"]),
+        .executable(name: "cairn", targets: ["CairnCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -20,22 +20,32 @@ let package = Package(
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
         .target(name: "CSQLiteShim", dependencies: ["CSQLite"]),
         .target(name: "CSystemShim"),
+        // The layers, each depending only on the ones above it in this list:
+        // formats and storage (file formats, checksums, compression, positional I/O; no SQLite, no control file)
         .target(
-            name: "CairnCore",
-            dependencies: [
-                "CSQLite", "CSQLiteShim", "CSystemShim", "CZstd", "CXXHash",
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            name: "CairnFormats",
+            dependencies: ["CSystemShim", "CZstd", "CXXHash", .product(name: "Logging", package: "swift-log")]
         ),
+        // the model: the control file and its transactions, records, lineage, policies and the pure planners
+        .target(name: "CairnCatalog", dependencies: ["CairnFormats", .product(name: "Logging", package: "swift-log")]),
+        // the engines: access to the live database and its WAL, capture, backup, recovery, retention
+        .target(
+            name: "CairnEngines",
+            dependencies: ["CairnFormats", "CairnCatalog", "CSQLite", "CSQLiteShim", "CSystemShim", "CZstd", "CXXHash",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        // the public API an application embeds
+        .target(name: "Cairn", dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", .product(name: "Logging", package: "swift-log")]),
+        // the command line: parses and prints
         .executableTarget(
-            name: "cairn",
+            name: "CairnCLI",
             dependencies: [
-                "CairnCore", "CSystemShim",
+                "Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CSystemShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // The tests run the `cairn` executable: depending on it rebuilds it with them (no stale binary).
-        .testTarget(name: "CairnCoreTests", dependencies: ["CairnCore", "CSQLite", "cairn"]),
+        .testTarget(name: "CairnTests", dependencies: ["Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite", "CairnCLI"]),
     ],
     swiftLanguageModes: [.v6]
 )

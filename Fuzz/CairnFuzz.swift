@@ -1,6 +1,8 @@
 // libFuzzer target for every on-disk format Cairn parses. Built by scripts/fuzz.sh
 // (swiftc -sanitize=fuzzer); the first input byte picks the parser, the rest is the file.
-@testable import CairnCore
+@testable import CairnFormats
+@testable import CairnCatalog
+@testable import CairnEngines
 import Foundation
 
 private let scratch = NSTemporaryDirectory() + "cairn-fuzz-\(getpid())"

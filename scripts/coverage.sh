@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Line coverage of the core library (CairnCore) by the whole test suite.
+# Line coverage of the core library (CairnFormats, CairnCatalog, CairnEngines, Cairn) by the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
@@ -7,4 +7,4 @@ swift test --enable-code-coverage --parallel --num-workers 2 >/dev/null
 bin=$(swift build --show-bin-path)
 llvm_cov=$(dirname "$(command -v swift)")/llvm-cov
 "$llvm_cov" report "$bin/CairnPackageTests.xctest" -instr-profile="$bin/codecov/default.profdata" \
-  -ignore-filename-regex='(\.build|Tests)/' | tail -1 | awk '{print "CairnCore line coverage: " $(NF-3)}'
+  -ignore-filename-regex='(\.build|Tests)/' | tail -1 | awk '{print "library line coverage: " $(NF-3)}'

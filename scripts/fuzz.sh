@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
 seconds=${1:-60}
 scratch=.build-fuzz
-swift build --scratch-path "$scratch" --target CairnCore -Xswiftc -sanitize=fuzzer >/dev/null
+swift build --scratch-path "$scratch" --target CairnEngines -Xswiftc -sanitize=fuzzer >/dev/null
 dbg="$scratch/debug"
-objs=$(ls "$dbg"/CairnCore.build/*.o "$dbg"/Logging.build/*.o "$dbg"/CSQLiteShim.build/*.o "$dbg"/CSystemShim.build/*.o)
+objs=$(ls "$dbg"/CairnFormats.build/*.o "$dbg"/CairnCatalog.build/*.o "$dbg"/CairnEngines.build/*.o "$dbg"/Logging.build/*.o "$dbg"/CSQLiteShim.build/*.o "$dbg"/CSystemShim.build/*.o)
 swiftc -sanitize=fuzzer -parse-as-library -g Fuzz/CairnFuzz.swift $objs -I "$dbg/Modules" \
   -Xcc -fmodule-map-file=Sources/CSQLite/module.modulemap -Xcc -fmodule-map-file=Sources/CZstd/module.modulemap \
   -Xcc -fmodule-map-file=Sources/CXXHash/module.modulemap \

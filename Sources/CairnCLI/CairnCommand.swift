@@ -1,0 +1,102 @@
+import ArgumentParser
+import CSystemShim
+import Foundation
+import Logging
+import CairnFormats
+import CairnCatalog
+import CairnEngines
+
+@main
+struct CairnCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn",
+        abstract: "Backup, archiving and point-in-time recovery for SQLite.",
+        version: FormatVersion.release,
+        subcommands: [Init.self, Backup.self, Restore.self, Archive.self, SwitchLog.self, ArchiveLogMode.self, List.self, Status.self, Validate.self, CatalogCommand.self, Report.self, Digest.self, Quickstart.self,
+                      Configure.self, Delete.self, Crosscheck.self, RestorePointCommand.self]
+    )
+
+    static func main() {
+        // Buffers of 1 MiB and more come straight from mmap and go back to the system when
+        // freed (glibc would otherwise raise its threshold after the first free and keep
+        // such buffers in per-thread heaps, growing the resident size of long restores).
+        _ = cairn_set_mmap_threshold(1 << 20)
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = ProcessInfo.processInfo.environment["CAIRN_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+            return h
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// The database argument and repository option most commands share.
+struct DatabaseOptions: ParsableArguments {
+    @Argument(help: "Path of the SQLite database.")
+    var database: String
+
+    @Option(name: .long, help: "Repository directory (default: DATABASE.cairn beside the database).")
+    var repo: String?
+
+    func open() throws(CairnError) -> Catalog {
+        let p = try Catalog.open(database: database, repository: repo, logger: Logger(label: "cairn"))
+        return p
+    }
+}
+
+extension CommandLine {
+    /// Absolute path of this executable (for starting worker processes).
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
+
+/// Runs `body`, turning Cairn errors into a message on standard error and a nonzero exit.
+func reporting(_ body: () throws(CairnError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        try? FileHandle.standardError.write(contentsOf: Data("cairn: error: \(error.description)\n".utf8))
+        throw ExitCode(error.exitCode)
+    }
+}
+
+enum Output {
+    static func json<T: Encodable>(_ value: T) {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .iso8601
+        let data = (try? e.encode(value)) ?? Data("null".utf8)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    static func date(_ d: Date) -> String { ISO8601DateFormatter().string(from: d) }
+
+    static func bytes(_ n: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n), i = 0
+        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
+    }
+
+    /// Parses sizes like 32M, 1G, 4096.
+    static func parseSize(_ s: String) -> UInt64? {
+        let u = s.uppercased().replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "")
+        let mult: UInt64
+        var digits = Substring(u)
+        switch u.last {
+        case "K": mult = 1 << 10; digits = digits.dropLast()
+        case "M": mult = 1 << 20; digits = digits.dropLast()
+        case "G": mult = 1 << 30; digits = digits.dropLast()
+        default: mult = 1
+        }
+        guard let n = UInt64(digits), n > 0 else { return nil }
+        let (r, o) = n.multipliedReportingOverflow(by: mult)
+        return o ? nil : r
+    }
+}

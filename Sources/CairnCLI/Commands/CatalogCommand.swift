@@ -1,0 +1,31 @@
+import ArgumentParser
+import Logging
+import CairnFormats
+import CairnCatalog
+import CairnEngines
+
+struct CatalogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "catalog", abstract: "Work with the catalog kept in the repository.", subcommands: [Rebuild.self, Add.self])
+
+    struct Rebuild: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rebuild the control file from the repository (identity, catalog, backup manifests, archived logs).")
+
+        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var waiting: WaitOptions
+
+        @Flag(help: "Print the result as JSON.")
+        var json = false
+
+        func run() throws {
+            try reporting { () throws(CairnError) in
+                let (_, r) = try CatalogRebuilder.rebuild(database: db.database, repository: db.repo, logger: Logger(label: "cairn"),
+                                                         wait: waiting.policy())
+                if json { Output.json(r); return }
+                print("control file rebuilt for DBID \(r.dbid): \(r.backups) backup(s), \(r.logs) archived log(s), incarnation \(r.incarnation); capture resumes at SCN \(r.scn) behind a recorded gap — take a level-0 backup")
+                for s in r.skipped { print("skipped: \(s)") }
+            }
+        }
+    }
+}

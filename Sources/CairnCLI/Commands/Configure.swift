@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import CairnFormats
+import CairnCatalog
+import CairnEngines
+
+struct Configure: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Set the retention policy and the recovery-area size limit, or show them.",
+        discussion: """
+        cairn configure DB retention redundancy N   keep the N newest level-0 backups
+        cairn configure DB retention window DAYS    keep what recovery to any point of the last DAYS days needs
+        cairn configure DB retention none           nothing is ever obsolete
+        cairn configure DB recovery-area-size SIZE  limit the repository to SIZE (e.g. 20G), or `unlimited`
+        cairn configure DB show [--json]            the current settings
+        """)
+
+    @OptionGroup var db: DatabaseOptions
+    @OptionGroup var waiting: WaitOptions
+
+    @Argument(help: "retention, recovery-area-size or show.")
+    var setting: String
+
+    @Argument(help: "The new value (see above).")
+    var values: [String] = []
+
+    @Flag(help: "Print the settings as JSON.")
+    var json = false
+
+    struct Settings: Encodable {
+        let retention: String
+        let redundancy: Int?
+        let windowDays: Double?
+        let recoveryArea: String
+        let recoveryAreaLimit: UInt64?
+        let warningPercent: Int
+        let restorePoints: Int
+    }
+
+    func run() throws {
+        try reporting { () throws(CairnError) in
+            let p = try db.open(waiting)
+            switch setting {
+            case "retention":
+                try p.setRetention(try parseRetention())
+            case "recovery-area-size":
+                guard values.count == 1 else {
+                    throw .invalidArgument("Usage: cairn configure DB recovery-area-size SIZE|unlimited (e.g. 20G).")
+                }
+                if values[0].lowercased() == "unlimited" {
+                    try p.setRecoveryAreaLimit(nil)
+                } else {
+                    guard let n = Output.parseSize(values[0]) else {
+                        throw .invalidArgument("recovery-area-size '\(values[0])' is not a size; use bytes or a suffix, e.g. 500M or 20G, or 'unlimited'.")
+                    }
+                    try p.setRecoveryAreaLimit(n)
+                }
+            case "show":
+                guard values.isEmpty else { throw .invalidArgument("`configure DB show` takes no value.") }
+            default:
+                throw .invalidArgument("Unknown setting '\(setting)': use retention, recovery-area-size or show (see `cairn configure --help`).")
+            }
+            let c = p.control
+            let s = Settings(retention: Obsolescence.describe(c.policy.retention), redundancy: c.policy.redundancy,
+                             windowDays: c.policy.windowDays, recoveryArea: p.layout.root, recoveryAreaLimit: c.policy.recoveryAreaLimit,
+                             warningPercent: Int(Policy.warningFraction * 100), restorePoints: c.restorePoints.count)
+            if json { Output.json(s); return }
+            print("retention      \(s.retention)")
+            print("recovery area  \(s.recoveryArea), limit \(s.recoveryAreaLimit.map(Output.bytes) ?? "unlimited") (warning at \(s.warningPercent) %)")
+        }
+    }
+
+    func parseRetention() throws(CairnError) -> Policy.Retention {
+        let usage = "Usage: cairn configure DB retention redundancy N | window DAYS | none"
+        guard let kind = values.first else { throw .invalidArgument(usage) }
+        switch (kind, values.count) {
+        case ("none", 1):
+            return .none
+        case ("redundancy", 2):
+            guard let n = Int(values[1]) else { throw .invalidArgument("retention redundancy '\(values[1])' is not a whole number. \(usage)") }
+            return .redundancy(n)
+        case ("window", 2):
+            guard let d = Double(values[1]) else { throw .invalidArgument("retention window '\(values[1])' is not a number of days. \(usage)") }
+            return .window(days: d)
+        default:
+            throw .invalidArgument(usage)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import Logging
+import CairnFormats
+import CairnCatalog
+import CairnEngines
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Register a database: new DBID, WAL mode, repository and multiplexed control file.")
+
+    @Argument(help: "Path of the SQLite database.")
+    var database: String
+
+    @Option(help: "Repository directory (default: DATABASE.cairn beside the database).")
+    var repo: String?
+
+    @Option(name: .customLong("control-copy"), help: "An extra control-file copy location (repeatable).")
+    var controlCopies: [String] = []
+
+    @Option(name: .customLong("log-member-dir"), help: "A directory for one member of every online log group (repeatable; default: REPO/online).")
+    var memberDirs: [String] = []
+
+    @Option(name: .customLong("log-groups"), help: "Number of online log groups (at least 2).")
+    var groups: Int = 2
+
+    @Option(name: .customLong("log-size"), help: "Page data per online log before a switch, e.g. 16M.")
+    var logSize: String = "16M"
+
+    @Option(name: .customLong("archive-dest"), help: "An archive destination directory (repeatable; default: REPO/archive).")
+    var archiveDests: [String] = []
+
+    @Option(name: .customLong("min-succeed"), help: "Destinations that must hold a log before it counts as archived.")
+    var minSucceed: Int = 1
+
+    @Option(name: .customLong("archive-timeout"), help: "Seconds after which a log with unarchived commits is switched and archived.")
+    var archiveTimeout: Double = 10
+
+    @Option(name: .customLong("wal-target"), help: "WAL size at which Cairn checkpoints after capture, e.g. 4M.")
+    var walTarget: String = "4M"
+
+    @Flag(name: .customLong("noarchivelog"), help: "Register in NOARCHIVELOG mode (backups only, no capture).")
+    var noArchiveLog = false
+
+    @Option(help: "Permissions of every file Cairn creates for this database, in octal, e.g. 0640 (directories get x where r is set). Default: the database file's own, followed when it changes.")
+    var mode: String?
+
+    @Flag(help: "Print the result as JSON.")
+    var json = false
+
+    func run() throws {
+        try reporting { () throws(CairnError) in
+            var redo = RedoOptions()
+            redo.memberDirectories = memberDirs
+            redo.groups = groups
+            guard let size = Output.parseSize(logSize) else { throw .invalidArgument("--log-size '\(logSize)' is not a size; use e.g. 16M.") }
+            redo.logSizeBytes = size
+            guard let target = Output.parseSize(walTarget) else { throw .invalidArgument("--wal-target '\(walTarget)' is not a size; use e.g. 4M.") }
+            redo.walTargetBytes = target
+            redo.archiveDestinations = archiveDests
+            redo.minSucceed = minSucceed
+            redo.archiveTimeoutSeconds = archiveTimeout
+            redo.mode = noArchiveLog ? .noarchivelog : .archivelog
+            let fileMode = try mode.map { (m: String) throws(CairnError) in try FileMode.parse(m) }
+            let p = try Catalog.initialize(database: database, repository: repo, extraControlCopies: controlCopies,
+                                                     redo: redo, fileMode: fileMode, logger: Logger(label: "cairn"))
+            if json { Output.json(p.redoStatus); return }
+            print("registered \(p.databasePath)")
+            print("  DBID         \(p.control.dbid)")
+            print("  incarnation  \(p.control.incarnation)")
+            print("  repository   \(p.layout.root)")
+            for c in p.control.controlCopies { print("  control file \(c)") }
+            print("  mode         \(p.control.redo.mode.rawValue); \(p.control.redo.groups.count) online log groups in \(p.control.redo.memberDirectories.joined(separator: ", "))")
+            print("  archive to   \(p.control.redo.archiveDestinations.joined(separator: ", ")) (min-succeed \(p.control.redo.minSucceed))")
+            print("  file mode    \(p.control.fileMode.map { "\($0) (set with --mode)" } ?? "as the database file's, now \(FileMode.of(file: p.databasePath) ?? .ownerOnly)")")
+            if p.control.redo.mode == .archivelog {
+                print("next: run `cairn archive \(p.databasePath) --follow` to capture every commit, and `cairn backup \(p.databasePath)`")
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Logging
+import CairnFormats
+import CairnCatalog
+import CairnEngines
+
+/// The database argument of `restore`: optional when --repo names a repository to restore
+/// from alone.
+struct RestoreSourceOptions: ParsableArguments {
+    @Argument(help: "Path of the SQLite database (omit it, with --repo, to restore from a repository alone).")
+    var database: String?
+
+    @Option(name: .long, help: "Repository directory (default: DATABASE.cairn beside the database). Without DATABASE: restore from this repository alone.")
+    var repo: String?
+
+    func open() throws(CairnError) -> Catalog {
+        guard let database else { throw Self.missingSource }
+        do throws(CairnError) {
+            return try Catalog.open(database: database, repository: repo, logger: Logger(label: "cairn"))
+        } catch {
+            if case .notRegistered = error, let repo {
+                throw .invalidArgument("\(error.description)\nTo restore from the repository alone, leave out the database: `cairn restore --repo \(repo) --to PATH [target]`.")
+            }
+            throw error
+        }
+    }
+
+    static let missingSource = CairnError.invalidArgument(
+        "Give the database to restore (`cairn restore DB --to PATH`), or restore from a repository alone with `cairn restore --repo DIR --to PATH`.")
+}
+
+extension Restore {
+    /// `cairn restore --repo DIR (--to PATH | --validate) [target]`: no control file, nothing
+    /// written into DIR, the database's original path never touched.
+    func runFromRepository(target t: RecoveryTarget) throws(CairnError) {
+        guard let repo = db.repo else { throw RestoreSourceOptions.missingSource }
+        if inPlace {
+            throw .invalidArgument("--in-place needs the database: restoring from a repository alone writes only to --to PATH. Restore with --to, or register the database again with `cairn catalog rebuild DB --repo \(repo)`.")
+        }
+        let (p, report) = try Catalog.openRepositoryAlone(repo, logger: Logger(label: "cairn"))
+        p.lockWait = try waiting.policy()
+        if validate {
+            let r = try p.validateRestore(backup: backup)
+            if json { Output.json(["backup": String(r.id), "scn": String(r.scn), "result": "validated"]); return }
+            print("backup \(r.id) (SCN \(r.scn)) validated from the repository alone (nothing written); every checksum verified")
+            return
+        }
+        let r = try p.recoverDetached(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete)
+        if json { Output.json(r); return }
+        Self.report(r, source: " from the repository \(p.layout.root) alone", place: "into \(to!)")
+        for s in report.skipped { print("note: \(s)") }
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+import CairnFormats
+
+/// Reads and writes the multiplexed control file.
+///
+/// Every copy holds the whole document with an update sequence number (USN) and checksum.
+/// An update writes each copy atomically (temporary file, fsync, rename, fsync of the
+/// directory) under the control-file lock. On open the valid copy with the highest USN wins;
+/// stale, missing or damaged copies are reported with a warning and rewritten from it by the
+/// next update (never by a mere reader).
+package struct ControlFileStore: Sendable {
+    package static let kind = "control"
+    package let copies: [String]
+    package private(set) var usn: UInt64
+    package private(set) var content: ControlFile
+    /// Warnings produced while opening (stale, missing or corrupt copies, rewritten at the next update).
+    package private(set) var warnings: [String] = []
+    /// Candidate control files that belong to another database (path, DBID).
+    package private(set) var foreignCopies: [(path: String, dbid: String)] = []
+
+    /// Creates the first version of the control file in every location. A control file that
+    /// replaces another (`catalog rebuild`) continues its update numbers (`after`), so a
+    /// process still holding the old one adopts the new one at its next update.
+    package static func create(_ content: ControlFile, after usn: UInt64 = 0) throws(CairnError) -> ControlFileStore {
+        var store = ControlFileStore(copies: content.controlCopies, usn: usn, content: content)
+        try store.write(content)
+        return store
+    }
+
+    /// A control file held in memory only (built from a repository alone): it has no copies
+    /// and is never written.
+    package static func inMemory(_ content: ControlFile) -> ControlFileStore {
+        ControlFileStore(copies: [], usn: 0, content: content)
+    }
+
+    init(copies: [String], usn: UInt64, content: ControlFile) {
+        self.copies = copies
+        self.usn = usn
+        self.content = content
+    }
+
+    /// Opens from the candidate locations (plus every location the winning copy lists).
+    /// Throws `notRegistered` when no candidate exists and `controlFileUnusable` when every
+    /// existing copy is damaged.
+    ///
+    /// Opening writes nothing: copies that are missing, stale or damaged are reported in
+    /// `warnings`, and the next update (under the control-file lock) rewrites every copy from
+    /// the newest. Copies are replaced by atomic renames, so each one read is whole; a copy
+    /// that looks stale may just not have been renamed yet by a process updating them all,
+    /// so problems are confirmed by reading again while updates are held off.
+    package static func open(candidates: [String], repositoryHint: String?, logger: Logger) throws(CairnError) -> ControlFileStore {
+        var read = try ControlCopiesRead(candidates: candidates, repositoryHint: repositoryHint)
+        if !read.problems.isEmpty, let lock = LockFile.openExisting(read.lockPath) {
+            if (try? lock.lock(.shared, policy: LockWaitPolicy(timeout: 10), purpose: "read the control file", log: { _ in })) != nil {
+                read = try ControlCopiesRead(candidates: candidates, repositoryHint: repositoryHint)
+            }
+            lock.close()
+        }
+        var store = ControlFileStore(copies: read.winner.content.controlCopies, usn: read.winner.usn, content: read.winner.content)
+        store.foreignCopies = read.foreign
+        Catalog.registerPermissions(store.content, database: store.content.databasePath)
+        for (path, problem) in read.problems {
+            let msg = "control file copy \(path) is \(problem); the next command that updates the control file rewrites it from \(read.winner.path)"
+            logger.warning("\(msg)")
+            store.warnings.append(msg)
+        }
+        return store
+    }
+
+    /// Writes a new version to every copy. Succeeds when at least one copy was written;
+    /// copies that failed are reported and repaired on the next open.
+    package mutating func write(_ newContent: ControlFile, logger: Logger? = nil) throws(CairnError) {
+        var c = newContent
+        c.updatedAt = Date()
+        let nextUSN = usn + 1
+        let encoded = CheckedDocument.make(c, kind: Self.kind, version: FormatVersion.controlFile, usn: nextUSN).encoded()
+        // Every copy is written, fsync'd and renamed on its own thread: concurrent fsyncs
+        // share the file system's journal commits instead of waiting for one each.
+        let paths = copies
+        let failures = FailureList()
+        DispatchQueue.concurrentPerform(iterations: paths.count) { i in
+            let path = paths[i]
+            do throws(CairnError) {
+                try FileSystem.makeDirectories(FileSystem.parent(of: path))
+                try FileSystem.atomicWrite(encoded, to: path)
+            } catch {
+                failures.add(i, path, error)
+                logger?.warning("could not update control file copy \(path): \(error)")
+            }
+        }
+        let failed = failures.sorted
+        if failed.count == paths.count, let first = failed.first {
+            throw first.1
+        }
+        usn = nextUSN
+        content = c
+    }
+
+    /// Read-modify-write under an exclusive lock shared by every Cairn process: the newest
+    /// copy on disk is re-read first, so a change made meanwhile by another process (a
+    /// backup while capture runs) is never overwritten.
+    package mutating func update(logger: Logger? = nil, _ change: (inout ControlFile) throws(CairnError) -> Void) throws(CairnError) {
+        let lock = try ControlFileLock(path: lockPath)
+        defer { lock.release() }
+        if let newest = Self.newestCopy(copies), newest.usn > usn {
+            usn = newest.usn
+            content = newest.content
+        }
+        var c = content
+        try change(&c)
+        try write(c, logger: logger)
+    }
+
+    /// Adopts the newest copy on disk when another process wrote a newer one.
+    mutating func reload() {
+        if let newest = Self.newestCopy(copies), newest.usn > usn {
+            usn = newest.usn
+            content = newest.content
+        }
+    }
+
+    /// The lock file beside the repository's copy of the control file.
+    var lockPath: String {
+        let repoCopy = copies.first { $0.hasSuffix("/control/cairn.ctl") } ?? copies[0]
+        return FileSystem.parent(of: repoCopy) + "/control.lock"
+    }
+
+    /// The valid copy with the highest update sequence number.
+    package static func newestCopy(_ paths: [String]) -> (usn: UInt64, content: ControlFile)? {
+        var best: (UInt64, ControlFile)?
+        for p in paths {
+            guard let bytes = try? FileSystem.readAll(p),
+                  let doc = try? CheckedDocument.decode(bytes, kind: kind, maxVersion: FormatVersion.controlFile, file: p),
+                  let c = try? doc.decodeBody(ControlFile.self, file: p) else { continue }
+            if best == nil || doc.usn > best!.0 { best = (doc.usn, c) }
+        }
+        return best
+    }
+}
+
+/// An exclusive `flock` held for the length of one control-file update.
+package final class ControlFileLock {
+    private var fd: Int32
+
+    package init(path: String) throws(CairnError) {
+        try FileSystem.makeDirectories(FileSystem.parent(of: path))
+        fd = FilePermissions.openCreating(path, O_RDWR | O_CREAT | O_CLOEXEC)
+        if fd < 0 { throw CairnError.fromErrno("open control-file lock", path, errno) }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            let e = errno
+            close(fd)
+            throw CairnError.fromErrno("lock", path, e)
+        }
+    }
+
+    package func release() {
+        if fd >= 0 { close(fd); fd = -1 }
+    }
+
+    deinit { release() }
+}
+
+/// Failures of the copies written in parallel, in copy order.
+private final class FailureList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [(Int, String, CairnError)] = []
+    func add(_ i: Int, _ path: String, _ e: CairnError) { lock.withLock { items.append((i, path, e)) } }
+    var sorted: [(String, CairnError)] { lock.withLock { items.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) } } }
+}

@@ -1,0 +1,44 @@
+import CairnFormats
+
+/// Redo settings chosen at registration (`cairn init`).
+package struct RedoOptions: Sendable {
+    /// Directories holding one member of every online log group (default: the repository's `online/`).
+    package var memberDirectories: [String] = []
+    package var groups = 2
+    /// Archive destinations (default: the repository's `archive/`).
+    package var archiveDestinations: [String] = []
+    package var minSucceed = 1
+    package var logSizeBytes: UInt64 = 16 << 20
+    package var archiveTimeoutSeconds: Double = 10
+    package var walTargetBytes: UInt64 = 4 << 20
+    package var mode: LogMode = .archivelog
+
+    package init() {}
+
+    package func validate() throws(CairnError) {
+        guard groups >= 2 else { throw .invalidArgument("--log-groups \(groups): at least 2 online log groups are needed (one is written while another is archived).") }
+        guard groups <= 64 else { throw .invalidArgument("--log-groups \(groups) is too many (at most 64).") }
+        guard minSucceed >= 1 else { throw .invalidArgument("--min-succeed must be at least 1.") }
+        let dests = max(1, archiveDestinations.count)
+        guard minSucceed <= dests else {
+            throw .invalidArgument("--min-succeed \(minSucceed) exceeds the \(dests) archive destination(s); add destinations with --archive-dest or lower it.")
+        }
+        guard logSizeBytes >= 64 << 10 else { throw .invalidArgument("--log-size must be at least 64K.") }
+        guard archiveTimeoutSeconds > 0 else { throw .invalidArgument("--archive-timeout must be more than 0 seconds.") }
+        if Set(memberDirectories.map(FileSystem.resolved)).count != memberDirectories.count {
+            throw .invalidArgument("--log-member-dir was given the same directory twice; members of a group must be in different directories.")
+        }
+    }
+
+    package func state(layout: RepositoryLayout) -> RedoState {
+        var s = RedoState(memberDirectories: memberDirectories.isEmpty ? [layout.onlineLogDirectory] : memberDirectories.map(FileSystem.resolved),
+                          archiveDestinations: archiveDestinations.isEmpty ? [layout.archiveDirectory] : archiveDestinations.map(FileSystem.resolved))
+        s.groups = (1...groups).map { RedoState.LogGroup(number: $0) }
+        s.minSucceed = minSucceed
+        s.logSizeBytes = logSizeBytes
+        s.archiveTimeoutSeconds = archiveTimeoutSeconds
+        s.walTargetBytes = walTargetBytes
+        s.mode = mode
+        return s
+    }
+}

@@ -1,0 +1,335 @@
+import Foundation
+import Logging
+import CairnFormats
+import CairnCatalog
+
+/// Options for one backup.
+package struct BackupOptions: Sendable {
+    package var asCopy = false
+    package var tag: String?
+    package var maxPieceSize: UInt64 = 32 << 20
+    /// zstd level (negative levels are zstd's fast levels); nil stores pages uncompressed.
+    /// The default, -1, compresses at about 1.3 times the speed of level 1 for about 3 % more bytes.
+    package var compressionLevel: Int32? = -1
+    package var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    package var showProgress = isatty(STDERR_FILENO) == 1
+    /// 0: every page. 1: the pages changed since the base (differential: the last backup of
+    /// level 0 or 1; cumulative: the last level 0).
+    package var level = 0
+    package var cumulative = false
+    /// Archival backup (`--keep-until DATE|forever`): exempt from retention until then.
+    package var keepUntil: Date?
+    package var keepForever = false
+    package init() {}
+}
+
+/// Takes backups: a consistent snapshot read in parallel blocks, written as a backup set of
+/// checksummed pieces (or an image copy), re-read and checked, and only then made visible
+/// and recorded. Level 0 holds every page; level 1 only the pages changed since its base.
+/// Every backup also stores the hash of every page at its SCN (`pages.map`).
+package struct BackupEngine {
+    package static let blockBytes = 1 << 20
+    static let slotCount = 6
+
+    let layout: RepositoryLayout
+    let dbid: UInt64
+    let logger: Logger
+
+    package struct Result: Sendable {
+        package let manifest: BackupManifest
+        package let directory: String
+        package let walCursor: ControlFile.WALCursor?
+    }
+
+    /// Blocks hold up to 1 MiB of pages and always fit in a piece.
+    static func blockPages(pageSize: Int, maxPieceSize: UInt64) throws(CairnError) -> Int {
+        let overhead = UInt64(BackupPieceFormat.headerSize + BackupPieceFormat.trailerSize + BackupPieceFormat.blockHeaderSize)
+        let perPage = UInt64(pageSize + BackupPieceFormat.entrySize)
+        guard maxPieceSize >= overhead + perPage else {
+            throw .invalidArgument("--max-piece-size \(maxPieceSize) is too small: a piece must hold at least one \(pageSize)-byte page and \(overhead) bytes of headers (use at least \(overhead + perPage) bytes, e.g. 1M).")
+        }
+        return max(1, min(blockBytes / pageSize, Int((maxPieceSize - overhead) / perPage)))
+    }
+
+    /// Writes the backup `owner` claimed, of the snapshot; returns the verified, visible backup.
+    /// `scnAtSnapshot` gives the SCN of a snapshot (capturing up to it first when this process
+    /// captures) and the WAL cursor to record, or nil when it cannot tell (the WAL was
+    /// restarted since the snapshot began): the snapshot is then taken again.
+    /// What dead processes left in the backups directory is removed first.
+    func run(owner: PartialBackupOwner, database: String, incarnation: Int,
+             scnAtSnapshot: @escaping SnapshotSCN,
+             options: BackupOptions, incremental: IncrementalPlan? = nil) throws(CairnError) -> Result {
+        let id = owner.id
+        try FileSystem.makeDirectories(layout.backupsDirectory)
+        BackupLeftovers.remove(layout: layout, logger: logger)
+        let started = Date()
+        let (snapshot, scn, newCursor) = try Self.snapshot(database, layout: layout, scnAtSnapshot: scnAtSnapshot)
+        func lap(_ what: String) { logger.debug("backup \(id): \(what) at \(Int(Date().timeIntervalSince(started) * 1000)) ms") }
+        lap("snapshot at SCN \(scn)")
+        defer { snapshot.close() }
+
+        let partial = owner.partialDirectory
+        try owner.makeDirectory()
+        do throws(CairnError) {
+            let pageSize = snapshot.pageSize
+            let bp = try Self.blockPages(pageSize: pageSize, maxPieceSize: options.maxPieceSize)
+            let progress = ProgressMeter(label: options.asCopy ? "image copy" : "backup",
+                                    totalBytes: UInt64(snapshot.pageCount) * UInt64(pageSize), enabled: options.showProgress)
+            var pages: PageSelection = .all
+            if let plan = incremental {
+                pages = .changed(plan.baseMap, candidates: try plan.candidates(snapshot).map {
+                    Self.withNewPages($0, base: plan.baseMap.pageCount, pageCount: snapshot.pageCount)
+                })
+            }
+            lap("change candidates")
+            let (files, map, reread) = options.asCopy
+                ? try writeImageCopy(snapshot: snapshot, directory: partial, blockPages: bp, options: options, progress: progress)
+                : try writeBackupSet(snapshot: snapshot, id: id, directory: partial, blockPages: bp, pages: pages, options: options, progress: progress)
+            snapshot.close()
+            if let plan = incremental, let exact = plan.exactState(), exact != map.state {
+                throw CairnError.verificationFailed(file: partial, detail: "the level-1 backup's pages give database state \(Hash.hex(map.state)) but the captured state at SCN \(scn) is \(Hash.hex(exact)); take a level-0 backup")
+            }
+            lap("pages written and re-read")
+            let mapFile = try Self.writePageMap(map, scn: scn, incarnation: incarnation, directory: partial)
+            var manifest = BackupManifest(
+                dbid: String(dbid), backupId: id, kind: options.asCopy ? .imageCopy : .backupSet, level: incremental == nil ? 0 : 1,
+                incarnation: incarnation, scn: scn, pageSize: pageSize, pageCount: snapshot.pageCount,
+                stateChecksum: Hash.hex(map.state), compression: options.asCopy || options.compressionLevel == nil ? "none" : "zstd",
+                compressionLevel: options.asCopy ? nil : options.compressionLevel.map(Int.init), blockPages: bp,
+                files: files, tag: options.tag, databaseName: (database as NSString).lastPathComponent,
+                startedAt: started, completedAt: Date(), release: FormatVersion.release)
+            manifest.pageMap = mapFile
+            manifest.databaseMode = FileMode.of(file: database)
+            manifest.keepUntil = options.keepUntil
+            manifest.keepForever = options.keepForever ? true : nil
+            manifest.pagesStored = files.reduce(0) { $0 + $1.pages }
+            if let plan = incremental {
+                manifest.baseId = plan.base.id
+                manifest.cumulative = plan.cumulative
+                if case let .changed(_, candidates) = pages { manifest.changeSource = candidates == nil ? "scanned" : "tracked" }
+            }
+            _ = try manifest.write(directory: partial)
+            try FileSystem.fsyncDirectory(partial)
+            try BackupVerifier.checkTransfer(directory: partial, manifest: manifest, reread: reread)
+            let final = layout.backupDirectory(id)
+            try FileSystem.renameNoReplace(partial, final)
+            try FileSystem.fsyncDirectory(layout.backupsDirectory)
+            lap("verified and made visible")
+            progress.finish()
+            return Result(manifest: manifest, directory: final, walCursor: newCursor)
+        } catch {
+            FileSystem.removeTree(partial)
+            throw error
+        }
+    }
+
+    /// Takes a snapshot whose SCN is known. Writers are not blocked; only when the WAL keeps
+    /// being restarted under the first tries are they, for the moment the snapshot begins.
+    static func snapshot(_ database: String, layout: RepositoryLayout,
+                         scnAtSnapshot: SnapshotSCN)
+        throws(CairnError) -> (DatabaseSnapshot, UInt64, ControlFile.WALCursor?) {
+        for attempt in 0..<5 {
+            let snapshot = try DatabaseSnapshot(databasePath: database, blockWriters: attempt == 4)
+            if let held = snapshot.writeLockHeld {
+                WriteLockHolds.record(layout: layout, operation: "backup snapshot", seconds: held)
+            }
+            if let (scn, cursor) = try scnAtSnapshot(snapshot) { return (snapshot, scn, cursor) }
+            snapshot.close()
+        }
+        throw .walChanged(path: database + "-wal", detail: "the WAL was restarted under every attempt to take a snapshot")
+    }
+
+    /// Which pages a backup stores.
+    enum PageSelection {
+        /// Level 0: every page.
+        case all
+        /// Level 1: the pages whose hash differs from `base`, looked for among `candidates`
+        /// (ascending), or among every page when nil.
+        case changed(PageMap, candidates: [UInt32]?)
+    }
+
+    /// Candidate pages plus the pages past the end of the base, up to the snapshot's size.
+    static func withNewPages(_ candidates: [UInt32], base: UInt32, pageCount: UInt32) -> [UInt32] {
+        var out = candidates.filter { $0 <= min(base, pageCount) }
+        if pageCount > base { out.append(contentsOf: (base + 1)...pageCount) }
+        return out
+    }
+
+    static let pageMapName = "pages.map"
+
+    /// Writes the backup's page map (fsync'd) and describes it for the manifest.
+    static func writePageMap(_ map: PageMap, scn: UInt64, incarnation: Int, directory: String) throws(CairnError) -> BackupManifest.File {
+        let bytes = map.encoded(scn: scn, incarnation: incarnation, changes: false)
+        let f = try RawFile(path: directory + "/" + pageMapName, mode: .createNew)
+        try f.write(bytes, at: 0)
+        try f.sync()
+        let xxh = bytes.withUnsafeBytes { Hash.xxh3($0.baseAddress!, $0.count) }
+        return .init(name: pageMapName, bytes: UInt64(bytes.count), xxh3: Hash.hex(xxh), pages: UInt64(map.pageCount),
+                     firstPage: 1, lastPage: map.pageCount)
+    }
+
+    /// Reads and verifies the page map of a backup against its manifest.
+    static func readPageMap(directory: String, manifest m: BackupManifest) throws(CairnError) -> PageMap {
+        guard let f = m.pageMap else {
+            throw .missingFile(path: directory + "/" + pageMapName, detail: "backup \(m.backupId) was written without a page map; take a level-0 backup")
+        }
+        let path = directory + "/" + f.name
+        guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "the page map of backup \(m.backupId)") }
+        let bytes = try FileSystem.readAll(path)
+        let xxh = bytes.withUnsafeBytes { Hash.xxh3($0.baseAddress!, $0.count) }
+        guard UInt64(bytes.count) == f.bytes, Hash.hex(xxh) == f.xxh3 else {
+            throw .corrupt(file: path, offset: nil, detail: "the page map differs from the manifest's record of it (size or checksum)")
+        }
+        let (map, scn, _) = try PageMap.decode(bytes, file: path)
+        guard scn == m.scn, map.pageCount == m.pageCount, map.pageSize == m.pageSize, Hash.hex(map.state) == m.stateChecksum else {
+            throw .corrupt(file: path, offset: nil, detail: "the page map does not describe backup \(m.backupId) (SCN, size or state differ)")
+        }
+        return map
+    }
+
+    /// Commits in the WAL that the cursor has not counted yet, and the cursor after them.
+    static func countCommits(_ scan: WALScan, since cursor: ControlFile.WALCursor?) -> (UInt64, ControlFile.WALCursor?) {
+        guard let h = scan.header else { return (0, cursor) }
+        let newCursor = ControlFile.WALCursor(salt1: h.salt1, salt2: h.salt2, frame: scan.lastCommitFrame)
+        if let c = cursor, c.salt1 == h.salt1, c.salt2 == h.salt2 {
+            return (UInt64(scan.commits.filter { $0.frame > c.frame }.count), newCursor)
+        }
+        return (UInt64(scan.commits.count), newCursor)
+    }
+
+    private func makeSlots(pageSize: Int, blockPages: Int) -> [PageBlockSlot] {
+        (0..<Self.slotCount).map { _ in PageBlockSlot(pageSize: pageSize, capacityPages: blockPages) }
+    }
+
+    /// Fills slots with consecutive blocks of the snapshot.
+    private func producer(_ snapshot: DatabaseSnapshot, blockPages: Int) -> (PageBlockSlot) throws -> Bool {
+        var next: UInt32 = 1
+        let total = snapshot.pageCount
+        return { slot in
+            guard next <= total else { return false }
+            slot.setConsecutive(first: next, count: Int(min(UInt32(blockPages), total - next + 1)))
+            try snapshot.readPages(first: next, count: slot.count, into: slot.pages)
+            next += UInt32(slot.count)
+            return true
+        }
+    }
+
+    /// Fills slots with the listed pages (ascending), reading each run of consecutive pages at once.
+    private func producer(_ snapshot: DatabaseSnapshot, pages list: [UInt32], blockPages: Int) -> (PageBlockSlot) throws -> Bool {
+        var i = 0
+        return { slot in
+            guard i < list.count else { return false }
+            slot.count = 0
+            while i < list.count && slot.count < blockPages {
+                var run = 1
+                while i + run < list.count, slot.count + run < blockPages, list[i + run] == list[i] + UInt32(run) { run += 1 }
+                try snapshot.readPages(first: list[i], count: run, into: slot.pages + slot.count * snapshot.pageSize)
+                for k in 0..<run { slot.pgnos[slot.count + k] = list[i] + UInt32(k) }
+                slot.count += run
+                i += run
+            }
+            slot.firstPage = slot.pgnos[0]
+            return true
+        }
+    }
+
+    private func writeBackupSet(snapshot: DatabaseSnapshot, id: UInt64, directory: String, blockPages: Int, pages: PageSelection,
+                                options: BackupOptions, progress: ProgressMeter) throws(CairnError) -> ([BackupManifest.File], PageMap, Set<String>) {
+        let compressors = (0..<options.workers).map { _ in options.compressionLevel.map { Compressor(level: $0) } }
+        let header = BackupPieceFormat.Header(version: FormatVersion.backupPiece, release: FormatVersion.releaseCode, dbid: dbid,
+                                              backupSet: id, piece: 0, pageSize: UInt32(snapshot.pageSize),
+                                              compression: options.compressionLevel == nil ? 0 : 1)
+        let writer = BackupPieceWriter(directory: directory, template: header, maxPieceSize: options.maxPieceSize)
+        let map: PageMapBox
+        var base: PageMap?
+        let produce: (PageBlockSlot) throws -> Bool
+        switch pages {
+        case .all:
+            map = PageMapBox(PageMap(pageSize: snapshot.pageSize))
+            map.map.reserve(Int(snapshot.pageCount))
+            produce = producer(snapshot, blockPages: blockPages)
+        case let .changed(b, candidates):
+            var start = b
+            start.resize(snapshot.pageCount)
+            map = PageMapBox(start)
+            base = b
+            if let candidates { snapshot.prefetch(candidates) }
+            produce = candidates.map { producer(snapshot, pages: $0, blockPages: blockPages) } ?? producer(snapshot, blockPages: blockPages)
+        }
+        let changedSince = base
+        let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers)
+        try Self.rethrowing {
+            try pipeline.run(
+                produce: produce,
+                transform: { slot, w in
+                    slot.readBytes = slot.rawBytes
+                    if let changedSince {
+                        slot.keepChanged(since: changedSince)
+                        if slot.count > 0 { slot.encode(compressor: compressors[w], hashed: true) }
+                    } else {
+                        slot.encode(compressor: compressors[w])
+                    }
+                },
+                consume: { slot in
+                    progress.advance(UInt64(slot.readBytes))
+                    guard slot.count > 0 else { return }
+                    try writer.append(head: slot.encoded, headCount: slot.headCount, payload: slot.payload, payloadCount: slot.payloadCount,
+                                      pages: slot.count, hashSum: slot.hashSum, firstPage: slot.pgnos[0],
+                                      lastPage: slot.pgnos[slot.count - 1])
+                    map.add(slot, replacing: changedSince != nil)
+                })
+        }
+        try writer.finishPiece()
+        let reread = try writer.verifier.finish()
+        return (writer.finished, map.map, reread)
+    }
+
+    private func writeImageCopy(snapshot: DatabaseSnapshot, directory: String, blockPages: Int,
+                                options: BackupOptions, progress: ProgressMeter) throws(CairnError) -> ([BackupManifest.File], PageMap, Set<String>) {
+        let path = directory + "/" + ImageCopy.fileName
+        let file = try SequentialWriter(path: path)
+        let total = UInt64(snapshot.pageCount) * UInt64(snapshot.pageSize)
+        let map = PageMapBox(PageMap(pageSize: snapshot.pageSize))
+        map.map.reserve(Int(snapshot.pageCount))
+        let fileHash = StreamingHash()
+        let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers)
+        try Self.rethrowing {
+            try pipeline.run(
+                produce: producer(snapshot, blockPages: blockPages),
+                transform: { slot, _ in slot.hashPages() },
+                consume: { slot in
+                    try file.append(slot.pages, slot.rawBytes)
+                    fileHash.update(slot.pages, slot.rawBytes)
+                    map.add(slot, replacing: false)
+                    progress.advance(UInt64(slot.rawBytes))
+                })
+        }
+        try file.finish()
+        FileSystem.makeReadOnly(path)
+        return ([.init(name: ImageCopy.fileName, bytes: total, xxh3: Hash.hex(fileHash.value), pages: UInt64(snapshot.pageCount),
+                       firstPage: 1, lastPage: snapshot.pageCount)], map.map, [])
+    }
+
+    static func rethrowing(_ body: () throws -> Void) throws(CairnError) {
+        do { try body() } catch let e as CairnError { throw e } catch {
+            throw .io(operation: "backup: \(error)", path: "", errno: EIO)
+        }
+    }
+}
+
+/// The page map a backup builds as the in-order consumer thread hands it each block.
+final class PageMapBox: @unchecked Sendable {
+    var map: PageMap
+    init(_ map: PageMap) { self.map = map }
+
+    /// Level 0 appends every page in order; level 1 replaces the pages it stores.
+    func add(_ slot: PageBlockSlot, replacing: Bool) {
+        for i in 0..<slot.count {
+            if replacing { map.set(slot.pgnos[i], hash: slot.hashes[i]) } else { map.append(slot.hashes[i]) }
+        }
+    }
+}
+
+package enum ImageCopy {
+    package static let fileName = "image.db"
+}

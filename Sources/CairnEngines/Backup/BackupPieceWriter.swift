@@ -1,0 +1,90 @@
+import Foundation
+import CairnFormats
+import CairnCatalog
+
+/// Appends encoded blocks to backup pieces, starting a new piece whenever the next block
+/// would take the current one past the maximum piece size. Each finished piece gets its
+/// trailer and is fsync'd; the writer reports every piece for the manifest.
+final class BackupPieceWriter: @unchecked Sendable {
+    private let directory: String
+    private let template: BackupPieceFormat.Header
+    private let maxPieceSize: UInt64
+    private var file: SequentialWriter?
+    private var offset: UInt64 { file?.size ?? 0 }
+    /// Chains the piece header and every block header (each block header carries the
+    /// checksum of its block), for the trailer.
+    private var contentHash = StreamingHash()
+    /// XXH3 of every byte of the piece, for the manifest.
+    private var fileHash = StreamingHash()
+    private var blocks: UInt64 = 0
+    private var pages: UInt64 = 0
+    private var hashSum: UInt64 = 0
+    private var firstPage: UInt32 = 0
+    private var lastPage: UInt32 = 0
+    private(set) var finished: [BackupManifest.File] = []
+    private var scratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+    /// Re-reads each finished piece on another thread while the next ones are written.
+    let verifier = TransferVerifier()
+
+    init(directory: String, template: BackupPieceFormat.Header, maxPieceSize: UInt64) {
+        self.directory = directory
+        self.template = template
+        self.maxPieceSize = maxPieceSize
+    }
+
+    deinit { scratch.deallocate() }
+
+    static func pieceName(_ n: Int) -> String {
+        let s = String(n)
+        return "piece-" + String(repeating: "0", count: max(0, 4 - s.count)) + s + ".cbp"
+    }
+
+    private func put(_ p: UnsafeRawPointer, _ count: Int) throws(CairnError) {
+        try file!.append(p, count)
+        fileHash.update(p, count)
+    }
+
+    private func open() throws(CairnError) {
+        let n = finished.count + 1
+        let f = try SequentialWriter(path: directory + "/" + Self.pieceName(n))
+        file = f
+        contentHash = StreamingHash()
+        fileHash = StreamingHash()
+        blocks = 0; pages = 0; hashSum = 0
+        var h = template
+        h.piece = UInt32(n)
+        BackupPieceFormat.encodeHeader(h, into: scratch)
+        try put(scratch, BackupPieceFormat.headerSize)
+        contentHash.update(scratch, BackupPieceFormat.headerSize)
+    }
+
+    /// Appends one block: `head` holds the block header and entries, `payload` the pages.
+    func append(head: UnsafeRawPointer, headCount: Int, payload: UnsafeRawPointer, payloadCount: Int,
+                pages blockPages: Int, hashSum blockSum: UInt64, firstPage fp: UInt32, lastPage lp: UInt32) throws(CairnError) {
+        let size = UInt64(headCount + payloadCount)
+        if file != nil, blocks > 0, offset + size + UInt64(BackupPieceFormat.trailerSize) > maxPieceSize {
+            try finishPiece()
+        }
+        if file == nil { try open() }
+        if blocks == 0 { firstPage = fp }
+        lastPage = lp
+        try put(head, headCount)
+        contentHash.update(head, BackupPieceFormat.blockHeaderSize)
+        try put(payload, payloadCount)
+        blocks += 1
+        pages += UInt64(blockPages)
+        hashSum &+= blockSum
+    }
+
+    func finishPiece() throws(CairnError) {
+        guard let f = file else { return }
+        BackupPieceFormat.encodeTrailer(.init(blocks: blocks, pages: pages, pageHashSum: hashSum, contentHash: contentHash.value), into: scratch)
+        try put(scratch, BackupPieceFormat.trailerSize)
+        try f.finish()
+        let entry = BackupManifest.File(name: (f.path as NSString).lastPathComponent, bytes: offset, xxh3: Hash.hex(fileHash.value),
+                                        pages: pages, firstPage: firstPage, lastPage: lastPage)
+        finished.append(entry)
+        verifier.submit(path: f.path, bytes: offset, xxh3: entry.xxh3)
+        file = nil
+    }
+}

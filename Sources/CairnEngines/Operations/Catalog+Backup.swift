@@ -1,0 +1,103 @@
+import Foundation
+import Logging
+import CairnFormats
+import CairnCatalog
+
+extension Catalog {
+    // MARK: - Backup
+
+    /// Takes a backup (backup set or image copy; level 0, or level 1 when asked and a base
+    /// exists) and records it once verified.
+    @discardableResult
+    package func backup(_ options: BackupOptions = BackupOptions()) throws(CairnError) -> BackupRecord {
+        guard FileSystem.exists(databasePath) else { throw .databaseMissing(path: databasePath) }
+        guard (0...1).contains(options.level) else {
+            throw .invalidArgument("--level \(options.level) is not a backup level; use 0 (every page) or 1 (pages changed since the last backup).")
+        }
+        if options.level == 1 && options.asCopy {
+            throw .invalidArgument("an image copy holds every page; take it at level 0 (drop --level 1 or --as-copy).")
+        }
+        if options.cumulative && options.level != 1 {
+            throw .invalidArgument("--cumulative applies to level-1 backups; add --level 1.")
+        }
+        let operation = try beginOperation(.writing, purpose: "take a backup")
+        defer { operation.end() }
+        _ = try DatabaseHeader.read(databasePath)
+        let owner = try claimBackupId()
+        defer { owner.release() }
+        let id = owner.id
+        let c = control
+        let engine = BackupEngine(layout: layout, dbid: dbid, logger: logger)
+        let t0 = Date()
+        func lap(_ what: String) { logger.debug("backup \(id): \(what) in \(Int(Date().timeIntervalSince(t0) * 1000)) ms") }
+        try Self.checkArchival(options)
+        try recoveryAreaBeforeBackup()
+        let source = try snapshotSource(trackChanges: options.level == 1)
+        lap("capture state read")
+        let plan = options.level == 1 ? try pinnedIncrementalPlan(cumulative: options.cumulative, source: source, operation: operation) : nil
+        lap("base chosen")
+        let r = try engine.run(owner: owner, database: databasePath, incarnation: c.incarnation, scnAtSnapshot: source.scn,
+                               options: options, incremental: plan)
+        let m = r.manifest
+        let record = BackupRecord(manifest: m, bytes: m.storedBytes + UInt64(FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
+                                  directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
+        try recoveryAreaAfterBackup(directory: r.directory)
+        do throws(CairnError) {
+            try recordBackup(record, walCursor: r.walCursor)
+            lap("recorded")
+        } catch {
+            // Never leave a backup the control file does not know of.
+            FileSystem.removeTree(r.directory)
+            throw error
+        }
+        tidyRecoveryArea()
+        return record
+    }
+
+    /// The base of a level-1 backup and how to find the changed pages; nil (a level 0 is
+    /// taken instead) when no usable base exists.
+    func incrementalPlan(cumulative: Bool, source: SnapshotSource) -> IncrementalPlan? {
+        let c = control
+        let engine = RecoveryEngine(database: self, logger: logger)
+        let bases = c.restorableBackups.filter { b in
+            (!cumulative || b.level == 0) && !b.isKept() && b.keepUntil == nil
+                && engine.place(b.scn, incarnation: b.incarnation) != nil && c.chain(of: b) != nil
+        }
+        guard let base = bases.max(by: { ($0.scn, $0.id) < ($1.scn, $1.id) }) else {
+            logger.notice("no \(cumulative ? "level-0 " : "")backup to base a level 1 on: taking a level-0 backup")
+            return nil
+        }
+        let baseMap: PageMap
+        do throws(CairnError) {
+            let dir = layout.root + "/" + base.directory
+            baseMap = try BackupEngine.readPageMap(directory: dir, manifest: try BackupManifest.read(directory: dir))
+        } catch {
+            logger.warning("backup \(base.id) cannot be the base of a level 1 (\(error.description)); taking a level-0 backup")
+            return nil
+        }
+        let mode = c.redo.mode
+        let incarnation = c.incarnation
+        let capturer = source.capturer
+        return IncrementalPlan(base: base, baseMap: baseMap, cumulative: cumulative, candidates: { snapshot in
+            guard mode == .archivelog else { return nil }
+            if let capturer {
+                return capturer.map.tracks(since: base.scn) ? capturer.map.changed(after: base.scn) : nil
+            }
+            guard let persisted = source.persistedMap, persisted.incarnation == incarnation, persisted.map.tracks(since: base.scn),
+                  let logged = source.logScan?.pagesIfContinuous() else { return nil }
+            var pages = Set(persisted.map.changed(after: base.scn))
+            pages.formUnion(logged)
+            pages.formUnion(snapshot.scan.latestFrame.keys)
+            return pages.sorted()
+        }, exactState: { capturer?.map.state })
+    }
+
+    private func recordBackup(_ record: BackupRecord, walCursor: ControlFile.WALCursor?) throws(CairnError) {
+        try updateControl { (c: inout ControlFile) throws(CairnError) in
+            c.backups.append(record)
+            c.nextBackupId = max(c.nextBackupId, record.id + 1)
+            c.scn = max(c.scn, record.scn)
+            if c.redo.mode == .noarchivelog { c.walCursor = walCursor }
+        }
+    }
+}

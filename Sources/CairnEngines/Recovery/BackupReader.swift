@@ -1,0 +1,336 @@
+import Foundation
+import CairnFormats
+import CairnCatalog
+
+/// Reads every page of a backup (backup set or image copy), verifying each byte before it
+/// is handed on: piece headers, block checksums, every page's hash, piece trailers, each
+/// file's whole checksum and size, page coverage, and finally the database state checksum.
+/// Runs decoding on several threads and hands blocks to `sink` in page order.
+package struct BackupReader {
+    package let directory: String
+    package let manifest: BackupManifest
+    package let expectedDbid: UInt64
+    package var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    package var showProgress = isatty(STDERR_FILENO) == 1
+
+    package init(directory: String, manifest: BackupManifest, expectedDbid: UInt64) {
+        self.directory = directory
+        self.manifest = manifest
+        self.expectedDbid = expectedDbid
+    }
+
+    /// Reads all pages; `sink` receives (first page, page count, pages, page hashes, page
+    /// numbers) for each verified block, in order. A level-1 backup holds only the pages
+    /// changed since its base, ascending; each is also checked against the backup's page map.
+    package func read(label: String, sink: @escaping @Sendable (UInt32, Int, UnsafeRawPointer, UnsafePointer<UInt64>, UnsafePointer<UInt32>) throws -> Void) throws(CairnError) {
+        guard UInt64(manifest.dbid) == expectedDbid else {
+            throw .dbidMismatch(database: manifest.databaseName, expected: UInt64(manifest.dbid) ?? 0, found: expectedDbid,
+                                file: directory + "/" + BackupManifest.fileName)
+        }
+        guard manifest.blockPages > 0, manifest.blockPages * manifest.pageSize <= 1 << 24, manifest.pageSize >= 512 else {
+            throw .corrupt(file: directory + "/" + BackupManifest.fileName, offset: nil, detail: "implausible block size \(manifest.blockPages) pages of \(manifest.pageSize) bytes")
+        }
+        let progress = ProgressMeter(label: label, totalBytes: UInt64(manifest.pageCount) * UInt64(manifest.pageSize), enabled: showProgress)
+        let slots = (0..<6).map { _ in PageBlockSlot(pageSize: manifest.pageSize, capacityPages: manifest.blockPages) }
+        let decompressors = (0..<workers).map { _ in Decompressor() }
+        let coverage = CoverageCheck(manifest: manifest, directory: directory,
+                                     pageMap: manifest.pageMap == nil && manifest.level == 0 ? nil : try BackupEngine.readPageMap(directory: directory, manifest: manifest))
+        let source: BlockSource = manifest.kind == .imageCopy ? try ImageCopySource(self) : PieceSource(self)
+        let pipeline = OrderedPipeline(slots: slots, workers: workers)
+        do {
+            try pipeline.run(
+                produce: { slot in try source.next(into: slot) },
+                transform: { slot, w in try source.decode(slot, decompressors[w]) },
+                consume: { slot in
+                    try coverage.accept(slot)
+                    try sink(slot.firstPage, slot.count, slot.pages, slot.hashes, slot.pgnos)
+                    progress.advance(UInt64(slot.rawBytes))
+                })
+        } catch let e as CairnError { throw e } catch {
+            throw .io(operation: "read backup: \(error)", path: directory, errno: EIO)
+        }
+        try source.finish()
+        try coverage.finish()
+        progress.finish()
+    }
+}
+
+/// Checks that blocks arrive in page order, cover 1...pageCount exactly, and sum to the
+/// manifest's state checksum. For a level 1: pages strictly ascending within the database,
+/// as many as the manifest says, each equal to the backup's page map (whose sum is the state).
+final class CoverageCheck: @unchecked Sendable {
+    let manifest: BackupManifest
+    let directory: String
+    let pageMap: PageMap?
+    var next: UInt32 = 1
+    var sum: UInt64 = 0
+    var stored: UInt64 = 0
+
+    init(manifest: BackupManifest, directory: String, pageMap: PageMap? = nil) {
+        self.manifest = manifest
+        self.directory = directory
+        self.pageMap = pageMap
+    }
+
+    func accept(_ slot: PageBlockSlot) throws(CairnError) {
+        if manifest.level == 0, let map = pageMap {
+            // The map was checked against the manifest when loaded: a page that differs from it is damaged.
+            for i in 0..<slot.count where map.hashes.count < Int(slot.pgnos[i]) || map.hashes[Int(slot.pgnos[i]) - 1] != slot.hashes[i] {
+                throw .corrupt(file: slot.sourcePath.isEmpty ? directory : slot.sourcePath, offset: slot.sourceOffset,
+                               detail: "page \(slot.pgnos[i]) differs from the backup's page map (the page is damaged)")
+            }
+        }
+        if manifest.level > 0, let map = pageMap {
+            for i in 0..<slot.count {
+                let pgno = slot.pgnos[i]
+                guard pgno >= next, pgno <= manifest.pageCount else {
+                    throw .corrupt(file: directory, offset: nil, detail: "page \(pgno) out of order or past the end of the database (blocks missing, repeated or swapped)")
+                }
+                guard map.hashes[Int(pgno) - 1] == slot.hashes[i] else {
+                    throw .corrupt(file: directory + "/" + BackupEngine.pageMapName, offset: nil, detail: "page \(pgno) differs from the backup's page map")
+                }
+                next = pgno + 1
+            }
+            stored += UInt64(slot.count)
+            return
+        }
+        try accept(first: slot.firstPage, count: slot.count, hashSum: slot.hashSum)
+    }
+
+    func accept(first: UInt32, count: Int, hashSum: UInt64) throws(CairnError) {
+        guard first == next, UInt64(first) + UInt64(count) - 1 <= UInt64(manifest.pageCount) else {
+            throw .corrupt(file: directory, offset: nil, detail: "pages out of order: expected page \(next), found \(first) (blocks missing, repeated or swapped)")
+        }
+        next = first + UInt32(count)
+        sum &+= hashSum
+    }
+
+    func finish() throws(CairnError) {
+        if manifest.level > 0 {
+            guard stored == manifest.pagesStored ?? 0 else {
+                throw .corrupt(file: directory, offset: nil, detail: "the backup holds \(stored) pages but the manifest records \(manifest.pagesStored ?? 0)")
+            }
+            return
+        }
+        guard next == manifest.pageCount + 1 else {
+            throw .corrupt(file: directory, offset: nil, detail: "the backup holds pages 1...\(next - 1) but the database has \(manifest.pageCount)")
+        }
+        guard Hash.hex(sum) == manifest.stateChecksum else {
+            throw .verificationFailed(file: directory, detail: "database state checksum \(Hash.hex(sum)) differs from the manifest's \(manifest.stateChecksum)")
+        }
+    }
+}
+
+protocol BlockSource: AnyObject, Sendable {
+    /// Reads the next block's stored bytes into the slot (producer thread); false at the end.
+    func next(into slot: PageBlockSlot) throws -> Bool
+    /// Verifies and decodes a block into raw pages with `hashSum` set (worker threads).
+    func decode(_ slot: PageBlockSlot, _ d: Decompressor) throws
+    /// Final checks once every block has been read.
+    func finish() throws(CairnError)
+}
+
+/// Blocks of the pieces of a backup set, piece by piece.
+final class PieceSource: BlockSource, @unchecked Sendable {
+    let reader: BackupReader
+    var pieceIndex = -1
+    var file: RawFile?
+    var offset: UInt64 = 0
+    var end: UInt64 = 0
+    var fileHash = StreamingHash()
+    var contentHash = StreamingHash()
+    var blocks: UInt64 = 0
+    var pages: UInt64 = 0
+    var pieceSum: UInt64 = 0
+    let scratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
+
+    init(_ reader: BackupReader) { self.reader = reader }
+    deinit { scratch.deallocate() }
+
+    /// Reads the next `n` bytes; `chained` adds them to the trailer's chain (the piece header
+    /// and block headers).
+    private func read(_ p: UnsafeMutableRawPointer, _ n: Int, chained: Bool = false) throws(CairnError) {
+        try file!.readExactly(into: p, count: n, at: offset)
+        fileHash.update(p, n)
+        if chained { contentHash.update(p, n) }
+        offset += UInt64(n)
+    }
+
+    private func openNextPiece() throws(CairnError) -> Bool {
+        if file != nil { try finishPiece() }
+        pieceIndex += 1
+        guard pieceIndex < reader.manifest.files.count else { return false }
+        let meta = reader.manifest.files[pieceIndex]
+        let path = reader.directory + "/" + meta.name
+        guard FileSystem.exists(path) else {
+            throw .missingFile(path: path, detail: "piece \(pieceIndex + 1) of \(reader.manifest.files.count) of backup \(reader.manifest.backupId)")
+        }
+        let f = try RawFile(path: path, mode: .read)
+        let size = try f.size()
+        if size < meta.bytes { throw .truncated(file: path, expected: meta.bytes, actual: size) }
+        if size > meta.bytes { throw .corrupt(file: path, offset: meta.bytes, detail: "the piece is \(size) bytes but the manifest records \(meta.bytes)") }
+        guard size >= UInt64(BackupPieceFormat.headerSize + BackupPieceFormat.trailerSize) else {
+            throw .truncated(file: path, expected: UInt64(BackupPieceFormat.headerSize + BackupPieceFormat.trailerSize), actual: size)
+        }
+        f.adviseSequential()
+        file = f
+        offset = 0
+        end = size - UInt64(BackupPieceFormat.trailerSize)
+        fileHash = StreamingHash()
+        contentHash = StreamingHash()
+        blocks = 0; pages = 0; pieceSum = 0
+        try read(scratch, BackupPieceFormat.headerSize, chained: true)
+        let h = try BackupPieceFormat.decodeHeader(scratch, file: path)
+        guard h.dbid == reader.expectedDbid, h.backupSet == reader.manifest.backupId, h.piece == UInt32(pieceIndex + 1),
+              Int(h.pageSize) == reader.manifest.pageSize else {
+            throw .corrupt(file: path, offset: 0, detail: "the piece belongs elsewhere (DBID \(h.dbid), backup \(h.backupSet), piece \(h.piece), page size \(h.pageSize)); expected backup \(reader.manifest.backupId) piece \(pieceIndex + 1)")
+        }
+        return true
+    }
+
+    private func finishPiece() throws(CairnError) {
+        let meta = reader.manifest.files[pieceIndex]
+        let path = file!.path
+        guard offset == end else { throw .corrupt(file: path, offset: offset, detail: "block data does not end where the trailer starts") }
+        let content = contentHash.value
+        try read(scratch, BackupPieceFormat.trailerSize)
+        let t = try BackupPieceFormat.decodeTrailer(scratch, file: path, offset: end)
+        guard t.contentHash == content, t.blocks == blocks, t.pages == pages, t.pageHashSum == pieceSum else {
+            throw .corrupt(file: path, offset: end, detail: "the trailer does not match the piece's contents")
+        }
+        guard Hash.hex(fileHash.value) == meta.xxh3 else {
+            throw .corrupt(file: path, offset: nil, detail: "piece checksum \(Hash.hex(fileHash.value)) differs from the manifest's \(meta.xxh3)")
+        }
+        guard pages == meta.pages else {
+            throw .corrupt(file: path, offset: nil, detail: "the piece holds \(pages) pages but the manifest records \(meta.pages)")
+        }
+        file = nil
+    }
+
+    func next(into slot: PageBlockSlot) throws -> Bool {
+        while file == nil || offset >= end {
+            if try !openNextPiece() { return false }
+        }
+        let path = file!.path
+        let at = offset
+        try read(slot.encoded, BackupPieceFormat.blockHeaderSize, chained: true)
+        let hdr = slot.encoded
+        guard LE.get32(hdr, 0) == BackupPieceFormat.blockMagic, Seal.isIntact(hdr, at: 24) else {
+            throw CairnError.corrupt(file: path, offset: at, detail: "block header damaged")
+        }
+        let count = Int(LE.get32(hdr, 4))
+        let payload = Int(LE.get32(hdr, 8))
+        let flags = LE.get32(hdr, 12)
+        guard count > 0, count <= slot.capacityPages, flags <= 1,
+              payload <= (flags == 1 ? slot.encodedCapacity - BackupPieceFormat.blockHeaderSize - count * BackupPieceFormat.entrySize : count * slot.pageSize),
+              flags == 1 || payload == count * slot.pageSize,
+              offset + UInt64(count * BackupPieceFormat.entrySize + payload) <= end else {
+            throw CairnError.corrupt(file: path, offset: at, detail: "block header describes an impossible block (\(count) pages, \(payload) bytes)")
+        }
+        slot.count = count
+        slot.payloadCount = payload
+        slot.flags = flags
+        try read(slot.entries, count * BackupPieceFormat.entrySize)
+        try read(flags == 1 ? slot.encoded + slot.headCount : slot.pages, payload)
+        slot.firstPage = LE.get32(slot.entries, 0)
+        slot.sourceOffset = at
+        slot.sourcePath = path
+        // Sum of the recorded page hashes; workers check every page against its entry.
+        for i in 0..<count { pieceSum &+= LE.get64(slot.entries, i * BackupPieceFormat.entrySize + 4) }
+        blocks += 1
+        pages += UInt64(count)
+        return true
+    }
+
+    func decode(_ slot: PageBlockSlot, _ d: Decompressor) throws {
+        let path = slot.sourcePath
+        let at = slot.sourceOffset
+        let entriesCount = slot.count * BackupPieceFormat.entrySize
+        let bodyHash = Hash.xxh3(slot.payload, slot.payloadCount, seed: Hash.xxh3(slot.entries, entriesCount))
+        guard bodyHash == LE.get64(slot.encoded, 16) else {
+            throw CairnError.corrupt(file: path, offset: at, detail: "block checksum mismatch")
+        }
+        if slot.flags == 1 {
+            guard d.decompress(slot.payload, slot.payloadCount, into: slot.pages, expected: slot.rawBytes) else {
+                throw CairnError.corrupt(file: path, offset: at, detail: "compressed block does not decode")
+            }
+        }
+        var sum: UInt64 = 0
+        let level1 = reader.manifest.level > 0
+        for i in 0..<slot.count {
+            let pgno = LE.get32(slot.entries, i * BackupPieceFormat.entrySize)
+            let expected = LE.get64(slot.entries, i * BackupPieceFormat.entrySize + 4)
+            if level1 {
+                guard pgno > (i == 0 ? 0 : slot.pgnos[i - 1]) else {
+                    throw CairnError.corrupt(file: path, offset: at, detail: "block pages are not in ascending order")
+                }
+            } else {
+                guard pgno == slot.firstPage + UInt32(i) else {
+                    throw CairnError.corrupt(file: path, offset: at, detail: "block pages are not consecutive")
+                }
+            }
+            slot.pgnos[i] = pgno
+            let h = Hash.page(slot.pages + i * slot.pageSize, size: slot.pageSize, pgno: pgno)
+            guard h == expected else {
+                throw CairnError.corrupt(file: path, offset: at, detail: "page \(pgno) checksum mismatch")
+            }
+            slot.hashes[i] = h
+            sum &+= h
+        }
+        slot.hashSum = sum
+    }
+
+    func finish() throws(CairnError) {
+        if file != nil { try finishPiece() }
+        if pieceIndex + 1 < reader.manifest.files.count {
+            _ = try openNextPiece()
+            throw .corrupt(file: reader.directory, offset: nil, detail: "pieces after \(pieceIndex) were never reached")
+        }
+    }
+}
+
+/// Pages of an image copy, read in blocks; verified against the whole-file checksum and the
+/// state checksum (the copy stores no per-page hashes of its own).
+final class ImageCopySource: BlockSource, @unchecked Sendable {
+    let reader: BackupReader
+    let file: RawFile
+    let path: String
+    var next: UInt32 = 1
+    let hash = StreamingHash()
+
+    init(_ reader: BackupReader) throws(CairnError) {
+        self.reader = reader
+        guard let meta = reader.manifest.files.first else {
+            throw .corrupt(file: reader.directory + "/" + BackupManifest.fileName, offset: nil, detail: "image copy manifest lists no file")
+        }
+        path = reader.directory + "/" + meta.name
+        guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "image copy of backup \(reader.manifest.backupId)") }
+        file = try RawFile(path: path, mode: .read)
+        let size = try file.size()
+        if size < meta.bytes { throw .truncated(file: path, expected: meta.bytes, actual: size) }
+        if size > meta.bytes { throw .corrupt(file: path, offset: meta.bytes, detail: "the copy is \(size) bytes but the manifest records \(meta.bytes)") }
+        file.adviseSequential()
+    }
+
+    func next(into slot: PageBlockSlot) throws -> Bool {
+        let total = reader.manifest.pageCount
+        guard next <= total else { return false }
+        slot.setConsecutive(first: next, count: Int(min(UInt32(slot.capacityPages), total - next + 1)))
+        slot.flags = 0
+        slot.sourcePath = path
+        slot.sourceOffset = UInt64(next - 1) * UInt64(slot.pageSize)
+        try file.readExactly(into: slot.pages, count: slot.rawBytes, at: UInt64(next - 1) * UInt64(slot.pageSize))
+        hash.update(slot.pages, slot.rawBytes)
+        next += UInt32(slot.count)
+        return true
+    }
+
+    func decode(_ slot: PageBlockSlot, _ d: Decompressor) throws { slot.hashPages() }
+
+    func finish() throws(CairnError) {
+        let meta = reader.manifest.files[0]
+        guard Hash.hex(hash.value) == meta.xxh3 else {
+            throw .corrupt(file: path, offset: nil, detail: "file checksum \(Hash.hex(hash.value)) differs from the manifest's \(meta.xxh3)")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Logging
+import CairnFormats
+import CairnCatalog
+
+/// Copies closed online logs to every archive destination. A log counts as archived once
+/// at least `minSucceed` destinations hold it durably (re-read and checked); only then may
+/// its group be reused. Failed copies are retried with exponential backoff.
+package final class Archiver: @unchecked Sendable {
+    let database: Catalog
+    let logger: Logger
+    private var retryAt: [String: Date] = [:]
+    private let lock = NSLock()
+    /// Ends a pass between two copies (the capture is handing over or stopping).
+    let interruption = StopRequest(signal: .none)
+
+    package init(database: Catalog, logger: Logger = Logger(label: "cairn")) {
+        self.database = database
+        self.logger = logger
+    }
+
+    static func fileHash(_ path: String) throws(CairnError) -> UInt64 { try FileSystem.hashFile(path) }
+
+    package static func destination(_ name: String) -> ArchiveDestination { LocalDirectoryDestination(directory: name) }
+
+    /// The online member holding `log`, verified by its header.
+    func onlineSource(_ log: LogRecord) throws(CairnError) -> String {
+        let c = database.control
+        var looked: [String] = []
+        for path in c.redo.memberPaths(group: log.group) {
+            looked.append(path)
+            guard let r = try? RedoLogReader(path: path), r.header.sequence == log.sequence,
+                  Int(r.header.incarnation) == log.incarnation, FileSystem.fileSize(path) == log.bytes,
+                  (try? FileSystem.hashFile(path)).map(Hash.hex) == log.xxh3 else { continue }
+            return path
+        }
+        throw .missingLog(sequence: log.sequence, incarnation: log.incarnation, looked: looked, recoveredTo: 0)
+    }
+
+    /// One pass over every log not yet archived everywhere. `force` ignores retry delays.
+    /// Returns the number of (log, destination) copies made.
+    @discardableResult
+    package func archivePending(force: Bool = false) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        var copies = 0
+        let logs = database.control.redo.logs.sorted { ($0.incarnation, $0.sequence) < ($1.incarnation, $1.sequence) }
+        // Copies deleted on purpose or found gone by a crosscheck are not made again.
+        func due(_ d: LogRecord.DestinationState) -> Bool { d.state == .pending || d.state == .failed }
+        for log in logs where log.destinations.contains(where: due) {
+            if interruption.isRequested { break }
+            let source: String
+            do throws(CairnError) { source = try onlineSource(log) } catch {
+                if log.status == .archived { continue } // the group was reused; the required copies exist
+                logger.error("cannot archive log sequence \(log.sequence): \(error.description)")
+                continue
+            }
+            for dest in log.destinations where due(dest) {
+                let key = "\(log.incarnation)/\(log.sequence)/\(dest.destination)"
+                if !force, let t = retryAt[key], t > Date() { continue }
+                let d = Self.destination(dest.destination)
+                var outcome: LogRecord.DestinationState.State = .archived
+                var message: String?
+                do throws(CairnError) {
+                    try database.reserveRecoveryArea(bytes: log.bytes, for: dest.destination)
+                    try d.put(localPath: source, as: log.fileName)
+                    try d.verify(log.fileName, bytes: log.bytes, xxh3: log.xxh3)
+                    copies += 1
+                    retryAt[key] = nil
+                } catch {
+                    outcome = .failed
+                    message = error.description
+                    let attempts = dest.attempts + 1
+                    var delay = min(60.0, pow(2.0, Double(min(attempts, 6))))
+                    // A full recovery area is rechecked often: raising the limit resumes archiving.
+                    if case .recoveryAreaFull = error { delay = 1 }
+                    retryAt[key] = Date().addingTimeInterval(delay)
+                    logger.warning("archiving log sequence \(log.sequence) to \(dest.destination) failed (attempt \(attempts), retry in \(Int(delay)) s): \(error.description)")
+                }
+                do throws(CairnError) {
+                    try database.updateControl { (c: inout ControlFile) throws(CairnError) in
+                        guard let li = c.redo.logs.firstIndex(where: { $0.incarnation == log.incarnation && $0.sequence == log.sequence }),
+                              let di = c.redo.logs[li].destinations.firstIndex(where: { $0.destination == dest.destination }) else { return }
+                        c.redo.logs[li].destinations[di].state = outcome
+                        c.redo.logs[li].destinations[di].attempts += 1
+                        c.redo.logs[li].destinations[di].error = message
+                        if outcome == .archived { c.redo.logs[li].destinations[di].archivedAt = Date() }
+                        Self.settle(&c, logIndex: li)
+                    }
+                } catch {
+                    logger.error("could not record the archiving of log sequence \(log.sequence): \(error.description)")
+                }
+            }
+        }
+        return copies
+    }
+
+    /// Marks a log archived once enough destinations hold it, frees its group, and moves the
+    /// archived SCN to the end of the longest run of archived logs.
+    static func settle(_ c: inout ControlFile, logIndex li: Int) {
+        let log = c.redo.logs[li]
+        let done = log.destinations.filter { $0.state == .archived }.count
+        if done >= min(c.redo.minSucceed, max(1, log.destinations.count)), log.status != .archived {
+            c.redo.logs[li].status = .archived
+            if let gi = c.redo.groups.firstIndex(where: { $0.number == log.group && $0.sequence == log.sequence && $0.status == .active }) {
+                c.redo.groups[gi].status = .inactive
+            }
+        }
+        let mine = c.redo.logs.filter { $0.incarnation == c.incarnation }.sorted { $0.sequence < $1.sequence }
+        var archived = c.redo.archivedScn
+        for l in mine {
+            guard l.status == .archived else { break }
+            archived = max(archived, l.highScn)
+        }
+        c.redo.archivedScn = archived
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import CairnFormats
+import CairnCatalog
+
+/// Only one process captures a database at a time: an exclusive `flock` on
+/// `capture/capture.lock`, which also records the holder's process id.
+final class CaptureLock {
+    let path: String
+    private let fd: Int32
+
+    /// Takes the lock, or returns nil when another process holds it.
+    init?(path: String) throws(CairnError) {
+        self.path = path
+        try FileSystem.makeDirectories(FileSystem.parent(of: path))
+        let fd = FilePermissions.openCreating(path, O_RDWR | O_CREAT | O_CLOEXEC)
+        if fd < 0 { throw CairnError.fromErrno("open capture lock", path, errno) }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            Glibc.close(fd)
+            return nil
+        }
+        self.fd = fd
+        let pid = Array("\(getpid())\n".utf8)
+        ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    /// Whether some process holds the lock now (probed with a shared lock released at once).
+    static func isHeld(path: String) -> Bool {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return false }
+        defer { Glibc.close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) != 0 { return true }
+        flock(fd, LOCK_UN)
+        return false
+    }
+
+    /// Process id written by the current holder, if any.
+    static func holder(path: String) -> Int32? {
+        guard let s = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        return Int32(s.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

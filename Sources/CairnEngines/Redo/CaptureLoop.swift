@@ -1,0 +1,209 @@
+import Foundation
+import Logging
+import CairnFormats
+import CairnCatalog
+
+/// A running capture, round by round: waits until the database's files change (or a flush
+/// or the archive timeout is due), captures, makes records durable in groups, switches and
+/// archives logs, keeps the pins where the application's checkpoints need them, and runs
+/// Cairn's own checkpoint. Shared by `cairn archive --follow` and in-process capture.
+final class CaptureLoop {
+    let capturer: Capturer
+    let archiver: Archiver
+    private let archiverThread: ArchiverThread
+    private let watcher: WALWatcher
+    let logger: Logger
+    var say: (String) -> Void = { _ in }
+    /// Group commit: captured records are made durable at most this long after capture.
+    var syncInterval: TimeInterval = 0.02
+    /// Commits arriving within this time are captured in one step.
+    var coalesceInterval: TimeInterval = 0.004
+    private var stalledSince: Date?
+    /// How long after the database file was last written a checkpoint is followed.
+    static let checkpointFollowSeconds: TimeInterval = 1
+
+    init(capturer: Capturer, logger: Logger) {
+        self.capturer = capturer
+        self.logger = logger
+        archiver = Archiver(database: capturer.database, logger: logger)
+        archiverThread = ArchiverThread(archiver: archiver)
+        watcher = WALWatcher(databasePath: capturer.database.databasePath)
+        archiverThread.start()
+    }
+
+    deinit { archiverThread.stop() }
+
+    /// Waits for a change, then captures (up to `throughFrame` when given) and does what is due.
+    func round(throughFrame: () -> UInt32? = { nil }) throws(CairnError) {
+        let events = watcher.wait(timeoutMs: capturer.flushDueInMs(interval: syncInterval) ?? 250) ?? .none
+        if events == .wal { coalesce() }
+        do throws(CairnError) {
+            try capturer.step(sync: false, throughFrame: throughFrame())
+            try keepPinsCurrent(throughFrame: throughFrame)
+            if capturer.flushDueInMs(interval: syncInterval) == 0 { try capturer.flush() }
+            if stalledSince != nil { say("capture resumed"); stalledSince = nil }
+            try switchWhenDue()
+            try capturer.checkpoint()
+        } catch {
+            guard case .captureStalled = error else { throw error }
+            noteStall(error)
+        }
+    }
+
+    /// Commits close together are captured in one step: waits `coalesceInterval` after a
+    /// commit, unless a checkpoint begins meanwhile (often the application's, right after a
+    /// commit): then at once, since a RESTART or TRUNCATE waits for capture, and its busy
+    /// handler sleeps longer at each try. The wait wakes on a write to the database file
+    /// (only checkpoints write it) rather than polling, which would cost the application's
+    /// writes more than it saves.
+    private func coalesce() {
+        guard coalesceInterval > 0, !capturer.pins.index.isLocked(.checkpoint) else { return }
+        _ = watcher.waitForDatabaseWrite(timeoutMs: Int32(coalesceInterval * 1000))
+    }
+
+    /// Keeps the pin where the WAL's current state wants it, so a checkpoint of another
+    /// connection (the application's, or its automatic one) is never held up by it: a read mark
+    /// behind the last commit (a commit landed while the step ran) moves up once the commit is
+    /// captured, and once the checkpoint has copied every frame into the database file the pin
+    /// moves to read lock 0, so a RESTART or TRUNCATE waiting for it goes on at its next try.
+    /// Commits made meanwhile are captured at once. While a checkpoint holds the checkpoint
+    /// lock this follows it (every 250 µs, for up to a second); otherwise it returns after
+    /// one look.
+    private func keepPinsCurrent(throughFrame: () -> UInt32?) throws(CairnError) {
+        let index = capturer.pins.index
+        let deadline = Date().addingTimeInterval(Self.checkpointFollowSeconds)
+        var steps = 0
+        var traced = false
+        while true {
+            guard let state = index.read() else { return }
+            let following = index.isLocked(.checkpoint)
+            if following && index.blockingCheckpointRunning() { capturer.applicationCheckpointSeen = Date() }
+            if !capturer.pins.isCurrent(for: state, captured: capturer.position) && steps < (following ? 4000 : 3) {
+                // (After the first few tries the pin waits for a free slot: poll, don't spin.)
+                if steps >= 3 { usleep(100) }
+                if Self.tracePins, steps == 100 {
+                    logger.warning("pin not current after 100 steps: \(state) pin \(capturer.pins.state) slots \(index.readerSlots()) locks \(index.lockHolders()) captured \(capturer.position.frame)")
+                }
+                try capturer.step(sync: false, throughFrame: throughFrame())
+                steps += 1
+                continue
+            }
+            guard following, Date() < deadline else { return }
+            // The records must be durable before the pin lets the WAL be restarted: make them
+            // so while the checkpoint copies frames, not after.
+            if capturer.unsyncedSince != nil { try capturer.flush() }
+            capturer.pins.makeWayForCheckpoint()
+            if Self.tracePins, !traced, deadline.timeIntervalSinceNow < Self.checkpointFollowSeconds - 0.05 {
+                traced = true
+                let p = capturer.pins
+                logger.warning("checkpoint waiting 50 ms: \(state) pin \(p.state) slots \(index.readerSlots()) locks \(index.lockHolders()) captured \(capturer.position.frame) steps \(steps)")
+            }
+            usleep(250)
+        }
+    }
+
+    static let tracePins = ProcessInfo.processInfo.environment["CAIRN_TRACE_PINS"] != nil
+
+    /// Switches the log on request (SIGUSR1) and when its oldest record is older than the
+    /// archive timeout; wakes the archiver when a log waits.
+    private func switchWhenDue() throws(CairnError) {
+        let c = capturer.database.control
+        if CaptureSignals.takeSwitchLog() {
+            try capturer.switchLog()
+            archiverThread.poke()
+        } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= c.redo.archiveTimeoutSeconds {
+            try capturer.switchLog()
+            archiverThread.poke()
+        }
+        if capturer.database.control.redo.groups.contains(where: { $0.status == .active }) { archiverThread.poke() }
+    }
+
+    /// Every online log group waits for archiving: archive here and now (not only on the
+    /// archiver's schedule), and say so once.
+    func noteStall(_ error: CairnError) {
+        if stalledSince == nil {
+            stalledSince = Date()
+            logger.warning("\(error.description)")
+            say("warning: \(error.description)")
+        }
+        if archiver.archivePending(force: false) == 0 { archiverThread.poke() }
+    }
+
+    /// Captures and archives everything committed, closes the log and releases the pins.
+    /// Alternates capturing and archiving for as long as archiving makes progress (small
+    /// logs fill many groups); gives up, with the reason, only when it makes none for `patience`.
+    func stop(patience: TimeInterval = 30) throws(CairnError) {
+        archiverThread.stop()
+        var lastProgress = Date()
+        while true {
+            do throws(CairnError) {
+                try capturer.stop()
+                break
+            } catch {
+                guard case .captureStalled = error else { throw error }
+                if archiver.archivePending(force: true) > 0 {
+                    lastProgress = Date()
+                } else if Date().timeIntervalSince(lastProgress) > patience {
+                    throw error
+                } else {
+                    Thread.sleep(forTimeInterval: 0.2)
+                }
+            }
+        }
+        archiver.archivePending(force: true)
+    }
+
+    /// Stops the archiver thread after the copy it is making (another capture takes over and
+    /// archives the rest; two archivers must not copy the same log at once).
+    func stopArchiving() {
+        archiver.interruption.request()
+        archiverThread.stop()
+    }
+
+    /// Starts the archiver thread again (a hand-over that did not happen).
+    func resumeArchiving() {
+        archiver.interruption.clear()
+        archiverThread.start()
+    }
+
+    /// The database vanished: archive what was captured (the capturer closed the log).
+    func archiveAfterVanishing() {
+        archiverThread.stop()
+        archiver.archivePending(force: true)
+    }
+}
+
+/// Runs the archiver on its own thread: every half second, or at once when poked.
+final class ArchiverThread: @unchecked Sendable {
+    let archiver: Archiver
+    private let wake = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var stopping = false
+    private var running = false
+
+    init(archiver: Archiver) { self.archiver = archiver }
+
+    func start() {
+        guard !running else { return }
+        running = true
+        lock.withLock { stopping = false }
+        Thread.detachNewThread { [self] in
+            while !lock.withLock({ stopping }) {
+                archiver.archivePending()
+                _ = wake.wait(timeout: .now() + 0.5)
+            }
+            done.signal()
+        }
+    }
+
+    func poke() { wake.signal() }
+
+    func stop(wait: Bool = true) {
+        guard running else { return }
+        running = false
+        lock.withLock { stopping = true }
+        wake.signal()
+        if wait { done.wait() }
+    }
+}

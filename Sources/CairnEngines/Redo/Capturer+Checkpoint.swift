@@ -1,0 +1,94 @@
+import Foundation
+import CairnFormats
+import CairnCatalog
+
+/// Cairn's own checkpoint: keeps the WAL near its target when the application does not.
+extension Capturer {
+    /// Lets SQLite restart the WAL once it holds more than the WAL target of captured frames.
+    /// Everything committed is captured and made durable and the pin moved to the end first;
+    /// then a PASSIVE checkpoint copies every frame into the database file, and the pin moves
+    /// once more, to read lock 0 (see `WALPin`), so the next writer restarts the WAL. Only when writers keep committing while that runs
+    /// are they blocked, for the few milliseconds it takes to capture and copy the last frames.
+    ///
+    /// When the application runs checkpoints that block writers by itself (FULL, RESTART or
+    /// TRUNCATE, seen within the last 10 s) Cairn leaves it to the application while the WAL
+    /// stays under four times its target: two checkpoints cannot run at once, and the
+    /// application's would get SQLITE_BUSY. (Automatic checkpoints are PASSIVE and ignore that.)
+    /// Returns false when the WAL could not be fully copied (it runs again at the next step).
+    @discardableResult
+    package func checkpoint(force: Bool = false) throws(CairnError) -> Bool {
+        let target = max(database.control.redo.walTargetBytes, 1)
+        let walBytes = UInt64(position.frame) * UInt64(map.pageSize + WALFile.frameHeaderSize)
+        if !force && walBytes < target { return true }
+        if !force, walBytes < 4 * target, let seen = applicationCheckpointSeen, Date().timeIntervalSince(seen) < 10 { return true }
+        try step()
+        // Another checkpoint runs (the application's): it may need this pin to move, which this
+        // thread would not do while it waited for locks the other holds. Try at the next round.
+        if !force && pins.index.isLocked(.checkpoint) { return false }
+        if try copyAndRepin() { return true }
+        // Writers that commit back to back leave the write lock free only for moments; waiting
+        // for it here would keep this thread from following an application's checkpoint that
+        // begins meanwhile (which holds the write lock and waits for the pin), so a round waits
+        // a few milliseconds only, and the next round tries again.
+        return try checkpointWithWritersBlocked(waitMs: force ? 2_000 : 3)
+    }
+
+    /// Runs a PASSIVE checkpoint; when it copied every frame and nothing was committed since,
+    /// moves the pins to read the database file alone. True when it did.
+    private func copyAndRepin() throws(CairnError) -> Bool {
+        let c = try checkpointConnection()
+        ownCheckpointRunning = true
+        defer { ownCheckpointRunning = false }
+        let row = try? c.rows("PRAGMA wal_checkpoint(PASSIVE)").first
+        // What this checkpoint copied is not the application's (see `noteIndex`).
+        let state = pins.index.read()
+        if let state { lastSeenIndex = state }
+        guard let row, row.count == 3, row[0] == "0" else { return false }
+        guard let state, state.fullyBackfilled,
+              state.mxFrame == 0 || (state.sameGeneration(salt1: position.salt1, salt2: position.salt2) && state.mxFrame == position.frame) else {
+            return false
+        }
+        try step()
+        lastCheckpointScn = scn
+        return true
+    }
+
+    /// Blocks writers (BEGIN IMMEDIATE) for as long as it takes to capture the last commits,
+    /// copy them and move the pins; the hold is measured and recorded.
+    private func checkpointWithWritersBlocked(waitMs: Int32) throws(CairnError) -> Bool {
+        let writer = try SQLiteConnection(path: database.databasePath, busyTimeoutMs: waitMs)
+        defer { writer.close() }
+        do throws(CairnError) { try writer.exec("BEGIN IMMEDIATE") } catch { return false }
+        let held = Date()
+        func lap(_ what: String) { logger.debug("checkpoint with writers blocked: \(what) at \(Int(Date().timeIntervalSince(held) * 1e6)) µs") }
+        defer {
+            try? writer.exec("ROLLBACK")
+            lap("released")
+            WriteLockHolds.record(layout: database.layout, operation: "checkpoint", seconds: Date().timeIntervalSince(held))
+        }
+        try step()
+        lap("captured")
+        let done = try copyAndRepin()
+        lap("copied")
+        return done
+    }
+
+    private func checkpointConnection() throws(CairnError) -> SQLiteConnection { checkpointer }
+
+    /// Notes the WAL index a step saw.
+    /// Frames copied that Cairn's own checkpoint did not copy (in the same generation, or the
+    /// rest of the previous one before a restart) mean the application checkpoints by itself:
+    /// Cairn's own checkpoint then waits while the WAL stays small, since a checkpoint of the
+    /// application that begins while Cairn's runs fails at once with SQLITE_BUSY (SQLite does
+    /// not wait for another checkpoint).
+    func noteIndex(_ state: WALIndexState?) {
+        guard let state else { return }
+        if !ownCheckpointRunning, let last = lastSeenIndex {
+            let sameGeneration = state.sameGeneration(salt1: last.salt1, salt2: last.salt2)
+            if sameGeneration ? state.nBackfill > last.nBackfill : last.nBackfill < last.mxFrame {
+                applicationCheckpointSeen = Date()
+            }
+        }
+        lastSeenIndex = state
+    }
+}

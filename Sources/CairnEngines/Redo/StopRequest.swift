@@ -1,0 +1,36 @@
+import Synchronization
+import CairnFormats
+import CairnCatalog
+
+/// A request to stop one capture (a `CaptureService` or a `CaptureGuardian`), made from
+/// any thread. A signal to the process (see `CaptureSignals`) counts as a request too:
+/// SIGINT/SIGTERM for a stop, SIGUSR2 for a worker making way.
+package final class StopRequest: Sendable {
+    package enum Signal: Sendable { case stop, yield, none }
+    private let flag = Atomic<Bool>(false)
+    private let signal: Signal
+
+    package init(signal: Signal = .stop) { self.signal = signal }
+
+    package func request() { flag.store(true, ordering: .releasing) }
+
+    /// Forgets the request, the signal's included (a worker that made way and was not taken
+    /// over captures on).
+    package func clear() {
+        flag.store(false, ordering: .releasing)
+        switch signal {
+        case .stop: CaptureSignals.stop = 0
+        case .yield: CaptureSignals.yield = 0
+        case .none: break
+        }
+    }
+
+    package var isRequested: Bool {
+        if flag.load(ordering: .acquiring) { return true }
+        switch signal {
+        case .stop: return CaptureSignals.stopSignalled
+        case .yield: return CaptureSignals.yieldSignalled
+        case .none: return false
+        }
+    }
+}

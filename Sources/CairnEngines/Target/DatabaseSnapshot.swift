@@ -1,0 +1,242 @@
+import Foundation
+import CairnFormats
+import CairnCatalog
+
+/// A consistent, read-only view of a live database at one committed transaction, read
+/// with positional I/O while other processes keep writing and checkpointing, without
+/// blocking them and without a SQLite read transaction.
+///
+/// How consistency is obtained:
+/// 1. A `WALPin` is set up (reader-slot and read-lock-0 locks in the WAL index, as a SQLite
+///    reader takes them, but moved by Cairn): from then on nothing in the database file or the
+///    WAL up to the WAL index's last frame can change, and that frame is the snapshot's last
+///    commit. A connection to the database stays open (no transaction) so the WAL index is
+///    never reset under the pin.
+/// 2. When every frame was already copied into the database file, the file is the snapshot;
+///    otherwise the WAL is scanned (salts and checksums) up to that commit for the frame of
+///    each page.
+/// 3. A `SnapshotKeeper` then lets every checkpoint go on, saving the snapshot's version of a
+///    page before any checkpoint may overwrite it; reads take saved versions over the file's.
+/// The application's checkpoints, of every mode, are held up only for the moment it takes to
+/// save the pages committed since the keeper last looked. Everything is let go by `close()`.
+package final class DatabaseSnapshot: @unchecked Sendable {
+    package let databasePath: String
+    package let pageSize: Int
+    package let pageCount: UInt32
+    /// The WAL's committed content up to the snapshot (empty for a WAL of another generation
+    /// when the database file alone is the snapshot).
+    package let scan: WALScan
+    /// Where the snapshot is in the WAL: its generation and last commit frame (frame 0: none).
+    package let position: WALPosition
+    /// Pages to read from the WAL instead of the database file (empty when fully checkpointed).
+    package let walPages: [UInt32: UInt32]
+    /// How long writers were blocked to take the snapshot (nil: they were not).
+    package let writeLockHeld: TimeInterval?
+    /// Keeps the WAL index open (SQLite resets an index no connection holds).
+    private let connection: SQLiteConnection
+    private let pin: WALPin
+    private let keeper: SnapshotKeeper
+    private let preserved: PreservedPages
+    private let dbFile: RawFile
+    private let walFile: RawFile?
+    private let closeLock = NSLock()
+    private var closed = false
+
+    package var walPath: String { databasePath + "-wal" }
+
+    /// Pages saved so far because a checkpoint was about to overwrite them.
+    var preservedPages: Int { preserved.count }
+
+    /// Takes the snapshot. With `blockWriters` it is set up under the write lock (held only
+    /// for that moment), so nothing can be committed meanwhile.
+    package init(databasePath: String, blockWriters: Bool = false) throws(CairnError) {
+        self.databasePath = databasePath
+        let header = try DatabaseHeader.read(databasePath)
+        // A read-write connection (that never writes): a read-only one cannot create a missing
+        // WAL and would read the database file without taking part in WAL locking.
+        connection = try SQLiteConnection(path: databasePath, busyTimeoutMs: 10_000)
+        guard try connection.journalMode == "wal" else {
+            throw .notWALCapable(path: databasePath, reason: "the database is not in WAL mode; run `cairn init` to register it")
+        }
+        _ = try connection.scalar("SELECT count(*) FROM sqlite_master")
+        (pin, writeLockHeld) = try Self.pin(databasePath, blockWriters: blockWriters)
+        do throws(CairnError) {
+            guard let point = pin.pinnedAt else {
+                throw .walChanged(path: databasePath + "-shm", detail: "the WAL index is not initialised")
+            }
+            let scan = try Self.scan(databasePath + "-wal", through: point)
+            dbFile = try SharedFiles.reader(databasePath)
+            let fileBytes = try dbFile.size()
+            self.scan = scan
+            walPages = point.fullyBackfilled ? [:] : scan.latestFrame
+            pageSize = scan.header?.pageSize ?? header.pageSize
+            walFile = walPages.isEmpty ? nil : try RawFile(path: databasePath + "-wal", mode: .read)
+            // With committed frames the last commit gives the size; otherwise the file is the
+            // whole database (a complete checkpoint truncates it to the exact size, or to a
+            // multiple of the application's chunk size: the header says how much is used).
+            let headerPages = (try? DatabaseHeader.read(databasePath)).flatMap { $0.pageCountIsValid ? $0.pageCountField : nil }
+            pageCount = scan.databasePages ?? headerPages ?? UInt32(fileBytes / UInt64(header.pageSize))
+            position = Self.position(scan, point: point)
+            preserved = try PreservedPages(besideDatabase: databasePath, pageSize: pageSize)
+            keeper = SnapshotKeeper(pin: pin, at: point, walPath: databasePath + "-wal", pageSize: pageSize,
+                                    pageCount: pageCount, preserved: preserved) { _, _, _ throws(CairnError) in }
+        } catch {
+            pin.releaseAll()
+            connection.close()
+            throw error
+        }
+        keeper.readSnapshotPage = { [unowned self] pgno, buffer, generation throws(CairnError) in
+            try self.readSnapshotPage(pgno, into: buffer, snapshotGeneration: generation)
+        }
+        do throws(CairnError) { try keeper.step() } catch {
+            close()
+            throw error
+        }
+        keeper.start()
+        dbFile.adviseSequential()
+    }
+
+    /// Sets up the pin; with `blockWriters`, under the write lock.
+    private static func pin(_ databasePath: String, blockWriters: Bool) throws(CairnError) -> (WALPin, TimeInterval?) {
+        guard blockWriters else { return (try WALPin(databasePath: databasePath), nil) }
+        let writer = try SQLiteConnection(path: databasePath, busyTimeoutMs: 10_000)
+        defer { writer.close() }
+        try writer.exec("BEGIN IMMEDIATE")
+        let held = Date()
+        defer { try? writer.exec("ROLLBACK") }
+        let pin = try WALPin(databasePath: databasePath)
+        return (pin, Date().timeIntervalSince(held))
+    }
+
+    /// The WAL's commits up to the snapshot's last frame, which must be there as the index says.
+    private static func scan(_ walPath: String, through point: WALIndexState) throws(CairnError) -> WALScan {
+        let scan = try WALFile.scan(path: walPath, through: point.mxFrame)
+        if point.mxFrame == 0 {
+            return scan
+        }
+        guard let h = scan.header, h.salt1 == point.salt1, h.salt2 == point.salt2, scan.lastCommitFrame == point.mxFrame else {
+            // Only possible for a snapshot that reads the database file alone, whose WAL was
+            // restarted meanwhile: its frames are all in the file; nothing is read from the WAL.
+            if point.fullyBackfilled { return WALScan(header: nil, lastCommitFrame: 0, commits: [], latestFrame: [:]) }
+            throw CairnError.walChanged(path: walPath,
+                detail: "the WAL index records frame \(point.mxFrame) but the log holds \(scan.lastCommitFrame) valid committed frames")
+        }
+        return scan
+    }
+
+    private static func position(_ scan: WALScan, point: WALIndexState) -> WALPosition {
+        if let h = scan.header, let c = scan.commits.last {
+            return WALPosition(salt1: h.salt1, salt2: h.salt2, frame: c.frame, checksum1: c.checksum1, checksum2: c.checksum2)
+        }
+        if let h = scan.header {
+            return WALPosition(salt1: h.salt1, salt2: h.salt2, frame: 0, checksum1: h.checksum.0, checksum2: h.checksum.1)
+        }
+        return WALPosition(salt1: point.salt1, salt2: point.salt2, frame: point.mxFrame, checksum1: 0, checksum2: 0)
+    }
+
+    deinit { close() }
+
+    /// Reads every page and returns their hashes.
+    package func pageMap() throws(CairnError) -> PageMap {
+        let blockPages = max(1, (1 << 20) / pageSize)
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: blockPages * pageSize, alignment: 4096)
+        defer { buf.deallocate() }
+        var hashes = [UInt64]()
+        hashes.reserveCapacity(Int(pageCount))
+        var next: UInt32 = 1
+        while next <= pageCount {
+            let n = Int(min(UInt32(blockPages), pageCount - next + 1))
+            try readPages(first: next, count: n, into: buf)
+            for i in 0..<n { hashes.append(Hash.page(buf + i * pageSize, size: pageSize, pgno: next + UInt32(i))) }
+            next += UInt32(n)
+        }
+        return PageMap(pageSize: pageSize, hashes: hashes)
+    }
+
+    /// Lets go of the snapshot: checkpoints may then overwrite what it read.
+    package func close() {
+        let first = closeLock.withLock { () -> Bool in
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
+        keeper.stop()
+        pin.releaseAll()
+        connection.close()
+    }
+
+    /// Starts reading the given pages (ascending) from the database file in the background:
+    /// scattered pages then arrive with the disk's parallelism instead of one at a time.
+    package func prefetch(_ pages: [UInt32]) {
+        var i = 0
+        while i < pages.count {
+            var run = 1
+            while i + run < pages.count, pages[i + run] == pages[i] + UInt32(run) { run += 1 }
+            if walPages[pages[i]] == nil || run > 1 {
+                dbFile.adviseWillNeed(offset: UInt64(pages[i] - 1) * UInt64(pageSize), count: run * pageSize)
+            }
+            i += run
+        }
+    }
+
+    /// Reads `count` consecutive pages starting at `first` (1-based) into `buffer`: the
+    /// database file, then the snapshot's frames of pages it has in the WAL, then the versions
+    /// saved before a checkpoint overwrote them (in that order: a page overwritten while it
+    /// was read was saved before).
+    package func readPages(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer) throws(CairnError) {
+        if let e = keeper.error { throw e }
+        let bytes = count * pageSize
+        let got = try dbFile.read(into: buffer, count: bytes, at: UInt64(first - 1) * UInt64(pageSize))
+        if got < bytes {
+            // Pages past the end of the file exist only in the WAL or among the saved pages.
+            memset(buffer + got, 0, bytes - got)
+        }
+        if !walPages.isEmpty {
+            for i in 0..<count {
+                let pgno = first + UInt32(i)
+                guard let frame = walPages[pgno] else { continue }
+                try readFrame(frame, pgno: pgno, into: buffer + i * pageSize)
+            }
+        }
+        try preserved.overlay(first: first, count: count, into: buffer)
+        if got < bytes {
+            for i in (got / pageSize)..<count where walPages[first + UInt32(i)] == nil && !preserved.contains(first + UInt32(i)) {
+                throw .walChanged(path: databasePath, detail: "page \(first + UInt32(i)) is neither in the database file nor in the WAL")
+            }
+        }
+    }
+
+    /// Reads the snapshot's version of `pgno` from its WAL frame, or, when the WAL was
+    /// restarted since (every frame of the snapshot's generation was then copied, and nothing
+    /// after them without saving the page first), from the database file.
+    private func readFrame(_ frame: UInt32, pgno: UInt32, into page: UnsafeMutableRawPointer) throws(CairnError) {
+        guard let wal = walFile, let header = scan.header else { return }
+        let off = WALScan.frameOffset(frame, pageSize: pageSize)
+        var frameHeader = (UInt64(0), UInt64(0), UInt64(0))
+        // The frame header is checked after the page is read: a writer restarting the WAL
+        // writes a frame's header before its page, so a header still in place means the page
+        // read was the frame's.
+        // (A restarted WAL may also be shorter than the frame.)
+        let whole = try wal.read(into: page, count: pageSize, at: off + UInt64(WALFile.frameHeaderSize)) == pageSize
+        let intact = try !whole ? false : withUnsafeMutableBytes(of: &frameHeader) { (h: UnsafeMutableRawBufferPointer) throws(CairnError) -> Bool in
+            guard try wal.read(into: h.baseAddress!, count: WALFile.frameHeaderSize, at: off) == WALFile.frameHeaderSize else { return false }
+            return LE.getBE32(h.baseAddress!, 0) == pgno && LE.getBE32(h.baseAddress!, 8) == header.salt1
+                && LE.getBE32(h.baseAddress!, 12) == header.salt2
+        }
+        if intact { return }
+        let got = try dbFile.read(into: page, count: pageSize, at: UInt64(pgno - 1) * UInt64(pageSize))
+        if got < pageSize { throw .walChanged(path: walPath, detail: "frame \(frame) no longer holds page \(pgno), and the database file does not have it either") }
+    }
+
+    /// The snapshot's version of one page, for saving it before a checkpoint overwrites it.
+    /// `snapshotGeneration`: the WAL is (or was a moment ago) still in the snapshot's generation.
+    private func readSnapshotPage(_ pgno: UInt32, into page: UnsafeMutableRawPointer, snapshotGeneration: Bool) throws(CairnError) {
+        if snapshotGeneration, let frame = walPages[pgno] {
+            return try readFrame(frame, pgno: pgno, into: page)
+        }
+        let got = try dbFile.read(into: page, count: pageSize, at: UInt64(pgno - 1) * UInt64(pageSize))
+        if got < pageSize {
+            throw .walChanged(path: databasePath, detail: "page \(pgno) of the snapshot is missing from the database file")
+        }
+    }
+}

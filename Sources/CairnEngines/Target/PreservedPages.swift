@@ -1,0 +1,48 @@
+import Foundation
+import CairnFormats
+import CairnCatalog
+
+/// Pages of a snapshot saved, as the snapshot has them, before a checkpoint may overwrite
+/// them in the database file (see `SnapshotKeeper`). They go to a file with no name beside
+/// the database (owner-only, gone when the snapshot closes; the database's own disk, where
+/// there is room for pages of it), and a page is listed only once it is written, so a reader
+/// that finds it listed reads it whole.
+final class PreservedPages: @unchecked Sendable {
+    private let file: RawFile
+    private let pageSize: Int
+    private var slots: [UInt32: UInt32] = [:]
+    private let lock = NSLock()
+
+    init(besideDatabase databasePath: String, pageSize: Int) throws(CairnError) {
+        let directory = (databasePath as NSString).deletingLastPathComponent
+        if let f = try? RawFile(unnamedIn: directory.isEmpty ? "." : directory) {
+            file = f
+        } else {
+            file = try RawFile(unnamedIn: NSTemporaryDirectory())
+        }
+        self.pageSize = pageSize
+    }
+
+    var count: Int { lock.withLock { slots.count } }
+
+    func contains(_ pgno: UInt32) -> Bool { lock.withLock { slots[pgno] != nil } }
+
+    /// Saves `pgno` from `page` (its snapshot version); a page already saved is kept as it is.
+    func store(_ pgno: UInt32, from page: UnsafeRawPointer) throws(CairnError) {
+        guard let slot = lock.withLock({ slots[pgno] == nil ? UInt32(slots.count) : nil }) else { return }
+        try file.write(page, count: pageSize, at: UInt64(slot) * UInt64(pageSize))
+        lock.withLock { slots[pgno] = slot }
+    }
+
+    /// Puts the saved versions of pages `first ..< first + count` over `buffer` (which holds
+    /// those pages in order).
+    func overlay(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer) throws(CairnError) {
+        let found: [(Int, UInt32)] = lock.withLock {
+            guard !slots.isEmpty else { return [] }
+            return (0..<count).compactMap { i in slots[first + UInt32(i)].map { (i, $0) } }
+        }
+        for (i, slot) in found {
+            try file.readExactly(into: buffer + i * pageSize, count: pageSize, at: UInt64(slot) * UInt64(pageSize))
+        }
+    }
+}

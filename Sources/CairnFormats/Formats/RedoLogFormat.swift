@@ -1,0 +1,184 @@
+/// Binary layout of a redo log (an online log member or an archived log). Little-endian.
+///
+///     header  64 bytes  "CAIRNLOG", version u32, release u32, dbid u64, incarnation u32,
+///                       page size u32, sequence u64, first SCN u64, created µs u64,
+///                       xxh3 of bytes 0..<56
+///     record*           72-byte header + body (see `RedoRecord`)
+///     trailer 64 bytes  "END1", 0 u32, records u64, high SCN u64, high time µs u64,
+///                       bytes before the trailer u64, XXH3 of the header followed by every
+///                       record's checksum u64, 0 u64,
+///                       xxh3 of bytes 0..<56        (only in closed logs)
+///
+/// A record is a committed transaction ("TXN1": its page images) or a gap ("GAP1": an SCN
+/// whose changes were not captured; recovery never crosses it). Every record carries the
+/// database state checksum after it, so recovery verifies each transaction boundary.
+package enum RedoLogFormat {
+    package static let magic: [UInt8] = Array("CAIRNLOG".utf8)
+    package static let version: UInt32 = 1
+    package static let headerSize = 64
+    package static let recordHeaderSize = 72
+    package static let trailerSize = 64
+    package static let txnMagic: UInt32 = 0x314E_5854 // "TXN1"
+    package static let gapMagic: UInt32 = 0x3150_4147 // "GAP1"
+    package static let endMagic: UInt32 = 0x3144_4E45 // "END1"
+
+    package struct Header: Sendable, Equatable {
+        package var dbid: UInt64
+        package var incarnation: UInt32
+        package var pageSize: UInt32
+        package var sequence: UInt64
+        package var firstScn: UInt64
+        package var createdMicros: UInt64
+
+        package init(dbid: UInt64, incarnation: UInt32, pageSize: UInt32, sequence: UInt64, firstScn: UInt64, createdMicros: UInt64) {
+            self.dbid = dbid
+            self.incarnation = incarnation
+            self.pageSize = pageSize
+            self.sequence = sequence
+            self.firstScn = firstScn
+            self.createdMicros = createdMicros
+        }
+    }
+
+    package struct Trailer: Sendable, Equatable {
+        package var records: UInt64
+        package var highScn: UInt64
+        package var highTimeMicros: UInt64
+        package var contentBytes: UInt64
+        package var contentHash: UInt64
+
+        package init(records: UInt64, highScn: UInt64, highTimeMicros: UInt64, contentBytes: UInt64, contentHash: UInt64) {
+            self.records = records
+            self.highScn = highScn
+            self.highTimeMicros = highTimeMicros
+            self.contentBytes = contentBytes
+            self.contentHash = contentHash
+        }
+    }
+
+    package static func encodeHeader(_ h: Header, into p: UnsafeMutableRawPointer) {
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: headerSize)
+        Seal.putMagic(magic, p)
+        LE.put32(version, p, 8)
+        LE.put32(FormatVersion.releaseCode, p, 12)
+        LE.put64(h.dbid, p, 16)
+        LE.put32(h.incarnation, p, 24)
+        LE.put32(h.pageSize, p, 28)
+        LE.put64(h.sequence, p, 32)
+        LE.put64(h.firstScn, p, 40)
+        LE.put64(h.createdMicros, p, 48)
+        Seal.close(p, at: 56)
+    }
+
+    package static func decodeHeader(_ p: UnsafeRawPointer, file: String) throws(CairnError) -> Header {
+        guard Seal.hasMagic(magic, p) else {
+            throw .corrupt(file: file, offset: 0, detail: "not a Cairn redo log (bad magic)")
+        }
+        guard Seal.isIntact(p, at: 56) else { throw .corrupt(file: file, offset: 0, detail: "redo log header checksum mismatch") }
+        let v = LE.get32(p, 8)
+        guard v >= 1 && v <= version else { throw .unsupportedFormat(file: file, found: Int(v), supported: Int(version)) }
+        return Header(dbid: LE.get64(p, 16), incarnation: LE.get32(p, 24), pageSize: LE.get32(p, 28),
+                      sequence: LE.get64(p, 32), firstScn: LE.get64(p, 40), createdMicros: LE.get64(p, 48))
+    }
+
+    package static func encodeTrailer(_ t: Trailer, into p: UnsafeMutableRawPointer) {
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: trailerSize)
+        LE.put32(endMagic, p, 0)
+        LE.put64(t.records, p, 8)
+        LE.put64(t.highScn, p, 16)
+        LE.put64(t.highTimeMicros, p, 24)
+        LE.put64(t.contentBytes, p, 32)
+        LE.put64(t.contentHash, p, 40)
+        Seal.close(p, at: 56)
+    }
+
+    package static func decodeTrailer(_ p: UnsafeRawPointer) -> Trailer? {
+        guard LE.get32(p, 0) == endMagic, Seal.isIntact(p, at: 56) else { return nil }
+        return Trailer(records: LE.get64(p, 8), highScn: LE.get64(p, 16), highTimeMicros: LE.get64(p, 24),
+                       contentBytes: LE.get64(p, 32), contentHash: LE.get64(p, 40))
+    }
+}
+
+/// Where a record's transaction ended in the WAL, so capture can resume after it.
+package struct WALPosition: Codable, Sendable, Equatable {
+    package var salt1: UInt32
+    package var salt2: UInt32
+    /// Index of the commit frame (0: before the first frame of this WAL generation).
+    package var frame: UInt32
+    /// Cumulative WAL checksum after that frame, to continue the chain.
+    package var checksum1: UInt32
+    package var checksum2: UInt32
+
+    package init(salt1: UInt32, salt2: UInt32, frame: UInt32, checksum1: UInt32, checksum2: UInt32) {
+        self.salt1 = salt1; self.salt2 = salt2; self.frame = frame; self.checksum1 = checksum1; self.checksum2 = checksum2
+    }
+}
+
+/// One record of a redo log: its header fields; page numbers and images follow in the body
+/// as `pageCount` page numbers (u32, padded to 8 bytes) then `pageCount` pages.
+package struct RedoRecord: Sendable, Equatable {
+    package enum Kind: Sendable { case transaction, gap }
+    package var kind: Kind
+    package var pageCount: UInt32
+    package var scn: UInt64
+    package var commitMicros: UInt64
+    package var databasePages: UInt32
+    /// bit 0: the commit time is exact (in-process WAL hook); otherwise observed.
+    package var flags: UInt32
+    package var stateChecksum: UInt64
+    package var position: WALPosition
+
+    package var exactTime: Bool { flags & 1 == 1 }
+
+    package static func bodySize(pages: Int, pageSize: Int) -> Int {
+        pageNumbersSize(pages) + pages * pageSize
+    }
+
+    package static func pageNumbersSize(_ pages: Int) -> Int { (pages * 4 + 7) & ~7 }
+
+    /// Encodes the 72-byte header; the checksum (bytes 64..<72) covers the header and the
+    /// body, whose XXH3 (`bodyHash`) is computed while the body is streamed out.
+    package func encodeHeader(into p: UnsafeMutableRawPointer, bodyHash: UInt64) {
+        LE.put32(kind == .transaction ? RedoLogFormat.txnMagic : RedoLogFormat.gapMagic, p, 0)
+        LE.put32(pageCount, p, 4)
+        LE.put64(scn, p, 8)
+        LE.put64(commitMicros, p, 16)
+        LE.put32(databasePages, p, 24)
+        LE.put32(flags, p, 28)
+        LE.put64(stateChecksum, p, 32)
+        LE.put32(position.salt1, p, 40)
+        LE.put32(position.salt2, p, 44)
+        LE.put32(position.frame, p, 48)
+        LE.put32(position.checksum1, p, 52)
+        LE.put32(position.checksum2, p, 56)
+        LE.put32(0, p, 60)
+        LE.put64(Self.checksum(header: p, bodyHash: bodyHash), p, 64)
+    }
+
+    /// XXH3 of the first 64 header bytes seeded with the body's XXH3.
+    package static func checksum(header p: UnsafeRawPointer, bodyHash: UInt64) -> UInt64 {
+        Hash.xxh3(p, 64, seed: bodyHash)
+    }
+
+    /// Decodes a record header; nil when the bytes are not a record (end of a torn tail).
+    package static func decodeHeader(_ p: UnsafeRawPointer) -> RedoRecord? {
+        let m = LE.get32(p, 0)
+        guard m == RedoLogFormat.txnMagic || m == RedoLogFormat.gapMagic else { return nil }
+        return RedoRecord(kind: m == RedoLogFormat.txnMagic ? .transaction : .gap, pageCount: LE.get32(p, 4),
+                          scn: LE.get64(p, 8), commitMicros: LE.get64(p, 16), databasePages: LE.get32(p, 24),
+                          flags: LE.get32(p, 28), stateChecksum: LE.get64(p, 32),
+                          position: WALPosition(salt1: LE.get32(p, 40), salt2: LE.get32(p, 44), frame: LE.get32(p, 48),
+                                                checksum1: LE.get32(p, 52), checksum2: LE.get32(p, 56)))
+    }
+
+    package init(kind: Kind, pageCount: UInt32, scn: UInt64, commitMicros: UInt64, databasePages: UInt32, flags: UInt32, stateChecksum: UInt64, position: WALPosition) {
+        self.kind = kind
+        self.pageCount = pageCount
+        self.scn = scn
+        self.commitMicros = commitMicros
+        self.databasePages = databasePages
+        self.flags = flags
+        self.stateChecksum = stateChecksum
+        self.position = position
+    }
+}

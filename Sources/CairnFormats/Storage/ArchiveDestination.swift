@@ -1,0 +1,91 @@
+import Foundation
+
+/// Where archived logs go. Features use only this interface, so object storage can take
+/// the place of a local directory without touching them.
+package protocol ArchiveDestination: Sendable {
+    /// How the destination is named in the control file and in messages.
+    var name: String { get }
+    /// Stores `localPath` durably as `fileName`; returns only once it is durable.
+    func put(localPath: String, as fileName: String) throws(CairnError)
+    /// Re-reads `fileName` and checks its size and XXH3.
+    func verify(_ fileName: String, bytes: UInt64, xxh3: String) throws(CairnError)
+    /// A local path from which `fileName` can be read (downloading it first if needed).
+    func localCopy(of fileName: String) throws(CairnError) -> String
+    func exists(_ fileName: String) -> Bool
+    /// Size of `fileName` at the destination, or nil when it is not there.
+    func size(of fileName: String) -> UInt64?
+    /// First step of a deletion: makes `fileName` unreachable (renamed aside). Returns false
+    /// when it is not there.
+    func retire(_ fileName: String) throws(CairnError) -> Bool
+    /// Puts a retired copy back (its deletion could not be recorded).
+    func unretire(_ fileName: String)
+    /// Last step of a deletion: removes the retired copy of `fileName`, or every leftover
+    /// retired copy when nil.
+    func purgeRetired(_ fileName: String?)
+}
+
+/// An archive destination in a local (or mounted) directory.
+package struct LocalDirectoryDestination: ArchiveDestination {
+    package let directory: String
+    package var name: String { directory }
+
+    package init(directory: String) { self.directory = FileSystem.absolute(directory) }
+
+    package func put(localPath: String, as fileName: String) throws(CairnError) {
+        try FileSystem.makeDirectories(directory)
+        let target = directory + "/" + fileName
+        // A name of its own: two processes (or threads) copying the same log never share one.
+        let temp = directory + "/." + fileName + ".part-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        do throws(CairnError) {
+            try FileSystem.copyDurably(from: localPath, to: temp)
+            try FileSystem.rename(temp, target)
+            try FileSystem.fsyncDirectory(directory)
+        } catch {
+            FileSystem.removeFile(temp)
+            throw error
+        }
+    }
+
+    package func verify(_ fileName: String, bytes: UInt64, xxh3: String) throws(CairnError) {
+        let path = directory + "/" + fileName
+        guard let size = FileSystem.fileSize(path) else { throw .missingFile(path: path, detail: "archived log") }
+        if size != bytes { throw .truncated(file: path, expected: bytes, actual: size) }
+        let h = Hash.hex(try FileSystem.hashFile(path))
+        if h != xxh3 { throw .corrupt(file: path, offset: nil, detail: "archived log checksum \(h) differs from the recorded \(xxh3)") }
+    }
+
+    package func localCopy(of fileName: String) throws(CairnError) -> String {
+        let path = directory + "/" + fileName
+        guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "archived log") }
+        return path
+    }
+
+    package func exists(_ fileName: String) -> Bool { FileSystem.exists(directory + "/" + fileName) }
+
+    package func size(of fileName: String) -> UInt64? { FileSystem.fileSize(directory + "/" + fileName) }
+
+    static let retiredSuffix = ".deleting"
+    func retiredPath(_ fileName: String) -> String { directory + "/." + fileName + Self.retiredSuffix }
+
+    package func retire(_ fileName: String) throws(CairnError) -> Bool {
+        let path = directory + "/" + fileName
+        guard FileSystem.exists(path) else { return false }
+        try FileSystem.rename(path, retiredPath(fileName))
+        try FileSystem.fsyncDirectory(directory)
+        return true
+    }
+
+    package func unretire(_ fileName: String) {
+        try? FileSystem.renameNoReplace(retiredPath(fileName), directory + "/" + fileName)
+    }
+
+    package func purgeRetired(_ fileName: String?) {
+        if let fileName {
+            FileSystem.removeFile(retiredPath(fileName))
+            return
+        }
+        for name in FileSystem.list(directory) where name.hasPrefix(".") && name.hasSuffix(Self.retiredSuffix) {
+            FileSystem.removeFile(directory + "/" + name)
+        }
+    }
+}

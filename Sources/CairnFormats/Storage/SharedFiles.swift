@@ -1,0 +1,29 @@
+import Foundation
+
+/// Read handles on files that SQLite locks (the database and its `-shm`), opened once per
+/// file and never closed.
+///
+/// POSIX record locks belong to the process: closing *any* descriptor of a file drops every
+/// lock the process holds on it, including the locks of SQLite connections (a read
+/// transaction's read mark, which is what pins the WAL). SQLite itself defers such closes;
+/// Cairn's own raw reads of these files must never close a descriptor either.
+package enum SharedFiles {
+    nonisolated(unsafe) private static var open: [String: RawFile] = [:]
+    private static let lock = NSLock()
+
+    /// A read handle for `path`, shared by the whole process and kept open.
+    package static func reader(_ path: String) throws(CairnError) -> RawFile {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            if errno == ENOENT { throw .missingFile(path: path, detail: "open: no such file") }
+            throw CairnError.fromErrno("stat", path, errno)
+        }
+        let key = "\(st.st_dev):\(st.st_ino)"
+        lock.lock()
+        defer { lock.unlock() }
+        if let f = open[key] { return f }
+        let f = try RawFile(path: path, mode: .read)
+        open[key] = f
+        return f
+    }
+}

@@ -1,6 +1,0 @@
-import ArgumentParser
-
-struct Report: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Reports about a protected database.", subcommands: [NeedBackup.self, Schema.self, Obsolete.self, Space.self])
-}
