@@ -129,8 +129,8 @@ import Testing
         try p.setRetention(.redundancy(1))
         let first = try #require(p.backups.first?.id)
         try p.backup(.quiet())                                  // the first backup is obsolete now
-        let used = p.recoveryArea.measure(p.freshControl).total
-        func makeRoom(waiting: Bool) throws(CairnError) { _ = try p.makeRoom(1, limit: used, control: p.freshControl, waitForReaders: waiting) }
+        let used = p.recoveryArea.measure(p.control).total
+        func makeRoom(waiting: Bool) throws(CairnError) { _ = try p.makeRoom(1, limit: used, control: p.control, waitForReaders: waiting) }
 
         // A level 1 being written on it has pinned it.
         let pin = try LockFile.create(p.layout.pinFile(backup: first))
@@ -152,7 +152,7 @@ import Testing
 
         // Nothing in use: the obsolete backup goes.
         try makeRoom(waiting: true)
-        #expect(!FileSystem.exists(p.layout.backupDirectory(first)) && !p.freshControl.backups.contains { $0.id == first })
+        #expect(!FileSystem.exists(p.layout.backupDirectory(first)) && !p.control.backups.contains { $0.id == first })
     }
 
     // MARK: - Leftovers

@@ -34,6 +34,33 @@ import Testing
         guard case .alreadyRegistered = again else { Issue.record("got \(String(describing: again))"); return }
     }
 
+    /// One transaction model: `control` always shows the newest copy on disk (a change made
+    /// through another handle, as another process would, is seen without any reload), and
+    /// `transact` from several handles at once never loses an update.
+    @Test func controlIsTheNewestCopyAndTransactionsNeverLoseAnUpdate() throws {
+        let dir = TempDir()
+        let a = try registered(dir)
+        let b = try Catalog.open(database: dir.file("app.db"), logger: quietLogger)
+        let start = a.control.nextBackupId
+        try b.transact { (c: inout ControlFile) throws(CairnError) in c.nextBackupId += 1 }
+        #expect(a.control.nextBackupId == start + 1)
+        let each = 40
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            let handle = i == 0 ? a : b
+            for _ in 0..<each {
+                try? handle.transact { (c: inout ControlFile) throws(CairnError) in c.nextBackupId += 1 }
+            }
+        }
+        #expect(a.control.nextBackupId == start + 1 + UInt64(2 * each))
+        #expect(b.control.nextBackupId == a.control.nextBackupId)
+        // What a transaction returns is what its change computed, under the same lock.
+        let claimed = try a.transact { (c: inout ControlFile) throws(CairnError) -> UInt64 in
+            defer { c.nextBackupId += 1 }
+            return c.nextBackupId
+        }
+        #expect(claimed == start + 1 + UInt64(2 * each))
+    }
+
     @Test func dbidsAreRandom() throws {
         let a = try registered(TempDir("a")), b = try registered(TempDir("b"))
         #expect(a.dbid != b.dbid)

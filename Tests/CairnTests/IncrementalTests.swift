@@ -146,7 +146,7 @@ import Testing
         #expect(r.chain == [l0.id, l1.id])
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(db)))
         // Mark the level 0 expired: the level 1 cannot be restored, recovery says so.
-        try p.updateControl { (c: inout ControlFile) throws(CairnError) in
+        try p.transact { (c: inout ControlFile) throws(CairnError) in
             c.backups[c.backups.firstIndex { $0.id == l0.id }!].status = .expired
         }
         let e = expectCairnError { try p.restore(to: dir.file("x.db"), backup: l1.id, showProgress: false) }

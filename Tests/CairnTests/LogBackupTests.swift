@@ -156,9 +156,9 @@ import Testing
         // Two available sets hold every log: the first is set aside while the second is taken
         // (as a crosscheck would), then found again.
         let a = try #require(try s.p.backupArchivedLogs(.quiet()).backup)
-        try s.p.updateControl { (c: inout ControlFile) throws(CairnError) in c.backups[c.backups.count - 1].status = .expired }
+        try s.p.transact { (c: inout ControlFile) throws(CairnError) in c.backups[c.backups.count - 1].status = .expired }
         let b = try #require(try s.p.backupArchivedLogs(.quiet(), deleteInput: true).backup)
-        try s.p.updateControl { (c: inout ControlFile) throws(CairnError) in
+        try s.p.transact { (c: inout ControlFile) throws(CairnError) in
             c.backups[c.backups.firstIndex { $0.id == a.id }!].status = nil
         }
         #expect(b.logs == a.logs && s.p.control.redo.logs.allSatisfy { $0.backupSets == [a.id, b.id] })
@@ -301,7 +301,7 @@ import Testing
         let set = try #require(try s.p.backupArchivedLogs(.quiet()).backup)
         #expect(try s.p.validate(backup: set.id, showProgress: false).allSatisfy(\.ok))
         // With no good copy anywhere, nothing is backed up or recorded, and nothing is left behind.
-        try s.p.updateControl { (c: inout ControlFile) throws(CairnError) in c.backups.removeAll { $0.id == set.id } }
+        try s.p.transact { (c: inout ControlFile) throws(CairnError) in c.backups.removeAll { $0.id == set.id } }
         FileSystem.removeTree(s.p.layout.root + "/" + set.directory)
         Self.removeOnlineMembers(s)
         let e = expectCairnError { try s.p.backupArchivedLogs(.quiet(), deleteInput: true) }

@@ -81,11 +81,11 @@ import Testing
         hold.release()
         #expect(try FileSystem.readAll(RepositoryCatalog.path(p.layout)) == before)
         // A restore point, a policy change and a backup each rewrite it.
-        try p.updateControl { (c: inout ControlFile) throws(CairnError) in
+        try p.transact { (c: inout ControlFile) throws(CairnError) in
             c.restorePoints.append(RestorePoint(name: "before-upgrade", scn: 40, incarnation: 1, createdAt: Date(), guaranteed: true))
         }
         #expect(try RepositoryCatalog.read(p.layout).restorePoints?.map(\.name) == ["before-upgrade"])
-        try p.updateControl { (c: inout ControlFile) throws(CairnError) in c.policy.retention = .window(days: 7) }
+        try p.transact { (c: inout ControlFile) throws(CairnError) in c.policy.retention = .window(days: 7) }
         #expect(try RepositoryCatalog.read(p.layout).policy?.windowDays == 7)
         let b = try p.backup(.quiet())
         catalog = try RepositoryCatalog.read(p.layout)
@@ -182,7 +182,7 @@ import Testing
         // Opened from the repository alone, nothing can be recorded.
         let (p, _) = try Catalog.openRepositoryAlone(copy, logger: quietLogger)
         #expect(p.isRepositoryAlone)
-        let e = expectCairnError { try p.updateControl { (_: inout ControlFile) throws(CairnError) in } }
+        let e = expectCairnError { try p.transact { (_: inout ControlFile) throws(CairnError) in } }
         #expect(e == .readOnlyCatalog(repository: FileSystem.absolute(copy)))
     }
 
@@ -219,7 +219,7 @@ import Testing
     @Test func catalogRebuildRestoresBackupsRestorePointsAndPolicyFromTheCatalog() throws {
         let h = try History()
         let p = h.s.p
-        try p.updateControl { (c: inout ControlFile) throws(CairnError) in
+        try p.transact { (c: inout ControlFile) throws(CairnError) in
             c.restorePoints.append(RestorePoint(name: "rp1", scn: 40, incarnation: 1, createdAt: Date(), guaranteed: true))
             c.policy.retention = .redundancy(3)
             c.policy.recoveryAreaLimit = 1 << 30

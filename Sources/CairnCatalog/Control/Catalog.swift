@@ -1,47 +1,54 @@
 import Foundation
 import Logging
+import Synchronization
 import CairnFormats
 
-/// A database registered with Cairn: its control file and repository. The entry point of
-/// the library; every CLI command is one call on this type.
-package final class Catalog: @unchecked Sendable {
+/// A database registered with Cairn as the engines see it: where it lives, its repository,
+/// and its control file. The control file is read and changed in exactly one way each:
+/// `control` is always what its newest valid copy holds (re-read whenever a copy changed on
+/// disk), and `transact` changes it under a lock that serialises every thread and process.
+package final class Catalog: Sendable {
     package let databasePath: String
     package let layout: RepositoryLayout
-    private var store: ControlFileStore
-    private let lock = NSLock()
+    private let store: Mutex<ControlFileStore>
+    private let waitPolicy: Mutex<LockWaitPolicy>
     package let logger: Logger
+
     /// How long this database's commands wait for locks other Cairn commands hold.
-    package var lockWait = LockWaitPolicy()
-
-    package var control: ControlFile { lock.withLock { store.content } }
-    package var dbid: UInt64 { control.dbidValue }
-
-    /// Applies `change` to the control file and writes every copy (serialised between threads
-    /// and processes). The repository's catalog follows every change of what it holds
-    /// (backups, incarnations, settings, restore points, policy; see `RepositoryCatalog`).
-    package func updateControl(_ change: (inout ControlFile) throws(CairnError) -> Void) throws(CairnError) {
-        lock.lock()
-        defer { lock.unlock() }
-        if store.copies.isEmpty { throw .readOnlyCatalog(repository: layout.root) }
-        let before = RepositoryCatalog(store.content)
-        try store.update(logger: logger, change)
-        if RepositoryCatalog(store.content) != before {
-            try writeCatalog(store)
-        }
+    package var lockWait: LockWaitPolicy {
+        get { waitPolicy.withLock { $0 } }
+        set { waitPolicy.withLock { $0 = newValue } }
     }
 
-    /// Re-reads the control file when another process updated it since this one last read
-    /// or wrote it (a process that has just taken the capture lock reloads the capture state).
-    package func reloadControl() {
-        lock.withLock { store.reload() }
+    /// The control file as its newest valid copy holds it.
+    package var control: ControlFile { store.withLock { s in s.refresh(); return s.content } }
+    package var dbid: UInt64 { control.dbidValue }
+
+    /// Applies `change` to the newest control file and writes every copy, holding the
+    /// control-file lock throughout (serialised between threads and processes); returns what
+    /// `change` returns. Ids are allocated inside it. The repository's catalog follows every
+    /// change of what it holds (backups, incarnations, settings, restore points, policy; see
+    /// `RepositoryCatalog`) under the same lock.
+    @discardableResult
+    package func transact<T: Sendable>(_ change: (inout ControlFile) throws(CairnError) -> T) throws(CairnError) -> T {
+        let layout = layout, logger = logger
+        return try store.withLock { (s: inout ControlFileStore) throws(CairnError) -> T in
+            if s.copies.isEmpty { throw .readOnlyCatalog(repository: layout.root) }
+            return try s.transact(logger: logger, change) { (before: ControlFile, after: ControlFile, usn: UInt64) throws(CairnError) in
+                if RepositoryCatalog(before) != RepositoryCatalog(after) {
+                    try RepositoryCatalog.write(after, layout: layout, usn: usn)
+                }
+            }
+        }
     }
 
     package init(databasePath: String, store: ControlFileStore, logger: Logger) {
         self.databasePath = databasePath
-        self.store = store
         self.layout = RepositoryLayout(root: store.content.repository)
         self.logger = logger
+        self.waitPolicy = Mutex(LockWaitPolicy())
         if !store.copies.isEmpty { Self.registerPermissions(store.content, database: databasePath) }
+        self.store = Mutex(store)
     }
 
     /// Opens the control file of `database` (found beside it, in `repository`, or in the
@@ -88,8 +95,8 @@ package final class Catalog: @unchecked Sendable {
         }
     }
 
-    package var warnings: [String] { lock.withLock { store.warnings } }
-    package var controlCopies: [String] { lock.withLock { store.copies } }
+    package var warnings: [String] { store.withLock { $0.warnings } }
+    package var controlCopies: [String] { store.withLock { $0.copies } }
 
     package var backups: [BackupRecord] { control.backups.sorted { $0.id < $1.id } }
 
@@ -110,15 +117,4 @@ package final class Catalog: @unchecked Sendable {
 
     /// True when this database was opened from its repository alone (nothing is ever written).
     package var isRepositoryAlone: Bool { controlCopies.isEmpty }
-
-    /// Rewrites the repository's catalog from the newest control file, under the control-file
-    /// lock, so two processes that change the catalog one after the other can never leave
-    /// the older view in the repository.
-    func writeCatalog(_ store: ControlFileStore) throws(CairnError) {
-        let lock = try ControlFileLock(path: store.lockPath)
-        defer { lock.release() }
-        let newest = ControlFileStore.newestCopy(store.copies)
-        let content = newest.map { $0.usn >= store.usn ? $0.content : store.content } ?? store.content
-        try RepositoryCatalog.write(content, layout: layout, usn: max(newest?.usn ?? 0, store.usn))
-    }
 }

@@ -18,6 +18,8 @@ package struct ControlFileStore: Sendable {
     package private(set) var warnings: [String] = []
     /// Candidate control files that belong to another database (path, DBID).
     package private(set) var foreignCopies: [(path: String, dbid: String)] = []
+    /// What each copy looked like on disk when this store last read or wrote it.
+    private var seen: [CopySignature?] = []
 
     /// Creates the first version of the control file in every location. A control file that
     /// replaces another (`catalog rebuild`) continues its update numbers (`after`), so a
@@ -95,25 +97,36 @@ package struct ControlFileStore: Sendable {
         }
         usn = nextUSN
         content = c
+        seen = copies.map(CopySignature.init(path:))
     }
 
     /// Read-modify-write under an exclusive lock shared by every Cairn process: the newest
     /// copy on disk is re-read first, so a change made meanwhile by another process (a
     /// backup while capture runs) is never overwritten.
-    package mutating func update(logger: Logger? = nil, _ change: (inout ControlFile) throws(CairnError) -> Void) throws(CairnError) {
+    /// `written` runs once every copy is written, still under the lock, with the content
+    /// before and after and the new update sequence number.
+    package mutating func transact<T>(logger: Logger? = nil, _ change: (inout ControlFile) throws(CairnError) -> T,
+                                      written: (ControlFile, ControlFile, UInt64) throws(CairnError) -> Void = { _, _, _ in }) throws(CairnError) -> T {
         let lock = try ControlFileLock(path: lockPath)
         defer { lock.release() }
-        if let newest = Self.newestCopy(copies), newest.usn > usn {
-            usn = newest.usn
-            content = newest.content
-        }
+        adoptNewest()
+        let before = content
         var c = content
-        try change(&c)
+        let result = try change(&c)
         try write(c, logger: logger)
+        try written(before, content, usn)
+        return result
     }
 
-    /// Adopts the newest copy on disk when another process wrote a newer one.
-    mutating func reload() {
+    /// Adopts the newest valid copy when a copy changed on disk since this store last read
+    /// or wrote it (one `stat` per copy when nothing changed).
+    package mutating func refresh() {
+        let now = copies.map(CopySignature.init(path:))
+        if now != seen { adoptNewest() }
+    }
+
+    private mutating func adoptNewest() {
+        seen = copies.map(CopySignature.init(path:))
         if let newest = Self.newestCopy(copies), newest.usn > usn {
             usn = newest.usn
             content = newest.content
@@ -136,6 +149,18 @@ package struct ControlFileStore: Sendable {
             if best == nil || doc.usn > best!.0 { best = (doc.usn, c) }
         }
         return best
+    }
+}
+
+/// A copy's identity and last change on disk: a rename or a write changes it.
+private struct CopySignature: Equatable, Sendable {
+    let device: UInt64, inode: UInt64, size: Int64, changed: Int64
+
+    init?(path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
+        changed = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
     }
 }
 

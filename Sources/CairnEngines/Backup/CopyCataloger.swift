@@ -341,7 +341,7 @@ struct CopyCataloger {
             try FileSystem.fsyncDirectory(layout.backupsDirectory)
             let record = BackupRecord(manifest: manifest, bytes: bytes + mapFile.bytes + manifestBytes, directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
             do throws(CairnError) {
-                try database.updateControl { (c: inout ControlFile) throws(CairnError) in
+                try database.transact { (c: inout ControlFile) throws(CairnError) in
                     guard !c.backups.contains(where: { $0.id == id }) else {
                         throw .unrecoverable("Backup id \(id) was taken by another process while \(path) was being cataloged. Run the command again.")
                     }

@@ -93,7 +93,7 @@ extension Catalog {
     }
 
     private func recordBackup(_ record: BackupRecord, walCursor: ControlFile.WALCursor?) throws(CairnError) {
-        try updateControl { (c: inout ControlFile) throws(CairnError) in
+        try transact { (c: inout ControlFile) throws(CairnError) in
             c.backups.append(record)
             c.nextBackupId = max(c.nextBackupId, record.id + 1)
             c.scn = max(c.scn, record.scn)

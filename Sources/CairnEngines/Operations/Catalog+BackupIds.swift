@@ -10,7 +10,7 @@ extension Catalog {
     func claimBackupId() throws(CairnError) -> PartialBackupOwner {
         var owner: PartialBackupOwner?
         do throws(CairnError) {
-            try updateControl { (c: inout ControlFile) throws(CairnError) in
+            try transact { (c: inout ControlFile) throws(CairnError) in
                 owner?.release()
                 var id = max(c.nextBackupId, (c.backups.map(\.id).max() ?? 0) + 1)
                 while !PartialBackupOwner.isFree(id, layout: layout) { id += 1 }

@@ -9,7 +9,6 @@ extension Catalog {
     func pinnedIncrementalPlan(cumulative: Bool, source: SnapshotSource, operation: RepositoryOperation) throws(CairnError) -> IncrementalPlan? {
         let session = try deletionSession(files: false, purpose: "choose the base of a level-1 backup")
         defer { session.end() }
-        reloadControl()
         guard let plan = incrementalPlan(cumulative: cumulative, source: source) else { return nil }
         let chain = control.chain(of: plan.base)?.map(\.id) ?? [plan.base.id]
         try operation.pin(backups: chain, logs: [], under: session)

@@ -53,7 +53,7 @@ extension Catalog {
         let record = BackupRecord(manifest: r.manifest, bytes: r.manifest.storedBytes + (FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
                                   directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
         do throws(CairnError) {
-            try updateControl { (c: inout ControlFile) throws(CairnError) in
+            try transact { (c: inout ControlFile) throws(CairnError) in
                 c.backups.append(record)
                 c.nextBackupId = max(c.nextBackupId, record.id + 1)
                 for key in record.logs ?? [] {
@@ -85,7 +85,7 @@ extension Catalog {
         let purpose = "delete the archived copies of the logs backed up"
         do throws(CairnError) {
             return try deleting(purpose: purpose) { (session: DeletionSession) throws(CairnError) -> DeletionStep<(deleted: [String], failures: [String])> in
-                let keys = (set.logs ?? []).filter { key in freshControl.redo.logs.contains { $0.key == key && $0.destinations.contains { $0.state != .deleted } } }
+                let keys = (set.logs ?? []).filter { key in control.redo.logs.contains { $0.key == key && $0.destinations.contains { $0.state != .deleted } } }
                 if session.readersActive && !keys.isEmpty { return .blocked(lockFile: layout.filesLockFile) }
                 if let busy = keys.first(where: session.inUse(log:)) { return .blocked(lockFile: layout.pinFile(log: busy)) }
                 return .done(retireArchivedCopies(heldBy: set))
@@ -98,7 +98,7 @@ extension Catalog {
     /// The deletion itself, under the deletion lock, with nothing of it in use.
     private func retireArchivedCopies(heldBy set: BackupRecord) -> (deleted: [String], failures: [String]) {
         let keys = Set(set.logs ?? [])
-        let c = freshControl
+        let c = control
         var retired: [(key: LogKey, destination: String, name: String)] = []
         var failures: [String] = []
         for log in c.redo.logs where keys.contains(log.key) && (log.backupSets ?? []).contains(set.id) {
@@ -113,7 +113,7 @@ extension Catalog {
         }
         guard !retired.isEmpty else { return ([], failures) }
         do throws(CairnError) {
-            try updateControl { (c: inout ControlFile) throws(CairnError) in
+            try transact { (c: inout ControlFile) throws(CairnError) in
                 for r in retired {
                     guard let li = c.redo.logs.firstIndex(where: { $0.key == r.key }),
                           let di = c.redo.logs[li].destinations.firstIndex(where: { $0.destination == r.destination }) else { continue }
@@ -138,7 +138,6 @@ extension Catalog {
         let session = try deletionSession(files: false, purpose: "choose the archived logs to back up")
         defer { session.end() }
         // A capture running elsewhere records logs as it archives them: read the control file afresh.
-        reloadControl()
         let c = control
         let needed = Self.logsNeedingBackup(c)
         let pinned = Set(try operation.pin(backups: [], logs: needed.map(\.key), under: session))

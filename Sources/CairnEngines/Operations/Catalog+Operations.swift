@@ -11,22 +11,19 @@ enum DeletionStep<T> {
 }
 
 extension Catalog {
-    /// Starts a command on the repository (see `RepositoryOperation` for the rules), then
-    /// reads the control file again: a command it waited for (a restore in place, a catalog
-    /// rebuild) may have changed it. A database opened from its repository alone only reads.
+    /// Starts a command on the repository (see `RepositoryOperation` for the rules). What a
+    /// command it waited for changed (a restore in place, a catalog rebuild) is in `control`,
+    /// which always reads the newest copy. A database opened from its repository alone only reads.
     func beginOperation(_ access: RepositoryOperation.Access, purpose: String) throws(CairnError) -> RepositoryOperation {
-        let op = try RepositoryOperation(layout: layout, access: isRepositoryAlone ? .reading : access, purpose: purpose,
-                                         policy: lockWait, log: waitLog)
-        reloadControl()
-        return op
+        try RepositoryOperation(layout: layout, access: isRepositoryAlone ? .reading : access, purpose: purpose,
+                                policy: lockWait, log: waitLog)
     }
 
     /// Starts a command that reads stored backups and logs: they stay in place until it ends,
-    /// and the control file is read again once they are protected (what it names exists).
+    /// and `control` read after it names what exists.
     func beginReadingStoredFiles(_ access: RepositoryOperation.Access = .reading, purpose: String) throws(CairnError) -> RepositoryOperation {
         let op = try beginOperation(access, purpose: purpose)
         try op.protectStoredFiles(purpose: purpose)
-        reloadControl()
         return op
     }
 
@@ -63,7 +60,7 @@ extension Catalog {
     /// once nothing of it is in use (`delete obsolete|expired`, `--delete-input`).
     func deleteWhenFree(purpose: String, _ plan: (ControlFile) -> DeletionPlan) throws(CairnError) -> DeletionReport {
         try deleting(purpose: purpose) { (session: DeletionSession) throws(CairnError) -> DeletionStep<DeletionReport> in
-            let p = plan(freshControl)
+            let p = plan(control)
             if p.isEmpty { return .done(DeletionReport()) }
             if let blocker = session.blocker(of: p) { return .blocked(lockFile: blocker) }
             return .done(try delete(p, session: session))

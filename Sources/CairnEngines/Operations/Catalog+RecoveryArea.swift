@@ -9,7 +9,7 @@ extension Catalog {
 
     /// `cairn report space`.
     package func spaceReport(now: Date = Date()) -> RecoveryArea.Report {
-        recoveryArea.report(freshControl, now: now)
+        recoveryArea.report(control, now: now)
     }
 
     /// Before `bytes` are written to `path`: when `path` is in the recovery area and the area
@@ -21,7 +21,7 @@ extension Catalog {
         // The in-memory copy follows every update this process makes (each re-reads the
         // newest copy first), so a limit set or raised elsewhere is seen at the next one.
         guard control.policy.recoveryAreaLimit != nil, recoveryArea.contains(path) else { return }
-        let c = freshControl
+        let c = control
         guard let limit = c.policy.recoveryAreaLimit else { return }
         _ = try makeRoom(bytes, limit: limit, control: c, waitForReaders: false)
     }
@@ -39,7 +39,7 @@ extension Catalog {
         if used + needed > limit {
             let policy = waitForReaders ? lockWait : lockWait.capped(Self.captureDeletionWait)
             used = try deleting(purpose: "make room in the recovery area", policy: policy) { (session: DeletionSession) throws(CairnError) -> DeletionStep<UInt64> in
-                let c = freshControl
+                let c = control
                 let before = area.measure(c).total
                 guard before + needed > limit else { return .done(before) }
                 if session.readersActive {
@@ -50,7 +50,7 @@ extension Catalog {
                 guard let plan = RecoveryArea.plan(free, toFree: before + needed - limit) else { return .done(before) }
                 let r = try delete(DeletionPlan(plan), session: session)
                 logger.notice("recovery area \(area.root): deleted \(r.backups.count) backup(s) and \(r.logCopies.count) archived-log cop(ies) (\(ByteCount.text(r.bytes))) to make room for \(ByteCount.text(needed))")
-                return .done(area.measure(freshControl).total)
+                return .done(area.measure(control).total)
             }
             if used + needed > limit {
                 throw .recoveryAreaFull(limit: limit, used: used, needed: needed, path: area.root)
@@ -63,7 +63,7 @@ extension Catalog {
     /// Before a backup: room for about as much as the last backup took (or the database's
     /// size when there is none).
     func recoveryAreaBeforeBackup() throws(CairnError) {
-        let c = freshControl
+        let c = control
         guard let limit = c.policy.recoveryAreaLimit else { return }
         let last = c.backups.filter(\.isDatabaseBackup).max { $0.id < $1.id }
         let estimate = last?.bytes ?? FileSystem.fileSize(databasePath) ?? 0
@@ -73,7 +73,7 @@ extension Catalog {
     /// After a backup was written to `directory` (not yet recorded): if the area is over its
     /// limit even after reclaiming, the backup is removed and the error says so.
     func recoveryAreaAfterBackup(directory: String) throws(CairnError) {
-        let c = freshControl
+        let c = control
         guard let limit = c.policy.recoveryAreaLimit else { return }
         do throws(CairnError) {
             _ = try makeRoom(0, limit: limit, control: c, waitForReaders: true)
@@ -91,7 +91,7 @@ extension Catalog {
     /// After a backup is recorded (the one before it may now be obsolete, and the record
     /// itself takes room): back under the limit if possible, with a warning if not.
     func tidyRecoveryArea() {
-        let c = freshControl
+        let c = control
         guard let limit = c.policy.recoveryAreaLimit else { return }
         do throws(CairnError) {
             _ = try makeRoom(0, limit: limit, control: c, waitForReaders: false)
@@ -102,7 +102,7 @@ extension Catalog {
 
     /// Warnings for `status`: the area at ≥ 85 % of its limit, and archiving blocked by it.
     package var recoveryAreaWarnings: [String] {
-        let c = freshControl
+        let c = control
         var out: [String] = []
         if let limit = c.policy.recoveryAreaLimit {
             let area = recoveryArea

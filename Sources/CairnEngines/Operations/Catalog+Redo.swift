@@ -82,7 +82,7 @@ extension Catalog {
             // Capture restarts from the database as it is now; what happened meanwhile is a gap.
             let scnNow = control.highestScn
             let point = try Self.captureBaseline(database: databasePath, layout: layout, scn: scnNow + 1, incarnation: control.incarnation)
-            try updateControl { (c: inout ControlFile) throws(CairnError) in
+            try transact { (c: inout ControlFile) throws(CairnError) in
                 c.redo.mode = .archivelog
                 c.redo.gaps.append(.init(scn: scnNow + 1, incarnation: c.incarnation, detectedAt: Date(),
                                          detail: "ARCHIVELOG mode was turned on; changes made in NOARCHIVELOG mode were not captured"))
@@ -93,7 +93,7 @@ extension Catalog {
         } else {
             let lock = try captureLock()
             defer { _ = lock }
-            try updateControl { (c: inout ControlFile) throws(CairnError) in c.redo.mode = .noarchivelog }
+            try transact { (c: inout ControlFile) throws(CairnError) in c.redo.mode = .noarchivelog }
         }
     }
 
@@ -237,7 +237,7 @@ extension Catalog {
         map.resetTracking(at: result.scn)
         let branch = result.scn < latest
         try map.write(to: layout.pageMapFile, scn: result.scn, incarnation: branch ? control.incarnation + 1 : control.incarnation)
-        try updateControl { (c: inout ControlFile) throws(CairnError) in
+        try transact { (c: inout ControlFile) throws(CairnError) in
             if branch {
                 let next = (c.incarnations.map(\.number).max() ?? c.incarnation) + 1
                 c.incarnations.append(.init(number: next, parent: c.incarnation, resetScn: result.scn, startScn: c.highestScn + 1, createdAt: Date()))

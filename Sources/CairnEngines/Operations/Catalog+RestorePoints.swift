@@ -33,7 +33,7 @@ extension Catalog {
         guard Self.validRestorePointName(name) else {
             throw .invalidArgument("Restore point name '\(name)' is not valid: use 1 to 128 of the characters A-Z a-z 0-9 . _ -")
         }
-        if freshControl.restorePoints.contains(where: { $0.name == name }) {
+        if control.restorePoints.contains(where: { $0.name == name }) {
             throw .invalidArgument("A restore point named '\(name)' already exists for \(databasePath); drop it first (`cairn restore-point \(databasePath) drop \(name)`) or choose another name.")
         }
         try requireArchiveLog()
@@ -45,7 +45,7 @@ extension Catalog {
         // anything: what it keeps cannot be deleted between the check and the record.
         let session = guarantee ? try deletionSession(files: false, purpose: "create a guaranteed restore point") : nil
         defer { session?.end() }
-        try updateControl { (c: inout ControlFile) throws(CairnError) in
+        try transact { (c: inout ControlFile) throws(CairnError) in
             if c.restorePoints.contains(where: { $0.name == name }) {
                 throw .invalidArgument("A restore point named '\(name)' already exists for \(c.databasePath); drop it first or choose another name.")
             }
@@ -66,7 +66,7 @@ extension Catalog {
             guard case .captureRunning = error else { throw error }
         }
         // A capture process runs: its newest captured SCN plus the commits after it in the WAL.
-        let c = freshControl
+        let c = control
         guard let tail = OnlineLogTail.read(c) else { return c.scn }
         let walPath = databasePath + "-wal"
         guard FileSystem.exists(walPath) else { return max(c.scn, tail.scn) }
@@ -78,7 +78,7 @@ extension Catalog {
 
     /// `cairn restore-point DB list`.
     package func restorePoints() -> [RestorePointInfo] {
-        let c = freshControl
+        let c = control
         let current = LineagePath(c, to: c.incarnation)
         return c.restorePoints.sorted { ($0.scn, $0.name) < ($1.scn, $1.name) }.map { p in
             let g = RestorePointGuarantee.of(p, in: c)
@@ -93,7 +93,7 @@ extension Catalog {
     package func dropRestorePoint(_ name: String) throws(CairnError) {
         let operation = try beginOperation(.writing, purpose: "drop a restore point")
         defer { operation.end() }
-        try updateControl { (c: inout ControlFile) throws(CairnError) in
+        try transact { (c: inout ControlFile) throws(CairnError) in
             guard c.restorePoints.contains(where: { $0.name == name }) else {
                 throw .restorePointNotFound(name: name, database: c.databasePath)
             }
@@ -104,7 +104,7 @@ extension Catalog {
     /// The recovery target of restore point `name` (`cairn restore --restore-point NAME`):
     /// exactly its SCN, refused when its incarnation is not on the current lineage.
     package func restorePointTarget(_ name: String) throws(CairnError) -> RecoveryTarget {
-        let c = freshControl
+        let c = control
         guard let p = c.restorePoints.first(where: { $0.name == name }) else {
             throw .restorePointNotFound(name: name, database: databasePath)
         }

@@ -4,10 +4,6 @@ import CairnFormats
 import CairnCatalog
 
 extension Catalog {
-    /// The control file as its newest copy on disk has it (another process, a capture or a
-    /// backup, may have changed it since this one was read).
-    var freshControl: ControlFile { ControlFileStore.newestCopy(controlCopies)?.content ?? control }
-
     // MARK: - Policy
 
     /// `cairn configure DB retention redundancy N | window DAYS | none`.
@@ -21,7 +17,7 @@ extension Catalog {
         }
         let op = try beginOperation(.writing, purpose: "change the retention policy")
         defer { op.end() }
-        try updateControl { (c: inout ControlFile) throws(CairnError) in c.policy.retention = r }
+        try transact { (c: inout ControlFile) throws(CairnError) in c.policy.retention = r }
     }
 
     /// `cairn configure DB recovery-area-size SIZE|unlimited`.
@@ -29,7 +25,7 @@ extension Catalog {
         if limit == 0 { throw .invalidArgument("recovery-area-size 0 is not valid: give a size such as 10G, or `unlimited`.") }
         let op = try beginOperation(.writing, purpose: "change the recovery-area size")
         defer { op.end() }
-        try updateControl { (c: inout ControlFile) throws(CairnError) in c.policy.recoveryAreaLimit = limit }
+        try transact { (c: inout ControlFile) throws(CairnError) in c.policy.recoveryAreaLimit = limit }
     }
 
     /// Archival backups (`keepUntil`/`keepForever`) are consistent snapshots restorable on
@@ -44,7 +40,7 @@ extension Catalog {
 
     /// What the retention policy no longer needs (`cairn report obsolete`).
     package func obsolete(now: Date = Date()) -> ObsolescenceReport {
-        Obsolescence.compute(freshControl, now: now)
+        Obsolescence.compute(control, now: now)
     }
 
     /// Deletes what the retention policy no longer needs (`cairn delete obsolete`).
@@ -64,7 +60,7 @@ extension Catalog {
     /// The caller holds `session`, and nothing of `plan` is in use.
     func delete(_ plan: DeletionPlan, session: DeletionSession) throws(CairnError) -> DeletionReport {
         var report = DeletionReport()
-        let c = freshControl
+        let c = control
         var hidden: [(from: String, to: String)] = []
         var backups: [UInt64] = []
         var existed: Set<UInt64> = []
@@ -102,7 +98,7 @@ extension Catalog {
         let retiredPairs = retired
         var recorded = DeletionReport()
         do throws(CairnError) {
-            try updateControl { (c: inout ControlFile) throws(CairnError) in
+            try transact { (c: inout ControlFile) throws(CairnError) in
                 var r = DeletionReport()
                 var touched = Set(plan.logCopies.keys)
                 for b in c.backups where goneBackups.contains(b.id) {
@@ -151,7 +147,7 @@ extension Catalog {
         for name in FileSystem.list(layout.backupsDirectory) where name.hasPrefix(RepositoryLayout.deletingPrefix) {
             FileSystem.removeTree(layout.backupsDirectory + "/" + name)
         }
-        for d in freshControl.redo.archiveDestinations { Archiver.destination(d).purgeRetired(nil) }
+        for d in control.redo.archiveDestinations { Archiver.destination(d).purgeRetired(nil) }
     }
 
     // MARK: - Crosscheck
@@ -163,7 +159,7 @@ extension Catalog {
     package func crosscheck() throws(CairnError) -> CrosscheckReport {
         let op = try beginReadingStoredFiles(.writing, purpose: "crosscheck the backups and logs")
         defer { op.end() }
-        let c = freshControl
+        let c = control
         var backupProblems: [UInt64: String?] = [:]
         for b in c.backups { backupProblems[b.id] = Crosscheck.problem(backup: b, root: layout.root, dbid: dbid) }
         var copyProblems: [LogKey: [String: String?]] = [:]
@@ -173,7 +169,7 @@ extension Catalog {
             }
         }
         var report = CrosscheckReport()
-        try updateControl { (c: inout ControlFile) throws(CairnError) in
+        try transact { (c: inout ControlFile) throws(CairnError) in
             var r = CrosscheckReport()
             for i in c.backups.indices {
                 guard let problem = backupProblems[c.backups[i].id] else { continue }

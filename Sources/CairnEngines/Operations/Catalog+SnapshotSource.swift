@@ -46,13 +46,13 @@ extension Catalog {
             }, capturer: capturer)
         }
         let persisted = trackChanges ? try? PageMap.read(layout.pageMapFile) : nil
-        let logScan = OnlineLogScan(control: ControlFileStore.newestCopy(controlCopies)?.content ?? c, pagesAfter: persisted?.scn)
+        let logScan = OnlineLogScan(control: control, pagesAfter: persisted?.scn)
         return SnapshotSource(scn: { [self] (snapshot: DatabaseSnapshot) throws(CairnError) in
             // The capture process records what it captures as it goes: when it has not reached
             // the snapshot's WAL generation yet, give it a moment to (an exact answer), then count.
             let deadline = Date().addingTimeInterval(2)
             while true {
-                let c = ControlFileStore.newestCopy(controlCopies)?.content ?? control
+                let c = control
                 logScan.refresh()
                 let answer = Self.scn(of: snapshot, logs: logScan, control: c)
                 if case .exact(let scn)? = answer { return (scn, nil) }

@@ -78,7 +78,7 @@ package final class Archiver: @unchecked Sendable {
                     logger.warning("archiving log sequence \(log.sequence) to \(dest.destination) failed (attempt \(attempts), retry in \(Int(delay)) s): \(error.description)")
                 }
                 do throws(CairnError) {
-                    try database.updateControl { (c: inout ControlFile) throws(CairnError) in
+                    try database.transact { (c: inout ControlFile) throws(CairnError) in
                         guard let li = c.redo.logs.firstIndex(where: { $0.incarnation == log.incarnation && $0.sequence == log.sequence }),
                               let di = c.redo.logs[li].destinations.firstIndex(where: { $0.destination == dest.destination }) else { return }
                         c.redo.logs[li].destinations[di].state = outcome

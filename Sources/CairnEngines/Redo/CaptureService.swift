@@ -93,7 +93,7 @@ package final class CaptureService {
             loop.noteStall(error)
         }
         if database.control.redo.captureStopped != nil {
-            try database.updateControl { (c: inout ControlFile) throws(CairnError) in c.redo.captureStopped = nil }
+            try database.transact { (c: inout ControlFile) throws(CairnError) in c.redo.captureStopped = nil }
         }
         let who = guardian != nil ? " (worker process \(getpid()))" : ""
         say("capturing \(database.databasePath) from SCN \(startScn)\(who) (Ctrl-C stops after archiving everything committed)")
@@ -113,7 +113,7 @@ package final class CaptureService {
     private func recordVanished(_ error: CairnError, loop: CaptureLoop, capturer: Capturer) {
         loop.archiveAfterVanishing()
         let stop = RedoState.CaptureStop(at: Date(), scn: capturer.scn, detail: error.description)
-        try? database.updateControl { (c: inout ControlFile) throws(CairnError) in c.redo.captureStopped = stop }
+        try? database.transact { (c: inout ControlFile) throws(CairnError) in c.redo.captureStopped = stop }
     }
 
     /// A new guardian asked this worker to make way (SIGUSR2). It captures what it can and

@@ -238,7 +238,7 @@ extension Capturer {
         let gapPosition = snapshot.position
         try newMap.write(to: database.layout.pageMapFile, scn: gapScn, incarnation: incarnation)
         let point = RedoState.CapturePoint(scn: gapScn, incarnation: incarnation, position: gapPosition, stateChecksum: Hash.hex(newMap.state))
-        try database.updateControl { (c: inout ControlFile) throws(CairnError) in
+        try database.transact { (c: inout ControlFile) throws(CairnError) in
             c.redo.gaps.append(.init(scn: gapScn, incarnation: c.incarnation, detectedAt: Date(), detail: detail))
             c.redo.capture = point
             c.scn = max(c.scn, gapScn)

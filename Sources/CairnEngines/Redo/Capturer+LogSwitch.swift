@@ -9,7 +9,7 @@ extension Capturer {
     func ensureLog() throws(CairnError) {
         if log != nil { return }
         var next: NextLog?
-        try database.updateControl { (c: inout ControlFile) throws(CairnError) in next = try claimNextGroup(&c) }
+        try database.transact { (c: inout ControlFile) throws(CairnError) in next = try claimNextGroup(&c) }
         if let next { try open(next) }
     }
 
@@ -55,7 +55,7 @@ extension Capturer {
     func noteStaleMembers(_ w: OnlineLogWriter) throws(CairnError) {
         guard let cur = current else { return }
         let stale = w.stale.map(\.path)
-        try database.updateControl { (c: inout ControlFile) throws(CairnError) in
+        try database.transact { (c: inout ControlFile) throws(CairnError) in
             for s in stale where !c.redo.groups[cur.group].staleMembers.contains(s) { c.redo.groups[cur.group].staleMembers.append(s) }
         }
     }
@@ -82,7 +82,7 @@ extension Capturer {
         var next: NextLog?
         let point = RedoState.CapturePoint(scn: scn, incarnation: incarnation, position: position, stateChecksum: Hash.hex(map.state))
         let now = Date()
-        try database.updateControl { (c: inout ControlFile) throws(CairnError) in
+        try database.transact { (c: inout ControlFile) throws(CairnError) in
             let record = LogRecord(sequence: cur.sequence, incarnation: c.incarnation, group: c.redo.groups[cur.group].number,
                                    lowScn: cur.lowScn, highScn: cur.highScn,
                                    lowTime: Date(timeIntervalSince1970: Double(cur.lowMicros) / 1e6),

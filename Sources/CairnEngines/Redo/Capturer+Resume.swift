@@ -44,7 +44,7 @@ extension Capturer {
         }
         guard let best else {
             // The switch to this group was recorded but its log never got a header: start it afresh.
-            try database.updateControl { (c: inout ControlFile) throws(CairnError) in
+            try database.transact { (c: inout ControlFile) throws(CairnError) in
                 c.redo.groups[g].status = .inactive
                 c.redo.sequence -= 1
                 c.redo.currentGroup = g == 0 ? c.redo.groups.count - 1 : g - 1

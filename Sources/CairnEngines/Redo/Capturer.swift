@@ -102,10 +102,8 @@ package final class Capturer {
         pins = try WALPin(databasePath: database.databasePath, inherited: inheritedPin)
         sharesPinWithGuardian = inheritedPin != nil
         wal = WALSource(path: database.databasePath + "-wal")
-        // The caller holds the capture lock, but may have read the control file before taking
-        // it (a worker waits for it while a backup or `switch-log` captures): what the previous
-        // holder captured, switched and recorded must be the starting point, not a stale copy.
-        database.reloadControl()
+        // The caller holds the capture lock; what the previous holder captured, switched and
+        // recorded is the starting point (`control` is always the newest copy on disk).
         let c = database.control
         guard let point = c.redo.capture else {
             throw .invalidArgument("\(database.databasePath) has no capture point; register it again with `cairn init`.")
