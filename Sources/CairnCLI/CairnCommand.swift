@@ -43,7 +43,7 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "Repository directory (default: DATABASE.cairn beside the database).")
     var repo: String?
 
-    func open() throws(CairnError) -> Catalog {
+    func open() throws(EngineError) -> Catalog {
         let p = try Catalog.open(database: database, repository: repo, logger: Logger(label: "cairn"))
         return p
     }
@@ -57,7 +57,7 @@ extension CommandLine {
 }
 
 /// Runs `body`, turning Cairn errors into a message on standard error and a nonzero exit.
-func reporting(_ body: () throws(CairnError) -> Void) throws {
+func reporting(_ body: () throws(EngineError) -> Void) throws {
     do {
         try body()
     } catch {

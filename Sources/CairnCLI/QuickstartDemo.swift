@@ -17,7 +17,7 @@ struct QuickstartDemo {
     }
 
     /// Runs every step, printing through `say`. Returns true when the proof holds.
-    func run(say: @escaping (String) -> Void) throws(CairnError) -> Bool {
+    func run(say: @escaping (String) -> Void) throws(EngineError) -> Bool {
         FileSystem.removeTree(directory)
         try FileSystem.makeDirectories(directory)
         let db = directory + "/shop.db"
@@ -57,14 +57,14 @@ struct QuickstartDemo {
 
         say("6. cairn restore: backup \(online.id) + logs, complete recovery (every checksum, the state after every transaction and SQLite's integrity_check verified)")
         let reopened = try Catalog.open(database: db, logger: logger)
-        let r = try reopened.recover(to: db, target: .complete, showProgress: false)
+        let r = try reopened.recover(to: db, target: .complete)
         say("   restored backup \(r.backupId) and applied \(r.transactionsApplied) transaction(s): database at SCN \(r.scn)" + (r.complete ? ", every captured transaction" : "; INCOMPLETE: \(r.shortfall?.summary ?? "")"))
         let after = try ContentDigest.compute(db)
         say("   restored digest \(after.digest) (\(after.rows) rows)")
 
         let middle = (online.scn + r.scn) / 2
         let pit = directory + "/shop-at-scn-\(middle).db"
-        let m = try reopened.recover(to: pit, target: .scn(middle), showProgress: false)
+        let m = try reopened.recover(to: pit, target: .scn(middle))
         let total = try Self.sqlite3Output(pit, "SELECT sum(balance) FROM accounts; SELECT count(*) FROM transfers WHERE note LIKE 'transfer %';")
         let lines = total.split(separator: "\n")
         say("7. point in time: restored to SCN \(m.scn) (\(lines.last ?? "?") of the 3000 transfers), total balance \(lines.first ?? "?")")
@@ -103,24 +103,24 @@ struct QuickstartDemo {
         return s
     }
 
-    /// Runs `CaptureService` on a thread of its own until `stop()`.
+    /// Runs `CaptureRunner` on a thread of its own until `stop()`.
     final class BackgroundCapture: @unchecked Sendable {
-        let service: CaptureService
+        let service: CaptureRunner
         private let done = DispatchSemaphore(value: 0)
-        private var failure: CairnError?
+        private var failure: EngineError?
 
-        init(database: Catalog, logger: Logger) { service = CaptureService(database: database, logger: logger) }
+        init(database: Catalog, logger: Logger) { service = CaptureRunner(database: database, logger: logger) }
 
-        func start() throws(CairnError) {
+        func start() throws(EngineError) {
             Thread.detachNewThread { [self] in
-                do throws(CairnError) { try service.run() } catch { failure = error }
+                do throws(EngineError) { try service.run() } catch { failure = error }
                 done.signal()
             }
             Thread.sleep(forTimeInterval: 0.3)
             if let failure { throw failure }
         }
 
-        func stop() throws(CairnError) {
+        func stop() throws(EngineError) {
             service.stopRequest.request()
             done.wait()
             if let failure { throw failure }
@@ -129,7 +129,7 @@ struct QuickstartDemo {
 
     static func mib(_ n: UInt64) -> String { String(format: "%.1f", Double(n) / 1_048_576) }
 
-    static func startSqlite3(_ db: String, _ script: String) throws(CairnError) -> Process {
+    static func startSqlite3(_ db: String, _ script: String) throws(EngineError) -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["sqlite3", "-batch", db]
@@ -152,13 +152,13 @@ struct QuickstartDemo {
         return p.terminationStatus
     }
 
-    static func sqlite3(_ db: String, _ script: String) throws(CairnError) {
+    static func sqlite3(_ db: String, _ script: String) throws(EngineError) {
         let p = try startSqlite3(db, script)
         let status = wait(p)
         if status != 0 { throw .sqlite(path: db, code: status, message: "the sqlite3 shell exited with status \(status)") }
     }
 
-    static func sqlite3Output(_ db: String, _ sql: String) throws(CairnError) -> String {
+    static func sqlite3Output(_ db: String, _ sql: String) throws(EngineError) -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["sqlite3", "-batch", db, sql]

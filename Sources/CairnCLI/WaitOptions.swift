@@ -9,14 +9,14 @@ import CairnEngines
 /// longer than a second it says on standard error what it waits for.
 struct WaitOptions: ParsableArguments {
     @Option(name: .customLong("wait"), help: ArgumentHelp(
-        "Wait at most SECONDS for another Cairn command on the same database to finish with a lock this one needs (default: \(Int(LockWaitPolicy.defaultTimeout))); then give up with exit status \(CairnError.lockExitCode).",
+        "Wait at most SECONDS for another Cairn command on the same database to finish with a lock this one needs (default: \(Int(LockWaitPolicy.defaultTimeout))); then give up with exit status \(EngineError.lockExitCode).",
         valueName: "SECONDS"))
     var seconds: Double?
 
-    @Flag(name: .customLong("no-wait"), help: "Give up at once (exit status \(CairnError.lockExitCode)) instead of waiting for another Cairn command.")
+    @Flag(name: .customLong("no-wait"), help: "Give up at once (exit status \(EngineError.lockExitCode)) instead of waiting for another Cairn command.")
     var noWait = false
 
-    func policy() throws(CairnError) -> LockWaitPolicy {
+    func policy() throws(EngineError) -> LockWaitPolicy {
         if noWait && seconds != nil { throw .invalidArgument("Give either --wait SECONDS or --no-wait, not both.") }
         if let s = seconds, !(s >= 0 && s.isFinite) {
             throw .invalidArgument("--wait \(s) is not a number of seconds; give 0 or more (e.g. --wait 60), or --no-wait.")
@@ -29,7 +29,7 @@ struct WaitOptions: ParsableArguments {
 
 extension DatabaseOptions {
     /// Opens the database with the command's wait options.
-    func open(_ waiting: WaitOptions) throws(CairnError) -> Catalog {
+    func open(_ waiting: WaitOptions) throws(EngineError) -> Catalog {
         let p = try open()
         p.lockWait = try waiting.policy()
         return p

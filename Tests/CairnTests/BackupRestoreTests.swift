@@ -29,7 +29,7 @@ import Testing
         var seen = Set<Int>()
         for id in ids {
             let out = dir.file("r\(id).db")
-            try p.restore(to: out, backup: id, showProgress: false)
+            try p.restore(to: out, backup: id)
             let c = Ledger.check(out)
             #expect(c.total == Ledger.accounts * 1000, "backup \(id) is not at a transaction boundary")
             #expect(c.integrity == "ok")
@@ -48,7 +48,7 @@ import Testing
         let r = try p.backup(.quiet { $0.tag = "nightly" })
         #expect(r.level == 0 && r.tag == "nightly" && r.pieces >= 1 && r.bytes > 0)
         let out = dir.file("restored.db")
-        try p.restore(to: out, showProgress: false)
+        try p.restore(to: out)
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(db)))
         // Byte-for-byte the same pages as SQLite's own copy of the database.
         let copy = dir.file("vacuum.db")
@@ -75,11 +75,11 @@ import Testing
         writer.waitUntilExit()
         #expect(writer.terminationStatus == 0)
         let out = dir.file("during.db")
-        try p.restore(to: out, backup: during.id, showProgress: false)
+        try p.restore(to: out, backup: during.id)
         #expect(Shell.run(["sqlite3", out, "PRAGMA integrity_check"]).stdout.hasPrefix("ok"))
         let after = try p.backup(.quiet())
         let out2 = dir.file("after.db")
-        try p.restore(to: out2, backup: after.id, showProgress: false)
+        try p.restore(to: out2, backup: after.id)
         #expect(Shell.run(["python3", workload, "digest", db]).stdout == Shell.run(["python3", workload, "digest", out2]).stdout)
     }
 
@@ -100,7 +100,7 @@ import Testing
         }
         #expect(m.files.reduce(0) { $0 + $1.pages } == UInt64(m.pageCount))
         let out = dir.file("r.db")
-        try p.restore(to: out, showProgress: false)
+        try p.restore(to: out)
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(db)))
     }
 
@@ -144,7 +144,7 @@ import Testing
         #expect(try ContentDigest.compute(usable) == (try ContentDigest.compute(db)))
         #expect(try p.validate(backup: r.id).allSatisfy(\.ok))
         let out = dir.file("fromcopy.db")
-        try p.restore(to: out, backup: r.id, showProgress: false)
+        try p.restore(to: out, backup: r.id)
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(db)))
     }
 
@@ -155,14 +155,14 @@ import Testing
         let p = try Catalog.initialize(database: db, logger: quietLogger)
         try p.backup(.quiet())
         let out = dir.file("exists.db")
-        try Array("precious".utf8).withBytes { (ptr, n) throws(CairnError) in
+        try Array("precious".utf8).withBytes { (ptr, n) throws(EngineError) in
             let f = try RawFile(path: out, mode: .createNew)
             try f.write(ptr, count: n, at: 0)
         }
-        let e = expectCairnError { try p.restore(to: out, showProgress: false) }
+        let e = expectCairnError { try p.restore(to: out) }
         guard case .targetExists? = e else { Issue.record("got \(String(describing: e))"); return }
         #expect(String(decoding: try FileSystem.readAll(out), as: UTF8.self) == "precious")
-        try p.restore(to: out, force: true, showProgress: false)
+        try p.restore(to: out, force: true)
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(db)))
     }
 
@@ -173,7 +173,7 @@ import Testing
         let p = try Catalog.initialize(database: db, logger: quietLogger)
         try p.backup(.quiet())
         let before = FileSystem.list(dir.path)
-        let r = try p.validateRestore(showProgress: false)
+        let r = try p.validateRestore()
         #expect(r.id == 1)
         #expect(FileSystem.list(dir.path) == before)
         #expect(try p.validate().allSatisfy(\.ok))
@@ -188,7 +188,7 @@ import Testing
         try p.backup(.quiet())
         Shell.run(["sqlite3", db, "DELETE FROM transfers; UPDATE accounts SET balance = 0;"])
         #expect(try ContentDigest.compute(db) != good)
-        try p.restoreInPlace(showProgress: false)
+        try p.restoreInPlace()
         #expect(try ContentDigest.compute(db) == good)
         #expect(p.control.incarnation == 2)
         #expect(p.control.incarnations.last?.parent == 1)
@@ -213,7 +213,7 @@ import Testing
         try holder.run()
         stdin.fileHandleForWriting.write(Data("SELECT count(*) FROM accounts;\n".utf8))
         #expect(Await.until { !LiveDatabase.openers(of: db).isEmpty })
-        let e = expectCairnError { try p.restoreInPlace(showProgress: false) }
+        let e = expectCairnError { try p.restoreInPlace() }
         try stdin.fileHandleForWriting.close()
         holder.waitUntilExit()
         guard case .databaseBusy? = e else { Issue.record("got \(String(describing: e))"); return }
@@ -232,7 +232,7 @@ import Testing
         try p.backup(.quiet())
         for s in ["", "-wal", "-shm"] { FileSystem.removeFile(db + s) }
         let reopened = try Catalog.open(database: db, logger: quietLogger)
-        try reopened.restore(to: db, showProgress: false)
+        try reopened.restore(to: db)
         #expect(try ContentDigest.compute(db) == digest)
     }
 

@@ -21,15 +21,15 @@ import Testing
         }
 
         /// Restore must fail with the expected error and leave no file behind.
-        func restoreFails(_ check: (CairnError) -> Bool) {
+        func restoreFails(_ check: (EngineError) -> Bool) {
             let out = dir.file("out.db")
-            let e = expectCairnError { try p.restore(to: out, showProgress: false) }
+            let e = expectCairnError { try p.restore(to: out) }
             #expect(e.map(check) == true, "unexpected error: \(String(describing: e))")
             #expect(!FileSystem.exists(out))
             #expect(!FileSystem.list(dir.path).contains { $0.contains("cairn-restore") })
             #expect(e.map { $0.exitCode != 0 } == true)
             // validate reports the same failure
-            let v = try? p.validate(backup: record.id, showProgress: false)
+            let v = try? p.validate(backup: record.id)
             #expect(v?.first?.ok == false)
         }
 
@@ -80,8 +80,8 @@ import Testing
         #expect(!FileSystem.exists(text + ".cairn"))
         let empty = dir.file("empty.db")
         try FileSystem.atomicWrite([], to: empty)
-        #expect(throws: CairnError.self) { _ = try Catalog.initialize(database: empty, logger: quietLogger) }
-        #expect(throws: CairnError.self) { _ = try Catalog.initialize(database: dir.file("missing.db"), logger: quietLogger) }
+        #expect(throws: EngineError.self) { _ = try Catalog.initialize(database: empty, logger: quietLogger) }
+        #expect(throws: EngineError.self) { _ = try Catalog.initialize(database: dir.file("missing.db"), logger: quietLogger) }
 
         // A registered database replaced by a non-SQLite file: backup refuses, records nothing.
         let f = try Fixture()
@@ -130,7 +130,7 @@ import Testing
         for off in offsets {
             try f.mutate(path) { $0 = original; $0[off] ^= 0x10 }
             let out = f.dir.file("out.db")
-            let e = expectCairnError { try f.p.restore(to: out, showProgress: false) }
+            let e = expectCairnError { try f.p.restore(to: out) }
             #expect(e?.description.contains("piece-0001.cbp") == true, "offset \(off): \(String(describing: e))")
             #expect(!FileSystem.exists(out))
         }
@@ -200,13 +200,13 @@ import Testing
 
     @Test func unknownBackupIdAndNoBackups() throws {
         let f = try Fixture()
-        let e = expectCairnError { try f.p.restore(to: f.dir.file("x.db"), backup: 99, showProgress: false) }
+        let e = expectCairnError { try f.p.restore(to: f.dir.file("x.db"), backup: 99) }
         guard case .backupNotFound(99, _)? = e else { Issue.record("got \(String(describing: e))"); return }
         let dir = TempDir()
         let db = dir.file("fresh.db")
         Ledger.create(db, filler: 10)
         let p = try Catalog.initialize(database: db, logger: quietLogger)
-        let e2 = expectCairnError { try p.restore(to: dir.file("y.db"), showProgress: false) }
+        let e2 = expectCairnError { try p.restore(to: dir.file("y.db")) }
         guard case .noBackups? = e2 else { Issue.record("got \(String(describing: e2))"); return }
     }
 
@@ -232,10 +232,10 @@ import Testing
         let dbBytes = FileSystem.fileSize(db)! + (FileSystem.fileSize(db + "-wal") ?? 0)
         #expect(Shell.run(["mount", "-o", "remount,size=\(dbBytes * 3 / 1024)k", mount]).status == 0)
         let r = try reopened.backup(.quiet())
-        #expect(try reopened.validate(backup: r.id, showProgress: false).allSatisfy(\.ok))
+        #expect(try reopened.validate(backup: r.id).allSatisfy(\.ok))
         // Fill what is left, then restore onto the full file system.
         Shell.run(["dd", "if=/dev/zero", "of=\(mount)/filler", "bs=64k"])
-        let e2 = expectCairnError { try reopened.restore(to: mount + "/restored.db", backup: r.id, showProgress: false) }
+        let e2 = expectCairnError { try reopened.restore(to: mount + "/restored.db", backup: r.id) }
         guard case .diskFull? = e2 else { Issue.record("got \(String(describing: e2))"); return }
         #expect(!FileSystem.list(mount).contains { $0.contains("restore") })
     }

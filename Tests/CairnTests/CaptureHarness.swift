@@ -106,14 +106,14 @@ struct CaptureHarness {
         #expect(reopened.redoStatus.scn == UInt64(total), "captured", sourceLocation: sourceLocation)
         let latest = dir.file("latest.db")
         try? FileManager.default.removeItem(atPath: latest)
-        let r = try reopened.recover(to: latest, target: .latestCaptured, showProgress: false)
+        let r = try reopened.recover(to: latest, target: .latestCaptured)
         #expect(r.scn == UInt64(total), sourceLocation: sourceLocation)
         #expect(Ledger.check(latest).integrity == "ok", sourceLocation: sourceLocation)
         #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(db)), sourceLocation: sourceLocation)
         for n in scns {
             let out = dir.file("scn-\(n).db")
             try? FileManager.default.removeItem(atPath: out)
-            _ = try reopened.recover(to: out, target: .scn(UInt64(n)), showProgress: false)
+            _ = try reopened.recover(to: out, target: .scn(UInt64(n)))
             #expect(Ledger.check(out).integrity == "ok", "SCN \(n)", sourceLocation: sourceLocation)
             #expect(try ContentDigest.compute(out).digest == (try expectedDigest(after: n)), "SCN \(n)", sourceLocation: sourceLocation)
         }

@@ -44,12 +44,12 @@ import Testing
         let p = try Catalog.open(database: s.db, logger: quietLogger)
         let b = try #require(p.control.backups.first { $0.id == id })
         #expect(b.kind == .imageCopy && b.level == 0 && b.scn == 25 && b.tag == "cataloged:" + FileSystem.absolute(copy))
-        #expect(try p.validate(backup: id, showProgress: false).allSatisfy(\.ok))
+        #expect(try p.validate(backup: id).allSatisfy(\.ok))
         // Restored as it is, and as the start of a recovery to a later SCN.
         let out = s.dir.file("as-is.db")
-        try p.restore(to: out, backup: id, showProgress: false)
+        try p.restore(to: out, backup: id)
         #expect(try ContentDigest.compute(out).digest == (try s.expectedDigest(after: 25, of: statements)))
-        let later = try p.recover(to: s.dir.file("later.db"), target: .scn(40), backup: id, showProgress: false)
+        let later = try p.recover(to: s.dir.file("later.db"), target: .scn(40), backup: id)
         #expect(later.backupId == id && later.scn == 40)
         #expect(try ContentDigest.compute(s.dir.file("later.db")) == (try ContentDigest.compute(s.db)))
     }
@@ -102,16 +102,16 @@ import Testing
 
         // Restored as it is: exactly the source's state at its SCN.
         let out = s.dir.file("as-is.db")
-        try s.p.restore(to: out, backup: r.backupId, showProgress: false)
+        try s.p.restore(to: out, backup: r.backupId)
         #expect(try ContentDigest.compute(out).digest == (try s.expectedDigest(after: Int(r.scn), of: statements)))
         let cli = Shell.run([Paths.cairn, "restore", s.db, "--to", s.dir.file("cli.db"), "--backup", String(r.backupId)])
         #expect(cli.status == 0, "\(cli.stderr)")
         #expect(try ContentDigest.compute(s.dir.file("cli.db")).digest == (try s.expectedDigest(after: Int(r.scn), of: statements)))
         // And as the start of a recovery to a later SCN, equal to a recovery from the first backup.
         for n in [r.scn, 75, 80] {
-            let viaCopy = try s.p.recover(to: s.dir.file("c\(n).db"), target: .scn(n), backup: r.backupId, showProgress: false)
+            let viaCopy = try s.p.recover(to: s.dir.file("c\(n).db"), target: .scn(n), backup: r.backupId)
             #expect(viaCopy.backupId == r.backupId)
-            _ = try s.p.recover(to: s.dir.file("f\(n).db"), target: .scn(n), backup: first.id, showProgress: false)
+            _ = try s.p.recover(to: s.dir.file("f\(n).db"), target: .scn(n), backup: first.id)
             #expect(try ContentDigest.compute(s.dir.file("c\(n).db")) == (try ContentDigest.compute(s.dir.file("f\(n).db"))), "SCN \(n)")
         }
         #expect(try ContentDigest.compute(s.dir.file("c80.db")) == (try ContentDigest.compute(s.db)))

@@ -144,7 +144,7 @@ import Testing
         let after = try #require(json(cairn("status", s.db, "--json")))
         #expect(after["recoverableScn"] as? Int == 301 && after["capturedScn"] as? Int == 301 && after["recoveryShortfall"] == nil, "\(after)")
         let reopened = try Catalog.open(database: s.db, logger: quietLogger)
-        let all = try reopened.recover(to: s.dir.file("all.db"), target: .complete, showProgress: false)
+        let all = try reopened.recover(to: s.dir.file("all.db"), target: .complete)
         #expect(all.complete && all.scn == 301)
         #expect(try ContentDigest.compute(s.dir.file("all.db")) == (try ContentDigest.compute(s.db)))
     }
@@ -181,7 +181,7 @@ import Testing
         _ = try s.p.archiveOnce(switchLog: false)
         let reach = s.p.recoveryReach
         #expect(reach.capturedScn == 30 && reach.recoverableScn == 30 && reach.shortfall == nil)
-        let r = try s.p.recover(to: s.dir.file("r.db"), target: .complete, showProgress: false)
+        let r = try s.p.recover(to: s.dir.file("r.db"), target: .complete)
         #expect(r.scn == reach.recoverableScn && r.backupId == reach.backupId)
         hold.release()
     }
@@ -292,7 +292,7 @@ import Testing
         let p = try Catalog.initialize(database: db, logger: quietLogger)
         try p.backup(.quiet())
         let out = odd + "/restored.db"
-        let r = try p.recover(to: out, target: .complete, showProgress: false)
+        let r = try p.recover(to: out, target: .complete)
         #expect(r.integrityChecked && r.complete)
         #expect(FileSystem.list(odd).sorted() == ["built.db", "restored.db"])
     }

@@ -130,7 +130,7 @@ import Testing
         let first = try #require(p.backups.first?.id)
         try p.backup(.quiet())                                  // the first backup is obsolete now
         let used = p.recoveryArea.measure(p.control).total
-        func makeRoom(waiting: Bool) throws(CairnError) { _ = try p.makeRoom(1, limit: used, control: p.control, waitForReaders: waiting) }
+        func makeRoom(waiting: Bool) throws(EngineError) { _ = try p.makeRoom(1, limit: used, control: p.control, waitForReaders: waiting) }
 
         // A level 1 being written on it has pinned it.
         let pin = try LockFile.create(p.layout.pinFile(backup: first))
@@ -267,13 +267,13 @@ import Testing
         try held.lock(.exclusive, policy: .noWait, purpose: "hold", log: { _ in })
         let started = Date()
         let noWait = s.cairn("backup", s.db, "--no-wait")
-        #expect(noWait.status == CairnError.lockExitCode, "\(noWait.stderr)")
+        #expect(noWait.status == EngineError.lockExitCode, "\(noWait.stderr)")
         #expect(Date().timeIntervalSince(started) < 5)
         #expect(noWait.stderr.contains(layout.operationLockFile) && noWait.stderr.contains("process \(getpid())"), "\(noWait.stderr)")
         #expect(noWait.stderr.contains("--no-wait"))
         let t = Date()
         let short = s.cairn("validate", s.db, "--wait", "1")
-        #expect(short.status == CairnError.lockExitCode, "\(short.stderr)")
+        #expect(short.status == EngineError.lockExitCode, "\(short.stderr)")
         #expect(Date().timeIntervalSince(t) >= 1)
         #expect(short.stderr.contains("gave up after waiting"))
 
@@ -297,10 +297,10 @@ import Testing
         let validate = s.start(["validate", s.db], environment: ["CAIRN_FAULTS": "read:/backups/:delay=200"])
         try s.waitUntil("validate reads", timeout: 30) { !LockHolders.holders(s.layout.filesLockFile).isEmpty }
         let inPlace = s.cairn("restore", s.db, "--in-place", "--no-wait")
-        #expect(inPlace.status == CairnError.lockExitCode, "\(inPlace.stderr)")
+        #expect(inPlace.status == EngineError.lockExitCode, "\(inPlace.stderr)")
         #expect(inPlace.stderr.contains("cairn validate"), "\(inPlace.stderr)")
         let obsolete = s.cairn("delete", "obsolete", s.db, "--no-wait")
-        #expect(obsolete.status == CairnError.lockExitCode, "\(obsolete.stderr)")
+        #expect(obsolete.status == EngineError.lockExitCode, "\(obsolete.stderr)")
         #expect(obsolete.stderr.contains(s.layout.filesLockFile) && obsolete.stderr.contains("cairn validate"), "\(obsolete.stderr)")
         #expect(try s.backupIds().count == 2, "nothing may be deleted while it is read")
         validate.kill(SIGKILL)
@@ -309,7 +309,7 @@ import Testing
         let capture = s.start(["archive", s.db, "--follow"])
         try s.waitUntil("capture runs", timeout: 30) { CaptureLock.isHeld(path: s.layout.captureLockFile) }
         let rebuild = s.cairn("catalog", "rebuild", s.db, "--wait", "2")
-        #expect(rebuild.status == CairnError.lockExitCode, "\(rebuild.stderr)")
+        #expect(rebuild.status == EngineError.lockExitCode, "\(rebuild.stderr)")
         #expect(rebuild.stderr.contains("capture process"), "\(rebuild.stderr)")
         capture.kill(SIGTERM)
         #expect(capture.finish().status == 0)

@@ -42,19 +42,19 @@ import Testing
         let a = try registered(dir)
         let b = try Catalog.open(database: dir.file("app.db"), logger: quietLogger)
         let start = a.control.nextBackupId
-        try b.transact { (c: inout ControlFile) throws(CairnError) in c.nextBackupId += 1 }
+        try b.transact { (c: inout ControlFile) throws(EngineError) in c.nextBackupId += 1 }
         #expect(a.control.nextBackupId == start + 1)
         let each = 40
         DispatchQueue.concurrentPerform(iterations: 2) { i in
             let handle = i == 0 ? a : b
             for _ in 0..<each {
-                try? handle.transact { (c: inout ControlFile) throws(CairnError) in c.nextBackupId += 1 }
+                try? handle.transact { (c: inout ControlFile) throws(EngineError) in c.nextBackupId += 1 }
             }
         }
         #expect(a.control.nextBackupId == start + 1 + UInt64(2 * each))
         #expect(b.control.nextBackupId == a.control.nextBackupId)
         // What a transaction returns is what its change computed, under the same lock.
-        let claimed = try a.transact { (c: inout ControlFile) throws(CairnError) -> UInt64 in
+        let claimed = try a.transact { (c: inout ControlFile) throws(EngineError) -> UInt64 in
             defer { c.nextBackupId += 1 }
             return c.nextBackupId
         }
@@ -166,14 +166,14 @@ import Testing
         hold.release()
         let digest = try ContentDigest.compute(db)
         for c in p.control.controlCopies { try FileSystem.atomicWrite(Array("garbage".utf8), to: c) }
-        #expect(throws: CairnError.self) { _ = try Catalog.open(database: db, logger: quietLogger) }
+        #expect(throws: EngineError.self) { _ = try Catalog.open(database: db, logger: quietLogger) }
         let (rebuilt, report) = try CatalogRebuilder.rebuild(database: db, repository: nil, logger: quietLogger)
         #expect(report.backups == 1 && report.logs == 1 && report.dbid == p.control.dbid)
         #expect(rebuilt.control.redo.gaps.count == 1 && rebuilt.control.redo.gaps[0].scn == 31)
         let reopened = try Catalog.open(database: db, logger: quietLogger)
         #expect(reopened.backups.count == 1)
         let out = dir.file("r.db")
-        let r = try reopened.recover(to: out, target: .scn(30), showProgress: false)
+        let r = try reopened.recover(to: out, target: .scn(30))
         #expect(r.scn == 30)
         #expect(try ContentDigest.compute(out) == digest)
         // Damaged copies were kept aside.
@@ -208,14 +208,14 @@ import Testing
         for i in 0..<bytes.count {
             var b = bytes
             b[i] ^= 0x01
-            #expect(throws: CairnError.self) { _ = try CheckedDocument.decode(b, kind: "manifest", maxVersion: 1, file: "f") }
+            #expect(throws: EngineError.self) { _ = try CheckedDocument.decode(b, kind: "manifest", maxVersion: 1, file: "f") }
         }
-        #expect(throws: CairnError.self) { _ = try CheckedDocument.decode(Array(bytes.dropLast()), kind: "manifest", maxVersion: 1, file: "f") }
+        #expect(throws: EngineError.self) { _ = try CheckedDocument.decode(Array(bytes.dropLast()), kind: "manifest", maxVersion: 1, file: "f") }
         // Found by the fuzzer: a negative or huge length must be an error, not a crash.
         for len in ["-5", "9223372036854775807", "99999999999999999999"] {
             let bad = Array("CAIRN manifest v1 usn=1 len=\(len) xxh3=0000000000000000\n{}".utf8)
-            #expect(throws: CairnError.self) { _ = try CheckedDocument.decode(bad, kind: "manifest", maxVersion: 1, file: "f") }
+            #expect(throws: EngineError.self) { _ = try CheckedDocument.decode(bad, kind: "manifest", maxVersion: 1, file: "f") }
         }
-        #expect(throws: CairnError.self) { _ = try CheckedDocument.decode(bytes + [0x20], kind: "manifest", maxVersion: 1, file: "f") }
+        #expect(throws: EngineError.self) { _ = try CheckedDocument.decode(bytes + [0x20], kind: "manifest", maxVersion: 1, file: "f") }
     }
 }

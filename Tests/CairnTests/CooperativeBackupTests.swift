@@ -73,7 +73,7 @@ import Testing
         try FileSystem.atomicWrite([], to: outPath)
         try FileSystem.atomicWrite([], to: errPath)
         guard let out = FileHandle(forWritingAtPath: outPath), let errors = FileHandle(forWritingAtPath: errPath) else {
-            throw CairnError.io(operation: "open", path: outPath, errno: EIO)
+            throw EngineError.io(operation: "open", path: outPath, errno: EIO)
         }
         defer { try? out.close(); try? errors.close() }
         let writer = Process()

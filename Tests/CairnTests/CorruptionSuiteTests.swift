@@ -67,12 +67,12 @@ import Testing
             }
             let name = (victim as NSString).lastPathComponent
             let out = dir.file("trial-\(trial).db")
-            do throws(CairnError) {
+            do throws(EngineError) {
                 let opened = try Catalog.open(database: db, logger: quietLogger)
                 if !opened.warnings.isEmpty {
                     repaired += 1
                 } else {
-                    let r = try opened.recover(to: out, target: .complete, showProgress: false)
+                    let r = try opened.recover(to: out, target: .complete)
                     if let short = r.shortfall {
                         // Complete recovery stopped before a damaged log and said which one.
                         #expect(short.reason.contains(name) || short.reason.contains("sequence"),

@@ -213,9 +213,9 @@ struct CrashTrial {
         let reopened = try Catalog.open(database: db, logger: quietLogger)
         tally.gaps += reopened.control.redo.gaps.count
         #expect(reopened.control.redo.gaps.isEmpty, "trial \(trial): \(reopened.control.redo.gaps)\n\(followText())")
-        #expect(try reopened.validate(showProgress: false).allSatisfy(\.ok))
+        #expect(try reopened.validate().allSatisfy(\.ok))
         let latest = dir.file("latest.db")
-        let r = try reopened.recover(to: latest, target: .complete, showProgress: false)
+        let r = try reopened.recover(to: latest, target: .complete)
         let latestDigest = try ContentDigest.compute(latest), sourceDigest = try ContentDigest.compute(db)
         if r.scn != UInt64(statements.count) || latestDigest != sourceDigest {
             tally.losses += 1
@@ -226,7 +226,7 @@ struct CrashTrial {
         while sampled.count < 3 { sampled.insert(Int.random(in: 1...statements.count, using: &rng)) }
         for n in sampled.sorted() {
             let out = dir.file("scn-\(n).db")
-            _ = try reopened.recover(to: out, target: .scn(UInt64(n)), showProgress: false)
+            _ = try reopened.recover(to: out, target: .scn(UInt64(n)))
             if try ContentDigest.compute(out).digest != (try expected(n)) {
                 tally.losses += 1
                 Issue.record("trial \(trial): recovery to SCN \(n) differs from the source at SCN \(n)")
@@ -234,7 +234,7 @@ struct CrashTrial {
         }
         for b in reopened.backups.filter({ $0.level == 1 }).shuffled(using: &rng).prefix(2) {
             let out = dir.file("l1-\(b.id).db")
-            try reopened.restore(to: out, backup: b.id, showProgress: false)
+            try reopened.restore(to: out, backup: b.id)
             if try ContentDigest.compute(out).digest != (try expected(Int(b.scn))) {
                 tally.losses += 1
                 Issue.record("trial \(trial): level-1 backup \(b.id) at SCN \(b.scn) differs from the source at that SCN")

@@ -62,13 +62,13 @@ import Testing
         #expect(gap.detail.contains("restore") && gap.detail.contains("--scn 100"), "the gap says how to get the lost transactions back: \(gap.detail)")
         // SCN 100 is still exactly the database before the WAL was lost.
         let hundred = h.dir.file("hundred.db")
-        _ = try p.recover(to: hundred, target: .scn(100), showProgress: false)
+        _ = try p.recover(to: hundred, target: .scn(100))
         #expect(Ledger.check(hundred).integrity == "ok")
         #expect(try ContentDigest.compute(hundred).digest == before)
         // Nothing past the gap is handed out without a new backup; with one, the latest point is the live database.
         try p.backup(.quiet())
         let latest = h.dir.file("latest.db")
-        _ = try p.recover(to: latest, target: .complete, showProgress: false)
+        _ = try p.recover(to: latest, target: .complete)
         #expect(Ledger.check(latest).integrity == "ok")
         #expect(try ContentDigest.compute(latest) == live)
     }

@@ -38,7 +38,7 @@ import Testing
         #expect(s.p.control.backups.isEmpty)
         #expect(FileSystem.list(s.p.layout.backupsDirectory).isEmpty)
         let b = try s.p.backup(.quiet { $0.maxPieceSize = 64 << 10 })
-        #expect(try s.p.validate(backup: b.id, showProgress: false).allSatisfy(\.ok))
+        #expect(try s.p.validate(backup: b.id).allSatisfy(\.ok))
     }
 
     @Test func failedFsyncOfOneControlCopyIsRepairedLater() throws {
@@ -81,7 +81,7 @@ import Testing
         _ = try s.p.archiveOnce()
         hold.release()
         let out = s.dir.file("r.db")
-        _ = try s.p.recover(to: out, target: .complete, showProgress: false)
+        _ = try s.p.recover(to: out, target: .complete)
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(s.db)))
     }
 
@@ -112,10 +112,10 @@ import Testing
         let b = try s.p.backup(.quiet { $0.maxPieceSize = 64 << 10 })
         s.inject(.read, "piece-0002.cbp", .fail(EIO), times: 1)
         let out = s.dir.file("r.db")
-        let e = expectCairnError { try s.p.restore(to: out, backup: b.id, showProgress: false) }
+        let e = expectCairnError { try s.p.restore(to: out, backup: b.id) }
         #expect(e?.description.contains("piece-0002.cbp") == true)
         #expect(!FileSystem.exists(out))
-        try s.p.restore(to: out, backup: b.id, showProgress: false)
+        try s.p.restore(to: out, backup: b.id)
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(s.db)))
     }
 
@@ -137,7 +137,7 @@ import Testing
         #expect(s.p.control.redo.groups[0].staleMembers == [dirs.file("b") + "/redo-g1.log"])
         Archiver(database: s.p, logger: quietLogger).archivePending(force: true)
         let out = s.dir.file("r.db")
-        _ = try s.p.recover(to: out, target: .complete, showProgress: false)
+        _ = try s.p.recover(to: out, target: .complete)
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(s.db)))
     }
 

@@ -131,7 +131,7 @@ import Testing
         #expect(Self.entries(dir2).allSatisfy { $0.bits == 0o640 })
         #expect(Self.entries(p.layout.root).first { $0.path == dir2 }?.bits == 0o750)
         #expect(try BackupManifest.read(directory: dir2).databaseMode == FileMode(clamping: 0o640))
-        try p.restore(to: dir.file("out.sqlite"), showProgress: false)
+        try p.restore(to: dir.file("out.sqlite"))
         #expect(FileMode.of(file: dir.file("out.sqlite"))?.bits == 0o640)
     }
 

@@ -71,12 +71,12 @@ import Testing
             #expect(reopened.redoStatus.scn == UInt64(statements.count))
             #expect(reopened.redoStatus.archivedScn == UInt64(statements.count))
             let latest = dir.file("latest.db")
-            let r = try reopened.recover(to: latest, target: .complete, showProgress: false)
+            let r = try reopened.recover(to: latest, target: .complete)
             #expect(r.scn == UInt64(statements.count))
             #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(db)))
             for n in scns {
                 let out = dir.file("scn-\(n).db")
-                _ = try reopened.recover(to: out, target: .scn(UInt64(n)), showProgress: false)
+                _ = try reopened.recover(to: out, target: .scn(UInt64(n)))
                 #expect(try ContentDigest.compute(out).digest == (try expectedDigest(after: n)), "SCN \(n)")
             }
         }
@@ -197,7 +197,7 @@ import Testing
             try capturer.step()
             for copy in s.p.controlCopies { FaultInjector.shared.add(.init(.rename, pathContains: copy, effect: .fail(EIO))) }
             defer { for copy in s.p.controlCopies { FaultInjector.shared.removeAll(pathContains: copy) } }
-            do throws(CairnError) {
+            do throws(EngineError) {
                 try capturer.switchLog()
                 Issue.record("the switch was recorded although no control-file copy could be written")
             } catch {}

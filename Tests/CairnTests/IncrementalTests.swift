@@ -37,10 +37,10 @@ import Testing
         }
         for (id, digest) in digests {
             let out = dir.file("r\(id).db")
-            try p.restore(to: out, backup: id, showProgress: false)
+            try p.restore(to: out, backup: id)
             #expect(try ContentDigest.compute(out) == digest, "backup \(id)")
         }
-        #expect(try p.validate(showProgress: false).allSatisfy(\.ok))
+        #expect(try p.validate().allSatisfy(\.ok))
     }
 
     /// Capture runs in another process (`archive --follow`): the level 1 finds its pages from
@@ -76,18 +76,18 @@ import Testing
         follow.waitUntilExit()
         for (id, digest) in checks {
             let out = dir.file("r\(id).db")
-            try p.restore(to: out, backup: id, showProgress: false)
+            try p.restore(to: out, backup: id)
             #expect(try ContentDigest.compute(out) == digest, "backup \(id)")
         }
         let out = dir.file("during.db")
-        try p.restore(to: out, backup: during.id, showProgress: false)
+        try p.restore(to: out, backup: during.id)
         let c = Ledger.check(out)
         #expect(c.total == Ledger.accounts * 1000 && c.integrity == "ok")
         // Recovery through the chain and the logs after it reaches the latest state.
         let latest = dir.file("latest.db")
         // (Reopened: the capture process changed the control file since `p` read it.)
         let fresh = try Catalog.open(database: db, logger: quietLogger)
-        let result = try fresh.recover(to: latest, target: .complete, showProgress: false)
+        let result = try fresh.recover(to: latest, target: .complete)
         #expect(result.chain.count >= 2, "restore starts from a level-1 chain")
         #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(db)))
     }
@@ -120,7 +120,7 @@ import Testing
         #expect(big.pageCount > small.pageCount)
         for (r, d) in [(small, smallDigest), (big, bigDigest)] {
             let out = dir.file("r\(r.id).db")
-            try p.restore(to: out, backup: r.id, showProgress: false)
+            try p.restore(to: out, backup: r.id)
             #expect(try ContentDigest.compute(out) == d)
             #expect(Ledger.check(out).integrity == "ok")
         }
@@ -142,14 +142,14 @@ import Testing
         Ledger.write(db, 20, seed: 4)
         _ = try p.archiveOnce()
         let out = dir.file("latest.db")
-        let r = try p.recover(to: out, target: .complete, showProgress: false)
+        let r = try p.recover(to: out, target: .complete)
         #expect(r.chain == [l0.id, l1.id])
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(db)))
         // Mark the level 0 expired: the level 1 cannot be restored, recovery says so.
-        try p.transact { (c: inout ControlFile) throws(CairnError) in
+        try p.transact { (c: inout ControlFile) throws(EngineError) in
             c.backups[c.backups.firstIndex { $0.id == l0.id }!].status = .expired
         }
-        let e = expectCairnError { try p.restore(to: dir.file("x.db"), backup: l1.id, showProgress: false) }
+        let e = expectCairnError { try p.restore(to: dir.file("x.db"), backup: l1.id) }
         #expect(e?.description.contains("chain") == true)
         #expect(!FileSystem.exists(dir.file("x.db")))
     }
@@ -170,9 +170,9 @@ import Testing
             var bad = original
             bad[bad.count / 2] ^= 0x40
             try FileSystem.atomicWrite(bad, to: path)
-            let v = try p.validate(backup: l1.id, showProgress: false)
+            let v = try p.validate(backup: l1.id)
             #expect(v.first?.ok == false && v.first?.error?.contains(name) == true, "\(name): \(v.first?.error ?? "")")
-            let e = expectCairnError { try p.restore(to: dir.file("bad.db"), backup: l1.id, showProgress: false) }
+            let e = expectCairnError { try p.restore(to: dir.file("bad.db"), backup: l1.id) }
             #expect(e != nil)
             #expect(!FileSystem.exists(dir.file("bad.db")))
             try FileSystem.atomicWrite(original, to: path)

@@ -24,7 +24,7 @@ import Testing
         var won = 0
         for _ in 0..<5 {
             let c = try SQLiteConnection(path: db, busyTimeoutMs: 2_000)
-            do throws(CairnError) {
+            do throws(EngineError) {
                 try c.exec("BEGIN IMMEDIATE")
                 won += 1
                 try c.exec("ROLLBACK")

@@ -97,7 +97,7 @@ import Testing
         #expect(try ContentDigest.compute(all) == source)
         #expect(Self.leftovers(s).isEmpty, "\(Self.leftovers(s))")
         // Restore into the lost database's own path.
-        _ = try s.p.recover(to: s.db, target: .complete, showProgress: false)
+        _ = try s.p.recover(to: s.db, target: .complete)
         #expect(try ContentDigest.compute(s.db) == source)
     }
 
@@ -141,7 +141,7 @@ import Testing
         #expect(try ContentDigest.compute(t2).digest == (try s.expectedDigest(after: 15, of: first)))
         #expect(Self.leftovers(s).isEmpty, "\(Self.leftovers(s))")
         // In place, to a point in the middle of log 2: a new incarnation.
-        let r = try s.p.recoverInPlace(target: .scn(17), showProgress: false)
+        let r = try s.p.recoverInPlace(target: .scn(17))
         #expect(r.scn == 17)
         #expect(try ContentDigest.compute(s.db).digest == (try s.expectedDigest(after: 17, of: first)))
         #expect(s.p.control.incarnation == 2)
@@ -156,9 +156,9 @@ import Testing
         // Two available sets hold every log: the first is set aside while the second is taken
         // (as a crosscheck would), then found again.
         let a = try #require(try s.p.backupArchivedLogs(.quiet()).backup)
-        try s.p.transact { (c: inout ControlFile) throws(CairnError) in c.backups[c.backups.count - 1].status = .expired }
+        try s.p.transact { (c: inout ControlFile) throws(EngineError) in c.backups[c.backups.count - 1].status = .expired }
         let b = try #require(try s.p.backupArchivedLogs(.quiet(), deleteInput: true).backup)
-        try s.p.transact { (c: inout ControlFile) throws(CairnError) in
+        try s.p.transact { (c: inout ControlFile) throws(EngineError) in
             c.backups[c.backups.firstIndex { $0.id == a.id }!].status = nil
         }
         #expect(b.logs == a.logs && s.p.control.redo.logs.allSatisfy { $0.backupSets == [a.id, b.id] })
@@ -180,7 +180,7 @@ import Testing
         let good = try FileSystem.readAll(inA)
         try FileSystem.atomicWrite(Array(good.prefix(good.count - 7)), to: inA)
         let out = s.dir.file("bad.db")
-        let e = expectCairnError { _ = try s.p.recover(to: out, target: .scn(logs.last!.highScn), showProgress: false) }
+        let e = expectCairnError { _ = try s.p.recover(to: out, target: .scn(logs.last!.highScn)) }
         guard case let .missingLog(seq, inc, looked, reached)? = e else { Issue.record("got \(String(describing: e))"); return }
         #expect(seq == victim.sequence && inc == 1 && reached == logs[0].highScn)
         #expect(looked.contains { $0.hasPrefix(inB) && $0.contains("damaged") })
@@ -189,13 +189,13 @@ import Testing
         #expect(!FileSystem.exists(out))
         #expect(Self.leftovers(s).isEmpty, "\(Self.leftovers(s))")
         // An incomplete recovery stops right before the log.
-        let partial = try s.p.recover(to: out, target: .scn(logs.last!.highScn), allowIncomplete: true, showProgress: false)
+        let partial = try s.p.recover(to: out, target: .scn(logs.last!.highScn), allowIncomplete: true)
         #expect(!partial.complete && partial.scn == logs[0].highScn)
         #expect(Ledger.check(out).total == Ledger.accounts * 1000)
         #expect(Self.leftovers(s).isEmpty)
         // Complete recovery does the same by itself, and says which log stopped it.
         let all = s.dir.file("all.db")
-        let c = try s.p.recover(to: all, target: .complete, showProgress: false)
+        let c = try s.p.recover(to: all, target: .complete)
         #expect(!c.complete && c.scn == logs[0].highScn && c.shortfall?.cause == .damagedLog)
         #expect(c.shortfall?.reason.contains(inB) == true && c.shortfall?.toScn == logs.last!.highScn)
         #expect(Self.leftovers(s).isEmpty)
@@ -214,7 +214,7 @@ import Testing
         let (out, _) = try s.recovered(.complete, name: "r.db")
         #expect(try ContentDigest.compute(out) == source)
         // Validation reads the set and finds the damage, naming the file and the log.
-        let results = try s.p.validate(showProgress: false)
+        let results = try s.p.validate()
         #expect(results.count == 2)
         let bad = try #require(results.first { $0.id == set.id })
         #expect(!bad.ok)
@@ -225,7 +225,7 @@ import Testing
     @Test func validateChecksEveryStoredLog() throws {
         let (s, _) = try Self.archivedLedger(120, seed: 7)
         let set = try #require(try s.p.backupArchivedLogs(.quiet()).backup)
-        #expect(try s.p.validate(backup: set.id, showProgress: false).allSatisfy(\.ok))
+        #expect(try s.p.validate(backup: set.id).allSatisfy(\.ok))
         let dir = s.p.layout.root + "/" + set.directory
         let keys = set.logs!
         let second = dir + "/" + ArchivedLogSetReader.storedName(keys[1])
@@ -233,12 +233,12 @@ import Testing
         let original = try FileSystem.readAll(second)
         for (damaged, needle) in [(Array(original.prefix(original.count / 2)), "truncated"), (original + [0], "bytes but the manifest records")] {
             try FileSystem.atomicWrite(damaged, to: second)
-            let r = try s.p.validate(backup: set.id, showProgress: false)
+            let r = try s.p.validate(backup: set.id)
             #expect(r.count == 1 && !r[0].ok)
             #expect(r[0].error?.contains(second) == true && r[0].error?.contains(needle) == true, "\(r[0].error ?? "")")
         }
         FileSystem.removeFile(second)
-        let missing = try s.p.validate(backup: set.id, showProgress: false)
+        let missing = try s.p.validate(backup: set.id)
         #expect(!missing[0].ok && missing[0].error?.contains(second) == true)
         // A stored file that decompresses to something else than the log (file entry rewritten to match).
         var m = try BackupManifest.read(directory: dir)
@@ -249,7 +249,7 @@ import Testing
         m.files[i].xxh3 = Hash.hex(Hash.xxh3(other))
         FileSystem.removeFile(dir + "/" + BackupManifest.fileName)
         _ = try m.write(directory: dir)
-        let swapped = try s.p.validate(backup: set.id, showProgress: false)
+        let swapped = try s.p.validate(backup: set.id)
         #expect(!swapped[0].ok && swapped[0].error?.contains("log sequence \(keys[1].sequence)") == true, "\(swapped[0].error ?? "")")
     }
 
@@ -299,9 +299,9 @@ import Testing
         bytes[bytes.count / 2] ^= 0x04
         try FileSystem.atomicWrite(bytes, to: archived)
         let set = try #require(try s.p.backupArchivedLogs(.quiet()).backup)
-        #expect(try s.p.validate(backup: set.id, showProgress: false).allSatisfy(\.ok))
+        #expect(try s.p.validate(backup: set.id).allSatisfy(\.ok))
         // With no good copy anywhere, nothing is backed up or recorded, and nothing is left behind.
-        try s.p.transact { (c: inout ControlFile) throws(CairnError) in c.backups.removeAll { $0.id == set.id } }
+        try s.p.transact { (c: inout ControlFile) throws(EngineError) in c.backups.removeAll { $0.id == set.id } }
         FileSystem.removeTree(s.p.layout.root + "/" + set.directory)
         Self.removeOnlineMembers(s)
         let e = expectCairnError { try s.p.backupArchivedLogs(.quiet(), deleteInput: true) }
@@ -333,11 +333,11 @@ import Testing
         }
         #expect(c.redo.archivedScn == logs.last!.highScn)
         let out = s.dir.file("r.db")
-        let r = try p.recover(to: out, target: .scn(logs.last!.highScn), showProgress: false)
+        let r = try p.recover(to: out, target: .scn(logs.last!.highScn))
         #expect(r.logsApplied == logs.count)
         #expect(try ContentDigest.compute(out) == source)
         let mid = s.dir.file("mid.db")
-        _ = try p.recover(to: mid, target: .scn(77), showProgress: false)
+        _ = try p.recover(to: mid, target: .scn(77))
         #expect(try ContentDigest.compute(mid).digest == (try s.expectedDigest(after: 77, of: statements)))
     }
 

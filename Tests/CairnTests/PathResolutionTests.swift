@@ -117,7 +117,7 @@ import Testing
         let besideLink = RepositoryLayout.besideDatabaseControlCopy(forDatabase: link)
         let besideReal = RepositoryLayout.besideDatabaseControlCopy(forDatabase: real)
         let p = try Catalog.initialize(database: real, repository: link + ".cairn", logger: quietLogger)
-        try p.transact { (c: inout ControlFile) throws(CairnError) in
+        try p.transact { (c: inout ControlFile) throws(EngineError) in
             c.databasePath = link
             c.controlCopies = [besideLink, p.layout.controlCopy]
         }

@@ -124,7 +124,7 @@ import Testing
         let p = try Catalog.open(database: s.db, logger: quietLogger)
         #expect(p.control.redo.gaps.isEmpty)
         let out = s.dir.file("latest.db")
-        _ = try p.recover(to: out, target: .complete, showProgress: false)
+        _ = try p.recover(to: out, target: .complete)
         #expect(try ContentDigest.compute(out).digest == (try ContentDigest.compute(s.db).digest))
     }
 

@@ -34,7 +34,7 @@ import Testing
 
         func recovered(_ target: RecoveryTarget, name: String, backup: UInt64? = nil) throws -> (String, RecoveryEngine.Result) {
             let out = dir.file(name)
-            let r = try p.recover(to: out, target: target, backup: backup, showProgress: false)
+            let r = try p.recover(to: out, target: target, backup: backup)
             return (out, r)
         }
     }
@@ -94,11 +94,11 @@ import Testing
         #expect(reopened.control.redo.gaps.isEmpty)
         #expect(reopened.redoStatus.scn == 1500)
         #expect(reopened.redoStatus.archivedScn == 1500, "\(st)")
-        let (latest, _) = try reopened.recover(to: s.dir.file("latest.db"), target: .complete, showProgress: false).asTuple(s.dir.file("latest.db"))
+        let (latest, _) = try reopened.recover(to: s.dir.file("latest.db"), target: .complete).asTuple(s.dir.file("latest.db"))
         #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(s.db)))
         for n in [1, 333, 777, 1499] {
             let out = s.dir.file("s\(n).db")
-            _ = try reopened.recover(to: out, target: .scn(UInt64(n)), showProgress: false)
+            _ = try reopened.recover(to: out, target: .scn(UInt64(n)))
             #expect(try ContentDigest.compute(out).digest == (try s.expectedDigest(after: n, of: statements)), "SCN \(n)")
         }
     }
@@ -124,7 +124,7 @@ import Testing
         #expect(backups.count >= 2)
         for b in backups {
             let out = s.dir.file("b\(b.id).db")
-            try s.p.restore(to: out, backup: b.id, showProgress: false)
+            try s.p.restore(to: out, backup: b.id)
             #expect(try ContentDigest.compute(out).digest == (try s.expectedDigest(after: Int(b.scn), of: statements)), "backup \(b.id) at SCN \(b.scn)")
         }
     }
@@ -157,7 +157,7 @@ import Testing
         #expect(try FileSystem.readAll(dir.file("m1/redo-g1.log")) == (try FileSystem.readAll(dir.file("m2/redo-g1.log"))))
         #expect(Archiver(database: p, logger: quietLogger).archivePending(force: true) == 1)
         let out = dir.file("r.db")
-        _ = try p.recover(to: out, target: .complete, showProgress: false)
+        _ = try p.recover(to: out, target: .complete)
         #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(db)))
     }
 
@@ -207,7 +207,7 @@ import Testing
         #expect(msg.contains("closed"))
         #expect(s.p.control.redo.logs.count == logs.count + 1)
         let out = s.dir.file("seq.db")
-        _ = try s.p.recover(to: out, target: .sequence(2), showProgress: false)
+        _ = try s.p.recover(to: out, target: .sequence(2))
         #expect(Ledger.check(out).transfers == 2000 + Int(logs[1].highScn))
     }
 
@@ -265,7 +265,7 @@ import Testing
         #expect(st.gaps.count == 1)
         #expect(st.gaps[0].scn == 6)
         #expect(report.scn == 6)
-        let e = expectCairnError { _ = try s.p.recover(to: s.dir.file("x.db"), target: .scn(6), showProgress: false) }
+        let e = expectCairnError { _ = try s.p.recover(to: s.dir.file("x.db"), target: .scn(6)) }
         #expect(e?.description.contains("never captured") == true)
         #expect(!FileSystem.exists(s.dir.file("x.db")))
         // Before the gap recovery still works; a new level-0 backup starts a new chain.
@@ -299,18 +299,18 @@ import Testing
         for path in s.p.control.redo.memberPaths(group: victim.group) { FileSystem.removeFile(path) }
         let out = s.dir.file("r.db")
         // An explicit target beyond the missing log fails, naming it and the newest reachable point.
-        let e = expectCairnError { _ = try s.p.recover(to: out, target: .scn(150), showProgress: false) }
+        let e = expectCairnError { _ = try s.p.recover(to: out, target: .scn(150)) }
         guard case let .missingLog(seq, _, looked, reached)? = e else { Issue.record("got \(String(describing: e))"); return }
         #expect(seq == 2)
         #expect(reached == logs[0].highScn)
         #expect(looked.contains { $0.hasSuffix(victim.fileName) })
         #expect(!FileSystem.exists(out))
-        let r = try s.p.recover(to: out, target: .scn(150), allowIncomplete: true, showProgress: false)
+        let r = try s.p.recover(to: out, target: .scn(150), allowIncomplete: true)
         #expect(!r.complete && r.scn == logs[0].highScn)
         #expect(Ledger.check(out).total == Ledger.accounts * 1000)
         // Complete recovery (the default) goes as far as it can and says what it left out.
         let all = s.dir.file("all.db")
-        let c = try s.p.recover(to: all, target: .complete, showProgress: false)
+        let c = try s.p.recover(to: all, target: .complete)
         #expect(!c.complete && c.scn == logs[0].highScn)
         #expect(c.shortfall?.cause == .missingLog && c.shortfall?.fromScn == logs[0].highScn + 1 && c.shortfall?.toScn == 150)
         #expect(c.shortfall?.transactions == 150 - logs[0].highScn)
@@ -349,13 +349,13 @@ import Testing
         bytes2[100] ^= 0x01
         try FileSystem.atomicWrite(bytes2, to: damaged2)
         let out = s.dir.file("bad.db")
-        let e = expectCairnError { _ = try s.p.recover(to: out, target: .scn(40), showProgress: false) }
+        let e = expectCairnError { _ = try s.p.recover(to: out, target: .scn(40)) }
         guard case let .missingLog(seq, _, looked, reached)? = e else { Issue.record("got \(String(describing: e))"); return }
         #expect(seq == log.sequence && reached == 0)
         #expect(looked.contains(damaged) && looked.contains(damaged2))
         #expect(!FileSystem.exists(out))
         // Complete recovery stops before the damaged log and says so.
-        let c = try s.p.recover(to: out, target: .complete, showProgress: false)
+        let c = try s.p.recover(to: out, target: .complete)
         #expect(!c.complete && c.scn == 0 && c.shortfall?.cause == .damagedLog && c.shortfall?.transactions == 40)
         #expect(c.shortfall?.reason.contains(damaged) == true && c.shortfall?.reason.contains(damaged2) == true)
         // Reading the damaged file directly names the file and the offset.
@@ -372,7 +372,7 @@ import Testing
         #expect(Shell.run(["sqlite3", "-batch", s.db], input: first.joined(separator: "\n")).status == 0)
         _ = try s.p.archiveOnce()
         holder.release()
-        let r = try s.p.recoverInPlace(target: .scn(25), showProgress: false)
+        let r = try s.p.recoverInPlace(target: .scn(25))
         #expect(r.scn == 25)
         #expect(try ContentDigest.compute(s.db).digest == (try s.expectedDigest(after: 25, of: first)))
         let incs = s.p.listIncarnations()
@@ -393,7 +393,7 @@ import Testing
         // A point of the parent before the branch works; the abandoned branch is never applied.
         let (p20, _) = try s.recovered(.scn(20), name: "p20.db")
         #expect(try ContentDigest.compute(p20).digest == (try s.expectedDigest(after: 20, of: first)))
-        let e = expectCairnError { _ = try s.p.recover(to: s.dir.file("x.db"), target: .scn(30), showProgress: false) }
+        let e = expectCairnError { _ = try s.p.recover(to: s.dir.file("x.db"), target: .scn(30)) }
         #expect(e?.description.contains("abandoned branch") == true)
     }
 
@@ -470,7 +470,7 @@ import Testing
     @Test func noArchiveLogModeAndBackOn() throws {
         let s = try Setup()
         try s.p.setLogMode(.noarchivelog)
-        #expect(throws: CairnError.self) { _ = try s.p.archiveOnce() }
+        #expect(throws: EngineError.self) { _ = try s.p.archiveOnce() }
         Ledger.write(s.db, 5)
         let b = try s.p.backup(.quiet())
         #expect(b.scn >= 0)
@@ -537,7 +537,7 @@ func captureAll(_ capturer: Capturer, _ archiver: Archiver, through scn: UInt64)
     while capturer.scn < scn {
         rounds += 1
         try #require(rounds < 1000, "capture made no progress")
-        do throws(CairnError) { _ = try capturer.step() } catch {
+        do throws(EngineError) { _ = try capturer.step() } catch {
             guard case .captureStalled = error else { throw error }
             archiver.archivePending(force: true)
         }

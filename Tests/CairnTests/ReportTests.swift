@@ -23,7 +23,7 @@ import Testing
         #expect(status == 0)
         #expect(j["needed"] as? Bool == false && j["restorableLevel0"] as? Int == 1)
         // Redundancy 2: one more level 0 is needed; a level 1 does not count.
-        try s.p.transact { (c: inout ControlFile) throws(CairnError) in c.policy.retention = .redundancy(2) }
+        try s.p.transact { (c: inout ControlFile) throws(EngineError) in c.policy.retention = .redundancy(2) }
         let hold = WALHold(s.db)
         defer { hold.release() }
         Ledger.write(s.db, 5, seed: 30)
@@ -35,7 +35,7 @@ import Testing
         r = s.p.needBackup()
         #expect(!r.needed && r.restorableLevel0 == 2)
         // An EXPIRED backup does not count.
-        try s.p.transact { (c: inout ControlFile) throws(CairnError) in c.backups[0].status = .expired }
+        try s.p.transact { (c: inout ControlFile) throws(EngineError) in c.backups[0].status = .expired }
         #expect(s.p.needBackup().needed)
         let text = Shell.run([Paths.cairn, "report", "need-backup", s.db])
         #expect(text.status == 0 && text.stdout.hasPrefix("backup needed: yes (redundancy 2)"))
@@ -43,13 +43,13 @@ import Testing
 
     @Test func needBackupByWindowAndByDays() throws {
         let s = try RedoTests.Setup()
-        try s.p.transact { (c: inout ControlFile) throws(CairnError) in c.policy.retention = .window(days: 7) }
+        try s.p.transact { (c: inout ControlFile) throws(EngineError) in c.policy.retention = .window(days: 7) }
         #expect(s.p.needBackup().needed)
         let b = try s.p.backup(.quiet())
         // Registered today: a chain that reaches the present covers the whole window.
         #expect(!s.p.needBackup().needed)
         // Registered long ago: the backup is too young to recover to 7 days ago...
-        try s.p.transact { (c: inout ControlFile) throws(CairnError) in c.createdAt = Date().addingTimeInterval(-30 * 86_400) }
+        try s.p.transact { (c: inout ControlFile) throws(EngineError) in c.createdAt = Date().addingTimeInterval(-30 * 86_400) }
         var r = s.p.needBackup()
         #expect(r.needed && r.rule == "window 7 days")
         // ...until it is older than the window start.

@@ -81,11 +81,11 @@ import Testing
         hold.release()
         #expect(try FileSystem.readAll(RepositoryCatalog.path(p.layout)) == before)
         // A restore point, a policy change and a backup each rewrite it.
-        try p.transact { (c: inout ControlFile) throws(CairnError) in
+        try p.transact { (c: inout ControlFile) throws(EngineError) in
             c.restorePoints.append(RestorePoint(name: "before-upgrade", scn: 40, incarnation: 1, createdAt: Date(), guaranteed: true))
         }
         #expect(try RepositoryCatalog.read(p.layout).restorePoints?.map(\.name) == ["before-upgrade"])
-        try p.transact { (c: inout ControlFile) throws(CairnError) in c.policy.retention = .window(days: 7) }
+        try p.transact { (c: inout ControlFile) throws(EngineError) in c.policy.retention = .window(days: 7) }
         #expect(try RepositoryCatalog.read(p.layout).policy?.windowDays == 7)
         let b = try p.backup(.quiet())
         catalog = try RepositoryCatalog.read(p.layout)
@@ -103,17 +103,17 @@ import Testing
         let out = h.s.dir.file("restored")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
 
-        let latest = try Catalog.restoreFromRepository(copy, to: out + "/latest.db", target: .complete, showProgress: false, logger: quietLogger)
+        let latest = try Catalog.restoreFromRepository(copy, to: out + "/latest.db", target: .complete, logger: quietLogger)
         #expect(latest.scn == 70)
         #expect(try ContentDigest.compute(out + "/latest.db") == h.sourceDigest)
 
         for n in [25, 40, 55] {
-            let r = try Catalog.restoreFromRepository(copy, to: out + "/scn\(n).db", target: .scn(UInt64(n)), showProgress: false, logger: quietLogger)
+            let r = try Catalog.restoreFromRepository(copy, to: out + "/scn\(n).db", target: .scn(UInt64(n)), logger: quietLogger)
             #expect(r.scn == UInt64(n))
             #expect(try ContentDigest.compute(out + "/scn\(n).db").digest == (try h.s.expectedDigest(after: n, of: h.statements)), "SCN \(n)")
         }
         // The level 1 as it is, through its chain.
-        let b1 = try Catalog.restoreFromRepository(copy, to: out + "/b1.db", target: .backupOnly, backup: h.level1.id, showProgress: false, logger: quietLogger)
+        let b1 = try Catalog.restoreFromRepository(copy, to: out + "/b1.db", target: .backupOnly, backup: h.level1.id, logger: quietLogger)
         #expect(b1.chain == [h.level0.id, h.level1.id])
         #expect(try ContentDigest.compute(out + "/b1.db").digest == (try h.s.expectedDigest(after: Int(h.level1.scn), of: h.statements)))
 
@@ -157,7 +157,7 @@ import Testing
         let copy = s.dir.file("copy")
         #expect(Shell.run(["cp", "-a", s.p.layout.root, copy]).status == 0)
         let out = s.dir.file("latest.db")
-        let r = try Catalog.restoreFromRepository(copy, to: out, target: .complete, showProgress: false, logger: quietLogger)
+        let r = try Catalog.restoreFromRepository(copy, to: out, target: .complete, logger: quietLogger)
         #expect(r.scn == 30)
         #expect(try ContentDigest.compute(out) == digest)
     }
@@ -182,7 +182,7 @@ import Testing
         // Opened from the repository alone, nothing can be recorded.
         let (p, _) = try Catalog.openRepositoryAlone(copy, logger: quietLogger)
         #expect(p.isRepositoryAlone)
-        let e = expectCairnError { try p.transact { (_: inout ControlFile) throws(CairnError) in } }
+        let e = expectCairnError { try p.transact { (_: inout ControlFile) throws(EngineError) in } }
         #expect(e == .readOnlyCatalog(repository: FileSystem.absolute(copy)))
     }
 
@@ -201,25 +201,25 @@ import Testing
         let copy = s.dir.file("copy")
         #expect(Shell.run(["cp", "-a", s.p.layout.root, copy]).status == 0)
         // The logs are only in the external destination: used while it exists.
-        let r = try Catalog.restoreFromRepository(copy, to: s.dir.file("a.db"), target: .complete, showProgress: false, logger: quietLogger)
+        let r = try Catalog.restoreFromRepository(copy, to: s.dir.file("a.db"), target: .complete, logger: quietLogger)
         #expect(r.scn == 20)
         // Gone: skipped (with a note); the closed log still in the repository's online group serves.
         try FileManager.default.removeItem(atPath: extra)
         let (_, report) = try Catalog.openRepositoryAlone(copy, logger: quietLogger)
         #expect(report.skipped.contains { $0.contains(extra) && $0.contains("not present") })
-        let online = try Catalog.restoreFromRepository(copy, to: s.dir.file("b.db"), target: .scn(20), showProgress: false, logger: quietLogger)
+        let online = try Catalog.restoreFromRepository(copy, to: s.dir.file("b.db"), target: .scn(20), logger: quietLogger)
         #expect(online.scn == 20)
         #expect(try ContentDigest.compute(s.dir.file("b.db")).digest == (try s.expectedDigest(after: 20, of: statements)))
         // Without it too, SCN 20 is out of reach and the error says so.
         try FileManager.default.removeItem(atPath: copy + "/online")
-        let e = expectCairnError { _ = try Catalog.restoreFromRepository(copy, to: s.dir.file("c.db"), target: .scn(20), showProgress: false, logger: quietLogger) }
+        let e = expectCairnError { _ = try Catalog.restoreFromRepository(copy, to: s.dir.file("c.db"), target: .scn(20), logger: quietLogger) }
         #expect(e?.description.contains("SCN 20") == true)
     }
 
     @Test func catalogRebuildRestoresBackupsRestorePointsAndPolicyFromTheCatalog() throws {
         let h = try History()
         let p = h.s.p
-        try p.transact { (c: inout ControlFile) throws(CairnError) in
+        try p.transact { (c: inout ControlFile) throws(EngineError) in
             c.restorePoints.append(RestorePoint(name: "rp1", scn: 40, incarnation: 1, createdAt: Date(), guaranteed: true))
             c.policy.retention = .redundancy(3)
             c.policy.recoveryAreaLimit = 1 << 30
@@ -239,7 +239,7 @@ import Testing
         #expect(c.redo.logs.map(\.key) == original.redo.logs.map(\.key))
         // It restores, and a later backup continues the numbering.
         let out = h.s.dir.file("after-rebuild.db")
-        let r = try rebuilt.recover(to: out, target: .scn(40), showProgress: false)
+        let r = try rebuilt.recover(to: out, target: .scn(40))
         #expect(r.scn == 40)
         #expect(try ContentDigest.compute(out).digest == (try h.s.expectedDigest(after: 40, of: h.statements)))
         #expect(try rebuilt.backup(.quiet()).id == original.nextBackupId)
@@ -264,7 +264,7 @@ import Testing
         #expect(p.control.redo.memberDirectories == [moved + "/online"])
         #expect(p.control.controlCopies.contains(moved + "/control/cairn.ctl"))
         let out = h.s.dir.file("m.db")
-        _ = try p.recover(to: out, target: .scn(60), showProgress: false)
+        _ = try p.recover(to: out, target: .scn(60))
         #expect(try ContentDigest.compute(out).digest == (try h.s.expectedDigest(after: 60, of: h.statements)))
     }
 }

@@ -36,7 +36,7 @@ struct Workload {
     /// Restores to `target` and returns the content digest of the result.
     func restored(_ target: RecoveryTarget, _ name: String, backup: UInt64? = nil) throws -> (digest: String, result: RecoveryEngine.Result) {
         let out = s.dir.file(name)
-        let r = try s.p.recover(to: out, target: target, backup: backup, showProgress: false)
+        let r = try s.p.recover(to: out, target: target, backup: backup)
         return (try ContentDigest.compute(out).digest, r)
     }
 
@@ -175,7 +175,7 @@ struct Workload {
         for name in FileSystem.list(p.layout.onlineLogDirectory) { FileSystem.removeFile(p.layout.onlineLogDirectory + "/" + name) }
         for b in [forever, dated] {
             let out = w.s.dir.file("archival-\(b.id).db")
-            try p.restore(to: out, backup: b.id, showProgress: false)
+            try p.restore(to: out, backup: b.id)
             #expect(try ContentDigest.compute(out).digest == (try w.expected(b.scn)))
         }
     }
@@ -246,7 +246,7 @@ struct Workload {
         try w.cycle(10)
         try p.createRestorePoint("later", guarantee: true)
         // Go back to the backup in place: a new incarnation, and the point is on the abandoned branch.
-        _ = try p.recoverInPlace(target: .scn(b1.scn), showProgress: false)
+        _ = try p.recoverInPlace(target: .scn(b1.scn))
         #expect(p.control.incarnation == 2)
         let e = expectCairnError { _ = try p.restorePointTarget("later") }
         #expect(e?.description.contains("not on the current incarnation's lineage") == true)
@@ -276,7 +276,7 @@ struct Workload {
         #expect(follow.terminationStatus == 0)
         let p = try Catalog.open(database: s.db, logger: quietLogger)
         let out = s.dir.file("mid.db")
-        _ = try p.recover(to: out, target: try p.restorePointTarget("mid"), showProgress: false)
+        _ = try p.recover(to: out, target: try p.restorePointTarget("mid"))
         #expect(try ContentDigest.compute(out).digest == (try w.expected(150)))
     }
 

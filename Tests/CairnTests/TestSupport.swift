@@ -167,19 +167,18 @@ let quietLogger: Logger = {
 extension BackupOptions {
     static func quiet(_ change: (inout BackupOptions) -> Void = { _ in }) -> BackupOptions {
         var o = BackupOptions()
-        o.showProgress = false
         change(&o)
         return o
     }
 }
 
-/// Runs `body` expecting a `CairnError`; returns it (or records a failure).
-func expectCairnError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> CairnError? {
+/// Runs `body` expecting a `EngineError`; returns it (or records a failure).
+func expectCairnError(_ body: () throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) -> EngineError? {
     do {
         try body()
         Issue.record("expected an error, none was thrown", sourceLocation: sourceLocation)
         return nil
-    } catch let e as CairnError {
+    } catch let e as EngineError {
         return e
     } catch {
         Issue.record("unexpected error type: \(error)", sourceLocation: sourceLocation)

@@ -31,7 +31,7 @@ struct Archive: ParsableCommand {
 
     func run() throws {
         var workerStatus: Int32 = 0
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             guard follow != once else { throw .invalidArgument("Choose one of --follow or --once.") }
             let p = try db.open()
             let say: (String) -> Void = { line in try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8)) }
@@ -50,7 +50,7 @@ struct Archive: ParsableCommand {
             }
             if follow {
                 CaptureSignals.install()
-                let service = CaptureService(database: p, logger: Logger(label: "cairn"))
+                let service = CaptureRunner(database: p, logger: Logger(label: "cairn"))
                 service.say = say
                 if worker {
                     service.guardian = GuardianLink()

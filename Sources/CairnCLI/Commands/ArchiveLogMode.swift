@@ -15,7 +15,7 @@ struct ArchiveLogMode: ParsableCommand {
     var state: String
 
     func run() throws {
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             let mode: LogMode
             switch state.lowercased() {
             case "on": mode = .archivelog

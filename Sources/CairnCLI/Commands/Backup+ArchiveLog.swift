@@ -5,7 +5,7 @@ import CairnEngines
 
 extension Backup {
     /// `cairn backup DB --archivelog [--delete-input]`.
-    func backupArchivedLogs(_ options: BackupOptions) throws(CairnError) {
+    func backupArchivedLogs(_ options: BackupOptions) throws(EngineError) {
         guard archivelog else { throw .invalidArgument("--delete-input goes with --archivelog: it removes the archived copies of the logs that backup puts into a set.") }
         guard !asCopy else { throw .invalidArgument("--as-copy makes an image copy of the database; it does not go with --archivelog.") }
         guard level == 0, !cumulative else { throw .invalidArgument("--level and --cumulative apply to database backups; an archived-log backup has no level. Drop them or --archivelog.") }

@@ -41,11 +41,12 @@ struct Backup: ParsableCommand {
     var deleteInput = false
 
     func run() throws {
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             if keepUntil != nil && level != 0 {
                 throw .invalidArgument("--keep-until makes an archival backup, which must be a level-0 backup (a consistent snapshot restorable on its own); drop --level \(level).")
             }
             var options = BackupOptions()
+            options.monitor = TerminalProgress.monitor()
             options.level = level
             options.cumulative = cumulative
             options.asCopy = asCopy

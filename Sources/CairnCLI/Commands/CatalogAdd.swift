@@ -19,7 +19,7 @@ extension CatalogCommand {
         var json = false
 
         func run() throws {
-            try reporting { () throws(CairnError) in
+            try reporting { () throws(EngineError) in
                 let r = try db.open(waiting).catalogCopy(file)
                 if json { Output.json(r); return }
                 let how = r.consistent

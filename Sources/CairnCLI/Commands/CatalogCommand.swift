@@ -19,7 +19,7 @@ struct CatalogCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            try reporting { () throws(CairnError) in
+            try reporting { () throws(EngineError) in
                 let (_, r) = try CatalogRebuilder.rebuild(database: db.database, repository: db.repo, logger: Logger(label: "cairn"),
                                                          wait: waiting.policy())
                 if json { Output.json(r); return }

@@ -38,7 +38,7 @@ struct Configure: ParsableCommand {
     }
 
     func run() throws {
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             let p = try db.open(waiting)
             switch setting {
             case "retention":
@@ -70,7 +70,7 @@ struct Configure: ParsableCommand {
         }
     }
 
-    func parseRetention() throws(CairnError) -> Policy.Retention {
+    func parseRetention() throws(EngineError) -> Policy.Retention {
         let usage = "Usage: cairn configure DB retention redundancy N | window DAYS | none"
         guard let kind = values.first else { throw .invalidArgument(usage) }
         switch (kind, values.count) {

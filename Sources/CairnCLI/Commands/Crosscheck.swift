@@ -14,7 +14,7 @@ struct Crosscheck: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             let r = try db.open(waiting).crosscheck()
             if json { Output.json(r); return }
             for b in r.backups {

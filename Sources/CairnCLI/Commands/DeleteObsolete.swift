@@ -16,7 +16,7 @@ extension Delete {
 
         func run() throws {
             var failed = false
-            try reporting { () throws(CairnError) in
+            try reporting { () throws(EngineError) in
                 failed = Delete.show(try db.open(waiting).deleteObsolete(), json: json, what: "obsolete")
             }
             if failed { throw ExitCode(1) }

@@ -14,7 +14,7 @@ struct Digest: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             let d = try ContentDigest.compute(database)
             if json { Output.json(d); return }
             print("\(d.digest)  \(database) (\(d.tables) tables, \(d.rows) rows)")

@@ -48,7 +48,7 @@ struct Init: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             var redo = RedoOptions()
             redo.memberDirectories = memberDirs
             redo.groups = groups
@@ -60,7 +60,7 @@ struct Init: ParsableCommand {
             redo.minSucceed = minSucceed
             redo.archiveTimeoutSeconds = archiveTimeout
             redo.mode = noArchiveLog ? .noarchivelog : .archivelog
-            let fileMode = try mode.map { (m: String) throws(CairnError) in try FileMode.parse(m) }
+            let fileMode = try mode.map { (m: String) throws(EngineError) in try FileMode.parse(m) }
             let p = try Catalog.initialize(database: database, repository: repo, extraControlCopies: controlCopies,
                                                      redo: redo, fileMode: fileMode, logger: Logger(label: "cairn"))
             if json { Output.json(p.redoStatus); return }

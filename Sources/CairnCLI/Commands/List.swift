@@ -17,7 +17,7 @@ struct List: ParsableCommand {
         var json = false
 
         func run() throws {
-            try reporting { () throws(CairnError) in
+            try reporting { () throws(EngineError) in
                 let rows = try db.open().backups.map(BackupRow.init)
                 if json { Output.json(rows); return }
                 if rows.isEmpty { print("no backups"); return }
@@ -49,7 +49,7 @@ extension List {
         var json = false
 
         func run() throws {
-            try reporting { () throws(CairnError) in
+            try reporting { () throws(EngineError) in
                 let logs = try db.open().control.redo.logs.sorted { ($0.incarnation, $0.sequence) < ($1.incarnation, $1.sequence) }
                 if json { Output.json(logs.map(LogRow.init)); return }
                 if logs.isEmpty { print("no closed logs"); return }
@@ -77,7 +77,7 @@ extension List {
         var json = false
 
         func run() throws {
-            try reporting { () throws(CairnError) in
+            try reporting { () throws(EngineError) in
                 let p = try db.open()
                 let list = p.listIncarnations()
                 if json { Output.json(list.map { IncarnationRow($0, current: p.control.incarnation) }); return }

@@ -11,7 +11,7 @@ struct Quickstart: ParsableCommand {
     var dir: String?
 
     func run() throws {
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             let ok = try QuickstartDemo(directory: dir).run { line in print(line) }
             if !ok { throw .verificationFailed(file: "quickstart", detail: "the restored database differs from the source") }
         }

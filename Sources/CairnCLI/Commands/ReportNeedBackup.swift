@@ -20,7 +20,7 @@ extension Report {
         var json = false
 
         func run() throws {
-            try reporting { () throws(CairnError) in
+            try reporting { () throws(EngineError) in
                 if let days, !(days >= 0) { throw .invalidArgument("--days \(days) must be a number of days, 0 or more.") }
                 let r = try db.open().needBackup(days: days)
                 if json { Output.json(r); return }

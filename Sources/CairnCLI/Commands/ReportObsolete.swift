@@ -14,7 +14,7 @@ extension Report {
         var json = false
 
         func run() throws {
-            try reporting { () throws(CairnError) in
+            try reporting { () throws(EngineError) in
                 let r = try db.open().obsolete()
                 if json { Output.json(r); return }
                 print("retention \(r.retention)" + (r.floorBackupId.map { ": oldest backup kept is \($0) (SCN \(r.floorScn ?? 0), incarnation \(r.floorIncarnation ?? 0))" } ?? ""))

@@ -16,7 +16,7 @@ extension Report {
         var json = false
 
         func run() throws {
-            try reporting { () throws(CairnError) in
+            try reporting { () throws(EngineError) in
                 let r = try db.open().schemaReport()
                 if json { Output.json(r); return }
                 print("\(r.database): \(Output.bytes(r.fileBytes)), \(r.pageCount) pages of \(r.pageSize) bytes, \(r.freePages) free")

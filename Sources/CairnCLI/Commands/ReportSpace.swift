@@ -15,7 +15,7 @@ extension Report {
         var json = false
 
         func run() throws {
-            try reporting { () throws(CairnError) in
+            try reporting { () throws(EngineError) in
                 let r = try db.open().spaceReport()
                 if json { Output.json(r); return }
                 print("recovery area  \(r.path)")

@@ -48,7 +48,7 @@ struct Restore: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
-    func target() throws(CairnError) -> RecoveryTarget {
+    func target() throws(EngineError) -> RecoveryTarget {
         let given = [scn != nil, time != nil, sequence != nil, latest, restorePoint != nil].filter { $0 }.count
         guard given <= 1 else { throw .invalidArgument("Give at most one of --scn, --time, --sequence, --latest or --restore-point.") }
         if let scn { return .scn(scn) }
@@ -66,7 +66,7 @@ struct Restore: ParsableCommand {
     }
 
     func run() throws {
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             let modes = [to != nil, inPlace, validate].filter { $0 }.count
             guard modes == 1 else {
                 throw .invalidArgument("Choose exactly one of --to PATH, --in-place or --validate.")
@@ -82,14 +82,14 @@ struct Restore: ParsableCommand {
             p.lockWait = try waiting.policy()
             if let restorePoint { t = try p.restorePointTarget(restorePoint) }
             if validate {
-                let r = try p.validateRestore(backup: backup)
+                let r = try p.validateRestore(backup: backup, monitor: TerminalProgress.monitor())
                 if json { Output.json(["backup": String(r.id), "scn": String(r.scn), "result": "validated"]); return }
                 print("backup \(r.id) (SCN \(r.scn)) validated (nothing written); every checksum verified")
                 return
             }
             let r = inPlace
-                ? try p.recoverInPlace(target: t, backup: backup, allowIncomplete: allowIncomplete)
-                : try p.recover(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete)
+                ? try p.recoverInPlace(target: t, backup: backup, allowIncomplete: allowIncomplete, monitor: TerminalProgress.monitor())
+                : try p.recover(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete, monitor: TerminalProgress.monitor())
             if json { Output.json(r); return }
             let place = inPlace ? "in place into \(p.databasePath) (incarnation \(p.control.incarnation))" : "into \(to!)"
             Self.report(r, source: "", place: place)

@@ -14,9 +14,9 @@ struct RestoreSourceOptions: ParsableArguments {
     @Option(name: .long, help: "Repository directory (default: DATABASE.cairn beside the database). Without DATABASE: restore from this repository alone.")
     var repo: String?
 
-    func open() throws(CairnError) -> Catalog {
+    func open() throws(EngineError) -> Catalog {
         guard let database else { throw Self.missingSource }
-        do throws(CairnError) {
+        do throws(EngineError) {
             return try Catalog.open(database: database, repository: repo, logger: Logger(label: "cairn"))
         } catch {
             if case .notRegistered = error, let repo {
@@ -26,14 +26,14 @@ struct RestoreSourceOptions: ParsableArguments {
         }
     }
 
-    static let missingSource = CairnError.invalidArgument(
+    static let missingSource = EngineError.invalidArgument(
         "Give the database to restore (`cairn restore DB --to PATH`), or restore from a repository alone with `cairn restore --repo DIR --to PATH`.")
 }
 
 extension Restore {
     /// `cairn restore --repo DIR (--to PATH | --validate) [target]`: no control file, nothing
     /// written into DIR, the database's original path never touched.
-    func runFromRepository(target t: RecoveryTarget) throws(CairnError) {
+    func runFromRepository(target t: RecoveryTarget) throws(EngineError) {
         guard let repo = db.repo else { throw RestoreSourceOptions.missingSource }
         if inPlace {
             throw .invalidArgument("--in-place needs the database: restoring from a repository alone writes only to --to PATH. Restore with --to, or register the database again with `cairn catalog rebuild DB --repo \(repo)`.")
@@ -41,12 +41,12 @@ extension Restore {
         let (p, report) = try Catalog.openRepositoryAlone(repo, logger: Logger(label: "cairn"))
         p.lockWait = try waiting.policy()
         if validate {
-            let r = try p.validateRestore(backup: backup)
+            let r = try p.validateRestore(backup: backup, monitor: TerminalProgress.monitor())
             if json { Output.json(["backup": String(r.id), "scn": String(r.scn), "result": "validated"]); return }
             print("backup \(r.id) (SCN \(r.scn)) validated from the repository alone (nothing written); every checksum verified")
             return
         }
-        let r = try p.recoverDetached(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete)
+        let r = try p.recoverDetached(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete, monitor: TerminalProgress.monitor())
         if json { Output.json(r); return }
         Self.report(r, source: " from the repository \(p.layout.root) alone", place: "into \(to!)")
         for s in report.skipped { print("note: \(s)") }

@@ -31,7 +31,7 @@ struct RestorePointCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             switch action {
             case "create":
                 guard let name else { throw .invalidArgument("Usage: cairn restore-point DB create NAME [--guarantee]") }

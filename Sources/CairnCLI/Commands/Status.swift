@@ -12,7 +12,7 @@ struct Status: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             let s = try db.open().redoStatus
             if json { Output.json(s); return }
             print("database     \(s.database)")

@@ -10,7 +10,7 @@ struct SwitchLog: ParsableCommand {
     @OptionGroup var db: DatabaseOptions
 
     func run() throws {
-        try reporting { () throws(CairnError) in
+        try reporting { () throws(EngineError) in
             print(try db.open().requestLogSwitch())
         }
     }

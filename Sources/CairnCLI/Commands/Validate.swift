@@ -18,8 +18,8 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         var failed = 0
-        try reporting { () throws(CairnError) in
-            let results = try db.open(waiting).validate(backup: backup)
+        try reporting { () throws(EngineError) in
+            let results = try db.open(waiting).validate(backup: backup, monitor: TerminalProgress.monitor())
             failed = results.filter { !$0.ok }.count
             if json { Output.json(results); return }
             for r in results {

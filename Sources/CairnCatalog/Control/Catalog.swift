@@ -30,11 +30,11 @@ package final class Catalog: Sendable {
     /// change of what it holds (backups, incarnations, settings, restore points, policy; see
     /// `RepositoryCatalog`) under the same lock.
     @discardableResult
-    package func transact<T: Sendable>(_ change: (inout ControlFile) throws(CairnError) -> T) throws(CairnError) -> T {
+    package func transact<T: Sendable>(_ change: (inout ControlFile) throws(EngineError) -> T) throws(EngineError) -> T {
         let layout = layout, logger = logger
-        return try store.withLock { (s: inout ControlFileStore) throws(CairnError) -> T in
+        return try store.withLock { (s: inout ControlFileStore) throws(EngineError) -> T in
             if s.copies.isEmpty { throw .readOnlyCatalog(repository: layout.root) }
-            return try s.transact(logger: logger, change) { (before: ControlFile, after: ControlFile, usn: UInt64) throws(CairnError) in
+            return try s.transact(logger: logger, change) { (before: ControlFile, after: ControlFile, usn: UInt64) throws(EngineError) in
                 if RepositoryCatalog(before) != RepositoryCatalog(after) {
                     try RepositoryCatalog.write(after, layout: layout, usn: usn)
                 }
@@ -55,11 +55,11 @@ package final class Catalog: Sendable {
     /// default repository) and checks that database, control file and repository belong together.
     /// Any name of the database will do (see `DatabaseNames`).
     package static func open(database: String, repository: String? = nil,
-                            logger: Logger = Logger(label: "cairn")) throws(CairnError) -> Catalog {
+                            logger: Logger = Logger(label: "cairn")) throws(EngineError) -> Catalog {
         let db = FileSystem.resolved(database)
         let candidates = DatabaseNames.controlFileCandidates(given: database, repository: repository)
         let store: ControlFileStore
-        do throws(CairnError) {
+        do throws(EngineError) {
             store = try ControlFileStore.open(candidates: candidates, repositoryHint: repository ?? RepositoryLayout.defaultRoot(forDatabase: db), logger: logger)
         } catch {
             if case let .notRegistered(_, looked) = error { throw .notRegistered(database: db, looked: looked) }
@@ -85,7 +85,7 @@ package final class Catalog: Sendable {
     }
 
     /// The repository's identity must name the same DBID as the control file.
-    func checkRepositoryIdentity() throws(CairnError) {
+    func checkRepositoryIdentity() throws(EngineError) {
         guard FileSystem.exists(layout.identityFile) else {
             throw .missingFile(path: layout.identityFile, detail: "the repository of \(databasePath) has no identity file; check that \(layout.root) is the right repository")
         }
@@ -102,7 +102,7 @@ package final class Catalog: Sendable {
 
     // MARK: - Restore and validation
 
-    package func record(_ id: UInt64?) throws(CairnError) -> BackupRecord {
+    package func record(_ id: UInt64?) throws(EngineError) -> BackupRecord {
         if let id {
             guard let r = control.backups.first(where: { $0.id == id }) else { throw .backupNotFound(id: id, repository: layout.root) }
             return r

@@ -27,10 +27,10 @@ struct ControlCopiesRead {
         let path: String
         let doc: CheckedDocument?
         let content: ControlFile?
-        let error: CairnError?
+        let error: EngineError?
     }
 
-    init(candidates: [String], repositoryHint: String?) throws(CairnError) {
+    init(candidates: [String], repositoryHint: String?) throws(EngineError) {
         var results: [Result] = []
         func load(_ path: String) {
             let p = FileSystem.absolute(path)
@@ -66,7 +66,7 @@ struct ControlCopiesRead {
         guard FileSystem.exists(path) else {
             return Result(path: path, doc: nil, content: nil, error: .missingFile(path: path, detail: "control file copy"))
         }
-        do throws(CairnError) {
+        do throws(EngineError) {
             let bytes = try FileSystem.readAll(path)
             let doc = try CheckedDocument.decode(bytes, kind: ControlFileStore.kind, maxVersion: FormatVersion.controlFile, file: path)
             let c = try doc.decodeBody(ControlFile.self, file: path)
@@ -77,7 +77,7 @@ struct ControlCopiesRead {
     }
 
     /// No candidate is valid: not registered (none exists), a newer format, or all damaged.
-    private static func unusable(_ results: [Result], repositoryHint: String?) -> CairnError {
+    private static func unusable(_ results: [Result], repositoryHint: String?) -> EngineError {
         for r in results {
             if case .unsupportedFormat? = r.error { return r.error! }
         }

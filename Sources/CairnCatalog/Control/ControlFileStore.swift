@@ -24,7 +24,7 @@ package struct ControlFileStore: Sendable {
     /// Creates the first version of the control file in every location. A control file that
     /// replaces another (`catalog rebuild`) continues its update numbers (`after`), so a
     /// process still holding the old one adopts the new one at its next update.
-    package static func create(_ content: ControlFile, after usn: UInt64 = 0) throws(CairnError) -> ControlFileStore {
+    package static func create(_ content: ControlFile, after usn: UInt64 = 0) throws(EngineError) -> ControlFileStore {
         var store = ControlFileStore(copies: content.controlCopies, usn: usn, content: content)
         try store.write(content)
         return store
@@ -51,7 +51,7 @@ package struct ControlFileStore: Sendable {
     /// the newest. Copies are replaced by atomic renames, so each one read is whole; a copy
     /// that looks stale may just not have been renamed yet by a process updating them all,
     /// so problems are confirmed by reading again while updates are held off.
-    package static func open(candidates: [String], repositoryHint: String?, logger: Logger) throws(CairnError) -> ControlFileStore {
+    package static func open(candidates: [String], repositoryHint: String?, logger: Logger) throws(EngineError) -> ControlFileStore {
         var read = try ControlCopiesRead(candidates: candidates, repositoryHint: repositoryHint)
         if !read.problems.isEmpty, let lock = LockFile.openExisting(read.lockPath) {
             if (try? lock.lock(.shared, policy: LockWaitPolicy(timeout: 10), purpose: "read the control file", log: { _ in })) != nil {
@@ -72,7 +72,7 @@ package struct ControlFileStore: Sendable {
 
     /// Writes a new version to every copy. Succeeds when at least one copy was written;
     /// copies that failed are reported and repaired on the next open.
-    package mutating func write(_ newContent: ControlFile, logger: Logger? = nil) throws(CairnError) {
+    package mutating func write(_ newContent: ControlFile, logger: Logger? = nil) throws(EngineError) {
         var c = newContent
         c.updatedAt = Date()
         let nextUSN = usn + 1
@@ -83,7 +83,7 @@ package struct ControlFileStore: Sendable {
         let failures = FailureList()
         DispatchQueue.concurrentPerform(iterations: paths.count) { i in
             let path = paths[i]
-            do throws(CairnError) {
+            do throws(EngineError) {
                 try FileSystem.makeDirectories(FileSystem.parent(of: path))
                 try FileSystem.atomicWrite(encoded, to: path)
             } catch {
@@ -105,8 +105,8 @@ package struct ControlFileStore: Sendable {
     /// backup while capture runs) is never overwritten.
     /// `written` runs once every copy is written, still under the lock, with the content
     /// before and after and the new update sequence number.
-    package mutating func transact<T>(logger: Logger? = nil, _ change: (inout ControlFile) throws(CairnError) -> T,
-                                      written: (ControlFile, ControlFile, UInt64) throws(CairnError) -> Void = { _, _, _ in }) throws(CairnError) -> T {
+    package mutating func transact<T>(logger: Logger? = nil, _ change: (inout ControlFile) throws(EngineError) -> T,
+                                      written: (ControlFile, ControlFile, UInt64) throws(EngineError) -> Void = { _, _, _ in }) throws(EngineError) -> T {
         let lock = try ControlFileLock(path: lockPath)
         defer { lock.release() }
         adoptNewest()
@@ -168,15 +168,15 @@ private struct CopySignature: Equatable, Sendable {
 package final class ControlFileLock {
     private var fd: Int32
 
-    package init(path: String) throws(CairnError) {
+    package init(path: String) throws(EngineError) {
         try FileSystem.makeDirectories(FileSystem.parent(of: path))
         fd = FilePermissions.openCreating(path, O_RDWR | O_CREAT | O_CLOEXEC)
-        if fd < 0 { throw CairnError.fromErrno("open control-file lock", path, errno) }
+        if fd < 0 { throw EngineError.fromErrno("open control-file lock", path, errno) }
         while flock(fd, LOCK_EX) != 0 {
             if errno == EINTR { continue }
             let e = errno
             close(fd)
-            throw CairnError.fromErrno("lock", path, e)
+            throw EngineError.fromErrno("lock", path, e)
         }
     }
 
@@ -190,7 +190,7 @@ package final class ControlFileLock {
 /// Failures of the copies written in parallel, in copy order.
 private final class FailureList: @unchecked Sendable {
     private let lock = NSLock()
-    private var items: [(Int, String, CairnError)] = []
-    func add(_ i: Int, _ path: String, _ e: CairnError) { lock.withLock { items.append((i, path, e)) } }
-    var sorted: [(String, CairnError)] { lock.withLock { items.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) } } }
+    private var items: [(Int, String, EngineError)] = []
+    func add(_ i: Int, _ path: String, _ e: EngineError) { lock.withLock { items.append((i, path, e)) } }
+    var sorted: [(String, EngineError)] { lock.withLock { items.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) } } }
 }

@@ -12,7 +12,7 @@ package final class DeletionSession: @unchecked Sendable {
     private var files: LockFile?
     private var probed: [String: Bool] = [:]
 
-    package init(layout: RepositoryLayout, files takeFiles: Bool, policy: LockWaitPolicy, purpose: String, log: (String) -> Void) throws(CairnError) {
+    package init(layout: RepositoryLayout, files takeFiles: Bool, policy: LockWaitPolicy, purpose: String, log: (String) -> Void) throws(EngineError) {
         self.layout = layout
         let lock = try LockFile.create(layout.deletionLockFile)
         try lock.lock(.exclusive, policy: policy, purpose: purpose, log: log)

@@ -22,10 +22,10 @@ package final class LockFile: @unchecked Sendable {
     deinit { close() }
 
     /// Opens (creating it and its directory when missing) the lock file at `path`.
-    package static func create(_ path: String) throws(CairnError) -> LockFile {
+    package static func create(_ path: String) throws(EngineError) -> LockFile {
         try FileSystem.makeDirectories(FileSystem.parent(of: path))
         let fd = FilePermissions.openCreating(path, O_RDWR | O_CREAT | O_CLOEXEC)
-        if fd < 0 { throw CairnError.fromErrno("open lock file", path, errno) }
+        if fd < 0 { throw EngineError.fromErrno("open lock file", path, errno) }
         return LockFile(path: path, fd: fd)
     }
 
@@ -49,7 +49,7 @@ package final class LockFile: @unchecked Sendable {
 
     /// Takes the lock, waiting as `policy` allows; the error and the notice name the holders
     /// and say what the lock is needed for (`purpose`, e.g. "take a backup").
-    func lock(_ mode: Mode, policy: LockWaitPolicy, purpose: String, log: (String) -> Void) throws(CairnError) {
+    func lock(_ mode: Mode, policy: LockWaitPolicy, purpose: String, log: (String) -> Void) throws(EngineError) {
         var waiter = LockWaiter(policy: policy)
         while !tryLock(mode) {
             try waiter.pause(lockFile: path, purpose: purpose, log: log) { LockHolders.describe(path) }
@@ -82,14 +82,14 @@ package struct LockWaiter {
 
     /// Called after a failed attempt: throws `lockNotAcquired` when the time is up, otherwise
     /// sleeps a moment. `holders` describes who holds the lock (read only when needed).
-    package mutating func pause(lockFile: String, purpose: String, log: (String) -> Void, holders: () -> String) throws(CairnError) {
+    package mutating func pause(lockFile: String, purpose: String, log: (String) -> Void, holders: () -> String) throws(EngineError) {
         let waited = Date().timeIntervalSince(started)
         if waited >= policy.timeout {
             throw .lockNotAcquired(lockFile: lockFile, holders: holders(), purpose: purpose, waited: policy.timeout == 0 ? 0 : waited)
         }
         if !told && waited >= policy.noticeAfter {
             told = true
-            let limit = policy.timeout.isFinite ? "up to \(CairnError.seconds(policy.timeout.rounded()))" : "as long as it takes"
+            let limit = policy.timeout.isFinite ? "up to \(EngineError.seconds(policy.timeout.rounded()))" : "as long as it takes"
             let message = "waiting to \(purpose): \(holders()) holds \(lockFile) (waiting \(limit); --wait SECONDS, --no-wait)"
             if let notice = policy.notice { notice(message) } else { log(message) }
         }

@@ -15,7 +15,7 @@ package struct RedoOptions: Sendable {
 
     package init() {}
 
-    package func validate() throws(CairnError) {
+    package func validate() throws(EngineError) {
         guard groups >= 2 else { throw .invalidArgument("--log-groups \(groups): at least 2 online log groups are needed (one is written while another is archived).") }
         guard groups <= 64 else { throw .invalidArgument("--log-groups \(groups) is too many (at most 64).") }
         guard minSucceed >= 1 else { throw .invalidArgument("--min-succeed must be at least 1.") }

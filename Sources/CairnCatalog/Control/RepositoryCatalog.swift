@@ -63,12 +63,12 @@ package struct RepositoryCatalog: Codable, Sendable, Equatable {
 
     package static func path(_ layout: RepositoryLayout) -> String { layout.root + "/catalog.json" }
 
-    package static func write(_ c: ControlFile, layout: RepositoryLayout, usn: UInt64 = 1) throws(CairnError) {
+    package static func write(_ c: ControlFile, layout: RepositoryLayout, usn: UInt64 = 1) throws(EngineError) {
         let doc = CheckedDocument.make(RepositoryCatalog(c), kind: kind, version: 1, usn: usn)
         try FileSystem.atomicWrite(doc.encoded(), to: path(layout))
     }
 
-    package static func read(_ layout: RepositoryLayout) throws(CairnError) -> RepositoryCatalog {
+    package static func read(_ layout: RepositoryLayout) throws(EngineError) -> RepositoryCatalog {
         let p = path(layout)
         let doc = try CheckedDocument.decode(try FileSystem.readAll(p), kind: kind, maxVersion: 1, file: p)
         return try doc.decodeBody(RepositoryCatalog.self, file: p)

@@ -70,13 +70,13 @@ package struct RepositoryIdentity: Codable, Sendable, Equatable {
     package var createdAt: Date
     package var createdBy: String
 
-    package static func read(_ layout: RepositoryLayout) throws(CairnError) -> RepositoryIdentity {
+    package static func read(_ layout: RepositoryLayout) throws(EngineError) -> RepositoryIdentity {
         let bytes = try FileSystem.readAll(layout.identityFile)
         let doc = try CheckedDocument.decode(bytes, kind: kind, maxVersion: FormatVersion.repository, file: layout.identityFile)
         return try doc.decodeBody(RepositoryIdentity.self, file: layout.identityFile)
     }
 
-    package func write(_ layout: RepositoryLayout) throws(CairnError) {
+    package func write(_ layout: RepositoryLayout) throws(EngineError) {
         let doc = CheckedDocument.make(self, kind: Self.kind, version: FormatVersion.repository, usn: 1)
         try FileSystem.atomicWrite(doc.encoded(), to: layout.identityFile)
     }

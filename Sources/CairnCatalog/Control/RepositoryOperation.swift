@@ -57,7 +57,7 @@ package final class RepositoryOperation: @unchecked Sendable {
 
     /// Starts an operation: takes `operation.lock` as `access` says (waiting per `policy`).
     /// A thread already running an operation on the same repository reuses its lock.
-    package init(layout: RepositoryLayout, access: Access, purpose: String, policy: LockWaitPolicy, log: @escaping (String) -> Void) throws(CairnError) {
+    package init(layout: RepositoryLayout, access: Access, purpose: String, policy: LockWaitPolicy, log: @escaping (String) -> Void) throws(EngineError) {
         self.layout = layout
         self.access = access
         self.policy = policy
@@ -79,7 +79,7 @@ package final class RepositoryOperation: @unchecked Sendable {
     deinit { end() }
 
     /// Creates the lock files (empty) that read-only commands lock but never create.
-    package static func createLockFiles(_ layout: RepositoryLayout) throws(CairnError) {
+    package static func createLockFiles(_ layout: RepositoryLayout) throws(EngineError) {
         for path in [layout.operationLockFile, layout.filesLockFile, layout.deletionLockFile] where !FileSystem.exists(path) {
             _ = try LockFile.create(path)
         }
@@ -87,7 +87,7 @@ package final class RepositoryOperation: @unchecked Sendable {
 
     /// Keeps every stored backup and log in place until the operation ends (`files.lock`
     /// shared); deletions wait for it, or delete nothing, meanwhile.
-    package func protectStoredFiles(purpose: String) throws(CairnError) {
+    package func protectStoredFiles(purpose: String) throws(EngineError) {
         guard files == nil else { return }
         let lock = access == .reading ? LockFile.openExisting(layout.filesLockFile) : try LockFile.create(layout.filesLockFile)
         try lock?.lock(.shared, policy: policy, purpose: purpose, log: log)
@@ -98,7 +98,7 @@ package final class RepositoryOperation: @unchecked Sendable {
     /// `session`, and chose what to pin from the control file read under it. Returns the logs
     /// it pinned (those another command had pinned already are left out).
     @discardableResult
-    package func pin(backups: [UInt64], logs: [LogKey], under session: DeletionSession) throws(CairnError) -> [LogKey] {
+    package func pin(backups: [UInt64], logs: [LogKey], under session: DeletionSession) throws(EngineError) -> [LogKey] {
         _ = session
         for id in backups {
             let lock = try LockFile.create(layout.pinFile(backup: id))

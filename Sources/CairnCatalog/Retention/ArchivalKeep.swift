@@ -5,7 +5,7 @@ import CairnFormats
 package enum ArchivalKeep {
     /// Parses `forever`, an ISO 8601 time (2027-01-31T12:00:00Z) or a date (2027-01-31,
     /// meaning its start in UTC). The date must be in the future.
-    package static func parse(_ s: String, now: Date = Date()) throws(CairnError) -> (until: Date?, forever: Bool) {
+    package static func parse(_ s: String, now: Date = Date()) throws(EngineError) -> (until: Date?, forever: Bool) {
         if s.lowercased() == "forever" { return (nil, true) }
         let full = ISO8601DateFormatter()
         let fractional = ISO8601DateFormatter()

@@ -159,7 +159,7 @@ package struct RecoveryArea: Sendable {
         return l.destinations.first { $0.state == .failed && isFullMessage($0.error) }?.error
     }
 
-    /// True for the description of `CairnError.recoveryAreaFull` (kept in a destination's error).
+    /// True for the description of `EngineError.recoveryAreaFull` (kept in a destination's error).
     package static func isFullMessage(_ s: String?) -> Bool {
         guard let s else { return false }
         return s.hasPrefix("The recovery area ") && s.contains(" is full:")

@@ -12,7 +12,7 @@ package struct BackupOptions: Sendable {
     /// The default, -1, compresses at about 1.3 times the speed of level 1 for about 3 % more bytes.
     package var compressionLevel: Int32? = -1
     package var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    package var showProgress = isatty(STDERR_FILENO) == 1
+    package var monitor = OperationMonitor()
     /// 0: every page. 1: the pages changed since the base (differential: the last backup of
     /// level 0 or 1; cumulative: the last level 0).
     package var level = 0
@@ -42,7 +42,7 @@ package struct BackupEngine {
     }
 
     /// Blocks hold up to 1 MiB of pages and always fit in a piece.
-    static func blockPages(pageSize: Int, maxPieceSize: UInt64) throws(CairnError) -> Int {
+    static func blockPages(pageSize: Int, maxPieceSize: UInt64) throws(EngineError) -> Int {
         let overhead = UInt64(BackupPieceFormat.headerSize + BackupPieceFormat.trailerSize + BackupPieceFormat.blockHeaderSize)
         let perPage = UInt64(pageSize + BackupPieceFormat.entrySize)
         guard maxPieceSize >= overhead + perPage else {
@@ -58,7 +58,7 @@ package struct BackupEngine {
     /// What dead processes left in the backups directory is removed first.
     func run(owner: PartialBackupOwner, database: String, incarnation: Int,
              scnAtSnapshot: @escaping SnapshotSCN,
-             options: BackupOptions, incremental: IncrementalPlan? = nil) throws(CairnError) -> Result {
+             options: BackupOptions, incremental: IncrementalPlan? = nil) throws(EngineError) -> Result {
         let id = owner.id
         try FileSystem.makeDirectories(layout.backupsDirectory)
         BackupLeftovers.remove(layout: layout, logger: logger)
@@ -70,11 +70,11 @@ package struct BackupEngine {
 
         let partial = owner.partialDirectory
         try owner.makeDirectory()
-        do throws(CairnError) {
+        do throws(EngineError) {
             let pageSize = snapshot.pageSize
             let bp = try Self.blockPages(pageSize: pageSize, maxPieceSize: options.maxPieceSize)
             let progress = ProgressMeter(label: options.asCopy ? "image copy" : "backup",
-                                    totalBytes: UInt64(snapshot.pageCount) * UInt64(pageSize), enabled: options.showProgress)
+                                    totalBytes: UInt64(snapshot.pageCount) * UInt64(pageSize), monitor: options.monitor)
             var pages: PageSelection = .all
             if let plan = incremental {
                 pages = .changed(plan.baseMap, candidates: try plan.candidates(snapshot).map {
@@ -87,7 +87,7 @@ package struct BackupEngine {
                 : try writeBackupSet(snapshot: snapshot, id: id, directory: partial, blockPages: bp, pages: pages, options: options, progress: progress)
             snapshot.close()
             if let plan = incremental, let exact = plan.exactState(), exact != map.state {
-                throw CairnError.verificationFailed(file: partial, detail: "the level-1 backup's pages give database state \(Hash.hex(map.state)) but the captured state at SCN \(scn) is \(Hash.hex(exact)); take a level-0 backup")
+                throw EngineError.verificationFailed(file: partial, detail: "the level-1 backup's pages give database state \(Hash.hex(map.state)) but the captured state at SCN \(scn) is \(Hash.hex(exact)); take a level-0 backup")
             }
             lap("pages written and re-read")
             let mapFile = try Self.writePageMap(map, scn: scn, incarnation: incarnation, directory: partial)
@@ -127,7 +127,7 @@ package struct BackupEngine {
     /// being restarted under the first tries are they, for the moment the snapshot begins.
     static func snapshot(_ database: String, layout: RepositoryLayout,
                          scnAtSnapshot: SnapshotSCN)
-        throws(CairnError) -> (DatabaseSnapshot, UInt64, ControlFile.WALCursor?) {
+        throws(EngineError) -> (DatabaseSnapshot, UInt64, ControlFile.WALCursor?) {
         for attempt in 0..<5 {
             let snapshot = try DatabaseSnapshot(databasePath: database, blockWriters: attempt == 4)
             if let held = snapshot.writeLockHeld {
@@ -158,7 +158,7 @@ package struct BackupEngine {
     static let pageMapName = "pages.map"
 
     /// Writes the backup's page map (fsync'd) and describes it for the manifest.
-    static func writePageMap(_ map: PageMap, scn: UInt64, incarnation: Int, directory: String) throws(CairnError) -> BackupManifest.File {
+    static func writePageMap(_ map: PageMap, scn: UInt64, incarnation: Int, directory: String) throws(EngineError) -> BackupManifest.File {
         let bytes = map.encoded(scn: scn, incarnation: incarnation, changes: false)
         let f = try RawFile(path: directory + "/" + pageMapName, mode: .createNew)
         try f.write(bytes, at: 0)
@@ -169,7 +169,7 @@ package struct BackupEngine {
     }
 
     /// Reads and verifies the page map of a backup against its manifest.
-    static func readPageMap(directory: String, manifest m: BackupManifest) throws(CairnError) -> PageMap {
+    static func readPageMap(directory: String, manifest m: BackupManifest) throws(EngineError) -> PageMap {
         guard let f = m.pageMap else {
             throw .missingFile(path: directory + "/" + pageMapName, detail: "backup \(m.backupId) was written without a page map; take a level-0 backup")
         }
@@ -234,7 +234,7 @@ package struct BackupEngine {
     }
 
     private func writeBackupSet(snapshot: DatabaseSnapshot, id: UInt64, directory: String, blockPages: Int, pages: PageSelection,
-                                options: BackupOptions, progress: ProgressMeter) throws(CairnError) -> ([BackupManifest.File], PageMap, Set<String>) {
+                                options: BackupOptions, progress: ProgressMeter) throws(EngineError) -> ([BackupManifest.File], PageMap, Set<String>) {
         let compressors = (0..<options.workers).map { _ in options.compressionLevel.map { Compressor(level: $0) } }
         let header = BackupPieceFormat.Header(version: FormatVersion.backupPiece, release: FormatVersion.releaseCode, dbid: dbid,
                                               backupSet: id, piece: 0, pageSize: UInt32(snapshot.pageSize),
@@ -271,7 +271,7 @@ package struct BackupEngine {
                     }
                 },
                 consume: { slot in
-                    progress.advance(UInt64(slot.readBytes))
+                    try progress.advance(UInt64(slot.readBytes))
                     guard slot.count > 0 else { return }
                     try writer.append(head: slot.encoded, headCount: slot.headCount, payload: slot.payload, payloadCount: slot.payloadCount,
                                       pages: slot.count, hashSum: slot.hashSum, firstPage: slot.pgnos[0],
@@ -285,7 +285,7 @@ package struct BackupEngine {
     }
 
     private func writeImageCopy(snapshot: DatabaseSnapshot, directory: String, blockPages: Int,
-                                options: BackupOptions, progress: ProgressMeter) throws(CairnError) -> ([BackupManifest.File], PageMap, Set<String>) {
+                                options: BackupOptions, progress: ProgressMeter) throws(EngineError) -> ([BackupManifest.File], PageMap, Set<String>) {
         let path = directory + "/" + ImageCopy.fileName
         let file = try SequentialWriter(path: path)
         let total = UInt64(snapshot.pageCount) * UInt64(snapshot.pageSize)
@@ -301,7 +301,7 @@ package struct BackupEngine {
                     try file.append(slot.pages, slot.rawBytes)
                     fileHash.update(slot.pages, slot.rawBytes)
                     map.add(slot, replacing: false)
-                    progress.advance(UInt64(slot.rawBytes))
+                    try progress.advance(UInt64(slot.rawBytes))
                 })
         }
         try file.finish()
@@ -310,8 +310,8 @@ package struct BackupEngine {
                        firstPage: 1, lastPage: snapshot.pageCount)], map.map, [])
     }
 
-    static func rethrowing(_ body: () throws -> Void) throws(CairnError) {
-        do { try body() } catch let e as CairnError { throw e } catch {
+    static func rethrowing(_ body: () throws -> Void) throws(EngineError) {
+        do { try body() } catch let e as EngineError { throw e } catch {
             throw .io(operation: "backup: \(error)", path: "", errno: EIO)
         }
     }

@@ -39,12 +39,12 @@ final class BackupPieceWriter: @unchecked Sendable {
         return "piece-" + String(repeating: "0", count: max(0, 4 - s.count)) + s + ".cbp"
     }
 
-    private func put(_ p: UnsafeRawPointer, _ count: Int) throws(CairnError) {
+    private func put(_ p: UnsafeRawPointer, _ count: Int) throws(EngineError) {
         try file!.append(p, count)
         fileHash.update(p, count)
     }
 
-    private func open() throws(CairnError) {
+    private func open() throws(EngineError) {
         let n = finished.count + 1
         let f = try SequentialWriter(path: directory + "/" + Self.pieceName(n))
         file = f
@@ -60,7 +60,7 @@ final class BackupPieceWriter: @unchecked Sendable {
 
     /// Appends one block: `head` holds the block header and entries, `payload` the pages.
     func append(head: UnsafeRawPointer, headCount: Int, payload: UnsafeRawPointer, payloadCount: Int,
-                pages blockPages: Int, hashSum blockSum: UInt64, firstPage fp: UInt32, lastPage lp: UInt32) throws(CairnError) {
+                pages blockPages: Int, hashSum blockSum: UInt64, firstPage fp: UInt32, lastPage lp: UInt32) throws(EngineError) {
         let size = UInt64(headCount + payloadCount)
         if file != nil, blocks > 0, offset + size + UInt64(BackupPieceFormat.trailerSize) > maxPieceSize {
             try finishPiece()
@@ -76,7 +76,7 @@ final class BackupPieceWriter: @unchecked Sendable {
         hashSum &+= blockSum
     }
 
-    func finishPiece() throws(CairnError) {
+    func finishPiece() throws(EngineError) {
         guard let f = file else { return }
         BackupPieceFormat.encodeTrailer(.init(blocks: blocks, pages: pages, pageHashSum: hashSum, contentHash: contentHash.value), into: scratch)
         try put(scratch, BackupPieceFormat.trailerSize)

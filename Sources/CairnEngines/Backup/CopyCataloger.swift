@@ -30,7 +30,7 @@ extension Catalog {
     /// before the copy started until the state matches a recorded one — and stores the
     /// consistent result in the repository as a verified image copy, recorded in the control
     /// file. `file` itself is only read.
-    package func catalogCopy(_ file: String) throws(CairnError) -> CatalogedCopy {
+    package func catalogCopy(_ file: String) throws(EngineError) -> CatalogedCopy {
         let operation = try beginReadingStoredFiles(.writing, purpose: "catalog a copy")
         defer { operation.end() }
         return try CopyCataloger(database: self).run(FileSystem.absolute(file))
@@ -72,14 +72,14 @@ struct CopyCataloger {
         engine.segments.indices.flatMap { i in engine.logs(segment: i).map { LineageLog(segment: i, sequence: $0.sequence, record: $0.record) } }
     }
 
-    func run(_ path: String) throws(CairnError) -> CatalogedCopy {
+    func run(_ path: String) throws(EngineError) -> CatalogedCopy {
         // Validate: a SQLite file, the database's page size, whole pages.
         guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "the copy to catalog does not exist") }
         guard !FileSystem.isDirectory(path) else { throw .copyNotCataloged(path: path, detail: "it is a directory, not a SQLite database file") }
         let f = try RawFile(path: path, mode: .read)
         var buf = [UInt8](repeating: 0, count: 100)
-        let n = try buf.withMutableBytes { (b, count) throws(CairnError) -> Int in try f.read(into: b, count: count, at: 0) }
-        let header = try buf.withBytes { (b, _) throws(CairnError) -> DatabaseHeader in try DatabaseHeader(bytes: b, count: n, file: path) }
+        let n = try buf.withMutableBytes { (b, count) throws(EngineError) -> Int in try f.read(into: b, count: count, at: 0) }
+        let header = try buf.withBytes { (b, _) throws(EngineError) -> DatabaseHeader in try DatabaseHeader(bytes: b, count: n, file: path) }
         let pageSize = header.pageSize
         if let expected = databasePageSize(), expected != pageSize {
             throw .copyNotCataloged(path: path, detail: "its page size is \(pageSize) bytes but \(database.databasePath) uses \(expected)-byte pages, so it is not a copy of that database")
@@ -137,7 +137,7 @@ struct CopyCataloger {
         return best
     }
 
-    func locate(_ l: LineageLog) throws(CairnError) -> LogLocator.Found {
+    func locate(_ l: LineageLog) throws(EngineError) -> LogLocator.Found {
         try LogLocator(control: control).locate(incarnation: engine.segments[l.segment].incarnation, sequence: l.sequence, record: l.record)
     }
 
@@ -146,7 +146,7 @@ struct CopyCataloger {
     /// A copy whose state is that after some logged transaction, of a backup, or of the
     /// capture point. Logs are searched from the one holding the copy's modification time
     /// backwards, then forwards.
-    func findConsistent(_ map: PageMap, alternative: PageMap?, logs: [LineageLog], startAt: Int) throws(CairnError) -> (Match, PageMap)? {
+    func findConsistent(_ map: PageMap, alternative: PageMap?, logs: [LineageLog], startAt: Int) throws(EngineError) -> (Match, PageMap)? {
         func matching(_ state: UInt64) -> PageMap? {
             if state == map.state { return map }
             if let alternative, state == alternative.state { return alternative }
@@ -185,7 +185,7 @@ struct CopyCataloger {
     /// the copy becomes consistent. Start points are tried from the log holding the copy's
     /// modification time backwards (k0, k0-1, k0-2, k0-4, ... 0): any start before the copy
     /// began works, so the earliest one decides when no later one does.
-    func findTorn(_ copy: PageMap, logs: [LineageLog], startAt: Int, tried: inout [String]) throws(CairnError) -> (Match, PageMap)? {
+    func findTorn(_ copy: PageMap, logs: [LineageLog], startAt: Int, tried: inout [String]) throws(EngineError) -> (Match, PageMap)? {
         guard !logs.isEmpty else { return nil }
         var starts: [Int] = []
         var step = 1
@@ -211,7 +211,7 @@ struct CopyCataloger {
     /// pages when given) until the state matches a record's (or, with `through`, until that
     /// SCN). Returns the match, or nil with `outcome` saying how far it got.
     func apply(from k: Int, logs: [LineageLog], map: inout PageMap, file: RawFile?, through: UInt64?,
-               outcome: inout String) throws(CairnError) -> Match? {
+               outcome: inout String) throws(EngineError) -> Match? {
         let pageSize = map.pageSize
         var cur: UInt64?
         var from: UInt64?
@@ -221,7 +221,7 @@ struct CopyCataloger {
         for l in logs[k...] {
             let seg = engine.segments[l.segment]
             let found: LogLocator.Found
-            do throws(CairnError) { found = try locate(l) } catch {
+            do throws(EngineError) { found = try locate(l) } catch {
                 outcome = "\(startName): log sequence \(l.sequence) is missing after SCN \(cur ?? 0)"
                 return nil
             }
@@ -229,11 +229,11 @@ struct CopyCataloger {
             var local = map
             var stop = false
             var match: Match?
-            var writeError: CairnError?
-            while !stop, let r = try reader.next(strict: found.closed, pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(CairnError) in
+            var writeError: EngineError?
+            while !stop, let r = try reader.next(strict: found.closed, pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(EngineError) in
                 guard r.scn <= seg.end, cur.map({ r.scn > $0 }) ?? true else { return }
                 if let file {
-                    do throws(CairnError) {
+                    do throws(EngineError) {
                         try file.write(p.data, count: pageSize, at: UInt64(p.pgno - 1) * UInt64(pageSize))
                     } catch { writeError = error }
                 }
@@ -275,7 +275,7 @@ struct CopyCataloger {
     // MARK: - Storing
 
     /// Writes the consistent copy into the repository as a verified image copy and records it.
-    func store(_ path: String, match: Match, original: PageMap, final expected: PageMap, pageSize: Int) throws(CairnError) -> CatalogedCopy {
+    func store(_ path: String, match: Match, original: PageMap, final expected: PageMap, pageSize: Int) throws(EngineError) -> CatalogedCopy {
         let layout = database.layout
         let owner = try database.claimBackupId()
         defer { owner.release() }
@@ -283,7 +283,7 @@ struct CopyCataloger {
         let partial = owner.partialDirectory
         try owner.makeDirectory()
         let tag = "cataloged:" + path
-        do throws(CairnError) {
+        do throws(EngineError) {
             let image = partial + "/" + ImageCopy.fileName
             let out = try RawFile(path: image, mode: .createNew)
             // Copy, checking each page against the hashes the match was found with.
@@ -340,8 +340,8 @@ struct CopyCataloger {
             try FileSystem.renameNoReplace(partial, final)
             try FileSystem.fsyncDirectory(layout.backupsDirectory)
             let record = BackupRecord(manifest: manifest, bytes: bytes + mapFile.bytes + manifestBytes, directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
-            do throws(CairnError) {
-                try database.transact { (c: inout ControlFile) throws(CairnError) in
+            do throws(EngineError) {
+                try database.transact { (c: inout ControlFile) throws(EngineError) in
                     guard !c.backups.contains(where: { $0.id == id }) else {
                         throw .unrecoverable("Backup id \(id) was taken by another process while \(path) was being cataloged. Run the command again.")
                     }
@@ -364,7 +364,7 @@ struct CopyCataloger {
 
     /// Every page's hash and the XXH3 of the whole file (the first `pages` pages, or all),
     /// copying the pages into `out` on the way when given.
-    static func scan(_ path: String, pageSize: Int, pages: Int? = nil, copyTo out: RawFile? = nil) throws(CairnError) -> (PageMap, UInt64) {
+    static func scan(_ path: String, pageSize: Int, pages: Int? = nil, copyTo out: RawFile? = nil) throws(EngineError) -> (PageMap, UInt64) {
         let f = try RawFile(path: path, mode: .read)
         f.adviseSequential()
         let count: Int

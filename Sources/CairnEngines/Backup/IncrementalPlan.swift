@@ -10,7 +10,7 @@ struct IncrementalPlan {
     let cumulative: Bool
     /// Candidate pages, ascending: a superset of the pages changed between the base and the
     /// snapshot. Nil when change tracking cannot tell; then every page is compared.
-    let candidates: (DatabaseSnapshot) throws(CairnError) -> [UInt32]?
+    let candidates: (DatabaseSnapshot) throws(EngineError) -> [UInt32]?
     /// The exact database state at the snapshot, when this process captured up to it.
     let exactState: () -> UInt64?
 }

@@ -18,16 +18,16 @@ struct LogBackupEngine {
     }
 
     /// Backs up `logs` (closed, archived logs) as the backup `owner` claimed.
-    func run(owner: PartialBackupOwner, logs: [LogRecord], redo: RedoState, databaseName: String, options: BackupOptions) throws(CairnError) -> Result {
+    func run(owner: PartialBackupOwner, logs: [LogRecord], redo: RedoState, databaseName: String, options: BackupOptions) throws(EngineError) -> Result {
         let id = owner.id
         try FileSystem.makeDirectories(layout.backupsDirectory)
         let started = Date()
         let partial = owner.partialDirectory
         try owner.makeDirectory()
-        do throws(CairnError) {
+        do throws(EngineError) {
             let level = options.compressionLevel ?? 1
             let writer = LogSetWriter(level: level)
-            let progress = ProgressMeter(label: "log backup", totalBytes: logs.reduce(0) { $0 + $1.bytes }, enabled: options.showProgress)
+            let progress = ProgressMeter(label: "log backup", totalBytes: logs.reduce(0) { $0 + $1.bytes }, monitor: options.monitor)
             var files: [BackupManifest.File] = []
             var entries: [BackupManifest.LogEntry] = []
             var pageSize = 0
@@ -39,7 +39,7 @@ struct LogBackupEngine {
                 entries.append(.init(incarnation: log.incarnation, sequence: log.sequence, lowScn: log.lowScn, highScn: log.highScn,
                                      lowTime: log.lowTime, highTime: log.highTime, records: log.records,
                                      logBytes: log.bytes, logXXH3: log.xxh3, name: name))
-                progress.advance(log.bytes)
+                try progress.advance(log.bytes)
             }
             let newest = logs.max { $0.highScn < $1.highScn }
             var manifest = BackupManifest(
@@ -80,11 +80,11 @@ struct LogBackupEngine {
     }
 
     /// Stores one log from the first copy that matches its record.
-    private func store(_ log: LogRecord, as target: String, redo: RedoState, writer: LogSetWriter) throws(CairnError) -> (BackupManifest.File, RedoLogFormat.Header) {
+    private func store(_ log: LogRecord, as target: String, redo: RedoState, writer: LogSetWriter) throws(EngineError) -> (BackupManifest.File, RedoLogFormat.Header) {
         var problems: [String] = []
-        var firstError: CairnError?
+        var firstError: EngineError?
         for source in Self.sources(of: log, redo: redo) {
-            do throws(CairnError) {
+            do throws(EngineError) {
                 return try writer.store(log, from: source, to: target, dbid: dbid)
             } catch {
                 FileSystem.removeFile(target)
@@ -129,7 +129,7 @@ final class LogSetWriter {
 
     /// Reads `source`, checking its header, size and XXH3 against `log` as it goes, and
     /// writes it compressed to `target` (fsync'd). Returns the stored file's entry.
-    func store(_ log: LogRecord, from source: String, to target: String, dbid: UInt64) throws(CairnError) -> (BackupManifest.File, RedoLogFormat.Header) {
+    func store(_ log: LogRecord, from source: String, to target: String, dbid: UInt64) throws(EngineError) -> (BackupManifest.File, RedoLogFormat.Header) {
         sourceFailed = true
         let src = try RawFile(path: source, mode: .read)
         let size = try src.size()
@@ -160,7 +160,7 @@ final class LogSetWriter {
             logHash.update(input, n)
             sourceFailed = false
             off += UInt64(n)
-            try compressor.compress(input, n, end: off == size, out: output, capacity: outputCapacity, file: target) { (p: UnsafeRawPointer, count: Int) throws(CairnError) in
+            try compressor.compress(input, n, end: off == size, out: output, capacity: outputCapacity, file: target) { (p: UnsafeRawPointer, count: Int) throws(EngineError) in
                 try out.append(p, count)
                 storedHash.update(p, count)
             }

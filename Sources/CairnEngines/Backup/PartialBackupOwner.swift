@@ -25,7 +25,7 @@ final class PartialBackupOwner: @unchecked Sendable {
 
     /// Claims backup `id`. The caller holds the control-file lock (`BackupLeftovers` looks
     /// at owner locks only while holding it, so it never sees one created but not locked yet).
-    static func claim(_ id: UInt64, layout: RepositoryLayout) throws(CairnError) -> PartialBackupOwner {
+    static func claim(_ id: UInt64, layout: RepositoryLayout) throws(EngineError) -> PartialBackupOwner {
         try FileSystem.makeDirectories(layout.backupsDirectory)
         let lock = try LockFile.create(layout.partialOwnerLock(id))
         guard lock.tryLock(.exclusive) else {
@@ -41,7 +41,7 @@ final class PartialBackupOwner: @unchecked Sendable {
     }
 
     /// Creates the (empty) partial directory the backup is written into.
-    func makeDirectory() throws(CairnError) {
+    func makeDirectory() throws(EngineError) {
         try FileSystem.makeNewDirectory(partialDirectory, purpose: "backup directory")
     }
 

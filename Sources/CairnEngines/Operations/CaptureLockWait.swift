@@ -6,7 +6,7 @@ import CairnCatalog
 /// long as it runs, by commands that must not run beside capture.
 enum CaptureLockWait {
     /// Takes the capture lock, waiting as `policy` allows while another process captures.
-    static func take(layout: RepositoryLayout, policy: LockWaitPolicy, purpose: String, log: (String) -> Void) throws(CairnError) -> CaptureLock {
+    static func take(layout: RepositoryLayout, policy: LockWaitPolicy, purpose: String, log: (String) -> Void) throws(EngineError) -> CaptureLock {
         let path = layout.captureLockFile
         var waiter = LockWaiter(policy: policy)
         while true {

@@ -9,7 +9,7 @@ extension Catalog {
     /// Takes a backup (backup set or image copy; level 0, or level 1 when asked and a base
     /// exists) and records it once verified.
     @discardableResult
-    package func backup(_ options: BackupOptions = BackupOptions()) throws(CairnError) -> BackupRecord {
+    package func backup(_ options: BackupOptions = BackupOptions()) throws(EngineError) -> BackupRecord {
         guard FileSystem.exists(databasePath) else { throw .databaseMissing(path: databasePath) }
         guard (0...1).contains(options.level) else {
             throw .invalidArgument("--level \(options.level) is not a backup level; use 0 (every page) or 1 (pages changed since the last backup).")
@@ -42,7 +42,7 @@ extension Catalog {
         let record = BackupRecord(manifest: m, bytes: m.storedBytes + UInt64(FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
                                   directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
         try recoveryAreaAfterBackup(directory: r.directory)
-        do throws(CairnError) {
+        do throws(EngineError) {
             try recordBackup(record, walCursor: r.walCursor)
             lap("recorded")
         } catch {
@@ -68,7 +68,7 @@ extension Catalog {
             return nil
         }
         let baseMap: PageMap
-        do throws(CairnError) {
+        do throws(EngineError) {
             let dir = layout.root + "/" + base.directory
             baseMap = try BackupEngine.readPageMap(directory: dir, manifest: try BackupManifest.read(directory: dir))
         } catch {
@@ -92,8 +92,8 @@ extension Catalog {
         }, exactState: { capturer?.map.state })
     }
 
-    private func recordBackup(_ record: BackupRecord, walCursor: ControlFile.WALCursor?) throws(CairnError) {
-        try transact { (c: inout ControlFile) throws(CairnError) in
+    private func recordBackup(_ record: BackupRecord, walCursor: ControlFile.WALCursor?) throws(EngineError) {
+        try transact { (c: inout ControlFile) throws(EngineError) in
             c.backups.append(record)
             c.nextBackupId = max(c.nextBackupId, record.id + 1)
             c.scn = max(c.scn, record.scn)

@@ -9,7 +9,7 @@ extension Catalog {
     /// left as it is.
     func captureLastTransactions() {
         guard FileSystem.exists(databasePath), (try? DatabaseHeader.read(databasePath)) != nil else { return }
-        do throws(CairnError) {
+        do throws(EngineError) {
             try Capturer(database: self, logger: logger).stop()
         } catch {
             logger.warning("could not capture the last transactions before replacing the database: \(error.description)")

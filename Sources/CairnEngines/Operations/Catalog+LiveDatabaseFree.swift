@@ -7,7 +7,7 @@ extension Catalog {
     /// alone): no other process may have it open. Cairn commands that read it without that
     /// lock (`status`, `report schema`) finish in moments and are waited for, as the policy
     /// allows; another program, or a running capture, is refused at once.
-    func ensureLiveDatabaseFree() throws(CairnError) {
+    func ensureLiveDatabaseFree() throws(EngineError) {
         guard FileSystem.exists(databasePath) else { return }
         if control.redo.mode == .archivelog && CaptureLock.isHeld(path: layout.captureLockFile) {
             throw .captureRunning(pid: CaptureLock.holder(path: layout.captureLockFile), lockFile: layout.captureLockFile)

@@ -32,7 +32,7 @@ extension Catalog {
     /// `deleteInput`, the archived copies of exactly those logs are then removed from every
     /// archive destination (online logs are never touched).
     @discardableResult
-    package func backupArchivedLogs(_ options: BackupOptions = BackupOptions(), deleteInput: Bool = false) throws(CairnError) -> LogBackupReport {
+    package func backupArchivedLogs(_ options: BackupOptions = BackupOptions(), deleteInput: Bool = false) throws(EngineError) -> LogBackupReport {
         let operation = try beginOperation(.writing, purpose: "back up archived logs")
         defer { operation.end() }
         let (c, logs, busy) = try pinLogsNeedingBackup(operation)
@@ -52,8 +52,8 @@ extension Catalog {
         let r = try engine.run(owner: owner, logs: logs, redo: c.redo, databaseName: (databasePath as NSString).lastPathComponent, options: options)
         let record = BackupRecord(manifest: r.manifest, bytes: r.manifest.storedBytes + (FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
                                   directory: "backups/" + RepositoryLayout.backupDirectoryName(id))
-        do throws(CairnError) {
-            try transact { (c: inout ControlFile) throws(CairnError) in
+        do throws(EngineError) {
+            try transact { (c: inout ControlFile) throws(EngineError) in
                 c.backups.append(record)
                 c.nextBackupId = max(c.nextBackupId, record.id + 1)
                 for key in record.logs ?? [] {
@@ -83,8 +83,8 @@ extension Catalog {
     /// the copies are removed. A crash leaves either the copy or a harmless leftover.
     func deleteArchivedCopies(heldBy set: BackupRecord) -> (deleted: [String], failures: [String]) {
         let purpose = "delete the archived copies of the logs backed up"
-        do throws(CairnError) {
-            return try deleting(purpose: purpose) { (session: DeletionSession) throws(CairnError) -> DeletionStep<(deleted: [String], failures: [String])> in
+        do throws(EngineError) {
+            return try deleting(purpose: purpose) { (session: DeletionSession) throws(EngineError) -> DeletionStep<(deleted: [String], failures: [String])> in
                 let keys = (set.logs ?? []).filter { key in control.redo.logs.contains { $0.key == key && $0.destinations.contains { $0.state != .deleted } } }
                 if session.readersActive && !keys.isEmpty { return .blocked(lockFile: layout.filesLockFile) }
                 if let busy = keys.first(where: session.inUse(log:)) { return .blocked(lockFile: layout.pinFile(log: busy)) }
@@ -104,7 +104,7 @@ extension Catalog {
         for log in c.redo.logs where keys.contains(log.key) && (log.backupSets ?? []).contains(set.id) {
             for d in log.destinations where d.state != .deleted {
                 let dest = Archiver.destination(d.destination)
-                do throws(CairnError) {
+                do throws(EngineError) {
                     if try dest.retire(log.fileName) { retired.append((log.key, d.destination, log.fileName)) }
                 } catch {
                     failures.append("\(d.destination)/\(log.fileName): \(error.description)")
@@ -112,8 +112,8 @@ extension Catalog {
             }
         }
         guard !retired.isEmpty else { return ([], failures) }
-        do throws(CairnError) {
-            try transact { (c: inout ControlFile) throws(CairnError) in
+        do throws(EngineError) {
+            try transact { (c: inout ControlFile) throws(EngineError) in
                 for r in retired {
                     guard let li = c.redo.logs.firstIndex(where: { $0.key == r.key }),
                           let di = c.redo.logs[li].destinations.firstIndex(where: { $0.destination == r.destination }) else { continue }
@@ -134,7 +134,7 @@ extension Catalog {
     /// Under the deletion lock: the control file as it is now, the archived logs no available
     /// set holds yet that this operation could pin (another archived-log backup has the
     /// others), and how many were left to that other backup.
-    private func pinLogsNeedingBackup(_ operation: RepositoryOperation) throws(CairnError) -> (ControlFile, [LogRecord], Int) {
+    private func pinLogsNeedingBackup(_ operation: RepositoryOperation) throws(EngineError) -> (ControlFile, [LogRecord], Int) {
         let session = try deletionSession(files: false, purpose: "choose the archived logs to back up")
         defer { session.end() }
         // A capture running elsewhere records logs as it archives them: read the control file afresh.
@@ -145,7 +145,7 @@ extension Catalog {
     }
 
     /// Refuses an archived-log set where a backup of the database is needed.
-    func requireDatabaseBackup(_ r: BackupRecord) throws(CairnError) {
+    func requireDatabaseBackup(_ r: BackupRecord) throws(EngineError) {
         if !r.isDatabaseBackup {
             throw .invalidArgument("Backup \(r.id) is an archived-log backup set: it holds logs, not the database. Restore from a database backup (`cairn list backups \(databasePath)`); recovery takes logs from the set by itself. `cairn validate \(databasePath) --backup \(r.id)` checks it.")
         }
@@ -153,7 +153,7 @@ extension Catalog {
 
     /// Verifies every log of an archived-log backup set: each stored file's size and XXH3,
     /// then its decompressed content against the log's size and XXH3.
-    func validateArchivedLogSet(_ r: BackupRecord) throws(CairnError) {
+    func validateArchivedLogSet(_ r: BackupRecord) throws(EngineError) {
         let dir = layout.root + "/" + r.directory
         guard FileSystem.isDirectory(dir) else {
             throw .missingFile(path: dir, detail: "the directory of archived-log backup \(r.id) is gone")

@@ -17,7 +17,7 @@ extension Catalog {
     /// elsewhere) or throws `recoveryAreaFull`. Warns at 85 % of the limit. Capture calls
     /// this before archiving a log: it never waits for another command (beyond the brief
     /// deletion lock), and deletes nothing another command uses.
-    func reserveRecoveryArea(bytes: UInt64, for path: String) throws(CairnError) {
+    func reserveRecoveryArea(bytes: UInt64, for path: String) throws(EngineError) {
         // The in-memory copy follows every update this process makes (each re-reads the
         // newest copy first), so a limit set or raised elsewhere is seen at the next one.
         guard control.policy.recoveryAreaLimit != nil, recoveryArea.contains(path) else { return }
@@ -33,12 +33,12 @@ extension Catalog {
     /// Nothing another command uses is deleted: with `waitForReaders` (a backup making room)
     /// the deletion waits while commands read stored files; without (capture) it deletes
     /// other candidates, or nothing.
-    func makeRoom(_ needed: UInt64, limit: UInt64, control c: ControlFile, waitForReaders: Bool, now: Date = Date()) throws(CairnError) -> UInt64 {
+    func makeRoom(_ needed: UInt64, limit: UInt64, control c: ControlFile, waitForReaders: Bool, now: Date = Date()) throws(EngineError) -> UInt64 {
         let area = recoveryArea
         var used = area.measure(c).total
         if used + needed > limit {
             let policy = waitForReaders ? lockWait : lockWait.capped(Self.captureDeletionWait)
-            used = try deleting(purpose: "make room in the recovery area", policy: policy) { (session: DeletionSession) throws(CairnError) -> DeletionStep<UInt64> in
+            used = try deleting(purpose: "make room in the recovery area", policy: policy) { (session: DeletionSession) throws(EngineError) -> DeletionStep<UInt64> in
                 let c = control
                 let before = area.measure(c).total
                 guard before + needed > limit else { return .done(before) }
@@ -62,7 +62,7 @@ extension Catalog {
 
     /// Before a backup: room for about as much as the last backup took (or the database's
     /// size when there is none).
-    func recoveryAreaBeforeBackup() throws(CairnError) {
+    func recoveryAreaBeforeBackup() throws(EngineError) {
         let c = control
         guard let limit = c.policy.recoveryAreaLimit else { return }
         let last = c.backups.filter(\.isDatabaseBackup).max { $0.id < $1.id }
@@ -72,10 +72,10 @@ extension Catalog {
 
     /// After a backup was written to `directory` (not yet recorded): if the area is over its
     /// limit even after reclaiming, the backup is removed and the error says so.
-    func recoveryAreaAfterBackup(directory: String) throws(CairnError) {
+    func recoveryAreaAfterBackup(directory: String) throws(EngineError) {
         let c = control
         guard let limit = c.policy.recoveryAreaLimit else { return }
-        do throws(CairnError) {
+        do throws(EngineError) {
             _ = try makeRoom(0, limit: limit, control: c, waitForReaders: true)
         } catch {
             var size: UInt64 = 0
@@ -93,7 +93,7 @@ extension Catalog {
     func tidyRecoveryArea() {
         let c = control
         guard let limit = c.policy.recoveryAreaLimit else { return }
-        do throws(CairnError) {
+        do throws(EngineError) {
             _ = try makeRoom(0, limit: limit, control: c, waitForReaders: false)
         } catch {
             logger.warning("\(error.description)")

@@ -6,7 +6,7 @@ import CairnCatalog
 extension Catalog {
     /// The capture point of a database as it is now: every page hashed into the page map
     /// (written to the repository) at the current end of the WAL.
-    static func captureBaseline(database: String, layout: RepositoryLayout, scn: UInt64, incarnation: Int) throws(CairnError) -> RedoState.CapturePoint {
+    static func captureBaseline(database: String, layout: RepositoryLayout, scn: UInt64, incarnation: Int) throws(EngineError) -> RedoState.CapturePoint {
         let snapshot = try DatabaseSnapshot(databasePath: database)
         defer { snapshot.close() }
         var map = try snapshot.pageMap()
@@ -19,7 +19,7 @@ extension Catalog {
     // MARK: - Capture and archive
 
     /// Takes the capture lock or says who holds it.
-    func captureLock() throws(CairnError) -> CaptureLock {
+    func captureLock() throws(EngineError) -> CaptureLock {
         guard let lock = try CaptureLock(path: layout.captureLockFile) else {
             throw .captureRunning(pid: CaptureLock.holder(path: layout.captureLockFile), lockFile: layout.captureLockFile)
         }
@@ -37,7 +37,7 @@ extension Catalog {
 
     /// `cairn archive --once`: captures what is committed now, closes the log, archives every
     /// closed log, and checkpoints the WAL.
-    package func archiveOnce(switchLog: Bool = true) throws(CairnError) -> ArchiveReport {
+    package func archiveOnce(switchLog: Bool = true) throws(EngineError) -> ArchiveReport {
         try requireArchiveLog()
         let lock = try captureLock()
         defer { _ = lock }
@@ -46,7 +46,7 @@ extension Catalog {
         var copies = 0
         // When every group waits for archiving, archive and go on; stop if that frees nothing.
         while true {
-            do throws(CairnError) {
+            do throws(EngineError) {
                 try capturer.step()
                 break
             } catch {
@@ -66,14 +66,14 @@ extension Catalog {
                              copies: copies, failures: failures)
     }
 
-    package func requireArchiveLog() throws(CairnError) {
+    package func requireArchiveLog() throws(EngineError) {
         if control.redo.mode == .noarchivelog {
             throw .invalidArgument("\(databasePath) is in NOARCHIVELOG mode; turn capture on with `cairn archivelog \(databasePath) on`.")
         }
     }
 
     /// `cairn archivelog DB on|off`.
-    package func setLogMode(_ mode: LogMode) throws(CairnError) {
+    package func setLogMode(_ mode: LogMode) throws(EngineError) {
         let operation = try beginOperation(.writing, purpose: "change the log mode")
         defer { operation.end() }
         let old = control.redo.mode
@@ -82,7 +82,7 @@ extension Catalog {
             // Capture restarts from the database as it is now; what happened meanwhile is a gap.
             let scnNow = control.highestScn
             let point = try Self.captureBaseline(database: databasePath, layout: layout, scn: scnNow + 1, incarnation: control.incarnation)
-            try transact { (c: inout ControlFile) throws(CairnError) in
+            try transact { (c: inout ControlFile) throws(EngineError) in
                 c.redo.mode = .archivelog
                 c.redo.gaps.append(.init(scn: scnNow + 1, incarnation: c.incarnation, detectedAt: Date(),
                                          detail: "ARCHIVELOG mode was turned on; changes made in NOARCHIVELOG mode were not captured"))
@@ -93,13 +93,13 @@ extension Catalog {
         } else {
             let lock = try captureLock()
             defer { _ = lock }
-            try transact { (c: inout ControlFile) throws(CairnError) in c.redo.mode = .noarchivelog }
+            try transact { (c: inout ControlFile) throws(EngineError) in c.redo.mode = .noarchivelog }
         }
     }
 
     /// `cairn switch-log`: asks a running capture to switch (SIGUSR1), or captures and
     /// switches here when none runs.
-    package func requestLogSwitch() throws(CairnError) -> String {
+    package func requestLogSwitch() throws(EngineError) -> String {
         try requireArchiveLog()
         if let lock = try CaptureLock(path: layout.captureLockFile) {
             let capturer = try Capturer(database: self, logger: logger)
@@ -180,26 +180,26 @@ extension Catalog {
 
     /// Restores and recovers to `target` into a new file at `path`.
     package func recover(to path: String, target: RecoveryTarget, backup id: UInt64? = nil, force: Bool = false,
-                        allowIncomplete: Bool = false, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> RecoveryEngine.Result {
+                        allowIncomplete: Bool = false, monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> RecoveryEngine.Result {
         let dest = FileSystem.resolved(path)
         if dest == databasePath {
             guard !FileSystem.exists(databasePath) else {
                 throw .invalidArgument("--to \(path) is the live database; use --in-place to replace it.")
             }
-            return try recoverInPlace(target: target, backup: id, allowIncomplete: allowIncomplete, showProgress: showProgress)
+            return try recoverInPlace(target: target, backup: id, allowIncomplete: allowIncomplete, monitor: monitor)
         }
-        return try restoreNewFile(dest, target: target, backup: id, force: force, allowIncomplete: allowIncomplete, showProgress: showProgress)
+        return try restoreNewFile(dest, target: target, backup: id, force: force, allowIncomplete: allowIncomplete, monitor: monitor)
     }
 
     /// Builds the database at `target` beside `dest` (every check passed) and moves it there;
     /// an existing `dest` is replaced only with `force`.
     func restoreNewFile(_ dest: String, target: RecoveryTarget, backup id: UInt64?, force: Bool,
-                        allowIncomplete: Bool, showProgress: Bool) throws(CairnError) -> RecoveryEngine.Result {
+                        allowIncomplete: Bool, monitor: OperationMonitor) throws(EngineError) -> RecoveryEngine.Result {
         let operation = try beginReadingStoredFiles(purpose: "restore from the backups and logs")
         defer { operation.end() }
         if !force && FileSystem.exists(dest) { throw .targetExists(path: dest) }
         var engine = RecoveryEngine(database: self, logger: logger)
-        engine.showProgress = showProgress
+        engine.monitor = monitor
         engine.allowIncomplete = allowIncomplete
         let built = try engine.build(beside: dest, to: target, backupId: id)
         try RestoreEngine.place(built.path, at: dest, force: force)
@@ -211,7 +211,7 @@ extension Catalog {
     /// the newest captured one opens a new incarnation: sequences restart at 1 and the reset
     /// SCN is recorded.
     package func recoverInPlace(target: RecoveryTarget, backup id: UInt64? = nil, allowIncomplete: Bool = false,
-                               showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> RecoveryEngine.Result {
+                               monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> RecoveryEngine.Result {
         let operation = try beginOperation(.exclusive, purpose: "replace the live database (restore in place)")
         defer { operation.end() }
         try ensureLiveDatabaseFree()
@@ -220,10 +220,10 @@ extension Catalog {
         // Complete recovery includes what is committed in the live database now.
         if lock != nil && target == .complete { captureLastTransactions() }
         var engine = RecoveryEngine(database: self, logger: logger)
-        engine.showProgress = showProgress
+        engine.monitor = monitor
         engine.allowIncomplete = allowIncomplete
         let built = try engine.build(beside: databasePath, to: target, backupId: id)
-        do throws(CairnError) {
+        do throws(EngineError) {
             // Keep the branch being abandoned: its last transactions captured and archived.
             if lock != nil { captureLastTransactions() }
             try RestoreEngine.swapIn(built.path, for: databasePath)
@@ -237,7 +237,7 @@ extension Catalog {
         map.resetTracking(at: result.scn)
         let branch = result.scn < latest
         try map.write(to: layout.pageMapFile, scn: result.scn, incarnation: branch ? control.incarnation + 1 : control.incarnation)
-        try transact { (c: inout ControlFile) throws(CairnError) in
+        try transact { (c: inout ControlFile) throws(EngineError) in
             if branch {
                 let next = (c.incarnations.map(\.number).max() ?? c.incarnation) + 1
                 c.incarnations.append(.init(number: next, parent: c.incarnation, resetScn: result.scn, startScn: c.highestScn + 1, createdAt: Date()))

@@ -12,7 +12,7 @@ extension Catalog {
     /// real name. `fileMode` (nil: follow the database file's) is the mode of every file Cairn creates for it.
     package static func initialize(database: String, repository: String? = nil, extraControlCopies: [String] = [],
                                   redo: RedoOptions = RedoOptions(), fileMode: FileMode? = nil,
-                                  logger: Logger = Logger(label: "cairn")) throws(CairnError) -> Catalog {
+                                  logger: Logger = Logger(label: "cairn")) throws(EngineError) -> Catalog {
         try redo.validate()
         let db = FileSystem.resolved(database)
         guard FileSystem.exists(db) else { throw .databaseMissing(path: db) }

@@ -4,7 +4,7 @@ import CairnFormats
 import CairnCatalog
 
 extension Catalog {
-    func reader(for r: BackupRecord, showProgress: Bool) throws(CairnError) -> BackupReader {
+    func reader(for r: BackupRecord, monitor: OperationMonitor) throws(EngineError) -> BackupReader {
         try requireDatabaseBackup(r)
         let dir = layout.root + "/" + r.directory
         guard FileSystem.isDirectory(dir) else {
@@ -16,34 +16,34 @@ extension Catalog {
                            detail: "the manifest describes backup \(m.backupId) at SCN \(m.scn), but the control file records backup \(r.id) at SCN \(r.scn)")
         }
         var reader = BackupReader(directory: dir, manifest: m, expectedDbid: dbid)
-        reader.showProgress = showProgress
+        reader.monitor = monitor
         return reader
     }
 
     /// Restores backup `id` (default: the latest) as it is, into a new file at `path`.
     @discardableResult
     package func restore(to path: String, backup id: UInt64? = nil, force: Bool = false,
-                        showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> BackupRecord {
+                        monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> BackupRecord {
         let r = try record(id)
-        _ = try recover(to: path, target: .backupOnly, backup: r.id, force: force, showProgress: showProgress)
+        _ = try recover(to: path, target: .backupOnly, backup: r.id, force: force, monitor: monitor)
         return r
     }
 
     /// Replaces the live database with backup `id` (default: the latest) after verifying it;
     /// a point before the newest opens a new incarnation.
     @discardableResult
-    package func restoreInPlace(backup id: UInt64? = nil, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> BackupRecord {
+    package func restoreInPlace(backup id: UInt64? = nil, monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> BackupRecord {
         let r = try record(id)
-        _ = try recoverInPlace(target: .backupOnly, backup: r.id, showProgress: showProgress)
+        _ = try recoverInPlace(target: .backupOnly, backup: r.id, monitor: monitor)
         return r
     }
 
     /// Reads and verifies backup `id` (default: the latest) as a restore would, writing nothing.
-    package func validateRestore(backup id: UInt64? = nil, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> BackupRecord {
+    package func validateRestore(backup id: UInt64? = nil, monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> BackupRecord {
         let operation = try beginReadingStoredFiles(purpose: "validate a backup")
         defer { operation.end() }
         let r = try record(id)
-        try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).validate()
+        try RestoreEngine(reader: reader(for: r, monitor: monitor)).validate()
         return r
     }
 
@@ -54,18 +54,18 @@ extension Catalog {
     }
 
     /// Verifies one backup, or every recorded backup; a failure of one does not stop the others.
-    package func validate(backup id: UInt64? = nil, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> [ValidationResult] {
+    package func validate(backup id: UInt64? = nil, monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> [ValidationResult] {
         let operation = try beginReadingStoredFiles(purpose: "validate backups")
         defer { operation.end() }
         let targets = id != nil ? [try record(id)] : backups
         if targets.isEmpty { throw .noBackups(database: databasePath) }
         var results: [ValidationResult] = []
         for r in targets {
-            do throws(CairnError) {
+            do throws(EngineError) {
                 if r.kind == .archivedLogs {
                     try validateArchivedLogSet(r)
                 } else {
-                    try RestoreEngine(reader: reader(for: r, showProgress: showProgress)).validate()
+                    try RestoreEngine(reader: reader(for: r, monitor: monitor)).validate()
                 }
                 results.append(ValidationResult(id: r.id, ok: true, error: nil))
             } catch {

@@ -29,7 +29,7 @@ extension Catalog {
     /// With no capture process running, this process captures (and archives) first; with
     /// one running, the SCN is its newest captured one plus the commits after it in the WAL.
     @discardableResult
-    package func createRestorePoint(_ name: String, guarantee: Bool = false, now: Date = Date()) throws(CairnError) -> RestorePoint {
+    package func createRestorePoint(_ name: String, guarantee: Bool = false, now: Date = Date()) throws(EngineError) -> RestorePoint {
         guard Self.validRestorePointName(name) else {
             throw .invalidArgument("Restore point name '\(name)' is not valid: use 1 to 128 of the characters A-Z a-z 0-9 . _ -")
         }
@@ -45,7 +45,7 @@ extension Catalog {
         // anything: what it keeps cannot be deleted between the check and the record.
         let session = guarantee ? try deletionSession(files: false, purpose: "create a guaranteed restore point") : nil
         defer { session?.end() }
-        try transact { (c: inout ControlFile) throws(CairnError) in
+        try transact { (c: inout ControlFile) throws(EngineError) in
             if c.restorePoints.contains(where: { $0.name == name }) {
                 throw .invalidArgument("A restore point named '\(name)' already exists for \(c.databasePath); drop it first or choose another name.")
             }
@@ -59,8 +59,8 @@ extension Catalog {
     }
 
     /// The SCN of the newest committed transaction, captured first when no capture runs.
-    func newestCommittedScn() throws(CairnError) -> UInt64 {
-        do throws(CairnError) {
+    func newestCommittedScn() throws(EngineError) -> UInt64 {
+        do throws(EngineError) {
             return try archiveOnce().scn
         } catch {
             guard case .captureRunning = error else { throw error }
@@ -90,10 +90,10 @@ extension Catalog {
 
     /// `cairn restore-point DB drop NAME`: a guaranteed point's files become subject to
     /// retention again.
-    package func dropRestorePoint(_ name: String) throws(CairnError) {
+    package func dropRestorePoint(_ name: String) throws(EngineError) {
         let operation = try beginOperation(.writing, purpose: "drop a restore point")
         defer { operation.end() }
-        try transact { (c: inout ControlFile) throws(CairnError) in
+        try transact { (c: inout ControlFile) throws(EngineError) in
             guard c.restorePoints.contains(where: { $0.name == name }) else {
                 throw .restorePointNotFound(name: name, database: c.databasePath)
             }
@@ -103,7 +103,7 @@ extension Catalog {
 
     /// The recovery target of restore point `name` (`cairn restore --restore-point NAME`):
     /// exactly its SCN, refused when its incarnation is not on the current lineage.
-    package func restorePointTarget(_ name: String) throws(CairnError) -> RecoveryTarget {
+    package func restorePointTarget(_ name: String) throws(EngineError) -> RecoveryTarget {
         let c = control
         guard let p = c.restorePoints.first(where: { $0.name == name }) else {
             throw .restorePointNotFound(name: name, database: databasePath)

@@ -7,7 +7,7 @@ extension Catalog {
     // MARK: - Policy
 
     /// `cairn configure DB retention redundancy N | window DAYS | none`.
-    package func setRetention(_ r: Policy.Retention) throws(CairnError) {
+    package func setRetention(_ r: Policy.Retention) throws(EngineError) {
         switch r {
         case .redundancy(let n) where n < 1:
             throw .invalidArgument("retention redundancy \(n) is not valid: keep at least 1 backup (e.g. `redundancy 2`), or use `retention none`.")
@@ -17,20 +17,20 @@ extension Catalog {
         }
         let op = try beginOperation(.writing, purpose: "change the retention policy")
         defer { op.end() }
-        try transact { (c: inout ControlFile) throws(CairnError) in c.policy.retention = r }
+        try transact { (c: inout ControlFile) throws(EngineError) in c.policy.retention = r }
     }
 
     /// `cairn configure DB recovery-area-size SIZE|unlimited`.
-    package func setRecoveryAreaLimit(_ limit: UInt64?) throws(CairnError) {
+    package func setRecoveryAreaLimit(_ limit: UInt64?) throws(EngineError) {
         if limit == 0 { throw .invalidArgument("recovery-area-size 0 is not valid: give a size such as 10G, or `unlimited`.") }
         let op = try beginOperation(.writing, purpose: "change the recovery-area size")
         defer { op.end() }
-        try transact { (c: inout ControlFile) throws(CairnError) in c.policy.recoveryAreaLimit = limit }
+        try transact { (c: inout ControlFile) throws(EngineError) in c.policy.recoveryAreaLimit = limit }
     }
 
     /// Archival backups (`keepUntil`/`keepForever`) are consistent snapshots restorable on
     /// their own: level 0 only.
-    static func checkArchival(_ o: BackupOptions) throws(CairnError) {
+    static func checkArchival(_ o: BackupOptions) throws(EngineError) {
         if o.level != 0 && (o.keepUntil != nil || o.keepForever) {
             throw .invalidArgument("--keep-until makes an archival backup, which must be a level-0 backup (a consistent snapshot restorable on its own); drop --level \(o.level).")
         }
@@ -44,7 +44,7 @@ extension Catalog {
     }
 
     /// Deletes what the retention policy no longer needs (`cairn delete obsolete`).
-    package func deleteObsolete(now: Date = Date()) throws(CairnError) -> DeletionReport {
+    package func deleteObsolete(now: Date = Date()) throws(EngineError) -> DeletionReport {
         let op = try beginOperation(.writing, purpose: "delete obsolete backups and logs")
         defer { op.end() }
         let r = try deleteWhenFree(purpose: "delete obsolete backups and logs") { c in DeletionPlan(Obsolescence.compute(c, now: now)) }
@@ -58,7 +58,7 @@ extension Catalog {
     /// unreachable (renamed to a dot-name), then the control file records the deletion, then
     /// the files are removed. If the record cannot be written the files are put back.
     /// The caller holds `session`, and nothing of `plan` is in use.
-    func delete(_ plan: DeletionPlan, session: DeletionSession) throws(CairnError) -> DeletionReport {
+    func delete(_ plan: DeletionPlan, session: DeletionSession) throws(EngineError) -> DeletionReport {
         var report = DeletionReport()
         let c = control
         var hidden: [(from: String, to: String)] = []
@@ -70,7 +70,7 @@ extension Catalog {
             if FileSystem.exists(dir) {
                 let aside = FileSystem.parent(of: dir) + "/" + RepositoryLayout.deletingPrefix + (dir as NSString).lastPathComponent
                 FileSystem.removeTree(aside)
-                do throws(CairnError) {
+                do throws(EngineError) {
                     try FileSystem.rename(dir, aside)
                 } catch {
                     report.failures.append("backup \(id): \(error.description)")
@@ -86,7 +86,7 @@ extension Catalog {
         for (key, dests) in plan.logCopies.sorted(by: { ($0.key.incarnation, $0.key.sequence) < ($1.key.incarnation, $1.key.sequence) }) {
             let name = LogRecord.fileName(incarnation: key.incarnation, sequence: key.sequence)
             for d in dests {
-                do throws(CairnError) {
+                do throws(EngineError) {
                     let was = try Archiver.destination(d).retire(name)
                     retired.append((key, d, was))
                 } catch {
@@ -97,8 +97,8 @@ extension Catalog {
         let goneBackups = Set(backups)
         let retiredPairs = retired
         var recorded = DeletionReport()
-        do throws(CairnError) {
-            try transact { (c: inout ControlFile) throws(CairnError) in
+        do throws(EngineError) {
+            try transact { (c: inout ControlFile) throws(EngineError) in
                 var r = DeletionReport()
                 var touched = Set(plan.logCopies.keys)
                 for b in c.backups where goneBackups.contains(b.id) {
@@ -156,7 +156,7 @@ extension Catalog {
     /// of the wrong size or unreadable becomes EXPIRED (AVAILABLE again when found again);
     /// every archived-log copy that is gone or of the wrong size becomes EXPIRED, and a log
     /// with no copy left (no ARCHIVED destination, no AVAILABLE log backup set) too.
-    package func crosscheck() throws(CairnError) -> CrosscheckReport {
+    package func crosscheck() throws(EngineError) -> CrosscheckReport {
         let op = try beginReadingStoredFiles(.writing, purpose: "crosscheck the backups and logs")
         defer { op.end() }
         let c = control
@@ -169,7 +169,7 @@ extension Catalog {
             }
         }
         var report = CrosscheckReport()
-        try transact { (c: inout ControlFile) throws(CairnError) in
+        try transact { (c: inout ControlFile) throws(EngineError) in
             var r = CrosscheckReport()
             for i in c.backups.indices {
                 guard let problem = backupProblems[c.backups[i].id] else { continue }
@@ -207,7 +207,7 @@ extension Catalog {
 
     /// `cairn delete expired`: removes the records of EXPIRED backups, logs and archived-log
     /// copies, and whatever is left of their files.
-    package func deleteExpired() throws(CairnError) -> DeletionReport {
+    package func deleteExpired() throws(EngineError) -> DeletionReport {
         let op = try beginOperation(.writing, purpose: "delete expired backups and logs")
         defer { op.end() }
         return try deleteWhenFree(purpose: "delete expired backups and logs") { c in

@@ -3,7 +3,7 @@ import CairnFormats
 import CairnCatalog
 
 /// The SCN of a snapshot and the WAL cursor to record, or nil when it cannot be told.
-typealias SnapshotSCN = (DatabaseSnapshot) throws(CairnError) -> SnapshotPoint?
+typealias SnapshotSCN = (DatabaseSnapshot) throws(EngineError) -> SnapshotPoint?
 typealias SnapshotPoint = (scn: UInt64, cursor: ControlFile.WALCursor?)
 
 extension Catalog {
@@ -28,11 +28,11 @@ extension Catalog {
     ///   With `trackChanges`, the persisted capture page map is read too and the logs' pages
     ///   after it collected.
     /// - NOARCHIVELOG: commits counted from the WAL since the last backup.
-    func snapshotSource(trackChanges: Bool = false) throws(CairnError) -> SnapshotSource {
+    func snapshotSource(trackChanges: Bool = false) throws(EngineError) -> SnapshotSource {
         let c = control
         if c.redo.mode == .noarchivelog {
             let base = c.scn, cursor = c.walCursor
-            return SnapshotSource(scn: { (snapshot: DatabaseSnapshot) throws(CairnError) in
+            return SnapshotSource(scn: { (snapshot: DatabaseSnapshot) throws(EngineError) in
                 let (n, cur) = BackupEngine.countCommits(snapshot.scan, since: cursor)
                 return (base + n, cur)
             })
@@ -40,14 +40,14 @@ extension Catalog {
         if let lock = try CaptureLock(path: layout.captureLockFile) {
             let capturer = try Capturer(database: self, logger: logger)
             try capturer.step()
-            return SnapshotSource(scn: { (snapshot: DatabaseSnapshot) throws(CairnError) in
+            return SnapshotSource(scn: { (snapshot: DatabaseSnapshot) throws(EngineError) in
                 _ = lock
                 return try Self.scn(of: snapshot, capturingWith: capturer)
             }, capturer: capturer)
         }
         let persisted = trackChanges ? try? PageMap.read(layout.pageMapFile) : nil
         let logScan = OnlineLogScan(control: control, pagesAfter: persisted?.scn)
-        return SnapshotSource(scn: { [self] (snapshot: DatabaseSnapshot) throws(CairnError) in
+        return SnapshotSource(scn: { [self] (snapshot: DatabaseSnapshot) throws(EngineError) in
             // The capture process records what it captures as it goes: when it has not reached
             // the snapshot's WAL generation yet, give it a moment to (an exact answer), then count.
             let deadline = Date().addingTimeInterval(2)
@@ -70,7 +70,7 @@ extension Catalog {
     /// A snapshot of an empty WAL comes after everything captured: no frame of its generation
     /// existed, and an older generation could only have been restarted once every frame of it
     /// was captured (the capturer's pins saw to that).
-    static func scn(of snapshot: DatabaseSnapshot, capturingWith capturer: Capturer) throws(CairnError) -> SnapshotPoint? {
+    static func scn(of snapshot: DatabaseSnapshot, capturingWith capturer: Capturer) throws(EngineError) -> SnapshotPoint? {
         let target = snapshot.position
         if target.frame == 0 { return (capturer.scn, nil) }
         if !capturer.position.isCommit(target) { try capturer.step(throughFrame: target.frame) }

@@ -11,7 +11,7 @@ extension CatalogRebuilder {
         for set in backups.sorted(by: { $0.id < $1.id }) where set.kind == .archivedLogs && set.isAvailable {
             let dir = layout.root + "/" + set.directory
             let m: BackupManifest
-            do throws(CairnError) { m = try BackupManifest.read(directory: dir) } catch {
+            do throws(EngineError) { m = try BackupManifest.read(directory: dir) } catch {
                 skipped.append("\(dir): \(error.description)")
                 continue
             }

@@ -35,7 +35,7 @@ package enum CatalogRebuilder {
 
     /// Builds the control file of the repository's database from the repository alone,
     /// writing nothing. `database` (when given) is the path the control file will name.
-    package static func scan(repository: String, database: String? = nil, options: ScanOptions = ScanOptions()) throws(CairnError) -> (ControlFile, Report) {
+    package static func scan(repository: String, database: String? = nil, options: ScanOptions = ScanOptions()) throws(EngineError) -> (ControlFile, Report) {
         let layout = RepositoryLayout(root: repository)
         guard FileSystem.exists(layout.identityFile) else {
             throw .missingFile(path: layout.identityFile, detail: "no Cairn repository here; pass the directory that holds repository.json, backups/ and archive/")
@@ -44,7 +44,7 @@ package enum CatalogRebuilder {
         var skipped: [String] = []
         let catalog: RepositoryCatalog?
         if FileSystem.exists(RepositoryCatalog.path(layout)) {
-            do throws(CairnError) { catalog = try RepositoryCatalog.read(layout) } catch {
+            do throws(EngineError) { catalog = try RepositoryCatalog.read(layout) } catch {
                 skipped.append("\(RepositoryCatalog.path(layout)): \(error.description)")
                 catalog = nil
             }
@@ -64,7 +64,7 @@ package enum CatalogRebuilder {
         var manifests: [UInt64: BackupManifest] = [:]
         for name in FileSystem.list(layout.backupsDirectory) where !name.hasPrefix(".") {
             let dir = layout.backupsDirectory + "/" + name
-            do throws(CairnError) {
+            do throws(EngineError) {
                 let m = try BackupManifest.read(directory: dir)
                 guard m.dbid == identity.dbid else { skipped.append("\(dir): belongs to DBID \(m.dbid)"); continue }
                 let names = options.verifyBackupFiles ? [] : Set(m.files.map(\.name))
@@ -105,7 +105,7 @@ package enum CatalogRebuilder {
         for dest in destinations {
             for name in FileSystem.list(dest) where name.hasPrefix("log-") && name.hasSuffix(".clog") {
                 let path = dest + "/" + name
-                do throws(CairnError) {
+                do throws(EngineError) {
                     guard let log = try scanLog(path, dbid: identity.dbid, skipped: &skipped) else { continue }
                     if let i = logs.firstIndex(where: { $0.key == log.key }) {
                         logs[i].destinations.append(.init(destination: dest, state: .archived, attempts: 1, archivedAt: Date()))
@@ -174,7 +174,7 @@ package enum CatalogRebuilder {
 
     /// Reads one closed log completely (every record and the trailer verified); nil when it
     /// holds no record.
-    static func scanLog(_ path: String, dbid: String, skipped: inout [String]) throws(CairnError) -> LogRecord? {
+    static func scanLog(_ path: String, dbid: String, skipped: inout [String]) throws(EngineError) -> LogRecord? {
         let reader = try RedoLogReader(path: path)
         guard reader.header.dbid == UInt64(dbid) else { skipped.append("\(path): belongs to another DBID"); return nil }
         var first: RedoRecord?
@@ -230,7 +230,7 @@ package enum CatalogRebuilder {
     /// alone on the repository: it waits (per `wait`) for every other Cairn command and for a
     /// running capture to finish, and they wait for it.
     package static func rebuild(database: String, repository: String?, logger: Logger = Logger(label: "cairn"),
-                               wait: LockWaitPolicy = LockWaitPolicy()) throws(CairnError) -> (Catalog, Report) {
+                               wait: LockWaitPolicy = LockWaitPolicy()) throws(EngineError) -> (Catalog, Report) {
         let db = FileSystem.resolved(database)
         let layout = RepositoryLayout(root: repository.map(FileSystem.resolved) ?? RepositoryLayout.defaultRoot(forDatabase: db))
         guard FileSystem.exists(layout.identityFile) else {

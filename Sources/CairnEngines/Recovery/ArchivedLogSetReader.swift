@@ -31,7 +31,7 @@ package final class ArchivedLogSetReader: @unchecked Sendable {
     }
 
     /// The manifest's file entry for a log entry, or `corrupt` naming the manifest.
-    package static func file(for entry: BackupManifest.LogEntry, in m: BackupManifest, directory: String) throws(CairnError) -> BackupManifest.File {
+    package static func file(for entry: BackupManifest.LogEntry, in m: BackupManifest, directory: String) throws(EngineError) -> BackupManifest.File {
         guard let f = m.files.first(where: { $0.name == entry.name }) else {
             throw .corrupt(file: directory + "/" + BackupManifest.fileName, offset: nil,
                            detail: "log sequence \(entry.sequence) of incarnation \(entry.incarnation) is stored as \(entry.name), which the manifest does not list")
@@ -41,13 +41,13 @@ package final class ArchivedLogSetReader: @unchecked Sendable {
 
     /// Verifies one stored log; with `output`, also writes the decompressed log there (a new
     /// file, removed again if any check fails). Errors name the stored file and the log.
-    package func check(directory: String, entry: BackupManifest.LogEntry, file f: BackupManifest.File, output outPath: String? = nil) throws(CairnError) {
+    package func check(directory: String, entry: BackupManifest.LogEntry, file f: BackupManifest.File, output outPath: String? = nil) throws(EngineError) {
         let path = directory + "/" + f.name
-        do throws(CairnError) {
+        do throws(EngineError) {
             let file = try RawFile(path: path, mode: .read)
             guard let outPath else { return try read(file, entry: entry, file: f, out: nil) }
             let out = try RawFile(path: outPath, mode: .createNew)
-            do throws(CairnError) { try read(file, entry: entry, file: f, out: out) } catch {
+            do throws(EngineError) { try read(file, entry: entry, file: f, out: out) } catch {
                 FileSystem.removeFile(outPath)
                 throw error
             }
@@ -56,7 +56,7 @@ package final class ArchivedLogSetReader: @unchecked Sendable {
         }
     }
 
-    private func read(_ file: RawFile, entry: BackupManifest.LogEntry, file f: BackupManifest.File, out: RawFile?) throws(CairnError) {
+    private func read(_ file: RawFile, entry: BackupManifest.LogEntry, file f: BackupManifest.File, out: RawFile?) throws(EngineError) {
         let path = file.path
         let size = try file.size()
         if size != f.bytes {
@@ -72,7 +72,7 @@ package final class ArchivedLogSetReader: @unchecked Sendable {
             let n = try file.read(into: input, count: Int(min(UInt64(Self.chunk), size - off)), at: off)
             if n == 0 { throw .truncated(file: path, expected: size, actual: off) }
             storedHash.update(input, n)
-            try decompressor.decompress(input, n, offset: off, out: output, capacity: outputCapacity, file: path) { (p: UnsafeRawPointer, count: Int) throws(CairnError) in
+            try decompressor.decompress(input, n, offset: off, out: output, capacity: outputCapacity, file: path) { (p: UnsafeRawPointer, count: Int) throws(EngineError) in
                 guard produced + UInt64(count) <= entry.logBytes else {
                     throw .corrupt(file: path, offset: nil, detail: "decompresses to more than the log's \(entry.logBytes) bytes")
                 }
@@ -97,7 +97,7 @@ package final class ArchivedLogSetReader: @unchecked Sendable {
     }
 
     /// Adds the log to the message of a read error, so it names both the file and the log.
-    static func naming(_ error: CairnError, entry: BackupManifest.LogEntry) -> CairnError {
+    static func naming(_ error: EngineError, entry: BackupManifest.LogEntry) -> EngineError {
         let log = "log sequence \(entry.sequence) of incarnation \(entry.incarnation)"
         switch error {
         case let .corrupt(file, offset, detail): return .corrupt(file: file, offset: offset, detail: "\(log): \(detail)")
@@ -109,7 +109,7 @@ package final class ArchivedLogSetReader: @unchecked Sendable {
     }
 
     /// Verifies every log of a set (as `cairn validate` does).
-    package func checkAll(directory: String, manifest m: BackupManifest) throws(CairnError) {
+    package func checkAll(directory: String, manifest m: BackupManifest) throws(EngineError) {
         guard m.kind == .archivedLogs, let logs = m.logs else {
             throw .corrupt(file: directory + "/" + BackupManifest.fileName, offset: nil, detail: "not the manifest of an archived-log backup set")
         }

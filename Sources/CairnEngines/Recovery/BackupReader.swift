@@ -11,7 +11,7 @@ package struct BackupReader {
     package let manifest: BackupManifest
     package let expectedDbid: UInt64
     package var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    package var showProgress = isatty(STDERR_FILENO) == 1
+    package var monitor = OperationMonitor()
 
     package init(directory: String, manifest: BackupManifest, expectedDbid: UInt64) {
         self.directory = directory
@@ -22,7 +22,7 @@ package struct BackupReader {
     /// Reads all pages; `sink` receives (first page, page count, pages, page hashes, page
     /// numbers) for each verified block, in order. A level-1 backup holds only the pages
     /// changed since its base, ascending; each is also checked against the backup's page map.
-    package func read(label: String, sink: @escaping @Sendable (UInt32, Int, UnsafeRawPointer, UnsafePointer<UInt64>, UnsafePointer<UInt32>) throws -> Void) throws(CairnError) {
+    package func read(label: String, sink: @escaping @Sendable (UInt32, Int, UnsafeRawPointer, UnsafePointer<UInt64>, UnsafePointer<UInt32>) throws -> Void) throws(EngineError) {
         guard UInt64(manifest.dbid) == expectedDbid else {
             throw .dbidMismatch(database: manifest.databaseName, expected: UInt64(manifest.dbid) ?? 0, found: expectedDbid,
                                 file: directory + "/" + BackupManifest.fileName)
@@ -30,7 +30,7 @@ package struct BackupReader {
         guard manifest.blockPages > 0, manifest.blockPages * manifest.pageSize <= 1 << 24, manifest.pageSize >= 512 else {
             throw .corrupt(file: directory + "/" + BackupManifest.fileName, offset: nil, detail: "implausible block size \(manifest.blockPages) pages of \(manifest.pageSize) bytes")
         }
-        let progress = ProgressMeter(label: label, totalBytes: UInt64(manifest.pageCount) * UInt64(manifest.pageSize), enabled: showProgress)
+        let progress = ProgressMeter(label: label, totalBytes: UInt64(manifest.pageCount) * UInt64(manifest.pageSize), monitor: monitor)
         let slots = (0..<6).map { _ in PageBlockSlot(pageSize: manifest.pageSize, capacityPages: manifest.blockPages) }
         let decompressors = (0..<workers).map { _ in Decompressor() }
         let coverage = CoverageCheck(manifest: manifest, directory: directory,
@@ -44,9 +44,9 @@ package struct BackupReader {
                 consume: { slot in
                     try coverage.accept(slot)
                     try sink(slot.firstPage, slot.count, slot.pages, slot.hashes, slot.pgnos)
-                    progress.advance(UInt64(slot.rawBytes))
+                    try progress.advance(UInt64(slot.rawBytes))
                 })
-        } catch let e as CairnError { throw e } catch {
+        } catch let e as EngineError { throw e } catch {
             throw .io(operation: "read backup: \(error)", path: directory, errno: EIO)
         }
         try source.finish()
@@ -72,7 +72,7 @@ final class CoverageCheck: @unchecked Sendable {
         self.pageMap = pageMap
     }
 
-    func accept(_ slot: PageBlockSlot) throws(CairnError) {
+    func accept(_ slot: PageBlockSlot) throws(EngineError) {
         if manifest.level == 0, let map = pageMap {
             // The map was checked against the manifest when loaded: a page that differs from it is damaged.
             for i in 0..<slot.count where map.hashes.count < Int(slot.pgnos[i]) || map.hashes[Int(slot.pgnos[i]) - 1] != slot.hashes[i] {
@@ -97,7 +97,7 @@ final class CoverageCheck: @unchecked Sendable {
         try accept(first: slot.firstPage, count: slot.count, hashSum: slot.hashSum)
     }
 
-    func accept(first: UInt32, count: Int, hashSum: UInt64) throws(CairnError) {
+    func accept(first: UInt32, count: Int, hashSum: UInt64) throws(EngineError) {
         guard first == next, UInt64(first) + UInt64(count) - 1 <= UInt64(manifest.pageCount) else {
             throw .corrupt(file: directory, offset: nil, detail: "pages out of order: expected page \(next), found \(first) (blocks missing, repeated or swapped)")
         }
@@ -105,7 +105,7 @@ final class CoverageCheck: @unchecked Sendable {
         sum &+= hashSum
     }
 
-    func finish() throws(CairnError) {
+    func finish() throws(EngineError) {
         if manifest.level > 0 {
             guard stored == manifest.pagesStored ?? 0 else {
                 throw .corrupt(file: directory, offset: nil, detail: "the backup holds \(stored) pages but the manifest records \(manifest.pagesStored ?? 0)")
@@ -127,7 +127,7 @@ protocol BlockSource: AnyObject, Sendable {
     /// Verifies and decodes a block into raw pages with `hashSum` set (worker threads).
     func decode(_ slot: PageBlockSlot, _ d: Decompressor) throws
     /// Final checks once every block has been read.
-    func finish() throws(CairnError)
+    func finish() throws(EngineError)
 }
 
 /// Blocks of the pieces of a backup set, piece by piece.
@@ -149,14 +149,14 @@ final class PieceSource: BlockSource, @unchecked Sendable {
 
     /// Reads the next `n` bytes; `chained` adds them to the trailer's chain (the piece header
     /// and block headers).
-    private func read(_ p: UnsafeMutableRawPointer, _ n: Int, chained: Bool = false) throws(CairnError) {
+    private func read(_ p: UnsafeMutableRawPointer, _ n: Int, chained: Bool = false) throws(EngineError) {
         try file!.readExactly(into: p, count: n, at: offset)
         fileHash.update(p, n)
         if chained { contentHash.update(p, n) }
         offset += UInt64(n)
     }
 
-    private func openNextPiece() throws(CairnError) -> Bool {
+    private func openNextPiece() throws(EngineError) -> Bool {
         if file != nil { try finishPiece() }
         pieceIndex += 1
         guard pieceIndex < reader.manifest.files.count else { return false }
@@ -188,7 +188,7 @@ final class PieceSource: BlockSource, @unchecked Sendable {
         return true
     }
 
-    private func finishPiece() throws(CairnError) {
+    private func finishPiece() throws(EngineError) {
         let meta = reader.manifest.files[pieceIndex]
         let path = file!.path
         guard offset == end else { throw .corrupt(file: path, offset: offset, detail: "block data does not end where the trailer starts") }
@@ -216,7 +216,7 @@ final class PieceSource: BlockSource, @unchecked Sendable {
         try read(slot.encoded, BackupPieceFormat.blockHeaderSize, chained: true)
         let hdr = slot.encoded
         guard LE.get32(hdr, 0) == BackupPieceFormat.blockMagic, Seal.isIntact(hdr, at: 24) else {
-            throw CairnError.corrupt(file: path, offset: at, detail: "block header damaged")
+            throw EngineError.corrupt(file: path, offset: at, detail: "block header damaged")
         }
         let count = Int(LE.get32(hdr, 4))
         let payload = Int(LE.get32(hdr, 8))
@@ -225,7 +225,7 @@ final class PieceSource: BlockSource, @unchecked Sendable {
               payload <= (flags == 1 ? slot.encodedCapacity - BackupPieceFormat.blockHeaderSize - count * BackupPieceFormat.entrySize : count * slot.pageSize),
               flags == 1 || payload == count * slot.pageSize,
               offset + UInt64(count * BackupPieceFormat.entrySize + payload) <= end else {
-            throw CairnError.corrupt(file: path, offset: at, detail: "block header describes an impossible block (\(count) pages, \(payload) bytes)")
+            throw EngineError.corrupt(file: path, offset: at, detail: "block header describes an impossible block (\(count) pages, \(payload) bytes)")
         }
         slot.count = count
         slot.payloadCount = payload
@@ -248,11 +248,11 @@ final class PieceSource: BlockSource, @unchecked Sendable {
         let entriesCount = slot.count * BackupPieceFormat.entrySize
         let bodyHash = Hash.xxh3(slot.payload, slot.payloadCount, seed: Hash.xxh3(slot.entries, entriesCount))
         guard bodyHash == LE.get64(slot.encoded, 16) else {
-            throw CairnError.corrupt(file: path, offset: at, detail: "block checksum mismatch")
+            throw EngineError.corrupt(file: path, offset: at, detail: "block checksum mismatch")
         }
         if slot.flags == 1 {
             guard d.decompress(slot.payload, slot.payloadCount, into: slot.pages, expected: slot.rawBytes) else {
-                throw CairnError.corrupt(file: path, offset: at, detail: "compressed block does not decode")
+                throw EngineError.corrupt(file: path, offset: at, detail: "compressed block does not decode")
             }
         }
         var sum: UInt64 = 0
@@ -262,17 +262,17 @@ final class PieceSource: BlockSource, @unchecked Sendable {
             let expected = LE.get64(slot.entries, i * BackupPieceFormat.entrySize + 4)
             if level1 {
                 guard pgno > (i == 0 ? 0 : slot.pgnos[i - 1]) else {
-                    throw CairnError.corrupt(file: path, offset: at, detail: "block pages are not in ascending order")
+                    throw EngineError.corrupt(file: path, offset: at, detail: "block pages are not in ascending order")
                 }
             } else {
                 guard pgno == slot.firstPage + UInt32(i) else {
-                    throw CairnError.corrupt(file: path, offset: at, detail: "block pages are not consecutive")
+                    throw EngineError.corrupt(file: path, offset: at, detail: "block pages are not consecutive")
                 }
             }
             slot.pgnos[i] = pgno
             let h = Hash.page(slot.pages + i * slot.pageSize, size: slot.pageSize, pgno: pgno)
             guard h == expected else {
-                throw CairnError.corrupt(file: path, offset: at, detail: "page \(pgno) checksum mismatch")
+                throw EngineError.corrupt(file: path, offset: at, detail: "page \(pgno) checksum mismatch")
             }
             slot.hashes[i] = h
             sum &+= h
@@ -280,7 +280,7 @@ final class PieceSource: BlockSource, @unchecked Sendable {
         slot.hashSum = sum
     }
 
-    func finish() throws(CairnError) {
+    func finish() throws(EngineError) {
         if file != nil { try finishPiece() }
         if pieceIndex + 1 < reader.manifest.files.count {
             _ = try openNextPiece()
@@ -298,7 +298,7 @@ final class ImageCopySource: BlockSource, @unchecked Sendable {
     var next: UInt32 = 1
     let hash = StreamingHash()
 
-    init(_ reader: BackupReader) throws(CairnError) {
+    init(_ reader: BackupReader) throws(EngineError) {
         self.reader = reader
         guard let meta = reader.manifest.files.first else {
             throw .corrupt(file: reader.directory + "/" + BackupManifest.fileName, offset: nil, detail: "image copy manifest lists no file")
@@ -327,7 +327,7 @@ final class ImageCopySource: BlockSource, @unchecked Sendable {
 
     func decode(_ slot: PageBlockSlot, _ d: Decompressor) throws { slot.hashPages() }
 
-    func finish() throws(CairnError) {
+    func finish() throws(EngineError) {
         let meta = reader.manifest.files[0]
         guard Hash.hex(hash.value) == meta.xxh3 else {
             throw .corrupt(file: path, offset: nil, detail: "file checksum \(Hash.hex(hash.value)) differs from the manifest's \(meta.xxh3)")

@@ -9,7 +9,7 @@ package enum BackupVerifier {
     /// match the manifest. Names the first file that differs.
     /// Files named in `reread` were already re-read and checked after they were written;
     /// only their presence and size are checked again.
-    package static func checkTransfer(directory: String, manifest: BackupManifest, reread: Set<String> = []) throws(CairnError) {
+    package static func checkTransfer(directory: String, manifest: BackupManifest, reread: Set<String> = []) throws(EngineError) {
         let present = FileSystem.list(directory).filter { $0 != BackupManifest.fileName && !$0.hasPrefix(".") }
         let expected = manifest.files + (manifest.pageMap.map { [$0] } ?? [])
         for f in expected where !present.contains(f.name) {
@@ -54,13 +54,13 @@ final class TransferVerifier: @unchecked Sendable {
     private let group = DispatchGroup()
     private let lock = NSLock()
     private var verified: Set<String> = []
-    private var failure: CairnError?
+    private var failure: EngineError?
 
     func submit(path: String, bytes: UInt64, xxh3: String) {
         group.enter()
         queue.async { [self] in
             defer { group.leave() }
-            do throws(CairnError) {
+            do throws(EngineError) {
                 guard let size = FileSystem.fileSize(path), size == bytes else {
                     throw .truncated(file: path, expected: bytes, actual: FileSystem.fileSize(path) ?? 0)
                 }
@@ -74,7 +74,7 @@ final class TransferVerifier: @unchecked Sendable {
     }
 
     /// Waits for every submitted file; returns the names verified, or throws the first failure.
-    func finish() throws(CairnError) -> Set<String> {
+    func finish() throws(EngineError) -> Set<String> {
         group.wait()
         lock.lock()
         defer { lock.unlock() }

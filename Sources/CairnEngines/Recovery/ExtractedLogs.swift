@@ -37,7 +37,7 @@ final class ExtractedLogs: @unchecked Sendable {
         for set in Self.sets(holding: record, in: control) {
             let dir = root + "/" + set.directory
             let stored = dir + "/" + ArchivedLogSetReader.storedName(record.key)
-            do throws(CairnError) {
+            do throws(EngineError) {
                 let m = try manifest(set, directory: dir, dbid: control.dbid)
                 guard let entry = m.logs?.first(where: { $0.key == record.key }) else {
                     throw .corrupt(file: dir + "/" + BackupManifest.fileName, offset: nil,
@@ -51,7 +51,7 @@ final class ExtractedLogs: @unchecked Sendable {
                 let file = try ArchivedLogSetReader.file(for: entry, in: m, directory: dir)
                 let temp = try temporaryPath(for: record)
                 lock.withLock { _ = files.insert(temp) }
-                do throws(CairnError) {
+                do throws(EngineError) {
                     lock.lock()
                     defer { lock.unlock() }
                     let r = reader ?? ArchivedLogSetReader()
@@ -71,7 +71,7 @@ final class ExtractedLogs: @unchecked Sendable {
     }
 
     /// A short reason for `looked` lists.
-    static func reason(_ e: CairnError) -> String {
+    static func reason(_ e: EngineError) -> String {
         switch e {
         case let .corrupt(_, offset, detail): return "damaged" + (offset.map { " at offset \($0)" } ?? "") + ": " + detail
         case let .truncated(_, expected, actual): return "truncated: \(actual) of \(expected) bytes"
@@ -80,7 +80,7 @@ final class ExtractedLogs: @unchecked Sendable {
         }
     }
 
-    private func manifest(_ set: BackupRecord, directory: String, dbid: String) throws(CairnError) -> BackupManifest {
+    private func manifest(_ set: BackupRecord, directory: String, dbid: String) throws(EngineError) -> BackupManifest {
         if let m = lock.withLock({ manifests[set.id] }) { return m }
         let m = try BackupManifest.read(directory: directory)
         guard m.backupId == set.id, m.kind == .archivedLogs, m.dbid == dbid else {
@@ -91,7 +91,7 @@ final class ExtractedLogs: @unchecked Sendable {
         return m
     }
 
-    private func temporaryPath(for record: LogRecord) throws(CairnError) -> String {
+    private func temporaryPath(for record: LogRecord) throws(EngineError) -> String {
         let dir = directory ?? FileSystem.absolute(NSTemporaryDirectory())
         guard FileSystem.isDirectory(dir) else { throw .missingFile(path: dir, detail: "the directory for logs taken out of backup sets does not exist") }
         return dir + "/" + namePrefix + "-\(getpid())-\(UInt32.random(in: 0...UInt32.max))-" + record.fileName

@@ -14,7 +14,7 @@ enum IntegrityCheck {
     static let quoted = 5
 
     /// The problems SQLite reports (at most `limit`); empty when the database is sound.
-    static func problems(in path: String, limit: Int = 20) throws(CairnError) -> [String] {
+    static func problems(in path: String, limit: Int = 20) throws(EngineError) -> [String] {
         try warmPageCache(path)
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(uri(path), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nil)
@@ -44,7 +44,7 @@ enum IntegrityCheck {
 
     /// Throws when the database at `path`, built as `point` (e.g. "backup 3 recovered to SCN
     /// 120") to become `destination`, fails the check.
-    static func require(_ path: String, built point: String, for destination: String) throws(CairnError) {
+    static func require(_ path: String, built point: String, for destination: String) throws(EngineError) {
         let found = try problems(in: path)
         guard !found.isEmpty else { return }
         throw .verificationFailed(file: destination, detail: failure(point: point, problems: found)
@@ -62,7 +62,7 @@ enum IntegrityCheck {
     /// memory. integrity_check reads pages in b-tree order: on a freshly restored file (written
     /// with direct I/O, so nothing of it is cached) that is random I/O, several times slower
     /// than a sequential pass (measured on 300 MB: 4.7 s cold, 0.65 s cached).
-    static func warmPageCache(_ path: String) throws(CairnError) {
+    static func warmPageCache(_ path: String) throws(EngineError) {
         let file = try RawFile(path: path, mode: .read)
         let size = try file.size()
         let memory = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) * UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))

@@ -14,7 +14,7 @@ extension RecoveryEngine {
         var gap: RedoRecord?
     }
 
-    func applyLogs(to file: RawFile, map: inout PageMap, plan: RecoveryPlanner.Plan, result: inout Result) throws(CairnError) {
+    func applyLogs(to file: RawFile, map: inout PageMap, plan: RecoveryPlanner.Plan, result: inout Result) throws(EngineError) {
         let segs = segments
         let target = plan.target.scn, endSeg = plan.target.index
         // A complete recovery (or --allow-incomplete) that meets a log no copy of which
@@ -22,7 +22,7 @@ extension RecoveryEngine {
         let tolerant = allowIncomplete || plan.complete
         var current = plan.backup.scn
         let locator = self.locator
-        let progress = ProgressMeter(label: "recover", totalBytes: 0, enabled: showProgress)
+        let progress = ProgressMeter(label: "recover", totalBytes: 0, monitor: monitor)
         defer { progress.finish() }
         for i in plan.start.index...endSeg {
             let segEnd = i == endSeg ? target : segs[i].end
@@ -31,11 +31,11 @@ extension RecoveryEngine {
                 if current >= segEnd { break }
                 if let rec, rec.highScn <= current { continue }
                 let found: LogLocator.Found
-                do throws(CairnError) {
+                do throws(EngineError) {
                     found = try locator.locate(incarnation: segs[i].incarnation, sequence: seq, record: rec)
                 } catch {
                     guard case let .missingLog(s, inc, looked, _) = error else { throw error }
-                    let e = CairnError.missingLog(sequence: s, incarnation: inc, looked: looked, recoveredTo: current)
+                    let e = EngineError.missingLog(sequence: s, incarnation: inc, looked: looked, recoveredTo: current)
                     guard tolerant else { throw e }
                     logger.warning("\(e.description)")
                     stop(&result, plan: plan, at: .init(index: i, scn: current), cause: .damagedLog,
@@ -62,7 +62,7 @@ extension RecoveryEngine {
             }
         }
         if current < target {
-            let e = CairnError.missingLog(sequence: (control.redo.logs.filter { $0.incarnation == segs[endSeg].incarnation }.map(\.sequence).max() ?? 0) + 1,
+            let e = EngineError.missingLog(sequence: (control.redo.logs.filter { $0.incarnation == segs[endSeg].incarnation }.map(\.sequence).max() ?? 0) + 1,
                                           incarnation: segs[endSeg].incarnation,
                                           looked: control.redo.archiveDestinations + control.redo.memberDirectories, recoveredTo: current)
             guard tolerant else { throw e }
@@ -84,14 +84,14 @@ extension RecoveryEngine {
     /// Applies the transactions of one log after `current` and through `end`, checking the
     /// database state after each; stops at a gap record.
     private func apply(_ found: LogLocator.Found, segment i: Int, after current: UInt64, through end: UInt64,
-                       to file: RawFile, map: inout PageMap, progress: ProgressMeter) throws(CairnError) -> LogOutcome {
+                       to file: RawFile, map: inout PageMap, progress: ProgressMeter) throws(EngineError) -> LogOutcome {
         let reader = try RedoLogReader(path: found.path)
         let pageSize = map.pageSize
         var localMap = map
         map = PageMap(pageSize: pageSize)   // (sole owner: updated in place, not copied)
         defer { map = localMap }
         var out = LogOutcome(scn: current)
-        while let r = try reader.next(strict: found.closed, pages: { [cur = out.scn] (r: RedoRecord, p: RedoLogReader.Page) throws(CairnError) in
+        while let r = try reader.next(strict: found.closed, pages: { [cur = out.scn] (r: RedoRecord, p: RedoLogReader.Page) throws(EngineError) in
             guard r.scn > cur, r.scn <= end else { return }
             try file.write(p.data, count: pageSize, at: UInt64(p.pgno - 1) * UInt64(pageSize))
             localMap.apply(pgno: p.pgno, page: p.data)
@@ -113,7 +113,7 @@ extension RecoveryEngine {
             out.scn = r.scn
             out.applied += 1
             out.bytes += UInt64(r.pageCount) * UInt64(pageSize)
-            progress.advance(UInt64(r.pageCount) * UInt64(pageSize))
+            try progress.advance(UInt64(r.pageCount) * UInt64(pageSize))
         }
         return out
     }

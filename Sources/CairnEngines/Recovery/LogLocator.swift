@@ -56,7 +56,7 @@ struct LogLocator {
         return nil
     }
 
-    func locate(incarnation: Int, sequence: UInt64, record: LogRecord?) throws(CairnError) -> Found {
+    func locate(incarnation: Int, sequence: UInt64, record: LogRecord?) throws(EngineError) -> Found {
         var looked: [String] = []
         let name = LogRecord.fileName(incarnation: incarnation, sequence: sequence)
         // Copies a crosscheck found gone (EXPIRED) or that were deleted on purpose are never used.

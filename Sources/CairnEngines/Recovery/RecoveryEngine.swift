@@ -13,7 +13,7 @@ package struct RecoveryEngine {
     let logger: Logger
     /// Logs taken out of archived-log backup sets for this recovery (removed when it ends).
     let extractedLogs: ExtractedLogs
-    package var showProgress = isatty(STDERR_FILENO) == 1
+    package var monitor = OperationMonitor()
     package var allowIncomplete = false
 
     package struct Result: Sendable, Codable {
@@ -101,7 +101,7 @@ package struct RecoveryEngine {
     }
 
     /// What a recovery to `target` does: which backup, to which point, and what it leaves out.
-    func plan(_ target: RecoveryTarget, backupId: UInt64?) throws(CairnError) -> RecoveryPlanner.Plan {
+    func plan(_ target: RecoveryTarget, backupId: UInt64?) throws(EngineError) -> RecoveryPlanner.Plan {
         let planner = RecoveryPlanner(engine: self)
         switch target {
         case .complete, .backupOnly:
@@ -119,7 +119,7 @@ package struct RecoveryEngine {
     }
 
     /// The SCN of the last transaction committed at or before `t` on the lineage.
-    func scnAt(time t: Date) throws(CairnError) -> UInt64 {
+    func scnAt(time t: Date) throws(EngineError) -> UInt64 {
         let micros = UInt64(max(0, t.timeIntervalSince1970 * 1e6))
         var best: UInt64?
         let locator = self.locator
@@ -166,7 +166,7 @@ package struct RecoveryEngine {
 
     /// Restores and recovers into a temporary file beside `target` that passed every check —
     /// Cairn's checksums and states, then SQLite's integrity_check; returns its path.
-    func build(beside target: String, to recoveryTarget: RecoveryTarget, backupId: UInt64?) throws(CairnError) -> (path: String, result: Result, map: PageMap) {
+    func build(beside target: String, to recoveryTarget: RecoveryTarget, backupId: UInt64?) throws(EngineError) -> (path: String, result: Result, map: PageMap) {
         // Logs that only a backup set holds are taken out beside the target, and removed at the end.
         extractedLogs.directory = FileSystem.parent(of: target)
         extractedLogs.namePrefix = "." + (target as NSString).lastPathComponent + ".cairn-log"
@@ -179,12 +179,12 @@ package struct RecoveryEngine {
             throw .unrecoverable("Backup \(backup.id) cannot be restored: it is a level 1 whose chain back to its level 0 is broken (a backup it builds on is gone or EXPIRED). Restore from another backup (see `cairn list backups`) or take a level-0 backup.")
         }
         var readers: [BackupReader] = []
-        for b in chain { readers.append(try database.reader(for: b, showProgress: showProgress)) }
+        for b in chain { readers.append(try database.reader(for: b, monitor: monitor)) }
         let dir = FileSystem.parent(of: target)
         guard FileSystem.isDirectory(dir) else { throw .missingFile(path: dir, detail: "the directory to restore into does not exist") }
         let temp = dir + "/." + (target as NSString).lastPathComponent + ".cairn-restore-\(getpid())"
         FileSystem.removeFile(temp)
-        do throws(CairnError) {
+        do throws(EngineError) {
             let file = try RawFile(path: temp, mode: .createNew, permissions: database.restoredDatabaseMode(readers.last?.manifest))
             var map = try restore(chain, from: readers, into: file, path: temp)
             var result = Result(backupId: backup.id, backupScn: backup.scn, scn: backup.scn, incarnation: backup.incarnation,
@@ -211,7 +211,7 @@ package struct RecoveryEngine {
 
     /// Writes a backup chain into `file`: the level 0, then each level 1 over it; returns the
     /// page map, its state checked against every backup's.
-    private func restore(_ chain: [BackupRecord], from readers: [BackupReader], into file: RawFile, path: String) throws(CairnError) -> PageMap {
+    private func restore(_ chain: [BackupRecord], from readers: [BackupReader], into file: RawFile, path: String) throws(EngineError) -> PageMap {
         let m = readers[0].manifest
         try file.preallocate(UInt64(m.pageCount) * UInt64(m.pageSize))
         let pageSize = m.pageSize
@@ -238,7 +238,7 @@ package struct RecoveryEngine {
 
     /// Writes the pages of a level-1 backup over the restored file (runs of consecutive
     /// pages at once), keeping file size and page map in step, then checks the state.
-    private func applyIncremental(_ reader: BackupReader, of b: BackupRecord, to file: RawFile, map: inout PageMap) throws(CairnError) {
+    private func applyIncremental(_ reader: BackupReader, of b: BackupRecord, to file: RawFile, map: inout PageMap) throws(EngineError) {
         let m = reader.manifest
         let pageSize = map.pageSize
         guard m.pageSize == pageSize else {

@@ -181,7 +181,7 @@ struct RecoveryPlanner {
     // MARK: - Plans
 
     /// Complete recovery: as far as any backup's logs lead.
-    func complete(backupId: UInt64?) throws(CairnError) -> Plan {
+    func complete(backupId: UInt64?) throws(EngineError) -> Plan {
         let all = reaches(backupId: backupId)
         guard let furthest = all.map(\.end).max(), let best = cheapest(all.filter { $0.end == furthest }, through: furthest) else {
             throw noStart(backupId: backupId, target: nil)
@@ -191,7 +191,7 @@ struct RecoveryPlanner {
 
     /// Recovery to an explicit point; when it cannot be reached, an error naming the newest
     /// point that can, or with `allowIncomplete` that point.
-    func explicit(_ scn: UInt64, backupId: UInt64?, allowIncomplete: Bool) throws(CairnError) -> Plan {
+    func explicit(_ scn: UInt64, backupId: UInt64?, allowIncomplete: Bool) throws(EngineError) -> Plan {
         guard let index = engine.place(scn) else {
             throw .unrecoverable("SCN \(scn) is not on the current incarnation's lineage (it belongs to an abandoned branch). See `cairn list incarnations`.")
         }
@@ -213,7 +213,7 @@ struct RecoveryPlanner {
         throw unreachable(scn, best)
     }
 
-    private func unreachable(_ scn: UInt64, _ best: Reach) -> CairnError {
+    private func unreachable(_ scn: UInt64, _ best: Reach) -> EngineError {
         switch best.stop {
         case let .gap(g)?:
             return .unrecoverable("No backup lets recovery reach SCN \(scn): changes at SCN \(g.scn) were never captured (\(g.detail)). Recovery does not cross that gap; the newest reachable point is SCN \(best.end.scn): restore to it with --scn \(best.end.scn) (a restore without a target goes there by itself), or take a level-0 backup to start a new chain.")
@@ -224,7 +224,7 @@ struct RecoveryPlanner {
         }
     }
 
-    private func noStart(backupId: UInt64?, target: UInt64?) -> CairnError {
+    private func noStart(backupId: UInt64?, target: UInt64?) -> EngineError {
         if let backupId {
             let what = target.map { "reach SCN \($0): it is newer than the target, or" } ?? "start a recovery: it is"
             return .unrecoverable("Backup \(backupId) cannot \(what) on another incarnation's branch, EXPIRED, or a level 1 whose chain is broken. See `cairn list backups` and `cairn status`.")
@@ -289,7 +289,7 @@ struct RecoveryPlanner {
 
     /// How far a complete recovery reaches now (what `restore` without a target would do).
     func reachNow() -> RecoveryReach {
-        do throws(CairnError) {
+        do throws(EngineError) {
             let plan = try complete(backupId: nil)
             return RecoveryReach(capturedScn: captured.scn, recoverableScn: plan.target.scn, backupId: plan.backup.id, shortfall: plan.shortfall)
         } catch {

@@ -12,7 +12,7 @@ extension Catalog {
     /// The database described by `repository`, opened in memory and read-only: archive
     /// destinations that do not exist here are skipped; the repository's own `archive/` and
     /// online logs are used. Any attempt to record something throws `readOnlyCatalog`.
-    package static func openRepositoryAlone(_ repository: String, logger: Logger = Logger(label: "cairn")) throws(CairnError) -> (Catalog, CatalogRebuilder.Report) {
+    package static func openRepositoryAlone(_ repository: String, logger: Logger = Logger(label: "cairn")) throws(EngineError) -> (Catalog, CatalogRebuilder.Report) {
         let root = FileSystem.resolved(repository)
         guard FileSystem.isDirectory(root) else {
             throw .missingFile(path: root, detail: "the repository directory given with --repo does not exist")
@@ -31,21 +31,21 @@ extension Catalog {
     /// at `path` from the repository alone.
     package static func restoreFromRepository(_ repository: String, to path: String, target: RecoveryTarget, backup id: UInt64? = nil,
                                              force: Bool = false, allowIncomplete: Bool = false,
-                                             showProgress: Bool = isatty(STDERR_FILENO) == 1,
-                                             logger: Logger = Logger(label: "cairn")) throws(CairnError) -> RecoveryEngine.Result {
+                                             monitor: OperationMonitor = OperationMonitor(),
+                                             logger: Logger = Logger(label: "cairn")) throws(EngineError) -> RecoveryEngine.Result {
         let (p, _) = try openRepositoryAlone(repository, logger: logger)
-        return try p.recoverDetached(to: path, target: target, backup: id, force: force, allowIncomplete: allowIncomplete, showProgress: showProgress)
+        return try p.recoverDetached(to: path, target: target, backup: id, force: force, allowIncomplete: allowIncomplete, monitor: monitor)
     }
 
     /// Restores into a new file at `path` without recording anything (the in-memory control
     /// file of a repository alone).
     package func recoverDetached(to path: String, target: RecoveryTarget, backup id: UInt64? = nil, force: Bool = false,
-                                allowIncomplete: Bool = false, showProgress: Bool = isatty(STDERR_FILENO) == 1) throws(CairnError) -> RecoveryEngine.Result {
+                                allowIncomplete: Bool = false, monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> RecoveryEngine.Result {
         let dest = FileSystem.resolved(path)
         if dest == layout.root || dest.hasPrefix(layout.root + "/") {
             throw .invalidArgument("--to \(path) is inside the repository \(layout.root); restoring from a repository alone never writes into it. Choose a path outside it.")
         }
         if FileSystem.isDirectory(dest) { throw .invalidArgument("--to \(path) is a directory; give the path of the file to create.") }
-        return try restoreNewFile(dest, target: target, backup: id, force: force, allowIncomplete: allowIncomplete, showProgress: showProgress)
+        return try restoreNewFile(dest, target: target, backup: id, force: force, allowIncomplete: allowIncomplete, monitor: monitor)
     }
 }

@@ -10,15 +10,15 @@ package struct RestoreEngine {
     package init(reader: BackupReader) { self.reader = reader }
 
     /// Reads and verifies everything a restore needs, writing nothing.
-    package func validate() throws(CairnError) {
+    package func validate() throws(EngineError) {
         try reader.read(label: "validate") { _, _, _, _, _ in }
     }
 
     /// Moves a verified file built beside `dest` to `dest`: never over an existing file unless
     /// `force` (which also removes a stale -wal, -shm or -journal of the old file). The
     /// temporary file is removed if the move fails.
-    static func place(_ temp: String, at dest: String, force: Bool) throws(CairnError) {
-        do throws(CairnError) {
+    static func place(_ temp: String, at dest: String, force: Bool) throws(EngineError) {
+        do throws(EngineError) {
             if force {
                 for suffix in ["-wal", "-shm", "-journal"] { FileSystem.removeFile(dest + suffix) }
                 try FileSystem.rename(temp, dest)
@@ -35,11 +35,11 @@ package struct RestoreEngine {
     /// Swaps a verified file in for the live database. Its WAL is checkpointed into it first
     /// (or, if SQLite cannot read it, both are kept aside), so the path always holds either
     /// the complete old database or the complete new one.
-    static func swapIn(_ temp: String, for target: String) throws(CairnError) {
-        do throws(CairnError) {
+    static func swapIn(_ temp: String, for target: String) throws(EngineError) {
+        do throws(EngineError) {
             if FileSystem.exists(target) {
                 try LiveDatabase.ensureNotOpenElsewhere(target)
-                do throws(CairnError) {
+                do throws(EngineError) {
                     try LiveDatabase.checkpointCompletely(target)
                 } catch let e where e.isDamagedDatabase {
                     // The live file cannot be read by SQLite: keep it and its WAL aside, untouched.

@@ -19,12 +19,12 @@ package final class Archiver: @unchecked Sendable {
         self.logger = logger
     }
 
-    static func fileHash(_ path: String) throws(CairnError) -> UInt64 { try FileSystem.hashFile(path) }
+    static func fileHash(_ path: String) throws(EngineError) -> UInt64 { try FileSystem.hashFile(path) }
 
     package static func destination(_ name: String) -> ArchiveDestination { LocalDirectoryDestination(directory: name) }
 
     /// The online member holding `log`, verified by its header.
-    func onlineSource(_ log: LogRecord) throws(CairnError) -> String {
+    func onlineSource(_ log: LogRecord) throws(EngineError) -> String {
         let c = database.control
         var looked: [String] = []
         for path in c.redo.memberPaths(group: log.group) {
@@ -50,7 +50,7 @@ package final class Archiver: @unchecked Sendable {
         for log in logs where log.destinations.contains(where: due) {
             if interruption.isRequested { break }
             let source: String
-            do throws(CairnError) { source = try onlineSource(log) } catch {
+            do throws(EngineError) { source = try onlineSource(log) } catch {
                 if log.status == .archived { continue } // the group was reused; the required copies exist
                 logger.error("cannot archive log sequence \(log.sequence): \(error.description)")
                 continue
@@ -61,7 +61,7 @@ package final class Archiver: @unchecked Sendable {
                 let d = Self.destination(dest.destination)
                 var outcome: LogRecord.DestinationState.State = .archived
                 var message: String?
-                do throws(CairnError) {
+                do throws(EngineError) {
                     try database.reserveRecoveryArea(bytes: log.bytes, for: dest.destination)
                     try d.put(localPath: source, as: log.fileName)
                     try d.verify(log.fileName, bytes: log.bytes, xxh3: log.xxh3)
@@ -77,8 +77,8 @@ package final class Archiver: @unchecked Sendable {
                     retryAt[key] = Date().addingTimeInterval(delay)
                     logger.warning("archiving log sequence \(log.sequence) to \(dest.destination) failed (attempt \(attempts), retry in \(Int(delay)) s): \(error.description)")
                 }
-                do throws(CairnError) {
-                    try database.transact { (c: inout ControlFile) throws(CairnError) in
+                do throws(EngineError) {
+                    try database.transact { (c: inout ControlFile) throws(EngineError) in
                         guard let li = c.redo.logs.firstIndex(where: { $0.incarnation == log.incarnation && $0.sequence == log.sequence }),
                               let di = c.redo.logs[li].destinations.firstIndex(where: { $0.destination == dest.destination }) else { return }
                         c.redo.logs[li].destinations[di].state = outcome

@@ -31,7 +31,7 @@ package final class CaptureGuardian {
     package let stopRequest = StopRequest()
 
     /// Takes the pin at once (blocking every WAL restart until a worker moves it).
-    package init(databasePath: String, logger: Logger = Logger(label: "cairn")) throws(CairnError) {
+    package init(databasePath: String, logger: Logger = Logger(label: "cairn")) throws(EngineError) {
         self.databasePath = databasePath
         self.logger = logger
         keeper = try Capturer.openCheckpointConnection(databasePath)
@@ -50,7 +50,7 @@ package final class CaptureGuardian {
     /// everything committed before the guardian lets go of the WAL. Returns the exit status
     /// to end with: 0, or the status of a worker that stopped for good (its error was
     /// reported on standard error).
-    package func run(executable: String, arguments: [String], drainArgument: String) throws(CairnError) -> Int32 {
+    package func run(executable: String, arguments: [String], drainArgument: String) throws(EngineError) -> Int32 {
         var restarts = 0
         var draining = false
         var firstStart = true
@@ -58,7 +58,7 @@ package final class CaptureGuardian {
             if firstStart { try refuseIfCaptureRuns() }
             firstStart = false
             let worker = try WorkerProcess(executable: executable, arguments: draining ? arguments + [drainArgument] : arguments, pin: pin)
-            do throws(CairnError) { try replaceOrphans(besides: worker.pid) } catch {
+            do throws(EngineError) { try replaceOrphans(besides: worker.pid) } catch {
                 kill(worker.pid, SIGKILL)
                 _ = worker.wait()
                 throw error

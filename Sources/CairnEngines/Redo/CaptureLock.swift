@@ -9,11 +9,11 @@ final class CaptureLock {
     private let fd: Int32
 
     /// Takes the lock, or returns nil when another process holds it.
-    init?(path: String) throws(CairnError) {
+    init?(path: String) throws(EngineError) {
         self.path = path
         try FileSystem.makeDirectories(FileSystem.parent(of: path))
         let fd = FilePermissions.openCreating(path, O_RDWR | O_CREAT | O_CLOEXEC)
-        if fd < 0 { throw CairnError.fromErrno("open capture lock", path, errno) }
+        if fd < 0 { throw EngineError.fromErrno("open capture lock", path, errno) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             Glibc.close(fd)
             return nil

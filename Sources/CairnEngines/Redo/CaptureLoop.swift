@@ -34,10 +34,10 @@ final class CaptureLoop {
     deinit { archiverThread.stop() }
 
     /// Waits for a change, then captures (up to `throughFrame` when given) and does what is due.
-    func round(throughFrame: () -> UInt32? = { nil }) throws(CairnError) {
+    func round(throughFrame: () -> UInt32? = { nil }) throws(EngineError) {
         let events = watcher.wait(timeoutMs: capturer.flushDueInMs(interval: syncInterval) ?? 250) ?? .none
         if events == .wal { coalesce() }
-        do throws(CairnError) {
+        do throws(EngineError) {
             try capturer.step(sync: false, throughFrame: throughFrame())
             try keepPinsCurrent(throughFrame: throughFrame)
             if capturer.flushDueInMs(interval: syncInterval) == 0 { try capturer.flush() }
@@ -69,7 +69,7 @@ final class CaptureLoop {
     /// Commits made meanwhile are captured at once. While a checkpoint holds the checkpoint
     /// lock this follows it (every 250 µs, for up to a second); otherwise it returns after
     /// one look.
-    private func keepPinsCurrent(throughFrame: () -> UInt32?) throws(CairnError) {
+    private func keepPinsCurrent(throughFrame: () -> UInt32?) throws(EngineError) {
         let index = capturer.pins.index
         let deadline = Date().addingTimeInterval(Self.checkpointFollowSeconds)
         var steps = 0
@@ -106,7 +106,7 @@ final class CaptureLoop {
 
     /// Switches the log on request (SIGUSR1) and when its oldest record is older than the
     /// archive timeout; wakes the archiver when a log waits.
-    private func switchWhenDue() throws(CairnError) {
+    private func switchWhenDue() throws(EngineError) {
         let c = capturer.database.control
         if CaptureSignals.takeSwitchLog() {
             try capturer.switchLog()
@@ -120,7 +120,7 @@ final class CaptureLoop {
 
     /// Every online log group waits for archiving: archive here and now (not only on the
     /// archiver's schedule), and say so once.
-    func noteStall(_ error: CairnError) {
+    func noteStall(_ error: EngineError) {
         if stalledSince == nil {
             stalledSince = Date()
             logger.warning("\(error.description)")
@@ -132,11 +132,11 @@ final class CaptureLoop {
     /// Captures and archives everything committed, closes the log and releases the pins.
     /// Alternates capturing and archiving for as long as archiving makes progress (small
     /// logs fill many groups); gives up, with the reason, only when it makes none for `patience`.
-    func stop(patience: TimeInterval = 30) throws(CairnError) {
+    func stop(patience: TimeInterval = 30) throws(EngineError) {
         archiverThread.stop()
         var lastProgress = Date()
         while true {
-            do throws(CairnError) {
+            do throws(EngineError) {
                 try capturer.stop()
                 break
             } catch {

@@ -12,7 +12,7 @@ package enum CaptureSignals {
     nonisolated(unsafe) static var yield: sig_atomic_t = 0
     nonisolated(unsafe) private(set) static var installed = false
 
-    /// Installs the handlers (the CLI calls this before `CaptureService.run`).
+    /// Installs the handlers (the CLI calls this before `CaptureRunner.run`).
     package static func install() {
         // A parent may have started us with these signals blocked (spawned from a thread
         // that blocks them); unblock them so a stop request is never lost.

@@ -79,7 +79,7 @@ extension CaptureGuardian {
     /// orphan (another guardian's worker, `--no-guardian`): `captureRunning`. Another holder of
     /// the capture lock (a backup, `archive --once`, `switch-log`) is waited for by the worker
     /// itself. Only checked when the guardian starts.
-    func refuseIfCaptureRuns() throws(CairnError) {
+    func refuseIfCaptureRuns() throws(EngineError) {
         guard let lockFile = captureLockFile, CaptureLock.isHeld(path: lockFile) else { return }
         let pid = CaptureLock.holder(path: lockFile)
         if let pid, let holder = LinuxProcess(pid), holder.isRunning, holder.isFollowCapture,
@@ -90,7 +90,7 @@ extension CaptureGuardian {
 
     /// Replaces the orphaned workers of this database (other than `mine`, this guardian's own
     /// new worker): SIGUSR2, then SIGKILL after `orphanStopTimeout`.
-    func replaceOrphans(besides mine: pid_t) throws(CairnError) {
+    func replaceOrphans(besides mine: pid_t) throws(EngineError) {
         guard captureLockFile != nil else { return }
         let orphans = LinuxProcess.all().filter {
             $0.pid != mine && $0.pid != getpid() && $0.isOrphanedWorker && $0.isWorker(of: databasePath)

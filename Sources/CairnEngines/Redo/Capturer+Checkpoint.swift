@@ -16,7 +16,7 @@ extension Capturer {
     /// application's would get SQLITE_BUSY. (Automatic checkpoints are PASSIVE and ignore that.)
     /// Returns false when the WAL could not be fully copied (it runs again at the next step).
     @discardableResult
-    package func checkpoint(force: Bool = false) throws(CairnError) -> Bool {
+    package func checkpoint(force: Bool = false) throws(EngineError) -> Bool {
         let target = max(database.control.redo.walTargetBytes, 1)
         let walBytes = UInt64(position.frame) * UInt64(map.pageSize + WALFile.frameHeaderSize)
         if !force && walBytes < target { return true }
@@ -35,7 +35,7 @@ extension Capturer {
 
     /// Runs a PASSIVE checkpoint; when it copied every frame and nothing was committed since,
     /// moves the pins to read the database file alone. True when it did.
-    private func copyAndRepin() throws(CairnError) -> Bool {
+    private func copyAndRepin() throws(EngineError) -> Bool {
         let c = try checkpointConnection()
         ownCheckpointRunning = true
         defer { ownCheckpointRunning = false }
@@ -55,10 +55,10 @@ extension Capturer {
 
     /// Blocks writers (BEGIN IMMEDIATE) for as long as it takes to capture the last commits,
     /// copy them and move the pins; the hold is measured and recorded.
-    private func checkpointWithWritersBlocked(waitMs: Int32) throws(CairnError) -> Bool {
+    private func checkpointWithWritersBlocked(waitMs: Int32) throws(EngineError) -> Bool {
         let writer = try SQLiteConnection(path: database.databasePath, busyTimeoutMs: waitMs)
         defer { writer.close() }
-        do throws(CairnError) { try writer.exec("BEGIN IMMEDIATE") } catch { return false }
+        do throws(EngineError) { try writer.exec("BEGIN IMMEDIATE") } catch { return false }
         let held = Date()
         func lap(_ what: String) { logger.debug("checkpoint with writers blocked: \(what) at \(Int(Date().timeIntervalSince(held) * 1e6)) µs") }
         defer {
@@ -73,7 +73,7 @@ extension Capturer {
         return done
     }
 
-    private func checkpointConnection() throws(CairnError) -> SQLiteConnection { checkpointer }
+    private func checkpointConnection() throws(EngineError) -> SQLiteConnection { checkpointer }
 
     /// Notes the WAL index a step saw.
     /// Frames copied that Cairn's own checkpoint did not copy (in the same generation, or the

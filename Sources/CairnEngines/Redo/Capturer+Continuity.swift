@@ -17,7 +17,7 @@ extension Capturer {
     /// verifying them against the captured state. A database file deleted or replaced ends
     /// capture: what could still be read is captured, the log closed, and `databaseVanished`
     /// thrown for the caller to archive and report.
-    func followFiles() throws(CairnError) {
+    func followFiles() throws(EngineError) {
         guard let change = pins.files.change(to: DatabaseFiles(databasePath: database.databasePath)) else { return }
         try drainOldWAL()
         switch change {
@@ -40,14 +40,14 @@ extension Capturer {
     }
 
     /// Captures what was committed to the WAL file still open before it was deleted or replaced.
-    private func drainOldWAL() throws(CairnError) {
+    private func drainOldWAL() throws(EngineError) {
         guard let file = wal.file, let tail = try? wal.tail(after: position),
               !tail.newGeneration, let header = tail.header, !tail.transactions.isEmpty else { return }
         logger.notice("capturing \(tail.transactions.count) transaction(s) committed to the WAL before it was removed")
         for txn in tail.transactions { try appendTransactionFromDrain(txn, header: header, wal: file) }
     }
 
-    private func appendTransactionFromDrain(_ txn: WALTransaction, header: WALHeader, wal: RawFile) throws(CairnError) {
+    private func appendTransactionFromDrain(_ txn: WALTransaction, header: WALHeader, wal: RawFile) throws(EngineError) {
         try ensureLog()
         scn = database.control.scn(after: scn, commits: 1)
         map.resize(txn.databasePages, scn: scn)
@@ -67,7 +67,7 @@ extension Capturer {
 
     /// Decides whether the WAL read in `tail` continues the captured history. Returns false
     /// when a gap was recorded instead (capture goes on from the live state at the next step).
-    func continueInto(_ tail: WALTail.Result) throws(CairnError) -> Bool {
+    func continueInto(_ tail: WALTail.Result) throws(EngineError) -> Bool {
         let sameGeneration = tail.header.map { $0.salt1 == position.salt1 && $0.salt2 == position.salt2 } ?? false
         if trust == .unverified ? sameGeneration : !tail.newGeneration {
             // The generation capture stopped in: its frames must still be there, unchanged.
@@ -99,7 +99,7 @@ extension Capturer {
     }
 
     /// Whether the commit capture stopped at is in the WAL with the checksum it had.
-    private func positionIsInWAL() throws(CairnError) -> Bool {
+    private func positionIsInWAL() throws(EngineError) -> Bool {
         guard let file = wal.file else { return false }
         var found = false
         let target = position
@@ -112,7 +112,7 @@ extension Capturer {
     /// When a step captured nothing although the index, read before the WAL, said the current
     /// generation has frames past the capture point, the WAL's frames are not readable as SQLite wrote them
     /// (the file was overwritten outside SQLite): that is a divergence, not a quiet WAL.
-    func checkNothingSkipped(_ header: WALHeader, indexed state: WALIndexState) throws(CairnError) {
+    func checkNothingSkipped(_ header: WALHeader, indexed state: WALIndexState) throws(EngineError) {
         guard state.sameGeneration(salt1: position.salt1, salt2: position.salt2),
               header.salt1 == position.salt1, header.salt2 == position.salt2,
               state.mxFrame > position.frame, !(try positionIsInWAL()) else { return }
@@ -123,7 +123,7 @@ extension Capturer {
     /// and the file's size. Returns what differs, or nil. `index` is the WAL's state when
     /// the new generation may already have been partly copied into the file: a page that
     /// differs is then reported as one that cannot be verified.
-    func compareDatabaseFile(pages: [UInt32]?, index: WALIndexState?) throws(CairnError) -> String? {
+    func compareDatabaseFile(pages: [UInt32]?, index: WALIndexState?) throws(EngineError) -> String? {
         let db = try SharedFiles.reader(database.databasePath)
         let ps = map.pageSize
         let filePages = UInt32(try db.size() / UInt64(ps))
@@ -154,7 +154,7 @@ extension Capturer {
     /// Reads pages of the database file (all of the captured state's pages when `pages` is
     /// nil) in runs, handing each to `body` until it returns false.
     private func forEachPage(of db: RawFile, pages: [UInt32]?,
-                             _ body: (UInt32, UnsafeRawPointer) -> Bool) throws(CairnError) {
+                             _ body: (UInt32, UnsafeRawPointer) -> Bool) throws(EngineError) {
         let ps = map.pageSize
         let per = max(1, Capturer.chunkBytes / ps)
         let list = pages ?? []
@@ -186,7 +186,7 @@ extension Capturer {
     /// Records that the live database left the captured history: says which captured
     /// transactions it no longer has (the SCN whose state its file holds, when one does) and
     /// how to get them back, then records a gap and goes on from the live state.
-    func recordDivergence(_ why: String) throws(CairnError) {
+    func recordDivergence(_ why: String) throws(EngineError) {
         let last = scn
         let dbPath = database.databasePath
         var detail = why + ". "
@@ -205,7 +205,7 @@ extension Capturer {
 
     /// The newest captured SCN whose state the database file alone holds (the live database
     /// as a new connection would read it without the WAL), among the recent transactions.
-    private func scnOfDatabaseFile() throws(CairnError) -> UInt64? {
+    private func scnOfDatabaseFile() throws(EngineError) -> UInt64? {
         let db = try SharedFiles.reader(database.databasePath)
         let ps = map.pageSize
         let pages = UInt32(try db.size() / UInt64(ps))
@@ -229,7 +229,7 @@ extension Capturer {
     /// made durable first: the page map at the gap's SCN, then the control file (the gap and a
     /// capture point there), then the gap record. A capture that resumes after a crash starts
     /// from that page map, and writes the gap record itself when the crash came before it.
-    func recordGap(detail: String) throws(CairnError) {
+    func recordGap(detail: String) throws(EngineError) {
         let snapshot = try DatabaseSnapshot(databasePath: database.databasePath)
         defer { snapshot.close() }
         var newMap = try snapshot.pageMap()
@@ -238,7 +238,7 @@ extension Capturer {
         let gapPosition = snapshot.position
         try newMap.write(to: database.layout.pageMapFile, scn: gapScn, incarnation: incarnation)
         let point = RedoState.CapturePoint(scn: gapScn, incarnation: incarnation, position: gapPosition, stateChecksum: Hash.hex(newMap.state))
-        try database.transact { (c: inout ControlFile) throws(CairnError) in
+        try database.transact { (c: inout ControlFile) throws(EngineError) in
             c.redo.gaps.append(.init(scn: gapScn, incarnation: c.incarnation, detectedAt: Date(), detail: detail))
             c.redo.capture = point
             c.scn = max(c.scn, gapScn)
@@ -255,7 +255,7 @@ extension Capturer {
 
     /// Writes the gap record for the current SCN (the state is already in the page map and
     /// the control file) and makes it durable.
-    func writeGapRecord() throws(CairnError) {
+    func writeGapRecord() throws(EngineError) {
         try ensureLog()
         try writeRecord(RedoRecord(kind: .gap, pageCount: 0, scn: scn, commitMicros: Self.nowMicros(), databasePages: map.pageCount,
                                    flags: 0, stateChecksum: map.state, position: position), pages: [], wal: nil)

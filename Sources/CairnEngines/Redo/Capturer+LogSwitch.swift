@@ -6,10 +6,10 @@ import CairnCatalog
 extension Capturer {
     /// Opens the next online log when none is open. Throws `captureStalled` when the next
     /// group still holds a log that is not archived.
-    func ensureLog() throws(CairnError) {
+    func ensureLog() throws(EngineError) {
         if log != nil { return }
         var next: NextLog?
-        try database.transact { (c: inout ControlFile) throws(CairnError) in next = try claimNextGroup(&c) }
+        try database.transact { (c: inout ControlFile) throws(EngineError) in next = try claimNextGroup(&c) }
         if let next { try open(next) }
     }
 
@@ -21,7 +21,7 @@ extension Capturer {
 
     /// Makes the next group current in `c`, for a new log sequence; throws `captureStalled`
     /// when that group still holds a log that is not archived.
-    func claimNextGroup(_ c: inout ControlFile) throws(CairnError) -> NextLog {
+    func claimNextGroup(_ c: inout ControlFile) throws(EngineError) -> NextLog {
         let next = ((c.redo.currentGroup ?? -1) + 1) % c.redo.groups.count
         let g = c.redo.groups[next]
         if g.status == .active || g.status == .current {
@@ -39,7 +39,7 @@ extension Capturer {
     }
 
     /// Creates the members of a claimed log and makes it the current one.
-    private func open(_ next: NextLog) throws(CairnError) {
+    private func open(_ next: NextLog) throws(EngineError) {
         let g = database.control.redo.groups[next.group]
         let writer = try OnlineLogWriter(paths: database.control.redo.memberPaths(group: g.number), header: next.header, logger: logger)
         log = writer
@@ -52,10 +52,10 @@ extension Capturer {
         if !writer.stale.isEmpty { try noteStaleMembers(writer) }
     }
 
-    func noteStaleMembers(_ w: OnlineLogWriter) throws(CairnError) {
+    func noteStaleMembers(_ w: OnlineLogWriter) throws(EngineError) {
         guard let cur = current else { return }
         let stale = w.stale.map(\.path)
-        try database.transact { (c: inout ControlFile) throws(CairnError) in
+        try database.transact { (c: inout ControlFile) throws(EngineError) in
             for s in stale where !c.redo.groups[cur.group].staleMembers.contains(s) { c.redo.groups[cur.group].staleMembers.append(s) }
         }
     }
@@ -65,7 +65,7 @@ extension Capturer {
     /// waits for it), opens it now, recorded in the same control-file update (each update
     /// costs a few fsyncs, which a checkpoint of the application may be waiting behind).
     /// No-op when the log holds no records.
-    package func switchLog(openingNext: Bool = false) throws(CairnError) {
+    package func switchLog(openingNext: Bool = false) throws(EngineError) {
         guard let log, let cur = current, cur.records > 0 else { return }
         let trailer = RedoLogFormat.Trailer(records: UInt64(cur.records), highScn: cur.highScn, highTimeMicros: cur.highMicros,
                                             contentBytes: log.offset, contentHash: cur.contentHash.value)
@@ -75,14 +75,14 @@ extension Capturer {
         try recordSwitch(closedBytes: bytes, sourcePath: log.memberPaths[0], openingNext: openingNext)
     }
 
-    func recordSwitch(closedBytes: UInt64, sourcePath: String, openingNext: Bool = false) throws(CairnError) {
+    func recordSwitch(closedBytes: UInt64, sourcePath: String, openingNext: Bool = false) throws(EngineError) {
         guard let cur = current else { return }
         let xxh = try Archiver.fileHash(sourcePath)
         try map.write(to: database.layout.pageMapFile, scn: scn, incarnation: incarnation)
         var next: NextLog?
         let point = RedoState.CapturePoint(scn: scn, incarnation: incarnation, position: position, stateChecksum: Hash.hex(map.state))
         let now = Date()
-        try database.transact { (c: inout ControlFile) throws(CairnError) in
+        try database.transact { (c: inout ControlFile) throws(EngineError) in
             let record = LogRecord(sequence: cur.sequence, incarnation: c.incarnation, group: c.redo.groups[cur.group].number,
                                    lowScn: cur.lowScn, highScn: cur.highScn,
                                    lowTime: Date(timeIntervalSince1970: Double(cur.lowMicros) / 1e6),

@@ -7,7 +7,7 @@ extension Capturer {
     /// Reads the current online log's members, takes the one with the most complete records
     /// as the truth (bringing the others in line), replays its records over the page map, and
     /// reopens it for appending — or records its switch when it was closed but not recorded.
-    func resumeCurrentLog(mapScn: UInt64) throws(CairnError) {
+    func resumeCurrentLog(mapScn: UInt64) throws(EngineError) {
         let c = database.control
         // A gap recorded in the page map and the control file whose record a crash kept out of
         // the log is written as soon as a log is open (here, or at the next step).
@@ -24,8 +24,8 @@ extension Capturer {
                   reader.header.sequence == c.redo.sequence, Int(reader.header.incarnation) == c.incarnation else { continue }
             var m = map
             var last: RedoRecord?
-            do throws(CairnError) {
-                while let r = try reader.next(strict: false, pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(CairnError) in
+            do throws(EngineError) {
+                while let r = try reader.next(strict: false, pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(EngineError) in
                     guard r.scn > mapScn else { return }
                     m.apply(pgno: p.pgno, page: p.data, scn: r.scn)
                 }) {
@@ -44,7 +44,7 @@ extension Capturer {
         }
         guard let best else {
             // The switch to this group was recorded but its log never got a header: start it afresh.
-            try database.transact { (c: inout ControlFile) throws(CairnError) in
+            try database.transact { (c: inout ControlFile) throws(EngineError) in
                 c.redo.groups[g].status = .inactive
                 c.redo.sequence -= 1
                 c.redo.currentGroup = g == 0 ? c.redo.groups.count - 1 : g - 1

@@ -94,7 +94,7 @@ package final class Capturer {
     /// until the first step has captured what is there and moved it, so nothing committed can
     /// be overwritten while the state is loaded.
     package init(database: Catalog, inheritedPin: (shm: Int32, database: Int32)? = nil,
-                logger: Logger = Logger(label: "cairn")) throws(CairnError) {
+                logger: Logger = Logger(label: "cairn")) throws(EngineError) {
         self.database = database
         self.logger = logger
         guard FileSystem.exists(database.databasePath) else { throw .databaseMissing(path: database.databasePath) }
@@ -124,7 +124,7 @@ package final class Capturer {
 
     /// A connection (that never writes) opened in WAL mode: it makes SQLite open the WAL and
     /// its index, creating them when missing, and runs Cairn's checkpoints.
-    static func openCheckpointConnection(_ path: String) throws(CairnError) -> SQLiteConnection {
+    static func openCheckpointConnection(_ path: String) throws(EngineError) -> SQLiteConnection {
         let c = try SQLiteConnection(path: path, busyTimeoutMs: 0)
         try c.exec("BEGIN")
         _ = try? c.scalar("SELECT count(*) FROM sqlite_master")
@@ -144,7 +144,7 @@ package final class Capturer {
     package internal(set) var unsyncedSince: Date?
 
     /// Makes every record written so far durable in every member of the current log.
-    package func flush() throws(CairnError) {
+    package func flush() throws(EngineError) {
         if unsyncedSince != nil, let log { try log.sync() }
         unsyncedSince = nil
     }
@@ -156,7 +156,7 @@ package final class Capturer {
     /// `throughFrame` stops at that commit frame (in-process capture: commits whose WAL hook
     /// has not reported yet wait for it, so they get their exact time).
     @discardableResult
-    package func step(sync: Bool = true, throughFrame: UInt32? = nil) throws(CairnError) -> Int {
+    package func step(sync: Bool = true, throughFrame: UInt32? = nil) throws(EngineError) -> Int {
         try followFiles()
         noteIndex(pins.index.read())
         if gapRecordPending { try writeGapRecord() }
@@ -172,7 +172,7 @@ package final class Capturer {
     /// then be restarted over them), else to a reader slot that stops restarts only
     /// (`pinRestarts`): copying frames into the database file loses nothing, so capture never
     /// holds a checkpoint's copying up.
-    func movePin() throws(CairnError) {
+    func movePin() throws(EngineError) {
         guard let state = pins.index.read() else { return }
         if WALPin.everythingCopied(state, captured: position) {
             if unsyncedSince != nil { try flush() }
@@ -189,7 +189,7 @@ package final class Capturer {
     }
 
     /// Reads the WAL after the capture point and writes its transactions to the online log.
-    private func captureWAL(throughFrame: UInt32?) throws(CairnError) -> Int {
+    private func captureWAL(throughFrame: UInt32?) throws(EngineError) -> Int {
         let indexed = pins.index.read()
         let tail = try wal.tail(after: position)
         if tail.newGeneration || trust == .unverified {
@@ -222,7 +222,7 @@ package final class Capturer {
     /// The newest commit frame an in-process WAL hook reported.
     package var lastReportedFrame: UInt32? { exactTimes.lastFrame }
 
-    private func appendTransaction(_ txn: WALTransaction, header: WALHeader, wal: RawFile) throws(CairnError) {
+    private func appendTransaction(_ txn: WALTransaction, header: WALHeader, wal: RawFile) throws(EngineError) {
         if let c = current, c.pageBytes >= database.control.redo.logSizeBytes {
             try switchLog(openingNext: true)
         }
@@ -244,14 +244,14 @@ package final class Capturer {
 
     /// Writes a record: page numbers, then each page read from its WAL frame (hashed into
     /// the page map on the way), then the header, which carries the checksum and the state.
-    func writeRecord(_ r: RedoRecord, pages: [(pgno: UInt32, frame: UInt32)], wal: RawFile?) throws(CairnError) {
+    func writeRecord(_ r: RedoRecord, pages: [(pgno: UInt32, frame: UInt32)], wal: RawFile?) throws(EngineError) {
         guard let log, var cur = current else { return }
         let ps = map.pageSize
         let start = log.offset
         var at = start + UInt64(RedoLogFormat.recordHeaderSize)
         let body = StreamingHash()
         var used = 0
-        func flush() throws(CairnError) {
+        func flush() throws(EngineError) {
             guard used > 0 else { return }
             try log.write(io, used, at: at)
             body.update(io, used)
@@ -291,14 +291,14 @@ package final class Capturer {
     package internal(set) var lastCheckpointScn: UInt64 = 0
 
     /// Captures everything committed, closes the current log and releases the pin.
-    package func stop() throws(CairnError) {
+    package func stop() throws(EngineError) {
         try closeForSuccessor()
         pins.releaseAll()
     }
 
     /// Captures everything committed and closes the current log, keeping the pin (another
     /// capture is about to take over).
-    func closeForSuccessor() throws(CairnError) {
+    func closeForSuccessor() throws(EngineError) {
         try step()
         try switchLog()
     }

@@ -21,7 +21,7 @@ package final class InProcessCapture: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let state = NSLock()
     private var stopping = false
-    private var failure: CairnError?
+    private var failure: EngineError?
     private let lastHook = NSLockedDate()
     /// The capturer's SCN as of its last round, for other threads (the capturer itself
     /// belongs to the capture thread).
@@ -29,7 +29,7 @@ package final class InProcessCapture: @unchecked Sendable {
     let logger: Logger
 
     /// Starts capturing `database`, whose application connection is `connection`.
-    package init(database: Catalog, connection: OpaquePointer, logger: Logger = Logger(label: "cairn")) throws(CairnError) {
+    package init(database: Catalog, connection: OpaquePointer, logger: Logger = Logger(label: "cairn")) throws(EngineError) {
         try database.requireArchiveLog()
         lock = try database.captureLock()
         let capturer = try Capturer(database: database, logger: logger)
@@ -49,7 +49,7 @@ package final class InProcessCapture: @unchecked Sendable {
 
     private func run() {
         while !state.withLock({ stopping }) {
-            do throws(CairnError) {
+            do throws(EngineError) {
                 // While the application commits, capture through the last commit its hook
                 // reported (a commit whose hook has not run yet waits for its exact time);
                 // once it is quiet for a moment, capture everything (other connections too).
@@ -71,7 +71,7 @@ package final class InProcessCapture: @unchecked Sendable {
     package var scn: UInt64 { capturedScn.load(ordering: .acquiring) }
 
     /// Captures everything committed, closes the log, archives, and removes the hook.
-    package func stop() throws(CairnError) {
+    package func stop() throws(EngineError) {
         state.withLock { stopping = true }
         finished.wait()
         sqlite3_wal_hook(connection, nil, nil)

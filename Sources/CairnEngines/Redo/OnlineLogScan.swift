@@ -60,7 +60,7 @@ final class OnlineLogScan {
     private func readRecords(_ reader: RedoLogReader) {
         let after = pagesAfter
         let found = PageSet()
-        func note(_ r: RedoRecord, _ p: RedoLogReader.Page) throws(CairnError) {
+        func note(_ r: RedoRecord, _ p: RedoLogReader.Page) throws(EngineError) {
             if let a = after, r.scn > a { found.pages.insert(p.pgno) }
         }
         while let r = try? reader.next(strict: false, pages: after == nil ? nil : note) {

@@ -15,12 +15,12 @@ final class OnlineLogWriter {
     let sequence: UInt64
     let header: RedoLogFormat.Header
     private(set) var members: [Member]
-    private(set) var stale: [(path: String, error: CairnError)] = []
+    private(set) var stale: [(path: String, error: EngineError)] = []
     private(set) var offset: UInt64
     let logger: Logger
 
     /// Creates (or truncates, when a group is reused) every member and writes the header durably.
-    init(paths: [String], header: RedoLogFormat.Header, logger: Logger) throws(CairnError) {
+    init(paths: [String], header: RedoLogFormat.Header, logger: Logger) throws(EngineError) {
         self.sequence = header.sequence
         self.header = header
         self.logger = logger
@@ -30,7 +30,7 @@ final class OnlineLogWriter {
         defer { buf.deallocate() }
         RedoLogFormat.encodeHeader(header, into: buf)
         for path in paths {
-            do throws(CairnError) {
+            do throws(EngineError) {
                 try FileSystem.makeDirectories(FileSystem.parent(of: path))
                 let f = try RawFile(path: path, mode: .createOrTruncate)
                 try f.write(buf, count: RedoLogFormat.headerSize, at: 0)
@@ -46,14 +46,14 @@ final class OnlineLogWriter {
     }
 
     /// Reopens an existing online log to append after its last valid record at `end`.
-    init(reopening paths: [String], header: RedoLogFormat.Header, end: UInt64, logger: Logger) throws(CairnError) {
+    init(reopening paths: [String], header: RedoLogFormat.Header, end: UInt64, logger: Logger) throws(EngineError) {
         self.sequence = header.sequence
         self.header = header
         self.logger = logger
         offset = end
         members = []
         for path in paths {
-            do throws(CairnError) {
+            do throws(EngineError) {
                 let f = try RawFile(path: path, mode: .readWrite)
                 try f.truncate(to: end)
                 members.append(Member(path: path, file: f))
@@ -64,12 +64,12 @@ final class OnlineLogWriter {
         try requireMembers()
     }
 
-    private func markStale(_ path: String, _ error: CairnError) {
+    private func markStale(_ path: String, _ error: EngineError) {
         logger.warning("online log member \(path) marked stale: \(error.description)")
         stale.append((path, error))
     }
 
-    private func requireMembers() throws(CairnError) {
+    private func requireMembers() throws(EngineError) {
         if members.isEmpty {
             let detail = stale.map { "\($0.path): \($0.error.description)" }.joined(separator: "; ")
             throw .io(operation: "write online log sequence \(sequence) (every member of the group failed: \(detail))",
@@ -78,10 +78,10 @@ final class OnlineLogWriter {
     }
 
     /// Writes bytes at `at` in every member.
-    func write(_ p: UnsafeRawPointer, _ count: Int, at: UInt64) throws(CairnError) {
+    func write(_ p: UnsafeRawPointer, _ count: Int, at: UInt64) throws(EngineError) {
         var failed: [Int] = []
         for (i, m) in members.enumerated() {
-            do throws(CairnError) { try m.file.write(p, count: count, at: at) } catch {
+            do throws(EngineError) { try m.file.write(p, count: count, at: at) } catch {
                 markStale(m.path, error)
                 failed.append(i)
             }
@@ -93,11 +93,11 @@ final class OnlineLogWriter {
     func advance(to end: UInt64) { offset = end }
 
     /// Makes everything written so far durable in every member.
-    func sync() throws(CairnError) {
+    func sync() throws(EngineError) {
         var failed: [Int] = []
         for (i, m) in members.enumerated() {
             if fdatasync(m.file.fd) != 0 {
-                markStale(m.path, CairnError.fromErrno("fdatasync", m.path, errno))
+                markStale(m.path, EngineError.fromErrno("fdatasync", m.path, errno))
                 failed.append(i)
             }
         }
@@ -106,7 +106,7 @@ final class OnlineLogWriter {
     }
 
     /// Appends the trailer and makes the log durable; returns its size.
-    func close(trailer: RedoLogFormat.Trailer) throws(CairnError) -> UInt64 {
+    func close(trailer: RedoLogFormat.Trailer) throws(EngineError) -> UInt64 {
         let buf = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.trailerSize, alignment: 8)
         defer { buf.deallocate() }
         RedoLogFormat.encodeTrailer(trailer, into: buf)

@@ -20,7 +20,7 @@ package final class RedoLogReader {
     private var scratch: UnsafeMutableRawPointer
     private var scratchSize = 1 << 20
 
-    package init(path: String) throws(CairnError) {
+    package init(path: String) throws(EngineError) {
         self.path = path
         guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "redo log") }
         file = try RawFile(path: path, mode: .read)
@@ -73,7 +73,7 @@ package final class RedoLogReader {
     /// transaction. Returns nil at the end: the trailer of a closed log, or the end of the
     /// complete records of an open one. `strict` makes a torn or damaged tail an error
     /// (archived logs must end with their trailer).
-    package func next(strict: Bool, pages: ((RedoRecord, Page) throws(CairnError) -> Void)? = nil) throws(CairnError) -> RedoRecord? {
+    package func next(strict: Bool, pages: ((RedoRecord, Page) throws(EngineError) -> Void)? = nil) throws(EngineError) -> RedoRecord? {
         let hsize = RedoLogFormat.recordHeaderSize
         guard trailer == nil else { return nil }
         let hdr = UnsafeMutableRawPointer.allocate(byteCount: max(hsize, RedoLogFormat.trailerSize), alignment: 8)
@@ -92,7 +92,7 @@ package final class RedoLogReader {
             }
             return nil
         }
-        func tornTail(_ why: String) throws(CairnError) -> RedoRecord? {
+        func tornTail(_ why: String) throws(EngineError) -> RedoRecord? {
             if strict {
                 if end >= size { throw .truncated(file: path, expected: end + UInt64(RedoLogFormat.trailerSize), actual: size) }
                 throw .corrupt(file: path, offset: end, detail: why)
@@ -123,7 +123,7 @@ package final class RedoLogReader {
     }
 
     /// Reads every record to the end and returns the last one (nil when empty).
-    package func readAll(strict: Bool) throws(CairnError) -> (last: RedoRecord?, count: Int) {
+    package func readAll(strict: Bool) throws(EngineError) -> (last: RedoRecord?, count: Int) {
         var last: RedoRecord?
         while let r = try next(strict: strict) { last = r }
         return (last, records)

@@ -2,7 +2,7 @@ import Synchronization
 import CairnFormats
 import CairnCatalog
 
-/// A request to stop one capture (a `CaptureService` or a `CaptureGuardian`), made from
+/// A request to stop one capture (a `CaptureRunner` or a `CaptureGuardian`), made from
 /// any thread. A signal to the process (see `CaptureSignals`) counts as a request too:
 /// SIGINT/SIGTERM for a stop, SIGUSR2 for a worker making way.
 package final class StopRequest: Sendable {

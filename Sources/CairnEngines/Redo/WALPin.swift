@@ -92,7 +92,7 @@ final class WALPin {
     /// A pin on `databasePath`'s WAL. With `inherited` descriptors (a guardian's, passed to
     /// its worker) the pin is the one they carry, in whatever state. Either way it starts by
     /// blocking every restart and every copy until the capturer moves it.
-    init(databasePath: String, inherited: (shm: Int32, database: Int32)? = nil) throws(CairnError) {
+    init(databasePath: String, inherited: (shm: Int32, database: Int32)? = nil) throws(EngineError) {
         index = try WALIndex(databasePath: databasePath)
         files = DatabaseFiles(databasePath: databasePath)
         shared = inherited != nil
@@ -105,7 +105,7 @@ final class WALPin {
             (poolKey, shmDescriptor, databaseDescriptor) = (taken.key, taken.shm, taken.database)
         }
         markBuffer.storeBytes(of: 0, as: UInt32.self)
-        do throws(CairnError) {
+        do throws(EngineError) {
             try Self.lock(databaseDescriptor, Self.sharedFirst, Self.sharedSize, .shared, path: databasePath)
             try setUp()
         } catch {
@@ -125,11 +125,11 @@ final class WALPin {
     enum LockKind: Int32 { case unlock = 0, shared = 1, exclusive = 2 }
 
     /// Takes a lock, retrying for up to 5 s while SQLite holds a conflicting one for a moment.
-    private static func lock(_ fd: Int32, _ offset: Int64, _ length: Int64, _ kind: LockKind, path: String) throws(CairnError) {
+    private static func lock(_ fd: Int32, _ offset: Int64, _ length: Int64, _ kind: LockKind, path: String) throws(EngineError) {
         let deadline = Date().addingTimeInterval(5)
         while cairn_ofd_lock(fd, offset, length, kind.rawValue) != 0 {
             let e = errno
-            guard e == EAGAIN || e == EACCES || e == EINTR else { throw CairnError.fromErrno("lock", path, e) }
+            guard e == EAGAIN || e == EACCES || e == EINTR else { throw EngineError.fromErrno("lock", path, e) }
             guard Date() < deadline else {
                 throw .databaseBusy(path: path, detail: "SQLite held a lock Cairn needs to pin the WAL (bytes \(offset)+\(length)) for 5 s")
             }
@@ -160,7 +160,7 @@ final class WALPin {
     /// slot whose mark is not past the WAL's end; with every slot taken and none such, SQLite
     /// would fail them). All four slots are locked for a moment first, which also takes over
     /// whatever an inherited pin held.
-    func setUp() throws(CairnError) {
+    func setUp() throws(EngineError) {
         try Self.lock(shmDescriptor, Self.slotByte(1), 4, .shared, path: index.path)
         try Self.lock(shmDescriptor, Self.readLock0, 1, .shared, path: index.path)
         pinnedAt = index.read()

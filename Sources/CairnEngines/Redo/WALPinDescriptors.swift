@@ -13,7 +13,7 @@ enum WALPinDescriptors {
     private static let free = Mutex<[String: [(Int32, Int32)]]>([:])
 
     /// The files' identity: a pair is reused only for the same files.
-    static func key(_ databasePath: String) throws(CairnError) -> String {
+    static func key(_ databasePath: String) throws(EngineError) -> String {
         let shmPath = databasePath + "-shm"
         guard let shmID = FileIdentity(path: shmPath), let dbID = FileIdentity(path: databasePath) else {
             throw .missingFile(path: shmPath, detail: "the WAL index or the database does not exist")
@@ -22,7 +22,7 @@ enum WALPinDescriptors {
     }
 
     /// A free pair for these files, or a newly opened one.
-    static func take(_ databasePath: String) throws(CairnError) -> (key: String, shm: Int32, database: Int32) {
+    static func take(_ databasePath: String) throws(EngineError) -> (key: String, shm: Int32, database: Int32) {
         let k = try key(databasePath)
         if let pair = free.withLock({ $0[k]?.popLast() }) { return (k, pair.0, pair.1) }
         let shm = try open(databasePath + "-shm")
@@ -34,9 +34,9 @@ enum WALPinDescriptors {
         free.withLock { $0[key, default: []].append((shm, database)) }
     }
 
-    private static func open(_ path: String) throws(CairnError) -> Int32 {
+    private static func open(_ path: String) throws(EngineError) -> Int32 {
         let fd = Glibc.open(path, O_RDWR | O_CLOEXEC)
-        if fd < 0 { throw CairnError.fromErrno("open", path, errno) }
+        if fd < 0 { throw EngineError.fromErrno("open", path, errno) }
         return fd
     }
 }

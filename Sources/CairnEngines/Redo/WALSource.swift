@@ -23,7 +23,7 @@ final class WALSource {
     }
 
     /// The committed transactions after `position` in the file this source has open.
-    func tail(after position: WALPosition) throws(CairnError) -> WALTail.Result {
+    func tail(after position: WALPosition) throws(EngineError) -> WALTail.Result {
         guard let file else { return WALTail.Result(header: nil, newGeneration: position.frame > 0, transactions: []) }
         return try WALTail.read(file: file, after: position, scratch: scratch)
     }

@@ -21,14 +21,14 @@ enum WALTail {
         let transactions: [WALTransaction]
     }
 
-    static func read(path: String, after position: WALPosition?) throws(CairnError) -> Result {
+    static func read(path: String, after position: WALPosition?) throws(EngineError) -> Result {
         guard let file = try? RawFile(path: path, mode: .read) else {
             return Result(header: nil, newGeneration: (position?.frame ?? 0) > 0, transactions: [])
         }
         return try read(file: file, after: position)
     }
 
-    static func read(file: RawFile, after position: WALPosition?, scratch: FrameScratch? = nil) throws(CairnError) -> Result {
+    static func read(file: RawFile, after position: WALPosition?, scratch: FrameScratch? = nil) throws(EngineError) -> Result {
         var txns: [WALTransaction] = []
         var pending: [UInt32: UInt32] = [:]
         let (header, same) = try WALFile.readFrames(file: file, after: position, scratch: scratch) { f in

@@ -15,9 +15,9 @@ final class WorkerProcess {
     let pid: pid_t
     private let toWorker: Int32
 
-    init(executable: String, arguments: [String], pin: WALPin) throws(CairnError) {
+    init(executable: String, arguments: [String], pin: WALPin) throws(EngineError) {
         var input: [Int32] = [0, 0]
-        guard cairn_pipe_cloexec(&input) == 0 else { throw CairnError.fromErrno("create a pipe for", executable, errno) }
+        guard cairn_pipe_cloexec(&input) == 0 else { throw EngineError.fromErrno("create a pipe for", executable, errno) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -69,7 +69,7 @@ final class WorkerProcess {
         let killedBySignal: Bool
         var cleanExit: Bool { !killedBySignal && status == 0 }
         /// The worker stopped for good: the database is gone (restarting cannot help).
-        var isFinal: Bool { !killedBySignal && status == CairnError.databaseVanished(path: "", replaced: false, scn: 0).exitCode }
+        var isFinal: Bool { !killedBySignal && status == EngineError.databaseVanished(path: "", replaced: false, scn: 0).exitCode }
         /// The WAL was deleted or replaced: the worker captured what it could; a new one,
         /// under a pin on the new files, carries on.
         var filesReplaced: Bool { !killedBySignal && status == WorkerProcess.filesReplacedStatus }

@@ -47,14 +47,14 @@ package struct SchemaReport: Sendable, Codable {
 extension Catalog {
     /// Reads the database's layout through a read-only connection (nothing is written) and
     /// relates it to the recorded backups.
-    package func schemaReport() throws(CairnError) -> SchemaReport {
+    package func schemaReport() throws(EngineError) -> SchemaReport {
         guard FileSystem.exists(databasePath) else { throw .databaseMissing(path: databasePath) }
         _ = try DatabaseHeader.read(databasePath)
         let conn = try SQLiteConnection(path: databasePath, readOnly: true)
         defer { conn.close() }
         try conn.exec("BEGIN")
         defer { try? conn.exec("ROLLBACK") }
-        func number(_ sql: String) throws(CairnError) -> UInt64 { UInt64(try conn.scalar(sql) ?? "") ?? 0 }
+        func number(_ sql: String) throws(EngineError) -> UInt64 { UInt64(try conn.scalar(sql) ?? "") ?? 0 }
         let pageSize = Int(try number("PRAGMA page_size"))
         let pageCount = try number("PRAGMA page_count")
         let freePages = try number("PRAGMA freelist_count")

@@ -11,7 +11,7 @@ enum Crosscheck {
         let dir = root + "/" + b.directory
         guard FileSystem.isDirectory(dir) else { return "the backup directory \(dir) is gone" }
         let m: BackupManifest
-        do throws(CairnError) { m = try BackupManifest.read(directory: dir) } catch { return error.description }
+        do throws(EngineError) { m = try BackupManifest.read(directory: dir) } catch { return error.description }
         guard m.backupId == b.id, m.scn == b.scn, m.stateChecksum == b.stateChecksum else {
             return "\(dir)/\(BackupManifest.fileName) describes backup \(m.backupId) at SCN \(m.scn), not backup \(b.id) at SCN \(b.scn)"
         }
@@ -30,7 +30,7 @@ enum Crosscheck {
         let count = 100
         let buf = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 8)
         defer { buf.deallocate() }
-        do throws(CairnError) {
+        do throws(EngineError) {
             let f = try RawFile(path: path, mode: .read)
             let n = try f.read(into: buf, count: count, at: 0)
             if kind == .backupSet && path.hasSuffix(".cbp") {

@@ -14,7 +14,7 @@ package enum ContentDigest {
         package let rows: Int
     }
 
-    package static func compute(_ path: String) throws(CairnError) -> Result {
+    package static func compute(_ path: String) throws(EngineError) -> Result {
         guard FileSystem.exists(path) else { throw .databaseMissing(path: path) }
         _ = try DatabaseHeader.read(path)
         let c = try SQLiteConnection(path: path, readOnly: true)

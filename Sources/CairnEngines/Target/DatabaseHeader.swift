@@ -15,7 +15,7 @@ package struct DatabaseHeader: Sendable, Equatable {
     package var pageCountIsValid: Bool { pageCountField > 0 && versionValidFor == changeCounter }
     package var isWAL: Bool { writeVersion == 2 && readVersion == 2 }
 
-    package init(bytes p: UnsafeRawPointer, count: Int, file: String) throws(CairnError) {
+    package init(bytes p: UnsafeRawPointer, count: Int, file: String) throws(EngineError) {
         guard count >= 100 else {
             throw .notSQLite(path: file, reason: count == 0 ? "the file is empty" : "only \(count) bytes, shorter than a SQLite header")
         }
@@ -36,17 +36,17 @@ package struct DatabaseHeader: Sendable, Equatable {
     }
 
     /// Reads and checks the header of the file at `path`.
-    package static func read(_ path: String) throws(CairnError) -> DatabaseHeader {
+    package static func read(_ path: String) throws(EngineError) -> DatabaseHeader {
         let f: RawFile
-        do throws(CairnError) { f = try SharedFiles.reader(path) } catch {
+        do throws(EngineError) { f = try SharedFiles.reader(path) } catch {
             if case .missingFile = error { throw .databaseMissing(path: path) }
             throw error
         }
         var buf = [UInt8](repeating: 0, count: 100)
-        let n = try buf.withMutableBytes { (b, count) throws(CairnError) -> Int in
+        let n = try buf.withMutableBytes { (b, count) throws(EngineError) -> Int in
             try f.read(into: b, count: count, at: 0)
         }
-        return try buf.withBytes { (b, _) throws(CairnError) -> DatabaseHeader in
+        return try buf.withBytes { (b, _) throws(EngineError) -> DatabaseHeader in
             try DatabaseHeader(bytes: b, count: n, file: path)
         }
     }

@@ -49,7 +49,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
 
     /// Takes the snapshot. With `blockWriters` it is set up under the write lock (held only
     /// for that moment), so nothing can be committed meanwhile.
-    package init(databasePath: String, blockWriters: Bool = false) throws(CairnError) {
+    package init(databasePath: String, blockWriters: Bool = false) throws(EngineError) {
         self.databasePath = databasePath
         let header = try DatabaseHeader.read(databasePath)
         // A read-write connection (that never writes): a read-only one cannot create a missing
@@ -60,7 +60,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
         }
         _ = try connection.scalar("SELECT count(*) FROM sqlite_master")
         (pin, writeLockHeld) = try Self.pin(databasePath, blockWriters: blockWriters)
-        do throws(CairnError) {
+        do throws(EngineError) {
             guard let point = pin.pinnedAt else {
                 throw .walChanged(path: databasePath + "-shm", detail: "the WAL index is not initialised")
             }
@@ -79,16 +79,16 @@ package final class DatabaseSnapshot: @unchecked Sendable {
             position = Self.position(scan, point: point)
             preserved = try PreservedPages(besideDatabase: databasePath, pageSize: pageSize)
             keeper = SnapshotKeeper(pin: pin, at: point, walPath: databasePath + "-wal", pageSize: pageSize,
-                                    pageCount: pageCount, preserved: preserved) { _, _, _ throws(CairnError) in }
+                                    pageCount: pageCount, preserved: preserved) { _, _, _ throws(EngineError) in }
         } catch {
             pin.releaseAll()
             connection.close()
             throw error
         }
-        keeper.readSnapshotPage = { [unowned self] pgno, buffer, generation throws(CairnError) in
+        keeper.readSnapshotPage = { [unowned self] pgno, buffer, generation throws(EngineError) in
             try self.readSnapshotPage(pgno, into: buffer, snapshotGeneration: generation)
         }
-        do throws(CairnError) { try keeper.step() } catch {
+        do throws(EngineError) { try keeper.step() } catch {
             close()
             throw error
         }
@@ -97,7 +97,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
     }
 
     /// Sets up the pin; with `blockWriters`, under the write lock.
-    private static func pin(_ databasePath: String, blockWriters: Bool) throws(CairnError) -> (WALPin, TimeInterval?) {
+    private static func pin(_ databasePath: String, blockWriters: Bool) throws(EngineError) -> (WALPin, TimeInterval?) {
         guard blockWriters else { return (try WALPin(databasePath: databasePath), nil) }
         let writer = try SQLiteConnection(path: databasePath, busyTimeoutMs: 10_000)
         defer { writer.close() }
@@ -109,7 +109,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
     }
 
     /// The WAL's commits up to the snapshot's last frame, which must be there as the index says.
-    private static func scan(_ walPath: String, through point: WALIndexState) throws(CairnError) -> WALScan {
+    private static func scan(_ walPath: String, through point: WALIndexState) throws(EngineError) -> WALScan {
         let scan = try WALFile.scan(path: walPath, through: point.mxFrame)
         if point.mxFrame == 0 {
             return scan
@@ -118,7 +118,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
             // Only possible for a snapshot that reads the database file alone, whose WAL was
             // restarted meanwhile: its frames are all in the file; nothing is read from the WAL.
             if point.fullyBackfilled { return WALScan(header: nil, lastCommitFrame: 0, commits: [], latestFrame: [:]) }
-            throw CairnError.walChanged(path: walPath,
+            throw EngineError.walChanged(path: walPath,
                 detail: "the WAL index records frame \(point.mxFrame) but the log holds \(scan.lastCommitFrame) valid committed frames")
         }
         return scan
@@ -137,7 +137,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
     deinit { close() }
 
     /// Reads every page and returns their hashes.
-    package func pageMap() throws(CairnError) -> PageMap {
+    package func pageMap() throws(EngineError) -> PageMap {
         let blockPages = max(1, (1 << 20) / pageSize)
         let buf = UnsafeMutableRawPointer.allocate(byteCount: blockPages * pageSize, alignment: 4096)
         defer { buf.deallocate() }
@@ -183,7 +183,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
     /// database file, then the snapshot's frames of pages it has in the WAL, then the versions
     /// saved before a checkpoint overwrote them (in that order: a page overwritten while it
     /// was read was saved before).
-    package func readPages(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer) throws(CairnError) {
+    package func readPages(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer) throws(EngineError) {
         if let e = keeper.error { throw e }
         let bytes = count * pageSize
         let got = try dbFile.read(into: buffer, count: bytes, at: UInt64(first - 1) * UInt64(pageSize))
@@ -209,7 +209,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
     /// Reads the snapshot's version of `pgno` from its WAL frame, or, when the WAL was
     /// restarted since (every frame of the snapshot's generation was then copied, and nothing
     /// after them without saving the page first), from the database file.
-    private func readFrame(_ frame: UInt32, pgno: UInt32, into page: UnsafeMutableRawPointer) throws(CairnError) {
+    private func readFrame(_ frame: UInt32, pgno: UInt32, into page: UnsafeMutableRawPointer) throws(EngineError) {
         guard let wal = walFile, let header = scan.header else { return }
         let off = WALScan.frameOffset(frame, pageSize: pageSize)
         var frameHeader = (UInt64(0), UInt64(0), UInt64(0))
@@ -218,7 +218,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
         // read was the frame's.
         // (A restarted WAL may also be shorter than the frame.)
         let whole = try wal.read(into: page, count: pageSize, at: off + UInt64(WALFile.frameHeaderSize)) == pageSize
-        let intact = try !whole ? false : withUnsafeMutableBytes(of: &frameHeader) { (h: UnsafeMutableRawBufferPointer) throws(CairnError) -> Bool in
+        let intact = try !whole ? false : withUnsafeMutableBytes(of: &frameHeader) { (h: UnsafeMutableRawBufferPointer) throws(EngineError) -> Bool in
             guard try wal.read(into: h.baseAddress!, count: WALFile.frameHeaderSize, at: off) == WALFile.frameHeaderSize else { return false }
             return LE.getBE32(h.baseAddress!, 0) == pgno && LE.getBE32(h.baseAddress!, 8) == header.salt1
                 && LE.getBE32(h.baseAddress!, 12) == header.salt2
@@ -230,7 +230,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
 
     /// The snapshot's version of one page, for saving it before a checkpoint overwrites it.
     /// `snapshotGeneration`: the WAL is (or was a moment ago) still in the snapshot's generation.
-    private func readSnapshotPage(_ pgno: UInt32, into page: UnsafeMutableRawPointer, snapshotGeneration: Bool) throws(CairnError) {
+    private func readSnapshotPage(_ pgno: UInt32, into page: UnsafeMutableRawPointer, snapshotGeneration: Bool) throws(EngineError) {
         if snapshotGeneration, let frame = walPages[pgno] {
             return try readFrame(frame, pgno: pgno, into: page)
         }

@@ -30,7 +30,7 @@ package enum LiveDatabase {
         return found
     }
 
-    package static func ensureNotOpenElsewhere(_ path: String) throws(CairnError) {
+    package static func ensureNotOpenElsewhere(_ path: String) throws(EngineError) {
         let users = openers(of: path)
         if !users.isEmpty {
             let list = users.map { "process \($0.pid) (\($0.name))" }.joined(separator: ", ")
@@ -39,7 +39,7 @@ package enum LiveDatabase {
     }
 
     /// Copies every WAL frame into the database file and empties the WAL.
-    package static func checkpointCompletely(_ path: String) throws(CairnError) {
+    package static func checkpointCompletely(_ path: String) throws(EngineError) {
         guard FileSystem.exists(path + "-wal") else { return }
         let c = try SQLiteConnection(path: path, busyTimeoutMs: 5_000)
         defer { c.close() }
@@ -50,16 +50,16 @@ package enum LiveDatabase {
     }
 
     /// Keeps a damaged live database (and its WAL) under a dated name before it is replaced.
-    package static func setAside(_ path: String) throws(CairnError) {
+    package static func setAside(_ path: String) throws(EngineError) {
         let stamp = Int(Date().timeIntervalSince1970)
         let aside = path + ".cairn-replaced-\(stamp)"
-        if link(path, aside) != 0 { throw CairnError.fromErrno("keep the replaced database as", aside, errno) }
+        if link(path, aside) != 0 { throw EngineError.fromErrno("keep the replaced database as", aside, errno) }
         if FileSystem.exists(path + "-wal") { try FileSystem.rename(path + "-wal", aside + "-wal") }
         try FileSystem.fsyncDirectory(FileSystem.parent(of: path))
     }
 }
 
-extension CairnError {
+extension EngineError {
     /// SQLite could not read the file as a database (SQLITE_CORRUPT or SQLITE_NOTADB).
     var isDamagedDatabase: Bool {
         if case let .sqlite(_, code, _) = self { return code == 11 || code == 26 }
@@ -69,7 +69,7 @@ extension CairnError {
 
 extension LiveDatabase {
     /// Puts the database in WAL mode (a header change SQLite makes; no rows or schema change).
-    package static func enableWAL(_ path: String) throws(CairnError) {
+    package static func enableWAL(_ path: String) throws(EngineError) {
         let c = try SQLiteConnection(path: path)
         defer { c.close() }
         let mode = try c.scalar("PRAGMA journal_mode=WAL")?.lowercased()

@@ -13,7 +13,7 @@ final class PreservedPages: @unchecked Sendable {
     private var slots: [UInt32: UInt32] = [:]
     private let lock = NSLock()
 
-    init(besideDatabase databasePath: String, pageSize: Int) throws(CairnError) {
+    init(besideDatabase databasePath: String, pageSize: Int) throws(EngineError) {
         let directory = (databasePath as NSString).deletingLastPathComponent
         if let f = try? RawFile(unnamedIn: directory.isEmpty ? "." : directory) {
             file = f
@@ -28,7 +28,7 @@ final class PreservedPages: @unchecked Sendable {
     func contains(_ pgno: UInt32) -> Bool { lock.withLock { slots[pgno] != nil } }
 
     /// Saves `pgno` from `page` (its snapshot version); a page already saved is kept as it is.
-    func store(_ pgno: UInt32, from page: UnsafeRawPointer) throws(CairnError) {
+    func store(_ pgno: UInt32, from page: UnsafeRawPointer) throws(EngineError) {
         guard let slot = lock.withLock({ slots[pgno] == nil ? UInt32(slots.count) : nil }) else { return }
         try file.write(page, count: pageSize, at: UInt64(slot) * UInt64(pageSize))
         lock.withLock { slots[pgno] = slot }
@@ -36,7 +36,7 @@ final class PreservedPages: @unchecked Sendable {
 
     /// Puts the saved versions of pages `first ..< first + count` over `buffer` (which holds
     /// those pages in order).
-    func overlay(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer) throws(CairnError) {
+    func overlay(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer) throws(EngineError) {
         let found: [(Int, UInt32)] = lock.withLock {
             guard !slots.isEmpty else { return [] }
             return (0..<count).compactMap { i in slots[first + UInt32(i)].map { (i, $0) } }

@@ -13,7 +13,7 @@ package final class SQLiteConnection: @unchecked Sendable {
     /// The busy handler's state (see `cairn_sqlite_busy_poll`); freed after the connection.
     private let busyWait: UnsafeMutablePointer<cairn_busy_wait>
 
-    package init(path: String, readOnly: Bool = false, busyTimeoutMs: Int32 = 60_000) throws(CairnError) {
+    package init(path: String, readOnly: Bool = false, busyTimeoutMs: Int32 = 60_000) throws(EngineError) {
         self.path = path
         busyWait = .allocate(capacity: 1)
         busyWait.initialize(to: cairn_busy_wait(timeout_ms: Int(busyTimeoutMs), started: timespec()))
@@ -41,17 +41,17 @@ package final class SQLiteConnection: @unchecked Sendable {
         db = nil
     }
 
-    private func error(_ rc: Int32) -> CairnError {
+    private func error(_ rc: Int32) -> EngineError {
         .sqlite(path: path, code: rc, message: db.map { String(cString: sqlite3_errmsg($0)) } ?? "closed")
     }
 
-    package func exec(_ sql: String) throws(CairnError) {
+    package func exec(_ sql: String) throws(EngineError) {
         let rc = sqlite3_exec(db, sql, nil, nil, nil)
         if rc != SQLITE_OK { throw error(rc) }
     }
 
     /// Runs a query and returns every row as text values (NULL becomes nil).
-    package func rows(_ sql: String) throws(CairnError) -> [[String?]] {
+    package func rows(_ sql: String) throws(EngineError) -> [[String?]] {
         var out: [[String?]] = []
         try forEachRow(sql) { stmt in
             var row: [String?] = []
@@ -63,12 +63,12 @@ package final class SQLiteConnection: @unchecked Sendable {
         return out
     }
 
-    package func scalar(_ sql: String) throws(CairnError) -> String? {
+    package func scalar(_ sql: String) throws(EngineError) -> String? {
         try rows(sql).first?.first ?? nil
     }
 
     /// Steps a statement and hands each row's statement handle to `body`.
-    package func forEachRow(_ sql: String, _ body: (OpaquePointer) throws(CairnError) -> Void) throws(CairnError) {
+    package func forEachRow(_ sql: String, _ body: (OpaquePointer) throws(EngineError) -> Void) throws(EngineError) {
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nil)
         if rc != SQLITE_OK { throw error(rc) }
@@ -82,6 +82,6 @@ package final class SQLiteConnection: @unchecked Sendable {
     }
 
     package var journalMode: String {
-        get throws(CairnError) { (try scalar("PRAGMA journal_mode") ?? "").lowercased() }
+        get throws(EngineError) { (try scalar("PRAGMA journal_mode") ?? "").lowercased() }
     }
 }

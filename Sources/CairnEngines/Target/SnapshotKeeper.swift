@@ -31,7 +31,7 @@ final class SnapshotKeeper: @unchecked Sendable {
     private let preserved: PreservedPages
     /// Reads the snapshot's version of a page into a buffer; `snapshotGeneration` tells whether
     /// the WAL is still in the snapshot's generation (its frames may then be read).
-    var readSnapshotPage: (UInt32, UnsafeMutableRawPointer, _ snapshotGeneration: Bool) throws(CairnError) -> Void
+    var readSnapshotPage: (UInt32, UnsafeMutableRawPointer, _ snapshotGeneration: Bool) throws(EngineError) -> Void
     private let snapshotSalts: (UInt32, UInt32)
     /// The last frame whose pages are saved (or belong to the snapshot), of its generation.
     private var saved: WALPosition
@@ -45,12 +45,12 @@ final class SnapshotKeeper: @unchecked Sendable {
     private var stopping = false
     private var thread: Thread?
     private let stopped = DispatchSemaphore(value: 0)
-    private var failure: CairnError?
+    private var failure: EngineError?
 
     static let pollMicroseconds: UInt32 = 500
 
     init(pin: WALPin, at point: WALIndexState, walPath: String, pageSize: Int, pageCount: UInt32, preserved: PreservedPages,
-         readSnapshotPage: @escaping (UInt32, UnsafeMutableRawPointer, Bool) throws(CairnError) -> Void) {
+         readSnapshotPage: @escaping (UInt32, UnsafeMutableRawPointer, Bool) throws(EngineError) -> Void) {
         self.pin = pin
         self.walPath = walPath
         self.pageSize = pageSize
@@ -72,7 +72,7 @@ final class SnapshotKeeper: @unchecked Sendable {
     func start() {
         let t = Thread { [self] in
             while !state.withLock({ stopping }) {
-                do throws(CairnError) { try step() } catch {
+                do throws(EngineError) { try step() } catch {
                     state.withLock { failure = error }
                     break
                 }
@@ -94,11 +94,11 @@ final class SnapshotKeeper: @unchecked Sendable {
     }
 
     /// Why the keeper stopped following, if it failed: the snapshot can no longer be trusted.
-    var error: CairnError? { state.withLock { failure } }
+    var error: EngineError? { state.withLock { failure } }
 
     /// One look: saves the pages of frames committed since the last look (and pages beyond a
     /// shrunken database's end), then moves the pin as far as they allow.
-    func step() throws(CairnError) {
+    func step() throws(EngineError) {
         guard let now = pin.index.read() else { return }
         let sameGeneration = now.sameGeneration(salt1: saved.salt1, salt2: saved.salt2)
         if !sameGeneration || now.mxFrame > saved.frame {
@@ -128,7 +128,7 @@ final class SnapshotKeeper: @unchecked Sendable {
     }
 
     /// Saves the snapshot's version of every page that frames `frames` of generation `now` hold.
-    private func preserveFrames(_ frames: ClosedRange<UInt32>, of now: WALIndexState) throws(CairnError) {
+    private func preserveFrames(_ frames: ClosedRange<UInt32>, of now: WALIndexState) throws(EngineError) {
         if wal == nil { wal = try RawFile(path: walPath, mode: .read) }
         guard let wal else { return }
         var pages = Set<UInt32>()
@@ -147,7 +147,7 @@ final class SnapshotKeeper: @unchecked Sendable {
         }
     }
 
-    private func preservePages(_ first: UInt32, through last: UInt32, in now: WALIndexState) throws(CairnError) {
+    private func preservePages(_ first: UInt32, through last: UInt32, in now: WALIndexState) throws(EngineError) {
         guard first <= last else { return }
         let generation = isSnapshotGeneration(now)
         for pgno in first...last where !preserved.contains(pgno) {

@@ -106,9 +106,9 @@ package enum WALFile {
     /// missing, empty or has no valid header) and whether the generation matched `start`.
     @discardableResult
     package static func readFrames(path: String, after start: WALPosition?,
-                                  _ body: (Frame) -> Void) throws(CairnError) -> (header: WALHeader?, sameGeneration: Bool) {
+                                  _ body: (Frame) -> Void) throws(EngineError) -> (header: WALHeader?, sameGeneration: Bool) {
         let file: RawFile
-        do throws(CairnError) { file = try RawFile(path: path, mode: .read) } catch {
+        do throws(EngineError) { file = try RawFile(path: path, mode: .read) } catch {
             if case .missingFile = error { return (nil, false) }
             throw error
         }
@@ -118,7 +118,7 @@ package enum WALFile {
     /// `readFrames(path:after:_:)` on an open WAL file.
     @discardableResult
     static func readFrames(file: RawFile, after start: WALPosition?, scratch: FrameScratch? = nil,
-                                  _ body: (Frame) -> Void) throws(CairnError) -> (header: WALHeader?, sameGeneration: Bool) {
+                                  _ body: (Frame) -> Void) throws(EngineError) -> (header: WALHeader?, sameGeneration: Bool) {
         let size = try file.size()
         let hbuf = UnsafeMutableRawPointer.allocate(byteCount: headerSize, alignment: 8)
         defer { hbuf.deallocate() }
@@ -160,7 +160,7 @@ package enum WALFile {
 
     /// Scans the WAL at `path` from the start and returns its committed content, up to frame
     /// `last`. A missing or empty WAL gives an empty scan.
-    package static func scan(path: String, through last: UInt32 = .max) throws(CairnError) -> WALScan {
+    package static func scan(path: String, through last: UInt32 = .max) throws(EngineError) -> WALScan {
         var commits: [WALCommit] = []
         var latest: [UInt32: UInt32] = [:]
         var pending: [(UInt32, UInt32)] = []

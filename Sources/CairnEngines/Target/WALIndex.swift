@@ -44,7 +44,7 @@ package final class WALIndex: @unchecked Sendable {
     }
 
     /// Opens the index of `databasePath`; throws `missingFile` when it does not exist.
-    package init(databasePath: String) throws(CairnError) {
+    package init(databasePath: String) throws(EngineError) {
         path = databasePath + "-shm"
         file = try SharedFiles.reader(path)
     }

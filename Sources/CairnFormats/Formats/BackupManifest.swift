@@ -96,7 +96,7 @@ package struct BackupManifest: Codable, Sendable, Equatable {
 
     package var storedBytes: UInt64 { files.reduce(0) { $0 + $1.bytes } }
 
-    package static func read(directory: String) throws(CairnError) -> BackupManifest {
+    package static func read(directory: String) throws(EngineError) -> BackupManifest {
         let path = directory + "/" + fileName
         guard FileSystem.exists(path) else {
             throw .missingFile(path: path, detail: "the backup's manifest is gone")
@@ -106,7 +106,7 @@ package struct BackupManifest: Codable, Sendable, Equatable {
         return try doc.decodeBody(BackupManifest.self, file: path)
     }
 
-    package func write(directory: String) throws(CairnError) -> UInt64 {
+    package func write(directory: String) throws(EngineError) -> UInt64 {
         let bytes = CheckedDocument.make(self, kind: Self.kind, version: FormatVersion.manifest, usn: 1).encoded()
         let path = directory + "/" + Self.fileName
         let f = try RawFile(path: path, mode: .createNew)

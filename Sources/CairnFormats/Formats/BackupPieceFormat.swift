@@ -71,7 +71,7 @@ package enum BackupPieceFormat {
         Seal.close(p, at: 56)
     }
 
-    package static func decodeHeader(_ p: UnsafeRawPointer, file: String) throws(CairnError) -> Header {
+    package static func decodeHeader(_ p: UnsafeRawPointer, file: String) throws(EngineError) -> Header {
         guard Seal.hasMagic(headerMagic, p) else {
             throw .corrupt(file: file, offset: 0, detail: "not a Cairn backup piece (bad magic)")
         }
@@ -104,7 +104,7 @@ package enum BackupPieceFormat {
         Seal.close(p, at: 40)
     }
 
-    package static func decodeTrailer(_ p: UnsafeRawPointer, file: String, offset: UInt64) throws(CairnError) -> Trailer {
+    package static func decodeTrailer(_ p: UnsafeRawPointer, file: String, offset: UInt64) throws(EngineError) -> Trailer {
         guard Seal.hasMagic(trailerMagic, p) else {
             throw .corrupt(file: file, offset: offset, detail: "piece trailer missing (the piece may be truncated)")
         }

@@ -31,7 +31,7 @@ package struct CheckedDocument: Sendable {
     }
 
     /// Parses and verifies; throws `corrupt`, `truncated` or `unsupportedFormat` naming `file`.
-    package static func decode(_ bytes: [UInt8], kind: String, maxVersion: Int, file: String) throws(CairnError) -> CheckedDocument {
+    package static func decode(_ bytes: [UInt8], kind: String, maxVersion: Int, file: String) throws(EngineError) -> CheckedDocument {
         guard let nl = bytes.firstIndex(of: 0x0A), nl < 256 else {
             throw .corrupt(file: file, offset: 0, detail: "no Cairn \(kind) header line")
         }
@@ -42,7 +42,7 @@ package struct CheckedDocument: Sendable {
         guard parts.count == 6, parts[0] == "CAIRN", parts[1] == kind else {
             throw .corrupt(file: file, offset: 0, detail: "not a Cairn \(kind) file (header: \(line.prefix(60)))")
         }
-        func field(_ i: Int, _ prefix: String) throws(CairnError) -> Substring {
+        func field(_ i: Int, _ prefix: String) throws(EngineError) -> Substring {
             guard parts[i].hasPrefix(prefix) else { throw .corrupt(file: file, offset: 0, detail: "malformed header field \(parts[i])") }
             return parts[i].dropFirst(prefix.count)
         }
@@ -86,7 +86,7 @@ package struct CheckedDocument: Sendable {
         return CheckedDocument(kind: kind, version: version, usn: usn, body: Array(data))
     }
 
-    package func decodeBody<T: Decodable>(_ type: T.Type, file: String) throws(CairnError) -> T {
+    package func decodeBody<T: Decodable>(_ type: T.Type, file: String) throws(EngineError) -> T {
         do {
             return try CheckedDocument.decoder.decode(T.self, from: Data(body))
         } catch {

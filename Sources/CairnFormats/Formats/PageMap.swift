@@ -110,7 +110,7 @@ package struct PageMap: Sendable, Equatable {
 
     package static let version: UInt32 = 2
 
-    package func write(to path: String, scn: UInt64, incarnation: Int) throws(CairnError) {
+    package func write(to path: String, scn: UInt64, incarnation: Int) throws(EngineError) {
         let bytes = encoded(scn: scn, incarnation: incarnation)
         try FileSystem.atomicWrite(bytes, to: path)
     }
@@ -157,15 +157,15 @@ package struct PageMap: Sendable, Equatable {
     }
 
     /// Reads a page map; returns it with the SCN and incarnation it describes.
-    package static func read(_ path: String) throws(CairnError) -> (map: PageMap, scn: UInt64, incarnation: Int) {
+    package static func read(_ path: String) throws(EngineError) -> (map: PageMap, scn: UInt64, incarnation: Int) {
         try decode(try FileSystem.readAll(path), file: path)
     }
 
-    package static func decode(_ bytes: [UInt8], file path: String) throws(CairnError) -> (map: PageMap, scn: UInt64, incarnation: Int) {
+    package static func decode(_ bytes: [UInt8], file path: String) throws(EngineError) -> (map: PageMap, scn: UInt64, incarnation: Int) {
         guard bytes.count >= 56, Array(bytes[0..<8]) == Array("CAIRNMAP".utf8) else {
             throw .corrupt(file: path, offset: 0, detail: "not a Cairn page map")
         }
-        return try bytes.withBytes { (p, n) throws(CairnError) in
+        return try bytes.withBytes { (p, n) throws(EngineError) in
             let version = LE.get32(p, 8)
             guard version == 1 || version == 2 else { throw .unsupportedFormat(file: path, found: Int(version), supported: Int(Self.version)) }
             let count = Int(LE.get32(p, 28))

@@ -70,7 +70,7 @@ package enum RedoLogFormat {
         Seal.close(p, at: 56)
     }
 
-    package static func decodeHeader(_ p: UnsafeRawPointer, file: String) throws(CairnError) -> Header {
+    package static func decodeHeader(_ p: UnsafeRawPointer, file: String) throws(EngineError) -> Header {
         guard Seal.hasMagic(magic, p) else {
             throw .corrupt(file: file, offset: 0, detail: "not a Cairn redo log (bad magic)")
         }

@@ -19,7 +19,7 @@ package final class ZstdStreamCompressor: @unchecked Sendable {
     package static var outputSize: Int { ZSTD_CStreamOutSize() }
 
     /// Starts a new frame; `contentSize` (when known) is recorded in the frame header.
-    package func begin(contentSize: UInt64?, file: String) throws(CairnError) {
+    package func begin(contentSize: UInt64?, file: String) throws(EngineError) {
         ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters)
         try check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level), file)
         try check(ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1), file)
@@ -29,7 +29,7 @@ package final class ZstdStreamCompressor: @unchecked Sendable {
     /// Compresses `count` bytes at `src` (with `end`, finishes the frame after them). Every
     /// filled stretch of `out` is handed to `emit` before `out` is reused.
     package func compress(_ src: UnsafeRawPointer?, _ count: Int, end: Bool, out: UnsafeMutableRawPointer, capacity: Int, file: String,
-                         emit: (UnsafeRawPointer, Int) throws(CairnError) -> Void) throws(CairnError) {
+                         emit: (UnsafeRawPointer, Int) throws(EngineError) -> Void) throws(EngineError) {
         var input = ZSTD_inBuffer(src: src, size: count, pos: 0)
         let mode = end ? ZSTD_e_end : ZSTD_e_continue
         while true {
@@ -42,7 +42,7 @@ package final class ZstdStreamCompressor: @unchecked Sendable {
         }
     }
 
-    private func check(_ code: Int, _ file: String) throws(CairnError) {
+    private func check(_ code: Int, _ file: String) throws(EngineError) {
         if ZSTD_isError(code) != 0 {
             throw .io(operation: "zstd compression (\(String(cString: ZSTD_getErrorName(code))))", path: file, errno: EIO)
         }
@@ -70,7 +70,7 @@ package final class ZstdStreamDecompressor: @unchecked Sendable {
     /// Every filled stretch of `out` is handed to `emit`. Damaged input and bytes after the
     /// end of the frame throw `corrupt`.
     package func decompress(_ src: UnsafeRawPointer, _ count: Int, offset: UInt64, out: UnsafeMutableRawPointer, capacity: Int, file: String,
-                           emit: (UnsafeRawPointer, Int) throws(CairnError) -> Void) throws(CairnError) {
+                           emit: (UnsafeRawPointer, Int) throws(EngineError) -> Void) throws(EngineError) {
         var input = ZSTD_inBuffer(src: src, size: count, pos: 0)
         while input.pos < input.size || !finished {
             if finished {

@@ -6,17 +6,17 @@ package protocol ArchiveDestination: Sendable {
     /// How the destination is named in the control file and in messages.
     var name: String { get }
     /// Stores `localPath` durably as `fileName`; returns only once it is durable.
-    func put(localPath: String, as fileName: String) throws(CairnError)
+    func put(localPath: String, as fileName: String) throws(EngineError)
     /// Re-reads `fileName` and checks its size and XXH3.
-    func verify(_ fileName: String, bytes: UInt64, xxh3: String) throws(CairnError)
+    func verify(_ fileName: String, bytes: UInt64, xxh3: String) throws(EngineError)
     /// A local path from which `fileName` can be read (downloading it first if needed).
-    func localCopy(of fileName: String) throws(CairnError) -> String
+    func localCopy(of fileName: String) throws(EngineError) -> String
     func exists(_ fileName: String) -> Bool
     /// Size of `fileName` at the destination, or nil when it is not there.
     func size(of fileName: String) -> UInt64?
     /// First step of a deletion: makes `fileName` unreachable (renamed aside). Returns false
     /// when it is not there.
-    func retire(_ fileName: String) throws(CairnError) -> Bool
+    func retire(_ fileName: String) throws(EngineError) -> Bool
     /// Puts a retired copy back (its deletion could not be recorded).
     func unretire(_ fileName: String)
     /// Last step of a deletion: removes the retired copy of `fileName`, or every leftover
@@ -31,12 +31,12 @@ package struct LocalDirectoryDestination: ArchiveDestination {
 
     package init(directory: String) { self.directory = FileSystem.absolute(directory) }
 
-    package func put(localPath: String, as fileName: String) throws(CairnError) {
+    package func put(localPath: String, as fileName: String) throws(EngineError) {
         try FileSystem.makeDirectories(directory)
         let target = directory + "/" + fileName
         // A name of its own: two processes (or threads) copying the same log never share one.
         let temp = directory + "/." + fileName + ".part-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        do throws(CairnError) {
+        do throws(EngineError) {
             try FileSystem.copyDurably(from: localPath, to: temp)
             try FileSystem.rename(temp, target)
             try FileSystem.fsyncDirectory(directory)
@@ -46,7 +46,7 @@ package struct LocalDirectoryDestination: ArchiveDestination {
         }
     }
 
-    package func verify(_ fileName: String, bytes: UInt64, xxh3: String) throws(CairnError) {
+    package func verify(_ fileName: String, bytes: UInt64, xxh3: String) throws(EngineError) {
         let path = directory + "/" + fileName
         guard let size = FileSystem.fileSize(path) else { throw .missingFile(path: path, detail: "archived log") }
         if size != bytes { throw .truncated(file: path, expected: bytes, actual: size) }
@@ -54,7 +54,7 @@ package struct LocalDirectoryDestination: ArchiveDestination {
         if h != xxh3 { throw .corrupt(file: path, offset: nil, detail: "archived log checksum \(h) differs from the recorded \(xxh3)") }
     }
 
-    package func localCopy(of fileName: String) throws(CairnError) -> String {
+    package func localCopy(of fileName: String) throws(EngineError) -> String {
         let path = directory + "/" + fileName
         guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "archived log") }
         return path
@@ -67,7 +67,7 @@ package struct LocalDirectoryDestination: ArchiveDestination {
     static let retiredSuffix = ".deleting"
     func retiredPath(_ fileName: String) -> String { directory + "/." + fileName + Self.retiredSuffix }
 
-    package func retire(_ fileName: String) throws(CairnError) -> Bool {
+    package func retire(_ fileName: String) throws(EngineError) -> Bool {
         let path = directory + "/" + fileName
         guard FileSystem.exists(path) else { return false }
         try FileSystem.rename(path, retiredPath(fileName))

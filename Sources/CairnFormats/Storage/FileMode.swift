@@ -34,7 +34,7 @@ package struct FileMode: Sendable, Equatable, Hashable, Codable, CustomStringCon
 
     /// Parses the mode given with `cairn init --mode` (octal: "0640", "640" or "0o640") and
     /// refuses what Cairn cannot or should not use.
-    package static func parse(_ text: String) throws(CairnError) -> FileMode {
+    package static func parse(_ text: String) throws(EngineError) -> FileMode {
         var digits = Substring(text)
         if digits.hasPrefix("0o") || digits.hasPrefix("0O") { digits = digits.dropFirst(2) }
         guard !digits.isEmpty, digits.count <= 4, let value = mode_t(digits, radix: 8) else {

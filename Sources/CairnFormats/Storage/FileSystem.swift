@@ -49,45 +49,45 @@ package enum FileSystem {
         return (base == "/" ? "" : base) + "/" + name
     }
 
-    package static func fsyncDirectory(_ dir: String) throws(CairnError) {
-        if let e = FaultInjector.errno(.sync, dir) { throw CairnError.fromErrno("fsync directory", dir, e) }
+    package static func fsyncDirectory(_ dir: String) throws(EngineError) {
+        if let e = FaultInjector.errno(.sync, dir) { throw EngineError.fromErrno("fsync directory", dir, e) }
         let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd < 0 { throw CairnError.fromErrno("open directory", dir, errno) }
+        if fd < 0 { throw EngineError.fromErrno("open directory", dir, errno) }
         defer { close(fd) }
-        if fsync(fd) != 0 { throw CairnError.fromErrno("fsync directory", dir, errno) }
+        if fsync(fd) != 0 { throw EngineError.fromErrno("fsync directory", dir, errno) }
     }
 
     /// Creates a directory and its parents; each new directory is made durable in its parent.
     /// New directories get the permissions `FilePermissions` gives `path`.
-    package static func makeDirectories(_ path: String) throws(CairnError) {
+    package static func makeDirectories(_ path: String) throws(EngineError) {
         try makeDirectories(path, bits: FilePermissions.directoryBits(for: path))
     }
 
-    private static func makeDirectories(_ path: String, bits: mode_t) throws(CairnError) {
+    private static func makeDirectories(_ path: String, bits: mode_t) throws(EngineError) {
         if isDirectory(path) { return }
         let parentDir = parent(of: path)
         if parentDir != path { try makeDirectories(parentDir, bits: bits) }
-        if mkdir(path, bits) != 0 && errno != EEXIST { throw CairnError.fromErrno("create directory", path, errno) }
+        if mkdir(path, bits) != 0 && errno != EEXIST { throw EngineError.fromErrno("create directory", path, errno) }
         try fsyncDirectory(parentDir)
     }
 
     /// Creates one directory that must not exist yet (a backup being written), with the
     /// permissions `FilePermissions` gives it.
-    package static func makeNewDirectory(_ path: String, purpose: String) throws(CairnError) {
-        if mkdir(path, FilePermissions.directoryBits(for: path)) != 0 { throw CairnError.fromErrno("create \(purpose)", path, errno) }
+    package static func makeNewDirectory(_ path: String, purpose: String) throws(EngineError) {
+        if mkdir(path, FilePermissions.directoryBits(for: path)) != 0 { throw EngineError.fromErrno("create \(purpose)", path, errno) }
     }
 
     /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
     /// The file gets the permissions `FilePermissions` gives `path`.
-    package static func atomicWrite(_ bytes: [UInt8], to path: String) throws(CairnError) {
+    package static func atomicWrite(_ bytes: [UInt8], to path: String) throws(EngineError) {
         let dir = parent(of: path)
         let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        do throws(CairnError) {
+        do throws(EngineError) {
             let f = try RawFile(path: tmp, mode: .createNew, permissions: FilePermissions.fileMode(for: path))
             try f.write(bytes, at: 0)
             try f.sync()
-            if let e = FaultInjector.errno(.rename, path) { throw CairnError.fromErrno("rename", path, e) }
-            if Glibc.rename(tmp, path) != 0 { throw CairnError.fromErrno("rename", path, errno) }
+            if let e = FaultInjector.errno(.rename, path) { throw EngineError.fromErrno("rename", path, e) }
+            if Glibc.rename(tmp, path) != 0 { throw EngineError.fromErrno("rename", path, errno) }
         } catch {
             unlink(tmp)
             throw error
@@ -95,26 +95,26 @@ package enum FileSystem {
         try fsyncDirectory(dir)
     }
 
-    package static func rename(_ from: String, _ to: String) throws(CairnError) {
-        if let e = FaultInjector.errno(.rename, to) { throw CairnError.fromErrno("rename \(from) to", to, e) }
-        if Glibc.rename(from, to) != 0 { throw CairnError.fromErrno("rename \(from) to", to, errno) }
+    package static func rename(_ from: String, _ to: String) throws(EngineError) {
+        if let e = FaultInjector.errno(.rename, to) { throw EngineError.fromErrno("rename \(from) to", to, e) }
+        if Glibc.rename(from, to) != 0 { throw EngineError.fromErrno("rename \(from) to", to, errno) }
     }
 
     /// Renames only if `to` does not exist (Linux renameat2 with RENAME_NOREPLACE), so a file
     /// that appeared meanwhile is never overwritten. Works for files and directories.
-    package static func renameNoReplace(_ from: String, _ to: String) throws(CairnError) {
-        if let e = FaultInjector.errno(.rename, to) { throw CairnError.fromErrno("rename \(from) to", to, e) }
+    package static func renameNoReplace(_ from: String, _ to: String) throws(EngineError) {
+        if let e = FaultInjector.errno(.rename, to) { throw EngineError.fromErrno("rename \(from) to", to, e) }
         if cairn_rename_noreplace(from, to) == 0 { return }
         let e = errno
         if e == EEXIST { throw .targetExists(path: to) }
-        throw CairnError.fromErrno("rename \(from) to", to, e)
+        throw EngineError.fromErrno("rename \(from) to", to, e)
     }
 
-    package static func readAll(_ path: String) throws(CairnError) -> [UInt8] {
+    package static func readAll(_ path: String) throws(EngineError) -> [UInt8] {
         let f = try RawFile(path: path, mode: .read)
         let size = Int(try f.size())
         var out = [UInt8](repeating: 0, count: size)
-        let n = try out.withMutableBytes { (p, count) throws(CairnError) -> Int in
+        let n = try out.withMutableBytes { (p, count) throws(EngineError) -> Int in
             try f.read(into: p, count: count, at: 0)
         }
         if n < size { out.removeLast(size - n) }
@@ -146,7 +146,7 @@ package enum FileSystem {
 extension FileSystem {
     /// Copies a file in 1 MiB chunks and fsyncs the copy (a new file, with the permissions
     /// `FilePermissions` gives `target`).
-    package static func copyDurably(from source: String, to target: String) throws(CairnError) {
+    package static func copyDurably(from source: String, to target: String) throws(EngineError) {
         let src = try RawFile(path: source, mode: .read)
         let dst = try RawFile(path: target, mode: .createNew)
         let size = try src.size()
@@ -163,7 +163,7 @@ extension FileSystem {
     }
 
     /// XXH3 of a whole file.
-    package static func hashFile(_ path: String) throws(CairnError) -> UInt64 {
+    package static func hashFile(_ path: String) throws(EngineError) -> UInt64 {
         let f = try RawFile(path: path, mode: .read)
         let size = try f.size()
         let buf = UnsafeMutableRawPointer.allocate(byteCount: 1 << 20, alignment: 4096)

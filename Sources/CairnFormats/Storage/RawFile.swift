@@ -14,7 +14,7 @@ package final class RawFile: @unchecked Sendable {
 
     /// Files created (`createNew`, `createOrTruncate`) are no more permissive than
     /// `permissions`, by default what `FilePermissions` says for `path`.
-    package init(path: String, mode: Mode, permissions: FileMode? = nil) throws(CairnError) {
+    package init(path: String, mode: Mode, permissions: FileMode? = nil) throws(EngineError) {
         self.path = path
         let flags: Int32
         switch mode {
@@ -24,43 +24,43 @@ package final class RawFile: @unchecked Sendable {
         case .createOrTruncate: flags = O_RDWR | O_CREAT | O_TRUNC
         case .readWriteDirect: flags = O_RDWR | cairn_o_direct()
         }
-        if let e = FaultInjector.errno(.open, path) { throw CairnError.fromErrno("open", path, e) }
+        if let e = FaultInjector.errno(.open, path) { throw EngineError.fromErrno("open", path, e) }
         let fd = flags & O_CREAT != 0
             ? FilePermissions.openCreating(path, flags | O_CLOEXEC, mode: permissions)
             : open(path, flags | O_CLOEXEC)
         if fd < 0 {
             let e = errno
             if e == ENOENT { throw .missingFile(path: path, detail: "open: no such file") }
-            throw CairnError.fromErrno("open", path, e)
+            throw EngineError.fromErrno("open", path, e)
         }
         self.fd = fd
     }
 
     /// A scratch file with no name in `directory` (owner-only, gone when closed).
-    package init(unnamedIn directory: String) throws(CairnError) {
+    package init(unnamedIn directory: String) throws(EngineError) {
         let fd = cairn_open_unnamed(directory)
-        if fd < 0 { throw CairnError.fromErrno("create a temporary file in", directory, errno) }
+        if fd < 0 { throw EngineError.fromErrno("create a temporary file in", directory, errno) }
         path = directory + "/(unnamed temporary file)"
         self.fd = fd
     }
 
     deinit { close(fd) }
 
-    package func size() throws(CairnError) -> UInt64 {
+    package func size() throws(EngineError) -> UInt64 {
         var st = stat()
-        if fstat(fd, &st) != 0 { throw CairnError.fromErrno("fstat", path, errno) }
+        if fstat(fd, &st) != 0 { throw EngineError.fromErrno("fstat", path, errno) }
         return UInt64(st.st_size)
     }
 
     /// Reads up to `count` bytes at `offset`; returns the number read (less only at end of file).
-    package func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(CairnError) -> Int {
-        if let e = FaultInjector.errno(.read, path) { throw CairnError.fromErrno("read", path, e) }
+    package func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(EngineError) -> Int {
+        if let e = FaultInjector.errno(.read, path) { throw EngineError.fromErrno("read", path, e) }
         var done = 0
         while done < count {
             let n = pread(fd, buffer + done, count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CairnError.fromErrno("read", path, errno)
+                throw EngineError.fromErrno("read", path, errno)
             }
             if n == 0 { break }
             done += n
@@ -69,16 +69,16 @@ package final class RawFile: @unchecked Sendable {
     }
 
     /// Reads exactly `count` bytes at `offset` or throws `truncated`.
-    package func readExactly(into buffer: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(CairnError) {
+    package func readExactly(into buffer: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(EngineError) {
         let n = try read(into: buffer, count: count, at: offset)
         if n != count { throw .truncated(file: path, expected: offset + UInt64(count), actual: offset + UInt64(n)) }
     }
 
-    package func write(_ buffer: UnsafeRawPointer, count: Int, at offset: UInt64) throws(CairnError) {
+    package func write(_ buffer: UnsafeRawPointer, count: Int, at offset: UInt64) throws(EngineError) {
         var done = 0
         var limit = count
         switch FaultInjector.shared.check(.write, path) {
-        case .fail(let e)?: throw CairnError.fromErrno("write", path, e)
+        case .fail(let e)?: throw EngineError.fromErrno("write", path, e)
         case .shortWrite?: limit = max(1, count / 2) // the loop below must finish the rest
         case .delay(let ms)?: usleep(UInt32(ms) * 1000)
         case nil: break
@@ -88,33 +88,33 @@ package final class RawFile: @unchecked Sendable {
             if done + max(n, 0) >= limit { limit = count }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CairnError.fromErrno("write", path, errno)
+                throw EngineError.fromErrno("write", path, errno)
             }
-            if n == 0 { throw CairnError.fromErrno("write", path, EIO) }
+            if n == 0 { throw EngineError.fromErrno("write", path, EIO) }
             done += n
         }
     }
 
-    package func write(_ bytes: [UInt8], at offset: UInt64) throws(CairnError) {
-        try bytes.withBytes { (p, count) throws(CairnError) in
+    package func write(_ bytes: [UInt8], at offset: UInt64) throws(EngineError) {
+        try bytes.withBytes { (p, count) throws(EngineError) in
             try write(p, count: count, at: offset)
         }
     }
 
-    package func truncate(to size: UInt64) throws(CairnError) {
-        if ftruncate(fd, off_t(size)) != 0 { throw CairnError.fromErrno("truncate", path, errno) }
+    package func truncate(to size: UInt64) throws(EngineError) {
+        if ftruncate(fd, off_t(size)) != 0 { throw EngineError.fromErrno("truncate", path, errno) }
     }
 
     /// Reserves space so a full disk is found before data is written, where the file system supports it.
-    package func preallocate(_ size: UInt64) throws(CairnError) {
+    package func preallocate(_ size: UInt64) throws(EngineError) {
         guard size > 0 else { return }
         let r = posix_fallocate(fd, 0, off_t(size))
-        if r == ENOSPC || r == EDQUOT { throw CairnError.fromErrno("allocate", path, r) }
+        if r == ENOSPC || r == EDQUOT { throw EngineError.fromErrno("allocate", path, r) }
     }
 
-    package func sync() throws(CairnError) {
-        if let e = FaultInjector.errno(.sync, path) { throw CairnError.fromErrno("fsync", path, e) }
-        if fsync(fd) != 0 { throw CairnError.fromErrno("fsync", path, errno) }
+    package func sync() throws(EngineError) {
+        if let e = FaultInjector.errno(.sync, path) { throw EngineError.fromErrno("fsync", path, e) }
+        if fsync(fd) != 0 { throw EngineError.fromErrno("fsync", path, errno) }
     }
 
     /// Starts writing a range back to disk without waiting, so the final fsync is short and

@@ -18,7 +18,7 @@ package final class SequentialWriter: @unchecked Sendable {
     package private(set) var size: UInt64 = 0
     private var flushed: UInt64 = 0
 
-    package init(path: String) throws(CairnError) {
+    package init(path: String) throws(EngineError) {
         self.path = path
         buffered = try RawFile(path: path, mode: .createNew)
         direct = try? RawFile(path: path, mode: .readWriteDirect)
@@ -27,7 +27,7 @@ package final class SequentialWriter: @unchecked Sendable {
 
     deinit { staging.deallocate() }
 
-    package func append(_ p: UnsafeRawPointer, _ count: Int) throws(CairnError) {
+    package func append(_ p: UnsafeRawPointer, _ count: Int) throws(EngineError) {
         var done = 0
         while done < count {
             let n = min(count - done, Self.chunk - staged)
@@ -39,11 +39,11 @@ package final class SequentialWriter: @unchecked Sendable {
         }
     }
 
-    private func flushStaging() throws(CairnError) {
+    private func flushStaging() throws(EngineError) {
         guard staged > 0 else { return }
         let aligned = staged & ~(Self.alignment - 1)
         if let d = direct, aligned > 0 {
-            do throws(CairnError) {
+            do throws(EngineError) {
                 try d.write(staging, count: aligned, at: flushed)
             } catch {
                 // Direct I/O refused (EINVAL on some file systems): use the page cache from here on.
@@ -60,7 +60,7 @@ package final class SequentialWriter: @unchecked Sendable {
     }
 
     /// Writes what is staged and makes the file durable.
-    package func finish() throws(CairnError) {
+    package func finish() throws(EngineError) {
         try flushStaging()
         if staged > 0 {
             try buffered.write(staging, count: staged, at: flushed)

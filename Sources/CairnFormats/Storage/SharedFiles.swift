@@ -12,11 +12,11 @@ package enum SharedFiles {
     private static let lock = NSLock()
 
     /// A read handle for `path`, shared by the whole process and kept open.
-    package static func reader(_ path: String) throws(CairnError) -> RawFile {
+    package static func reader(_ path: String) throws(EngineError) -> RawFile {
         var st = stat()
         guard stat(path, &st) == 0 else {
             if errno == ENOENT { throw .missingFile(path: path, detail: "open: no such file") }
-            throw CairnError.fromErrno("stat", path, errno)
+            throw EngineError.fromErrno("stat", path, errno)
         }
         let key = "\(st.st_dev):\(st.st_ino)"
         lock.lock()

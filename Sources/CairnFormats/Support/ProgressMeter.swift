@@ -1,49 +1,69 @@
 import Foundation
+import Synchronization
 
-/// ProgressMeter of a long operation, drawn on standard error when it is a terminal and silent
-/// otherwise. Safe to update from any thread; redraws at most ten times a second.
-package final class ProgressMeter: @unchecked Sendable {
+/// How far a long operation got: bytes done of the bytes it will handle (nil when unknown).
+package struct ProgressReport: Sendable, Equatable {
+    package let operation: String
+    package let completedBytes: UInt64
+    package let totalBytes: UInt64?
+    package let finished: Bool
+}
+
+/// What a long operation tells its caller and hears from it: progress reports go to `report`
+/// (the CLI draws a bar from them; the library never writes to a terminal), and `cancel()`
+/// makes the operation stop with `EngineError.cancelled` at its next block.
+package final class OperationMonitor: Sendable {
+    private let report: (@Sendable (ProgressReport) -> Void)?
+    private let cancelled = Atomic<Bool>(false)
+
+    package init(report: (@Sendable (ProgressReport) -> Void)? = nil) {
+        self.report = report
+    }
+
+    package func cancel() { cancelled.store(true, ordering: .releasing) }
+    package var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
+
+    /// Throws `cancelled` once `cancel()` was called.
+    package func checkCancelled(_ operation: String) throws(EngineError) {
+        if isCancelled { throw .cancelled(operation: operation) }
+    }
+
+    package func send(_ r: ProgressReport) { report?(r) }
+    package var reports: Bool { report != nil }
+}
+
+/// The progress of one long operation: counts bytes from any thread, reports at most ten
+/// times a second to its monitor, and is where the operation notices a cancellation.
+package final class ProgressMeter: Sendable {
+    private struct State { var done: UInt64 = 0; var lastReport = Date.distantPast }
     private let label: String
     private let total: UInt64
-    private let enabled: Bool
-    private let lock = NSLock()
-    private var done: UInt64 = 0
-    private var lastDraw = Date.distantPast
-    private let start = Date()
+    private let monitor: OperationMonitor
+    private let state = Mutex(State())
 
-    package init(label: String, totalBytes: UInt64, enabled: Bool = isatty(STDERR_FILENO) == 1) {
+    package init(label: String, totalBytes: UInt64, monitor: OperationMonitor) {
         self.label = label
         self.total = totalBytes
-        self.enabled = enabled
+        self.monitor = monitor
     }
 
-    package func advance(_ bytes: UInt64) {
-        guard enabled else { return }
-        lock.withLock {
-            done += bytes
+    /// Counts `bytes` more done; throws `cancelled` when the operation was cancelled.
+    package func advance(_ bytes: UInt64) throws(EngineError) {
+        try monitor.checkCancelled(label)
+        guard monitor.reports else { return }
+        let due: UInt64? = state.withLock { s in
+            s.done += bytes
             let now = Date()
-            guard now.timeIntervalSince(lastDraw) >= 0.1 else { return }
-            lastDraw = now
-            draw(now)
+            guard now.timeIntervalSince(s.lastReport) >= 0.1 else { return nil }
+            s.lastReport = now
+            return s.done
         }
-    }
-
-    private func draw(_ now: Date) {
-        let secs = max(now.timeIntervalSince(start), 0.001)
-        let rate = Double(done) / secs / 1_048_576
-        let line = total > 0
-            ? String(format: "\r%@: %.0f / %.0f MiB (%.0f%%) %.0f MiB/s ", label,
-                     Double(done) / 1_048_576, Double(total) / 1_048_576, Double(done) * 100 / Double(total), rate)
-            : String(format: "\r%@: %.0f MiB %.0f MiB/s ", label, Double(done) / 1_048_576, rate)
-        try? FileHandle.standardError.write(contentsOf: Data(line.utf8))
+        if let due { monitor.send(ProgressReport(operation: label, completedBytes: due, totalBytes: total > 0 ? total : nil, finished: false)) }
     }
 
     package func finish() {
-        guard enabled else { return }
-        lock.withLock {
-            if total > 0 { done = total }
-            draw(Date())
-            try? FileHandle.standardError.write(contentsOf: Data("\n".utf8))
-        }
+        guard monitor.reports else { return }
+        let done = state.withLock { s in total > 0 ? total : s.done }
+        monitor.send(ProgressReport(operation: label, completedBytes: done, totalBytes: total > 0 ? total : nil, finished: true))
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Every failure a user can reach. Each description says what happened, to which file,
 /// and what to do next; `exitCode` gives the process exit status for the CLI.
-package enum CairnError: Error, CustomStringConvertible, Equatable {
+package enum EngineError: Error, CustomStringConvertible, Equatable {
     case io(operation: String, path: String, errno: Int32)
     case diskFull(path: String, detail: String)
     case notSQLite(path: String, reason: String)
@@ -44,6 +44,8 @@ package enum CairnError: Error, CustomStringConvertible, Equatable {
     /// Another Cairn command holds a lock this one needs: `--no-wait` (waited 0) or the wait
     /// ran out. `holders` says which processes, `purpose` what the lock was needed for.
     case lockNotAcquired(lockFile: String, holders: String, purpose: String, waited: Double)
+    /// The caller cancelled the operation; what it had written is removed or left resumable.
+    case cancelled(operation: String)
 
     package var description: String {
         switch self {
@@ -111,6 +113,8 @@ package enum CairnError: Error, CustomStringConvertible, Equatable {
             return "No restore point named '\(name)' is recorded for \(db). Run `cairn restore-point \(db) list` to see them."
         case let .noBackupForRestorePoint(name, scn, db):
             return "Restore point '\(name)' cannot be guaranteed: no usable backup of \(db) at or before SCN \(scn) exists on the current incarnation's lineage (with no gap after it). Take a backup first with `cairn backup \(db)`, then create the point again (or create it without --guarantee)."
+        case let .cancelled(operation):
+            return "\(operation) was cancelled; nothing it wrote is recorded, run it again when needed"
         case let .lockNotAcquired(lockFile, holders, purpose, waited):
             let how = waited == 0
                 ? "--no-wait was given"
@@ -145,6 +149,7 @@ package enum CairnError: Error, CustomStringConvertible, Equatable {
         case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable, .readOnlyCatalog: return 1
         case .missingLog: return 3
         case .lockNotAcquired: return Self.lockExitCode
+        case .cancelled: return 130
         }
     }
 
@@ -156,7 +161,7 @@ package enum CairnError: Error, CustomStringConvertible, Equatable {
     }
 
     /// Maps an errno from a write path to the right case (ENOSPC/EDQUOT become `diskFull`).
-    package static func fromErrno(_ op: String, _ path: String, _ err: Int32) -> CairnError {
+    package static func fromErrno(_ op: String, _ path: String, _ err: Int32) -> EngineError {
         if err == ENOSPC || err == EDQUOT { return .diskFull(path: path, detail: "\(op): \(String(cString: strerror(err)))") }
         return .io(operation: op, path: path, errno: err)
     }

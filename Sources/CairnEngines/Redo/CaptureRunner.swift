@@ -8,7 +8,7 @@ import CairnCatalog
 /// request, archives closed logs on a thread of its own, keeps out of the way of the
 /// application's checkpoints, and checkpoints the WAL. On a clean stop it captures and
 /// archives everything committed.
-package final class CaptureService {
+package final class CaptureRunner {
     let database: Catalog
     let logger: Logger
     package var say: (String) -> Void = { _ in }
@@ -35,7 +35,7 @@ package final class CaptureService {
         self.logger = logger
     }
 
-    package func run() throws(CairnError) {
+    package func run() throws(EngineError) {
         try database.requireArchiveLog()
         var lock: CaptureLock? = try waitForCaptureLock()
         defer { _ = lock }
@@ -45,7 +45,7 @@ package final class CaptureService {
         loop.say = say
         loop.syncInterval = syncInterval
         loop.coalesceInterval = coalesceInterval
-        do throws(CairnError) {
+        do throws(EngineError) {
             try start(capturer, loop: loop)
             var guardianLost = false
             while !stopRequest.isRequested {
@@ -71,10 +71,10 @@ package final class CaptureService {
     /// A worker waits while a backup captures for itself (it holds the lock briefly); the pin
     /// it shares with its guardian keeps the WAL from being restarted meanwhile. A stop requested
     /// meanwhile is kept: it then captures and archives everything, and stops.
-    private func waitForCaptureLock() throws(CairnError) -> CaptureLock {
+    private func waitForCaptureLock() throws(EngineError) -> CaptureLock {
         let deadline = Date().addingTimeInterval(guardian != nil ? 60 : 0)
         while true {
-            do throws(CairnError) { return try database.captureLock() } catch {
+            do throws(EngineError) { return try database.captureLock() } catch {
                 // A worker whose guardian died meanwhile waits on: the holder may be an orphan
                 // making way for it, and it still holds its guardian's pin.
                 guard case .captureRunning = error, Date() < deadline, !yieldRequest.isRequested else { throw error }
@@ -85,15 +85,15 @@ package final class CaptureService {
 
     /// The first step checks continuity and covers what was committed before; from then on
     /// this process's own pins cover everything it captured.
-    private func start(_ capturer: Capturer, loop: CaptureLoop) throws(CairnError) {
+    private func start(_ capturer: Capturer, loop: CaptureLoop) throws(EngineError) {
         let startScn = capturer.scn
-        do throws(CairnError) { try capturer.step() } catch {
+        do throws(EngineError) { try capturer.step() } catch {
             // Every group waits for archiving: the rounds archive and capture on.
             guard case .captureStalled = error else { throw error }
             loop.noteStall(error)
         }
         if database.control.redo.captureStopped != nil {
-            try database.transact { (c: inout ControlFile) throws(CairnError) in c.redo.captureStopped = nil }
+            try database.transact { (c: inout ControlFile) throws(EngineError) in c.redo.captureStopped = nil }
         }
         let who = guardian != nil ? " (worker process \(getpid()))" : ""
         say("capturing \(database.databasePath) from SCN \(startScn)\(who) (Ctrl-C stops after archiving everything committed)")
@@ -110,10 +110,10 @@ package final class CaptureService {
 
     /// The database file was deleted or replaced: the capturer captured what it could and
     /// closed the log; archive it and record why capture stopped.
-    private func recordVanished(_ error: CairnError, loop: CaptureLoop, capturer: Capturer) {
+    private func recordVanished(_ error: EngineError, loop: CaptureLoop, capturer: Capturer) {
         loop.archiveAfterVanishing()
         let stop = RedoState.CaptureStop(at: Date(), scn: capturer.scn, detail: error.description)
-        try? database.transact { (c: inout ControlFile) throws(CairnError) in c.redo.captureStopped = stop }
+        try? database.transact { (c: inout ControlFile) throws(EngineError) in c.redo.captureStopped = stop }
     }
 
     /// A new guardian asked this worker to make way (SIGUSR2). It captures what it can and
@@ -123,9 +123,9 @@ package final class CaptureService {
     /// live process holds a pin, whichever of them is killed meanwhile. When nobody takes the
     /// lock within 10 s (the new guardian died before starting its worker), it takes the lock
     /// back and captures on. True when it handed over.
-    private func handOver(_ capturer: Capturer, loop: CaptureLoop, lock: inout CaptureLock?) throws(CairnError) -> Bool {
+    private func handOver(_ capturer: Capturer, loop: CaptureLoop, lock: inout CaptureLock?) throws(EngineError) -> Bool {
         loop.stopArchiving()
-        do throws(CairnError) {
+        do throws(EngineError) {
             try capturer.closeForSuccessor()
         } catch {
             guard case .captureStalled = error else { throw error }
