@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -35,7 +36,11 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")]
         ),
         // the public API an application embeds
-        .target(name: "Cairn", dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Cairn",
+            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
         // the command line: parses and prints
         .executableTarget(
             name: "CairnCLI",
@@ -45,7 +50,11 @@ let package = Package(
             ]
         ),
         // The tests run the `cairn` executable: depending on it rebuilds it with them (no stale binary).
-        .testTarget(name: "CairnTests", dependencies: ["Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite", "CairnCLI"]),
+        .testTarget(
+            name: "CairnTests",
+            dependencies: ["Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite", "CairnCLI",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,7 +22,7 @@ package final class CaptureRunner {
     /// Capture and archive what is committed, then stop (a guardian's final worker).
     package var drainOnly = false
     /// Stops this capture after it has captured and archived everything committed.
-    package let stopRequest = StopRequest()
+    package let stopRequest: StopRequest
     /// Stops this capture at once, without archiving (a new guardian takes over: it archives).
     package let yieldRequest = StopRequest(signal: .yield)
     /// Group commit: captured records are made durable at most this long after capture.
@@ -30,9 +30,10 @@ package final class CaptureRunner {
     /// Commits arriving within this time are captured in one step.
     package var coalesceInterval: TimeInterval = 0.004
 
-    package init(database: Catalog, logger: Logger = Logger(label: "cairn")) {
+    package init(database: Catalog, logger: Logger = Logger(label: "cairn"), stopRequest: StopRequest = StopRequest()) {
         self.database = database
         self.logger = logger
+        self.stopRequest = stopRequest
     }
 
     package func run() throws(EngineError) {
