@@ -1,6 +1,9 @@
 import Foundation
 
-/// What backup to take (`ProtectedDatabase.backup`).
+/// What backup to take (``ProtectedDatabase/backup(_:progress:)``).
+///
+/// The default request is a compressed level-0 backup set with no tag, kept as long as the
+/// retention policy needs it.
 public struct BackupRequest: Sendable, Equatable {
     /// 0: every page. 1: only the pages changed since the last backup (level 0 or 1), or,
     /// when `cumulative`, since the last level 0. A level 1 with no base to build on is
@@ -19,6 +22,8 @@ public struct BackupRequest: Sendable, Equatable {
     /// Kept past the retention policy for good (an archival backup).
     public var keepForever: Bool
 
+    /// A request; every parameter has the meaning of the property of the same name, and the
+    /// defaults give a level-0 backup set compressed at zstd level -1 (fast).
     public init(level: Int = 0, cumulative: Bool = false, imageCopy: Bool = false, compressionLevel: Int32? = -1,
                 tag: String? = nil, keepUntil: Date? = nil, keepForever: Bool = false) {
         self.level = level

@@ -3,6 +3,7 @@ import CairnCatalog
 
 /// One backup recorded for a database.
 public struct BackupSummary: Sendable, Equatable, Codable, Identifiable {
+    /// What a backup holds and in which form.
     public enum Kind: String, Sendable, Codable {
         /// Database pages in compressed, checksummed pieces.
         case backupSet
@@ -11,7 +12,11 @@ public struct BackupSummary: Sendable, Equatable, Codable, Identifiable {
         /// Archived logs, not pages.
         case archivedLogs
     }
+    /// The backup's number, unique within the database's repository (pass it to
+    /// ``ProtectedDatabase/restore(to:at:backup:replacing:progress:)`` or
+    /// ``ProtectedDatabase/validate(backup:progress:)``).
     public let id: UInt64
+    /// What the backup holds: pages in a backup set, a plain image copy, or archived logs.
     public let kind: Kind
     /// 0 for a full backup, 1 for an incremental one.
     public let level: Int
@@ -19,13 +24,17 @@ public struct BackupSummary: Sendable, Equatable, Codable, Identifiable {
     public let baseId: UInt64?
     /// The last transaction (system change number) the backup holds.
     public let scn: UInt64
+    /// The incarnation of the database the backup was taken in.
     public let incarnation: Int
     /// Bytes stored in the repository.
     public let storedBytes: UInt64
     /// Size of the database the backup holds.
     public let databaseBytes: UInt64
+    /// When the backup began.
     public let startedAt: Date
+    /// When the backup was verified and recorded.
     public let completedAt: Date
+    /// The label given with ``BackupRequest/tag``, if any.
     public let tag: String?
     /// False once a crosscheck found its files missing or damaged.
     public let available: Bool

@@ -7,8 +7,11 @@ public struct CairnError: Error, Sendable, CustomStringConvertible {
     /// A stable identifier of the kind of failure. New codes may be added in later releases;
     /// compare against the static members rather than switching exhaustively.
     public struct Code: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+        /// The code as a string, e.g. `"not-found"`; stable across releases.
         public let rawValue: String
+        /// A code from its string form.
         public init(rawValue: String) { self.rawValue = rawValue }
+        /// The same as ``rawValue``.
         public var description: String { rawValue }
 
         /// Reading or writing a file failed (see `underlying`).
@@ -43,6 +46,7 @@ public struct CairnError: Error, Sendable, CustomStringConvertible {
         public static let cancelled = Code(rawValue: "cancelled")
     }
 
+    /// The kind of failure, to branch on.
     public let code: Code
     /// What happened, to which file, and what to do next, in words.
     public let message: String
@@ -53,6 +57,8 @@ public struct CairnError: Error, Sendable, CustomStringConvertible {
     /// What to do next, when Cairn can tell.
     public let remedy: Remedy?
 
+    /// A failure with the given parts; Cairn's operations build these themselves, the
+    /// initializer is there for code that wraps Cairn and reports in the same form.
     public init(code: Code, message: String, path: String? = nil, underlying: (any Error & Sendable)? = nil, remedy: Remedy? = nil) {
         self.code = code
         self.message = message
@@ -61,11 +67,13 @@ public struct CairnError: Error, Sendable, CustomStringConvertible {
         self.remedy = remedy
     }
 
+    /// The ``message``.
     public var description: String { message }
 }
 
 /// What to do about a failure, as an action a program can take or a person can be told.
 public struct Remedy: Sendable, Equatable {
+    /// The step to take, with what it applies to.
     public enum Action: Sendable, Equatable {
         /// Register the database (`ProtectedDatabase.register`, `cairn init`).
         case register(database: String)
@@ -82,10 +90,12 @@ public struct Remedy: Sendable, Equatable {
         /// Check the file, the disk or the identity named in the message.
         case inspect(path: String)
     }
+    /// The step to take.
     public let action: Action
     /// The same advice in words.
     public let explanation: String
 
+    /// A remedy: the action and the same advice in words.
     public init(_ action: Action, _ explanation: String) {
         self.action = action
         self.explanation = explanation

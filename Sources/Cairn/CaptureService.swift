@@ -18,6 +18,10 @@ public struct CaptureService: Service {
     let catalog: Catalog
     let logger: Logger
 
+    /// Captures and archives until the service group shuts down gracefully or the task is
+    /// cancelled, then captures and archives what is committed and returns. Throws
+    /// ``CairnError`` when capture cannot go on (for example when the database file is
+    /// deleted or replaced under it).
     public func run() async throws {
         let stop = StopRequest()
         let catalog = catalog, logger = logger

@@ -5,9 +5,11 @@ import CairnFormats
 public struct OperationProgress: Sendable, Equatable {
     /// "backup", "image copy", "restore", "recover", "validate"...
     public let operation: String
+    /// The bytes handled so far.
     public let completedBytes: UInt64
     /// The bytes the operation will handle, when known.
     public let totalBytes: UInt64?
+    /// True in the last report of the operation.
     public let finished: Bool
 
     init(_ r: ProgressReport) {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// How a database is registered with Cairn (`ProtectedDatabase.register`).
+/// How a database is registered with Cairn (``ProtectedDatabase/register(_:_:logger:)``).
 public struct Registration: Sendable, Equatable {
     /// The repository directory (default: `DATABASE.cairn` beside the database).
     public var repository: String?
@@ -19,6 +19,8 @@ public struct Registration: Sendable, Equatable {
     /// Permission bits of every file Cairn writes (default: those of the database file).
     public var fileMode: mode_t?
 
+    /// Registration options; the defaults give ARCHIVELOG mode, the default repository and
+    /// archive destination, 16 MiB online logs and a 4 MiB WAL target.
     public init(repository: String? = nil, extraControlCopies: [String] = [], archiveLog: Bool = true,
                 archiveDestinations: [String] = [], logSizeBytes: UInt64 = 16 << 20, walTargetBytes: UInt64 = 4 << 20,
                 fileMode: mode_t? = nil) {
