@@ -8,6 +8,7 @@ let package = Package(
     name: "Cairn",
     products: [
         .library(name: "Cairn", targets: ["Cairn"]),
+        .library(name: "CairnGRDB", targets: ["CairnGRDB"]),
         .executable(name: "cairn", targets: ["CairnCLI"]),
     ],
     dependencies: [
@@ -15,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -42,6 +44,18 @@ let package = Package(
             dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
+        // in-process protection of a GRDB DatabasePool
+        .target(
+            name: "CairnGRDB",
+            dependencies: ["Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite",
+                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
+        ),
+        // a small GRDB application protected by CairnGRDB (run by the tests)
+        .executableTarget(
+            name: "cairn-grdb-example",
+            dependencies: ["CairnGRDB", "Cairn", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Examples/GRDBApp"
+        ),
         // the command line: parses and prints
         .executableTarget(
             name: "CairnCLI",
@@ -53,7 +67,8 @@ let package = Package(
         // The tests run the `cairn` executable: depending on it rebuilds it with them (no stale binary).
         .testTarget(
             name: "CairnTests",
-            dependencies: ["Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite", "CairnCLI",
+            dependencies: ["Cairn", "CairnGRDB", "CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite", "CairnCLI", "cairn-grdb-example",
+                           .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
     ],

@@ -17,7 +17,7 @@ import CairnEngines
 /// Every method is safe to call from any task; long operations run on threads of their own,
 /// report progress to an optional handler, and stop when their task is cancelled.
 public final class ProtectedDatabase: Sendable {
-    let catalog: Catalog
+    package let catalog: Catalog
 
     init(_ catalog: Catalog) { self.catalog = catalog }
 

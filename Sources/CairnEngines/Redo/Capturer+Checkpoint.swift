@@ -35,15 +35,14 @@ extension Capturer {
 
     /// Runs a PASSIVE checkpoint; when it copied every frame and nothing was committed since,
     /// moves the pins to read the database file alone. True when it did.
-    private func copyAndRepin() throws(EngineError) -> Bool {
-        let c = try checkpointConnection()
+    private func copyAndRepin(onWriter writer: OpaquePointer? = nil) throws(EngineError) -> Bool {
         ownCheckpointRunning = true
         defer { ownCheckpointRunning = false }
-        let row = try? c.rows("PRAGMA wal_checkpoint(PASSIVE)").first
+        let copied = try passiveCheckpoint(onWriter: writer)
         // What this checkpoint copied is not the application's (see `noteIndex`).
         let state = pins.index.read()
         if let state { lastSeenIndex = state }
-        guard let row, row.count == 3, row[0] == "0" else { return false }
+        guard copied else { return false }
         guard let state, state.fullyBackfilled,
               state.mxFrame == 0 || (state.sameGeneration(salt1: position.salt1, salt2: position.salt2) && state.mxFrame == position.frame) else {
             return false
@@ -56,6 +55,17 @@ extension Capturer {
     /// Blocks writers (BEGIN IMMEDIATE) for as long as it takes to capture the last commits,
     /// copy them and move the pins; the hold is measured and recorded.
     private func checkpointWithWritersBlocked(waitMs: Int32) throws(EngineError) -> Bool {
+        if let app = ApplicationWriters.writer(for: database.databasePath) {
+            // Inside the application: its writes wait in its writer's queue meanwhile, and
+            // the checkpoint runs on that connection (which a transaction of its own would
+            // keep from checkpointing), so no SQLite lock is taken from the application.
+            let held = Date()
+            defer { WriteLockHolds.record(layout: database.layout, operation: "checkpoint", seconds: Date().timeIntervalSince(held)) }
+            return try app.onWriter { (conn: OpaquePointer) throws(EngineError) -> Bool in
+                try step()
+                return try copyAndRepin(onWriter: conn)
+            }
+        }
         let writer = try SQLiteConnection(path: database.databasePath, busyTimeoutMs: waitMs)
         defer { writer.close() }
         do throws(EngineError) { try writer.exec("BEGIN IMMEDIATE") } catch { return false }
@@ -73,7 +83,17 @@ extension Capturer {
         return done
     }
 
-    private func checkpointConnection() throws(EngineError) -> SQLiteConnection { checkpointer }
+    /// A PASSIVE checkpoint: on the application's writer when Cairn runs inside the
+    /// application (queued with its own checkpoints, which then never find Cairn's running),
+    /// else on capture's own connection. True when it copied every frame.
+    private func passiveCheckpoint(onWriter writer: OpaquePointer?) throws(EngineError) -> Bool {
+        if let writer { return (try? WriterCheckpoint.passive(writer, path: database.databasePath)) ?? false }
+        if let app = ApplicationWriters.writer(for: database.databasePath) {
+            return (try? app.checkpointPassive(path: database.databasePath)) ?? false
+        }
+        guard let row = try? checkpointer.rows("PRAGMA wal_checkpoint(PASSIVE)").first else { return false }
+        return row.count == 3 && row[0] == "0"
+    }
 
     /// Notes the WAL index a step saw.
     /// Frames copied that Cairn's own checkpoint did not copy (in the same generation, or the

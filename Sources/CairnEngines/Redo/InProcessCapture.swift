@@ -17,7 +17,9 @@ package final class InProcessCapture: @unchecked Sendable {
     private let loop: CaptureLoop
     private var capturer: Capturer { loop.capturer }
     private let lock: CaptureLock
-    private let connection: OpaquePointer
+    private let writer: any ApplicationWriter
+    private let databasePath: String
+    private let routesLocks: Bool
     private let finished = DispatchSemaphore(value: 0)
     private let state = NSLock()
     private var stopping = false
@@ -28,22 +30,47 @@ package final class InProcessCapture: @unchecked Sendable {
     private let capturedScn = Atomic<UInt64>(0)
     let logger: Logger
 
-    /// Starts capturing `database`, whose application connection is `connection`.
-    package init(database: Catalog, connection: OpaquePointer, logger: Logger = Logger(label: "cairn")) throws(EngineError) {
+    /// Starts capturing `database`, whose application writes through `writer`: the WAL hook
+    /// is installed on the writer connection, and Cairn's checkpoints and write-lock holds go
+    /// through it (see `ApplicationWriter`).
+    package convenience init(database: Catalog, writer: any ApplicationWriter, logger: Logger = Logger(label: "cairn")) throws(EngineError) {
+        try self.init(database: database, writer: writer, routesLocks: true, logger: logger)
+    }
+
+    /// Starts capturing `database` for an application connection used directly: only the
+    /// WAL hook goes on it (Cairn's checkpoints use connections of their own, since nothing
+    /// can queue them with the application's statements on that connection).
+    package convenience init(database: Catalog, connection: OpaquePointer, logger: Logger = Logger(label: "cairn")) throws(EngineError) {
+        try self.init(database: database, writer: ConnectionWriter(connection), routesLocks: false, logger: logger)
+    }
+
+    private init(database: Catalog, writer: any ApplicationWriter, routesLocks: Bool, logger: Logger) throws(EngineError) {
         try database.requireArchiveLog()
         lock = try database.captureLock()
-        let capturer = try Capturer(database: database, logger: logger)
-        try capturer.step()
+        if routesLocks { ApplicationWriters.register(writer, for: database.databasePath) }
+        let capturer: Capturer
+        do throws(EngineError) {
+            capturer = try Capturer(database: database, logger: logger)
+            try capturer.step()
+        } catch {
+            if routesLocks { ApplicationWriters.remove(for: database.databasePath) }
+            throw error
+        }
         capturedScn.store(capturer.scn, ordering: .releasing)
         loop = CaptureLoop(capturer: capturer, logger: logger)
-        self.connection = connection
+        self.writer = writer
+        self.databasePath = database.databasePath
+        self.routesLocks = routesLocks
         self.logger = logger
-        sqlite3_wal_hook(connection, { ctx, _, _, frames in
-            let me = Unmanaged<InProcessCapture>.fromOpaque(ctx!).takeUnretainedValue()
-            me.capturer.noteCommit(frame: UInt32(frames), atMicros: Capturer.nowMicros())
-            me.lastHook.set(Date())
-            return SQLITE_OK
-        }, Unmanaged.passUnretained(self).toOpaque())
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        try writer.onWriter { (conn: OpaquePointer) throws(EngineError) in
+            sqlite3_wal_hook(conn, { ctx, _, _, frames in
+                let me = Unmanaged<InProcessCapture>.fromOpaque(ctx!).takeUnretainedValue()
+                me.capturer.noteCommit(frame: UInt32(frames), atMicros: Capturer.nowMicros())
+                me.lastHook.set(Date())
+                return SQLITE_OK
+            }, context)
+        }
         Thread.detachNewThread { [self] in run() }
     }
 
@@ -74,7 +101,12 @@ package final class InProcessCapture: @unchecked Sendable {
     package func stop() throws(EngineError) {
         state.withLock { stopping = true }
         finished.wait()
-        sqlite3_wal_hook(connection, nil, nil)
+        // Without the hook SQLite checkpoints by itself again, as it did before (its default).
+        try? writer.onWriter { (conn: OpaquePointer) throws(EngineError) in
+            sqlite3_wal_hook(conn, nil, nil)
+            sqlite3_wal_autocheckpoint(conn, 1000)
+        }
+        defer { if routesLocks { ApplicationWriters.remove(for: databasePath) } }
         if let failure = state.withLock({ failure }), case .databaseVanished = failure {
             loop.archiveAfterVanishing()
             capturedScn.store(capturer.scn, ordering: .releasing)
@@ -84,6 +116,19 @@ package final class InProcessCapture: @unchecked Sendable {
         capturedScn.store(capturer.scn, ordering: .releasing)
         _ = lock
         if let failure = state.withLock({ failure }) { throw failure }
+    }
+}
+
+/// An application connection used directly: only the hook is installed through it.
+final class ConnectionWriter: ApplicationWriter, @unchecked Sendable {
+    private let connection: OpaquePointer
+    private let lock = NSLock()
+    init(_ connection: OpaquePointer) { self.connection = connection }
+
+    func onWriter<T>(_ body: (OpaquePointer) throws(EngineError) -> T) throws(EngineError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(connection)
     }
 }
 

@@ -99,6 +99,11 @@ package final class DatabaseSnapshot: @unchecked Sendable {
     /// Sets up the pin; with `blockWriters`, under the write lock.
     private static func pin(_ databasePath: String, blockWriters: Bool) throws(EngineError) -> (WALPin, TimeInterval?) {
         guard blockWriters else { return (try WALPin(databasePath: databasePath), nil) }
+        if let app = ApplicationWriters.writer(for: databasePath) {
+            let held = Date()
+            let pin = try app.withWriteLock(path: databasePath) { (_: OpaquePointer) throws(EngineError) -> WALPin in try WALPin(databasePath: databasePath) }
+            return (pin, Date().timeIntervalSince(held))
+        }
         let writer = try SQLiteConnection(path: databasePath, busyTimeoutMs: 10_000)
         defer { writer.close() }
         try writer.exec("BEGIN IMMEDIATE")
