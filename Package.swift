@@ -28,7 +28,9 @@ let package = Package(
         // formats and storage (file formats, checksums, compression, positional I/O; no SQLite, no control file)
         .target(
             name: "CairnFormats",
-            dependencies: ["CSystemShim", "CZstd", "CXXHash", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CSystemShim", "CZstd", "CXXHash", .product(name: "Logging", package: "swift-log")],
+            // Storage faults can be injected in debug builds only (the tests'); never in a release.
+            swiftSettings: [.define("CAIRN_FAULT_INJECTION", .when(configuration: .debug))]
         ),
         // the model: the control file and its transactions, records, lineage, policies and the pure planners
         .target(name: "CairnCatalog", dependencies: ["CairnFormats", .product(name: "Logging", package: "swift-log")]),

@@ -437,8 +437,9 @@ import Testing
         var i = 0
         while let r = try reader.next(strict: true) {
             #expect(r.exactTime)
-            // The hook runs right after each commit returns control: within a few ms.
-            #expect(r.commitMicros <= commitTimes[i] && commitTimes[i] - r.commitMicros < 20_000)
+            // The hook runs inside the commit, before control returns (a loaded machine may
+            // preempt the test between the two, hence the loose bound).
+            #expect(r.commitMicros <= commitTimes[i] && commitTimes[i] - r.commitMicros < 500_000)
             i += 1
         }
         #expect(i == 20)

@@ -63,7 +63,7 @@ package final class InProcessCapture: @unchecked Sendable {
         self.routesLocks = routesLocks
         self.logger = logger
         let context = Unmanaged.passUnretained(self).toOpaque()
-        try writer.onWriter { (conn: OpaquePointer) throws(EngineError) in
+        _ = try writer.onWriter { (conn: OpaquePointer) throws(EngineError) in
             sqlite3_wal_hook(conn, { ctx, _, _, frames in
                 let me = Unmanaged<InProcessCapture>.fromOpaque(ctx!).takeUnretainedValue()
                 me.capturer.noteCommit(frame: UInt32(frames), atMicros: Capturer.nowMicros())

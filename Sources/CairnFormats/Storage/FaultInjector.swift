@@ -11,7 +11,10 @@ import Synchronization
 /// `op:path-substring:effect[:after=N][:times=N]` with op one of open, read, write, sync,
 /// rename, any; effect one of an errno name (EIO, ENOSPC, EACCES, EROFS), `short`
 /// (a write transfers half its bytes) or `delay=MS`.
-package final class FaultInjector: @unchecked Sendable {
+///
+/// Compiled in only where tests need it: debug builds define `CAIRN_FAULT_INJECTION`
+/// (Package.swift); in a release build no rule can be set and every check is `nil`.
+package final class FaultInjector: Sendable {
     package enum Operation: String, Sendable { case open, read, write, sync, rename, any }
     package enum Effect: Sendable, Equatable { case fail(Int32), shortWrite, delay(milliseconds: Int) }
 
@@ -34,16 +37,18 @@ package final class FaultInjector: @unchecked Sendable {
     }
 
     package static let shared = FaultInjector()
-    private let lock = NSLock()
-    private var rules: [Rule] = []
+    private let rules = Mutex<[Rule]>([])
     /// Whether any rule is set: read on every I/O call without taking the lock, so atomic.
     private let active = Atomic<Bool>(false)
 
     private init() {
+        #if CAIRN_FAULT_INJECTION
         if let spec = ProcessInfo.processInfo.environment["CAIRN_FAULTS"] {
-            rules = spec.split(separator: ";").compactMap { Self.parse(String($0)) }
-            active.store(!rules.isEmpty, ordering: .releasing)
+            let parsed = spec.split(separator: ";").compactMap { Self.parse(String($0)) }
+            rules.withLock { $0 = parsed }
+            active.store(!parsed.isEmpty, ordering: .releasing)
         }
+        #endif
     }
 
     static func parse(_ s: String) -> Rule? {
@@ -70,15 +75,19 @@ package final class FaultInjector: @unchecked Sendable {
     /// Adds a rule; returns a token for `remove`.
     @discardableResult
     package func add(_ rule: Rule) -> Int {
-        lock.withLock {
+        #if CAIRN_FAULT_INJECTION
+        rules.withLock { rules in
             rules.append(rule)
             active.store(true, ordering: .releasing)
             return rules.count - 1
         }
+        #else
+        preconditionFailure("fault injection is compiled into debug builds only")
+        #endif
     }
 
     package func removeAll(pathContains: String) {
-        lock.withLock {
+        rules.withLock { rules in
             rules.removeAll { $0.pathContains == pathContains }
             active.store(!rules.isEmpty, ordering: .releasing)
         }
@@ -86,8 +95,11 @@ package final class FaultInjector: @unchecked Sendable {
 
     /// The effect to apply to this call, if a rule matches (consuming one of its turns).
     func check(_ op: Operation, _ path: String) -> Effect? {
+        #if !CAIRN_FAULT_INJECTION
+        return nil
+        #else
         guard active.load(ordering: .acquiring) else { return nil }
-        return lock.withLock { () -> Effect? in
+        return rules.withLock { rules -> Effect? in
             for i in rules.indices {
                 let r = rules[i]
                 guard r.operation == op || r.operation == .any, path.contains(r.pathContains) else { continue }
@@ -100,6 +112,7 @@ package final class FaultInjector: @unchecked Sendable {
             }
             return nil
         }
+        #endif
     }
 
     /// Applies a matching rule: sleeps for a delay, or returns the errno to fail with.

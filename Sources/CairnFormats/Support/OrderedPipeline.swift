@@ -4,7 +4,7 @@ import Foundation
 open class PipelineSlot: @unchecked Sendable {
     let free = DispatchSemaphore(value: 1)
     let done = DispatchSemaphore(value: 0)
-    package init() {}
+    public init() {}
 }
 
 /// Overlaps reading, transforming and writing on a fixed set of reusable slots:
