@@ -66,12 +66,29 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // The tests run the `cairn` executable: depending on it rebuilds it with them (no stale binary).
+        // Tests, by kind. Unit: pure functions and formats, in process, no other process runs.
+        .testTarget(name: "CairnUnitTests", dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite"]),
+        // What the integration and stress tests share (scratch directories, the ledger
+        // database, running the `cairn` executable and other processes).
+        .target(
+            name: "CairnTestSupport",
+            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/CairnTestSupport"
+        ),
+        // Integration: real databases written by other processes, the `cairn` executable
+        // (a dependency, so it is rebuilt with them: never a stale binary), the GRDB example.
         .testTarget(
-            name: "CairnTests",
-            dependencies: ["Cairn", "CairnGRDB", "CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite", "CairnCLI", "cairn-grdb-example",
+            name: "CairnIntegrationTests",
+            dependencies: ["Cairn", "CairnGRDB", "CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite", "CairnCLI",
+                           "cairn-grdb-example", "CairnTestSupport",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+        ),
+        // Stress: processes killed at random instants, random corruption. Quick in CI;
+        // CAIRN_CRASH_TRIALS / CAIRN_CORRUPTION_TRIALS make them as long as wanted.
+        .testTarget(
+            name: "CairnStressTests",
+            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite", "CairnCLI", "CairnTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -4,7 +4,7 @@ import CairnCatalog
 
 /// Only one process captures a database at a time: an exclusive `flock` on
 /// `capture/capture.lock`, which also records the holder's process id.
-final class CaptureLock {
+package final class CaptureLock {
     let path: String
     private let fd: Int32
 
@@ -27,7 +27,7 @@ final class CaptureLock {
     deinit { Glibc.close(fd) }
 
     /// Whether some process holds the lock now (probed with a shared lock released at once).
-    static func isHeld(path: String) -> Bool {
+    package static func isHeld(path: String) -> Bool {
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { return false }
         defer { Glibc.close(fd) }

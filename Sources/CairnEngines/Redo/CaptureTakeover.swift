@@ -3,7 +3,7 @@ import CairnFormats
 import CairnCatalog
 
 /// A process as Linux shows it in /proc: arguments, parent and state.
-struct LinuxProcess {
+package struct LinuxProcess {
     let pid: Int32
     let parent: Int32
     /// The state letter of /proc/PID/stat (`Z`: exited, waiting to be reaped).
@@ -24,7 +24,7 @@ struct LinuxProcess {
         arguments = cmdline.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
     }
 
-    var isRunning: Bool { state != "Z" && state != "X" }
+    package var isRunning: Bool { state != "Z" && state != "X" }
 
     /// `cairn archive … --follow` (a guardian, a worker, or a capture without guardian).
     var isFollowCapture: Bool { arguments.dropFirst().first == "archive" && arguments.contains("--follow") }
@@ -34,7 +34,7 @@ struct LinuxProcess {
 
     /// Whether this is a worker for `databasePath` (compared after resolving links; the
     /// guardian passes the absolute path).
-    func isWorker(of databasePath: String) -> Bool {
+    package func isWorker(of databasePath: String) -> Bool {
         guard isWorker, arguments.count > 2 else { return false }
         return LinuxProcess.resolved(arguments[2]) == LinuxProcess.resolved(databasePath)
     }
@@ -53,7 +53,7 @@ struct LinuxProcess {
         return String(cString: r)
     }
 
-    static func all() -> [LinuxProcess] {
+    package static func all() -> [LinuxProcess] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return names.compactMap { Int32($0) }.compactMap { LinuxProcess($0) }
     }

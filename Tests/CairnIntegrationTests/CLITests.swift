@@ -1,0 +1,110 @@
+import CairnFormats
+import CairnCatalog
+import CairnEngines
+@testable import CairnCLI
+import CairnTestSupport
+import Foundation
+import Testing
+
+/// The `cairn` executable: JSON output, exit codes and messages.
+@Suite struct CLITests {
+    func cairn(_ args: String...) -> Shell.Output { Shell.run([Paths.cairn] + args) }
+
+    func json(_ s: String) -> Any? { try? JSONSerialization.jsonObject(with: Data(s.utf8)) }
+
+    @Test func fullCycleThroughTheCommandLine() throws {
+        let dir = TempDir()
+        let db = dir.file("app.db")
+        Ledger.create(db, filler: 3000)
+        #expect(cairn("init", db).status == 0)
+        let writer = Ledger.startWriter(db, 500)
+        let b1 = cairn("backup", db, "--tag", "first", "--max-piece-size", "64K", "--json")
+        writer.waitUntilExit()
+        #expect(b1.status == 0, "\(b1.stderr)")
+        let b2 = cairn("backup", db, "--as-copy")
+        #expect(b2.status == 0 && b2.stdout.contains("image copy"))
+
+        let list = cairn("list", "backups", db, "--json")
+        let rows = try #require(json(list.stdout) as? [[String: Any]])
+        #expect(rows.count == 2)
+        for key in ["id", "level", "scn", "pieces", "bytes", "completedAt", "tag"] {
+            #expect(rows[0].keys.contains(key), "missing \(key)")
+        }
+        #expect(rows[0]["tag"] as? String == "first")
+        #expect((rows[0]["pieces"] as? Int ?? 0) > 1)
+        #expect(rows[1]["tag"] is NSNull)
+
+        let status = try #require(json(cairn("status", db, "--json").stdout) as? [String: Any])
+        for key in ["dbid", "incarnation", "scn"] { #expect(status.keys.contains(key), "missing \(key)") }
+        #expect(status["incarnation"] as? Int == 1)
+
+        let out = dir.file("r.db")
+        let r = cairn("restore", db, "--to", out, "--backup", "1")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Ledger.check(out).total == Ledger.accounts * 1000)
+        #expect(cairn("restore", db, "--validate").status == 0)
+        #expect(cairn("validate", db).stdout.contains("2 of 2 backup(s) valid"))
+        let digest = cairn("digest", db, "--json")
+        #expect((json(digest.stdout) as? [String: Any])?["digest"] is String)
+    }
+
+    @Test func badArgumentsGiveClearErrorsAndNonzeroExits() throws {
+        let dir = TempDir()
+        let db = dir.file("app.db")
+        Ledger.create(db, filler: 100)
+        let missing = cairn("backup", dir.file("nope.db"))
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("not registered") || missing.stderr.contains("does not exist"))
+
+        #expect(cairn("init", db).status == 0)
+        for (args, needle) in [
+            (["backup", db, "--max-piece-size", "lots"], "--max-piece-size"),
+            (["backup", db, "--compression", "99"], "--compression"),
+            (["backup", db, "--level", "3"], "--level"),
+            (["restore", db], "--to"),
+            (["restore", db, "--to", dir.file("x.db"), "--in-place"], "exactly one"),
+            (["restore", db, "--to", dir.file("x.db")], "No usable backup"),
+            (["init", db], "already registered"),
+            (["restore", db, "--to", dir.file("x.db"), "--backup", "-4"], "backup"),
+        ] {
+            let r = Shell.run([Paths.cairn] + args)
+            #expect(r.status != 0, "\(args) exited 0")
+            #expect(r.stderr.contains(needle), "\(args): \(r.stderr)")
+            #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Stack dump"))
+        }
+        // Nothing was recorded by the failed commands.
+        let rows = json(cairn("list", "backups", db, "--json").stdout) as? [Any]
+        #expect(rows?.count == 0)
+    }
+
+    @Test func validateExitsNonzeroOnCorruption() throws {
+        let dir = TempDir()
+        let db = dir.file("app.db")
+        Ledger.create(db, filler: 3000)
+        #expect(cairn("init", db).status == 0)
+        #expect(cairn("backup", db).status == 0)
+        let piece = db + ".cairn/backups/00000001/piece-0001.cbp"
+        chmod(piece, 0o644)
+        var bytes = try FileSystem.readAll(piece)
+        bytes[bytes.count / 2] ^= 0xFF
+        try FileSystem.atomicWrite(bytes, to: piece)
+        let v = cairn("validate", db)
+        #expect(v.status == 4)
+        #expect(v.stdout.contains("FAILED") && v.stdout.contains("piece-0001.cbp"))
+        let r = cairn("restore", db, "--to", dir.file("out.db"))
+        #expect(r.status == 4)
+        #expect(r.stderr.contains("piece-0001.cbp"))
+        #expect(!FileSystem.exists(dir.file("out.db")))
+    }
+}
+
+/// The quickstart's own proof, run through the library.
+@Suite struct QuickstartTests {
+    @Test func quickstartProvesTheRestoreEqual() throws {
+        let dir = TempDir()
+        var lines: [String] = []
+        let ok = try QuickstartDemo(directory: dir.file("qs")).run { lines.append($0) }
+        #expect(ok, "\(lines.joined(separator: "\n"))")
+        #expect(lines.last?.hasPrefix("PROOF") == true)
+    }
+}

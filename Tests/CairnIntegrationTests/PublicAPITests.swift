@@ -1,0 +1,147 @@
+// The public API as an application sees it: `import Cairn` only, no @testable.
+import Cairn
+import CairnTestSupport
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+@Suite struct PublicAPITests {
+    static let logger: Logger = { var l = Logger(label: "api-test"); l.logLevel = .critical; return l }()
+
+    /// Polls `condition` every 10 ms without blocking a thread of the cooperative pool (the
+    /// services under test need those threads to start).
+    static func eventually(_ timeout: TimeInterval = 30, _ condition: () async -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !(await condition()) {
+            if Date() > deadline { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
+    }
+
+    static func transfers(_ db: String) -> Int {
+        Int(Shell.run(["sqlite3", db, "SELECT count(*) FROM transfers;"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    /// Register, back up, capture (a service runs while another process writes), archive,
+    /// restore to the latest point and to an SCN in the middle, validate: each is one
+    /// `await`, with progress reported to a handler.
+    @Test func registerBackupArchiveRestoreAndValidate() async throws {
+        let dir = TempDir()
+        let dbPath = dir.file("app.db")
+        Ledger.create(dbPath, filler: 3000)
+        let db = try await ProtectedDatabase.register(dbPath, logger: Self.logger)
+        #expect(db.dbid != 0)
+        let reports = Mutex<[OperationProgress]>([])
+        let b = try await db.backup(BackupRequest(tag: "first")) { p in reports.withLock { $0.append(p) } }
+        #expect(b.level == 0 && b.kind == .backupSet && b.tag == "first")
+        #expect(reports.withLock { $0.last?.finished == true && $0.last?.operation == "backup" })
+        #expect(db.backups().map(\.id) == [b.id])
+
+        let group = ServiceGroup(services: [db.captureService(logger: Self.logger)], logger: Self.logger)
+        let capturing = Task { try await group.run() }
+        #expect(await Self.eventually { await db.status().captureRunning })
+        Ledger.write(dbPath, 50, seed: 1)
+        #expect(await Self.eventually { await db.status().capturedScn >= 50 })
+        let middle = await db.status().capturedScn
+        let countAtMiddle = Self.transfers(dbPath)
+        Ledger.write(dbPath, 50, seed: 2)
+        await group.triggerGracefulShutdown()
+        try await capturing.value
+        let end = try await db.archiveLogs()
+        #expect(end == middle + 50)
+
+        let latest = try await db.restore(to: dir.file("latest.db"))
+        #expect(latest.complete && latest.scn == end && latest.integrityChecked)
+        #expect(Self.transfers(dir.file("latest.db")) == Self.transfers(dbPath))
+        let past = try await db.restore(to: dir.file("middle.db"), at: .scn(middle))
+        #expect(past.scn == middle)
+        #expect(Self.transfers(dir.file("middle.db")) == countAtMiddle)
+
+        let status = await db.status()
+        #expect(status.capturedScn == end && status.archiveLog && status.backups == 1 && status.lastBackupId == b.id)
+        let v = try await db.validate()
+        #expect(v.count == 1 && v.allSatisfy(\.valid))
+        let reopened = try await ProtectedDatabase.open(dbPath, logger: Self.logger)
+        #expect(reopened.dbid == db.dbid)
+    }
+
+    /// A cancelled task stops its backup at the next block: the error's code is `cancelled`,
+    /// nothing is recorded, and no partial backup is left in the repository.
+    @Test func cancellingTheTaskStopsABackupAndLeavesNothing() async throws {
+        let dir = TempDir()
+        let dbPath = dir.file("big.db")
+        Ledger.create(dbPath, filler: 200_000)
+        let db = try await ProtectedDatabase.register(dbPath, logger: Self.logger)
+        let started = AsyncStream<Void>.makeStream()
+        let task = Task {
+            try await db.backup(BackupRequest(compressionLevel: 19)) { _ in started.continuation.yield() }
+        }
+        for await _ in started.stream { break }
+        task.cancel()
+        let result = await task.result
+        guard case let .failure(error as CairnError) = result else {
+            Issue.record("the backup was not cancelled: \(result)"); return
+        }
+        #expect(error.code == .cancelled)
+        #expect(db.backups().isEmpty)
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: db.repositoryPath + "/backups")) ?? []
+        #expect(left.isEmpty, "left in backups/: \(left)")
+        // The repository is usable at once: the next backup succeeds.
+        _ = try await db.backup()
+    }
+
+    /// Capture as a swift-service-lifecycle service: every commit another process makes
+    /// while it runs is captured; a graceful shutdown captures and archives everything first.
+    @Test func captureServiceRunsInAServiceGroupAndDrainsOnShutdown() async throws {
+        let dir = TempDir()
+        let dbPath = dir.file("svc.db")
+        Ledger.create(dbPath, filler: 500)
+        let db = try await ProtectedDatabase.register(dbPath, logger: Self.logger)
+        try await db.backup()
+        let group = ServiceGroup(services: [db.captureService(logger: Self.logger)], logger: Self.logger)
+        let running = Task { try await group.run() }
+        #expect(await Self.eventually { await db.status().captureRunning })
+        Ledger.write(dbPath, 120, seed: 3)
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let status = await db.status()
+        #expect(!status.captureRunning)
+        #expect(status.archivedScn == status.capturedScn && status.capturedScn >= 120)
+        let r = try await db.restore(to: dir.file("restored.db"))
+        #expect(r.complete)
+        #expect(Self.transfers(dir.file("restored.db")) == Self.transfers(dbPath))
+    }
+
+    /// Errors carry a stable code, the file concerned and a structured remedy.
+    @Test func errorsHaveCodesPathsAndRemedies() async throws {
+        let dir = TempDir()
+        let dbPath = dir.file("loose.db")
+        Ledger.create(dbPath, filler: 10)
+        do {
+            _ = try await ProtectedDatabase.open(dbPath, logger: Self.logger)
+            Issue.record("opened an unregistered database")
+        } catch {
+            #expect(error.code == .registration)
+            #expect(error.path?.hasSuffix("loose.db") == true)
+            #expect(error.remedy?.action == .register(database: error.path ?? ""))
+            #expect(error.message.contains("loose.db"))
+        }
+        let db = try await ProtectedDatabase.register(dbPath, logger: Self.logger)
+        do {
+            _ = try await db.restore(to: dir.file("x.db"))
+            Issue.record("restored without a backup")
+        } catch {
+            #expect(error.code == .notFound)
+            #expect(error.remedy?.action == .takeLevel0Backup(database: db.databasePath))
+        }
+        do {
+            _ = try await db.restore(to: dbPath)
+            Issue.record("restored over the live database")
+        } catch {
+            #expect(error.code == .invalidRequest)
+        }
+    }
+}

@@ -1,0 +1,27 @@
+@testable import CairnFormats
+import Foundation
+import Synchronization
+import Testing
+
+/// Progress and cancellation as engines see them.
+@Suite struct MonitorTests {
+    @Test func cancellationStopsAtTheNextAdvance() throws {
+        let monitor = OperationMonitor()
+        let meter = ProgressMeter(label: "backup", totalBytes: 100, monitor: monitor)
+        try meter.advance(10)
+        monitor.cancel()
+        #expect(throws: EngineError.cancelled(operation: "backup")) { try meter.advance(10) }
+        #expect(EngineError.cancelled(operation: "backup").exitCode == 130)
+    }
+
+    @Test func reportsAreThrottledAndEndWithAFinishedOne() throws {
+        let reports = Mutex<[ProgressReport]>([])
+        let monitor = OperationMonitor { r in reports.withLock { $0.append(r) } }
+        let meter = ProgressMeter(label: "restore", totalBytes: 1_000_000, monitor: monitor)
+        for _ in 0..<1000 { try meter.advance(1000) }
+        meter.finish()
+        let all = reports.withLock { $0 }
+        #expect(all.count <= 3)
+        #expect(all.last == ProgressReport(operation: "restore", completedBytes: 1_000_000, totalBytes: 1_000_000, finished: true))
+    }
+}
