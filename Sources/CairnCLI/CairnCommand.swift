@@ -62,7 +62,7 @@ func reporting(_ body: () throws(EngineError) -> Void) throws {
         try body()
     } catch {
         try? FileHandle.standardError.write(contentsOf: Data("cairn: error: \(error.description)\n".utf8))
-        throw ExitCode(error.exitCode)
+        throw ExitCode(ExitStatus.of(error))
     }
 }
 

@@ -9,11 +9,11 @@ import CairnEngines
 /// longer than a second it says on standard error what it waits for.
 struct WaitOptions: ParsableArguments {
     @Option(name: .customLong("wait"), help: ArgumentHelp(
-        "Wait at most SECONDS for another Cairn command on the same database to finish with a lock this one needs (default: \(Int(LockWaitPolicy.defaultTimeout))); then give up with exit status \(EngineError.lockExitCode).",
+        "Wait at most SECONDS for another Cairn command on the same database to finish with a lock this one needs (default: \(Int(LockWaitPolicy.defaultTimeout))); then give up with exit status \(ExitStatus.lockNotAcquired).",
         valueName: "SECONDS"))
     var seconds: Double?
 
-    @Flag(name: .customLong("no-wait"), help: "Give up at once (exit status \(EngineError.lockExitCode)) instead of waiting for another Cairn command.")
+    @Flag(name: .customLong("no-wait"), help: "Give up at once (exit status \(ExitStatus.lockNotAcquired)) instead of waiting for another Cairn command.")
     var noWait = false
 
     func policy() throws(EngineError) -> LockWaitPolicy {

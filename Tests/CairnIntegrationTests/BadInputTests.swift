@@ -2,6 +2,7 @@
 @testable import CairnCatalog
 @testable import CairnEngines
 import CairnTestSupport
+@testable import CairnCLI
 import Foundation
 import Testing
 
@@ -28,7 +29,7 @@ import Testing
             #expect(e.map(check) == true, "unexpected error: \(String(describing: e))")
             #expect(!FileSystem.exists(out))
             #expect(!FileSystem.list(dir.path).contains { $0.contains("cairn-restore") })
-            #expect(e.map { $0.exitCode != 0 } == true)
+            #expect(e.map { ExitStatus.of($0) != 0 } == true)
             // validate reports the same failure
             let v = try? p.validate(backup: record.id)
             #expect(v?.first?.ok == false)
@@ -223,7 +224,7 @@ import Testing
         let p = try Catalog.initialize(database: db, repository: mount + "/repo", logger: quietLogger)
         let e = expectCairnError { try p.backup(.quiet { $0.compressionLevel = nil }) }
         guard case .diskFull? = e else { Issue.record("got \(String(describing: e))"); return }
-        #expect(e!.exitCode == 6)
+        #expect(ExitStatus.of(e!) == 6)
         #expect(p.control.backups.isEmpty)
         #expect(FileSystem.list(mount + "/repo/backups").isEmpty)
         // The control file is intact and a restore target on the full disk fails cleanly too.

@@ -2,6 +2,7 @@
 @testable import CairnCatalog
 @testable import CairnEngines
 import CairnTestSupport
+@testable import CairnCLI
 import Foundation
 import Testing
 
@@ -214,7 +215,7 @@ import Testing
         #expect(!problems.isEmpty)
         let e = expectCairnError { try IntegrityCheck.require(bad, built: "backup 7 recovered to SCN 42", for: dir.file("dest.db")) }
         guard case .verificationFailed? = e else { Issue.record("got \(String(describing: e))"); return }
-        #expect(e!.exitCode == 4)
+        #expect(ExitStatus.of(e!) == 4)
         #expect(e!.description.contains("backup 7 recovered to SCN 42") && e!.description.contains("integrity_check"))
         #expect(e!.description.contains(problems[0]) && e!.description.contains("--scn") && e!.description.contains("cairn validate"))
     }

@@ -2,6 +2,7 @@
 @testable import CairnCatalog
 @testable import CairnEngines
 import CairnTestSupport
+@testable import CairnCLI
 import Foundation
 import Testing
 
@@ -268,13 +269,13 @@ import Testing
         try held.lock(.exclusive, policy: .noWait, purpose: "hold", log: { _ in })
         let started = Date()
         let noWait = s.cairn("backup", s.db, "--no-wait")
-        #expect(noWait.status == EngineError.lockExitCode, "\(noWait.stderr)")
+        #expect(noWait.status == ExitStatus.lockNotAcquired, "\(noWait.stderr)")
         #expect(Date().timeIntervalSince(started) < 5)
         #expect(noWait.stderr.contains(layout.operationLockFile) && noWait.stderr.contains("process \(getpid())"), "\(noWait.stderr)")
         #expect(noWait.stderr.contains("--no-wait"))
         let t = Date()
         let short = s.cairn("validate", s.db, "--wait", "1")
-        #expect(short.status == EngineError.lockExitCode, "\(short.stderr)")
+        #expect(short.status == ExitStatus.lockNotAcquired, "\(short.stderr)")
         #expect(Date().timeIntervalSince(t) >= 1)
         #expect(short.stderr.contains("gave up after waiting"))
 
@@ -298,10 +299,10 @@ import Testing
         let validate = s.start(["validate", s.db], environment: ["CAIRN_FAULTS": "read:/backups/:delay=200"])
         try s.waitUntil("validate reads", timeout: 30) { !LockHolders.holders(s.layout.filesLockFile).isEmpty }
         let inPlace = s.cairn("restore", s.db, "--in-place", "--no-wait")
-        #expect(inPlace.status == EngineError.lockExitCode, "\(inPlace.stderr)")
+        #expect(inPlace.status == ExitStatus.lockNotAcquired, "\(inPlace.stderr)")
         #expect(inPlace.stderr.contains("cairn validate"), "\(inPlace.stderr)")
         let obsolete = s.cairn("delete", "obsolete", s.db, "--no-wait")
-        #expect(obsolete.status == EngineError.lockExitCode, "\(obsolete.stderr)")
+        #expect(obsolete.status == ExitStatus.lockNotAcquired, "\(obsolete.stderr)")
         #expect(obsolete.stderr.contains(s.layout.filesLockFile) && obsolete.stderr.contains("cairn validate"), "\(obsolete.stderr)")
         #expect(try s.backupIds().count == 2, "nothing may be deleted while it is read")
         validate.kill(SIGKILL)
@@ -310,7 +311,7 @@ import Testing
         let capture = s.start(["archive", s.db, "--follow"])
         try s.waitUntil("capture runs", timeout: 30) { CaptureLock.isHeld(path: s.layout.captureLockFile) }
         let rebuild = s.cairn("catalog", "rebuild", s.db, "--wait", "2")
-        #expect(rebuild.status == EngineError.lockExitCode, "\(rebuild.stderr)")
+        #expect(rebuild.status == ExitStatus.lockNotAcquired, "\(rebuild.stderr)")
         #expect(rebuild.stderr.contains("capture process"), "\(rebuild.stderr)")
         capture.kill(SIGTERM)
         #expect(capture.finish().status == 0)

@@ -2,6 +2,7 @@
 @testable import CairnCatalog
 @testable import CairnEngines
 import CairnTestSupport
+@testable import CairnCLI
 import Foundation
 import Testing
 
@@ -150,7 +151,7 @@ import Testing
         #expect(copies.count == 2)
         #expect(repo == dir.file("app.db.cairn"))
         #expect(e!.description.contains("cairn catalog rebuild"))
-        #expect(e!.exitCode != 0)
+        #expect(ExitStatus.of(e!) != 0)
     }
 
     /// Every copy lost: the control file is rebuilt from the repository, and what the

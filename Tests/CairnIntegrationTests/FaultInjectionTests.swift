@@ -2,6 +2,7 @@
 @testable import CairnCatalog
 @testable import CairnEngines
 import CairnTestSupport
+@testable import CairnCLI
 import Foundation
 import Testing
 
@@ -35,7 +36,7 @@ import Testing
         let e = expectCairnError { try s.p.backup(.quiet { $0.maxPieceSize = 64 << 10 }) }
         guard case let .io(_, path, err)? = e else { Issue.record("got \(String(describing: e))"); return }
         #expect(err == EIO && path.hasSuffix("piece-0002.cbp"))
-        #expect(e!.exitCode == 6)
+        #expect(ExitStatus.of(e!) == 6)
         #expect(s.p.control.backups.isEmpty)
         #expect(FileSystem.list(s.p.layout.backupsDirectory).isEmpty)
         let b = try s.p.backup(.quiet { $0.maxPieceSize = 64 << 10 })
@@ -111,7 +112,8 @@ import Testing
     @Test func readErrorDuringRestoreNamesThePieceAndHandsOutNothing() throws {
         let s = try Setup()
         let b = try s.p.backup(.quiet { $0.maxPieceSize = 64 << 10 })
-        s.inject(.read, "piece-0002.cbp", .fail(EIO), times: 1)
+        // This backup's piece only (tests run in parallel; the injector is process-wide).
+        s.inject(.read, s.p.layout.root + "/" + b.directory + "/piece-0002.cbp", .fail(EIO), times: 1)
         let out = s.dir.file("r.db")
         let e = expectCairnError { try s.p.restore(to: out, backup: b.id) }
         #expect(e?.description.contains("piece-0002.cbp") == true)

@@ -2,6 +2,7 @@
 @testable import CairnCatalog
 @testable import CairnEngines
 import CairnTestSupport
+@testable import CairnCLI
 import Foundation
 import Testing
 
@@ -151,7 +152,7 @@ import Testing
         let e = expectCairnError { try p.backup(.quiet { $0.compressionLevel = nil }) }
         guard case let .recoveryAreaFull(_, _, needed, _)? = e else { Issue.record("expected recoveryAreaFull, got \(String(describing: e))"); return }
         #expect(needed > b1.bytes * 2)
-        #expect(e?.exitCode == 6)
+        #expect(e.map(ExitStatus.of) == 6)
         #expect(p.control.backups.count == 1)
         #expect(FileSystem.list(p.layout.backupsDirectory) == [RepositoryLayout.backupDirectoryName(b1.id)])
     }

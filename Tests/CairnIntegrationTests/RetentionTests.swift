@@ -2,6 +2,7 @@
 @testable import CairnCatalog
 @testable import CairnEngines
 import CairnTestSupport
+@testable import CairnCLI
 import Foundation
 import Testing
 
@@ -111,7 +112,7 @@ struct Workload {
         #expect(try w.restored(.complete, "latest.db").digest == (try w.sourceDigest))
         // An archival backup is never a level 1.
         let e = expectCairnError { try p.backup(.quiet { $0.level = 1; $0.keepForever = true }) }
-        #expect(e?.exitCode == 64 && e?.description.contains("level-0") == true)
+        #expect(e.map(ExitStatus.of) == 64 && e?.description.contains("level-0") == true)
     }
 
     @Test func archivedLogSetsGoWhenAllTheirLogsAreObsoleteAndTheirCopiesAreReclaimable() throws {
@@ -225,7 +226,7 @@ struct Workload {
         for (name, needle) in [("before-upgrade", "not valid"), ("plain.point_1", "already exists")] {
             let bad = name == "before-upgrade" ? "bad name!" : name
             let e = expectCairnError { try p.createRestorePoint(bad) }
-            #expect(e?.exitCode == 64 && e?.description.contains(needle) == true)
+            #expect(e.map(ExitStatus.of) == 64 && e?.description.contains(needle) == true)
         }
         guard case .restorePointNotFound? = expectCairnError({ try p.dropRestorePoint("before-upgrade") }) else {
             Issue.record("dropping twice must say the point is unknown"); return

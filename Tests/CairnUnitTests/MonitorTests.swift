@@ -11,7 +11,6 @@ import Testing
         try meter.advance(10)
         monitor.cancel()
         #expect(throws: EngineError.cancelled(operation: "backup")) { try meter.advance(10) }
-        #expect(EngineError.cancelled(operation: "backup").exitCode == 130)
     }
 
     @Test func reportsAreThrottledAndEndWithAFinishedOne() throws {

@@ -23,10 +23,10 @@ struct Backup: ParsableCommand {
     var tag: String?
 
     @Option(name: .customLong("max-piece-size"), help: "Largest piece file, e.g. 32M (default) or 1G.")
-    var maxPieceSize: String = "32M"
+    var maxPieceSize = ByteSize(bytes: 32 << 20)
 
     @Option(help: "zstd level: 'fast' (the default, zstd's fast level 1), 'fastN' for fast level N (1-7), a level 1-19, or 'none' to store pages uncompressed.")
-    var compression: String = "fast"
+    var compression = CompressionChoice(argument: "fast")!
 
     @Option(name: .customLong("keep-until"), help: "Archival backup, exempt from retention until DATE (YYYY-MM-DD or ISO 8601) or 'forever'.")
     var keepUntil: String?
@@ -40,11 +40,19 @@ struct Backup: ParsableCommand {
     @Flag(name: .customLong("delete-input"), help: "With --archivelog: once the set is recorded, remove those logs' copies from every archive destination.")
     var deleteInput = false
 
+    func validate() throws {
+        guard (0...1).contains(level) else {
+            throw ValidationError("--level \(level) is not a backup level; use 0 (every page) or 1 (pages changed since the last backup).")
+        }
+        if level == 1 && asCopy { throw ValidationError("an image copy holds every page; take it at level 0 (drop --level 1 or --as-copy).") }
+        if cumulative && level != 1 { throw ValidationError("--cumulative applies to level-1 backups; add --level 1.") }
+        if keepUntil != nil && level != 0 {
+            throw ValidationError("--keep-until makes an archival backup, which must be a level-0 backup (a consistent snapshot restorable on its own); drop --level \(level).")
+        }
+    }
+
     func run() throws {
         try reporting { () throws(EngineError) in
-            if keepUntil != nil && level != 0 {
-                throw .invalidArgument("--keep-until makes an archival backup, which must be a level-0 backup (a consistent snapshot restorable on its own); drop --level \(level).")
-            }
             var options = BackupOptions()
             options.monitor = TerminalProgress.monitor()
             options.level = level
@@ -52,22 +60,8 @@ struct Backup: ParsableCommand {
             options.asCopy = asCopy
             options.tag = tag
             if let keepUntil { (options.keepUntil, options.keepForever) = try ArchivalKeep.parse(keepUntil) }
-            guard let size = Output.parseSize(maxPieceSize) else {
-                throw .invalidArgument("--max-piece-size '\(maxPieceSize)' is not a size; use bytes or a suffix, e.g. 32M or 1G.")
-            }
-            options.maxPieceSize = size
-            let c = compression.lowercased()
-            if c == "none" {
-                options.compressionLevel = nil
-            } else if c == "fast" {
-                options.compressionLevel = -1
-            } else if c.hasPrefix("fast"), let n = Int32(c.dropFirst(4)), (1...7).contains(n) {
-                options.compressionLevel = -n
-            } else if let l = Int32(c), (1...19).contains(l) {
-                options.compressionLevel = l
-            } else {
-                throw .invalidArgument("--compression '\(compression)' is not valid; use fast, fast1 to fast7, a zstd level from 1 to 19, or none.")
-            }
+            options.maxPieceSize = maxPieceSize.bytes
+            options.compressionLevel = compression.level
             if archivelog || deleteInput { return try backupArchivedLogs(options) }
             let p = try db.open(waiting)
             let r = try p.backup(options)

@@ -24,7 +24,7 @@ struct Init: ParsableCommand {
     var groups: Int = 2
 
     @Option(name: .customLong("log-size"), help: "Page data per online log before a switch, e.g. 16M.")
-    var logSize: String = "16M"
+    var logSize = ByteSize(bytes: 16 << 20)
 
     @Option(name: .customLong("archive-dest"), help: "An archive destination directory (repeatable; default: REPO/archive).")
     var archiveDests: [String] = []
@@ -36,7 +36,7 @@ struct Init: ParsableCommand {
     var archiveTimeout: Double = 10
 
     @Option(name: .customLong("wal-target"), help: "WAL size at which Cairn checkpoints after capture, e.g. 4M.")
-    var walTarget: String = "4M"
+    var walTarget = ByteSize(bytes: 4 << 20)
 
     @Flag(name: .customLong("noarchivelog"), help: "Register in NOARCHIVELOG mode (backups only, no capture).")
     var noArchiveLog = false
@@ -52,10 +52,8 @@ struct Init: ParsableCommand {
             var redo = RedoOptions()
             redo.memberDirectories = memberDirs
             redo.groups = groups
-            guard let size = Output.parseSize(logSize) else { throw .invalidArgument("--log-size '\(logSize)' is not a size; use e.g. 16M.") }
-            redo.logSizeBytes = size
-            guard let target = Output.parseSize(walTarget) else { throw .invalidArgument("--wal-target '\(walTarget)' is not a size; use e.g. 4M.") }
-            redo.walTargetBytes = target
+            redo.logSizeBytes = logSize.bytes
+            redo.walTargetBytes = walTarget.bytes
             redo.archiveDestinations = archiveDests
             redo.minSucceed = minSucceed
             redo.archiveTimeoutSeconds = archiveTimeout

@@ -11,7 +11,10 @@ import CairnCatalog
 /// Started with posix_spawn rather than Foundation's `Process` so that exactly these
 /// descriptors, and no other, reach the worker (a descriptor the guardian inherited, such as
 /// the pipe its own parent watches for its exit, must not outlive the guardian in the worker).
-final class WorkerProcess {
+package final class WorkerProcess {
+    /// The exit status with which a worker says the database vanished: it is not restarted.
+    package static let databaseVanishedStatus: Int32 = 3
+
     let pid: pid_t
     private let toWorker: Int32
 
@@ -69,7 +72,7 @@ final class WorkerProcess {
         let killedBySignal: Bool
         var cleanExit: Bool { !killedBySignal && status == 0 }
         /// The worker stopped for good: the database is gone (restarting cannot help).
-        var isFinal: Bool { !killedBySignal && status == EngineError.databaseVanished(path: "", replaced: false, scn: 0).exitCode }
+        var isFinal: Bool { !killedBySignal && status == WorkerProcess.databaseVanishedStatus }
         /// The WAL was deleted or replaced: the worker captured what it could; a new one,
         /// under a pin on the new files, carries on.
         var filesReplaced: Bool { !killedBySignal && status == WorkerProcess.filesReplacedStatus }

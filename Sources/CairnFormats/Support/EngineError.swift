@@ -1,7 +1,7 @@
 import Foundation
 
 /// Every failure a user can reach. Each description says what happened, to which file,
-/// and what to do next; `exitCode` gives the process exit status for the CLI.
+/// and what to do next. (The CLI maps each to its exit status; the public API to a `CairnError`.)
 package enum EngineError: Error, CustomStringConvertible, Equatable {
     case io(operation: String, path: String, errno: Int32)
     case diskFull(path: String, detail: String)
@@ -134,27 +134,6 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
             return "The write-ahead log \(path) changed in a way SQLite does not allow while Cairn read it (\(detail)). Nothing was recorded; run the command again."
         }
     }
-
-    /// Process exit status: 1 generic, 3 not found, 4 verification/corruption, 5 identity mismatch,
-    /// 6 disk full or I/O, 64 usage, 75 another Cairn command holds a lock (try again later).
-    package var exitCode: Int32 {
-        switch self {
-        case .invalidArgument, .targetExists: return 64
-        case .databaseMissing, .notRegistered, .backupNotFound, .noBackups, .missingFile, .databaseVanished: return 3
-        case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat: return 4
-        case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite, .copyNotCataloged: return 5
-        case .io, .diskFull, .recoveryAreaFull: return 6
-        case .restorePointNotFound, .noBackupForRestorePoint: return 3
-        case .walReplaced: return 76
-        case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable, .readOnlyCatalog: return 1
-        case .missingLog: return 3
-        case .lockNotAcquired: return Self.lockExitCode
-        case .cancelled: return 130
-        }
-    }
-
-    /// Exit status of a command that did not get a lock in time (EX_TEMPFAIL: try again later).
-    package static let lockExitCode: Int32 = 75
 
     package static func seconds(_ s: Double) -> String {
         s == s.rounded() ? "\(Int(s)) s" : String(format: "%.1f s", s)

@@ -1,0 +1,26 @@
+import CairnFormats
+import CairnEngines
+
+/// The `cairn` command's exit statuses: 1 generic, 3 not found, 4 verification or
+/// corruption, 5 identity mismatch, 6 disk full or I/O, 64 usage, 75 another Cairn command
+/// holds a lock (try again later), 76 the WAL was replaced under capture, 130 cancelled.
+enum ExitStatus {
+    static let lockNotAcquired: Int32 = 75
+
+    static func of(_ error: EngineError) -> Int32 {
+        switch error {
+        case .invalidArgument, .targetExists: return 64
+        // A capture worker's exit status tells its guardian the database is gone (final).
+        case .databaseVanished: return WorkerProcess.databaseVanishedStatus
+        case .databaseMissing, .notRegistered, .backupNotFound, .noBackups, .missingFile: return 3
+        case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat: return 4
+        case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite, .copyNotCataloged: return 5
+        case .io, .diskFull, .recoveryAreaFull: return 6
+        case .restorePointNotFound, .noBackupForRestorePoint, .missingLog: return 3
+        case .walReplaced: return 76
+        case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable, .readOnlyCatalog: return 1
+        case .lockNotAcquired: return lockNotAcquired
+        case .cancelled: return 130
+        }
+    }
+}
