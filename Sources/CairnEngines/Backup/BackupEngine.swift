@@ -124,12 +124,21 @@ package struct BackupEngine {
     }
 
     /// Takes a snapshot whose SCN is known. Writers are not blocked; only when the WAL keeps
-    /// being restarted under the first tries are they, for the moment the snapshot begins.
+    /// being restarted under the first tries (or changes as a snapshot begins) are they, for
+    /// the moment the snapshot begins.
     static func snapshot(_ database: String, layout: RepositoryLayout,
                          scnAtSnapshot: SnapshotSCN)
         throws(EngineError) -> (DatabaseSnapshot, UInt64, ControlFile.WALCursor?) {
         for attempt in 0..<5 {
-            let snapshot = try DatabaseSnapshot(databasePath: database, blockWriters: attempt == 4)
+            let snapshot: DatabaseSnapshot
+            do throws(EngineError) {
+                snapshot = try DatabaseSnapshot(databasePath: database, blockWriters: attempt == 4)
+            } catch {
+                // The WAL moved under the snapshot as it began (an application's checkpoint
+                // restarted it between two reads): begin again; the last try blocks writers.
+                guard case .walChanged = error, attempt < 4 else { throw error }
+                continue
+            }
             if let held = snapshot.writeLockHeld {
                 WriteLockHolds.record(layout: layout, operation: "backup snapshot", seconds: held)
             }
