@@ -27,4 +27,21 @@ import Testing
         // On incarnation 1's own lineage, SCN 300 is there.
         #expect(LineagePath(c, to: 1).position(scn: 300, incarnation: 1) != nil)
     }
+
+    @Test func segmentsAndPlacesAlongThePath() {
+        let c = Self.control([
+            .init(number: 1, parent: nil, resetScn: 0, startScn: 1, createdAt: Date()),
+            .init(number: 2, parent: 1, resetScn: 100, startScn: 501, createdAt: Date()),
+        ])
+        let path = LineagePath(c, to: 2)
+        #expect(path.segments.map(\.incarnation) == [1, 2])
+        #expect(path.segments[0].end == 100 && path.segments[1].start == 100 && path.segments[1].end == .max)
+        #expect(path.place(50) == 0)
+        #expect(path.place(600) == 1)
+        #expect(path.place(300) == nil)                        // the abandoned branch of incarnation 1
+        #expect(path.place(100, incarnation: 2) == 1)          // a backup taken right after the reset
+        #expect(path.place(100, incarnation: 1) == 0)
+        #expect(path.next(after: 100, segment: 1) == 501)      // incarnation 2's own SCNs start at 501
+        #expect(path.next(after: 600, segment: 1) == 601)
+    }
 }

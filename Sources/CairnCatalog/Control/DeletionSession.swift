@@ -6,7 +6,7 @@ import CairnFormats
 /// what a deletion finds pinned, and what it records, stays true until it ends. With
 /// `files`, the session also tries `files.lock` exclusively: when that succeeds no command is
 /// reading stored backups and logs, and none starts until the session ends.
-package final class DeletionSession: @unchecked Sendable {
+package final class DeletionSession {
     let layout: RepositoryLayout
     private var lock: LockFile?
     private var files: LockFile?

@@ -4,7 +4,7 @@ import CairnFormats
 /// A file locked with `flock`, shared or exclusive. The kernel drops the lock when its holder
 /// exits, however it exits, so a lock never outlives its process. Waits poll with a deadline
 /// and say once, after `LockWaitPolicy.noticeAfter`, which processes they wait for.
-package final class LockFile: @unchecked Sendable {
+package final class LockFile {
     package enum Mode {
         case shared, exclusive
         var flag: Int32 { self == .shared ? LOCK_SH : LOCK_EX }

@@ -35,7 +35,7 @@ import CairnFormats
 /// long command. Read-only commands (`status`, `list`, `report`, `configure show`) take no
 /// lock; those that read stored files take theirs without creating or writing anything.
 /// Waits follow the command's `LockWaitPolicy`.
-package final class RepositoryOperation: @unchecked Sendable {
+package final class RepositoryOperation {
     package enum Access {
         /// Reads only: locks are taken only if their files exist, none is created.
         case reading

@@ -41,6 +41,40 @@ package struct LineagePath {
         if i == to.index && l.lowScn > to.scn { return false }
         return true
     }
+
+    /// A stretch of the path: SCNs from `start` to `end` (inclusive) belong to `incarnation`.
+    package struct Segment: Sendable {
+        package let incarnation: Int
+        package let start: UInt64
+        package let end: UInt64
+    }
+
+    /// The path as segments, oldest first (segment `i` is `chain[i]`'s).
+    package var segments: [Segment] {
+        chain.enumerated().map { i, inc in
+            Segment(incarnation: inc.number, start: i == 0 ? 0 : inc.resetScn,
+                    end: i + 1 < chain.count ? chain[i + 1].resetScn : UInt64.max)
+        }
+    }
+
+    /// The segment an SCN sits in (its index), or nil when it is on an abandoned branch. An
+    /// SCN equal to a segment's start (a backup taken just after a reset) belongs to that
+    /// segment when `incarnation` says so or is not given.
+    package func place(_ scn: UInt64, incarnation: Int? = nil) -> Int? {
+        let segs = segments
+        for i in segs.indices.reversed() {
+            if scn >= chain[i].startScn && scn <= segs[i].end { return i }
+            if scn == segs[i].start && (incarnation == nil || incarnation == segs[i].incarnation) { return i }
+        }
+        if let first = segs.first, scn <= first.end { return 0 }
+        return nil
+    }
+
+    /// The SCN after `base` within segment `i`: an incarnation's own SCNs start at its startScn.
+    package func next(after base: UInt64, segment i: Int) -> UInt64 {
+        let start = chain[i].startScn
+        return base < start ? start : base + 1
+    }
 }
 
 extension ControlFile {

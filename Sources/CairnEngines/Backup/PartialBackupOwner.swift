@@ -8,7 +8,7 @@ import CairnCatalog
 /// backup's `.partial-<id>` directory. Its lock file goes only after the directory is gone
 /// (removed after a failure, or renamed to the finished backup), so a partial directory
 /// whose lock file is missing or can be locked by someone else has a dead writer.
-final class PartialBackupOwner: @unchecked Sendable {
+final class PartialBackupOwner {
     let id: UInt64
     let layout: RepositoryLayout
     private var lock: LockFile?

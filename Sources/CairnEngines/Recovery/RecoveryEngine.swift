@@ -52,40 +52,11 @@ package struct RecoveryEngine {
 
     // MARK: - Lineage
 
-    /// A stretch of the lineage: SCNs from `start` to `end` (inclusive) belong to `incarnation`.
-    struct Segment {
-        let incarnation: Int
-        let start: UInt64
-        let end: UInt64
-    }
-
-    var segments: [Segment] {
-        let chain = control.lineage(of: control.incarnation)
-        return chain.enumerated().map { i, inc in
-            let start = i == 0 ? 0 : inc.resetScn
-            let end = i + 1 < chain.count ? chain[i + 1].resetScn : UInt64.max
-            return Segment(incarnation: inc.number, start: start, end: end)
-        }
-    }
-
-    /// Where an SCN sits on the lineage (segment index), or nil when it is on an abandoned branch.
-    func place(_ scn: UInt64, incarnation: Int? = nil) -> Int? {
-        let segs = segments
-        let chain = control.lineage(of: control.incarnation)
-        for i in segs.indices.reversed() {
-            let own = chain[i].startScn
-            if scn >= own && scn <= segs[i].end { return i }
-            if scn == segs[i].start && (incarnation == nil || incarnation == segs[i].incarnation) { return i }
-        }
-        if scn <= segs[0].end { return 0 }
-        return nil
-    }
-
-    /// SCN after `base` within segment `i`: the incarnation's own SCNs start at its startScn.
-    func next(after base: UInt64, segment i: Int) -> UInt64 {
-        let start = control.lineage(of: control.incarnation)[i].startScn
-        return base < start ? start : base + 1
-    }
+    /// The lineage recovery follows: the current incarnation's (see `LineagePath`).
+    var lineage: LineagePath { LineagePath(control, to: control.incarnation) }
+    var segments: [LineagePath.Segment] { lineage.segments }
+    func place(_ scn: UInt64, incarnation: Int? = nil) -> Int? { lineage.place(scn, incarnation: incarnation) }
+    func next(after base: UInt64, segment i: Int) -> UInt64 { lineage.next(after: base, segment: i) }
 
     // MARK: - Target
 
