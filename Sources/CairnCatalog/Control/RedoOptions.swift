@@ -32,7 +32,8 @@ package struct RedoOptions: Sendable {
 
     package func state(layout: RepositoryLayout) -> RedoState {
         var s = RedoState(memberDirectories: memberDirectories.isEmpty ? [layout.onlineLogDirectory] : memberDirectories.map(FileSystem.resolved),
-                          archiveDestinations: archiveDestinations.isEmpty ? [layout.archiveDirectory] : archiveDestinations.map(FileSystem.resolved))
+                          archiveDestinations: archiveDestinations.isEmpty ? [layout.archiveDirectory]
+                              : archiveDestinations.map { ArchiveDestinations.isLocal($0) ? FileSystem.resolved($0) : $0 })
         s.groups = (1...groups).map { RedoState.LogGroup(number: $0) }
         s.minSucceed = minSucceed
         s.logSizeBytes = logSizeBytes

@@ -21,7 +21,8 @@ package final class Archiver: @unchecked Sendable {
 
     static func fileHash(_ path: String) throws(EngineError) -> UInt64 { try FileSystem.hashFile(path) }
 
-    package static func destination(_ name: String) -> ArchiveDestination { LocalDirectoryDestination(directory: name) }
+    /// The destination a name in the control file stands for (see `ArchiveDestinations`).
+    package static func destination(_ name: String) -> any ArchiveDestination { ArchiveDestinations.resolve(name) }
 
     /// The online member holding `log`, verified by its header.
     func onlineSource(_ log: LogRecord) throws(EngineError) -> String {
