@@ -16,11 +16,11 @@ package final class MemoryDestination: ArchiveDestination {
     }
 
     package func verify(_ fileName: String, bytes: UInt64, xxh3: String) throws(EngineError) {
-        let where_ = name + "/" + fileName
-        guard let data = store.withLock({ $0.files[fileName] }) else { throw .missingFile(path: where_, detail: "archived log") }
-        if UInt64(data.count) != bytes { throw .truncated(file: where_, expected: bytes, actual: UInt64(data.count)) }
+        let location = name + "/" + fileName
+        guard let data = store.withLock({ $0.files[fileName] }) else { throw .missingFile(path: location, detail: "archived log") }
+        if UInt64(data.count) != bytes { throw .truncated(file: location, expected: bytes, actual: UInt64(data.count)) }
         let h = Hash.hex(Hash.xxh3(data))
-        if h != xxh3 { throw .corrupt(file: where_, offset: nil, detail: "archived log checksum \(h) differs from the recorded \(xxh3)") }
+        if h != xxh3 { throw .corrupt(file: location, offset: nil, detail: "archived log checksum \(h) differs from the recorded \(xxh3)") }
     }
 
     package func localCopy(of fileName: String) throws(EngineError) -> String {
