@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import CairnFormats
 
@@ -188,9 +189,8 @@ package final class ControlFileLock {
 }
 
 /// Failures of the copies written in parallel, in copy order.
-private final class FailureList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: [(Int, String, EngineError)] = []
-    func add(_ i: Int, _ path: String, _ e: EngineError) { lock.withLock { items.append((i, path, e)) } }
-    var sorted: [(String, EngineError)] { lock.withLock { items.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) } } }
+private final class FailureList: Sendable {
+    private let items = Mutex<[(Int, String, EngineError)]>([])
+    func add(_ i: Int, _ path: String, _ e: EngineError) { items.withLock { $0.append((i, path, e)) } }
+    var sorted: [(String, EngineError)] { items.withLock { $0.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) } } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import CairnFormats
 import CairnCatalog
@@ -305,29 +306,28 @@ package final class Capturer {
 }
 
 /// Commit times handed over by an in-process WAL hook, keyed by commit frame.
-final class ExactTimeQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var times: [(frame: UInt32, micros: UInt64)] = []
+final class ExactTimeQueue: Sendable {
+    private struct State { var times: [(frame: UInt32, micros: UInt64)] = []; var newest: UInt32? }
+    private let state = Mutex(State())
 
     func push(frame: UInt32, micros: UInt64) {
-        lock.withLock {
-            times.append((frame, micros))
-            newest = frame
+        state.withLock { s in
+            s.times.append((frame, micros))
+            s.newest = frame
             // Entries never claimed (another WAL generation) are dropped after a minute.
             let old = micros &- 60_000_000
-            times.removeAll { $0.micros < old }
+            s.times.removeAll { $0.micros < old }
         }
     }
 
-    private var newest: UInt32?
     /// The newest frame reported (kept when its time has been taken).
-    var lastFrame: UInt32? { lock.withLock { newest } }
+    var lastFrame: UInt32? { state.withLock { $0.newest } }
 
     /// The exact time of the commit that ended at `frame`, if the hook reported it.
     func take(frame: UInt32) -> UInt64? {
-        lock.withLock {
-            guard let i = times.firstIndex(where: { $0.frame == frame }) else { return nil }
-            return times.remove(at: i).micros
+        state.withLock { s in
+            guard let i = s.times.firstIndex(where: { $0.frame == frame }) else { return nil }
+            return s.times.remove(at: i).micros
         }
     }
 }

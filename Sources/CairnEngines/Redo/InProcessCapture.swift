@@ -133,9 +133,8 @@ final class ConnectionWriter: ApplicationWriter, @unchecked Sendable {
 }
 
 /// A date shared between the hook (the application's thread) and the capture thread.
-final class NSLockedDate: @unchecked Sendable {
-    private let lock = NSLock()
-    private var date = Date.distantPast
-    func set(_ d: Date) { lock.withLock { date = d } }
-    func withLock<T>(_ body: (Date) -> T) -> T { lock.withLock { body(date) } }
+final class NSLockedDate: Sendable {
+    private let date = Mutex(Date.distantPast)
+    func set(_ d: Date) { date.withLock { $0 = d } }
+    func withLock<T>(_ body: (Date) -> T) -> T { date.withLock { body($0) } }
 }
