@@ -4,11 +4,11 @@ import CairnFormats
 extension CairnError {
     /// The public form of an engine failure: its code, the file it names, the errno under
     /// it, and a remedy where one follows from the failure alone.
-    package init(_ e: EngineError) {
+    package init(_ e: EngineError, database: String? = nil) {
         let (code, path, remedy) = Self.classify(e)
         var underlying: (any Error & Sendable)?
         if case let .io(_, _, err) = e { underlying = POSIXError(POSIXErrorCode(rawValue: err) ?? .EIO) }
-        self.init(code: code, message: e.description, path: path, underlying: underlying, remedy: remedy)
+        self.init(code: code, message: e.description(database: database), path: path, underlying: underlying, remedy: remedy)
     }
 
     private static func classify(_ e: EngineError) -> (Code, String?, Remedy?) {

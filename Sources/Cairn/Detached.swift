@@ -4,8 +4,9 @@ import CairnFormats
 /// Runs blocking engine work on a thread of its own (the engines read and write files with
 /// positional I/O on reused buffers; they never block Swift's cooperative pool), with the
 /// task's cancellation passed on: a cancelled task's operation stops at its next block and
-/// throws `CairnError` with code `cancelled`.
-func detached<T: Sendable>(progress: ProgressHandler?,
+/// throws `CairnError` with code `cancelled`. `database` fills the suggested commands of an
+/// error's message.
+func detached<T: Sendable>(database: String? = nil, progress: ProgressHandler?,
                            _ work: @escaping @Sendable (OperationMonitor) throws(EngineError) -> T) async throws(CairnError) -> T {
     var report: (@Sendable (ProgressReport) -> Void)?
     if let progress { report = { r in progress(OperationProgress(r)) } }
@@ -18,7 +19,7 @@ func detached<T: Sendable>(progress: ProgressHandler?,
     })
     switch result {
     case let .success(value): return value
-    case let .failure(error): throw CairnError(error)
+    case let .failure(error): throw CairnError(error, database: database)
     }
 }
 

@@ -32,7 +32,7 @@ public final class ProtectedDatabase: Sendable {
         redo.walTargetBytes = registration.walTargetBytes
         let mode = registration.fileMode.map { FileMode(clamping: $0) }
         let options = redo
-        return ProtectedDatabase(try await detached(progress: nil) { _ throws(EngineError) in
+        return ProtectedDatabase(try await detached(database: database, progress: nil) { _ throws(EngineError) in
             try Catalog.initialize(database: database, repository: registration.repository,
                                    extraControlCopies: registration.extraControlCopies, redo: options, fileMode: mode, logger: logger)
         })
@@ -42,7 +42,7 @@ public final class ProtectedDatabase: Sendable {
     /// in `repository`, or in the default repository).
     public static func open(_ database: String, repository: String? = nil,
                             logger: Logger = Logger(label: "cairn")) async throws(CairnError) -> ProtectedDatabase {
-        ProtectedDatabase(try await detached(progress: nil) { _ throws(EngineError) in
+        ProtectedDatabase(try await detached(database: database, progress: nil) { _ throws(EngineError) in
             try Catalog.open(database: database, repository: repository, logger: logger)
         })
     }
@@ -72,7 +72,7 @@ public final class ProtectedDatabase: Sendable {
     public func backup(_ request: BackupRequest = BackupRequest(),
                        progress: ProgressHandler? = nil) async throws(CairnError) -> BackupSummary {
         let catalog = catalog
-        return BackupSummary(try await detached(progress: progress) { monitor throws(EngineError) in
+        return BackupSummary(try await detached(database: catalog.databasePath, progress: progress) { monitor throws(EngineError) in
             var o = BackupOptions()
             o.level = request.level
             o.cumulative = request.cumulative
@@ -93,7 +93,7 @@ public final class ProtectedDatabase: Sendable {
     public func restore(to path: String, at point: RecoveryPoint = .latest, backup: UInt64? = nil, replacing: Bool = false,
                         progress: ProgressHandler? = nil) async throws(CairnError) -> RecoverySummary {
         let catalog = catalog
-        return RecoverySummary(try await detached(progress: progress) { monitor throws(EngineError) in
+        return RecoverySummary(try await detached(database: catalog.databasePath, progress: progress) { monitor throws(EngineError) in
             if FileSystem.resolved(path) == catalog.databasePath {
                 throw .invalidArgument("\(path) is the live database; restore to another path, then stop the application and move it into place.")
             }
@@ -104,7 +104,7 @@ public final class ProtectedDatabase: Sendable {
     /// Reads and verifies one backup (or every backup) as a restore would, writing nothing.
     public func validate(backup: UInt64? = nil, progress: ProgressHandler? = nil) async throws(CairnError) -> [BackupValidation] {
         let catalog = catalog
-        return try await detached(progress: progress) { monitor throws(EngineError) in
+        return try await detached(database: catalog.databasePath, progress: progress) { monitor throws(EngineError) in
             try catalog.validate(backup: backup, monitor: monitor).map { BackupValidation(backupId: $0.id, valid: $0.ok, problem: $0.error) }
         }
     }
@@ -114,20 +114,20 @@ public final class ProtectedDatabase: Sendable {
     @discardableResult
     public func archiveLogs() async throws(CairnError) -> UInt64 {
         let catalog = catalog
-        return try await detached(progress: nil) { _ throws(EngineError) in try catalog.archiveOnce().archivedScn }
+        return try await detached(database: catalog.databasePath, progress: nil) { _ throws(EngineError) in try catalog.archiveOnce().archivedScn }
     }
 
     /// Names the current point (the newest captured transaction) so a restore can return to it.
     @discardableResult
     public func createRestorePoint(_ name: String) async throws(CairnError) -> UInt64 {
         let catalog = catalog
-        return try await detached(progress: nil) { _ throws(EngineError) in try catalog.createRestorePoint(name).scn }
+        return try await detached(database: catalog.databasePath, progress: nil) { _ throws(EngineError) in try catalog.createRestorePoint(name).scn }
     }
 
     /// Deletes the backups and archived logs the retention policy no longer needs.
     public func deleteObsolete() async throws(CairnError) {
         let catalog = catalog
-        _ = try await detached(progress: nil) { _ throws(EngineError) in try catalog.deleteObsolete() }
+        _ = try await detached(database: catalog.databasePath, progress: nil) { _ throws(EngineError) in try catalog.deleteObsolete() }
     }
 
     /// A service that captures every commit as it happens and archives the logs, for a

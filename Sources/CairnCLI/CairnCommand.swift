@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSystemShim
 import Foundation
+import Synchronization
 import Logging
 import CairnFormats
 import CairnCatalog
@@ -44,8 +45,17 @@ struct DatabaseOptions: ParsableArguments {
     var repo: String?
 
     func open() throws(EngineError) -> Catalog {
-        let p = try Catalog.open(database: database, repository: repo, logger: Logger(label: "cairn"))
-        return p
+        ErrorRendering.database = database
+        return try Catalog.open(database: database, repository: repo, logger: Logger(label: "cairn"))
+    }
+}
+
+/// The database the command works on, for the remedies in its error messages.
+enum ErrorRendering {
+    private static let current = Mutex<String?>(nil)
+    static var database: String? {
+        get { current.withLock { $0 } }
+        set { current.withLock { $0 = newValue } }
     }
 }
 
@@ -61,7 +71,7 @@ func reporting(_ body: () throws(EngineError) -> Void) throws {
     do {
         try body()
     } catch {
-        try? FileHandle.standardError.write(contentsOf: Data("cairn: error: \(error.description)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("cairn: error: \(error.description(database: ErrorRendering.database))\n".utf8))
         throw ExitCode(ExitStatus.of(error))
     }
 }

@@ -24,3 +24,17 @@ import Testing
         #expect(all.last == ProgressReport(operation: "restore", completedBytes: 1_000_000, totalBytes: 1_000_000, finished: true))
     }
 }
+
+/// Remedies name the real database: `DB` in a suggested command becomes its path.
+@Suite struct ErrorRenderingTests {
+    @Test func suggestedCommandsNameTheRealDatabase() {
+        let e = EngineError.backupNotFound(id: 9, repository: "/srv/app.db.cairn")
+        #expect(e.description.contains("`cairn list backups DB`"))
+        #expect(e.description(database: "/srv/app.db").contains("`cairn list backups /srv/app.db`"))
+        #expect(e.description(database: "/srv/my app.db").contains("`cairn list backups '/srv/my app.db'`"))
+        #expect(e.description(database: nil) == e.description)
+        // Words outside a suggested command are left alone.
+        let other = EngineError.invalidArgument("DB is a placeholder here")
+        #expect(other.description(database: "/x.db") == other.description)
+    }
+}

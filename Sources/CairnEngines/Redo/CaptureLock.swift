@@ -8,15 +8,22 @@ package final class CaptureLock {
     let path: String
     private let fd: Int32
 
-    /// Takes the lock, or returns nil when another process holds it.
+    /// Takes the lock, or returns nil when another process holds it. A `status` probing the
+    /// lock holds it (shared) for an instant, so a refusal is confirmed over a few
+    /// milliseconds: a probe never makes a capture that starts at that moment fail.
     init?(path: String) throws(EngineError) {
         self.path = path
         try FileSystem.makeDirectories(FileSystem.parent(of: path))
         let fd = FilePermissions.openCreating(path, O_RDWR | O_CREAT | O_CLOEXEC)
         if fd < 0 { throw EngineError.fromErrno("open capture lock", path, errno) }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            Glibc.close(fd)
-            return nil
+        var tries = 0
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            tries += 1
+            if tries > 10 {
+                Glibc.close(fd)
+                return nil
+            }
+            usleep(1_000)
         }
         self.fd = fd
         let pid = Array("\(getpid())\n".utf8)

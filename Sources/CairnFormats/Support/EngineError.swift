@@ -145,3 +145,23 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
         return .io(operation: op, path: path, errno: err)
     }
 }
+
+extension EngineError {
+    /// The description with `DB` in every suggested `cairn …` command replaced by the real
+    /// database path (quoted for a shell when it needs it): what the CLI prints and what the
+    /// public error's message says.
+    package func description(database: String?) -> String {
+        guard let database else { return description }
+        let path = database.allSatisfy({ $0.isLetter || $0.isNumber || "/._-+:@%".contains($0) }) ? database : "'" + database.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        var out = ""
+        var rest = Substring(description)
+        while let open = rest.range(of: "`cairn ") {
+            out += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].firstIndex(of: "`") else { rest = rest[open.lowerBound...]; break }
+            let command = rest[open.lowerBound..<close]
+            out += command.split(separator: " ", omittingEmptySubsequences: false).map { $0 == "DB" ? Substring(path) : $0 }.joined(separator: " ") + "`"
+            rest = rest[rest.index(after: close)...]
+        }
+        return out + rest
+    }
+}
