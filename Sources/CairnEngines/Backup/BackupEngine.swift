@@ -157,14 +157,19 @@ package struct BackupEngine {
 
     static let pageMapName = "pages.map"
 
-    /// Writes the backup's page map (fsync'd) and describes it for the manifest.
+    /// Writes the backup's page map (fsync'd) and describes it for the manifest; a chunk at
+    /// a time (the map is never encoded whole in memory).
     static func writePageMap(_ map: PageMap, scn: UInt64, incarnation: Int, directory: String) throws(CairnError) -> BackupManifest.File {
-        let bytes = map.encoded(scn: scn, incarnation: incarnation, changes: false)
         let f = try RawFile(path: directory + "/" + pageMapName, mode: .createNew)
-        try f.write(bytes, at: 0)
+        let fileHash = StreamingHash()
+        var offset: UInt64 = 0
+        try map.encode(scn: scn, incarnation: incarnation, changes: false) { (p, n) throws(CairnError) in
+            try f.write(p, count: n, at: offset)
+            fileHash.update(p, n)
+            offset += UInt64(n)
+        }
         try f.sync()
-        let xxh = bytes.withUnsafeBytes { Hash.xxh3($0.baseAddress!, $0.count) }
-        return .init(name: pageMapName, bytes: UInt64(bytes.count), xxh3: Hash.hex(xxh), pages: UInt64(map.pageCount),
+        return .init(name: pageMapName, bytes: offset, xxh3: Hash.hex(fileHash.value), pages: UInt64(map.pageCount),
                      firstPage: 1, lastPage: map.pageCount)
     }
 
@@ -175,12 +180,20 @@ package struct BackupEngine {
         }
         let path = directory + "/" + f.name
         guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "the page map of backup \(m.backupId)") }
-        let bytes = try FileSystem.readAll(path)
-        let xxh = bytes.withUnsafeBytes { Hash.xxh3($0.baseAddress!, $0.count) }
-        guard UInt64(bytes.count) == f.bytes, Hash.hex(xxh) == f.xxh3 else {
-            throw .corrupt(file: path, offset: nil, detail: "the page map differs from the manifest's record of it (size or checksum)")
+        let differs = CairnError.corrupt(file: path, offset: nil, detail: "the page map differs from the manifest's record of it (size or checksum)")
+        guard FileSystem.fileSize(path) == f.bytes else { throw differs }
+        let fileHash = StreamingHash()
+        let map: PageMap, scn: UInt64
+        do throws(CairnError) {
+            (map, scn, _) = try PageMap.read(path, fileHash: fileHash)
+        } catch {
+            // A damaged file is reported as differing from the manifest, as when it was checked whole first.
+            switch error {
+            case .corrupt, .truncated, .unsupportedFormat: throw differs
+            default: throw error
+            }
         }
-        let (map, scn, _) = try PageMap.decode(bytes, file: path)
+        guard Hash.hex(fileHash.value) == f.xxh3 else { throw differs }
         guard scn == m.scn, map.pageCount == m.pageCount, map.pageSize == m.pageSize, Hash.hex(map.state) == m.stateChecksum else {
             throw .corrupt(file: path, offset: nil, detail: "the page map does not describe backup \(m.backupId) (SCN, size or state differ)")
         }
@@ -277,6 +290,7 @@ package struct BackupEngine {
                                       pages: slot.count, hashSum: slot.hashSum, firstPage: slot.pgnos[0],
                                       lastPage: slot.pgnos[slot.count - 1])
                     map.add(slot, replacing: changedSince != nil)
+                    changedSince?.trim()
                 })
         }
         try writer.finishPiece()

@@ -141,16 +141,16 @@ package final class DatabaseSnapshot: @unchecked Sendable {
         let blockPages = max(1, (1 << 20) / pageSize)
         let buf = UnsafeMutableRawPointer.allocate(byteCount: blockPages * pageSize, alignment: 4096)
         defer { buf.deallocate() }
-        var hashes = [UInt64]()
-        hashes.reserveCapacity(Int(pageCount))
+        var map = PageMap(pageSize: pageSize)
+        map.reserve(Int(pageCount))
         var next: UInt32 = 1
         while next <= pageCount {
             let n = Int(min(UInt32(blockPages), pageCount - next + 1))
             try readPages(first: next, count: n, into: buf)
-            for i in 0..<n { hashes.append(Hash.page(buf + i * pageSize, size: pageSize, pgno: next + UInt32(i))) }
+            for i in 0..<n { map.append(Hash.page(buf + i * pageSize, size: pageSize, pgno: next + UInt32(i))) }
             next += UInt32(n)
         }
-        return PageMap(pageSize: pageSize, hashes: hashes)
+        return map
     }
 
     /// Lets go of the snapshot: checkpoints may then overwrite what it read.
