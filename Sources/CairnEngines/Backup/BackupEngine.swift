@@ -143,16 +143,16 @@ package struct BackupEngine {
     enum PageSelection {
         /// Level 0: every page.
         case all
-        /// Level 1: the pages whose hash differs from `base`, looked for among `candidates`
-        /// (ascending), or among every page when nil.
-        case changed(PageMap, candidates: [UInt32]?)
+        /// Level 1: the pages whose hash differs from `base`, looked for among `candidates`,
+        /// or among every page when nil.
+        case changed(PageMap, candidates: PageSet?)
     }
 
     /// Candidate pages plus the pages past the end of the base, up to the snapshot's size.
-    static func withNewPages(_ candidates: [UInt32], base: UInt32, pageCount: UInt32) -> [UInt32] {
-        var out = candidates.filter { $0 <= min(base, pageCount) }
-        if pageCount > base { out.append(contentsOf: (base + 1)...pageCount) }
-        return out
+    static func withNewPages(_ candidates: PageSet, base: UInt32, pageCount: UInt32) -> PageSet {
+        candidates.removeAll(above: min(base, pageCount))
+        if pageCount > base { candidates.insert(base + 1, through: pageCount) }
+        return candidates
     }
 
     static let pageMapName = "pages.map"
@@ -227,19 +227,22 @@ package struct BackupEngine {
         }
     }
 
-    /// Fills slots with the listed pages (ascending), reading each run of consecutive pages at once.
-    private func producer(_ snapshot: DatabaseSnapshot, pages list: [UInt32], blockPages: Int) -> (PageBlockSlot) throws -> Bool {
-        var i = 0
+    /// Fills slots with the pages of the set (ascending), reading each run of consecutive pages at once.
+    private func producer(_ snapshot: DatabaseSnapshot, pages set: PageSet, blockPages: Int) -> (PageBlockSlot) throws -> Bool {
+        var next = set.next(from: 1)
         return { slot in
-            guard i < list.count else { return false }
+            guard next != nil else { return false }
             slot.count = 0
-            while i < list.count && slot.count < blockPages {
+            while let first = next, slot.count < blockPages {
                 var run = 1
-                while i + run < list.count, slot.count + run < blockPages, list[i + run] == list[i] + UInt32(run) { run += 1 }
-                try snapshot.readPages(first: list[i], count: run, into: slot.pages + slot.count * snapshot.pageSize)
-                for k in 0..<run { slot.pgnos[slot.count + k] = list[i] + UInt32(k) }
+                next = set.next(from: first + 1)
+                while let n = next, slot.count + run < blockPages, n == first + UInt32(run) {
+                    run += 1
+                    next = set.next(from: n + 1)
+                }
+                try snapshot.readPages(first: first, count: run, into: slot.pages + slot.count * snapshot.pageSize)
+                for k in 0..<run { slot.pgnos[slot.count + k] = first + UInt32(k) }
                 slot.count += run
-                i += run
             }
             slot.firstPage = slot.pgnos[0]
             return true

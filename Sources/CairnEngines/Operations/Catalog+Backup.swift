@@ -85,29 +85,11 @@ extension Catalog {
             }
             guard let persisted = source.persistedMap, persisted.incarnation == incarnation, persisted.map.tracks(since: base.scn),
                   let logged = source.logScan?.pagesIfContinuous() else { return nil }
-            // The logs' and the WAL's pages (as many as they hold) merged into the map's
-            // changed pages (ascending), which are never put in a set.
-            var extra = logged
-            extra.formUnion(snapshot.scan.latestFrame.keys)
-            return Self.mergeAscending(persisted.map.changed(after: base.scn), extra.sorted())
+            let pages = persisted.map.changed(after: base.scn)
+            for p in logged { pages.insert(p) }
+            for p in snapshot.scan.latestFrame.keys { pages.insert(p) }
+            return pages
         }, exactState: { capturer?.map.state })
-    }
-
-    /// The union of two ascending lists, ascending.
-    static func mergeAscending(_ a: [UInt32], _ b: [UInt32]) -> [UInt32] {
-        var out: [UInt32] = []
-        out.reserveCapacity(a.count + b.count)
-        var i = 0, j = 0
-        while i < a.count || j < b.count {
-            if j == b.count || (i < a.count && a[i] < b[j]) {
-                out.append(a[i]); i += 1
-            } else if i == a.count || b[j] < a[i] {
-                out.append(b[j]); j += 1
-            } else {
-                out.append(a[i]); i += 1; j += 1
-            }
-        }
-        return out
     }
 
     private func recordBackup(_ record: BackupRecord, walCursor: ControlFile.WALCursor?) throws(CairnError) {

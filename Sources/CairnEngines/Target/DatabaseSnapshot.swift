@@ -167,15 +167,18 @@ package final class DatabaseSnapshot: @unchecked Sendable {
 
     /// Starts reading the given pages (ascending) from the database file in the background:
     /// scattered pages then arrive with the disk's parallelism instead of one at a time.
-    package func prefetch(_ pages: [UInt32]) {
-        var i = 0
-        while i < pages.count {
+    package func prefetch(_ pages: PageSet) {
+        var next = pages.next(from: 1)
+        while let first = next {
             var run = 1
-            while i + run < pages.count, pages[i + run] == pages[i] + UInt32(run) { run += 1 }
-            if walPages[pages[i]] == nil || run > 1 {
-                dbFile.adviseWillNeed(offset: UInt64(pages[i] - 1) * UInt64(pageSize), count: run * pageSize)
+            next = pages.next(from: first + 1)
+            while let n = next, n == first + UInt32(run) {
+                run += 1
+                next = pages.next(from: n + 1)
             }
-            i += run
+            if walPages[first] == nil || run > 1 {
+                dbFile.adviseWillNeed(offset: UInt64(first - 1) * UInt64(pageSize), count: run * pageSize)
+            }
         }
     }
 

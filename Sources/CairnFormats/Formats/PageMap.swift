@@ -199,12 +199,15 @@ package struct PageMap: Sendable, Equatable {
     /// Whether `changed(after:)` is exact for `scn`.
     package func tracks(since scn: UInt64) -> Bool { scn >= trackedSince }
 
-    /// Pages whose last change is after `scn`, ascending.
-    package func changed(after scn: UInt64) -> [UInt32] {
-        guard let l = changeColumn else { return trackedSince > scn ? (0..<UInt32(count)).map { $0 + 1 } : [] }
-        var out: [UInt32] = []
+    /// Pages whose last change is after `scn`.
+    package func changed(after scn: UInt64) -> PageSet {
+        let out = PageSet()
+        guard let l = changeColumn else {
+            if trackedSince > scn && count > 0 { out.insert(1, through: UInt32(count)) }
+            return out
+        }
         for i in 0..<count {
-            if l[i] > scn { out.append(UInt32(i + 1)) }
+            if l[i] > scn { out.insert(UInt32(i + 1)) }
             if i % PageColumn.chunk == PageColumn.chunk - 1 { l.trim() }
         }
         l.trim()
