@@ -35,7 +35,7 @@ package struct PageMap: Sendable, Equatable {
         for (i, h) in hashes.enumerated() {
             hashColumn[i] = h
             state &+= h
-            hashColumn.noteWrites()
+            hashColumn.noteWrite(at: i)
         }
     }
 
@@ -125,12 +125,12 @@ package struct PageMap: Sendable, Equatable {
         let c = writableHashes()
         if count == c.capacity { c.reserve(count + 1, keeping: count) }
         c[count] = h
-        c.noteWrites()
+        c.noteWrite(at: count)
         if changeColumn != nil {
             let l = writableChanges()
             if count >= l.capacity { l.reserve(count + 1, keeping: count) }
             l[count] = trackedSince
-            l.noteWrites()
+            l.noteWrite(at: count)
         }
         count += 1
         state &+= h
@@ -156,10 +156,10 @@ package struct PageMap: Sendable, Equatable {
             for i in count..<n {
                 let h = Self.zeroPageHash(pgno: UInt32(i + 1), pageSize: pageSize)
                 c[i] = h
-                c.noteWrites()
+                c.noteWrite(at: i)
                 if let l {
                     l[i] = scn
-                    l.noteWrites()
+                    l.noteWrite(at: i)
                 }
                 state &+= h
             }
@@ -174,12 +174,12 @@ package struct PageMap: Sendable, Equatable {
         let c = writableHashes()
         state &-= c[i]
         c[i] = hash
-        c.noteWrites()
+        c.noteWrite(at: i)
         state &+= hash
         if changeColumn != nil || scn != trackedSince {
             let l = writableChanges()
             l[i] = scn
-            l.noteWrites()
+            l.noteWrite(at: i)
         }
     }
 

@@ -36,7 +36,7 @@ package final class PageSet: @unchecked Sendable {
         if words[w] & bit == 0 {
             words[w] |= bit
             count += 1
-            words.noteWrites()
+            words.noteWrite(at: w)
         }
     }
 
@@ -53,7 +53,7 @@ package final class PageSet: @unchecked Sendable {
             let (w, bit) = Self.place(q)
             words[w] &= ~bit
             count -= 1
-            words.noteWrites()
+            words.noteWrite(at: w)
             p = next(from: q + 1)
         }
     }

@@ -8,8 +8,8 @@ import Glibc
 /// does not stay resident, so what scales with the page count does not grow the process:
 /// past `fileBytes` the entries live in a memory-mapped scratch file with no name
 /// (`scratchDirectory`), and the mapped pages are handed back to the kernel
-/// (`madvise(MADV_DONTNEED)`: the data stays in the file and the page cache) after every
-/// `trimEvery` writes and whenever a reader calls `trim()`. Small columns, and columns whose
+/// (`madvise(MADV_DONTNEED)`: the data stays in the file and the page cache) once writes
+/// have moved to `trimEvery` other pages of the mapping, and whenever a reader calls `trim()`. Small columns, and columns whose
 /// scratch file cannot be made (or space reserved for), are anonymous memory.
 ///
 /// Not synchronized: one writer at a time; readers on other threads are safe while nothing
@@ -18,9 +18,11 @@ package final class PageColumn: @unchecked Sendable {
     /// Columns of at least this many bytes are file-backed (`CAIRN_PAGE_COLUMN_FILE_BYTES`
     /// changes it: tests set 0 to put every column in a file).
     package static let fileBytes = ProcessInfo.processInfo.environment["CAIRN_PAGE_COLUMN_FILE_BYTES"].flatMap { Int($0) } ?? 256 << 10
-    /// Writes between trims: at most this many pages of the mapping are resident per column
-    /// (4 KiB each: 4 MiB) when every write lands on another page.
-    package static let trimEvery = 1024
+    /// Moves of writes to another 4 KiB page between trims. A read fault maps the pages
+    /// around it too (the kernel's fault-around, 64 KiB), so random writes (which read the old
+    /// entry first) keep at most 32 × 64 KiB = 2 MiB of a column resident; sequential ones
+    /// trim every 128 KiB.
+    package static let trimEvery = 32
 
     /// Where scratch files go: `CAIRN_SCRATCH_DIR`, else `TMPDIR`, else /tmp.
     package static let scratchDirectory: String = {
@@ -33,6 +35,7 @@ package final class PageColumn: @unchecked Sendable {
     package private(set) var capacity = 0
     private var fd: Int32 = -1
     private var writes = 0
+    private var lastPage = -1
 
     package init(capacity: Int = 0) {
         if capacity > 0 { reserve(capacity, keeping: 0) }
@@ -50,9 +53,12 @@ package final class PageColumn: @unchecked Sendable {
         set { base![i] = newValue }
     }
 
-    /// Counts `n` writes; trims every `trimEvery`.
-    @inline(__always) package func noteWrites(_ n: Int = 1) {
-        writes += n
+    /// Notes a write of entry `i`; trims once writes have moved to `trimEvery` other pages.
+    @inline(__always) package func noteWrite(at i: Int) {
+        let page = i >> 9
+        guard page != lastPage else { return }
+        lastPage = page
+        writes += 1
         if writes >= Self.trimEvery { trim() }
     }
 
