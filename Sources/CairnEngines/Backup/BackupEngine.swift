@@ -152,28 +152,33 @@ package struct BackupEngine {
     enum PageSelection {
         /// Level 0: every page.
         case all
-        /// Level 1: the pages whose hash differs from `base`, looked for among `candidates`
-        /// (ascending), or among every page when nil.
-        case changed(PageMap, candidates: [UInt32]?)
+        /// Level 1: the pages whose hash differs from `base`, looked for among `candidates`,
+        /// or among every page when nil.
+        case changed(PageMap, candidates: PageSet?)
     }
 
     /// Candidate pages plus the pages past the end of the base, up to the snapshot's size.
-    static func withNewPages(_ candidates: [UInt32], base: UInt32, pageCount: UInt32) -> [UInt32] {
-        var out = candidates.filter { $0 <= min(base, pageCount) }
-        if pageCount > base { out.append(contentsOf: (base + 1)...pageCount) }
-        return out
+    static func withNewPages(_ candidates: PageSet, base: UInt32, pageCount: UInt32) -> PageSet {
+        candidates.removeAll(above: min(base, pageCount))
+        if pageCount > base { candidates.insert(base + 1, through: pageCount) }
+        return candidates
     }
 
     static let pageMapName = "pages.map"
 
-    /// Writes the backup's page map (fsync'd) and describes it for the manifest.
+    /// Writes the backup's page map (fsync'd) and describes it for the manifest; a chunk at
+    /// a time (the map is never encoded whole in memory).
     static func writePageMap(_ map: PageMap, scn: UInt64, incarnation: Int, directory: String) throws(EngineError) -> BackupManifest.File {
-        let bytes = map.encoded(scn: scn, incarnation: incarnation, changes: false)
         let f = try RawFile(path: directory + "/" + pageMapName, mode: .createNew)
-        try f.write(bytes, at: 0)
+        let fileHash = StreamingHash()
+        var offset: UInt64 = 0
+        try map.encode(scn: scn, incarnation: incarnation, changes: false) { (p, n) throws(EngineError) in
+            try f.write(p, count: n, at: offset)
+            fileHash.update(p, n)
+            offset += UInt64(n)
+        }
         try f.sync()
-        let xxh = bytes.withUnsafeBytes { Hash.xxh3($0.baseAddress!, $0.count) }
-        return .init(name: pageMapName, bytes: UInt64(bytes.count), xxh3: Hash.hex(xxh), pages: UInt64(map.pageCount),
+        return .init(name: pageMapName, bytes: offset, xxh3: Hash.hex(fileHash.value), pages: UInt64(map.pageCount),
                      firstPage: 1, lastPage: map.pageCount)
     }
 
@@ -184,12 +189,20 @@ package struct BackupEngine {
         }
         let path = directory + "/" + f.name
         guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "the page map of backup \(m.backupId)") }
-        let bytes = try FileSystem.readAll(path)
-        let xxh = bytes.withUnsafeBytes { Hash.xxh3($0.baseAddress!, $0.count) }
-        guard UInt64(bytes.count) == f.bytes, Hash.hex(xxh) == f.xxh3 else {
-            throw .corrupt(file: path, offset: nil, detail: "the page map differs from the manifest's record of it (size or checksum)")
+        let differs = EngineError.corrupt(file: path, offset: nil, detail: "the page map differs from the manifest's record of it (size or checksum)")
+        guard FileSystem.fileSize(path) == f.bytes else { throw differs }
+        let fileHash = StreamingHash()
+        let map: PageMap, scn: UInt64
+        do throws(EngineError) {
+            (map, scn, _) = try PageMap.read(path, fileHash: fileHash)
+        } catch {
+            // A damaged file is reported as differing from the manifest, as when it was checked whole first.
+            switch error {
+            case .corrupt, .truncated, .unsupportedFormat: throw differs
+            default: throw error
+            }
         }
-        let (map, scn, _) = try PageMap.decode(bytes, file: path)
+        guard Hash.hex(fileHash.value) == f.xxh3 else { throw differs }
         guard scn == m.scn, map.pageCount == m.pageCount, map.pageSize == m.pageSize, Hash.hex(map.state) == m.stateChecksum else {
             throw .corrupt(file: path, offset: nil, detail: "the page map does not describe backup \(m.backupId) (SCN, size or state differ)")
         }
@@ -223,19 +236,22 @@ package struct BackupEngine {
         }
     }
 
-    /// Fills slots with the listed pages (ascending), reading each run of consecutive pages at once.
-    private func producer(_ snapshot: DatabaseSnapshot, pages list: [UInt32], blockPages: Int) -> (PageBlockSlot) throws -> Bool {
-        var i = 0
+    /// Fills slots with the pages of the set (ascending), reading each run of consecutive pages at once.
+    private func producer(_ snapshot: DatabaseSnapshot, pages set: PageSet, blockPages: Int) -> (PageBlockSlot) throws -> Bool {
+        var next = set.next(from: 1)
         return { slot in
-            guard i < list.count else { return false }
+            guard next != nil else { return false }
             slot.count = 0
-            while i < list.count && slot.count < blockPages {
+            while let first = next, slot.count < blockPages {
                 var run = 1
-                while i + run < list.count, slot.count + run < blockPages, list[i + run] == list[i] + UInt32(run) { run += 1 }
-                try snapshot.readPages(first: list[i], count: run, into: slot.pages + slot.count * snapshot.pageSize)
-                for k in 0..<run { slot.pgnos[slot.count + k] = list[i] + UInt32(k) }
+                next = set.next(from: first + 1)
+                while let n = next, slot.count + run < blockPages, n == first + UInt32(run) {
+                    run += 1
+                    next = set.next(from: n + 1)
+                }
+                try snapshot.readPages(first: first, count: run, into: slot.pages + slot.count * snapshot.pageSize)
+                for k in 0..<run { slot.pgnos[slot.count + k] = first + UInt32(k) }
                 slot.count += run
-                i += run
             }
             slot.firstPage = slot.pgnos[0]
             return true
@@ -286,6 +302,7 @@ package struct BackupEngine {
                                       pages: slot.count, hashSum: slot.hashSum, firstPage: slot.pgnos[0],
                                       lastPage: slot.pgnos[slot.count - 1])
                     map.add(slot, replacing: changedSince != nil)
+                    changedSince?.trim()
                 })
         }
         try writer.finishPiece()

@@ -8,9 +8,9 @@ struct IncrementalPlan {
     let base: BackupRecord
     let baseMap: PageMap
     let cumulative: Bool
-    /// Candidate pages, ascending: a superset of the pages changed between the base and the
-    /// snapshot. Nil when change tracking cannot tell; then every page is compared.
-    let candidates: (DatabaseSnapshot) throws(EngineError) -> [UInt32]?
+    /// Candidate pages: a superset of the pages changed between the base and the snapshot
+    /// (a bitmap). Nil when change tracking cannot tell; then every page is compared.
+    let candidates: (DatabaseSnapshot) throws(EngineError) -> PageSet?
     /// The exact database state at the snapshot, when this process captured up to it.
     let exactState: () -> UInt64?
 }

@@ -85,10 +85,10 @@ extension Catalog {
             }
             guard let persisted = source.persistedMap, persisted.incarnation == incarnation, persisted.map.tracks(since: base.scn),
                   let logged = source.logScan?.pagesIfContinuous() else { return nil }
-            var pages = Set(persisted.map.changed(after: base.scn))
-            pages.formUnion(logged)
-            pages.formUnion(snapshot.scan.latestFrame.keys)
-            return pages.sorted()
+            let pages = persisted.map.changed(after: base.scn)
+            for p in logged { pages.insert(p) }
+            for p in snapshot.scan.latestFrame.keys { pages.insert(p) }
+            return pages
         }, exactState: { capturer?.map.state })
     }
 

@@ -73,6 +73,7 @@ final class CoverageCheck: @unchecked Sendable {
     }
 
     func accept(_ slot: PageBlockSlot) throws(EngineError) {
+        defer { pageMap?.trim() }
         if manifest.level == 0, let map = pageMap {
             // The map was checked against the manifest when loaded: a page that differs from it is damaged.
             for i in 0..<slot.count where map.hashes.count < Int(slot.pgnos[i]) || map.hashes[Int(slot.pgnos[i]) - 1] != slot.hashes[i] {

@@ -177,6 +177,7 @@ extension Capturer {
             }
             guard first >= 1, first + UInt32(n) - 1 <= map.pageCount else { continue }
             try db.readExactly(into: io, count: n * ps, at: UInt64(first - 1) * UInt64(ps))
+            defer { map.trim() }   // (the map's pages read stay out of the process)
             for k in 0..<n where !body(first + UInt32(k), io + k * ps) { return }
         }
     }

@@ -146,16 +146,16 @@ package final class DatabaseSnapshot: @unchecked Sendable {
         let blockPages = max(1, (1 << 20) / pageSize)
         let buf = UnsafeMutableRawPointer.allocate(byteCount: blockPages * pageSize, alignment: 4096)
         defer { buf.deallocate() }
-        var hashes = [UInt64]()
-        hashes.reserveCapacity(Int(pageCount))
+        var map = PageMap(pageSize: pageSize)
+        map.reserve(Int(pageCount))
         var next: UInt32 = 1
         while next <= pageCount {
             let n = Int(min(UInt32(blockPages), pageCount - next + 1))
             try readPages(first: next, count: n, into: buf)
-            for i in 0..<n { hashes.append(Hash.page(buf + i * pageSize, size: pageSize, pgno: next + UInt32(i))) }
+            for i in 0..<n { map.append(Hash.page(buf + i * pageSize, size: pageSize, pgno: next + UInt32(i))) }
             next += UInt32(n)
         }
-        return PageMap(pageSize: pageSize, hashes: hashes)
+        return map
     }
 
     /// Lets go of the snapshot: checkpoints may then overwrite what it read.
@@ -172,15 +172,18 @@ package final class DatabaseSnapshot: @unchecked Sendable {
 
     /// Starts reading the given pages (ascending) from the database file in the background:
     /// scattered pages then arrive with the disk's parallelism instead of one at a time.
-    package func prefetch(_ pages: [UInt32]) {
-        var i = 0
-        while i < pages.count {
+    package func prefetch(_ pages: PageSet) {
+        var next = pages.next(from: 1)
+        while let first = next {
             var run = 1
-            while i + run < pages.count, pages[i + run] == pages[i] + UInt32(run) { run += 1 }
-            if walPages[pages[i]] == nil || run > 1 {
-                dbFile.adviseWillNeed(offset: UInt64(pages[i] - 1) * UInt64(pageSize), count: run * pageSize)
+            next = pages.next(from: first + 1)
+            while let n = next, n == first + UInt32(run) {
+                run += 1
+                next = pages.next(from: n + 1)
             }
-            i += run
+            if walPages[first] == nil || run > 1 {
+                dbFile.adviseWillNeed(offset: UInt64(first - 1) * UInt64(pageSize), count: run * pageSize)
+            }
         }
     }
 

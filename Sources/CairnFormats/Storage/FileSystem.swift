@@ -80,11 +80,16 @@ package enum FileSystem {
     /// Writes `bytes` to `path` atomically: temporary file, fsync, rename, fsync of the directory.
     /// The file gets the permissions `FilePermissions` gives `path`.
     package static func atomicWrite(_ bytes: [UInt8], to path: String) throws(EngineError) {
+        try atomicWrite(to: path) { (f: RawFile) throws(EngineError) in try f.write(bytes, at: 0) }
+    }
+
+    /// `atomicWrite` of what `write` writes into the new file.
+    package static func atomicWrite(to path: String, _ write: (RawFile) throws(EngineError) -> Void) throws(EngineError) {
         let dir = parent(of: path)
         let tmp = path + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do throws(EngineError) {
             let f = try RawFile(path: tmp, mode: .createNew, permissions: FilePermissions.fileMode(for: path))
-            try f.write(bytes, at: 0)
+            try write(f)
             try f.sync()
             if let e = FaultInjector.errno(.rename, path) { throw EngineError.fromErrno("rename", path, e) }
             if Glibc.rename(tmp, path) != 0 { throw EngineError.fromErrno("rename", path, errno) }
