@@ -191,7 +191,7 @@ public final class Capturer {
     /// Reads the WAL after the capture point and writes its transactions to the online log.
     private func captureWAL(throughFrame: UInt32?) throws(CairnError) -> Int {
         let indexed = pins.index.read()
-        let tail = try wal.tail(after: position)
+        let tail = try wal.tail(after: position, indexed: indexed)
         if tail.newGeneration || trust == .unverified {
             guard try continueInto(tail) else { return 0 }
         }
