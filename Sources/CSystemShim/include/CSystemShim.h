@@ -38,6 +38,10 @@ int cairn_pipe_cloexec(int fds[2]);
 /// created and unlinked at once). Returns the descriptor, or -1 with errno.
 int cairn_open_unnamed(const char *directory);
 
+/// Sets the calling thread's timer slack (Linux PR_SET_TIMERSLACK): how much later than asked
+/// its sleeps and poll timeouts may end (50 µs by default). Returns 0 or -1.
+int cairn_set_timer_slack(unsigned long nanoseconds);
+
 #include <spawn.h>
 /// Adds "close every descriptor from `lowest` on" to spawn file actions (glibc's
 /// posix_spawn_file_actions_addclosefrom_np), so a child gets only the descriptors it is given.

@@ -192,7 +192,7 @@ package final class Capturer {
     /// Reads the WAL after the capture point and writes its transactions to the online log.
     private func captureWAL(throughFrame: UInt32?) throws(EngineError) -> Int {
         let indexed = pins.index.read()
-        let tail = try wal.tail(after: position)
+        let tail = try wal.tail(after: position, indexed: indexed)
         if tail.newGeneration || trust == .unverified {
             guard try continueInto(tail) else { return 0 }
         }
@@ -245,8 +245,53 @@ package final class Capturer {
 
     /// Writes a record: page numbers, then each page read from its WAL frame (hashed into
     /// the page map on the way), then the header, which carries the checksum and the state.
+    /// A record that fits in the buffer (almost every one) is assembled there, header first,
+    /// and written with one call.
     func writeRecord(_ r: RedoRecord, pages: [(pgno: UInt32, frame: UInt32)], wal: RawFile?) throws(EngineError) {
-        guard let log, var cur = current else { return }
+        guard let log, current != nil else { return }
+        let hs = RedoLogFormat.recordHeaderSize
+        let bodySize = RedoRecord.bodySize(pages: pages.count, pageSize: map.pageSize)
+        guard hs + bodySize <= Capturer.chunkBytes, wal != nil || pages.isEmpty else {
+            return try writeRecordInChunks(r, pages: pages, wal: wal)
+        }
+        let ps = map.pageSize
+        var used = hs
+        let numbers = RedoRecord.pageNumbersSize(pages.count)
+        for i in 0..<(numbers / 4) {
+            LE.put32(i < pages.count ? pages[i].pgno : 0, io, used)
+            used += 4
+        }
+        if let wal {
+            for p in pages {
+                try wal.readExactly(into: io + used, count: ps, at: WALScan.frameOffset(p.frame, pageSize: ps) + UInt64(WALFile.frameHeaderSize))
+                map.set(p.pgno, hash: Hash.page(io + used, size: ps, pgno: p.pgno), scn: r.scn)
+                used += ps
+            }
+        }
+        let body = StreamingHash()
+        body.update(io + hs, used - hs)
+        var final = r
+        final.stateChecksum = map.state
+        final.encodeHeader(into: io, bodyHash: body.value)
+        try log.write(io, used, at: log.offset)
+        log.advance(to: log.offset + UInt64(used))
+        noteRecord(r, pages: pages.count, header: io)
+    }
+
+    private func noteRecord(_ r: RedoRecord, pages: Int, header: UnsafeRawPointer) {
+        guard var cur = current else { return }
+        if cur.records == 0 { cur.lowScn = r.scn; cur.lowMicros = r.commitMicros }
+        cur.records += 1
+        cur.highScn = r.scn
+        cur.highMicros = r.commitMicros
+        cur.pageBytes += UInt64(pages * map.pageSize)
+        cur.contentHash.update(header + 64, 8)
+        current = cur
+    }
+
+    /// `writeRecord` for a record larger than the buffer: the body in pieces, then the header.
+    private func writeRecordInChunks(_ r: RedoRecord, pages: [(pgno: UInt32, frame: UInt32)], wal: RawFile?) throws(EngineError) {
+        guard let log, current != nil else { return }
         let ps = map.pageSize
         let start = log.offset
         var at = start + UInt64(RedoLogFormat.recordHeaderSize)
@@ -280,13 +325,7 @@ package final class Capturer {
         final.encodeHeader(into: recordHeader, bodyHash: body.value)
         try log.write(recordHeader, RedoLogFormat.recordHeaderSize, at: start)
         log.advance(to: at)
-        if cur.records == 0 { cur.lowScn = r.scn; cur.lowMicros = r.commitMicros }
-        cur.records += 1
-        cur.highScn = r.scn
-        cur.highMicros = r.commitMicros
-        cur.pageBytes += UInt64(pages.count * ps)
-        cur.contentHash.update(recordHeader + 64, 8)
-        current = cur
+        noteRecord(r, pages: pages.count, header: recordHeader)
     }
 
     package internal(set) var lastCheckpointScn: UInt64 = 0

@@ -22,9 +22,10 @@ final class WALSource {
         identity = file.flatMap { FileIdentity(descriptor: $0.fd) }
     }
 
-    /// The committed transactions after `position` in the file this source has open.
-    func tail(after position: WALPosition) throws(EngineError) -> WALTail.Result {
+    /// The committed transactions after `position` in the file this source has open
+    /// (`indexed`: the WAL index as read just before, a hint of where the frames end).
+    func tail(after position: WALPosition, indexed: WALIndexState? = nil) throws(EngineError) -> WALTail.Result {
         guard let file else { return WALTail.Result(header: nil, newGeneration: position.frame > 0, transactions: []) }
-        return try WALTail.read(file: file, after: position, scratch: scratch)
+        return try WALTail.read(file: file, after: position, scratch: scratch, indexed: indexed)
     }
 }

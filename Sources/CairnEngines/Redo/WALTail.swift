@@ -28,10 +28,12 @@ enum WALTail {
         return try read(file: file, after: position)
     }
 
-    static func read(file: RawFile, after position: WALPosition?, scratch: FrameScratch? = nil) throws(EngineError) -> Result {
+    static func read(file: RawFile, after position: WALPosition?, scratch: FrameScratch? = nil,
+                     indexed: WALIndexState? = nil) throws(EngineError) -> Result {
         var txns: [WALTransaction] = []
         var pending: [UInt32: UInt32] = [:]
-        let (header, same) = try WALFile.readFrames(file: file, after: position, scratch: scratch) { f in
+        let hint = indexed.map { (salt1: $0.salt1, salt2: $0.salt2, mxFrame: $0.mxFrame) }
+        let (header, same) = try WALFile.readFrames(file: file, after: position, scratch: scratch, expectedEnd: hint) { f in
             pending[f.pgno] = f.index
             if f.commitSize != 0 {
                 let pages = pending.filter { $0.key <= f.commitSize }.map { (pgno: $0.key, frame: $0.value) }.sorted { $0.pgno < $1.pgno }

@@ -117,7 +117,15 @@ package enum WALFile {
 
     /// `readFrames(path:after:_:)` on an open WAL file.
     @discardableResult
+    ///
+    /// `expectedEnd`: the WAL's last committed frame as its index tells it (with its
+    /// generation's salts), a hint of how much to read. The file keeps the frames of earlier
+    /// generations after a restart (it is overwritten, not truncated), so reading "up to 1 MiB"
+    /// would copy up to 1 MiB of stale frames at every call; with the hint the first read
+    /// stops at that frame and further reads start small (2 frames, doubling), so frames
+    /// committed after the index was read are still found.
     static func readFrames(file: RawFile, after start: WALPosition?, scratch: FrameScratch? = nil,
+                           expectedEnd: (salt1: UInt32, salt2: UInt32, mxFrame: UInt32)? = nil,
                                   _ body: (Frame) -> Void) throws(EngineError) -> (header: WALHeader?, sameGeneration: Bool) {
         let size = try file.size()
         let hbuf = UnsafeMutableRawPointer.allocate(byteCount: headerSize, alignment: 8)
@@ -137,8 +145,16 @@ package enum WALFile {
         let owned = scratch == nil ? UnsafeMutableRawPointer.allocate(byteCount: perChunk * frameSize, alignment: 16) : nil
         defer { owned?.deallocate() }
         let chunk = owned ?? scratch!.buffer(bytes: perChunk * frameSize)
+        // Frames per read: `next`; with a hint for the first read, then 2, 4, 8, ... (`grow`).
+        var next = perChunk
+        var grow = 0
+        if let e = expectedEnd, e.salt1 == header.salt1, e.salt2 == header.salt2 {
+            next = max(1, Int(e.mxFrame) - Int(frame))
+            grow = 2
+        }
         scanning: while offset + UInt64(frameSize) <= size {
-            let want = min(perChunk, Int((size - offset) / UInt64(frameSize)))
+            let want = min(next, perChunk, Int((size - offset) / UInt64(frameSize)))
+            if grow > 0 { (next, grow) = (grow, min(perChunk, 2 * grow)) }
             let got = try file.read(into: chunk, count: want * frameSize, at: offset) / frameSize
             if got == 0 { break }
             for i in 0..<got {

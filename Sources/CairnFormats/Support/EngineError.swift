@@ -1,7 +1,7 @@
 import Foundation
 
 /// Every failure a user can reach. Each description says what happened, to which file,
-/// and what to do next. (The CLI maps each to its exit status; the public API to a `EngineError`.)
+/// and what to do next. (The CLI maps each to its exit status; the public API to a `CairnError`.)
 package enum EngineError: Error, CustomStringConvertible, Equatable {
     case io(operation: String, path: String, errno: Int32)
     case diskFull(path: String, detail: String)
