@@ -32,7 +32,6 @@ private func readPiece(_ body: UnsafeRawBufferPointer) {
                                   files: [.init(name: "piece-0001.cbp", bytes: UInt64(body.count), xxh3: hash, pages: 16, firstPage: 1, lastPage: 16)],
                                   tag: nil, databaseName: "fuzz", startedAt: Date(), completedAt: Date(), release: "fuzz")
     var reader = BackupReader(directory: dir, manifest: manifest, expectedDbid: h.dbid)
-    reader.showProgress = false
     try? reader.read(label: "fuzz") { _, _, _, _, _ in }
 }
 

@@ -10,7 +10,11 @@ seconds=${1:-60}
 scratch=.build-fuzz
 swift build --scratch-path "$scratch" --target CairnEngines -Xswiftc -sanitize=fuzzer >/dev/null
 dbg="$scratch/debug"
-objs=$(ls "$dbg"/CairnFormats.build/*.o "$dbg"/CairnCatalog.build/*.o "$dbg"/CairnEngines.build/*.o "$dbg"/Logging.build/*.o "$dbg"/CSQLiteShim.build/*.o "$dbg"/CSystemShim.build/*.o)
+# The objects of today's sources only (a scratch path kept between runs also holds the objects
+# of files since renamed or removed).
+objs=$(for t in CairnFormats CairnCatalog CairnEngines; do
+  find "Sources/$t" -name '*.swift' -printf "$dbg/$t.build/%f.o\n"
+done; ls "$dbg"/Logging.build/*.o "$dbg"/CSQLiteShim.build/*.o "$dbg"/CSystemShim.build/*.o)
 swiftc -sanitize=fuzzer -parse-as-library -g Fuzz/CairnFuzz.swift $objs -I "$dbg/Modules" \
   -Xcc -fmodule-map-file=Sources/CSQLite/module.modulemap -Xcc -fmodule-map-file=Sources/CZstd/module.modulemap \
   -Xcc -fmodule-map-file=Sources/CXXHash/module.modulemap \
