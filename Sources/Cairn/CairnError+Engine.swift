@@ -8,7 +8,8 @@ extension CairnError {
         let (code, path, remedy) = Self.classify(e)
         var underlying: (any Error & Sendable)?
         if case let .io(_, _, err) = e { underlying = POSIXError(POSIXErrorCode(rawValue: err) ?? .EIO) }
-        self.init(code: code, message: e.description(database: database), path: path, underlying: underlying, remedy: remedy)
+        let message = if case .invalidSetting = e { e.apiDescription } else { e.description(database: database) }
+        self.init(code: code, message: message, path: path, underlying: underlying, remedy: remedy)
     }
 
     private static func classify(_ e: EngineError) -> (Code, String?, Remedy?) {
@@ -35,7 +36,7 @@ extension CairnError {
         case let .copyNotCataloged(path, _): return (.invalidRequest, path, nil)
         case let .unsupportedFormat(file, _, _): return (.unsupportedFormat, file, nil)
         case let .targetExists(path): return (.invalidRequest, path, nil)
-        case .invalidArgument: return (.invalidRequest, nil, nil)
+        case .invalidArgument, .invalidSetting: return (.invalidRequest, nil, nil)
         case let .sqlite(path, _, _), let .databaseBusy(path, _), let .walChanged(path, _): return (.sqlite, path, Remedy(.retry, "run it again"))
         case .captureStalled: return (.capture, nil, nil)
         case let .captureRunning(_, lockFile): return (.capture, lockFile, nil)

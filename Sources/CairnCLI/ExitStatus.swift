@@ -9,7 +9,7 @@ enum ExitStatus {
 
     static func of(_ error: EngineError) -> Int32 {
         switch error {
-        case .invalidArgument, .targetExists: return 64
+        case .invalidArgument, .invalidSetting, .targetExists: return 64
         // A capture worker's exit status tells its guardian the database is gone (final).
         case .databaseVanished: return WorkerProcess.databaseVanishedStatus
         case .databaseMissing, .notRegistered, .backupNotFound, .noBackups, .missingFile: return 3

@@ -65,6 +65,8 @@ import Testing
             (["restore", db, "--to", dir.file("x.db"), "--in-place"], "exactly one"),
             (["restore", db, "--to", dir.file("x.db")], "No usable backup"),
             (["init", db], "already registered"),
+            (["init", dir.file("other.db"), "--log-groups", "1"], "--log-groups 1: at least 2"),
+            (["init", dir.file("other.db"), "--mode", "0755"], "--mode 0755: has execute bits"),
             (["restore", db, "--to", dir.file("x.db"), "--backup", "-4"], "backup"),
         ] {
             let r = Shell.run([Paths.cairn] + args)

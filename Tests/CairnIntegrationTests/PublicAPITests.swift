@@ -129,6 +129,13 @@ import Testing
             #expect(error.remedy?.action == .register(database: error.path ?? ""))
             #expect(error.message.contains("loose.db"))
         }
+        do {
+            _ = try await ProtectedDatabase.register(dbPath, Registration(logSizeBytes: 1000), logger: Self.logger)
+            Issue.record("registered with a 1000-byte online log")
+        } catch {
+            #expect(error.code == .invalidRequest)
+            #expect(error.message == "logSizeBytes 1000 bytes: must be at least 64K.", "\(error.message)")
+        }
         let db = try await ProtectedDatabase.register(dbPath, logger: Self.logger)
         do {
             _ = try await db.restore(to: dir.file("x.db"))

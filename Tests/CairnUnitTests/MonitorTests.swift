@@ -1,4 +1,5 @@
 @testable import CairnFormats
+@testable import CairnCatalog
 import Foundation
 import Synchronization
 import Testing
@@ -36,5 +37,17 @@ import Testing
         // Words outside a suggested command are left alone.
         let other = EngineError.invalidArgument("DB is a placeholder here")
         #expect(other.description(database: "/x.db") == other.description)
+    }
+
+    @Test func aSettingIsNamedAsEachFrontEndSpellsIt() {
+        let e = EngineError.invalidSetting(.logGroups, value: "1", problem: "at least 2 online log groups are needed.")
+        #expect(e.description == "--log-groups 1: at least 2 online log groups are needed.")
+        #expect(e.apiDescription == "logGroups 1: at least 2 online log groups are needed.")
+        var redo = RedoOptions()
+        redo.groups = 1
+        #expect(throws: EngineError.invalidSetting(.logGroups, value: "1", problem: "at least 2 online log groups are needed (one is written while another is archived).")) {
+            try redo.validate()
+        }
+        #expect(throws: EngineError.self) { _ = try FileMode.parse("0755") }
     }
 }

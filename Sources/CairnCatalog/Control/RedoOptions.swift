@@ -16,17 +16,17 @@ package struct RedoOptions: Sendable {
     package init() {}
 
     package func validate() throws(EngineError) {
-        guard groups >= 2 else { throw .invalidArgument("--log-groups \(groups): at least 2 online log groups are needed (one is written while another is archived).") }
-        guard groups <= 64 else { throw .invalidArgument("--log-groups \(groups) is too many (at most 64).") }
-        guard minSucceed >= 1 else { throw .invalidArgument("--min-succeed must be at least 1.") }
+        guard groups >= 2 else { throw .invalidSetting(.logGroups, value: "\(groups)", problem: "at least 2 online log groups are needed (one is written while another is archived).") }
+        guard groups <= 64 else { throw .invalidSetting(.logGroups, value: "\(groups)", problem: "too many (at most 64).") }
+        guard minSucceed >= 1 else { throw .invalidSetting(.minSucceed, value: "\(minSucceed)", problem: "must be at least 1.") }
         let dests = max(1, archiveDestinations.count)
         guard minSucceed <= dests else {
-            throw .invalidArgument("--min-succeed \(minSucceed) exceeds the \(dests) archive destination(s); add destinations with --archive-dest or lower it.")
+            throw .invalidSetting(.minSucceed, value: "\(minSucceed)", problem: "exceeds the \(dests) archive destination(s); add archive destinations or lower it.")
         }
-        guard logSizeBytes >= 64 << 10 else { throw .invalidArgument("--log-size must be at least 64K.") }
-        guard archiveTimeoutSeconds > 0 else { throw .invalidArgument("--archive-timeout must be more than 0 seconds.") }
+        guard logSizeBytes >= 64 << 10 else { throw .invalidSetting(.logSize, value: "\(logSizeBytes) bytes", problem: "must be at least 64K.") }
+        guard archiveTimeoutSeconds > 0 else { throw .invalidSetting(.archiveTimeout, value: "\(archiveTimeoutSeconds)", problem: "must be more than 0 seconds.") }
         if Set(memberDirectories.map(FileSystem.resolved)).count != memberDirectories.count {
-            throw .invalidArgument("--log-member-dir was given the same directory twice; members of a group must be in different directories.")
+            throw .invalidSetting(.logMemberDirectory, value: "", problem: "the same directory was given twice; members of a group must be in different directories.")
         }
     }
 

@@ -14,10 +14,10 @@ package enum ArchivalKeep {
         day.formatOptions = [.withFullDate]
         day.timeZone = TimeZone(identifier: "UTC")
         guard let d = full.date(from: s) ?? fractional.date(from: s) ?? (s.count == 10 ? day.date(from: s) : nil) else {
-            throw .invalidArgument("--keep-until '\(s)' is not a date: use YYYY-MM-DD, an ISO 8601 time such as 2027-01-31T12:00:00Z, or 'forever'.")
+            throw .invalidSetting(.keepUntil, value: "'\(s)'", problem: "not a date: use YYYY-MM-DD, an ISO 8601 time such as 2027-01-31T12:00:00Z, or 'forever'.")
         }
         guard d > now else {
-            throw .invalidArgument("--keep-until \(s) is not in the future; give a later date, or 'forever'.")
+            throw .invalidSetting(.keepUntil, value: s, problem: "not in the future; give a later date, or 'forever'.")
         }
         return (d, false)
     }

@@ -38,19 +38,19 @@ package struct FileMode: Sendable, Equatable, Hashable, Codable, CustomStringCon
         var digits = Substring(text)
         if digits.hasPrefix("0o") || digits.hasPrefix("0O") { digits = digits.dropFirst(2) }
         guard !digits.isEmpty, digits.count <= 4, let value = mode_t(digits, radix: 8) else {
-            throw .invalidArgument("--mode '\(text)' is not an octal permission mode; use e.g. 0600 (owner only) or 0640 (owner and group can read).")
+            throw .invalidSetting(.fileMode, value: "'\(text)'", problem: "not an octal permission mode; use e.g. 0600 (owner only) or 0640 (owner and group can read).")
         }
         guard value & ~0o777 == 0 else {
-            throw .invalidArgument("--mode \(text) sets setuid, setgid or sticky bits; give read and write bits only, e.g. 0640.")
+            throw .invalidSetting(.fileMode, value: text, problem: "sets setuid, setgid or sticky bits; give read and write bits only, e.g. 0640.")
         }
         guard value & 0o111 == 0 else {
-            throw .invalidArgument("--mode \(text) has execute bits; Cairn's files are data, never programs (directories get execute where read is set by themselves). Use e.g. 0640.")
+            throw .invalidSetting(.fileMode, value: text, problem: "has execute bits; Cairn's files are data, never programs (directories get execute where read is set by themselves). Use e.g. 0640.")
         }
         guard value & 0o600 == 0o600 else {
-            throw .invalidArgument("--mode \(text) does not let the owner read and write; Cairn must read and write its own files. Use e.g. 0600 or 0640.")
+            throw .invalidSetting(.fileMode, value: text, problem: "does not let the owner read and write; Cairn must read and write its own files. Use e.g. 0600 or 0640.")
         }
         guard value & 0o002 == 0 else {
-            throw .invalidArgument("--mode \(text) lets every user write backups and logs; use at most 0664 (group write), e.g. 0640.")
+            throw .invalidSetting(.fileMode, value: text, problem: "lets every user write backups and logs; use at most 0664 (group write), e.g. 0640.")
         }
         return FileMode(clamping: value)
     }

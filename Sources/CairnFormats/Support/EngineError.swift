@@ -46,6 +46,8 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
     case lockNotAcquired(lockFile: String, holders: String, purpose: String, waited: Double)
     /// The caller cancelled the operation; what it had written is removed or left resumable.
     case cancelled(operation: String)
+    /// A setting given a value it cannot take, named by each front end its own way.
+    case invalidSetting(Setting, value: String, problem: String)
 
     package var description: String {
         switch self {
@@ -113,6 +115,8 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
             return "No restore point named '\(name)' is recorded for \(db). Run `cairn restore-point \(db) list` to see them."
         case let .noBackupForRestorePoint(name, scn, db):
             return "Restore point '\(name)' cannot be guaranteed: no usable backup of \(db) at or before SCN \(scn) exists on the current incarnation's lineage (with no gap after it). Take a backup first with `cairn backup \(db)`, then create the point again (or create it without --guarantee)."
+        case let .invalidSetting(setting, value, problem):
+            return Self.settingMessage(setting.flag, value, problem)
         case let .cancelled(operation):
             return "\(operation) was cancelled; nothing it wrote is recorded, run it again when needed"
         case let .lockNotAcquired(lockFile, holders, purpose, waited):
@@ -163,5 +167,32 @@ extension EngineError {
             rest = rest[rest.index(after: close)...]
         }
         return out + rest
+    }
+}
+
+/// A setting as the command line spells it (`flag`) and as the library's API does (`property`).
+package struct Setting: Sendable, Equatable {
+    package let flag: String
+    package let property: String
+
+    package static let logGroups = Setting(flag: "--log-groups", property: "logGroups")
+    package static let minSucceed = Setting(flag: "--min-succeed", property: "minSucceed")
+    package static let logSize = Setting(flag: "--log-size", property: "logSizeBytes")
+    package static let archiveTimeout = Setting(flag: "--archive-timeout", property: "archiveTimeoutSeconds")
+    package static let logMemberDirectory = Setting(flag: "--log-member-dir", property: "logMemberDirectories")
+    package static let fileMode = Setting(flag: "--mode", property: "fileMode")
+    package static let keepUntil = Setting(flag: "--keep-until", property: "keepUntil")
+}
+
+extension EngineError {
+    static func settingMessage(_ name: String, _ value: String, _ problem: String) -> String {
+        (value.isEmpty ? name : "\(name) \(value)") + ": " + problem
+    }
+
+    /// The description with a setting named as the library's API names it (`logGroups`, not
+    /// `--log-groups`): what the public API's error says.
+    package var apiDescription: String {
+        if case let .invalidSetting(setting, value, problem) = self { return Self.settingMessage(setting.property, value, problem) }
+        return description
     }
 }
