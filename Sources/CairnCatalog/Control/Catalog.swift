@@ -78,7 +78,7 @@ package final class Catalog: Sendable {
             if let other = try? RepositoryIdentity.read(given), other.dbid != c.dbid {
                 throw .dbidMismatch(database: db, expected: UInt64(other.dbid) ?? 0, found: c.dbidValue, file: given.identityFile)
             }
-            throw .invalidArgument("\(db) keeps its backups in \(p.layout.root), not in \(given.root). Omit --repo or pass --repo \(p.layout.root).")
+            throw .invalidSetting(.repository, value: given.root, problem: "not where \(db) keeps its backups: they are in \(p.layout.root). Give that repository, or none.")
         }
         try p.checkRepositoryIdentity()
         return p

@@ -46,7 +46,7 @@ package struct BackupEngine {
         let overhead = UInt64(BackupPieceFormat.headerSize + BackupPieceFormat.trailerSize + BackupPieceFormat.blockHeaderSize)
         let perPage = UInt64(pageSize + BackupPieceFormat.entrySize)
         guard maxPieceSize >= overhead + perPage else {
-            throw .invalidArgument("--max-piece-size \(maxPieceSize) is too small: a piece must hold at least one \(pageSize)-byte page and \(overhead) bytes of headers (use at least \(overhead + perPage) bytes, e.g. 1M).")
+            throw .invalidSetting(.maxPieceSize, value: "\(maxPieceSize)", problem: "too small: a piece must hold at least one \(pageSize)-byte page and \(overhead) bytes of headers (use at least \(overhead + perPage) bytes, e.g. 1M).")
         }
         return max(1, min(blockBytes / pageSize, Int((maxPieceSize - overhead) / perPage)))
     }

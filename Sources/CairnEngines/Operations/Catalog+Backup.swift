@@ -12,13 +12,13 @@ extension Catalog {
     package func backup(_ options: BackupOptions = BackupOptions()) throws(EngineError) -> BackupRecord {
         guard FileSystem.exists(databasePath) else { throw .databaseMissing(path: databasePath) }
         guard (0...1).contains(options.level) else {
-            throw .invalidArgument("--level \(options.level) is not a backup level; use 0 (every page) or 1 (pages changed since the last backup).")
+            throw .invalidSetting(.backupLevel, value: "\(options.level)", problem: "not a backup level; use 0 (every page) or 1 (pages changed since the last backup).")
         }
         if options.level == 1 && options.asCopy {
-            throw .invalidArgument("an image copy holds every page; take it at level 0 (drop --level 1 or --as-copy).")
+            throw .invalidSetting(.imageCopy, value: "", problem: "an image copy holds every page; take it at level 0.")
         }
         if options.cumulative && options.level != 1 {
-            throw .invalidArgument("--cumulative applies to level-1 backups; add --level 1.")
+            throw .invalidSetting(.cumulative, value: "", problem: "applies to level-1 backups only.")
         }
         let operation = try beginOperation(.writing, purpose: "take a backup")
         defer { operation.end() }

@@ -184,7 +184,7 @@ extension Catalog {
         let dest = FileSystem.resolved(path)
         if dest == databasePath {
             guard !FileSystem.exists(databasePath) else {
-                throw .invalidArgument("--to \(path) is the live database; use --in-place to replace it.")
+                throw .invalidSetting(.restoreTarget, value: path, problem: "the live database; restore to another path, or replace the live database with an in-place restore.")
             }
             return try recoverInPlace(target: target, backup: id, allowIncomplete: allowIncomplete, monitor: monitor)
         }

@@ -32,7 +32,7 @@ extension Catalog {
     /// their own: level 0 only.
     static func checkArchival(_ o: BackupOptions) throws(EngineError) {
         if o.level != 0 && (o.keepUntil != nil || o.keepForever) {
-            throw .invalidArgument("--keep-until makes an archival backup, which must be a level-0 backup (a consistent snapshot restorable on its own); drop --level \(o.level).")
+            throw .invalidSetting(.keepUntil, value: "", problem: "makes an archival backup, which must be a level-0 backup (a consistent snapshot restorable on its own), not level \(o.level).")
         }
     }
 

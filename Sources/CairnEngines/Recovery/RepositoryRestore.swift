@@ -43,9 +43,9 @@ extension Catalog {
                                 allowIncomplete: Bool = false, monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> RecoveryEngine.Result {
         let dest = FileSystem.resolved(path)
         if dest == layout.root || dest.hasPrefix(layout.root + "/") {
-            throw .invalidArgument("--to \(path) is inside the repository \(layout.root); restoring from a repository alone never writes into it. Choose a path outside it.")
+            throw .invalidSetting(.restoreTarget, value: path, problem: "inside the repository \(layout.root); restoring from a repository alone never writes into it. Choose a path outside it.")
         }
-        if FileSystem.isDirectory(dest) { throw .invalidArgument("--to \(path) is a directory; give the path of the file to create.") }
+        if FileSystem.isDirectory(dest) { throw .invalidSetting(.restoreTarget, value: path, problem: "a directory; give the path of the file to create.") }
         return try restoreNewFile(dest, target: target, backup: id, force: force, allowIncomplete: allowIncomplete, monitor: monitor)
     }
 }

@@ -182,6 +182,12 @@ package struct Setting: Sendable, Equatable {
     package static let logMemberDirectory = Setting(flag: "--log-member-dir", property: "logMemberDirectories")
     package static let fileMode = Setting(flag: "--mode", property: "fileMode")
     package static let keepUntil = Setting(flag: "--keep-until", property: "keepUntil")
+    package static let restoreTarget = Setting(flag: "--to", property: "restore(to:)")
+    package static let backupLevel = Setting(flag: "--level", property: "level")
+    package static let imageCopy = Setting(flag: "--as-copy", property: "imageCopy")
+    package static let cumulative = Setting(flag: "--cumulative", property: "cumulative")
+    package static let maxPieceSize = Setting(flag: "--max-piece-size", property: "maxPieceSize")
+    package static let repository = Setting(flag: "--repo", property: "repository")
 }
 
 extension EngineError {
