@@ -12,16 +12,6 @@ import Testing
 
     /// The WAL's last valid frame as the WAL index's header records it (`mxFrame`): it falls
     /// back to 0 when a writer restarts the WAL, which the file's size never shows.
-    /// Polls `condition` every 10 ms without blocking a thread of the cooperative pool.
-    static func eventually(_ timeout: TimeInterval = 30, _ condition: () async -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !(await condition()) {
-            if Date() > deadline { return false }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return true
-    }
-
     static func walFrames(_ path: String) -> UInt32 {
         guard let h = FileHandle(forReadingAtPath: path + "-shm") else { return 0 }
         defer { try? h.close() }
@@ -79,9 +69,9 @@ import Testing
             try await pool.write { db in try db.execute(sql: "INSERT INTO item(writer, body) VALUES (9, randomblob(3000))") }
         }
         let expected = UInt64(writers * perWriter + 800)
-        #expect(await Self.eventually { protection.capturedScn == expected })
+        #expect(await Await.eventually { protection.capturedScn == expected })
         var extra = 0
-        let restarted = await Self.eventually {
+        let restarted = await Await.eventually {
             extra += 1
             try? await pool.write { db in try db.execute(sql: "INSERT INTO item(writer, body) VALUES (9, randomblob(3000))") }
             return Self.walFrames(path) < 10

@@ -10,17 +10,6 @@ import Testing
 @Suite struct PublicAPITests {
     static let logger: Logger = { var l = Logger(label: "api-test"); l.logLevel = .critical; return l }()
 
-    /// Polls `condition` every 10 ms without blocking a thread of the cooperative pool (the
-    /// services under test need those threads to start).
-    static func eventually(_ timeout: TimeInterval = 30, _ condition: () async -> Bool) async -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !(await condition()) {
-            if Date() > deadline { return false }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return true
-    }
-
     static func transfers(_ db: String) -> Int {
         Int(Shell.run(["sqlite3", db, "SELECT count(*) FROM transfers;"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
@@ -42,9 +31,9 @@ import Testing
 
         let group = ServiceGroup(services: [db.captureService(logger: Self.logger)], logger: Self.logger)
         let capturing = Task { try await group.run() }
-        #expect(await Self.eventually { await db.status().captureRunning })
+        #expect(await Await.eventually { await db.status().captureRunning })
         Ledger.write(dbPath, 50, seed: 1)
-        #expect(await Self.eventually { await db.status().capturedScn >= 50 })
+        #expect(await Await.eventually { await db.status().capturedScn >= 50 })
         let middle = await db.status().capturedScn
         let countAtMiddle = Self.transfers(dbPath)
         Ledger.write(dbPath, 50, seed: 2)
@@ -103,7 +92,7 @@ import Testing
         try await db.backup()
         let group = ServiceGroup(services: [db.captureService(logger: Self.logger)], logger: Self.logger)
         let running = Task { try await group.run() }
-        #expect(await Self.eventually { await db.status().captureRunning })
+        #expect(await Await.eventually { await db.status().captureRunning })
         Ledger.write(dbPath, 120, seed: 3)
         await group.triggerGracefulShutdown()
         try await running.value

@@ -221,6 +221,17 @@ package final class SmallFileSystem {
 
 /// Waiting for another process: polling with a deadline, never a fixed sleep.
 package enum Await {
+    /// Polls `condition` every 10 ms until it holds (true) or `timeout` passes (false),
+    /// without blocking a thread of the cooperative pool (services under test need them).
+    package static func eventually(_ timeout: TimeInterval = 30, _ condition: () async -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !(await condition()) {
+            if Date() > deadline { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
+    }
+
     /// Polls `condition` every 10 ms until it holds (true) or `timeout` passes (false).
     @discardableResult
     package static func until(_ timeout: TimeInterval = 30, _ condition: () -> Bool) -> Bool {
