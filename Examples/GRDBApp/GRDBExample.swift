@@ -29,9 +29,7 @@ struct GRDBExample {
                 try db.execute(sql: "INSERT INTO note(body, at) VALUES (?, ?)", arguments: ["note \(i)", Date().timeIntervalSince1970])
             }
         }
-        try await Task.sleep(for: .milliseconds(50))
-        let noon = Date()                                 // the point to go back to
-        try await Task.sleep(for: .milliseconds(50))
+        let noon = Date()                                 // the point to go back to: after note 50 committed, before note 51
         for i in 51...100 {
             try await pool.write { db in
                 try db.execute(sql: "INSERT INTO note(body, at) VALUES (?, ?)", arguments: ["note \(i)", Date().timeIntervalSince1970])

@@ -198,9 +198,12 @@ package final class Capturer {
         }
         var count = 0
         guard let header = tail.header, let file = wal.file else { return 0 }
+        // The settings a transaction needs (log size, the incarnation's SCNs), read once a step:
+        // `control` checks the copies on disk at every read.
+        let settings = database.control
         for txn in tail.transactions {
             if let limit = throughFrame, txn.commitFrame > limit { break }
-            try appendTransaction(txn, header: header, wal: file)
+            try appendTransaction(txn, header: header, wal: file, settings: settings)
             count += 1
         }
         if count > 0 && unsyncedSince == nil { unsyncedSince = Date() }
@@ -223,12 +226,12 @@ package final class Capturer {
     /// The newest commit frame an in-process WAL hook reported.
     package var lastReportedFrame: UInt32? { exactTimes.lastFrame }
 
-    private func appendTransaction(_ txn: WALTransaction, header: WALHeader, wal: RawFile) throws(EngineError) {
-        if let c = current, c.pageBytes >= database.control.redo.logSizeBytes {
+    private func appendTransaction(_ txn: WALTransaction, header: WALHeader, wal: RawFile, settings: ControlFile) throws(EngineError) {
+        if let c = current, c.pageBytes >= settings.redo.logSizeBytes {
             try switchLog(openingNext: true)
         }
         try ensureLog()
-        scn = database.control.scn(after: scn, commits: 1)
+        scn = settings.scn(after: scn, commits: 1)
         map.resize(txn.databasePages, scn: scn)
         let exact = exactTimes.take(frame: txn.commitFrame)
         let pos = WALPosition(salt1: header.salt1, salt2: header.salt2, frame: txn.commitFrame,
