@@ -30,6 +30,7 @@ final class CaptureLoop {
         archiverThread = ArchiverThread(archiver: archiver)
         watcher = WALWatcher(databasePath: capturer.database.databasePath)
         archiverThread.start()
+        capturer.applicationCheckpoints.begin()
     }
 
     deinit { archiverThread.stop() }
@@ -80,7 +81,7 @@ final class CaptureLoop {
         while true {
             guard let state = index.read() else { return }
             let following = index.isLocked(.checkpoint)
-            if following && index.blockingCheckpointRunning() { capturer.applicationCheckpointSeen = Date() }
+            if following && index.blockingCheckpointRunning() { capturer.applicationCheckpoints.seen() }
             if !capturer.pins.isCurrent(for: state, captured: capturer.position) && steps < (following ? 4000 : 3) {
                 if Self.tracePins, steps == 100 {
                     logger.warning("pin not current after 100 steps: \(state) pin \(capturer.pins.state) slots \(index.readerSlots()) locks \(index.lockHolders()) captured \(capturer.position.frame)")

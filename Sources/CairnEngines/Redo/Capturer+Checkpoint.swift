@@ -10,17 +10,16 @@ extension Capturer {
     /// once more, to read lock 0 (see `WALPin`), so the next writer restarts the WAL. Only when writers keep committing while that runs
     /// are they blocked, for the few milliseconds it takes to capture and copy the last frames.
     ///
-    /// When the application runs checkpoints that block writers by itself (FULL, RESTART or
-    /// TRUNCATE, seen within the last 10 s) Cairn leaves it to the application while the WAL
-    /// stays under four times its target: two checkpoints cannot run at once, and the
-    /// application's would get SQLITE_BUSY. (Automatic checkpoints are PASSIVE and ignore that.)
+    /// When the application checkpoints by itself (see `ApplicationCheckpoints`) Cairn leaves
+    /// it to the application while the WAL stays under four times its target: two checkpoints
+    /// cannot run at once, and the application's would get SQLITE_BUSY.
     /// Returns false when the WAL could not be fully copied (it runs again at the next step).
     @discardableResult
     package func checkpoint(force: Bool = false) throws(EngineError) -> Bool {
         let target = max(database.control.redo.walTargetBytes, 1)
         let walBytes = UInt64(position.frame) * UInt64(map.pageSize + WALFile.frameHeaderSize)
         if !force && walBytes < target { return true }
-        if !force, walBytes < 4 * target, let seen = applicationCheckpointSeen, Date().timeIntervalSince(seen) < 10 { return true }
+        if !force, walBytes < 4 * target, applicationCheckpoints.expected() { return true }
         try step()
         // Another checkpoint runs (the application's): it may need this pin to move, which this
         // thread would not do while it waited for locks the other holds. Try at the next round.
@@ -106,7 +105,7 @@ extension Capturer {
         if !ownCheckpointRunning, let last = lastSeenIndex {
             let sameGeneration = state.sameGeneration(salt1: last.salt1, salt2: last.salt2)
             if sameGeneration ? state.nBackfill > last.nBackfill : last.nBackfill < last.mxFrame {
-                applicationCheckpointSeen = Date()
+                applicationCheckpoints.seen()
             }
         }
         lastSeenIndex = state

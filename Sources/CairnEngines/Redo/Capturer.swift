@@ -43,10 +43,9 @@ package final class Capturer {
     /// open), and whether one is running.
     let checkpointer: SQLiteConnection
     var ownCheckpointRunning = false
-    /// The WAL index as the last step saw it, and when the application was last seen
-    /// checkpointing by itself.
+    /// The WAL index as the last step saw it, and the application's own checkpoints.
     var lastSeenIndex: WALIndexState?
-    var applicationCheckpointSeen: Date?
+    var applicationCheckpoints = ApplicationCheckpoints()
     /// A gap is recorded (page map, control file) but its record is not in any log yet.
     var gapRecordPending = false
     /// Whether a worker under a guardian: a WAL replaced under it ends the worker, for the
