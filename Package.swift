@@ -67,7 +67,7 @@ let package = Package(
             ]
         ),
         // Tests, by kind. Unit: pure functions and formats, in process, no other process runs.
-        .testTarget(name: "CairnUnitTests", dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite"]),
+        .testTarget(name: "CairnUnitTests", dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite", "CairnTestSupport"]),
         // What the integration and stress tests share (scratch directories, the ledger
         // database, running the `cairn` executable and other processes).
         .target(

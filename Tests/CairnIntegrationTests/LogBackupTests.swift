@@ -14,7 +14,7 @@ import Testing
     /// into several small logs (the statements are returned to compute expected states).
     static func archivedLedger(_ count: Int = 200, seed: Int = 31, dir name: String = #function) throws -> (Setup, [String]) {
         var redo = RedoOptions()
-        redo.logSizeBytes = 64 << 10
+        redo.logSizeBytes = 8 << 10
         redo.groups = 3
         let s = try Setup(name: name, redo: redo)
         try s.p.backup(.quiet())

@@ -132,7 +132,7 @@ import Testing
 
     @Test func multiplexedMembersAreIdenticalAndAFailingMemberGoesStale() throws {
         let dir = TempDir()
-        let fs = try SmallFileSystem(at: dir.file("small"), size: "300k")
+        let fs = try SmallFileSystem(at: dir.file("small"), size: "40k")
         let small = fs.path
         defer { withExtendedLifetime(fs) {} }
         var redo = RedoOptions()
@@ -164,7 +164,7 @@ import Testing
 
     @Test func everyMemberFailingStopsCaptureWithAClearError() throws {
         let dir = TempDir()
-        let fs = try SmallFileSystem(at: dir.file("small"), size: "200k")
+        let fs = try SmallFileSystem(at: dir.file("small"), size: "24k")
         let small = fs.path
         defer { withExtendedLifetime(fs) {} }
         var redo = RedoOptions()
@@ -183,7 +183,7 @@ import Testing
 
     @Test func logsSwitchBySizeAndOnRequestWithSequencesAndRanges() throws {
         var redo = RedoOptions()
-        redo.logSizeBytes = 64 << 10
+        redo.logSizeBytes = 8 << 10
         redo.groups = 3
         let s = try Setup(redo: redo)
         try s.p.backup(.quiet())
@@ -216,7 +216,7 @@ import Testing
     /// unreachable (a file where a directory should be) until `destination` is removed.
     static func setupWithUnreachableArchive() throws -> (Setup, (dir: TempDir, destination: String)) {
         var redo = RedoOptions()
-        redo.logSizeBytes = 64 << 10
+        redo.logSizeBytes = 8 << 10
         let blocked = TempDir()
         let destination = blocked.file("dest")
         try FileSystem.atomicWrite(Array("not a directory".utf8), to: destination)
@@ -284,7 +284,7 @@ import Testing
 
     @Test func missingLogIsNamedAndStopsUnlessIncompleteIsAllowed() throws {
         var redo = RedoOptions()
-        redo.logSizeBytes = 64 << 10
+        redo.logSizeBytes = 8 << 10
         redo.groups = 4
         let s = try Setup(redo: redo)
         try s.p.backup(.quiet())

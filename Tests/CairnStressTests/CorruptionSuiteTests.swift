@@ -20,7 +20,7 @@ import Testing
         let db = dir.file("app.db")
         Ledger.create(db, filler: 3000)
         var redo = RedoOptions()
-        redo.logSizeBytes = 64 << 10
+        redo.logSizeBytes = 8 << 10
         redo.groups = 8
         let p = try Catalog.initialize(database: db, redo: redo, logger: quietLogger)
         try p.backup(.quiet { $0.maxPieceSize = 64 << 10 })

@@ -13,6 +13,12 @@ package final class TempDir {
         path = NSTemporaryDirectory() + "cairn-test-\(safe)-\(UUID().uuidString.prefix(8))"
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
+    /// A directory at a fixed path, emptied first (for fixtures that name absolute paths).
+    package init(at fixed: String) {
+        path = fixed
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
     deinit { try? FileManager.default.removeItem(atPath: path) }
     package func file(_ name: String) -> String { path + "/" + name }
 }
@@ -143,7 +149,7 @@ package enum Ledger {
 
 package enum Paths {
     /// The package root (two levels above this file's folder).
-    static let packageRoot: String = {
+    package static let packageRoot: String = {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }()
 

@@ -23,7 +23,7 @@ package struct RedoOptions: Sendable {
         guard minSucceed <= dests else {
             throw .invalidSetting(.minSucceed, value: "\(minSucceed)", problem: "exceeds the \(dests) archive destination(s); add archive destinations or lower it.")
         }
-        guard logSizeBytes >= 64 << 10 else { throw .invalidSetting(.logSize, value: "\(logSizeBytes) bytes", problem: "must be at least 64K.") }
+        guard logSizeBytes >= 8 << 10 else { throw .invalidSetting(.logSize, value: "\(logSizeBytes) bytes", problem: "must be at least 8K.") }
         guard archiveTimeoutSeconds > 0 else { throw .invalidSetting(.archiveTimeout, value: "\(archiveTimeoutSeconds)", problem: "must be more than 0 seconds.") }
         if Set(memberDirectories.map(FileSystem.resolved)).count != memberDirectories.count {
             throw .invalidSetting(.logMemberDirectory, value: "", problem: "the same directory was given twice; members of a group must be in different directories.")

@@ -73,17 +73,14 @@ extension Capturer {
         RedoLogFormat.encodeHeader(again.header, into: hdr)
         cur.contentHash.update(hdr, RedoLogFormat.headerSize)
         var first = true
-        let raw = try RawFile(path: best.path, mode: .read)
-        var off = UInt64(RedoLogFormat.headerSize)
         while let r = try again.next(strict: false) {
             if first { cur.lowScn = r.scn; cur.lowMicros = r.commitMicros; first = false }
             cur.highScn = r.scn
             cur.highMicros = r.commitMicros
-            cur.pageBytes += UInt64(r.pageCount) * UInt64(again.header.pageSize)
-            try raw.readExactly(into: recordHeader, count: RedoLogFormat.recordHeaderSize, at: off)
-            cur.contentHash.update(recordHeader + 64, 8)
-            off = again.end
+            var checksum = again.lastRecordChecksum.littleEndian
+            withUnsafeBytes(of: &checksum) { cur.contentHash.update($0.baseAddress!, 8) }
         }
+        cur.recordBytes = again.end - UInt64(RedoLogFormat.headerSize)
         if best.reader.trailer != nil {
             // Closed but the switch was not recorded: finish it. The file is left as it is
             // (reopening it for writing would truncate it to its records, dropping the trailer).
@@ -102,6 +99,8 @@ extension Capturer {
         }
         log = try OnlineLogWriter(reopening: paths, header: again.header, end: again.end, logger: logger)
         current = cur
+        // A log of an earlier format is closed rather than continued in this one's records.
+        if again.header.version < RedoLogFormat.version { try switchLog() }
         if gapRecordPending { try writeGapRecord() }
     }
 }

@@ -29,6 +29,10 @@ package final class Capturer {
     /// an initializer that throws before every stored property is set does not run `deinit`.
     let io: UnsafeMutableRawPointer
     let recordHeader: UnsafeMutableRawPointer
+    /// Stores pages as changes against their versions earlier in the current log, and the
+    /// sequence of that log (a new log starts without any version to refer to).
+    var changeEncoder: PageChangeEncoder?
+    var changeEncoderSequence: UInt64?
     /// Commit times reported by an in-process WAL hook, oldest first (µs since 1970).
     private let exactTimes = ExactTimeQueue()
     /// How far the WAL seen at the next step may be trusted to continue what was captured.
@@ -73,7 +77,8 @@ package final class Capturer {
         var highScn: UInt64 = 0
         var lowMicros: UInt64 = 0
         var highMicros: UInt64 = 0
-        var pageBytes: UInt64 = 0
+        /// Bytes of records written (what a log's size limit counts).
+        var recordBytes: UInt64 = 0
         let contentHash = StreamingHash()
     }
 
@@ -113,7 +118,7 @@ package final class Capturer {
         let loaded = try PageMap.read(database.layout.pageMapFile)
         map = loaded.map
         io = .allocate(byteCount: Capturer.chunkBytes, alignment: 4096)
-        recordHeader = .allocate(byteCount: RedoLogFormat.recordHeaderSize, alignment: 8)
+        recordHeader = .allocate(byteCount: RedoLogFormat.maxRecordHeaderSize, alignment: 8)
         // Every stored property is set from here on: a throw below runs `deinit`.
         if loaded.scn < point.scn {
             throw .corrupt(file: database.layout.pageMapFile, offset: nil,
@@ -226,7 +231,7 @@ package final class Capturer {
     package var lastReportedFrame: UInt32? { exactTimes.lastFrame }
 
     private func appendTransaction(_ txn: WALTransaction, header: WALHeader, wal: RawFile, settings: ControlFile) throws(EngineError) {
-        if let c = current, c.pageBytes >= settings.redo.logSizeBytes {
+        if let c = current, c.recordBytes >= settings.redo.logSizeBytes {
             try switchLog(openingNext: true)
         }
         try ensureLog()
@@ -243,91 +248,6 @@ package final class Capturer {
         position = pos
         capturedCount += 1
         recentStates.append(scn: scn, state: map.state)
-    }
-
-    /// Writes a record: page numbers, then each page read from its WAL frame (hashed into
-    /// the page map on the way), then the header, which carries the checksum and the state.
-    /// A record that fits in the buffer (almost every one) is assembled there, header first,
-    /// and written with one call.
-    func writeRecord(_ r: RedoRecord, pages: [(pgno: UInt32, frame: UInt32)], wal: RawFile?) throws(EngineError) {
-        guard let log, current != nil else { return }
-        let hs = RedoLogFormat.recordHeaderSize
-        let bodySize = RedoRecord.bodySize(pages: pages.count, pageSize: map.pageSize)
-        guard hs + bodySize <= Capturer.chunkBytes, wal != nil || pages.isEmpty else {
-            return try writeRecordInChunks(r, pages: pages, wal: wal)
-        }
-        let ps = map.pageSize
-        var used = hs
-        let numbers = RedoRecord.pageNumbersSize(pages.count)
-        for i in 0..<(numbers / 4) {
-            LE.put32(i < pages.count ? pages[i].pgno : 0, io, used)
-            used += 4
-        }
-        if let wal {
-            for p in pages {
-                try wal.readExactly(into: io + used, count: ps, at: WALScan.frameOffset(p.frame, pageSize: ps) + UInt64(WALFile.frameHeaderSize))
-                map.set(p.pgno, hash: Hash.page(io + used, size: ps, pgno: p.pgno), scn: r.scn)
-                used += ps
-            }
-        }
-        let body = StreamingHash()
-        body.update(io + hs, used - hs)
-        var final = r
-        final.stateChecksum = map.state
-        final.encodeHeader(into: io, bodyHash: body.value)
-        try log.write(io, used, at: log.offset)
-        log.advance(to: log.offset + UInt64(used))
-        noteRecord(r, pages: pages.count, header: io)
-    }
-
-    private func noteRecord(_ r: RedoRecord, pages: Int, header: UnsafeRawPointer) {
-        guard var cur = current else { return }
-        if cur.records == 0 { cur.lowScn = r.scn; cur.lowMicros = r.commitMicros }
-        cur.records += 1
-        cur.highScn = r.scn
-        cur.highMicros = r.commitMicros
-        cur.pageBytes += UInt64(pages * map.pageSize)
-        cur.contentHash.update(header + 64, 8)
-        current = cur
-    }
-
-    /// `writeRecord` for a record larger than the buffer: the body in pieces, then the header.
-    private func writeRecordInChunks(_ r: RedoRecord, pages: [(pgno: UInt32, frame: UInt32)], wal: RawFile?) throws(EngineError) {
-        guard let log, current != nil else { return }
-        let ps = map.pageSize
-        let start = log.offset
-        var at = start + UInt64(RedoLogFormat.recordHeaderSize)
-        let body = StreamingHash()
-        var used = 0
-        func flush() throws(EngineError) {
-            guard used > 0 else { return }
-            try log.write(io, used, at: at)
-            body.update(io, used)
-            at += UInt64(used)
-            used = 0
-        }
-        let numbers = RedoRecord.pageNumbersSize(pages.count)
-        var i = 0
-        while i < numbers / 4 {
-            if used + 4 > Capturer.chunkBytes { try flush() }
-            LE.put32(i < pages.count ? pages[i].pgno : 0, io, used)
-            used += 4
-            i += 1
-        }
-        for p in pages {
-            if used + ps > Capturer.chunkBytes { try flush() }
-            guard let wal else { break }
-            try wal.readExactly(into: io + used, count: ps, at: WALScan.frameOffset(p.frame, pageSize: ps) + UInt64(WALFile.frameHeaderSize))
-            map.set(p.pgno, hash: Hash.page(io + used, size: ps, pgno: p.pgno), scn: r.scn)
-            used += ps
-        }
-        try flush()
-        var final = r
-        final.stateChecksum = map.state
-        final.encodeHeader(into: recordHeader, bodyHash: body.value)
-        try log.write(recordHeader, RedoLogFormat.recordHeaderSize, at: start)
-        log.advance(to: at)
-        noteRecord(r, pages: pages.count, header: recordHeader)
     }
 
     package internal(set) var lastCheckpointScn: UInt64 = 0

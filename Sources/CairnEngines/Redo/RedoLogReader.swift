@@ -14,14 +14,22 @@ package final class RedoLogReader {
     package private(set) var end: UInt64
     package private(set) var trailer: RedoLogFormat.Trailer?
     package private(set) var records = 0
+    /// The checksum of the last record read (what the log's content hash chains).
+    package private(set) var lastRecordChecksum: UInt64 = 0
     private let contentHash = StreamingHash()
+    /// Rebuilds compact records' pages (made at the first one).
+    private var decoder: PageChangeDecoder?
     /// Allocated last in `init`: when an initializer throws before every stored property is set,
     /// `deinit` does not run, so a buffer allocated earlier (say, as a default value) would leak.
     private var scratch: UnsafeMutableRawPointer
     private var scratchSize = 1 << 20
 
-    package init(path: String) throws(EngineError) {
+    /// What the cache of recent page versions (for compact records) may hold.
+    private let changeCacheBytes: Int
+
+    package init(path: String, changeCacheBytes: Int = PageVersionCache.defaultBytes) throws(EngineError) {
         self.path = path
+        self.changeCacheBytes = changeCacheBytes
         guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "redo log") }
         file = try RawFile(path: path, mode: .read)
         size = try file.size()
@@ -70,26 +78,17 @@ package final class RedoLogReader {
     }
 
     /// Reads the next record, verified. `pages` (when given) receives each page of a
-    /// transaction. Returns nil at the end: the trailer of a closed log, or the end of the
-    /// complete records of an open one. `strict` makes a torn or damaged tail an error
+    /// transaction, whole. Returns nil at the end: the trailer of a closed log, or the end of
+    /// the complete records of an open one. `strict` makes a torn or damaged tail an error
     /// (archived logs must end with their trailer).
     package func next(strict: Bool, pages: ((RedoRecord, Page) throws(EngineError) -> Void)? = nil) throws(EngineError) -> RedoRecord? {
-        let hsize = RedoLogFormat.recordHeaderSize
         guard trailer == nil else { return nil }
-        let hdr = UnsafeMutableRawPointer.allocate(byteCount: max(hsize, RedoLogFormat.trailerSize), alignment: 8)
+        let want = max(RedoLogFormat.maxRecordHeaderSize, RedoLogFormat.trailerSize)
+        let hdr = UnsafeMutableRawPointer.allocate(byteCount: want, alignment: 8)
         defer { hdr.deallocate() }
-        let got = try file.read(into: hdr, count: max(hsize, RedoLogFormat.trailerSize), at: end)
+        let got = try file.read(into: hdr, count: want, at: end)
         if got >= RedoLogFormat.trailerSize, LE.get32(hdr, 0) == RedoLogFormat.endMagic {
-            guard let t = RedoLogFormat.decodeTrailer(hdr) else {
-                throw .corrupt(file: path, offset: end, detail: "redo log trailer damaged")
-            }
-            guard t.contentBytes == end, t.contentHash == contentHash.value, t.records == UInt64(records) else {
-                throw .corrupt(file: path, offset: end, detail: "redo log trailer does not match the records before it")
-            }
-            trailer = t
-            if end + UInt64(RedoLogFormat.trailerSize) != size {
-                throw .corrupt(file: path, offset: end + UInt64(RedoLogFormat.trailerSize), detail: "unexpected bytes after the trailer")
-            }
+            try readTrailer(hdr)
             return nil
         }
         func tornTail(_ why: String) throws(EngineError) -> RedoRecord? {
@@ -99,27 +98,97 @@ package final class RedoLogReader {
             }
             return nil
         }
-        guard got >= hsize, let r = RedoRecord.decodeHeader(hdr) else { return try tornTail("no valid record or trailer here") }
-        let pageSize = Int(header.pageSize)
-        let bodyCount = r.kind == .gap ? 0 : RedoRecord.bodySize(pages: Int(r.pageCount), pageSize: pageSize)
-        guard r.pageCount <= 1 << 26, end + UInt64(hsize + bodyCount) <= size else { return try tornTail("record runs past the end of the file") }
+        guard got >= RedoLogFormat.recordHeaderSize, let r = RedoRecord.decodeHeader(hdr), got >= r.headerSize else {
+            return try tornTail("no valid record or trailer here")
+        }
+        let hsize = r.headerSize
+        let bodyBytes = r.bodySize(pageSize: Int(header.pageSize))
+        guard r.pageCount <= 1 << 26, bodyBytes <= size, end + UInt64(hsize) + bodyBytes <= size else {
+            return try tornTail("record runs past the end of the file")
+        }
+        let bodyCount = Int(bodyBytes)
         ensureScratch(max(bodyCount, 8))
         try file.readExactly(into: scratch, count: bodyCount, at: end + UInt64(hsize))
-        let bodyHash = Hash.xxh3(scratch, bodyCount)
-        guard RedoRecord.checksum(header: hdr, bodyHash: bodyHash) == LE.get64(hdr, 64) else {
+        guard RedoRecord.checksum(header: hdr, size: hsize, bodyHash: Hash.xxh3(scratch, bodyCount)) == RedoRecord.storedChecksum(header: hdr, size: hsize) else {
             return try tornTail("record checksum mismatch")
         }
         // The trailer's content hash chains the header and every record's checksum.
-        contentHash.update(hdr + 64, 8)
-        end += UInt64(hsize + bodyCount)
+        contentHash.update(hdr + hsize - 8, 8)
+        lastRecordChecksum = RedoRecord.storedChecksum(header: hdr, size: hsize)
+        let start = end
+        end += UInt64(hsize) + bodyBytes
         records += 1
         if let pages, r.kind == .transaction {
-            let numbers = RedoRecord.pageNumbersSize(Int(r.pageCount))
-            for i in 0..<Int(r.pageCount) {
-                try pages(r, Page(pgno: LE.get32(scratch, i * 4), data: UnsafeRawPointer(scratch + numbers + i * pageSize)))
+            if r.compact {
+                try pagesOfChanges(r, at: start, body: bodyCount, pages: pages)
+            } else {
+                let pageSize = Int(header.pageSize)
+                let numbers = RedoRecord.pageNumbersSize(Int(r.pageCount))
+                for i in 0..<Int(r.pageCount) {
+                    try pages(r, Page(pgno: LE.get32(scratch, i * 4), data: UnsafeRawPointer(scratch + numbers + i * pageSize)))
+                }
             }
         }
         return r
+    }
+
+    private func readTrailer(_ hdr: UnsafeRawPointer) throws(EngineError) {
+        guard let t = RedoLogFormat.decodeTrailer(hdr) else {
+            throw .corrupt(file: path, offset: end, detail: "redo log trailer damaged")
+        }
+        guard t.contentBytes == end, t.contentHash == contentHash.value, t.records == UInt64(records) else {
+            throw .corrupt(file: path, offset: end, detail: "redo log trailer does not match the records before it")
+        }
+        trailer = t
+        if end + UInt64(RedoLogFormat.trailerSize) != size {
+            throw .corrupt(file: path, offset: end + UInt64(RedoLogFormat.trailerSize), detail: "unexpected bytes after the trailer")
+        }
+    }
+
+    /// Hands out the pages of a compact record (its body is in `scratch`, verified).
+    private func pagesOfChanges(_ r: RedoRecord, at offset: UInt64, body: Int, pages: (RedoRecord, Page) throws(EngineError) -> Void) throws(EngineError) {
+        let d = changeDecoder()
+        try d.decode(body: scratch, count: body, pages: Int(r.pageCount), recordOffset: offset, file: path,
+                     fetch: { (pgno: UInt32, base: UInt64, out: UnsafeMutableRawPointer) throws(EngineError) in
+                         try rebuild(pgno: pgno, recordAt: base, into: out, depth: 1)
+                     },
+                     page: { (pgno: UInt32, data: UnsafeRawPointer) throws(EngineError) in try pages(r, Page(pgno: pgno, data: data)) })
+    }
+
+    private func changeDecoder() -> PageChangeDecoder {
+        if let decoder { return decoder }
+        let d = PageChangeDecoder(pageSize: Int(header.pageSize), cacheBytes: changeCacheBytes)
+        decoder = d
+        return d
+    }
+
+    /// Rebuilds the version of `pgno` held by the compact record at `offset` (a base that has
+    /// left the decoder's cache), reading back through the changes before it.
+    private func rebuild(pgno: UInt32, recordAt offset: UInt64, into out: UnsafeMutableRawPointer, depth: Int) throws(EngineError) {
+        func bad(_ why: String) -> EngineError { .corrupt(file: path, offset: offset, detail: "the previous version of page \(pgno) \(why)") }
+        guard depth <= PageChangeFormat.maxChangeDepth + 1, offset >= UInt64(RedoLogFormat.headerSize) else { throw bad("is not where a change says") }
+        let hsize = RedoLogFormat.compactRecordHeaderSize
+        let hdr = UnsafeMutableRawPointer.allocate(byteCount: hsize, alignment: 8)
+        defer { hdr.deallocate() }
+        try file.readExactly(into: hdr, count: hsize, at: offset)
+        guard let r = RedoRecord.decodeHeader(hdr), r.kind == .transaction, r.compact, offset + UInt64(hsize) + r.bodyBytes <= size else {
+            throw bad("is not in a record")
+        }
+        let count = Int(r.bodyBytes)
+        let body = UnsafeMutableRawPointer.allocate(byteCount: max(count, 8), alignment: 8)
+        defer { body.deallocate() }
+        try file.readExactly(into: body, count: count, at: offset + UInt64(hsize))
+        guard RedoRecord.checksum(header: hdr, size: hsize, bodyHash: Hash.xxh3(body, count)) == RedoRecord.storedChecksum(header: hdr, size: hsize) else {
+            throw bad("is in a damaged record")
+        }
+        guard let e = try changeDecoder().stored(pgno: pgno, body: body, count: count, pages: Int(r.pageCount), recordOffset: offset, file: path, into: out) else {
+            throw bad("is not in the record a change names")
+        }
+        guard e.kind == .change else { return }
+        let base = UnsafeMutableRawPointer.allocate(byteCount: Int(header.pageSize), alignment: 64)
+        defer { base.deallocate() }
+        try rebuild(pgno: pgno, recordAt: e.base, into: base, depth: depth + 1)
+        PageChangeFormat.apply(base, to: out, count: Int(header.pageSize))
     }
 
     /// Reads every record to the end and returns the last one (nil when empty).

@@ -3,26 +3,37 @@
 ///     header  64 bytes  "CAIRNLOG", version u32, release u32, dbid u64, incarnation u32,
 ///                       page size u32, sequence u64, first SCN u64, created µs u64,
 ///                       xxh3 of bytes 0..<56
-///     record*           72-byte header + body (see `RedoRecord`)
+///     record*           header (72 bytes, 80 for a compact transaction) + body (see `RedoRecord`)
 ///     trailer 64 bytes  "END1", 0 u32, records u64, high SCN u64, high time µs u64,
 ///                       bytes before the trailer u64, XXH3 of the header followed by every
 ///                       record's checksum u64, 0 u64,
 ///                       xxh3 of bytes 0..<56        (only in closed logs)
 ///
-/// A record is a committed transaction ("TXN1": its page images) or a gap ("GAP1": an SCN
-/// whose changes were not captured; recovery never crosses it). Every record carries the
-/// database state checksum after it, so recovery verifies each transaction boundary.
+/// A record is a committed transaction or a gap ("GAP1": an SCN whose changes were not
+/// captured; recovery never crosses it). Version 2 logs store a transaction as "TXN2": each
+/// page as a change against its previous version in the same log, compressed (see
+/// `PageChangeFormat`); version 1 logs stored whole page images ("TXN1"), which are still read.
+/// Every record carries the database state checksum after it, so recovery verifies each
+/// transaction boundary.
 package enum RedoLogFormat {
     package static let magic: [UInt8] = Array("CAIRNLOG".utf8)
-    package static let version: UInt32 = 1
+    package static let version: UInt32 = 2
     package static let headerSize = 64
+    /// The header of a gap or a version 1 transaction record.
     package static let recordHeaderSize = 72
+    /// The header of a compact transaction record (adds the body's length).
+    package static let compactRecordHeaderSize = 80
+    /// The most header bytes any record has.
+    package static let maxRecordHeaderSize = 80
     package static let trailerSize = 64
     package static let txnMagic: UInt32 = 0x314E_5854 // "TXN1"
+    package static let compactTxnMagic: UInt32 = 0x324E_5854 // "TXN2"
     package static let gapMagic: UInt32 = 0x3150_4147 // "GAP1"
     package static let endMagic: UInt32 = 0x3144_4E45 // "END1"
 
     package struct Header: Sendable, Equatable {
+        /// The format version the log was written in (new logs: `RedoLogFormat.version`).
+        package var version: UInt32 = RedoLogFormat.version
         package var dbid: UInt64
         package var incarnation: UInt32
         package var pageSize: UInt32
@@ -59,7 +70,7 @@ package enum RedoLogFormat {
     package static func encodeHeader(_ h: Header, into p: UnsafeMutableRawPointer) {
         p.initializeMemory(as: UInt8.self, repeating: 0, count: headerSize)
         Seal.putMagic(magic, p)
-        LE.put32(version, p, 8)
+        LE.put32(h.version, p, 8)
         LE.put32(FormatVersion.releaseCode, p, 12)
         LE.put64(h.dbid, p, 16)
         LE.put32(h.incarnation, p, 24)
@@ -77,8 +88,10 @@ package enum RedoLogFormat {
         guard Seal.isIntact(p, at: 56) else { throw .corrupt(file: file, offset: 0, detail: "redo log header checksum mismatch") }
         let v = LE.get32(p, 8)
         guard v >= 1 && v <= version else { throw .unsupportedFormat(file: file, found: Int(v), supported: Int(version)) }
-        return Header(dbid: LE.get64(p, 16), incarnation: LE.get32(p, 24), pageSize: LE.get32(p, 28),
-                      sequence: LE.get64(p, 32), firstScn: LE.get64(p, 40), createdMicros: LE.get64(p, 48))
+        var h = Header(dbid: LE.get64(p, 16), incarnation: LE.get32(p, 24), pageSize: LE.get32(p, 28),
+                       sequence: LE.get64(p, 32), firstScn: LE.get64(p, 40), createdMicros: LE.get64(p, 48))
+        h.version = v
+        return h
     }
 
     package static func encodeTrailer(_ t: Trailer, into p: UnsafeMutableRawPointer) {
@@ -114,11 +127,22 @@ package struct WALPosition: Codable, Sendable, Equatable {
     }
 }
 
-/// One record of a redo log: its header fields; page numbers and images follow in the body
-/// as `pageCount` page numbers (u32, padded to 8 bytes) then `pageCount` pages.
+/// One record of a redo log: its header fields. The body of a whole-image transaction
+/// ("TXN1") is `pageCount` page numbers (u32, padded to 8 bytes) then `pageCount` pages; that of
+/// a compact one ("TXN2") is `bodyBytes` of page-change chunks (see `PageChangeFormat`).
+///
+///     0  magic u32, pages u32, SCN u64, commit µs u64, database pages u32, flags u32,
+///    32  state checksum u64, WAL position (salt1, salt2, frame, checksum1, checksum2) u32 × 5,
+///    60  0 u32,
+///    64  TXN2 only: body bytes u64,
+///    64 or 72  checksum u64: XXH3 of the bytes before it, seeded with the body's XXH3
 package struct RedoRecord: Sendable, Equatable {
     package enum Kind: Sendable { case transaction, gap }
     package var kind: Kind
+    /// A transaction stored as page changes ("TXN2") rather than whole images ("TXN1").
+    package var compact = false
+    /// The body's length (compact transactions; the others derive it from `pageCount`).
+    package var bodyBytes: UInt64 = 0
     package var pageCount: UInt32
     package var scn: UInt64
     package var commitMicros: UInt64
@@ -134,12 +158,25 @@ package struct RedoRecord: Sendable, Equatable {
         pageNumbersSize(pages) + pages * pageSize
     }
 
+    /// The length of this record's header.
+    package var headerSize: Int { compact ? RedoLogFormat.compactRecordHeaderSize : RedoLogFormat.recordHeaderSize }
+
+    /// The length of this record's body.
+    package func bodySize(pageSize: Int) -> UInt64 {
+        switch (kind, compact) {
+        case (.gap, _): 0
+        case (.transaction, true): bodyBytes
+        case (.transaction, false): UInt64(Self.bodySize(pages: Int(pageCount), pageSize: pageSize))
+        }
+    }
+
     package static func pageNumbersSize(_ pages: Int) -> Int { (pages * 4 + 7) & ~7 }
 
-    /// Encodes the 72-byte header; the checksum (bytes 64..<72) covers the header and the
-    /// body, whose XXH3 (`bodyHash`) is computed while the body is streamed out.
+    /// Encodes the header (`headerSize` bytes); the checksum (its last 8 bytes) covers the
+    /// header and the body, whose XXH3 (`bodyHash`) is computed while the body is streamed out.
     package func encodeHeader(into p: UnsafeMutableRawPointer, bodyHash: UInt64) {
-        LE.put32(kind == .transaction ? RedoLogFormat.txnMagic : RedoLogFormat.gapMagic, p, 0)
+        let magic = kind == .gap ? RedoLogFormat.gapMagic : compact ? RedoLogFormat.compactTxnMagic : RedoLogFormat.txnMagic
+        LE.put32(magic, p, 0)
         LE.put32(pageCount, p, 4)
         LE.put64(scn, p, 8)
         LE.put64(commitMicros, p, 16)
@@ -152,27 +189,39 @@ package struct RedoRecord: Sendable, Equatable {
         LE.put32(position.checksum1, p, 52)
         LE.put32(position.checksum2, p, 56)
         LE.put32(0, p, 60)
-        LE.put64(Self.checksum(header: p, bodyHash: bodyHash), p, 64)
+        if compact { LE.put64(bodyBytes, p, 64) }
+        LE.put64(Self.checksum(header: p, size: headerSize, bodyHash: bodyHash), p, headerSize - 8)
     }
 
-    /// XXH3 of the first 64 header bytes seeded with the body's XXH3.
-    package static func checksum(header p: UnsafeRawPointer, bodyHash: UInt64) -> UInt64 {
-        Hash.xxh3(p, 64, seed: bodyHash)
+    /// XXH3 of the header bytes before the checksum, seeded with the body's XXH3.
+    package static func checksum(header p: UnsafeRawPointer, size: Int, bodyHash: UInt64) -> UInt64 {
+        Hash.xxh3(p, size - 8, seed: bodyHash)
     }
+
+    /// The checksum stored in a header of `size` bytes (which the log's content hash chains).
+    package static func storedChecksum(header p: UnsafeRawPointer, size: Int) -> UInt64 { LE.get64(p, size - 8) }
 
     /// Decodes a record header; nil when the bytes are not a record (end of a torn tail).
     package static func decodeHeader(_ p: UnsafeRawPointer) -> RedoRecord? {
         let m = LE.get32(p, 0)
-        guard m == RedoLogFormat.txnMagic || m == RedoLogFormat.gapMagic else { return nil }
-        return RedoRecord(kind: m == RedoLogFormat.txnMagic ? .transaction : .gap, pageCount: LE.get32(p, 4),
-                          scn: LE.get64(p, 8), commitMicros: LE.get64(p, 16), databasePages: LE.get32(p, 24),
-                          flags: LE.get32(p, 28), stateChecksum: LE.get64(p, 32),
-                          position: WALPosition(salt1: LE.get32(p, 40), salt2: LE.get32(p, 44), frame: LE.get32(p, 48),
-                                                checksum1: LE.get32(p, 52), checksum2: LE.get32(p, 56)))
+        guard m == RedoLogFormat.txnMagic || m == RedoLogFormat.compactTxnMagic || m == RedoLogFormat.gapMagic else { return nil }
+        var r = RedoRecord(kind: m == RedoLogFormat.gapMagic ? .gap : .transaction, pageCount: LE.get32(p, 4),
+                           scn: LE.get64(p, 8), commitMicros: LE.get64(p, 16), databasePages: LE.get32(p, 24),
+                           flags: LE.get32(p, 28), stateChecksum: LE.get64(p, 32),
+                           position: WALPosition(salt1: LE.get32(p, 40), salt2: LE.get32(p, 44), frame: LE.get32(p, 48),
+                                                 checksum1: LE.get32(p, 52), checksum2: LE.get32(p, 56)))
+        if m == RedoLogFormat.compactTxnMagic {
+            r.compact = true
+            r.bodyBytes = LE.get64(p, 64)
+        }
+        return r
     }
 
-    package init(kind: Kind, pageCount: UInt32, scn: UInt64, commitMicros: UInt64, databasePages: UInt32, flags: UInt32, stateChecksum: UInt64, position: WALPosition) {
+    package init(kind: Kind, pageCount: UInt32, scn: UInt64, commitMicros: UInt64, databasePages: UInt32, flags: UInt32, stateChecksum: UInt64, position: WALPosition,
+                 compact: Bool = false, bodyBytes: UInt64 = 0) {
         self.kind = kind
+        self.compact = compact
+        self.bodyBytes = bodyBytes
         self.pageCount = pageCount
         self.scn = scn
         self.commitMicros = commitMicros

@@ -1,0 +1,140 @@
+import CairnFormats
+
+/// Writing one record to the current online log.
+extension Capturer {
+    /// Writes a record: for a transaction each page read from its WAL frame (hashed into the
+    /// page map on the way) and stored as a change or whole (see `PageChangeFormat`), then the
+    /// header, which carries the body's length and checksum and the state after the record.
+    /// A record whose body fits in the buffer (almost every one) is written with one call,
+    /// header first; a larger one streams its body out and writes its header last.
+    func writeRecord(_ r: RedoRecord, pages: [(pgno: UInt32, frame: UInt32)], wal: RawFile?) throws(EngineError) {
+        guard let log, let cur = current else { return }
+        var record = r
+        record.compact = r.kind == .transaction
+        let sink = RecordSink(start: log.offset, headerSize: record.headerSize, buffer: io, capacity: Capturer.chunkBytes)
+        if r.kind == .transaction {
+            let encoder = changeEncoder(for: cur.sequence)
+            encoder.begin(recordOffset: log.offset)
+            do throws(EngineError) {
+                try encodePages(pages, wal: wal, scn: r.scn, encoder: encoder, sink: sink, log: log)
+            } catch {
+                encoder.abandon()
+                throw error
+            }
+        }
+        record.bodyBytes = sink.bodyBytes
+        record.stateChecksum = map.state
+        do throws(EngineError) {
+            try sink.finish(record, log: log, header: recordHeader)
+        } catch {
+            changeEncoder?.abandon()
+            throw error
+        }
+        log.advance(to: sink.end)
+        noteRecord(r, bytes: sink.end - sink.start, checksum: sink.checksum)
+    }
+
+    private func encodePages(_ pages: [(pgno: UInt32, frame: UInt32)], wal: RawFile?, scn: UInt64,
+                             encoder: PageChangeEncoder, sink: RecordSink, log: OnlineLogWriter) throws(EngineError) {
+        guard let wal else { return }
+        let ps = map.pageSize
+        let emit: PageChangeEncoder.Emit = { (p: UnsafeRawPointer, n: Int) throws(EngineError) in try sink.append(p, n, log: log) }
+        for p in pages {
+            try wal.readExactly(into: encoder.incoming, count: ps, at: WALScan.frameOffset(p.frame, pageSize: ps) + UInt64(WALFile.frameHeaderSize))
+            map.set(p.pgno, hash: Hash.page(encoder.incoming, size: ps, pgno: p.pgno), scn: scn)
+            try encoder.add(pgno: p.pgno, page: encoder.incoming, emit: emit)
+        }
+        try encoder.finish(emit: emit)
+    }
+
+    /// The encoder for the log of `sequence`, emptied of versions when a new log begins.
+    private func changeEncoder(for sequence: UInt64) -> PageChangeEncoder {
+        let encoder: PageChangeEncoder
+        if let e = changeEncoder, e.pageSize == map.pageSize {
+            encoder = e
+        } else {
+            encoder = PageChangeEncoder(pageSize: map.pageSize)
+            changeEncoder = encoder
+            changeEncoderSequence = sequence
+        }
+        if changeEncoderSequence != sequence {
+            encoder.cache.removeAll()
+            changeEncoderSequence = sequence
+        }
+        return encoder
+    }
+
+    private func noteRecord(_ r: RedoRecord, bytes: UInt64, checksum: UInt64) {
+        guard var cur = current else { return }
+        if cur.records == 0 { cur.lowScn = r.scn; cur.lowMicros = r.commitMicros }
+        cur.records += 1
+        cur.highScn = r.scn
+        cur.highMicros = r.commitMicros
+        cur.recordBytes += bytes
+        var le = checksum.littleEndian
+        withUnsafeBytes(of: &le) { cur.contentHash.update($0.baseAddress!, 8) }
+        current = cur
+    }
+}
+
+/// Assembles one record in a buffer, header space first; a body that outgrows the buffer is
+/// written out as it comes and the header written last, at the record's start (so a record
+/// cut short by a crash never has a valid header).
+final class RecordSink {
+    let start: UInt64
+    private let headerSize: Int
+    private let buffer: UnsafeMutableRawPointer
+    private let capacity: Int
+    /// The file offset of the buffer's first byte, and the bytes in it.
+    private var base: UInt64
+    private var used: Int
+    private let bodyHash = StreamingHash()
+    private(set) var bodyBytes: UInt64 = 0
+    private(set) var checksum: UInt64 = 0
+
+    init(start: UInt64, headerSize: Int, buffer: UnsafeMutableRawPointer, capacity: Int) {
+        self.start = start
+        self.headerSize = headerSize
+        self.buffer = buffer
+        self.capacity = capacity
+        base = start
+        used = headerSize
+    }
+
+    var end: UInt64 { start + UInt64(headerSize) + bodyBytes }
+
+    func append(_ p: UnsafeRawPointer, _ n: Int, log: OnlineLogWriter) throws(EngineError) {
+        bodyHash.update(p, n)
+        bodyBytes += UInt64(n)
+        var done = 0
+        while done < n {
+            if used == capacity { try flush(log) }
+            let k = min(n - done, capacity - used)
+            (buffer + used).copyMemory(from: p + done, byteCount: k)
+            used += k
+            done += k
+        }
+    }
+
+    /// Writes what is left and the header.
+    func finish(_ r: RedoRecord, log: OnlineLogWriter, header: UnsafeMutableRawPointer) throws(EngineError) {
+        if base == start {
+            r.encodeHeader(into: buffer, bodyHash: bodyHash.value)
+            checksum = RedoRecord.storedChecksum(header: buffer, size: headerSize)
+            try log.write(buffer, used, at: start)
+            return
+        }
+        try flush(log)
+        r.encodeHeader(into: header, bodyHash: bodyHash.value)
+        checksum = RedoRecord.storedChecksum(header: header, size: headerSize)
+        try log.write(header, headerSize, at: start)
+    }
+
+    private func flush(_ log: OnlineLogWriter) throws(EngineError) {
+        // The header's space at the start stays unwritten until the body is complete.
+        let skip = base == start ? headerSize : 0
+        if used > skip { try log.write(buffer + skip, used - skip, at: base + UInt64(skip)) }
+        base += UInt64(used)
+        used = 0
+    }
+}
