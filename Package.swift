@@ -24,11 +24,13 @@ let package = Package(
         .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
         .target(name: "CSQLiteShim", dependencies: ["CSQLite"]),
         .target(name: "CSystemShim"),
+        // XOR of page images (changes stored in redo logs), fast even in debug builds.
+        .target(name: "CPageDelta"),
         // The layers, each depending only on the ones above it in this list:
         // formats and storage (file formats, checksums, compression, positional I/O; no SQLite, no control file)
         .target(
             name: "CairnFormats",
-            dependencies: ["CSystemShim", "CZstd", "CXXHash", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemShim", "CPageDelta", "CZstd", "CXXHash", .product(name: "Logging", package: "swift-log")],
             // Storage faults can be injected in debug builds only (the tests'); never in a release.
             swiftSettings: [.define("CAIRN_FAULT_INJECTION", .when(configuration: .debug))]
         ),

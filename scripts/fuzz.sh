@@ -14,12 +14,13 @@ dbg="$scratch/debug"
 # of files since renamed or removed).
 objs=$(for t in CairnFormats CairnCatalog CairnEngines; do
   find "Sources/$t" -name '*.swift' -printf "$dbg/$t.build/%f.o\n"
-done; ls "$dbg"/Logging.build/*.o "$dbg"/CSQLiteShim.build/*.o "$dbg"/CSystemShim.build/*.o)
+done; ls "$dbg"/Logging.build/*.o "$dbg"/CSQLiteShim.build/*.o "$dbg"/CSystemShim.build/*.o "$dbg"/CPageDelta.build/*.o)
 swiftc -sanitize=fuzzer -parse-as-library -g Fuzz/CairnFuzz.swift $objs -I "$dbg/Modules" \
   -Xcc -fmodule-map-file=Sources/CSQLite/module.modulemap -Xcc -fmodule-map-file=Sources/CZstd/module.modulemap \
   -Xcc -fmodule-map-file=Sources/CXXHash/module.modulemap \
   -Xcc -fmodule-map-file="$dbg/CSQLiteShim.build/module.modulemap" -Xcc -I -Xcc Sources/CSQLiteShim/include \
   -Xcc -fmodule-map-file="$dbg/CSystemShim.build/module.modulemap" -Xcc -I -Xcc Sources/CSystemShim/include \
+  -Xcc -fmodule-map-file="$dbg/CPageDelta.build/module.modulemap" -Xcc -I -Xcc Sources/CPageDelta/include \
   -lsqlite3 -lzstd -lxxhash -o "$scratch/cairn-fuzz"
 mkdir -p "$scratch/corpus"
 cp Fuzz/corpus/* "$scratch/corpus/" 2>/dev/null || true

@@ -207,6 +207,25 @@ struct CopyCataloger {
         return nil
     }
 
+    /// The next record of `reader`, each page of the transactions `wanted` accepts handed to
+    /// `page` with its hash: without a file, by hash alone; with one, rebuilt on the copy's
+    /// own pages, which may hold versions ahead of or behind the record (a torn copy), so a
+    /// page that does not rebuild there comes without content and is left as it is.
+    private func next(_ reader: RedoLogReader, closed: Bool, file: RawFile?, pageSize: Int, wanted: @escaping (RedoRecord) -> Bool,
+                      page: @escaping (UInt32, UInt64, UnsafeRawPointer?) -> Void) throws(EngineError) -> RedoRecord? {
+        guard let file else {
+            return try reader.next(strict: closed, hashes: { (r: RedoRecord, pgno: UInt32, hash: UInt64) throws(EngineError) in
+                if wanted(r) { page(pgno, hash, nil) }
+            })
+        }
+        let base = RedoLogReader.PageBase.lenientTarget(read: { (pgno: UInt32, into: UnsafeMutableRawPointer) throws(EngineError) in
+            try file.readPage(pgno, pageSize: pageSize, into: into)
+        }, skipped: { (pgno: UInt32, hash: UInt64) throws(EngineError) in page(pgno, hash, nil) })
+        return try reader.next(strict: closed, base: base, wanted: wanted, pages: { (_: RedoRecord, p: RedoLogReader.Page) throws(EngineError) in
+            page(p.pgno, Hash.page(p.data, size: pageSize, pgno: p.pgno), p.data)
+        })
+    }
+
     /// Applies transactions from the start of lineage log `k` to `map` (and to `file`'s
     /// pages when given) until the state matches a record's (or, with `through`, until that
     /// SCN). Returns the match, or nil with `outcome` saying how far it got.
@@ -230,15 +249,16 @@ struct CopyCataloger {
             var stop = false
             var match: Match?
             var writeError: EngineError?
-            while !stop, let r = try reader.next(strict: found.closed, pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(EngineError) in
-                guard r.scn <= seg.end, cur.map({ r.scn > $0 }) ?? true else { return }
-                if let file {
+            while !stop, let r = try next(reader, closed: found.closed, file: file, pageSize: pageSize,
+                                          wanted: { [cur] r in r.scn <= seg.end && (cur.map { r.scn > $0 } ?? true) },
+                                          page: { (pgno: UInt32, hash: UInt64, data: UnsafeRawPointer?) in
+                if let file, let data {
                     do throws(EngineError) {
-                        try file.write(p.data, count: pageSize, at: UInt64(p.pgno - 1) * UInt64(pageSize))
+                        try file.write(data, count: pageSize, at: UInt64(pgno - 1) * UInt64(pageSize))
                     } catch { writeError = error }
                 }
                 pagesWritten += 1
-                local.apply(pgno: p.pgno, page: p.data)
+                local.apply(pgno: pgno, hash: hash)
             }) {
                 if let writeError { throw writeError }
                 if let c = cur, r.scn <= c { continue }

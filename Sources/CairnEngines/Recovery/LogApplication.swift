@@ -91,8 +91,19 @@ extension RecoveryEngine {
         map = PageMap(pageSize: pageSize)   // (sole owner: updated in place, not copied)
         defer { map = localMap }
         var out = LogOutcome(scn: current)
-        while let r = try reader.next(strict: found.closed, pages: { [cur = out.scn] (r: RedoRecord, p: RedoLogReader.Page) throws(EngineError) in
-            guard r.scn > cur, r.scn <= end else { return }
+        // Changes apply to the restored file, which holds the state just before each record
+        // applied (records up to `cur` are already in it and are skipped unread). A page past
+        // the database's size before the record is a zero page, whatever the file still holds
+        // there (it is truncated once, at the end).
+        let base = RedoLogReader.PageBase.target(read: { (pgno: UInt32, into: UnsafeMutableRawPointer) throws(EngineError) in
+            if pgno > localMap.pageCount {
+                into.initializeMemory(as: UInt8.self, repeating: 0, count: pageSize)
+            } else {
+                try file.readPage(pgno, pageSize: pageSize, into: into)
+            }
+        })
+        while let r = try reader.next(strict: found.closed, base: base, wanted: { [cur = out.scn] r in r.scn > cur && r.scn <= end },
+                                      pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(EngineError) in
             try file.write(p.data, count: pageSize, at: UInt64(p.pgno - 1) * UInt64(pageSize))
             localMap.apply(pgno: p.pgno, page: p.data)
         }) {

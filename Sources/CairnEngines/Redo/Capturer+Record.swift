@@ -39,12 +39,24 @@ extension Capturer {
         guard let wal else { return }
         let ps = map.pageSize
         let emit: PageChangeEncoder.Emit = { (p: UnsafeRawPointer, n: Int) throws(EngineError) in try sink.append(p, n, log: log) }
+        let file = databaseFile()
         for p in pages {
             try wal.readExactly(into: encoder.incoming, count: ps, at: WALScan.frameOffset(p.frame, pageSize: ps) + UInt64(WALFile.frameHeaderSize))
-            map.set(p.pgno, hash: Hash.page(encoder.incoming, size: ps, pgno: p.pgno), scn: scn)
-            try encoder.add(pgno: p.pgno, page: encoder.incoming, emit: emit)
+            let hash = Hash.page(encoder.incoming, size: ps, pgno: p.pgno)
+            let previous = map.hash(of: p.pgno)
+            map.set(p.pgno, hash: hash, scn: scn)
+            try encoder.add(pgno: p.pgno, page: encoder.incoming, hash: hash, previous: previous,
+                            stateBase: { previous.flatMap { file?.page(p.pgno, expected: $0) } }, emit: emit)
         }
         try encoder.finish(emit: emit)
+    }
+
+    /// The database file, opened at the first need (nil when it cannot be: pages are then
+    /// stored whole unless an earlier version is in the encoder's cache).
+    private func databaseFile() -> DatabasePageReader? {
+        if let d = databasePages, d.pageSize == map.pageSize { return d }
+        databasePages = try? DatabasePageReader(path: database.databasePath, pageSize: map.pageSize)
+        return databasePages
     }
 
     /// The encoder for the log of `sequence`, emptied of versions when a new log begins.
@@ -58,7 +70,7 @@ extension Capturer {
             changeEncoderSequence = sequence
         }
         if changeEncoderSequence != sequence {
-            encoder.cache.removeAll()
+            encoder.beginLog()
             changeEncoderSequence = sequence
         }
         return encoder

@@ -25,9 +25,9 @@ extension Capturer {
             var m = map
             var last: RedoRecord?
             do throws(EngineError) {
-                while let r = try reader.next(strict: false, pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(EngineError) in
+                while let r = try reader.next(strict: false, hashes: { (r: RedoRecord, pgno: UInt32, hash: UInt64) throws(EngineError) in
                     guard r.scn > mapScn else { return }
-                    m.apply(pgno: p.pgno, page: p.data, scn: r.scn)
+                    m.apply(pgno: pgno, hash: hash, scn: r.scn)
                 }) {
                     last = r
                     if r.scn > mapScn { m.finish(r) }

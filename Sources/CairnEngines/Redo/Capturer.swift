@@ -33,6 +33,8 @@ package final class Capturer {
     /// sequence of that log (a new log starts without any version to refer to).
     var changeEncoder: PageChangeEncoder?
     var changeEncoderSequence: UInt64?
+    /// The database file, read for the version of a page a change is against.
+    var databasePages: DatabasePageReader?
     /// Commit times reported by an in-process WAL hook, oldest first (µs since 1970).
     private let exactTimes = ExactTimeQueue()
     /// How far the WAL seen at the next step may be trusted to continue what was captured.

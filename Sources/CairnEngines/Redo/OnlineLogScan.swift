@@ -60,10 +60,14 @@ final class OnlineLogScan {
     private func readRecords(_ reader: RedoLogReader) {
         let after = pagesAfter
         let found = PageSet()
-        func note(_ r: RedoRecord, _ p: RedoLogReader.Page) throws(EngineError) {
-            if let a = after, r.scn > a { found.pages.insert(p.pgno) }
+        // Page numbers only: read as hashes, nothing is decompressed or rebuilt.
+        func note(_ r: RedoRecord, _ pgno: UInt32, _ hash: UInt64) throws(EngineError) {
+            if let a = after, r.scn > a { found.pages.insert(pgno) }
         }
-        while let r = try? reader.next(strict: false, pages: after == nil ? nil : note) {
+        func next() -> RedoRecord? {
+            after == nil ? try? reader.next(strict: false) : try? reader.next(strict: false, hashes: note)
+        }
+        while let r = next() {
             if r.kind == .transaction, r.position.frame > 0 { scnAt[PositionKey(r.position)] = r.scn }
             if newest == nil || r.scn > newest!.scn {
                 newest = OnlineLogTail.Tail(scn: r.scn, position: r.position, sequence: reader.header.sequence)

@@ -69,6 +69,17 @@ package final class RedoLogReader {
         package let data: UnsafeRawPointer
     }
 
+    /// Where the previous version of a page stored as a change comes from (see
+    /// `PageChangeFormat`): the log alone, or the database being rebuilt, which must then hold
+    /// the state just before each record whose pages are read (`read` gives a page's current
+    /// version, zeros past the end of the file).
+    package enum PageBase {
+        case log
+        case target(read: PageChangeDecoder.Read)
+        /// A target that may hold versions ahead or behind (see `PageChangeDecoder.Base`).
+        case lenientTarget(read: PageChangeDecoder.Read, skipped: (UInt32, UInt64) throws(EngineError) -> Void)
+    }
+
     private func ensureScratch(_ n: Int) {
         if n > scratchSize {
             scratch.deallocate()
@@ -78,10 +89,49 @@ package final class RedoLogReader {
     }
 
     /// Reads the next record, verified. `pages` (when given) receives each page of a
-    /// transaction, whole. Returns nil at the end: the trailer of a closed log, or the end of
-    /// the complete records of an open one. `strict` makes a torn or damaged tail an error
-    /// (archived logs must end with their trailer).
-    package func next(strict: Bool, pages: ((RedoRecord, Page) throws(EngineError) -> Void)? = nil) throws(EngineError) -> RedoRecord? {
+    /// transaction, whole, for the records `wanted` accepts (all by default), rebuilt from
+    /// `base`. Returns nil at the end: the trailer of a closed log, or the end of the complete
+    /// records of an open one. `strict` makes a torn or damaged tail an error (archived logs
+    /// must end with their trailer).
+    package func next(strict: Bool, base: PageBase = .log, wanted: ((RedoRecord) -> Bool)? = nil,
+                      pages: ((RedoRecord, Page) throws(EngineError) -> Void)? = nil) throws(EngineError) -> RedoRecord? {
+        try nextRecord(strict: strict) { (r: RedoRecord, start: UInt64, body: Int) throws(EngineError) in
+            guard let pages, r.kind == .transaction, wanted?(r) ?? true else { return }
+            if r.compact {
+                try pagesOfChanges(r, at: start, body: body, base: base, pages: pages)
+            } else {
+                let pageSize = Int(header.pageSize)
+                let numbers = RedoRecord.pageNumbersSize(Int(r.pageCount))
+                for i in 0..<Int(r.pageCount) {
+                    try pages(r, Page(pgno: LE.get32(scratch, i * 4), data: UnsafeRawPointer(scratch + numbers + i * pageSize)))
+                }
+            }
+        }
+    }
+
+    /// Reads the next record, verified, handing out the number and page hash of each page of a
+    /// transaction (what capture needs to bring a page map up to the log's end).
+    package func next(strict: Bool, hashes: (RedoRecord, UInt32, UInt64) throws(EngineError) -> Void) throws(EngineError) -> RedoRecord? {
+        try nextRecord(strict: strict) { (r: RedoRecord, start: UInt64, body: Int) throws(EngineError) in
+            guard r.kind == .transaction else { return }
+            if r.compact {
+                try changeDecoder().hashes(body: scratch, count: body, pages: Int(r.pageCount), recordOffset: start, file: path) { (pgno: UInt32, hash: UInt64) throws(EngineError) in
+                    try hashes(r, pgno, hash)
+                }
+            } else {
+                let pageSize = Int(header.pageSize)
+                let numbers = RedoRecord.pageNumbersSize(Int(r.pageCount))
+                for i in 0..<Int(r.pageCount) {
+                    let pgno = LE.get32(scratch, i * 4)
+                    try hashes(r, pgno, Hash.page(scratch + numbers + i * pageSize, size: pageSize, pgno: pgno))
+                }
+            }
+        }
+    }
+
+    /// Reads and verifies the next record; `body` then sees it (its offset and body length;
+    /// the body is in `scratch`).
+    private func nextRecord(strict: Bool, body: (RedoRecord, UInt64, Int) throws(EngineError) -> Void) throws(EngineError) -> RedoRecord? {
         guard trailer == nil else { return nil }
         let want = max(RedoLogFormat.maxRecordHeaderSize, RedoLogFormat.trailerSize)
         let hdr = UnsafeMutableRawPointer.allocate(byteCount: want, alignment: 8)
@@ -118,17 +168,7 @@ package final class RedoLogReader {
         let start = end
         end += UInt64(hsize) + bodyBytes
         records += 1
-        if let pages, r.kind == .transaction {
-            if r.compact {
-                try pagesOfChanges(r, at: start, body: bodyCount, pages: pages)
-            } else {
-                let pageSize = Int(header.pageSize)
-                let numbers = RedoRecord.pageNumbersSize(Int(r.pageCount))
-                for i in 0..<Int(r.pageCount) {
-                    try pages(r, Page(pgno: LE.get32(scratch, i * 4), data: UnsafeRawPointer(scratch + numbers + i * pageSize)))
-                }
-            }
-        }
+        try body(r, start, bodyCount)
         return r
     }
 
@@ -146,12 +186,21 @@ package final class RedoLogReader {
     }
 
     /// Hands out the pages of a compact record (its body is in `scratch`, verified).
-    private func pagesOfChanges(_ r: RedoRecord, at offset: UInt64, body: Int, pages: (RedoRecord, Page) throws(EngineError) -> Void) throws(EngineError) {
+    private func pagesOfChanges(_ r: RedoRecord, at offset: UInt64, body: Int, base: PageBase,
+                                pages: (RedoRecord, Page) throws(EngineError) -> Void) throws(EngineError) {
         let d = changeDecoder()
-        try d.decode(body: scratch, count: body, pages: Int(r.pageCount), recordOffset: offset, file: path,
-                     fetch: { (pgno: UInt32, base: UInt64, out: UnsafeMutableRawPointer) throws(EngineError) in
-                         try rebuild(pgno: pgno, recordAt: base, into: out, depth: 1)
-                     },
+        let from: PageChangeDecoder.Base
+        switch base {
+        case .log:
+            from = .log({ (pgno: UInt32, at: UInt64, out: UnsafeMutableRawPointer) throws(EngineError) in
+                try self.rebuild(pgno: pgno, recordAt: at, into: out, depth: 1)
+            })
+        case .target(let read):
+            from = .target(read)
+        case .lenientTarget(let read, let skipped):
+            from = .lenientTarget(read, skipped: skipped)
+        }
+        try d.decode(body: scratch, count: body, pages: Int(r.pageCount), recordOffset: offset, file: path, base: from,
                      page: { (pgno: UInt32, data: UnsafeRawPointer) throws(EngineError) in try pages(r, Page(pgno: pgno, data: data)) })
     }
 
@@ -184,11 +233,17 @@ package final class RedoLogReader {
         guard let e = try changeDecoder().stored(pgno: pgno, body: body, count: count, pages: Int(r.pageCount), recordOffset: offset, file: path, into: out) else {
             throw bad("is not in the record a change names")
         }
-        guard e.kind == .change else { return }
-        let base = UnsafeMutableRawPointer.allocate(byteCount: Int(header.pageSize), alignment: 64)
-        defer { base.deallocate() }
-        try rebuild(pgno: pgno, recordAt: e.base, into: base, depth: depth + 1)
-        PageChangeFormat.apply(base, to: out, count: Int(header.pageSize))
+        let pageSize = Int(header.pageSize)
+        switch e.kind {
+        case .whole: break
+        case .changeFromState: throw PageChangeDecoder.needsState(pgno, recordOffset: offset, file: path)
+        case .change:
+            let base = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 64)
+            defer { base.deallocate() }
+            try rebuild(pgno: pgno, recordAt: e.base, into: base, depth: depth + 1)
+            PageChangeFormat.apply(base, to: out, count: pageSize)
+        }
+        guard Hash.page(out, size: pageSize, pgno: pgno) == e.hash else { throw bad("does not rebuild to the version its record names") }
     }
 
     /// Reads every record to the end and returns the last one (nil when empty).

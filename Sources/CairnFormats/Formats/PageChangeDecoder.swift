@@ -1,37 +1,62 @@
 /// Reads the body of compact transaction records (see `PageChangeFormat`) back into whole
-/// page images: changes are applied to the page's previous version, taken from the cache of
-/// recent versions or, when it has left it, rebuilt by `fetch` from the record that holds it.
+/// page images, checking each against the hash its entry records. Where a change's previous
+/// version comes from is the reader's choice (`Base`).
 package final class PageChangeDecoder {
     /// Rebuilds the version of a page held by the record at an offset of the same log.
     package typealias Fetch = (_ pgno: UInt32, _ recordOffset: UInt64, _ into: UnsafeMutableRawPointer) throws(EngineError) -> Void
+    /// Reads a page's current version in the database being rebuilt (zeros past its end).
+    package typealias Read = (_ pgno: UInt32, _ into: UnsafeMutableRawPointer) throws(EngineError) -> Void
     package typealias Page = (_ pgno: UInt32, _ data: UnsafeRawPointer) throws(EngineError) -> Void
 
+    /// Where the previous version of a changed page comes from.
+    package enum Base {
+        /// From the log alone: the versions read before (a cache), or `fetch` for one that left
+        /// it. A change from the database state cannot be rebuilt this way.
+        case log(Fetch)
+        /// From the database being rebuilt, which holds the state just before the record
+        /// (recovery applying records in order).
+        case target(Read)
+        /// From a database that may hold some versions ahead or behind (a copy taken while the
+        /// database was written): a page that already is the record's version is handed out as
+        /// it is; one that does not rebuild goes to `skipped` (its number and hash) instead.
+        case lenientTarget(Read, skipped: (_ pgno: UInt32, _ hash: UInt64) throws(EngineError) -> Void)
+    }
+
     package let pageSize: Int
-    package let cache: PageVersionCache
+    private let cacheBytes: Int
+    private var versions: PageVersionCache?
     private let decompressor = Decompressor()
-    /// The chunk being decoded; a chunk decoded to find one page; a base rebuilt by `fetch`.
+    /// The chunk being decoded; a chunk decoded to find one page; a previous version.
     private let raw: UnsafeMutableRawPointer
     private let lookupRaw: UnsafeMutableRawPointer
-    private let base: UnsafeMutableRawPointer
+    private let previous: UnsafeMutableRawPointer
 
     package init(pageSize: Int, cacheBytes: Int = PageVersionCache.defaultBytes) {
         self.pageSize = pageSize
-        cache = PageVersionCache(pageSize: pageSize, bytes: cacheBytes)
+        self.cacheBytes = cacheBytes
         raw = .allocate(byteCount: PageChangeFormat.pagesPerChunk * pageSize, alignment: 64)
         lookupRaw = .allocate(byteCount: PageChangeFormat.pagesPerChunk * pageSize, alignment: 64)
-        base = .allocate(byteCount: pageSize, alignment: 64)
+        previous = .allocate(byteCount: pageSize, alignment: 64)
     }
 
     deinit {
         raw.deallocate()
         lookupRaw.deallocate()
-        base.deallocate()
+        previous.deallocate()
+    }
+
+    /// The versions read so far (made when first needed: only reading from the log alone does).
+    private var cache: PageVersionCache {
+        if let versions { return versions }
+        let c = PageVersionCache(pageSize: pageSize, bytes: cacheBytes)
+        versions = c
+        return c
     }
 
     /// Decodes the verified body of the record at `recordOffset` of `file`, handing out each
     /// page in order.
     package func decode(body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
-                        fetch: Fetch, page: Page) throws(EngineError) {
+                        base: Base, page: Page) throws(EngineError) {
         var at = 0
         var seen = 0
         while seen < pages {
@@ -40,15 +65,7 @@ package final class PageChangeDecoder {
             for i in 0..<chunk.pages {
                 let e = try entry(body + at, i, recordOffset: recordOffset, file: file)
                 let slot = raw + i * pageSize
-                if e.kind == .change {
-                    if let v = cache.lookup(e.pgno), v.offset == e.base {
-                        PageChangeFormat.apply(v.data, to: slot, count: pageSize)
-                    } else {
-                        try fetch(e.pgno, e.base, base)
-                        PageChangeFormat.apply(base, to: slot, count: pageSize)
-                    }
-                }
-                cache.store(e.pgno, slot, offset: recordOffset, depth: 0)
+                guard try rebuild(e, slot, recordOffset: recordOffset, file: file, base: base) else { continue }
                 try page(e.pgno, slot)
             }
             at = chunk.end
@@ -56,6 +73,66 @@ package final class PageChangeDecoder {
         }
         guard at == count else {
             throw .corrupt(file: file, offset: recordOffset, detail: "compact record has \(count - at) bytes after its last page")
+        }
+    }
+
+    /// Turns what is stored for one page (in `slot`) into its image, and checks it; false when
+    /// a lenient target could not give its previous version (the page was skipped).
+    private func rebuild(_ e: PageChangeFormat.Entry, _ slot: UnsafeMutableRawPointer, recordOffset: UInt64, file: String, base: Base) throws(EngineError) -> Bool {
+        switch (e.kind, base) {
+        case (.whole, _):
+            break
+        case (_, .target(let read)):
+            try read(e.pgno, previous)
+            PageChangeFormat.apply(previous, to: slot, count: pageSize)
+        case (_, .lenientTarget(let read, let skipped)):
+            try read(e.pgno, previous)
+            if Hash.page(previous, size: pageSize, pgno: e.pgno) == e.hash {
+                slot.copyMemory(from: previous, byteCount: pageSize)
+                return true
+            }
+            PageChangeFormat.apply(previous, to: slot, count: pageSize)
+            if Hash.page(slot, size: pageSize, pgno: e.pgno) != e.hash {
+                try skipped(e.pgno, e.hash)
+                return false
+            }
+        case (.change, .log(let fetch)):
+            if let v = cache.lookup(e.pgno), v.offset == e.base {
+                PageChangeFormat.apply(v.data, to: slot, count: pageSize)
+            } else {
+                try fetch(e.pgno, e.base, previous)
+                PageChangeFormat.apply(previous, to: slot, count: pageSize)
+            }
+        case (.changeFromState, .log):
+            throw Self.needsState(e.pgno, recordOffset: recordOffset, file: file)
+        }
+        guard Hash.page(slot, size: pageSize, pgno: e.pgno) == e.hash else {
+            let why: String
+            if case .target = base { why = " (the database it is applied to is not at the state just before that record)" } else { why = "" }
+            throw .verificationFailed(file: file, detail: "page \(e.pgno) of the record at offset \(recordOffset) does not rebuild to the version it records\(why)")
+        }
+        if case .log = base { cache.store(e.pgno, slot, offset: recordOffset, depth: 0) }
+        return true
+    }
+
+    /// The error for a page stored as a change from the database before its log, read without it.
+    package static func needsState(_ pgno: UInt32, recordOffset: UInt64, file: String) -> EngineError {
+        .unrecoverable("page \(pgno) of the record at offset \(recordOffset) of \(file) is stored as a change from the database as it was before this log; it can be rebuilt only by recovery, which applies the log to that state")
+    }
+
+    /// Hands out each page's number and recorded hash, without decompressing anything.
+    package func hashes(body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
+                        each: (_ pgno: UInt32, _ hash: UInt64) throws(EngineError) -> Void) throws(EngineError) {
+        var at = 0
+        var seen = 0
+        while seen < pages {
+            let chunk = try self.chunk(body, count: count, at: at, remaining: pages - seen, recordOffset: recordOffset, file: file)
+            for i in 0..<chunk.pages {
+                let e = try entry(body + at, i, recordOffset: recordOffset, file: file)
+                try each(e.pgno, e.hash)
+            }
+            at = chunk.end
+            seen += chunk.pages
         }
     }
 
@@ -106,7 +183,7 @@ package final class PageChangeDecoder {
     }
 
     private func entry(_ chunk: UnsafeRawPointer, _ i: Int, recordOffset: UInt64, file: String) throws(EngineError) -> PageChangeFormat.Entry {
-        guard let e = PageChangeFormat.entry(chunk, index: i), e.kind == .whole || e.base < recordOffset else {
+        guard let e = PageChangeFormat.entry(chunk, index: i), e.pgno >= 1, e.kind != .change || e.base < recordOffset else {
             throw .corrupt(file: file, offset: recordOffset, detail: "compact record has a malformed page entry")
         }
         return e

@@ -1,7 +1,10 @@
 /// Writes the body of compact transaction records (see `PageChangeFormat`): each page as a
-/// change against its newest version earlier in the same log when that is at hand and the
-/// change is small, else whole; chunk by chunk, compressed, handed to `emit` in order.
-/// One per log writer; its cache must be emptied when a new log begins.
+/// change against its previous version when the change is small, else whole; chunk by chunk,
+/// compressed, handed to `emit` in order. The previous version comes from the cache of the
+/// versions this encoder wrote (a `change` when written earlier in the same log, else a
+/// `changeFromState`), or from the database (`stateBase`); either only when its hash is the
+/// one the caller names as the page's previous version. One per log writer; `beginLog` at
+/// each new log.
 package final class PageChangeEncoder {
     package typealias Emit = (UnsafeRawPointer, Int) throws(EngineError) -> Void
 
@@ -17,9 +20,13 @@ package final class PageChangeEncoder {
     package let incoming: UnsafeMutableRawPointer
     private var count = 0
     private var recordOffset: UInt64 = 0
-    /// Pages stored whole and as changes since the encoder was made.
+    /// Counts the logs begun; versions cached under an earlier one are bases from the state.
+    private var epoch: UInt64 = 0
+    /// Pages stored whole, as changes within the log, and as changes from the database state
+    /// since the encoder was made.
     package private(set) var wholePages = 0
     package private(set) var changedPages = 0
+    package private(set) var changedFromStatePages = 0
 
     package init(pageSize: Int, cacheBytes: Int = PageVersionCache.defaultBytes) {
         self.pageSize = pageSize
@@ -39,31 +46,52 @@ package final class PageChangeEncoder {
         incoming.deallocate()
     }
 
+    /// A new log begins: versions written before are no longer in it.
+    package func beginLog() { epoch += 1 }
+
     /// Begins the body of the record that starts at `offset` in the log.
     package func begin(recordOffset offset: UInt64) {
         recordOffset = offset
         count = 0
     }
 
-    /// Adds the next page of the transaction (pages in the record's order, each once).
-    package func add(pgno: UInt32, page: UnsafeRawPointer, emit: Emit) throws(EngineError) {
+    /// Adds the next page of the transaction (pages in the record's order, each once): its
+    /// image, its page hash, and the page hash of its previous version (nil: none is known).
+    /// `stateBase` gives the previous version as the database holds it, already checked
+    /// against that hash (nil when it is not); it is asked only when the cache has none.
+    package func add(pgno: UInt32, page: UnsafeRawPointer, hash: UInt64, previous: UInt64?,
+                     stateBase: () -> UnsafeRawPointer?, emit: Emit) throws(EngineError) {
         let slot = raw + count * pageSize
-        var entry = PageChangeFormat.Entry(pgno: pgno, kind: .whole, base: 0)
+        var entry = PageChangeFormat.Entry(pgno: pgno, kind: .whole, base: 0, hash: hash)
         var depth = 0
-        if let base = cache.lookup(pgno), base.offset < recordOffset, base.depth < PageChangeFormat.maxChangeDepth,
-           PageChangeFormat.xor(page, base.data, into: slot, count: pageSize) * 8 <= pageSize / 2 {
-            entry = PageChangeFormat.Entry(pgno: pgno, kind: .change, base: base.offset)
-            depth = base.depth + 1
-            changedPages += 1
-        } else {
+        let cached = previous.flatMap { p in cache.lookup(pgno).flatMap { $0.hash == p ? $0 : nil } }
+        if let base = cached, base.epoch == epoch, base.offset < recordOffset {
+            // Written earlier in this log: a change a reader of the log alone can follow,
+            // until the chain is long enough that the page is better stored whole.
+            if base.depth < PageChangeFormat.maxChangeDepth, small(PageChangeFormat.xor(page, base.data, into: slot, count: pageSize)) {
+                entry.kind = .change
+                entry.base = base.offset
+                depth = base.depth + 1
+            }
+        } else if let base = cached?.data ?? (previous == nil ? nil : stateBase()),
+                  small(PageChangeFormat.xor(page, base, into: slot, count: pageSize)) {
+            entry.kind = .changeFromState
+        }
+        switch entry.kind {
+        case .whole:
             slot.copyMemory(from: page, byteCount: pageSize)
             wholePages += 1
+        case .change: changedPages += 1
+        case .changeFromState: changedFromStatePages += 1
         }
-        cache.store(pgno, page, offset: recordOffset, depth: depth)
+        cache.store(pgno, page, offset: recordOffset, depth: depth, hash: hash, epoch: epoch)
         PageChangeFormat.putEntry(entry, head, index: count)
         count += 1
         if count == PageChangeFormat.pagesPerChunk { try flush(emit) }
     }
+
+    /// A change is stored as one when at most half the page's 8-byte words differ.
+    private func small(_ nonzeroWords: Int) -> Bool { nonzeroWords * 8 <= pageSize / 2 }
 
     /// Ends the record's body.
     package func finish(emit: Emit) throws(EngineError) {

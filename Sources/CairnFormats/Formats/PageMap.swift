@@ -167,6 +167,13 @@ package struct PageMap: Sendable, Equatable {
         }
     }
 
+    /// The hash of page `pgno`'s current version (nil past the end).
+    package func hash(of pgno: UInt32) -> UInt64? {
+        let i = Int(pgno) - 1
+        guard i >= 0 && i < count else { return nil }
+        return hashColumn[i]
+    }
+
     /// Records a new version of page `pgno` (1-based, within the current size), written at `scn`.
     package mutating func set(_ pgno: UInt32, hash: UInt64, scn: UInt64 = .max) {
         let i = Int(pgno) - 1
@@ -185,8 +192,13 @@ package struct PageMap: Sendable, Equatable {
 
     /// Applies one page of a redo record (growing the map when the page lies past its end).
     package mutating func apply(pgno: UInt32, page: UnsafeRawPointer, scn: UInt64 = .max) {
+        apply(pgno: pgno, hash: Hash.page(page, size: pageSize, pgno: pgno), scn: scn)
+    }
+
+    /// Applies one page of a redo record known by its hash.
+    package mutating func apply(pgno: UInt32, hash: UInt64, scn: UInt64 = .max) {
         if pgno > pageCount { resize(pgno, scn: scn) }
-        set(pgno, hash: Hash.page(page, size: pageSize, pgno: pgno), scn: scn)
+        set(pgno, hash: hash, scn: scn)
     }
 
     /// Forgets change history: every page counts as changed at `scn` (after a gap, a rebuild

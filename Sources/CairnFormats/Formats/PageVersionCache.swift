@@ -1,7 +1,8 @@
-/// The newest versions of recently changed pages of one log, in a fixed amount of memory:
-/// what a change is computed against when a log is written, and what it is applied to when
-/// it is read. Each version is tagged with the offset of the record that holds it (what a
-/// change's `base` names) and with how many changes in a row led to it.
+/// The newest versions of recently changed pages, in a fixed amount of memory: what a change
+/// is computed against when a log is written, and what it is applied to when a log is read
+/// alone. Each version is tagged with the log it was written to (`epoch`), the offset of the
+/// record that holds it there (what a change's `base` names), its page hash, and how many
+/// changes in a row led to it.
 ///
 /// Eviction is CLOCK (second chance): a page used again since the hand last passed stays.
 /// A page not found costs the writer a whole image and the reader a read of the base record.
@@ -10,6 +11,8 @@ package final class PageVersionCache {
         package let data: UnsafeRawPointer
         package let offset: UInt64
         package let depth: Int
+        package let hash: UInt64
+        package let epoch: UInt64
     }
 
     package let pageSize: Int
@@ -19,6 +22,8 @@ package final class PageVersionCache {
     private var pgnos: [UInt32]
     private var offsets: [UInt64]
     private var depths: [UInt8]
+    private var hashes: [UInt64]
+    private var epochs: [UInt64]
     private var referenced: [Bool]
     private var used = 0
     private var hand = 0
@@ -32,6 +37,8 @@ package final class PageVersionCache {
         pgnos = Array(repeating: 0, count: capacity)
         offsets = Array(repeating: 0, count: capacity)
         depths = Array(repeating: 0, count: capacity)
+        hashes = Array(repeating: 0, count: capacity)
+        epochs = Array(repeating: 0, count: capacity)
         referenced = Array(repeating: false, count: capacity)
         slotOf.reserveCapacity(capacity)
         slab = .allocate(byteCount: capacity * pageSize, alignment: 64)
@@ -43,15 +50,17 @@ package final class PageVersionCache {
     package func lookup(_ pgno: UInt32) -> Version? {
         guard let s = slotOf[pgno] else { return nil }
         referenced[s] = true
-        return Version(data: UnsafeRawPointer(slab + s * pageSize), offset: offsets[s], depth: Int(depths[s]))
+        return Version(data: UnsafeRawPointer(slab + s * pageSize), offset: offsets[s], depth: Int(depths[s]), hash: hashes[s], epoch: epochs[s])
     }
 
     /// Keeps `data` as the newest version of `pgno`, held by the record at `offset`.
-    package func store(_ pgno: UInt32, _ data: UnsafeRawPointer, offset: UInt64, depth: Int) {
+    package func store(_ pgno: UInt32, _ data: UnsafeRawPointer, offset: UInt64, depth: Int, hash: UInt64 = 0, epoch: UInt64 = 0) {
         let s = slotOf[pgno] ?? claimSlot(for: pgno)
         (slab + s * pageSize).copyMemory(from: data, byteCount: pageSize)
         offsets[s] = offset
         depths[s] = UInt8(min(depth, Int(UInt8.max)))
+        hashes[s] = hash
+        epochs[s] = epoch
         referenced[s] = true
     }
 

@@ -68,6 +68,12 @@ package final class RawFile: @unchecked Sendable {
         return done
     }
 
+    /// Reads database page `pgno` (1-based); what lies past the end of the file reads as zeros.
+    package func readPage(_ pgno: UInt32, pageSize: Int, into buffer: UnsafeMutableRawPointer) throws(EngineError) {
+        let n = try read(into: buffer, count: pageSize, at: UInt64(pgno - 1) * UInt64(pageSize))
+        if n < pageSize { (buffer + n).initializeMemory(as: UInt8.self, repeating: 0, count: pageSize - n) }
+    }
+
     /// Reads exactly `count` bytes at `offset` or throws `truncated`.
     package func readExactly(into buffer: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(EngineError) {
         let n = try read(into: buffer, count: count, at: offset)
