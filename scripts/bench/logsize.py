@@ -15,7 +15,10 @@ For each `--rows` value and run, on fresh copies of the database, `workload.py w
   2. with `cairn archive --follow` capturing (after `cairn init` and a level-0 backup); stopped
      with SIGINT, which archives everything: the figure is the archived logs' total size;
   3. with `litestream replicate` to a file replica, started and left to finish its initial
-     snapshot first: the figure is what the replica grew by during the workload.
+     snapshot first: the figure is the level-0 LTX files written for the workload (every file
+     of `ltx/0` but the snapshot's, txid 1). Litestream ships what was committed each sync
+     interval (1 s) as one file, each page once, LZ4-compressed; its compactions into higher
+     levels copy the same pages again and are not counted.
 
 Prints a Markdown table (medians of the runs) and writes the samples as JSON.
 """
@@ -32,10 +35,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402  (the benchmark driver's helpers)
-
-
-def tree_bytes(p: Path) -> int:
-    return sum(f.stat().st_size for f in p.rglob("*") if f.is_file()) if p.exists() else 0
 
 
 def workload(db: Path, txns: int, rows: int) -> list[str]:
@@ -80,15 +79,14 @@ def litestream_bytes(ctx, src: Path, work: Path, txns: int, rows: int) -> int:
     bench.write_litestream_config(cfg, db, rep)
     d = bench.Daemon([ctx.litestream, "replicate", "-config", str(cfg)], ctx.logdir / "logsize-litestream.log")
     d.wait_for("snapshot complete", bench.LITESTREAM_TIMEOUT)
-    time.sleep(2)
-    before = tree_bytes(rep)
     bench.run_untimed(workload(db, txns, rows))
     time.sleep(3)  # its sync interval is 1 s: let it ship the last transactions
     d.stop(signal.SIGTERM, timeout=120)
-    grown = tree_bytes(rep) - before
+    level0 = rep / "ltx" / "0"
+    shipped = sum(f.stat().st_size for f in level0.glob("*.ltx") if not f.name.startswith("0000000000000001-"))
     bench.rm(rep)
     bench.rm_db(db)
-    return grown
+    return shipped
 
 
 def main() -> None:
