@@ -74,7 +74,7 @@ import Testing
                         try self.rebuild(pgno, at: at, into: out, decoder: d)
                     })
                 try d.decode(body: body, count: b.bytes.count, pages: b.pages, recordOffset: b.offset, file: "test", base: base,
-                             page: { (pgno: UInt32, data: UnsafeRawPointer) throws(EngineError) in
+                             page: { (pgno: UInt32, data: UnsafeRawPointer, _: UInt64) throws(EngineError) in
                                  got.append((pgno, Array(UnsafeRawBufferPointer(start: data, count: PageChangeTests.pageSize))))
                              })
                 for (pgno, bytes) in got { database[pgno] = bytes }

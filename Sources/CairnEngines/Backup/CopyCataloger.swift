@@ -222,7 +222,7 @@ struct CopyCataloger {
             try file.readPage(pgno, pageSize: pageSize, into: into)
         }, skipped: { (pgno: UInt32, hash: UInt64) throws(EngineError) in page(pgno, hash, nil) })
         return try reader.next(strict: closed, base: base, wanted: wanted, pages: { (_: RedoRecord, p: RedoLogReader.Page) throws(EngineError) in
-            page(p.pgno, Hash.page(p.data, size: pageSize, pgno: p.pgno), p.data)
+            page(p.pgno, p.pageHash(pageSize: pageSize), p.data)
         })
     }
 

@@ -105,7 +105,7 @@ extension RecoveryEngine {
         while let r = try reader.next(strict: found.closed, base: base, wanted: { [cur = out.scn] r in r.scn > cur && r.scn <= end },
                                       pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(EngineError) in
             try file.write(p.data, count: pageSize, at: UInt64(p.pgno - 1) * UInt64(pageSize))
-            localMap.apply(pgno: p.pgno, page: p.data)
+            localMap.apply(pgno: p.pgno, hash: p.pageHash(pageSize: pageSize))
         }) {
             if r.scn <= out.scn { continue }
             if r.scn > end { break }

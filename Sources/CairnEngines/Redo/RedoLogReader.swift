@@ -67,6 +67,11 @@ package final class RedoLogReader {
     package struct Page {
         package let pgno: UInt32
         package let data: UnsafeRawPointer
+        /// The page hash, when the record carries it (compact records; checked).
+        package var hash: UInt64? = nil
+
+        /// The page hash: the recorded one, or computed.
+        package func pageHash(pageSize: Int) -> UInt64 { hash ?? Hash.page(data, size: pageSize, pgno: pgno) }
     }
 
     /// Where the previous version of a page stored as a change comes from (see
@@ -201,7 +206,9 @@ package final class RedoLogReader {
             from = .lenientTarget(read, skipped: skipped)
         }
         try d.decode(body: scratch, count: body, pages: Int(r.pageCount), recordOffset: offset, file: path, base: from,
-                     page: { (pgno: UInt32, data: UnsafeRawPointer) throws(EngineError) in try pages(r, Page(pgno: pgno, data: data)) })
+                     page: { (pgno: UInt32, data: UnsafeRawPointer, hash: UInt64) throws(EngineError) in
+                         try pages(r, Page(pgno: pgno, data: data, hash: hash))
+                     })
     }
 
     private func changeDecoder() -> PageChangeDecoder {

@@ -6,7 +6,8 @@ package final class PageChangeDecoder {
     package typealias Fetch = (_ pgno: UInt32, _ recordOffset: UInt64, _ into: UnsafeMutableRawPointer) throws(EngineError) -> Void
     /// Reads a page's current version in the database being rebuilt (zeros past its end).
     package typealias Read = (_ pgno: UInt32, _ into: UnsafeMutableRawPointer) throws(EngineError) -> Void
-    package typealias Page = (_ pgno: UInt32, _ data: UnsafeRawPointer) throws(EngineError) -> Void
+    /// A page rebuilt, with its page hash (checked).
+    package typealias Page = (_ pgno: UInt32, _ data: UnsafeRawPointer, _ hash: UInt64) throws(EngineError) -> Void
 
     /// Where the previous version of a changed page comes from.
     package enum Base {
@@ -66,7 +67,7 @@ package final class PageChangeDecoder {
                 let e = try entry(body + at, i, recordOffset: recordOffset, file: file)
                 let slot = raw + i * pageSize
                 guard try rebuild(e, slot, recordOffset: recordOffset, file: file, base: base) else { continue }
-                try page(e.pgno, slot)
+                try page(e.pgno, slot, e.hash)
             }
             at = chunk.end
             seen += chunk.pages
