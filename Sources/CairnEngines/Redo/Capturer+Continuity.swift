@@ -78,7 +78,7 @@ extension Capturer {
         }
         let verdict: String?
         switch trust {
-        case .pinned: verdict = try compareDatabaseFile(pages: generationPages.sorted(), index: nil)
+        case .pinned: verdict = try compareDatabaseFile(pages: generationFrames.keys.sorted(), index: nil)
         case .unverified: verdict = try compareDatabaseFile(pages: nil, index: pins.index.read())
         }
         if let verdict {
@@ -94,7 +94,7 @@ extension Capturer {
         } else {
             position = WALPosition(salt1: 0, salt2: 0, frame: 0, checksum1: 0, checksum2: 0)
         }
-        generationPages.removeAll()
+        generationFrames.removeAll()
         return true
     }
 
@@ -247,7 +247,7 @@ extension Capturer {
         map = newMap
         position = gapPosition
         scn = gapScn
-        generationPages.removeAll()
+        generationFrames.removeAll()
         recentStates.removeAll()
         logger.error("gap detected at SCN \(gapScn): \(detail)")
         try writeGapRecord()

@@ -46,9 +46,22 @@ extension Capturer {
             let previous = map.hash(of: p.pgno)
             map.set(p.pgno, hash: hash, scn: scn)
             try encoder.add(pgno: p.pgno, page: encoder.incoming, hash: hash, previous: previous,
-                            stateBase: { previous.flatMap { file?.page(p.pgno, expected: $0) } }, emit: emit)
+                            stateBase: { previous.flatMap { earlierFrame(p.pgno, wal: wal, expected: $0) ?? file?.page(p.pgno, expected: $0) } },
+                            emit: emit)
         }
         try encoder.finish(emit: emit)
+    }
+
+    /// The page's newest frame in this WAL generation before the transaction being written,
+    /// when its page hash is `expected` (the version before it).
+    private func earlierFrame(_ pgno: UInt32, wal: RawFile, expected: UInt64) -> UnsafeRawPointer? {
+        guard let frame = generationFrames[pgno] else { return nil }
+        let ps = map.pageSize
+        let buffer: PageBuffer
+        if let b = previousFrame, b.size == ps { buffer = b } else { buffer = PageBuffer(size: ps); previousFrame = buffer }
+        guard (try? wal.readExactly(into: buffer.bytes, count: ps, at: WALScan.frameOffset(frame, pageSize: ps) + UInt64(WALFile.frameHeaderSize))) != nil,
+              Hash.page(buffer.bytes, size: ps, pgno: pgno) == expected else { return nil }
+        return UnsafeRawPointer(buffer.bytes)
     }
 
     /// The database file, opened at the first need (nil when it cannot be: pages are then

@@ -33,15 +33,18 @@ package final class Capturer {
     /// sequence of that log (a new log starts without any version to refer to).
     var changeEncoder: PageChangeEncoder?
     var changeEncoderSequence: UInt64?
-    /// The database file, read for the version of a page a change is against.
+    /// The database file, read for the version of a page a change is against, and a buffer
+    /// for reading that version from an earlier WAL frame.
     var databasePages: DatabasePageReader?
+    var previousFrame: PageBuffer?
     /// Commit times reported by an in-process WAL hook, oldest first (µs since 1970).
     private let exactTimes = ExactTimeQueue()
     /// How far the WAL seen at the next step may be trusted to continue what was captured.
     var trust = Trust.unverified
-    /// Pages captured from the current WAL generation (checked against the database file
-    /// when SQLite restarts the WAL).
-    var generationPages = Set<UInt32>()
+    /// Pages captured from the current WAL generation, each with its newest frame (checked
+    /// against the database file when SQLite restarts the WAL; where a page's previous
+    /// version is found when it is stored as a change).
+    var generationFrames: [UInt32: UInt32] = [:]
     /// The state checksum after each recent transaction, to tell which captured transactions
     /// a database that diverged from the history still has.
     var recentStates = RecentStates()
@@ -246,7 +249,7 @@ package final class Capturer {
                                 commitMicros: exact ?? Self.nowMicros(), databasePages: txn.databasePages,
                                 flags: exact == nil ? 0 : 1, stateChecksum: 0, position: pos)
         try writeRecord(record, pages: txn.pages, wal: wal)
-        for p in txn.pages { generationPages.insert(p.pgno) }
+        for p in txn.pages { generationFrames[p.pgno] = p.frame }
         position = pos
         capturedCount += 1
         recentStates.append(scn: scn, state: map.state)
