@@ -86,15 +86,11 @@ package struct PageMap: Sendable, Equatable {
 
     /// Hash of a page never written (SQLite reads it as zeros).
     package static func zeroPageHash(pgno: UInt32, pageSize: Int) -> UInt64 {
-        Hash.page(zeros, size: pageSize, pgno: pgno)
+        zeros.withUnsafeBytes { Hash.page($0.baseAddress!, size: pageSize, pgno: pgno) }
     }
 
-    /// The largest SQLite page, all zeros.
-    nonisolated(unsafe) private static let zeros: UnsafeRawPointer = {
-        let p = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 64)
-        p.initializeMemory(as: UInt8.self, repeating: 0, count: 65536)
-        return UnsafeRawPointer(p)
-    }()
+    /// The largest SQLite page, all zeros (an array: immutable, so Sendable).
+    private static let zeros = [UInt8](repeating: 0, count: 65536)
 
     // MARK: copy on write
 

@@ -6,7 +6,9 @@ import Glibc
 
 /// A file opened for positional I/O. All reads and writes go through pread/pwrite on
 /// caller-owned buffers; short transfers and EINTR are retried; errors carry the path.
-package final class RawFile: @unchecked Sendable {
+/// Sendable: it holds only the path and the descriptor, and positional I/O keeps no file
+/// offset, so threads may read and write through one `RawFile` at once.
+package final class RawFile: Sendable {
     package let path: String
     package let fd: Int32
 
