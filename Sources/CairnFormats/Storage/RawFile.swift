@@ -97,6 +97,13 @@ package final class RawFile: Sendable {
         }
     }
 
+    /// Writes bytes borrowed from memory another owner keeps (a pipeline slot's).
+    package func write(_ bytes: RawSpan, at offset: UInt64) throws(EngineError) {
+        try bytes.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(EngineError) in
+            try write(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: b.count, at: offset)
+        }
+    }
+
     package func write(_ bytes: [UInt8], at offset: UInt64) throws(EngineError) {
         try bytes.withBytes { (p, count) throws(EngineError) in
             try write(p, count: count, at: offset)
