@@ -29,8 +29,9 @@ package final class Capturer {
     /// an initializer that throws before every stored property is set does not run `deinit`.
     let io: UnsafeMutableRawPointer
     let recordHeader: UnsafeMutableRawPointer
-    /// Commit times reported by an in-process WAL hook, oldest first (µs since 1970).
-    private let exactTimes = ExactTimeQueue()
+    /// Commit times reported by an in-process WAL hook, oldest first (µs since 1970); the
+    /// hook runs on the application's thread (hence a Sendable queue).
+    let exactTimes = ExactTimeQueue()
     /// How far the WAL seen at the next step may be trusted to continue what was captured.
     var trust = Trust.unverified
     /// Pages captured from the current WAL generation (checked against the database file
