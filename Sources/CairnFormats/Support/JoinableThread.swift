@@ -28,6 +28,13 @@ package final class JoinableThread<Result>: Sendable {
         self.init(name: name, moving: ()) { _ in body() }
     }
 
+    /// Whether the body returns within `seconds` (its result is then ready for `join()`).
+    package func hasFinished(within seconds: Double) -> Bool {
+        guard finished.wait(timeout: .now() + seconds) == .success else { return false }
+        finished.signal()
+        return true
+    }
+
     /// Waits for the body to return and takes its result (once).
     package func join() -> sending Result {
         finished.wait()
