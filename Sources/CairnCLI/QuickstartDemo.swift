@@ -103,27 +103,38 @@ struct QuickstartDemo {
         return s
     }
 
-    /// Runs `CaptureRunner` on a thread of its own until `stop()`.
-    final class BackgroundCapture: @unchecked Sendable {
-        let service: CaptureRunner
-        private let done = DispatchSemaphore(value: 0)
-        private var failure: EngineError?
+    /// Runs `CaptureRunner` on a thread of its own until `stop()`. The runner belongs to that
+    /// thread; only its stop request is shared.
+    final class BackgroundCapture {
+        private let database: Catalog
+        private let logger: Logger
+        private var running: (stop: StopRequest, thread: JoinableThread<EngineError?>)?
 
-        init(database: Catalog, logger: Logger) { service = CaptureRunner(database: database, logger: logger) }
+        init(database: Catalog, logger: Logger) {
+            self.database = database
+            self.logger = logger
+        }
 
         func start() throws(EngineError) {
-            Thread.detachNewThread { [self] in
-                do throws(EngineError) { try service.run() } catch { failure = error }
-                done.signal()
+            let runner = CaptureRunner(database: database, logger: logger)
+            let stop = runner.stopRequest
+            let thread = JoinableThread(name: "cairn quickstart capture", moving: runner) { runner -> EngineError? in
+                do throws(EngineError) { try runner.run() } catch { return error }
+                return nil
             }
-            Thread.sleep(forTimeInterval: 0.3)
-            if let failure { throw failure }
+            running = (stop, thread)
+            // A capture that cannot start ends at once: say so now rather than at the stop.
+            if thread.hasFinished(within: 0.3) {
+                running = nil
+                if let failure = thread.join() { throw failure }
+            }
         }
 
         func stop() throws(EngineError) {
-            service.stopRequest.request()
-            done.wait()
-            if let failure { throw failure }
+            guard let (stop, thread) = running else { return }
+            running = nil
+            stop.request()
+            if let failure = thread.join() { throw failure }
         }
     }
 

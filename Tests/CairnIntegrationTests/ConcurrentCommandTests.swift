@@ -4,6 +4,7 @@
 import CairnTestSupport
 @testable import CairnCLI
 import Foundation
+import Synchronization
 import Testing
 
 /// Any two Cairn commands on one database run at once (invariant 10): each completes or
@@ -500,9 +501,8 @@ extension ConcurrentCommandTests {
     }
 
     /// Reads a pipe on its own thread; what has arrived can be looked at any time.
-    final class OutputCollector: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
+    final class OutputCollector: Sendable {
+        private let data = Mutex(Data())
         private let done = DispatchSemaphore(value: 0)
 
         init(_ h: FileHandle) {
@@ -510,13 +510,13 @@ extension ConcurrentCommandTests {
                 while true {
                     let chunk = h.availableData
                     if chunk.isEmpty { break }
-                    lock.withLock { data.append(chunk) }
+                    data.withLock { $0.append(chunk) }
                 }
                 done.signal()
             }
         }
 
-        var soFar: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+        var soFar: String { data.withLock { String(decoding: $0, as: UTF8.self) } }
 
         func finish() -> String {
             done.wait()

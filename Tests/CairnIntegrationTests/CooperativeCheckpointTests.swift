@@ -51,26 +51,25 @@ import Testing
 }
 
 /// Samples the size of a file on a thread until stopped; returns the largest size seen.
-final class WALSizeWatch: @unchecked Sendable {
-    private let lock = NSLock()
-    private var biggest: UInt64 = 0
-    private var running = true
-    private let done = DispatchSemaphore(value: 0)
+final class WALSizeWatch: Sendable {
+    private let stopping: StopRequest
+    private let watching: JoinableThread<UInt64>
 
     init(_ path: String) {
-        Thread.detachNewThread { [self] in
-            while lock.withLock({ running }) {
-                let size = FileSystem.fileSize(path) ?? 0
-                lock.withLock { biggest = max(biggest, size) }
+        let stopping = StopRequest(signal: .none)
+        self.stopping = stopping
+        watching = JoinableThread(name: "WAL size watch") {
+            var biggest: UInt64 = 0
+            while !stopping.isRequested {
+                biggest = max(biggest, FileSystem.fileSize(path) ?? 0)
                 usleep(2_000)
             }
-            done.signal()
+            return biggest
         }
     }
 
     func stop() -> UInt64 {
-        lock.withLock { running = false }
-        done.wait()
-        return lock.withLock { biggest }
+        stopping.request()
+        return watching.join()
     }
 }

@@ -4,6 +4,7 @@
 import CSQLite
 import CairnTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// Capture, online logs, archiving and point-in-time recovery (DESIGN.md invariants 1-3).
@@ -526,11 +527,10 @@ import Testing
 }
 
 /// Words a test's stand-in guardian received, in order.
-final class Heard: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [String] = []
-    func add(_ w: String) { lock.withLock { list.append(w) } }
-    var words: [String] { lock.withLock { list } }
+final class Heard: Sendable {
+    private let list = Mutex<[String]>([])
+    func add(_ w: String) { list.withLock { $0.append(w) } }
+    var words: [String] { list.withLock { $0 } }
 }
 
 /// Captures until `scn`, archiving whenever capture waits for a free group.

@@ -77,18 +77,14 @@ package enum Shell {
 }
 
 /// Drains a pipe on its own thread so a chatty child cannot block.
-package final class ErrReader: @unchecked Sendable {
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
+package final class ErrReader: Sendable {
+    private let reading: JoinableThread<Data>
     init(_ h: FileHandle) {
-        Thread.detachNewThread { [self] in
-            data = h.readDataToEndOfFile()
-            done.signal()
-        }
+        reading = JoinableThread(name: "test pipe reader") { h.readDataToEndOfFile() }
     }
+    /// What the pipe held, once it ended (once).
     func finish() -> String {
-        done.wait()
-        return String(decoding: data, as: UTF8.self)
+        String(decoding: reading.join(), as: UTF8.self)
     }
 }
 

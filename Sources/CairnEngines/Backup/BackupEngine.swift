@@ -229,9 +229,11 @@ package struct BackupEngine {
         let total = snapshot.pageCount
         return { slot in
             guard next <= total else { return false }
-            slot.setConsecutive(first: next, count: Int(min(UInt32(blockPages), total - next + 1)))
-            try snapshot.readPages(first: next, count: slot.count, into: slot.pages)
-            next += UInt32(slot.count)
+            try slot.block.withLock { (b: inout PageBlock) throws(EngineError) in
+                b.setConsecutive(first: next, count: Int(min(UInt32(blockPages), total - next + 1)))
+                try snapshot.readPages(first: next, count: b.count, into: b.pages)
+                next += UInt32(b.count)
+            }
             return true
         }
     }
@@ -241,19 +243,36 @@ package struct BackupEngine {
         var next = set.next(from: 1)
         return { slot in
             guard next != nil else { return false }
-            slot.count = 0
-            while let first = next, slot.count < blockPages {
-                var run = 1
-                next = set.next(from: first + 1)
-                while let n = next, slot.count + run < blockPages, n == first + UInt32(run) {
-                    run += 1
-                    next = set.next(from: n + 1)
+            try slot.block.withLock { (b: inout PageBlock) throws(EngineError) in
+                b.count = 0
+                while let first = next, b.count < blockPages {
+                    var run = 1
+                    next = set.next(from: first + 1)
+                    while let n = next, b.count + run < blockPages, n == first + UInt32(run) {
+                        run += 1
+                        next = set.next(from: n + 1)
+                    }
+                    try snapshot.readPages(first: first, count: run, into: b.pages + b.count * snapshot.pageSize)
+                    for k in 0..<run { b.pgnos[b.count + k] = first + UInt32(k) }
+                    b.count += run
                 }
-                try snapshot.readPages(first: first, count: run, into: slot.pages + slot.count * snapshot.pageSize)
-                for k in 0..<run { slot.pgnos[slot.count + k] = first + UInt32(k) }
-                slot.count += run
+                b.firstPage = b.pgnos[0]
             }
-            slot.firstPage = slot.pgnos[0]
+            return true
+        }
+    }
+
+    /// `produce`, then the base's hash of each page it read noted in the slot (the workers
+    /// compare with those; the base map stays on this thread).
+    private func noting(_ base: PageMap, _ produce: @escaping (PageBlockSlot) throws -> Bool) -> (PageBlockSlot) throws -> Bool {
+        { slot in
+            guard try produce(slot) else { return false }
+            slot.block.withLock { b in
+                var hashes = b.baseHashList.mutableSpan
+                base.copyHashes(of: b.pgnoList.span, into: &hashes)
+                b.basePages = base.pageCount
+            }
+            base.trim()
             return true
         }
     }
@@ -264,95 +283,76 @@ package struct BackupEngine {
         let header = BackupPieceFormat.Header(version: FormatVersion.backupPiece, release: FormatVersion.releaseCode, dbid: dbid,
                                               backupSet: id, piece: 0, pageSize: UInt32(snapshot.pageSize),
                                               compression: options.compressionLevel == nil ? 0 : 1)
-        let writer = BackupPieceWriter(directory: directory, template: header, maxPieceSize: options.maxPieceSize)
-        let map: PageMapBox
-        var base: PageMap?
+        var map: PageMap
         let produce: (PageBlockSlot) throws -> Bool
+        let incremental: Bool
         switch pages {
         case .all:
-            map = PageMapBox(PageMap(pageSize: snapshot.pageSize))
-            map.map.reserve(Int(snapshot.pageCount))
+            map = PageMap(pageSize: snapshot.pageSize)
+            map.reserve(Int(snapshot.pageCount))
             produce = producer(snapshot, blockPages: blockPages)
-        case let .changed(b, candidates):
-            var start = b
-            start.resize(snapshot.pageCount)
-            map = PageMapBox(start)
-            base = b
+            incremental = false
+        case let .changed(base, candidates):
+            map = base.copy()
+            map.resize(snapshot.pageCount)
             if let candidates { snapshot.prefetch(candidates) }
-            produce = candidates.map { producer(snapshot, pages: $0, blockPages: blockPages) } ?? producer(snapshot, blockPages: blockPages)
+            produce = noting(base, candidates.map { producer(snapshot, pages: $0, blockPages: blockPages) } ?? producer(snapshot, blockPages: blockPages))
+            incremental = true
         }
-        let changedSince = base
         let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers)
-        try Self.rethrowing {
-            try pipeline.run(
+        let output: BackupSetOutput
+        do {
+            output = try pipeline.run(
                 produce: produce,
                 transform: { slot, w in
-                    slot.readBytes = slot.rawBytes
-                    if let changedSince {
-                        slot.keepChanged(since: changedSince)
-                        if slot.count > 0 { slot.encode(compressor: compressors[w], hashed: true) }
-                    } else {
-                        slot.encode(compressor: compressors[w])
+                    slot.block.withLock { b in
+                        b.readBytes = b.rawBytes
+                        if incremental {
+                            b.keepChanged()
+                            if b.count > 0 { b.encode(compressor: compressors[w], hashed: true) }
+                        } else {
+                            b.encode(compressor: compressors[w])
+                        }
                     }
                 },
-                consume: { slot in
-                    try progress.advance(UInt64(slot.readBytes))
-                    guard slot.count > 0 else { return }
-                    try writer.append(head: slot.encoded, headCount: slot.headCount, payload: slot.payload, payloadCount: slot.payloadCount,
-                                      pages: slot.count, hashSum: slot.hashSum, firstPage: slot.pgnos[0],
-                                      lastPage: slot.pgnos[slot.count - 1])
-                    map.add(slot, replacing: changedSince != nil)
-                    changedSince?.trim()
-                })
+                consumer: BackupSetOutput(writer: BackupPieceWriter(directory: directory, template: header, maxPieceSize: options.maxPieceSize),
+                                          map: map, replacing: incremental),
+                consume: { output, slot in try output.add(slot, progress: progress) })
+        } catch {
+            throw Self.backupError(error)
         }
-        try writer.finishPiece()
-        let reread = try writer.verifier.finish()
-        return (writer.finished, map.map, reread)
+        try output.writer.finishPiece()
+        let reread = try output.writer.verifier.finish()
+        return (output.writer.finished, output.map, reread)
     }
 
     private func writeImageCopy(snapshot: DatabaseSnapshot, directory: String, blockPages: Int,
                                 options: BackupOptions, progress: ProgressMeter) throws(EngineError) -> ([BackupManifest.File], PageMap, Set<String>) {
         let path = directory + "/" + ImageCopy.fileName
-        let file = try SequentialWriter(path: path)
         let total = UInt64(snapshot.pageCount) * UInt64(snapshot.pageSize)
-        let map = PageMapBox(PageMap(pageSize: snapshot.pageSize))
-        map.map.reserve(Int(snapshot.pageCount))
-        let fileHash = StreamingHash()
+        var map = PageMap(pageSize: snapshot.pageSize)
+        map.reserve(Int(snapshot.pageCount))
+        let file = try SequentialWriter(path: path)
         let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers)
-        try Self.rethrowing {
-            try pipeline.run(
+        let output: ImageCopyOutput
+        do {
+            output = try pipeline.run(
                 produce: producer(snapshot, blockPages: blockPages),
-                transform: { slot, _ in slot.hashPages() },
-                consume: { slot in
-                    try file.append(slot.pages, slot.rawBytes)
-                    fileHash.update(slot.pages, slot.rawBytes)
-                    map.add(slot, replacing: false)
-                    try progress.advance(UInt64(slot.rawBytes))
-                })
+                transform: { slot, _ in slot.block.withLock { $0.hashPages() } },
+                consumer: ImageCopyOutput(file: file, map: map),
+                consume: { output, slot in try output.add(slot, progress: progress) })
+        } catch {
+            throw Self.backupError(error)
         }
-        try file.finish()
+        try output.file.finish()
         FileSystem.makeReadOnly(path)
-        return ([.init(name: ImageCopy.fileName, bytes: total, xxh3: Hash.hex(fileHash.value), pages: UInt64(snapshot.pageCount),
-                       firstPage: 1, lastPage: snapshot.pageCount)], map.map, [])
+        return ([.init(name: ImageCopy.fileName, bytes: total, xxh3: Hash.hex(output.fileHash.value), pages: UInt64(snapshot.pageCount),
+                       firstPage: 1, lastPage: snapshot.pageCount)], output.map, [])
     }
 
-    static func rethrowing(_ body: () throws -> Void) throws(EngineError) {
-        do { try body() } catch let e as EngineError { throw e } catch {
-            throw .io(operation: "backup: \(error)", path: "", errno: EIO)
-        }
-    }
-}
-
-/// The page map a backup builds as the in-order consumer thread hands it each block.
-final class PageMapBox: @unchecked Sendable {
-    var map: PageMap
-    init(_ map: PageMap) { self.map = map }
-
-    /// Level 0 appends every page in order; level 1 replaces the pages it stores.
-    func add(_ slot: PageBlockSlot, replacing: Bool) {
-        for i in 0..<slot.count {
-            if replacing { map.set(slot.pgnos[i], hash: slot.hashes[i]) } else { map.append(slot.hashes[i]) }
-        }
+    /// A pipeline's error as the engines report it.
+    static func backupError(_ error: any Error) -> EngineError {
+        error as? EngineError ?? .io(operation: "backup: \(error)", path: "", errno: EIO)
     }
 }
 

@@ -4,8 +4,9 @@ import CairnCatalog
 
 /// Appends encoded blocks to backup pieces, starting a new piece whenever the next block
 /// would take the current one past the maximum piece size. Each finished piece gets its
-/// trailer and is fsync'd; the writer reports every piece for the manifest.
-final class BackupPieceWriter: @unchecked Sendable {
+/// trailer and is fsync'd; the writer reports every piece for the manifest. Not Sendable:
+/// the pipeline's consumer thread has it for the run, its starter before and after.
+final class BackupPieceWriter {
     private let directory: String
     private let template: BackupPieceFormat.Header
     private let maxPieceSize: UInt64
@@ -44,6 +45,11 @@ final class BackupPieceWriter: @unchecked Sendable {
         fileHash.update(p, count)
     }
 
+    private func put(_ bytes: RawSpan) throws(EngineError) {
+        try file!.append(bytes)
+        fileHash.update(bytes)
+    }
+
     private func open() throws(EngineError) {
         let n = finished.count + 1
         let f = try SequentialWriter(path: directory + "/" + Self.pieceName(n))
@@ -58,19 +64,20 @@ final class BackupPieceWriter: @unchecked Sendable {
         contentHash.update(scratch, BackupPieceFormat.headerSize)
     }
 
-    /// Appends one block: `head` holds the block header and entries, `payload` the pages.
-    func append(head: UnsafeRawPointer, headCount: Int, payload: UnsafeRawPointer, payloadCount: Int,
-                pages blockPages: Int, hashSum blockSum: UInt64, firstPage fp: UInt32, lastPage lp: UInt32) throws(EngineError) {
-        let size = UInt64(headCount + payloadCount)
+    /// Appends one block: `head` holds the block header and entries, `payload` the pages
+    /// (bytes of a pipeline slot, lent for the call).
+    func append(head: RawSpan, payload: RawSpan, pages blockPages: Int, hashSum blockSum: UInt64,
+                firstPage fp: UInt32, lastPage lp: UInt32) throws(EngineError) {
+        let size = UInt64(head.byteCount + payload.byteCount)
         if file != nil, blocks > 0, offset + size + UInt64(BackupPieceFormat.trailerSize) > maxPieceSize {
             try finishPiece()
         }
         if file == nil { try open() }
         if blocks == 0 { firstPage = fp }
         lastPage = lp
-        try put(head, headCount)
-        contentHash.update(head, BackupPieceFormat.blockHeaderSize)
-        try put(payload, payloadCount)
+        try put(head)
+        contentHash.update(head.extracting(first: BackupPieceFormat.blockHeaderSize))
+        try put(payload)
         blocks += 1
         pages += UInt64(blockPages)
         hashSum &+= blockSum

@@ -1,123 +1,13 @@
-import Foundation
-import CairnFormats
-import CairnCatalog
+import Synchronization
 
-/// Reusable buffers for one block of pages on its way through a backup or restore:
-/// raw pages, and the encoded block (header, entries, compressed payload).
-final class PageBlockSlot: PipelineSlot, @unchecked Sendable {
-    let pageSize: Int
-    let capacityPages: Int
-    /// Raw page images, `count` of them.
-    let pages: UnsafeMutableRawPointer
-    /// Block header, entries, then payload when compressed.
-    let encoded: UnsafeMutableRawPointer
-    let encodedCapacity: Int
-    /// Hash of each page (filled by `hashPages`, `encode` and restore decoding).
-    let hashes: UnsafeMutablePointer<UInt64>
-    /// Page number of each page, ascending (consecutive in level-0 blocks).
-    let pgnos: UnsafeMutablePointer<UInt32>
-    var firstPage: UInt32 = 0
-    var count = 0
-    var payloadCount = 0
-    var flags: UInt32 = 0
-    var hashSum: UInt64 = 0
-    /// Bytes of pages read into the slot before unchanged ones were dropped (progress).
-    var readBytes = 0
-    /// File and offset the block was read from (for error messages on restore).
-    var sourcePath = ""
-    var sourceOffset: UInt64 = 0
-
-    var rawBytes: Int { count * pageSize }
-    var headCount: Int { BackupPieceFormat.blockHeaderSize + count * BackupPieceFormat.entrySize }
-    var entries: UnsafeMutableRawPointer { encoded + BackupPieceFormat.blockHeaderSize }
-    var payload: UnsafeMutableRawPointer { flags == 1 ? encoded + headCount : pages }
+/// A `PageBlock` that travels through an `OrderedPipeline`: each stage has it in turn and
+/// uses it under its lock, taken once a block (never contended: the pipeline hands a slot to
+/// one stage at a time). Inside the lock, the block's bytes go to other owners (a writer, a
+/// hash, a page map) as spans, which the compiler lets no one keep.
+final class PageBlockSlot: Sendable {
+    let block: Mutex<PageBlock>
 
     init(pageSize: Int, capacityPages: Int) {
-        self.pageSize = pageSize
-        self.capacityPages = capacityPages
-        pages = .allocate(byteCount: pageSize * capacityPages, alignment: 4096)
-        encodedCapacity = BackupPieceFormat.blockHeaderSize + capacityPages * BackupPieceFormat.entrySize
-            + Compressor.bound(pageSize * capacityPages)
-        encoded = .allocate(byteCount: encodedCapacity, alignment: 64)
-        hashes = .allocate(capacity: capacityPages)
-        pgnos = .allocate(capacity: capacityPages)
-        super.init()
-    }
-
-    deinit {
-        pages.deallocate()
-        encoded.deallocate()
-        hashes.deallocate()
-        pgnos.deallocate()
-    }
-
-    /// Describes `count` consecutive pages starting at `first`.
-    func setConsecutive(first: UInt32, count: Int) {
-        firstPage = first
-        self.count = count
-        for i in 0..<count { pgnos[i] = first + UInt32(i) }
-    }
-
-    /// Hashes every page and drops those equal in `base` (unchanged since it), keeping the
-    /// rest in order. Pages past the end of `base` are compared with the zero page, which is
-    /// what a restore of the base holds there once the file grows.
-    func keepChanged(since base: PageMap) {
-        hashPages()
-        var kept = 0
-        var sum: UInt64 = 0
-        for i in 0..<count {
-            let pgno = pgnos[i]
-            let h = hashes[i]
-            let baseHash = Int(pgno) <= base.hashes.count ? base.hashes[Int(pgno) - 1] : PageMap.zeroPageHash(pgno: pgno, pageSize: pageSize)
-            if h == baseHash { continue }
-            if kept != i {
-                (pages + kept * pageSize).copyMemory(from: pages + i * pageSize, byteCount: pageSize)
-                pgnos[kept] = pgno
-                hashes[kept] = h
-            }
-            sum &+= h
-            kept += 1
-        }
-        count = kept
-        hashSum = sum
-        firstPage = kept > 0 ? pgnos[0] : 0
-    }
-
-    /// Hashes every page (image copies and restores keep no entries).
-    func hashPages() {
-        var sum: UInt64 = 0
-        for i in 0..<count {
-            let h = Hash.page(pages + i * pageSize, size: pageSize, pgno: pgnos[i])
-            hashes[i] = h
-            sum &+= h
-        }
-        hashSum = sum
-    }
-
-    /// Hashes every page (unless `hashed`), fills the entries, compresses (keeping the pages
-    /// stored when compression does not help) and writes the block header.
-    func encode(compressor: Compressor?, hashed: Bool = false) {
-        var sum: UInt64 = 0
-        for i in 0..<count {
-            let pgno = pgnos[i]
-            let h = hashed ? hashes[i] : Hash.page(pages + i * pageSize, size: pageSize, pgno: pgno)
-            hashes[i] = h
-            LE.put32(pgno, entries, i * BackupPieceFormat.entrySize)
-            LE.put64(h, entries, i * BackupPieceFormat.entrySize + 4)
-            sum &+= h
-        }
-        hashSum = sum
-        flags = 0
-        payloadCount = rawBytes
-        if let compressor {
-            let dst = encoded + headCount
-            if let n = compressor.compress(pages, rawBytes, into: dst, capacity: encodedCapacity - headCount), n < rawBytes {
-                flags = 1
-                payloadCount = n
-            }
-        }
-        let entriesCount = count * BackupPieceFormat.entrySize
-        let bodyHash = Hash.xxh3(payload, payloadCount, seed: Hash.xxh3(entries, entriesCount))
-        BackupPieceFormat.encodeBlockHeader(pages: UInt32(count), payload: UInt32(payloadCount), flags: flags, bodyHash: bodyHash, into: encoded)
+        block = Mutex(PageBlock(pageSize: pageSize, capacityPages: capacityPages))
     }
 }

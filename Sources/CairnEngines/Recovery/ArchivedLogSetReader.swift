@@ -5,8 +5,9 @@ import CairnCatalog
 /// Reads the logs stored in an archived-log backup set (`cairn backup --archivelog`). Each log
 /// is one file holding a single standard zstd frame (`zstd -d` restores it). Every read checks
 /// the stored file's size and XXH3 against the manifest's file entry, decompresses it, and
-/// checks the log's size and XXH3 against the manifest's log entry.
-package final class ArchivedLogSetReader: @unchecked Sendable {
+/// checks the log's size and XXH3 against the manifest's log entry. Not Sendable: its buffers
+/// and decompression context serve one thread.
+package final class ArchivedLogSetReader {
     /// Read and decompression buffers, allocated once and reused for every file.
     static let chunk = 1 << 20
     private let input: UnsafeMutableRawPointer

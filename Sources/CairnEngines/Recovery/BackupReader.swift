@@ -19,10 +19,11 @@ package struct BackupReader {
         self.expectedDbid = expectedDbid
     }
 
-    /// Reads all pages; `sink` receives (first page, page count, pages, page hashes, page
-    /// numbers) for each verified block, in order. A level-1 backup holds only the pages
-    /// changed since its base, ascending; each is also checked against the backup's page map.
-    package func read(label: String, sink: @escaping @Sendable (UInt32, Int, UnsafeRawPointer, UnsafePointer<UInt64>, UnsafePointer<UInt32>) throws -> Void) throws(EngineError) {
+    /// Reads all pages, handing each verified block to `sink`, in order, on a thread of the
+    /// reader's (`sink` moves there for the read and is handed back). A level-1 backup holds
+    /// only the pages changed since its base, ascending; each is also checked against the
+    /// backup's page map.
+    package func read<Sink: BackupBlockSink>(label: String, into sink: consuming sending Sink) throws(EngineError) -> sending Sink {
         guard UInt64(manifest.dbid) == expectedDbid else {
             throw .dbidMismatch(database: manifest.databaseName, expected: UInt64(manifest.dbid) ?? 0, found: expectedDbid,
                                 file: directory + "/" + BackupManifest.fileName)
@@ -36,29 +37,53 @@ package struct BackupReader {
         let coverage = CoverageCheck(manifest: manifest, directory: directory,
                                      pageMap: manifest.pageMap == nil && manifest.level == 0 ? nil : try BackupEngine.readPageMap(directory: directory, manifest: manifest))
         let source: BlockSource = manifest.kind == .imageCopy ? try ImageCopySource(self) : PieceSource(self)
+        let decoder = BlockDecoder(stored: manifest.kind != .imageCopy, level1: manifest.level > 0)
         let pipeline = OrderedPipeline(slots: slots, workers: workers)
+        let output: VerifiedBlocks<Sink>
         do {
-            try pipeline.run(
+            output = try pipeline.run(
                 produce: { slot in try source.next(into: slot) },
-                transform: { slot, w in try source.decode(slot, decompressors[w]) },
-                consume: { slot in
-                    try coverage.accept(slot)
-                    try sink(slot.firstPage, slot.count, slot.pages, slot.hashes, slot.pgnos)
-                    try progress.advance(UInt64(slot.rawBytes))
-                })
+                transform: { slot, w in
+                    try slot.block.withLock { (b: inout PageBlock) throws(EngineError) in try decoder.decode(&b, decompressors[w]) }
+                },
+                consumer: VerifiedBlocks(coverage: coverage, sink: sink),
+                consume: { output, slot in try output.accept(slot, progress: progress) })
         } catch let e as EngineError { throw e } catch {
             throw .io(operation: "read backup: \(error)", path: directory, errno: EIO)
         }
         try source.finish()
-        try coverage.finish()
+        try output.coverage.finish()
         progress.finish()
+        return output.sink
+    }
+}
+
+/// Receives the verified blocks of a backup in page order, on the reader's consumer thread.
+package protocol BackupBlockSink: SendableMetatype {
+    /// `pages` holds `hashes.count` pages, numbered `pgnos` (ascending), with their hashes.
+    mutating func accept(pages: RawSpan, hashes: Span<UInt64>, pgnos: Span<UInt32>) throws(EngineError)
+}
+
+/// What the reader's consumer thread has: the coverage check and the caller's sink.
+struct VerifiedBlocks<Sink: BackupBlockSink> {
+    let coverage: CoverageCheck
+    var sink: Sink
+
+    mutating func accept(_ slot: PageBlockSlot, progress: ProgressMeter) throws(EngineError) {
+        try slot.block.withLock { (b: inout PageBlock) throws(EngineError) in
+            try coverage.accept(first: b.firstPage, pgnos: b.pgnoList.span, hashes: b.hashList.span, hashSum: b.hashSum,
+                                source: b.sourcePath, offset: b.sourceOffset)
+            try sink.accept(pages: b.pageBytes.bytes, hashes: b.hashList.span, pgnos: b.pgnoList.span)
+            try progress.advance(UInt64(b.rawBytes))
+        }
     }
 }
 
 /// Checks that blocks arrive in page order, cover 1...pageCount exactly, and sum to the
 /// manifest's state checksum. For a level 1: pages strictly ascending within the database,
 /// as many as the manifest says, each equal to the backup's page map (whose sum is the state).
-final class CoverageCheck: @unchecked Sendable {
+/// Not Sendable: the reader's consumer thread has it for the read, its starter before and after.
+final class CoverageCheck {
     let manifest: BackupManifest
     let directory: String
     let pageMap: PageMap?
@@ -72,30 +97,32 @@ final class CoverageCheck: @unchecked Sendable {
         self.pageMap = pageMap
     }
 
-    func accept(_ slot: PageBlockSlot) throws(EngineError) {
+    /// One block: its first page, page numbers and hashes, their sum, and where it was read
+    /// (for messages).
+    func accept(first: UInt32, pgnos: Span<UInt32>, hashes: Span<UInt64>, hashSum: UInt64, source: String, offset: UInt64) throws(EngineError) {
         defer { pageMap?.trim() }
         if manifest.level == 0, let map = pageMap {
             // The map was checked against the manifest when loaded: a page that differs from it is damaged.
-            for i in 0..<slot.count where map.hashes.count < Int(slot.pgnos[i]) || map.hashes[Int(slot.pgnos[i]) - 1] != slot.hashes[i] {
-                throw .corrupt(file: slot.sourcePath.isEmpty ? directory : slot.sourcePath, offset: slot.sourceOffset,
-                               detail: "page \(slot.pgnos[i]) differs from the backup's page map (the page is damaged)")
+            for i in pgnos.indices where map.hashes.count < Int(pgnos[i]) || map.hashes[Int(pgnos[i]) - 1] != hashes[i] {
+                throw .corrupt(file: source.isEmpty ? directory : source, offset: offset,
+                               detail: "page \(pgnos[i]) differs from the backup's page map (the page is damaged)")
             }
         }
         if manifest.level > 0, let map = pageMap {
-            for i in 0..<slot.count {
-                let pgno = slot.pgnos[i]
+            for i in pgnos.indices {
+                let pgno = pgnos[i]
                 guard pgno >= next, pgno <= manifest.pageCount else {
                     throw .corrupt(file: directory, offset: nil, detail: "page \(pgno) out of order or past the end of the database (blocks missing, repeated or swapped)")
                 }
-                guard map.hashes[Int(pgno) - 1] == slot.hashes[i] else {
+                guard map.hashes[Int(pgno) - 1] == hashes[i] else {
                     throw .corrupt(file: directory + "/" + BackupEngine.pageMapName, offset: nil, detail: "page \(pgno) differs from the backup's page map")
                 }
                 next = pgno + 1
             }
-            stored += UInt64(slot.count)
+            stored += UInt64(pgnos.count)
             return
         }
-        try accept(first: slot.firstPage, count: slot.count, hashSum: slot.hashSum)
+        try accept(first: first, count: pgnos.count, hashSum: hashSum)
     }
 
     func accept(first: UInt32, count: Int, hashSum: UInt64) throws(EngineError) {
@@ -122,17 +149,64 @@ final class CoverageCheck: @unchecked Sendable {
     }
 }
 
-protocol BlockSource: AnyObject, Sendable {
-    /// Reads the next block's stored bytes into the slot (producer thread); false at the end.
-    func next(into slot: PageBlockSlot) throws -> Bool
-    /// Verifies and decodes a block into raw pages with `hashSum` set (worker threads).
-    func decode(_ slot: PageBlockSlot, _ d: Decompressor) throws
+/// Where the stored blocks of a backup come from, in order. Used by the reading thread only.
+protocol BlockSource: AnyObject {
+    /// Reads the next block's stored bytes into the slot; false at the end.
+    func next(into slot: PageBlockSlot) throws(EngineError) -> Bool
     /// Final checks once every block has been read.
     func finish() throws(EngineError)
 }
 
+/// How the workers verify and decode a block into raw pages with `hashSum` set: values only,
+/// so every worker has it.
+struct BlockDecoder: Sendable {
+    /// Blocks of backup pieces (entries, maybe compressed); false: pages of an image copy.
+    let stored: Bool
+    /// A level 1: pages ascending rather than consecutive.
+    let level1: Bool
+
+    func decode(_ b: inout PageBlock, _ d: Decompressor) throws(EngineError) {
+        guard stored else { return b.hashPages() }
+        let path = b.sourcePath
+        let at = b.sourceOffset
+        let entriesCount = b.count * BackupPieceFormat.entrySize
+        let bodyHash = Hash.xxh3(b.payload, b.payloadCount, seed: Hash.xxh3(b.entries, entriesCount))
+        guard bodyHash == LE.get64(b.encoded, 16) else {
+            throw EngineError.corrupt(file: path, offset: at, detail: "block checksum mismatch")
+        }
+        if b.flags == 1 {
+            var pages = UnsafeMutableRawBufferPointer(start: b.pages, count: b.rawBytes).mutableBytes
+            guard d.decompress(b.payloadBytes.bytes, into: &pages) else {
+                throw EngineError.corrupt(file: path, offset: at, detail: "compressed block does not decode")
+            }
+        }
+        var sum: UInt64 = 0
+        for i in 0..<b.count {
+            let pgno = LE.get32(b.entries, i * BackupPieceFormat.entrySize)
+            let expected = LE.get64(b.entries, i * BackupPieceFormat.entrySize + 4)
+            if level1 {
+                guard pgno > (i == 0 ? 0 : b.pgnos[i - 1]) else {
+                    throw EngineError.corrupt(file: path, offset: at, detail: "block pages are not in ascending order")
+                }
+            } else {
+                guard pgno == b.firstPage + UInt32(i) else {
+                    throw EngineError.corrupt(file: path, offset: at, detail: "block pages are not consecutive")
+                }
+            }
+            b.pgnos[i] = pgno
+            let h = Hash.page(b.pages + i * b.pageSize, size: b.pageSize, pgno: pgno)
+            guard h == expected else {
+                throw EngineError.corrupt(file: path, offset: at, detail: "page \(pgno) checksum mismatch")
+            }
+            b.hashes[i] = h
+            sum &+= h
+        }
+        b.hashSum = sum
+    }
+}
+
 /// Blocks of the pieces of a backup set, piece by piece.
-final class PieceSource: BlockSource, @unchecked Sendable {
+final class PieceSource: BlockSource {
     let reader: BackupReader
     var pieceIndex = -1
     var file: RawFile?
@@ -155,6 +229,14 @@ final class PieceSource: BlockSource, @unchecked Sendable {
         fileHash.update(p, n)
         if chained { contentHash.update(p, n) }
         offset += UInt64(n)
+    }
+
+    /// Reads the next bytes into a slot's buffer (lent as a span for the call).
+    private func read(into bytes: inout MutableRawSpan, chained: Bool = false) throws(EngineError) {
+        try bytes.withUnsafeMutableBytes { (b: UnsafeMutableRawBufferPointer) throws(EngineError) in
+            guard let p = b.baseAddress else { return }
+            try read(p, b.count, chained: chained)
+        }
     }
 
     private func openNextPiece() throws(EngineError) -> Bool {
@@ -208,77 +290,44 @@ final class PieceSource: BlockSource, @unchecked Sendable {
         file = nil
     }
 
-    func next(into slot: PageBlockSlot) throws -> Bool {
+    func next(into slot: PageBlockSlot) throws(EngineError) -> Bool {
         while file == nil || offset >= end {
             if try !openNextPiece() { return false }
         }
         let path = file!.path
         let at = offset
-        try read(slot.encoded, BackupPieceFormat.blockHeaderSize, chained: true)
-        let hdr = slot.encoded
-        guard LE.get32(hdr, 0) == BackupPieceFormat.blockMagic, Seal.isIntact(hdr, at: 24) else {
-            throw EngineError.corrupt(file: path, offset: at, detail: "block header damaged")
+        try slot.block.withLock { (b: inout PageBlock) throws(EngineError) in
+            var head = UnsafeMutableRawBufferPointer(start: b.encoded, count: BackupPieceFormat.blockHeaderSize).mutableBytes
+            try read(into: &head, chained: true)
+            let hdr = b.encoded
+            guard LE.get32(hdr, 0) == BackupPieceFormat.blockMagic, Seal.isIntact(hdr, at: 24) else {
+                throw EngineError.corrupt(file: path, offset: at, detail: "block header damaged")
+            }
+            let count = Int(LE.get32(hdr, 4))
+            let payload = Int(LE.get32(hdr, 8))
+            let flags = LE.get32(hdr, 12)
+            guard count > 0, count <= b.capacityPages, flags <= 1,
+                  payload <= (flags == 1 ? b.encodedCapacity - BackupPieceFormat.blockHeaderSize - count * BackupPieceFormat.entrySize : count * b.pageSize),
+                  flags == 1 || payload == count * b.pageSize,
+                  offset + UInt64(count * BackupPieceFormat.entrySize + payload) <= end else {
+                throw EngineError.corrupt(file: path, offset: at, detail: "block header describes an impossible block (\(count) pages, \(payload) bytes)")
+            }
+            b.count = count
+            b.payloadCount = payload
+            b.flags = flags
+            var entries = UnsafeMutableRawBufferPointer(start: b.entries, count: count * BackupPieceFormat.entrySize).mutableBytes
+            try read(into: &entries)
+            var stored = UnsafeMutableRawBufferPointer(start: b.payload, count: payload).mutableBytes
+            try read(into: &stored)
+            b.firstPage = LE.get32(b.entries, 0)
+            b.sourceOffset = at
+            b.sourcePath = path
+            // Sum of the recorded page hashes; workers check every page against its entry.
+            for i in 0..<count { pieceSum &+= LE.get64(b.entries, i * BackupPieceFormat.entrySize + 4) }
+            blocks += 1
+            pages += UInt64(count)
         }
-        let count = Int(LE.get32(hdr, 4))
-        let payload = Int(LE.get32(hdr, 8))
-        let flags = LE.get32(hdr, 12)
-        guard count > 0, count <= slot.capacityPages, flags <= 1,
-              payload <= (flags == 1 ? slot.encodedCapacity - BackupPieceFormat.blockHeaderSize - count * BackupPieceFormat.entrySize : count * slot.pageSize),
-              flags == 1 || payload == count * slot.pageSize,
-              offset + UInt64(count * BackupPieceFormat.entrySize + payload) <= end else {
-            throw EngineError.corrupt(file: path, offset: at, detail: "block header describes an impossible block (\(count) pages, \(payload) bytes)")
-        }
-        slot.count = count
-        slot.payloadCount = payload
-        slot.flags = flags
-        try read(slot.entries, count * BackupPieceFormat.entrySize)
-        try read(flags == 1 ? slot.encoded + slot.headCount : slot.pages, payload)
-        slot.firstPage = LE.get32(slot.entries, 0)
-        slot.sourceOffset = at
-        slot.sourcePath = path
-        // Sum of the recorded page hashes; workers check every page against its entry.
-        for i in 0..<count { pieceSum &+= LE.get64(slot.entries, i * BackupPieceFormat.entrySize + 4) }
-        blocks += 1
-        pages += UInt64(count)
         return true
-    }
-
-    func decode(_ slot: PageBlockSlot, _ d: Decompressor) throws {
-        let path = slot.sourcePath
-        let at = slot.sourceOffset
-        let entriesCount = slot.count * BackupPieceFormat.entrySize
-        let bodyHash = Hash.xxh3(slot.payload, slot.payloadCount, seed: Hash.xxh3(slot.entries, entriesCount))
-        guard bodyHash == LE.get64(slot.encoded, 16) else {
-            throw EngineError.corrupt(file: path, offset: at, detail: "block checksum mismatch")
-        }
-        if slot.flags == 1 {
-            guard d.decompress(slot.payload, slot.payloadCount, into: slot.pages, expected: slot.rawBytes) else {
-                throw EngineError.corrupt(file: path, offset: at, detail: "compressed block does not decode")
-            }
-        }
-        var sum: UInt64 = 0
-        let level1 = reader.manifest.level > 0
-        for i in 0..<slot.count {
-            let pgno = LE.get32(slot.entries, i * BackupPieceFormat.entrySize)
-            let expected = LE.get64(slot.entries, i * BackupPieceFormat.entrySize + 4)
-            if level1 {
-                guard pgno > (i == 0 ? 0 : slot.pgnos[i - 1]) else {
-                    throw EngineError.corrupt(file: path, offset: at, detail: "block pages are not in ascending order")
-                }
-            } else {
-                guard pgno == slot.firstPage + UInt32(i) else {
-                    throw EngineError.corrupt(file: path, offset: at, detail: "block pages are not consecutive")
-                }
-            }
-            slot.pgnos[i] = pgno
-            let h = Hash.page(slot.pages + i * slot.pageSize, size: slot.pageSize, pgno: pgno)
-            guard h == expected else {
-                throw EngineError.corrupt(file: path, offset: at, detail: "page \(pgno) checksum mismatch")
-            }
-            slot.hashes[i] = h
-            sum &+= h
-        }
-        slot.hashSum = sum
     }
 
     func finish() throws(EngineError) {
@@ -292,7 +341,7 @@ final class PieceSource: BlockSource, @unchecked Sendable {
 
 /// Pages of an image copy, read in blocks; verified against the whole-file checksum and the
 /// state checksum (the copy stores no per-page hashes of its own).
-final class ImageCopySource: BlockSource, @unchecked Sendable {
+final class ImageCopySource: BlockSource {
     let reader: BackupReader
     let file: RawFile
     let path: String
@@ -313,20 +362,20 @@ final class ImageCopySource: BlockSource, @unchecked Sendable {
         file.adviseSequential()
     }
 
-    func next(into slot: PageBlockSlot) throws -> Bool {
+    func next(into slot: PageBlockSlot) throws(EngineError) -> Bool {
         let total = reader.manifest.pageCount
         guard next <= total else { return false }
-        slot.setConsecutive(first: next, count: Int(min(UInt32(slot.capacityPages), total - next + 1)))
-        slot.flags = 0
-        slot.sourcePath = path
-        slot.sourceOffset = UInt64(next - 1) * UInt64(slot.pageSize)
-        try file.readExactly(into: slot.pages, count: slot.rawBytes, at: UInt64(next - 1) * UInt64(slot.pageSize))
-        hash.update(slot.pages, slot.rawBytes)
-        next += UInt32(slot.count)
+        try slot.block.withLock { (b: inout PageBlock) throws(EngineError) in
+            b.setConsecutive(first: next, count: Int(min(UInt32(b.capacityPages), total - next + 1)))
+            b.flags = 0
+            b.sourcePath = path
+            b.sourceOffset = UInt64(next - 1) * UInt64(b.pageSize)
+            try file.readExactly(into: b.pages, count: b.rawBytes, at: b.sourceOffset)
+            hash.update(b.pageBytes.bytes)
+            next += UInt32(b.count)
+        }
         return true
     }
-
-    func decode(_ slot: PageBlockSlot, _ d: Decompressor) throws { slot.hashPages() }
 
     func finish() throws(EngineError) {
         let meta = reader.manifest.files[0]

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import CairnFormats
 import CairnCatalog
 
@@ -49,12 +50,15 @@ package enum BackupVerifier {
 
 /// Re-reads files on a thread of its own as soon as they are finished, checking size and
 /// XXH3, so verification overlaps the writing of the next file.
-final class TransferVerifier: @unchecked Sendable {
+final class TransferVerifier: Sendable {
     private let queue = DispatchQueue(label: "cairn.transfer-verifier")
     private let group = DispatchGroup()
-    private let lock = NSLock()
-    private var verified: Set<String> = []
-    private var failure: EngineError?
+    private let outcome = Mutex(Outcome())
+
+    private struct Outcome {
+        var verified: Set<String> = []
+        var failure: EngineError?
+    }
 
     func submit(path: String, bytes: UInt64, xxh3: String) {
         group.enter()
@@ -66,9 +70,10 @@ final class TransferVerifier: @unchecked Sendable {
                 }
                 let h = Hash.hex(try FileSystem.hashFile(path))
                 guard h == xxh3 else { throw .corrupt(file: path, offset: nil, detail: "re-read checksum \(h) differs from the written \(xxh3)") }
-                lock.withLock { _ = verified.insert((path as NSString).lastPathComponent) }
+                let name = (path as NSString).lastPathComponent
+                outcome.withLock { _ = $0.verified.insert(name) }
             } catch {
-                lock.withLock { if failure == nil { failure = error } }
+                outcome.withLock { if $0.failure == nil { $0.failure = error } }
             }
         }
     }
@@ -76,9 +81,8 @@ final class TransferVerifier: @unchecked Sendable {
     /// Waits for every submitted file; returns the names verified, or throws the first failure.
     func finish() throws(EngineError) -> Set<String> {
         group.wait()
-        lock.lock()
-        defer { lock.unlock() }
-        if let failure { throw failure }
-        return verified
+        let outcome = outcome.withLock { $0 }
+        if let failure = outcome.failure { throw failure }
+        return outcome.verified
     }
 }

@@ -6,14 +6,14 @@ import CairnCatalog
 /// Logs that recovery takes out of archived-log backup sets: each one decompressed into a
 /// temporary file in a directory the caller chose (beside the restore target), verified
 /// against the control file's record and the set's manifest, and removed once used or when
-/// recovery ends, whether it succeeded or not.
-final class ExtractedLogs: @unchecked Sendable {
+/// recovery ends, whether it succeeded or not. Not Sendable: one recovery, on one thread,
+/// uses it.
+final class ExtractedLogs {
     /// Where temporary logs are written; the system's temporary directory when not set.
     var directory: String?
     /// Start of every temporary file's name (a dot-name, so it never looks like a log).
     var namePrefix = ".cairn-log"
     let logger: Logger
-    private let lock = NSLock()
     private var files: Set<String> = []
     private var manifests: [UInt64: BackupManifest] = [:]
     private var reader: ArchivedLogSetReader?
@@ -50,10 +50,8 @@ final class ExtractedLogs: @unchecked Sendable {
                 }
                 let file = try ArchivedLogSetReader.file(for: entry, in: m, directory: dir)
                 let temp = try temporaryPath(for: record)
-                lock.withLock { _ = files.insert(temp) }
+                files.insert(temp)
                 do throws(EngineError) {
-                    lock.lock()
-                    defer { lock.unlock() }
                     let r = reader ?? ArchivedLogSetReader()
                     reader = r
                     try r.check(directory: dir, entry: entry, file: file, output: temp)
@@ -81,13 +79,13 @@ final class ExtractedLogs: @unchecked Sendable {
     }
 
     private func manifest(_ set: BackupRecord, directory: String, dbid: String) throws(EngineError) -> BackupManifest {
-        if let m = lock.withLock({ manifests[set.id] }) { return m }
+        if let m = manifests[set.id] { return m }
         let m = try BackupManifest.read(directory: directory)
         guard m.backupId == set.id, m.kind == .archivedLogs, m.dbid == dbid else {
             throw .corrupt(file: directory + "/" + BackupManifest.fileName, offset: nil,
                            detail: "the manifest describes \(m.kind.rawValue) backup \(m.backupId) of DBID \(m.dbid), but the control file records archived-log backup \(set.id) of DBID \(dbid)")
         }
-        lock.withLock { manifests[set.id] = m }
+        manifests[set.id] = m
         return m
     }
 
@@ -99,17 +97,13 @@ final class ExtractedLogs: @unchecked Sendable {
 
     /// Removes one temporary log (no-op for any other path).
     func release(_ path: String) {
-        let mine = lock.withLock { files.remove(path) != nil }
-        if mine { FileSystem.removeFile(path) }
+        if files.remove(path) != nil { FileSystem.removeFile(path) }
     }
 
     /// Removes every temporary log still present.
     func removeAll() {
-        let all = lock.withLock { () -> Set<String> in
-            let f = files
-            files.removeAll()
-            return f
-        }
+        let all = files
+        files.removeAll()
         for f in all { FileSystem.removeFile(f) }
     }
 }

@@ -189,27 +189,28 @@ package struct RecoveryEngine {
         // Whole blocks of pages go straight to the disk (O_DIRECT: no page-cache copy);
         // where the file system refuses direct I/O, through the page cache.
         let bulk = (pageSize % 4096 == 0 ? try? RawFile(path: path, mode: .readWriteDirect) : nil) ?? file
-        let collector = PageMapCollector(pageSize: pageSize, pages: Int(m.pageCount))
-        try readers[0].read(label: "restore") { first, count, pages, hashes, _ in
-            let at = UInt64(first - 1) * UInt64(pageSize)
-            try bulk.write(pages, count: count * pageSize, at: at)
-            if bulk === file { file.startWriteback(offset: at, count: count * pageSize) }
-            collector.add(count: count, hashes: hashes)
-        }
+        let restored = try readers[0].read(label: "restore", into: RestoredPages(bulk: bulk, file: file, pages: Int(m.pageCount), pageSize: pageSize))
         try bulk.sync()
-        var map = collector.map
+        let map = restored.map
         guard Hash.hex(map.state) == chain[0].stateChecksum else {
             throw .verificationFailed(file: path, detail: "restored pages do not sum to the state checksum of backup \(chain[0].id)")
         }
+        // The map moves to each reader's thread and back; between two it waits in a handoff
+        // (the compiler follows a value moved on and back within one pass of a loop only).
+        var current = Handoff(map)
         for (b, reader) in zip(chain.dropFirst(), readers.dropFirst()) {
-            try applyIncremental(reader, of: b, to: file, map: &map)
+            let applied = try applyIncremental(reader, of: b, to: file, map: current.take())
+            current = Handoff(applied)
         }
-        return map
+        return current.take()
     }
 
     /// Writes the pages of a level-1 backup over the restored file (runs of consecutive
-    /// pages at once), keeping file size and page map in step, then checks the state.
-    private func applyIncremental(_ reader: BackupReader, of b: BackupRecord, to file: RawFile, map: inout PageMap) throws(EngineError) {
+    /// pages at once), keeping file size and page map in step, then checks the state. The map
+    /// moves to the reader's thread and back (`sending`: the only reference, so pages are set
+    /// in place, with no copy of the map).
+    private func applyIncremental(_ reader: BackupReader, of b: BackupRecord, to file: RawFile,
+                                  map: consuming sending PageMap) throws(EngineError) -> sending PageMap {
         let m = reader.manifest
         let pageSize = map.pageSize
         guard m.pageSize == pageSize else {
@@ -218,34 +219,51 @@ package struct RecoveryEngine {
         // Pages past a smaller size are gone; a later growth must read them as zeros.
         if m.pageCount < map.pageCount { try file.truncate(to: UInt64(m.pageCount) * UInt64(pageSize)) }
         map.resize(m.pageCount)
-        // The box takes the only reference, so pages are set in place (no copy of the map).
-        let box = PageMapBox(map)
-        map = PageMap(pageSize: pageSize)
-        try reader.read(label: "restore level 1 (\(b.id))") { _, count, pages, hashes, pgnos in
-            var i = 0
-            while i < count {
-                var run = 1
-                while i + run < count, pgnos[i + run] == pgnos[i] + UInt32(run) { run += 1 }
-                try file.write(pages + i * pageSize, count: run * pageSize, at: UInt64(pgnos[i] - 1) * UInt64(pageSize))
-                i += run
-            }
-            for k in 0..<count { box.map.set(pgnos[k], hash: hashes[k]) }
+        let applied = try reader.read(label: "restore level 1 (\(b.id))", into: ChangedPages(file: file, map: map)).map
+        guard Hash.hex(applied.state) == b.stateChecksum else {
+            throw .verificationFailed(file: reader.directory, detail: "after applying level-1 backup \(b.id) the database state is \(Hash.hex(applied.state)), not the recorded \(b.stateChecksum)")
         }
-        map = box.map
-        guard Hash.hex(map.state) == b.stateChecksum else {
-            throw .verificationFailed(file: reader.directory, detail: "after applying level-1 backup \(b.id) the database state is \(Hash.hex(map.state)), not the recorded \(b.stateChecksum)")
-        }
+        return applied
     }
 }
 
-/// Builds the page map of a restored backup from the blocks the reader hands out in order.
-final class PageMapCollector: @unchecked Sendable {
-    private(set) var map: PageMap
-    init(pageSize: Int, pages: Int) {
+/// Writes the blocks of a level 0 to the restored file, in order, and builds its page map.
+struct RestoredPages: BackupBlockSink {
+    /// Where whole blocks go (the file opened for direct I/O where it can be).
+    let bulk: RawFile
+    let file: RawFile
+    var map: PageMap
+
+    init(bulk: RawFile, file: RawFile, pages: Int, pageSize: Int) {
+        self.bulk = bulk
+        self.file = file
         map = PageMap(pageSize: pageSize, hashes: [])
         map.reserve(pages)
     }
-    func add(count: Int, hashes: UnsafePointer<UInt64>) {
-        for i in 0..<count { map.append(hashes[i]) }
+
+    mutating func accept(pages: RawSpan, hashes: Span<UInt64>, pgnos: Span<UInt32>) throws(EngineError) {
+        let at = UInt64(pgnos[0] - 1) * UInt64(map.pageSize)
+        try bulk.write(pages, at: at)
+        if bulk === file { file.startWriteback(offset: at, count: pages.byteCount) }
+        for i in hashes.indices { map.append(hashes[i]) }
+    }
+}
+
+/// Writes the pages of a level 1 over the restored file (runs of consecutive pages at once),
+/// keeping its page map in step.
+struct ChangedPages: BackupBlockSink {
+    let file: RawFile
+    var map: PageMap
+
+    mutating func accept(pages: RawSpan, hashes: Span<UInt64>, pgnos: Span<UInt32>) throws(EngineError) {
+        let pageSize = map.pageSize
+        var i = 0
+        while i < pgnos.count {
+            var run = 1
+            while i + run < pgnos.count, pgnos[i + run] == pgnos[i] + UInt32(run) { run += 1 }
+            try file.write(pages.extracting(i * pageSize..<(i + run) * pageSize), at: UInt64(pgnos[i] - 1) * UInt64(pageSize))
+            i += run
+        }
+        for k in pgnos.indices { map.set(pgnos[k], hash: hashes[k]) }
     }
 }

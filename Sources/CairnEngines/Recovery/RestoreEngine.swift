@@ -11,7 +11,12 @@ package struct RestoreEngine {
 
     /// Reads and verifies everything a restore needs, writing nothing.
     package func validate() throws(EngineError) {
-        try reader.read(label: "validate") { _, _, _, _, _ in }
+        _ = try reader.read(label: "validate", into: NoSink())
+    }
+
+    /// Validation keeps nothing of what it reads.
+    private struct NoSink: BackupBlockSink {
+        func accept(pages: RawSpan, hashes: Span<UInt64>, pgnos: Span<UInt32>) {}
     }
 
     /// Moves a verified file built beside `dest` to `dest`: never over an existing file unless

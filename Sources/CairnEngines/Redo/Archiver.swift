@@ -1,16 +1,18 @@
 import Foundation
 import Logging
+import Synchronization
 import CairnFormats
 import CairnCatalog
 
 /// Copies closed online logs to every archive destination. A log counts as archived once
 /// at least `minSucceed` destinations hold it durably (re-read and checked); only then may
 /// its group be reused. Failed copies are retried with exponential backoff.
-package final class Archiver: @unchecked Sendable {
+package final class Archiver: Sendable {
     let database: Catalog
     let logger: Logger
-    private var retryAt: [String: Date] = [:]
-    private let lock = NSLock()
+    /// When each failed copy may be tried again. Held for a whole pass, so two passes (the
+    /// archiver thread's and a stop's) never copy at once.
+    private let retries = Mutex<[String: Date]>([:])
     /// Ends a pass between two copies (the capture is handing over or stopping).
     let interruption = StopRequest(signal: .none)
 
@@ -42,8 +44,10 @@ package final class Archiver: @unchecked Sendable {
     /// Returns the number of (log, destination) copies made.
     @discardableResult
     package func archivePending(force: Bool = false) -> Int {
-        lock.lock()
-        defer { lock.unlock() }
+        retries.withLock { retryAt in archivePending(force: force, retryAt: &retryAt) }
+    }
+
+    private func archivePending(force: Bool, retryAt: inout [String: Date]) -> Int {
         var copies = 0
         let logs = database.control.redo.logs.sorted { ($0.incarnation, $0.sequence) < ($1.incarnation, $1.sequence) }
         // Copies deleted on purpose or found gone by a crosscheck are not made again.

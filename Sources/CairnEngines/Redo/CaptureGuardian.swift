@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import CairnFormats
 import CairnCatalog
 
@@ -106,21 +107,27 @@ package final class CaptureGuardian {
 
 /// The worker's side of the link to its guardian: the guardian is gone when this process was
 /// reparented (`getppid()` changed) or its standard input, the guardian's pipe, reached its end.
-package final class GuardianLink: @unchecked Sendable {
-    private var broken = false
+package final class GuardianLink: Sendable {
+    /// Once broken, always broken.
+    private let broken = Atomic<Bool>(false)
     private let parent = getppid()
     private let input: Int32
 
     package init(input: Int32 = STDIN_FILENO) { self.input = input }
 
     package var isConnected: Bool {
-        if broken { return false }
-        if getppid() != parent { broken = true; return false }
+        if broken.load(ordering: .acquiring) { return false }
+        if getppid() != parent { return breaks() }
         var p = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
         if poll(&p, 1, 0) > 0, p.revents & Int16(POLLHUP | POLLIN) != 0 {
             var byte: UInt8 = 0
-            if read(input, &byte, 1) <= 0 { broken = true }
+            if read(input, &byte, 1) <= 0 { return breaks() }
         }
-        return !broken
+        return true
+    }
+
+    private func breaks() -> Bool {
+        broken.store(true, ordering: .releasing)
+        return false
     }
 }

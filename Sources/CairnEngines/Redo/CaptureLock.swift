@@ -3,8 +3,9 @@ import CairnFormats
 import CairnCatalog
 
 /// Only one process captures a database at a time: an exclusive `flock` on
-/// `capture/capture.lock`, which also records the holder's process id.
-package final class CaptureLock {
+/// `capture/capture.lock`, which also records the holder's process id. Sendable: a held lock
+/// is only its descriptor, released when the object goes.
+package final class CaptureLock: Sendable {
     let path: String
     private let fd: Int32
 

@@ -1,6 +1,7 @@
 import CSystemShim
 import Foundation
 import Logging
+import Synchronization
 import CairnFormats
 import CairnCatalog
 
@@ -205,22 +206,31 @@ final class CaptureLoop {
 }
 
 /// Runs the archiver on its own thread: every half second, or at once when poked.
-final class ArchiverThread: @unchecked Sendable {
+final class ArchiverThread: Sendable {
     let archiver: Archiver
     private let wake = DispatchSemaphore(value: 0)
     private let done = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var stopping = false
-    private var running = false
+    private let state = Mutex(State())
+
+    private struct State {
+        /// A thread was started and not stopped since.
+        var running = false
+        /// The running thread is to end after its pass.
+        var stopping = false
+    }
 
     init(archiver: Archiver) { self.archiver = archiver }
 
     func start() {
-        guard !running else { return }
-        running = true
-        lock.withLock { stopping = false }
+        let starts = state.withLock { state -> Bool in
+            guard !state.running else { return false }
+            state.running = true
+            state.stopping = false
+            return true
+        }
+        guard starts else { return }
         Thread.detachNewThread { [self] in
-            while !lock.withLock({ stopping }) {
+            while !state.withLock({ $0.stopping }) {
                 archiver.archivePending()
                 _ = wake.wait(timeout: .now() + 0.5)
             }
@@ -231,9 +241,13 @@ final class ArchiverThread: @unchecked Sendable {
     func poke() { wake.signal() }
 
     func stop(wait: Bool = true) {
-        guard running else { return }
-        running = false
-        lock.withLock { stopping = true }
+        let stops = state.withLock { state -> Bool in
+            guard state.running else { return false }
+            state.running = false
+            state.stopping = true
+            return true
+        }
+        guard stops else { return }
         wake.signal()
         if wait { done.wait() }
     }

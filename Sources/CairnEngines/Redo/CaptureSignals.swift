@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import CairnFormats
 import CairnCatalog
 
@@ -7,39 +8,45 @@ import CairnCatalog
 /// handlers (the command line); a capture run inside an application or a test is stopped
 /// through its own `StopRequest`, so one capture's stop never reaches another.
 package enum CaptureSignals {
-    nonisolated(unsafe) static var stop: sig_atomic_t = 0
-    nonisolated(unsafe) static var switchLog: sig_atomic_t = 0
-    nonisolated(unsafe) static var yield: sig_atomic_t = 0
-    nonisolated(unsafe) private(set) static var installed = false
+    /// Set by the handlers, read and cleared by any thread. Lock-free atomics, so a handler
+    /// may store to them (as it may to a `sig_atomic_t`).
+    static let stop = Atomic<Bool>(false)
+    static let switchLog = Atomic<Bool>(false)
+    static let yield = Atomic<Bool>(false)
+    private static let handlersInstalled = Atomic<Bool>(false)
+
+    /// Whether this process installed the handlers.
+    static var installed: Bool { handlersInstalled.load(ordering: .acquiring) }
 
     /// Installs the handlers (the CLI calls this before `CaptureRunner.run`).
     package static func install() {
+        // Statics are initialised on first use, which a signal handler must not be: touch
+        // the flags here, before any handler can run.
+        _ = (stop.load(ordering: .relaxed), switchLog.load(ordering: .relaxed), yield.load(ordering: .relaxed))
         // A parent may have started us with these signals blocked (spawned from a thread
         // that blocks them); unblock them so a stop request is never lost.
         var set = sigset_t()
         sigemptyset(&set)
         for s in [SIGINT, SIGTERM, SIGUSR1, SIGUSR2] { sigaddset(&set, s) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGINT) { _ in CaptureSignals.stop = 1 }
-        signal(SIGTERM) { _ in CaptureSignals.stop = 1 }
-        signal(SIGUSR1) { _ in CaptureSignals.switchLog = 1 }
-        signal(SIGUSR2) { _ in CaptureSignals.yield = 1 }
+        signal(SIGINT) { _ in CaptureSignals.stop.store(true, ordering: .releasing) }
+        signal(SIGTERM) { _ in CaptureSignals.stop.store(true, ordering: .releasing) }
+        signal(SIGUSR1) { _ in CaptureSignals.switchLog.store(true, ordering: .releasing) }
+        signal(SIGUSR2) { _ in CaptureSignals.yield.store(true, ordering: .releasing) }
         // A worker whose guardian died must not be killed by writing to its pipe: it keeps
         // capturing under its own pins.
         signal(SIGPIPE, SIG_IGN)
-        installed = true
+        handlersInstalled.store(true, ordering: .releasing)
     }
 
     /// Whether a stop signal arrived (always false where no handler is installed).
-    static var stopSignalled: Bool { installed && stop != 0 }
+    static var stopSignalled: Bool { installed && stop.load(ordering: .acquiring) }
 
     /// Whether a worker was asked to make way for a new guardian.
-    static var yieldSignalled: Bool { installed && yield != 0 }
+    static var yieldSignalled: Bool { installed && yield.load(ordering: .acquiring) }
 
     /// Takes a pending SIGUSR1 (switch the log), if any.
     static func takeSwitchLog() -> Bool {
-        guard installed, switchLog != 0 else { return false }
-        switchLog = 0
-        return true
+        installed && switchLog.exchange(false, ordering: .acquiringAndReleasing)
     }
 }

@@ -37,8 +37,9 @@ package final class Capturer {
     /// for reading that version from an earlier WAL frame.
     var databasePages: DatabasePageReader?
     var previousFrame: PageBuffer?
-    /// Commit times reported by an in-process WAL hook, oldest first (µs since 1970).
-    private let exactTimes = ExactTimeQueue()
+    /// Commit times reported by an in-process WAL hook, oldest first (µs since 1970); the
+    /// hook runs on the application's thread (hence a Sendable queue).
+    let exactTimes = ExactTimeQueue()
     /// How far the WAL seen at the next step may be trusted to continue what was captured.
     var trust = Trust.unverified
     /// Pages captured from the current WAL generation, each with its newest frame (checked

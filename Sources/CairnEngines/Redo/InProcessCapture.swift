@@ -13,18 +13,22 @@ import CairnCatalog
 ///
 /// Registering the hook replaces SQLite's automatic checkpoints on that connection (they use
 /// the same hook); Cairn checkpoints after capture instead.
-package final class InProcessCapture: @unchecked Sendable {
-    private let loop: CaptureLoop
-    private var capturer: Capturer { loop.capturer }
+///
+/// The capture loop (capturer, archiver, pins) belongs to the capture thread while it runs
+/// and is handed back to `stop()`; the hook and other threads share only Sendable parts:
+/// the commit-time queue, the stop flag, the failure and the captured SCN.
+package final class InProcessCapture: Sendable {
+    /// The capture thread, until `stop()` takes it.
+    private let thread = Mutex<JoinableThread<CaptureLoop>?>(nil)
     private let lock: CaptureLock
     private let writer: any ApplicationWriter
     private let databasePath: String
     private let routesLocks: Bool
-    private let finished = DispatchSemaphore(value: 0)
-    private let state = NSLock()
-    private var stopping = false
-    private var failure: EngineError?
+    private let stopping = Atomic<Bool>(false)
+    private let failure = Mutex<EngineError?>(nil)
     private let lastHook = NSLockedDate()
+    /// Where the hook reports commits (the capturer's queue).
+    private let commits: ExactTimeQueue
     /// The capturer's SCN as of its last round, for other threads (the capturer itself
     /// belongs to the capture thread).
     private let capturedScn = Atomic<UInt64>(0)
@@ -57,7 +61,7 @@ package final class InProcessCapture: @unchecked Sendable {
             throw error
         }
         capturedScn.store(capturer.scn, ordering: .releasing)
-        loop = CaptureLoop(capturer: capturer, logger: logger)
+        commits = capturer.exactTimes
         self.writer = writer
         self.databasePath = database.databasePath
         self.routesLocks = routesLocks
@@ -66,69 +70,63 @@ package final class InProcessCapture: @unchecked Sendable {
         _ = try writer.onWriter { (conn: OpaquePointer) throws(EngineError) in
             sqlite3_wal_hook(conn, { ctx, _, _, frames in
                 let me = Unmanaged<InProcessCapture>.fromOpaque(ctx!).takeUnretainedValue()
-                me.capturer.noteCommit(frame: UInt32(frames), atMicros: Capturer.nowMicros())
+                me.commits.push(frame: UInt32(frames), micros: Capturer.nowMicros())
                 me.lastHook.set(Date())
                 return SQLITE_OK
             }, context)
         }
-        Thread.detachNewThread { [self] in run() }
+        let loop = CaptureLoop(capturer: capturer, logger: logger)
+        let started = JoinableThread(name: "cairn in-process capture", moving: loop) { [self] loop in
+            run(loop)
+            return loop
+        }
+        thread.withLock { $0 = started }
     }
 
-    private func run() {
-        while !state.withLock({ stopping }) {
+    /// The capture thread: rounds until `stop()` (or the database vanished).
+    private func run(_ loop: CaptureLoop) {
+        while !stopping.load(ordering: .acquiring) {
             do throws(EngineError) {
                 // While the application commits, capture through the last commit its hook
                 // reported (a commit whose hook has not run yet waits for its exact time);
                 // once it is quiet for a moment, capture everything (other connections too).
                 try loop.round(throughFrame: { [self] in
                     let recent = lastHook.withLock { Date().timeIntervalSince($0) < 0.25 }
-                    return recent && !state.withLock({ stopping }) ? capturer.lastReportedFrame : nil
+                    return recent && !stopping.load(ordering: .acquiring) ? commits.lastFrame : nil
                 })
-                capturedScn.store(capturer.scn, ordering: .releasing)
+                capturedScn.store(loop.capturer.scn, ordering: .releasing)
             } catch {
-                state.withLock { failure = error }
+                failure.withLock { $0 = error }
                 logger.error("in-process capture: \(error.description)")
                 if case .databaseVanished = error { break }
             }
         }
-        finished.signal()
     }
 
     /// The SCN of the newest captured transaction (as of the capture thread's last round).
     package var scn: UInt64 { capturedScn.load(ordering: .acquiring) }
 
     /// Captures everything committed, closes the log, archives, and removes the hook.
+    /// Once; a later call does nothing.
     package func stop() throws(EngineError) {
-        state.withLock { stopping = true }
-        finished.wait()
+        stopping.store(true, ordering: .releasing)
+        guard let running = thread.withLock({ $0.take() }) else { return }
+        let loop = running.join()
         // Without the hook SQLite checkpoints by itself again, as it did before (its default).
         try? writer.onWriter { (conn: OpaquePointer) throws(EngineError) in
             sqlite3_wal_hook(conn, nil, nil)
             sqlite3_wal_autocheckpoint(conn, 1000)
         }
         defer { if routesLocks { ApplicationWriters.remove(for: databasePath) } }
-        if let failure = state.withLock({ failure }), case .databaseVanished = failure {
+        if let failure = failure.withLock({ $0 }), case .databaseVanished = failure {
             loop.archiveAfterVanishing()
-            capturedScn.store(capturer.scn, ordering: .releasing)
+            capturedScn.store(loop.capturer.scn, ordering: .releasing)
             throw failure
         }
         try loop.stop()
-        capturedScn.store(capturer.scn, ordering: .releasing)
+        capturedScn.store(loop.capturer.scn, ordering: .releasing)
         _ = lock
-        if let failure = state.withLock({ failure }) { throw failure }
-    }
-}
-
-/// An application connection used directly: only the hook is installed through it.
-final class ConnectionWriter: ApplicationWriter, @unchecked Sendable {
-    private let connection: OpaquePointer
-    private let lock = NSLock()
-    init(_ connection: OpaquePointer) { self.connection = connection }
-
-    func onWriter<T>(_ body: (OpaquePointer) throws(EngineError) -> T) throws(EngineError) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(connection)
+        if let failure = failure.withLock({ $0 }) { throw failure }
     }
 }
 

@@ -19,8 +19,8 @@ package final class StopRequest: Sendable {
     package func clear() {
         flag.store(false, ordering: .releasing)
         switch signal {
-        case .stop: CaptureSignals.stop = 0
-        case .yield: CaptureSignals.yield = 0
+        case .stop: CaptureSignals.stop.store(false, ordering: .releasing)
+        case .yield: CaptureSignals.yield.store(false, ordering: .releasing)
         case .none: break
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import CairnFormats
 import CairnCatalog
 
@@ -19,7 +20,11 @@ import CairnCatalog
 ///    page before any checkpoint may overwrite it; reads take saved versions over the file's.
 /// The application's checkpoints, of every mode, are held up only for the moment it takes to
 /// save the pages committed since the keeper last looked. Everything is let go by `close()`.
-package final class DatabaseSnapshot: @unchecked Sendable {
+///
+/// Sendable: what readers use is immutable or shared safely (`SnapshotFiles`,
+/// `PreservedPages`, the keeper thread's status), and what `close()` lets go of is taken out
+/// under a lock, once.
+package final class DatabaseSnapshot: Sendable {
     package let databasePath: String
     package let pageSize: Int
     package let pageCount: UInt32
@@ -28,21 +33,18 @@ package final class DatabaseSnapshot: @unchecked Sendable {
     package let scan: WALScan
     /// Where the snapshot is in the WAL: its generation and last commit frame (frame 0: none).
     package let position: WALPosition
-    /// Pages to read from the WAL instead of the database file (empty when fully checkpointed).
-    package let walPages: [UInt32: UInt32]
     /// How long writers were blocked to take the snapshot (nil: they were not).
     package let writeLockHeld: TimeInterval?
-    /// Keeps the WAL index open (SQLite resets an index no connection holds).
-    private let connection: SQLiteConnection
-    private let pin: WALPin
-    private let keeper: SnapshotKeeper
+    /// Keeps the WAL index open (SQLite resets an index no connection holds); taken by `close()`.
+    private let connection: Mutex<SQLiteConnection?>
+    private let keeper: SnapshotKeeperThread
     private let preserved: PreservedPages
-    private let dbFile: RawFile
-    private let walFile: RawFile?
-    private let closeLock = NSLock()
-    private var closed = false
+    private let files: SnapshotFiles
 
     package var walPath: String { databasePath + "-wal" }
+
+    /// Pages to read from the WAL instead of the database file (empty when fully checkpointed).
+    package var walPages: [UInt32: UInt32] { files.walPages }
 
     /// Pages saved so far because a checkpoint was about to overwrite them.
     var preservedPages: Int { preserved.count }
@@ -54,23 +56,32 @@ package final class DatabaseSnapshot: @unchecked Sendable {
         let header = try DatabaseHeader.read(databasePath)
         // A read-write connection (that never writes): a read-only one cannot create a missing
         // WAL and would read the database file without taking part in WAL locking.
-        connection = try SQLiteConnection(path: databasePath, busyTimeoutMs: 10_000)
-        guard try connection.journalMode == "wal" else {
-            throw .notWALCapable(path: databasePath, reason: "the database is not in WAL mode; run `cairn init` to register it")
+        let connection = try SQLiteConnection(path: databasePath, busyTimeoutMs: 10_000)
+        let pin: WALPin
+        let keeper: SnapshotKeeper
+        do throws(EngineError) {
+            guard try connection.journalMode == "wal" else {
+                throw .notWALCapable(path: databasePath, reason: "the database is not in WAL mode; run `cairn init` to register it")
+            }
+            _ = try connection.scalar("SELECT count(*) FROM sqlite_master")
+            (pin, writeLockHeld) = try Self.pin(databasePath, blockWriters: blockWriters)
+        } catch {
+            connection.close()
+            throw error
         }
-        _ = try connection.scalar("SELECT count(*) FROM sqlite_master")
-        (pin, writeLockHeld) = try Self.pin(databasePath, blockWriters: blockWriters)
         do throws(EngineError) {
             guard let point = pin.pinnedAt else {
                 throw .walChanged(path: databasePath + "-shm", detail: "the WAL index is not initialised")
             }
             let scan = try Self.scan(databasePath + "-wal", through: point)
-            dbFile = try SharedFiles.reader(databasePath)
+            let dbFile = try SharedFiles.reader(databasePath)
             let fileBytes = try dbFile.size()
             self.scan = scan
-            walPages = point.fullyBackfilled ? [:] : scan.latestFrame
+            let walPages = point.fullyBackfilled ? [:] : scan.latestFrame
             pageSize = scan.header?.pageSize ?? header.pageSize
-            walFile = walPages.isEmpty ? nil : try RawFile(path: databasePath + "-wal", mode: .read)
+            files = SnapshotFiles(databasePath: databasePath, pageSize: pageSize, dbFile: dbFile,
+                                  walFile: walPages.isEmpty ? nil : try RawFile(path: databasePath + "-wal", mode: .read),
+                                  walHeader: scan.header, walPages: walPages)
             // With committed frames the last commit gives the size; otherwise the file is the
             // whole database (a complete checkpoint truncates it to the exact size, or to a
             // multiple of the application's chunk size: the header says how much is used).
@@ -78,22 +89,17 @@ package final class DatabaseSnapshot: @unchecked Sendable {
             pageCount = scan.databasePages ?? headerPages ?? UInt32(fileBytes / UInt64(header.pageSize))
             position = Self.position(scan, point: point)
             preserved = try PreservedPages(besideDatabase: databasePath, pageSize: pageSize)
-            keeper = SnapshotKeeper(pin: pin, at: point, walPath: databasePath + "-wal", pageSize: pageSize,
-                                    pageCount: pageCount, preserved: preserved) { _, _, _ throws(EngineError) in }
+            keeper = SnapshotKeeper(pin: pin, at: point, pageCount: pageCount, preserved: preserved, files: files)
+            try keeper.step()
         } catch {
             pin.releaseAll()
             connection.close()
             throw error
         }
-        keeper.readSnapshotPage = { [unowned self] pgno, buffer, generation throws(EngineError) in
-            try self.readSnapshotPage(pgno, into: buffer, snapshotGeneration: generation)
-        }
-        do throws(EngineError) { try keeper.step() } catch {
-            close()
-            throw error
-        }
-        keeper.start()
-        dbFile.adviseSequential()
+        self.connection = Mutex(connection)
+        self.keeper = SnapshotKeeperThread()
+        self.keeper.start(keeper)
+        files.dbFile.adviseSequential()
     }
 
     /// Sets up the pin; with `blockWriters`, under the write lock.
@@ -158,15 +164,11 @@ package final class DatabaseSnapshot: @unchecked Sendable {
         return map
     }
 
-    /// Lets go of the snapshot: checkpoints may then overwrite what it read.
+    /// Lets go of the snapshot: checkpoints may then overwrite what it read. Once; later
+    /// calls do nothing.
     package func close() {
-        let first = closeLock.withLock { () -> Bool in
-            defer { closed = true }
-            return !closed
-        }
-        guard first else { return }
-        keeper.stop()
-        pin.releaseAll()
+        guard let connection = connection.withLock({ $0.take() }) else { return }
+        keeper.stop()?.pin.releaseAll()
         connection.close()
     }
 
@@ -182,7 +184,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
                 next = pages.next(from: n + 1)
             }
             if walPages[first] == nil || run > 1 {
-                dbFile.adviseWillNeed(offset: UInt64(first - 1) * UInt64(pageSize), count: run * pageSize)
+                files.dbFile.adviseWillNeed(offset: UInt64(first - 1) * UInt64(pageSize), count: run * pageSize)
             }
         }
     }
@@ -193,8 +195,9 @@ package final class DatabaseSnapshot: @unchecked Sendable {
     /// was read was saved before).
     package func readPages(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer) throws(EngineError) {
         if let e = keeper.error { throw e }
+        let walPages = files.walPages
         let bytes = count * pageSize
-        let got = try dbFile.read(into: buffer, count: bytes, at: UInt64(first - 1) * UInt64(pageSize))
+        let got = try files.dbFile.read(into: buffer, count: bytes, at: UInt64(first - 1) * UInt64(pageSize))
         if got < bytes {
             // Pages past the end of the file exist only in the WAL or among the saved pages.
             memset(buffer + got, 0, bytes - got)
@@ -203,7 +206,7 @@ package final class DatabaseSnapshot: @unchecked Sendable {
             for i in 0..<count {
                 let pgno = first + UInt32(i)
                 guard let frame = walPages[pgno] else { continue }
-                try readFrame(frame, pgno: pgno, into: buffer + i * pageSize)
+                try files.readFrame(frame, pgno: pgno, into: buffer + i * pageSize)
             }
         }
         try preserved.overlay(first: first, count: count, into: buffer)
@@ -211,40 +214,6 @@ package final class DatabaseSnapshot: @unchecked Sendable {
             for i in (got / pageSize)..<count where walPages[first + UInt32(i)] == nil && !preserved.contains(first + UInt32(i)) {
                 throw .walChanged(path: databasePath, detail: "page \(first + UInt32(i)) is neither in the database file nor in the WAL")
             }
-        }
-    }
-
-    /// Reads the snapshot's version of `pgno` from its WAL frame, or, when the WAL was
-    /// restarted since (every frame of the snapshot's generation was then copied, and nothing
-    /// after them without saving the page first), from the database file.
-    private func readFrame(_ frame: UInt32, pgno: UInt32, into page: UnsafeMutableRawPointer) throws(EngineError) {
-        guard let wal = walFile, let header = scan.header else { return }
-        let off = WALScan.frameOffset(frame, pageSize: pageSize)
-        var frameHeader = (UInt64(0), UInt64(0), UInt64(0))
-        // The frame header is checked after the page is read: a writer restarting the WAL
-        // writes a frame's header before its page, so a header still in place means the page
-        // read was the frame's.
-        // (A restarted WAL may also be shorter than the frame.)
-        let whole = try wal.read(into: page, count: pageSize, at: off + UInt64(WALFile.frameHeaderSize)) == pageSize
-        let intact = try !whole ? false : withUnsafeMutableBytes(of: &frameHeader) { (h: UnsafeMutableRawBufferPointer) throws(EngineError) -> Bool in
-            guard try wal.read(into: h.baseAddress!, count: WALFile.frameHeaderSize, at: off) == WALFile.frameHeaderSize else { return false }
-            return LE.getBE32(h.baseAddress!, 0) == pgno && LE.getBE32(h.baseAddress!, 8) == header.salt1
-                && LE.getBE32(h.baseAddress!, 12) == header.salt2
-        }
-        if intact { return }
-        let got = try dbFile.read(into: page, count: pageSize, at: UInt64(pgno - 1) * UInt64(pageSize))
-        if got < pageSize { throw .walChanged(path: walPath, detail: "frame \(frame) no longer holds page \(pgno), and the database file does not have it either") }
-    }
-
-    /// The snapshot's version of one page, for saving it before a checkpoint overwrites it.
-    /// `snapshotGeneration`: the WAL is (or was a moment ago) still in the snapshot's generation.
-    private func readSnapshotPage(_ pgno: UInt32, into page: UnsafeMutableRawPointer, snapshotGeneration: Bool) throws(EngineError) {
-        if snapshotGeneration, let frame = walPages[pgno] {
-            return try readFrame(frame, pgno: pgno, into: page)
-        }
-        let got = try dbFile.read(into: page, count: pageSize, at: UInt64(pgno - 1) * UInt64(pageSize))
-        if got < pageSize {
-            throw .walChanged(path: databasePath, detail: "page \(pgno) of the snapshot is missing from the database file")
         }
     }
 }

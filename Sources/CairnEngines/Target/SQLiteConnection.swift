@@ -7,7 +7,7 @@ import CairnCatalog
 /// A thin connection to the target database. Cairn only reads and takes locks through it
 /// (BEGIN / BEGIN IMMEDIATE, then ROLLBACK); it never writes rows or schema, and never
 /// checkpoints on close.
-package final class SQLiteConnection: @unchecked Sendable {
+package final class SQLiteConnection {
     package let path: String
     private var db: OpaquePointer?
     /// The busy handler's state (see `cairn_sqlite_busy_poll`); freed after the connection.

@@ -23,15 +23,15 @@ import CairnCatalog
 ///   and copied it moves to read lock 0, so a RESTART or TRUNCATE goes on at its next try.
 /// What an application's checkpoint waits for is at most the saving of the pages committed
 /// since the last look: the same bound as capture (`CaptureLoop.keepPinsCurrent`).
-final class SnapshotKeeper: @unchecked Sendable {
-    private let pin: WALPin
-    private let walPath: String
-    private let pageSize: Int
+///
+/// It belongs to one thread at a time: the snapshot's while it is taken, then its own
+/// (`SnapshotKeeperThread`) until the snapshot closes and lets the pin go.
+final class SnapshotKeeper {
+    let pin: WALPin
     private let pageCount: UInt32
     private let preserved: PreservedPages
-    /// Reads the snapshot's version of a page into a buffer; `snapshotGeneration` tells whether
-    /// the WAL is still in the snapshot's generation (its frames may then be read).
-    var readSnapshotPage: (UInt32, UnsafeMutableRawPointer, _ snapshotGeneration: Bool) throws(EngineError) -> Void
+    /// Where the snapshot's version of a page is read from before it is saved.
+    private let files: SnapshotFiles
     private let snapshotSalts: (UInt32, UInt32)
     /// The last frame whose pages are saved (or belong to the snapshot), of its generation.
     private var saved: WALPosition
@@ -41,26 +41,15 @@ final class SnapshotKeeper: @unchecked Sendable {
     private let page: UnsafeMutableRawPointer
     private let frameHeader = UnsafeMutableRawPointer.allocate(byteCount: WALFile.frameHeaderSize, alignment: 8)
 
-    private let state = NSLock()
-    private var stopping = false
-    private var thread: Thread?
-    private let stopped = DispatchSemaphore(value: 0)
-    private var failure: EngineError?
-
-    static let pollMicroseconds: UInt32 = 500
-
-    init(pin: WALPin, at point: WALIndexState, walPath: String, pageSize: Int, pageCount: UInt32, preserved: PreservedPages,
-         readSnapshotPage: @escaping (UInt32, UnsafeMutableRawPointer, Bool) throws(EngineError) -> Void) {
+    init(pin: WALPin, at point: WALIndexState, pageCount: UInt32, preserved: PreservedPages, files: SnapshotFiles) {
         self.pin = pin
-        self.walPath = walPath
-        self.pageSize = pageSize
         self.pageCount = pageCount
         self.preserved = preserved
-        self.readSnapshotPage = readSnapshotPage
+        self.files = files
         snapshotSalts = (point.salt1, point.salt2)
         saved = WALPosition(salt1: point.salt1, salt2: point.salt2, frame: point.mxFrame, checksum1: 0, checksum2: 0)
         savedAbove = pageCount
-        page = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 4096)
+        page = UnsafeMutableRawPointer.allocate(byteCount: files.pageSize, alignment: 4096)
     }
 
     deinit {
@@ -68,33 +57,8 @@ final class SnapshotKeeper: @unchecked Sendable {
         frameHeader.deallocate()
     }
 
-    /// Follows the WAL on a thread of its own until `stop()`.
-    func start() {
-        let t = Thread { [self] in
-            while !state.withLock({ stopping }) {
-                do throws(EngineError) { try step() } catch {
-                    state.withLock { failure = error }
-                    break
-                }
-                usleep(Self.pollMicroseconds)
-            }
-            stopped.signal()
-        }
-        t.name = "cairn snapshot keeper"
-        thread = t
-        t.start()
-    }
-
-    /// Stops following (the pin stays where it is until its owner lets it go).
-    func stop() {
-        guard thread != nil else { return }
-        state.withLock { stopping = true }
-        stopped.wait()
-        thread = nil
-    }
-
-    /// Why the keeper stopped following, if it failed: the snapshot can no longer be trusted.
-    var error: EngineError? { state.withLock { failure } }
+    private var pageSize: Int { files.pageSize }
+    private var walPath: String { files.walPath }
 
     /// One look: saves the pages of frames committed since the last look (and pages beyond a
     /// shrunken database's end), then moves the pin as far as they allow.
@@ -142,7 +106,7 @@ final class SnapshotKeeper: @unchecked Sendable {
         }
         let generation = isSnapshotGeneration(now)
         for pgno in pages.sorted() where !preserved.contains(pgno) {
-            try readSnapshotPage(pgno, page, generation)
+            try files.readSnapshotPage(pgno, into: page, snapshotGeneration: generation)
             try preserved.store(pgno, from: page)
         }
     }
@@ -151,7 +115,7 @@ final class SnapshotKeeper: @unchecked Sendable {
         guard first <= last else { return }
         let generation = isSnapshotGeneration(now)
         for pgno in first...last where !preserved.contains(pgno) {
-            try readSnapshotPage(pgno, page, generation)
+            try files.readSnapshotPage(pgno, into: page, snapshotGeneration: generation)
             try preserved.store(pgno, from: page)
         }
     }

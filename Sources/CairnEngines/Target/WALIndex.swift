@@ -32,11 +32,12 @@ package struct WALIndexState: Sendable, Equatable {
 /// it): two copies of a 48-byte header at 0 and 48 (mxFrame at +16, database pages at +20, salts at +32, native
 /// byte order), the checkpoint information at 96 (nBackfill, five read marks), the lock
 /// bytes at 120..127 (write, checkpoint, recover, read slots 0..4) and nBackfillAttempted at 128.
-package final class WALIndex: @unchecked Sendable {
+///
+/// Sendable: it keeps only the path and a shared read handle; each read uses a buffer on the
+/// reading thread's stack.
+package final class WALIndex: Sendable {
     package let path: String
     private let file: RawFile
-    private let buffer = UnsafeMutableRawPointer.allocate(byteCount: 136, alignment: 8)
-    private let lock = NSLock()
 
     /// The lock bytes of `-shm` (offsets from the start of the file).
     package enum LockByte: Int64 {
@@ -49,8 +50,6 @@ package final class WALIndex: @unchecked Sendable {
         file = try SharedFiles.reader(path)
     }
 
-    deinit { buffer.deallocate() }
-
     /// The device and inode of the index this reader reads.
     package var identity: FileIdentity? { FileIdentity(descriptor: file.fd) }
 
@@ -58,9 +57,9 @@ package final class WALIndex: @unchecked Sendable {
     /// the WAL since the last one closed). The two header copies are compared as SQLite's
     /// own readers do, so a header being rewritten is never taken half-written.
     package func read() -> WALIndexState? {
-        lock.withLock { () -> WALIndexState? in
+        withHeader { buffer -> WALIndexState? in
             for _ in 0..<100 {
-                guard (try? file.read(into: buffer, count: 136, at: 0)) == 136 else { return nil }
+                guard (try? file.read(into: buffer, count: Self.headerBytes, at: 0)) == Self.headerBytes else { return nil }
                 guard buffer.load(fromByteOffset: 12, as: UInt8.self) != 0 else { return nil }
                 if memcmp(buffer, buffer + 48, 48) != 0 { continue }
                 return WALIndexState(
@@ -76,10 +75,18 @@ package final class WALIndex: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` with a buffer for the first `headerBytes` bytes of the index.
+    private func withHeader<T>(_ body: (UnsafeMutableRawPointer) -> T) -> T {
+        withUnsafeTemporaryAllocation(byteCount: Self.headerBytes, alignment: 8) { body($0.baseAddress!) }
+    }
+
+    /// The headers, the checkpoint information, the lock bytes and nBackfillAttempted.
+    private static let headerBytes = 136
+
     /// The read marks of reader slots 1...4 (0xffffffff: unused), and whether each is locked.
     func readerSlots() -> [(mark: UInt32, locked: Bool)] {
-        lock.withLock {
-            guard (try? file.read(into: buffer, count: 136, at: 0)) == 136 else { return [] }
+        withHeader { buffer in
+            guard (try? file.read(into: buffer, count: Self.headerBytes, at: 0)) == Self.headerBytes else { return [] }
             return (1...4).map { i in
                 (buffer.load(fromByteOffset: 100 + 4 * i, as: UInt32.self), cairn_range_locked(file.fd, 123 + Int64(i), 1) == 1)
             }

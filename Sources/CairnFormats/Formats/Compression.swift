@@ -1,38 +1,65 @@
 import CZstd
+import Synchronization
 
-/// A reusable zstd compression context (one per worker thread).
-package final class Compressor: @unchecked Sendable {
-    private let ctx: OpaquePointer
+/// A reusable zstd compression context (one per worker thread). Sendable: the context is
+/// behind a lock, taken once a block (a worker's own context, so never contended); the
+/// bytes come and go as spans, so no pointer outlives a call.
+package final class Compressor: Sendable {
+    private let context: Mutex<ZstdContext>
     package let level: Int32
 
     package init(level: Int32) {
-        ctx = ZSTD_createCCtx()
-        self.level = level
+        let ctx = ZSTD_createCCtx()!
         ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level)
         ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 0)
+        context = Mutex(ZstdContext(ctx) { ZSTD_freeCCtx($0) })
+        self.level = level
     }
-
-    deinit { ZSTD_freeCCtx(ctx) }
 
     package static func bound(_ size: Int) -> Int { ZSTD_compressBound(size) }
 
-    /// Compresses `src` into `dst` (capacity at least `bound(count)`); returns the compressed size.
-    package func compress(_ src: UnsafeRawPointer, _ count: Int, into dst: UnsafeMutableRawPointer, capacity: Int) -> Int? {
-        let n = ZSTD_compress2(ctx, dst, capacity, src, count)
-        return ZSTD_isError(n) != 0 ? nil : n
+    /// Compresses `src` into `dst` (at least `bound(src.byteCount)` bytes); returns the compressed size.
+    package func compress(_ src: RawSpan, into dst: inout MutableRawSpan) -> Int? {
+        context.withLock { ctx in
+            src.withUnsafeBytes { s in
+                dst.withUnsafeMutableBytes { d in
+                    let n = ZSTD_compress2(ctx.pointer, d.baseAddress, d.count, s.baseAddress, s.count)
+                    return ZSTD_isError(n) != 0 ? nil : n
+                }
+            }
+        }
     }
 }
 
-/// A reusable zstd decompression context.
-package final class Decompressor: @unchecked Sendable {
-    private let ctx: OpaquePointer
+/// A reusable zstd decompression context (one per worker thread); Sendable as `Compressor` is.
+package final class Decompressor: Sendable {
+    private let context: Mutex<ZstdContext>
 
-    package init() { ctx = ZSTD_createDCtx() }
-    deinit { ZSTD_freeDCtx(ctx) }
+    package init() { context = Mutex(ZstdContext(ZSTD_createDCtx()!) { ZSTD_freeDCtx($0) }) }
 
-    /// Decompresses exactly `expected` bytes; returns false when the input is not a valid frame of that size.
-    package func decompress(_ src: UnsafeRawPointer, _ count: Int, into dst: UnsafeMutableRawPointer, expected: Int) -> Bool {
-        let n = ZSTD_decompressDCtx(ctx, dst, expected, src, count)
-        return ZSTD_isError(n) == 0 && n == expected
+    /// Decompresses `src` into `dst`, which it must fill exactly; returns false when the input
+    /// is not a valid frame of that size.
+    package func decompress(_ src: RawSpan, into dst: inout MutableRawSpan) -> Bool {
+        context.withLock { ctx in
+            src.withUnsafeBytes { s in
+                dst.withUnsafeMutableBytes { d in
+                    let n = ZSTD_decompressDCtx(ctx.pointer, d.baseAddress, d.count, s.baseAddress, s.count)
+                    return ZSTD_isError(n) == 0 && n == d.count
+                }
+            }
+        }
     }
+}
+
+/// A zstd context, freed with its owner (so it never outlives the lock that guards it).
+struct ZstdContext: ~Copyable {
+    let pointer: OpaquePointer
+    private let free: (OpaquePointer) -> Int
+
+    init(_ pointer: OpaquePointer, free: @escaping (OpaquePointer) -> Int) {
+        self.pointer = pointer
+        self.free = free
+    }
+
+    deinit { _ = free(pointer) }
 }

@@ -25,8 +25,8 @@ package enum Hash {
     package static func parseHex(_ s: String) -> UInt64? { UInt64(s, radix: 16) }
 }
 
-/// Streaming XXH3-64 over a sequence of writes.
-package final class StreamingHash: @unchecked Sendable {
+/// Streaming XXH3-64 over a sequence of writes. Not Sendable: one thread at a time updates it.
+package final class StreamingHash {
     private let state: OpaquePointer
 
     package init() {
@@ -38,6 +38,11 @@ package final class StreamingHash: @unchecked Sendable {
 
     package func update(_ p: UnsafeRawPointer, _ count: Int) {
         XXH3_64bits_update(state, p, count)
+    }
+
+    /// Updates with bytes borrowed from memory another owner keeps (a pipeline slot's).
+    package func update(_ bytes: RawSpan) {
+        bytes.withUnsafeBytes { update($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, $0.count) }
     }
 
     package func update(_ bytes: [UInt8]) {

@@ -178,7 +178,8 @@ package final class PageChangeDecoder {
     }
 
     private func unpack(_ c: Chunk, body: UnsafeRawPointer, into out: UnsafeMutableRawPointer, recordOffset: UInt64, file: String) throws(EngineError) {
-        guard decompressor.decompress(body + c.payload, c.payloadBytes, into: out, expected: c.pages * pageSize) else {
+        var dst = UnsafeMutableRawBufferPointer(start: out, count: c.pages * pageSize).mutableBytes
+        guard decompressor.decompress(UnsafeRawBufferPointer(start: body + c.payload, count: c.payloadBytes).bytes, into: &dst) else {
             throw .corrupt(file: file, offset: recordOffset, detail: "compact record's pages do not decompress")
         }
     }

@@ -106,7 +106,8 @@ package final class PageChangeEncoder {
 
     private func flush(_ emit: Emit) throws(EngineError) {
         guard count > 0 else { return }
-        guard let n = compressor.compress(raw, count * pageSize, into: packed, capacity: packedCapacity), n <= Int(UInt32.max) else {
+        var dst = UnsafeMutableRawBufferPointer(start: packed, count: packedCapacity).mutableBytes
+        guard let n = compressor.compress(UnsafeRawBufferPointer(start: raw, count: count * pageSize).bytes, into: &dst), n <= Int(UInt32.max) else {
             throw .unrecoverable("zstd could not compress a chunk of \(count) pages; this is a bug in Cairn")
         }
         LE.put32(UInt32(count), head, 0)

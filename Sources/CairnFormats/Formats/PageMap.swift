@@ -18,7 +18,11 @@ import Foundation
 /// like an array; the last-change column exists only once some page's last change differs
 /// from `trackedSince` (backups and restores never need it). Files are written and read a
 /// chunk at a time.
-package struct PageMap: Sendable, Equatable {
+///
+/// Not Sendable: the columns are shared between copies until one writes, which is safe only
+/// within one thread. A map moves to another thread inside the value that owns it (`sending`);
+/// threads that need some of its entries get them as plain values.
+package struct PageMap: Equatable {
     private var hashColumn: PageColumn
     /// Nil: every page was last changed at `trackedSince`.
     private var changeColumn: PageColumn?
@@ -50,8 +54,15 @@ package struct PageMap: Sendable, Equatable {
 
     package var pageCount: UInt32 { UInt32(count) }
 
+    /// A map equal to this one that shares no column with it, so it can move to another
+    /// thread while this one stays (copy on write would share them until the first write).
+    package func copy() -> sending PageMap {
+        PageMap(pageSize: pageSize, hashColumn: hashColumn.copy(count: count), changeColumn: changeColumn?.copy(count: count),
+                count: count, state: state, trackedSince: trackedSince)
+    }
+
     /// Read-only view of one entry per page (0-based: page `pgno` at `pgno - 1`).
-    package struct Entries: Sendable {
+    package struct Entries {
         fileprivate let column: PageColumn?
         fileprivate let fill: UInt64
         package let count: Int
@@ -62,10 +73,22 @@ package struct PageMap: Sendable, Equatable {
     }
 
     package var hashes: Entries { Entries(column: hashColumn, fill: 0, count: count) }
+
+    /// Copies the hash of each page of `pgnos` that the map has (1...pageCount) to the same
+    /// place in `out`, leaving the others: for a thread that compares pages with the map
+    /// without sharing it.
+    package func copyHashes(of pgnos: Span<UInt32>, into out: inout MutableSpan<UInt64>) {
+        precondition(out.count >= pgnos.count, "room for every page's hash")
+        pgnos.withUnsafeBufferPointer { pages in
+            out.withUnsafeMutableBufferPointer { hashes in
+                for (i, pgno) in pages.enumerated() where pgno >= 1 && Int(pgno) <= count { hashes[i] = hashColumn[Int(pgno) - 1] }
+            }
+        }
+    }
     package var lastChange: Entries { Entries(column: changeColumn, fill: trackedSince, count: count) }
 
     /// Hands the resident pages of the map back to the kernel (call now and then in long
-    /// read-only walks; writes do it by themselves). Safe from any thread.
+    /// read-only walks; writes do it by themselves).
     package func trim() {
         hashColumn.trim()
         changeColumn?.trim()
@@ -86,15 +109,11 @@ package struct PageMap: Sendable, Equatable {
 
     /// Hash of a page never written (SQLite reads it as zeros).
     package static func zeroPageHash(pgno: UInt32, pageSize: Int) -> UInt64 {
-        Hash.page(zeros, size: pageSize, pgno: pgno)
+        zeros.withUnsafeBytes { Hash.page($0.baseAddress!, size: pageSize, pgno: pgno) }
     }
 
-    /// The largest SQLite page, all zeros.
-    nonisolated(unsafe) private static let zeros: UnsafeRawPointer = {
-        let p = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 64)
-        p.initializeMemory(as: UInt8.self, repeating: 0, count: 65536)
-        return UnsafeRawPointer(p)
-    }()
+    /// The largest SQLite page, all zeros (an array: immutable, so Sendable).
+    private static let zeros = [UInt8](repeating: 0, count: 65536)
 
     // MARK: copy on write
 

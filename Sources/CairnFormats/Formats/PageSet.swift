@@ -1,7 +1,7 @@
 /// A set of page numbers as a bitmap: one bit per page, in a `PageColumn` (so off the heap and
 /// not resident once large), walked in ascending order. For the candidate pages of a level-1
-/// backup, which may be every page of the database.
-package final class PageSet: @unchecked Sendable {
+/// backup, which may be every page of the database. Not Sendable: its `PageColumn` is not.
+package final class PageSet {
     private let words = PageColumn()
     /// Words in use (pages 1...wordCount * 64 can be members).
     private var wordCount = 0

@@ -3,8 +3,9 @@ import Foundation
 
 /// Streaming zstd compression into one standard zstd frame per file (what `zstd -d` reads),
 /// with a content checksum in the frame. One context is reused for every file; the caller
-/// owns the input and output buffers, so nothing is allocated per chunk.
-package final class ZstdStreamCompressor: @unchecked Sendable {
+/// owns the input and output buffers, so nothing is allocated per chunk. Not Sendable: one
+/// thread at a time uses a context.
+package final class ZstdStreamCompressor {
     private let ctx: OpaquePointer
     package let level: Int32
 
@@ -49,8 +50,9 @@ package final class ZstdStreamCompressor: @unchecked Sendable {
     }
 }
 
-/// Streaming zstd decompression of a file that must hold exactly one zstd frame.
-package final class ZstdStreamDecompressor: @unchecked Sendable {
+/// Streaming zstd decompression of a file that must hold exactly one zstd frame. Not
+/// Sendable: one thread at a time uses a context.
+package final class ZstdStreamDecompressor {
     private let ctx: OpaquePointer
     /// The frame ended (every byte given so far belonged to it).
     package private(set) var finished = false

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +31,7 @@ package enum FilePermissions {
         }
     }
 
-    private struct Place: Equatable {
+    private struct Place: Equatable, Sendable {
         let path: String
         /// A directory tree, or a file (and the names that extend it: temporaries, locks).
         let isTree: Bool
@@ -42,8 +43,7 @@ package enum FilePermissions {
         }
     }
 
-    nonisolated(unsafe) private static var places: [Place] = []
-    private static let lock = NSLock()
+    private static let places = Mutex<[Place]>([])
 
     /// Registers (or registers again, replacing what `owner` registered before) the places
     /// that hold one database's data. Paths are taken as given and also resolved, so either
@@ -56,7 +56,7 @@ package enum FilePermissions {
         }
         let new = both(trees).map { Place(path: $0, isTree: true, owner: owner, source: source) }
             + both(files).map { Place(path: $0, isTree: false, owner: owner, source: source) }
-        lock.withLock {
+        places.withLock { places in
             places.removeAll { $0.owner == owner }
             places.append(contentsOf: new)
         }
@@ -64,7 +64,7 @@ package enum FilePermissions {
 
     /// The mode of a new file at `path`.
     package static func fileMode(for path: String) -> FileMode {
-        let sources = lock.withLock { () -> [Source] in
+        let sources = places.withLock { places -> [Source] in
             let holding = places.filter { $0.holds(path) }
             guard let longest = holding.map(\.path.count).max() else { return [] }
             return holding.filter { $0.path.count == longest }.map(\.source)
@@ -76,7 +76,7 @@ package enum FilePermissions {
     /// for a directory created on the way to registered places (a parent of a repository or
     /// of a control-file copy), what all of those allow.
     package static func directoryBits(for path: String) -> mode_t {
-        let sources = lock.withLock { () -> [Source] in
+        let sources = places.withLock { places -> [Source] in
             if places.contains(where: { $0.holds(path) }) { return [] }
             return places.filter { $0.path.hasPrefix(path + "/") }.map(\.source)
         }

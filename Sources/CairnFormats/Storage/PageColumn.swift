@@ -12,9 +12,9 @@ import Glibc
 /// have moved to `trimEvery` other pages of the mapping, and whenever a reader calls `trim()`. Small columns, and columns whose
 /// scratch file cannot be made (or space reserved for), are anonymous memory.
 ///
-/// Not synchronized: one writer at a time; readers on other threads are safe while nothing
-/// writes (and `trim()` is safe at any time: a trimmed page is faulted back from the file).
-package final class PageColumn: @unchecked Sendable {
+/// Not Sendable: a column belongs to one thread at a time (`trim()` included), which moves it
+/// on, inside the value that owns it, when the work moves.
+package final class PageColumn {
     /// Columns of at least this many bytes are file-backed (`CAIRN_PAGE_COLUMN_FILE_BYTES`
     /// changes it: tests set 0 to put every column in a file).
     package static let fileBytes = ProcessInfo.processInfo.environment["CAIRN_PAGE_COLUMN_FILE_BYTES"].flatMap { Int($0) } ?? 256 << 10
@@ -93,10 +93,18 @@ package final class PageColumn: @unchecked Sendable {
         }
     }
 
-    /// A copy of the first `count` entries.
-    package func copy(count: Int) -> PageColumn {
+    /// A copy of the first `count` entries, sharing nothing with this column (so it may go
+    /// to another thread): the entries are read as bytes (a span), a chunk at a time.
+    package func copy(count: Int) -> sending PageColumn {
         let c = PageColumn(capacity: max(count, 1))
-        Self.copy(from: base, to: c.base!, count: count, trimming: [self, c])
+        var i = 0
+        while i < count {
+            let n = min(count - i, Self.chunk)
+            Self.copy(UnsafeRawBufferPointer(start: base! + i, count: n * 8).bytes, to: c.base! + i)
+            i += n
+            trim()
+            c.trim()
+        }
         return c
     }
 
@@ -130,7 +138,12 @@ package final class PageColumn: @unchecked Sendable {
     private func move(to p: UnsafeMutablePointer<UInt64>, capacity newCapacity: Int, fd newFd: Int32, count: Int) {
         if let base {
             let old = self.fd
-            Self.copy(from: base, to: p, count: count, trimming: [])
+            var i = 0
+            while i < count {
+                let n = min(count - i, Self.chunk)
+                Self.copy(UnsafeRawBufferPointer(start: base + i, count: n * 8).bytes, to: p + i)
+                i += n
+            }
             if old >= 0 { _ = madvise(UnsafeMutableRawPointer(base), capacity * 8, Int32(MADV_DONTNEED)) }
             munmap(base, capacity * 8)
             if old >= 0 && old != newFd { close(old) }
@@ -141,15 +154,8 @@ package final class PageColumn: @unchecked Sendable {
         trim()
     }
 
-    private static func copy(from src: UnsafeMutablePointer<UInt64>?, to dst: UnsafeMutablePointer<UInt64>, count: Int, trimming: [PageColumn]) {
-        guard let src else { return }
-        var i = 0
-        while i < count {
-            let n = min(count - i, chunk)
-            (dst + i).update(from: src + i, count: n)
-            i += n
-            for c in trimming { c.trim() }
-        }
+    private static func copy(_ src: RawSpan, to dst: UnsafeMutablePointer<UInt64>) {
+        src.withUnsafeBytes { UnsafeMutableRawPointer(dst).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
     private static func map(bytes: Int, fd: Int32) -> UnsafeMutablePointer<UInt64> {

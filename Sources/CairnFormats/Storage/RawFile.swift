@@ -6,7 +6,9 @@ import Glibc
 
 /// A file opened for positional I/O. All reads and writes go through pread/pwrite on
 /// caller-owned buffers; short transfers and EINTR are retried; errors carry the path.
-package final class RawFile: @unchecked Sendable {
+/// Sendable: it holds only the path and the descriptor, and positional I/O keeps no file
+/// offset, so threads may read and write through one `RawFile` at once.
+package final class RawFile: Sendable {
     package let path: String
     package let fd: Int32
 
@@ -98,6 +100,13 @@ package final class RawFile: @unchecked Sendable {
             }
             if n == 0 { throw EngineError.fromErrno("write", path, EIO) }
             done += n
+        }
+    }
+
+    /// Writes bytes borrowed from memory another owner keeps (a pipeline slot's).
+    package func write(_ bytes: RawSpan, at offset: UInt64) throws(EngineError) {
+        try bytes.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(EngineError) in
+            try write(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: b.count, at: offset)
         }
     }
 

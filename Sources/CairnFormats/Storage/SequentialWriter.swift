@@ -4,8 +4,8 @@ import Foundation
 /// an aligned staging buffer and written in whole aligned chunks with O_DIRECT (no page-cache
 /// copy, and the disk works while the next chunk fills); the unaligned tail goes through the
 /// page cache. `finish()` makes the whole file durable. Falls back to ordinary writes where
-/// the file system refuses direct I/O.
-package final class SequentialWriter: @unchecked Sendable {
+/// the file system refuses direct I/O. Not Sendable: one thread at a time appends.
+package final class SequentialWriter {
     static let chunk = 4 << 20
     static let alignment = 4096
 
@@ -36,6 +36,13 @@ package final class SequentialWriter: @unchecked Sendable {
             done += n
             size += UInt64(n)
             if staged == Self.chunk { try flushStaging() }
+        }
+    }
+
+    /// Appends bytes borrowed from memory another owner keeps (a pipeline slot's).
+    package func append(_ bytes: RawSpan) throws(EngineError) {
+        try bytes.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(EngineError) in
+            try append(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, b.count)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Read handles on files that SQLite locks (the database and its `-shm`), opened once per
 /// file and never closed.
@@ -8,8 +9,8 @@ import Foundation
 /// transaction's read mark, which is what pins the WAL). SQLite itself defers such closes;
 /// Cairn's own raw reads of these files must never close a descriptor either.
 package enum SharedFiles {
-    nonisolated(unsafe) private static var open: [String: RawFile] = [:]
-    private static let lock = NSLock()
+    /// Handles by device and inode.
+    private static let open = Mutex<[String: RawFile]>([:])
 
     /// A read handle for `path`, shared by the whole process and kept open.
     package static func reader(_ path: String) throws(EngineError) -> RawFile {
@@ -19,11 +20,11 @@ package enum SharedFiles {
             throw EngineError.fromErrno("stat", path, errno)
         }
         let key = "\(st.st_dev):\(st.st_ino)"
-        lock.lock()
-        defer { lock.unlock() }
-        if let f = open[key] { return f }
-        let f = try RawFile(path: path, mode: .read)
-        open[key] = f
-        return f
+        return try open.withLock { (open: inout [String: RawFile]) throws(EngineError) -> RawFile in
+            if let f = open[key] { return f }
+            let f = try RawFile(path: path, mode: .read)
+            open[key] = f
+            return f
+        }
     }
 }
