@@ -17,10 +17,13 @@ package final class CaptureLock: Sendable {
         try FileSystem.makeDirectories(FileSystem.parent(of: path))
         let fd = FilePermissions.openCreating(path, O_RDWR | O_CREAT | O_CLOEXEC)
         if fd < 0 { throw EngineError.fromErrno("open capture lock", path, errno) }
+        // A probe (`isHeld`) holds a shared lock for a moment: try for up to 0.2 s, so that
+        // even probes back to back (several `status` at once, a busy machine) cannot make a
+        // capture starting meanwhile fail; a real holder is refused after that.
         var tries = 0
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             tries += 1
-            if tries > 10 {
+            if tries > 200 {
                 Glibc.close(fd)
                 return nil
             }

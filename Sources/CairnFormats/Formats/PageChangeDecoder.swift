@@ -58,22 +58,18 @@ package final class PageChangeDecoder {
     /// page in order.
     package func decode(body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
                         base: Base, page: Page) throws(EngineError) {
-        var at = 0
-        var seen = 0
-        while seen < pages {
-            let chunk = try self.chunk(body, count: count, at: at, remaining: pages - seen, recordOffset: recordOffset, file: file)
+        let end = try walk(body, count: count, pages: pages, recordOffset: recordOffset, file: file) { (chunk: Chunk, e: (Int) throws(EngineError) -> PageChangeFormat.Entry) throws(EngineError) -> Bool in
             try unpack(chunk, body: body, into: raw, recordOffset: recordOffset, file: file)
             for i in 0..<chunk.pages {
-                let e = try entry(body + at, i, recordOffset: recordOffset, file: file)
+                let entry = try e(i)
                 let slot = raw + i * pageSize
-                guard try rebuild(e, slot, recordOffset: recordOffset, file: file, base: base) else { continue }
-                try page(e.pgno, slot, e.hash)
+                guard try rebuild(entry, slot, recordOffset: recordOffset, file: file, base: base) else { continue }
+                try page(entry.pgno, slot, entry.hash)
             }
-            at = chunk.end
-            seen += chunk.pages
+            return true
         }
-        guard at == count else {
-            throw .corrupt(file: file, offset: recordOffset, detail: "compact record has \(count - at) bytes after its last page")
+        guard end == count else {
+            throw .corrupt(file: file, offset: recordOffset, detail: "compact record has \(count - end) bytes after its last page")
         }
     }
 
@@ -124,16 +120,12 @@ package final class PageChangeDecoder {
     /// Hands out each page's number and recorded hash, without decompressing anything.
     package func hashes(body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
                         each: (_ pgno: UInt32, _ hash: UInt64) throws(EngineError) -> Void) throws(EngineError) {
-        var at = 0
-        var seen = 0
-        while seen < pages {
-            let chunk = try self.chunk(body, count: count, at: at, remaining: pages - seen, recordOffset: recordOffset, file: file)
+        _ = try walk(body, count: count, pages: pages, recordOffset: recordOffset, file: file) { (chunk: Chunk, e: (Int) throws(EngineError) -> PageChangeFormat.Entry) throws(EngineError) -> Bool in
             for i in 0..<chunk.pages {
-                let e = try entry(body + at, i, recordOffset: recordOffset, file: file)
-                try each(e.pgno, e.hash)
+                let entry = try e(i)
+                try each(entry.pgno, entry.hash)
             }
-            at = chunk.end
-            seen += chunk.pages
+            return true
         }
     }
 
@@ -141,21 +133,38 @@ package final class PageChangeDecoder {
     /// to `out`; returns its entry, or nil when the record does not hold the page.
     package func stored(pgno: UInt32, body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
                         into out: UnsafeMutableRawPointer) throws(EngineError) -> PageChangeFormat.Entry? {
+        var found: PageChangeFormat.Entry?
+        _ = try walk(body, count: count, pages: pages, recordOffset: recordOffset, file: file) { (chunk: Chunk, e: (Int) throws(EngineError) -> PageChangeFormat.Entry) throws(EngineError) -> Bool in
+            for i in 0..<chunk.pages {
+                let entry = try e(i)
+                guard entry.pgno == pgno else { continue }
+                try unpack(chunk, body: body, into: lookupRaw, recordOffset: recordOffset, file: file)
+                out.copyMemory(from: lookupRaw + i * pageSize, byteCount: pageSize)
+                found = entry
+                return false
+            }
+            return true
+        }
+        return found
+    }
+
+    /// Visits the chunks of a body in order, each with a reader of its entries, until `visit`
+    /// returns false; returns where the last chunk visited ends.
+    private func walk(_ body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
+                      _ visit: (Chunk, (Int) throws(EngineError) -> PageChangeFormat.Entry) throws(EngineError) -> Bool) throws(EngineError) -> Int {
         var at = 0
         var seen = 0
         while seen < pages {
             let chunk = try self.chunk(body, count: count, at: at, remaining: pages - seen, recordOffset: recordOffset, file: file)
-            for i in 0..<chunk.pages {
-                let e = try entry(body + at, i, recordOffset: recordOffset, file: file)
-                guard e.pgno == pgno else { continue }
-                try unpack(chunk, body: body, into: lookupRaw, recordOffset: recordOffset, file: file)
-                out.copyMemory(from: lookupRaw + i * pageSize, byteCount: pageSize)
-                return e
+            let start = body + at
+            let more = try visit(chunk) { (i: Int) throws(EngineError) -> PageChangeFormat.Entry in
+                try entry(start, i, recordOffset: recordOffset, file: file)
             }
             at = chunk.end
             seen += chunk.pages
+            if !more { break }
         }
-        return nil
+        return at
     }
 
     private struct Chunk {
