@@ -46,7 +46,7 @@ package final class PageChangeDecoder {
         previous.deallocate()
     }
 
-    /// The versions read so far (made when first needed: only reading from the log alone does).
+    /// The versions handed out so far (made when first needed).
     private var cache: PageVersionCache {
         if let versions { return versions }
         let c = PageVersionCache(pageSize: pageSize, bytes: cacheBytes)
@@ -80,6 +80,14 @@ package final class PageChangeDecoder {
         case (.whole, _):
             break
         case (_, .target(let read)):
+            // The version this decoder last handed out is what the target holds now (the
+            // caller writes every page it is given), read without a system call; if it is not
+            // (the database shrank and grew again meanwhile), the target itself is read.
+            if let v = cache.lookup(e.pgno) {
+                PageChangeFormat.apply(v.data, to: slot, count: pageSize)
+                if Hash.page(slot, size: pageSize, pgno: e.pgno) == e.hash { break }
+                PageChangeFormat.apply(v.data, to: slot, count: pageSize)
+            }
             try read(e.pgno, previous)
             PageChangeFormat.apply(previous, to: slot, count: pageSize)
         case (_, .lenientTarget(let read, let skipped)):
@@ -108,7 +116,7 @@ package final class PageChangeDecoder {
             if case .target = base { why = " (the database it is applied to is not at the state just before that record)" } else { why = "" }
             throw .verificationFailed(file: file, detail: "page \(e.pgno) of the record at offset \(recordOffset) does not rebuild to the version it records\(why)")
         }
-        if case .log = base { cache.store(e.pgno, slot, offset: recordOffset, depth: 0) }
+        cache.store(e.pgno, slot, offset: recordOffset, depth: 0)
         return true
     }
 
