@@ -10,7 +10,7 @@ private let scratch = NSTemporaryDirectory() + "cairn-fuzz-\(getpid())"
 private func asFile(_ bytes: UnsafeRawBufferPointer) -> String {
     try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
     let path = scratch + "/input"
-    FileManager.default.createFile(atPath: path, contents: Data(bytes))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
     return path
 }
 
@@ -23,7 +23,7 @@ private func readPiece(_ body: UnsafeRawBufferPointer) {
     let dir = scratch + "/backup"
     try? FileManager.default.removeItem(atPath: dir)
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: dir + "/piece-0001.cbp", contents: Data(body))
+    _ = FileManager.default.createFile(atPath: dir + "/piece-0001.cbp", contents: Data(body))
     let hash = Hash.hex(Hash.xxh3(body.baseAddress!, body.count))
     let pageSize = Int(h.pageSize)
     let manifest = BackupManifest(dbid: String(h.dbid), backupId: h.backupSet, kind: .backupSet, level: 0, incarnation: 1, scn: 0,
@@ -32,7 +32,12 @@ private func readPiece(_ body: UnsafeRawBufferPointer) {
                                   files: [.init(name: "piece-0001.cbp", bytes: UInt64(body.count), xxh3: hash, pages: 16, firstPage: 1, lastPage: 16)],
                                   tag: nil, databaseName: "fuzz", startedAt: Date(), completedAt: Date(), release: "fuzz")
     var reader = BackupReader(directory: dir, manifest: manifest, expectedDbid: h.dbid)
-    try? reader.read(label: "fuzz") { _, _, _, _, _ in }
+    _ = try? reader.read(label: "fuzz", into: DiscardedBlocks())
+}
+
+/// Takes every verified block of a piece and keeps nothing.
+struct DiscardedBlocks: BackupBlockSink {
+    mutating func accept(pages: RawSpan, hashes: Span<UInt64>, pgnos: Span<UInt32>) throws(EngineError) {}
 }
 
 private let logSetReader = ArchivedLogSetReader()
