@@ -85,7 +85,10 @@ package final class PageChangeDecoder {
             // (the database shrank and grew again meanwhile), the target itself is read.
             if let v = cache.lookup(e.pgno) {
                 PageChangeFormat.apply(v.data, to: slot, count: pageSize)
-                if Hash.page(slot, size: pageSize, pgno: e.pgno) == e.hash { break }
+                if Hash.page(slot, size: pageSize, pgno: e.pgno) == e.hash {
+                    cache.store(e.pgno, slot, offset: recordOffset, depth: 0)
+                    return true
+                }
                 PageChangeFormat.apply(v.data, to: slot, count: pageSize)
             }
             try read(e.pgno, previous)
