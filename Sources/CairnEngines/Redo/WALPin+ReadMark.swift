@@ -26,8 +26,11 @@ extension WALPin {
     /// while the same checkpoint runs; and when none is free it holds read lock 0 alone, so
     /// a checkpoint waiting for its old slot gets it (then waits for read lock 0, which goes
     /// as soon as a slot is free again).
+    ///
+    /// With `generation` (capture's pin), the slot is kept only if the WAL is still in that
+    /// generation once it is held (see `pinCaptured`).
     @discardableResult
-    func pinMark(_ frame: UInt32, mxFrame: UInt32) -> Bool {
+    func pinMark(_ frame: UInt32, mxFrame: UInt32, generation: (salt1: UInt32, salt2: UInt32)? = nil) -> Bool {
         guard !givenBack else { return false }
         if case .mark(_, frame) = state {
             makeWayForCheckpoint()
@@ -37,8 +40,21 @@ extension WALPin {
         let held = heldSlots
         let fitting = [2, 3, 4, 1].filter { !held.contains($0) && cooling[$0] == nil }
             .filter { marks[$0] == Self.unusedMark || marks[$0] >= mxFrame }
-        for i in fitting + (holdsReadLock0 ? held : []) {
+        var candidates = fitting + (holdsReadLock0 ? held : [])
+        if generation != nil, !index.isLocked(.checkpoint) {
+            // Capture's pin, which moves at every commit and so leaves its old marks behind in
+            // the slots it let go of (a checkpoint resets them only once it runs): with no
+            // checkpoint running none can be waiting for a slot, and any free one will do,
+            // rather than resting on read lock 0 alone, which a checkpoint beginning then
+            // would wait for while capture, seeing no write, would not follow it.
+            candidates += (held + [2, 3, 4, 1]).filter { !candidates.contains($0) }
+        }
+        for i in candidates {
             guard takeSlot(i, mark: frame, held: held.contains(i)) else { continue }
+            if let g = generation, index.read()?.sameGeneration(salt1: g.salt1, salt2: g.salt2) != true {
+                if !held.contains(i) { unlock(Self.slotByte(i)) }
+                return false
+            }
             return settle(slot: i, frame: frame)
         }
         return holdReadLock0Alone()

@@ -18,10 +18,13 @@ import CairnCatalog
 /// Cairn writes the read mark itself. How that makes an application's checkpoint of any mode
 /// cooperative (it completes as it would without Cairn, delayed at most by the capture of what
 /// is already committed, and returns SQLITE_OK), with no instant unpinned:
-/// - Capture holds a reader slot marked *unused* (`pinRestarts`). A checkpoint skips such a
-///   slot when it decides how far it may copy (only marks behind the WAL's end hold copying
-///   back), so PASSIVE and FULL copy every frame at once; copied frames stay in the WAL, so
-///   nothing capture has not read yet is lost. Only a restart needs every slot, and is stopped.
+/// - Capture holds a reader slot marked at the last frame it captured (`pinCaptured`). A
+///   checkpoint copies frames up to the lowest mark it reads, so no frame reaches the database
+///   file before capture has read it and the version it replaces (the base of its change, see
+///   `PageChangeFormat`): PASSIVE copies up to the mark at once; FULL and up wait for the slot,
+///   and capture, which follows every checkpoint (`CaptureLoop.keepPinsCurrent`), captures the
+///   last commits and moves its mark to the WAL's end in another slot, letting go of this one.
+///   Only a restart needs every slot, and is stopped.
 /// - A RESTART or TRUNCATE checkpoint, having copied everything, waits (its busy handler) for
 ///   the reader slots. Capture watches the checkpoint lock (`CaptureLoop.keepPinsCurrent`):
 ///   it captures the last frames, makes its records durable, and moves the pin to read lock 0
@@ -63,8 +66,8 @@ final class WALPin {
         /// Read lock 0 and one reader slot (all four when none could be singled out): no
         /// restart, no copy. A new or inherited pin, until the first step has checked the WAL.
         case settingUp(slots: [Int])
-        /// A reader slot with read mark `frame`: a snapshot's last saved frame, or `unusedMark`
-        /// (capture: stops restarts only).
+        /// A reader slot with read mark `frame`: a snapshot's last saved frame, or capture's
+        /// last captured frame.
         case mark(slot: Int, frame: UInt32)
         /// Read lock 0 only: every frame was captured and copied when it was taken.
         case fileAlone
@@ -178,13 +181,14 @@ final class WALPin {
 
     // MARK: - Moving
 
-    /// Capture's pin while frames may remain to be captured: a reader slot marked unused. A
-    /// checkpoint never waits for a slot marked so (its copying goes on: frames copied into the
-    /// database file stay in the WAL), but no restart happens while any slot is held. The slot
-    /// is taken before whatever the pin held is let go of: a slot another checkpoint cannot be
-    /// waiting for (unused or marked at the WAL's end) first; failing that, the one it holds
-    /// (in place), or any free one. False when none could be taken (the pin stays as it was,
-    /// which also stops restarts).
+    /// Capture's pin while frames may remain to be captured: a reader slot whose read mark is
+    /// the last frame captured (`pinMark`, which moves it the way a snapshot's moves). No
+    /// restart happens while any slot is held, and no checkpoint copies a frame capture has not
+    /// read yet into the database file, where it would overwrite the version the frame's change
+    /// is stored against (see `PageChangeFormat`). A checkpoint that reads the mark while it is
+    /// behind copies up to it (PASSIVE, as SQLite's automatic checkpoint) or waits for the slot
+    /// (FULL and up); capture follows it (`CaptureLoop.keepPinsCurrent`), so the mark reaches
+    /// the WAL's end, in another slot, within the capture of what is committed.
     ///
     /// Only for the WAL generation capture is in (`captured`): read lock 0 does not stop a
     /// restart, so the WAL may have begun a new generation since capture last read it, and
@@ -193,31 +197,15 @@ final class WALPin {
     /// again once the slot is held (no restart can happen then): in another generation the
     /// pin stays where it was, and the next step checks the new generation first.
     @discardableResult
-    func pinRestarts(captured: WALPosition) -> Bool {
+    func pinCaptured(_ captured: WALPosition) -> Bool {
         guard !givenBack else { return false }
-        if case .mark(_, Self.unusedMark) = state {
-            makeWayForCheckpoint()
-            return true
-        }
         guard let before = index.read(), before.sameGeneration(salt1: captured.salt1, salt2: captured.salt2) else { return false }
-        let mxFrame = before.mxFrame
-        let marks = readMarks()
-        let held = heldSlots
-        let others = [2, 3, 4, 1].filter { !held.contains($0) }
-        let fitting = others.filter { cooling[$0] == nil && (marks[$0] == Self.unusedMark || marks[$0] >= mxFrame) }
-        for i in fitting + held + others.filter({ !fitting.contains($0) }) {
-            guard takeSlot(i, mark: Self.unusedMark, held: held.contains(i)) else { continue }
-            guard let now = index.read(), now.sameGeneration(salt1: captured.salt1, salt2: captured.salt2) else {
-                if !held.contains(i) { unlock(Self.slotByte(i)) }
-                return false
-            }
-            let previous = state
-            state = .mark(slot: i, frame: Self.unusedMark)
-            release(previous, keeping: i)
-            return true
-        }
-        return false
+        captureGeneration = (captured.salt1, captured.salt2)
+        return pinMark(captured.frame, mxFrame: before.mxFrame, generation: captureGeneration)
     }
+
+    /// The WAL generation of capture's last `pinCaptured` (nil: a snapshot's pin).
+    var captureGeneration: (salt1: UInt32, salt2: UInt32)?
 
     /// When a checkpoint has made no progress for a millisecond although the pin's mark is the
     /// WAL's last frame, it may be waiting for the pin's slot (having read the mark there while
@@ -225,7 +213,7 @@ final class WALPin {
     /// for another, through read lock 0, once per mark.
     func makeWayForCheckpoint() {
         guard case .mark(let slot, let frame) = state, index.isLocked(.checkpoint), let now = index.read(),
-              now.mxFrame == frame || frame == Self.unusedMark, hopped != now.mxFrame,
+              now.mxFrame == frame, hopped != now.mxFrame,
               now.nBackfill < now.mxFrame, now.nBackfillAttempted <= now.nBackfill else {
             stuckSince = nil
             return
@@ -234,20 +222,8 @@ final class WALPin {
         guard Date().timeIntervalSince(since) >= 0.001 else { return }
         hopped = now.mxFrame
         stuckSince = nil
-        if frame == Self.unusedMark {
-            // Capture's pin: another slot first (restarts stay stopped), then this one goes.
-            let marks = readMarks()
-            for i in [2, 3, 4, 1] where i != slot && cooling[i] == nil && (marks[i] == Self.unusedMark || marks[i] >= now.mxFrame) {
-                guard takeSlot(i, mark: Self.unusedMark, held: false) else { continue }
-                let previous = state
-                state = .mark(slot: i, frame: frame)
-                release(previous, keeping: i)
-                return
-            }
-            return
-        }
         _ = holdReadLock0Alone()
-        pinMark(frame, mxFrame: now.mxFrame)
+        pinMark(frame, mxFrame: now.mxFrame, generation: captureGeneration)
     }
 
     var stuckSince: Date?
@@ -331,11 +307,11 @@ final class WALPin {
 
     /// Whether capture and pin are where the WAL's `now` wants them, with `captured` the last
     /// commit captured: every commit captured, and the pin on read lock 0 when everything is
-    /// copied, else a reader slot marked unused (`pinRestarts`).
+    /// copied, else a reader slot marked at the last frame captured (`pinCaptured`).
     func isCurrent(for now: WALIndexState, captured: WALPosition) -> Bool {
         if Self.everythingCopied(now, captured: captured) { return state == .fileAlone }
         guard now.sameGeneration(salt1: captured.salt1, salt2: captured.salt2), captured.frame == now.mxFrame else { return false }
-        if case .mark(_, Self.unusedMark) = state { return true }
+        if case .mark(_, captured.frame) = state { return true }
         return false
     }
 
