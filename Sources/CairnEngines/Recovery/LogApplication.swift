@@ -91,6 +91,9 @@ extension RecoveryEngine {
         map = PageMap(pageSize: pageSize)   // (sole owner: updated in place, not copied)
         defer { map = localMap }
         var out = LogOutcome(scn: current)
+        // Pages are written by a thread of their own while the next ones are rebuilt.
+        let pages = PageWriteBehind(file: file, pageSize: pageSize)
+        defer { pages.stop() }
         // Changes apply to the restored file, which holds the state just before each record
         // applied (records up to `cur` are already in it and are skipped unread). A page past
         // the database's size before the record is a zero page, whatever the file still holds
@@ -99,12 +102,13 @@ extension RecoveryEngine {
             if pgno > localMap.pageCount {
                 into.initializeMemory(as: UInt8.self, repeating: 0, count: pageSize)
             } else {
+                try pages.settle(pgno)
                 try file.readPage(pgno, pageSize: pageSize, into: into)
             }
         })
         while let r = try reader.next(strict: found.closed, base: base, wanted: { [cur = out.scn] r in r.scn > cur && r.scn <= end },
                                       pages: { (r: RedoRecord, p: RedoLogReader.Page) throws(EngineError) in
-            try file.write(p.data, count: pageSize, at: UInt64(p.pgno - 1) * UInt64(pageSize))
+            try pages.write(p.pgno, p.data)
             localMap.apply(pgno: p.pgno, hash: p.pageHash(pageSize: pageSize))
         }) {
             if r.scn <= out.scn { continue }
@@ -126,6 +130,7 @@ extension RecoveryEngine {
             out.bytes += UInt64(r.pageCount) * UInt64(pageSize)
             try progress.advance(UInt64(r.pageCount) * UInt64(pageSize))
         }
+        try pages.finish()
         return out
     }
 }

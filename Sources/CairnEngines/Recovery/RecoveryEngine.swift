@@ -157,7 +157,7 @@ package struct RecoveryEngine {
         FileSystem.removeFile(temp)
         do throws(EngineError) {
             let file = try RawFile(path: temp, mode: .createNew, permissions: database.restoredDatabaseMode(readers.last?.manifest))
-            var map = try restore(chain, from: readers, into: file, path: temp)
+            var map = try restore(chain, from: readers, into: file, path: temp, logsFollow: plan != nil)
             var result = Result(backupId: backup.id, backupScn: backup.scn, scn: backup.scn, incarnation: backup.incarnation,
                                 logsApplied: 0, transactionsApplied: 0, bytesApplied: 0, complete: true, missing: nil,
                                 chain: chain.map(\.id))
@@ -181,14 +181,17 @@ package struct RecoveryEngine {
     }
 
     /// Writes a backup chain into `file`: the level 0, then each level 1 over it; returns the
-    /// page map, its state checked against every backup's.
-    private func restore(_ chain: [BackupRecord], from readers: [BackupReader], into file: RawFile, path: String) throws(EngineError) -> PageMap {
+    /// page map, its state checked against every backup's. When logs are applied next
+    /// (`logsFollow`), the pages go through the page cache: a change in a log is applied to
+    /// the page's version in the file, read back then, which would otherwise come from the disk.
+    private func restore(_ chain: [BackupRecord], from readers: [BackupReader], into file: RawFile, path: String,
+                         logsFollow: Bool) throws(EngineError) -> PageMap {
         let m = readers[0].manifest
         try file.preallocate(UInt64(m.pageCount) * UInt64(m.pageSize))
         let pageSize = m.pageSize
         // Whole blocks of pages go straight to the disk (O_DIRECT: no page-cache copy);
         // where the file system refuses direct I/O, through the page cache.
-        let bulk = (pageSize % 4096 == 0 ? try? RawFile(path: path, mode: .readWriteDirect) : nil) ?? file
+        let bulk = (!logsFollow && pageSize % 4096 == 0 ? try? RawFile(path: path, mode: .readWriteDirect) : nil) ?? file
         let restored = try readers[0].read(label: "restore", into: RestoredPages(bulk: bulk, file: file, pages: Int(m.pageCount), pageSize: pageSize))
         try bulk.sync()
         let map = restored.map
