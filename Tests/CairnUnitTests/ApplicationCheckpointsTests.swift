@@ -33,4 +33,21 @@ import Testing
         a.seen(at: t0.addingTimeInterval(601))
         #expect(a.expected(at: t0.addingTimeInterval(601 + 9)))
     }
+
+    /// Capture holds checkpoints back with its read mark unless the application runs
+    /// checkpoints that block writers (they would wait for the mark): only those count here,
+    /// not the application's automatic (PASSIVE) ones, nor the first seconds of following.
+    @Test func onlyBlockingCheckpointsAreExpectedToWaitForCapture() {
+        var a = ApplicationCheckpoints()
+        a.begin(at: t0)
+        a.seen(at: t0.addingTimeInterval(1))
+        #expect(!a.blockingExpected(at: t0.addingTimeInterval(2)))
+        a.seenBlocking(at: t0.addingTimeInterval(20))
+        #expect(a.blockingExpected(at: t0.addingTimeInterval(25)))
+        #expect(a.expected(at: t0.addingTimeInterval(25)), "a blocking checkpoint is a checkpoint")
+        a.seenBlocking(at: t0.addingTimeInterval(40))
+        // 20 s apart: expected for 40 s after the last one.
+        #expect(a.blockingExpected(at: t0.addingTimeInterval(79)))
+        #expect(!a.blockingExpected(at: t0.addingTimeInterval(81)))
+    }
 }

@@ -13,6 +13,10 @@ struct ApplicationCheckpoints {
     private var last: Date?
     /// The time between the application's last two checkpoints.
     private var interval: TimeInterval = 0
+    /// When the application was last seen running a checkpoint that blocks writers (FULL,
+    /// RESTART or TRUNCATE), and the time between the last two.
+    private var lastBlocking: Date?
+    private var blockingInterval: TimeInterval = 0
 
     static let minimumWindow: TimeInterval = 10
     static let maximumWindow: TimeInterval = 120
@@ -29,10 +33,30 @@ struct ApplicationCheckpoints {
         last = now
     }
 
+    /// A checkpoint of the application that blocks writers was seen (it counts as a
+    /// checkpoint too).
+    mutating func seenBlocking(at now: Date = Date()) {
+        if let lastBlocking, now.timeIntervalSince(lastBlocking) >= 0.5 { blockingInterval = now.timeIntervalSince(lastBlocking) }
+        lastBlocking = now
+        seen(at: now)
+    }
+
     /// Whether the application may be about to checkpoint by itself.
     func expected(at now: Date = Date()) -> Bool {
         guard let last else { return false }
-        let window = min(max(Self.minimumWindow, 2 * interval), Self.maximumWindow)
-        return now.timeIntervalSince(last) < window
+        return now.timeIntervalSince(last) < Self.window(interval)
+    }
+
+    /// Whether the application may be about to run a checkpoint that blocks writers, which
+    /// would wait for capture's read mark if it were behind (see `WALPin.pinCaptured`).
+    func blockingExpected(at now: Date = Date()) -> Bool {
+        guard let lastBlocking else { return false }
+        return now.timeIntervalSince(lastBlocking) < Self.window(blockingInterval)
+    }
+
+    /// How long after a checkpoint another is expected: twice the interval between the last
+    /// two, at least 10 s, at most 2 min.
+    private static func window(_ interval: TimeInterval) -> TimeInterval {
+        min(max(minimumWindow, 2 * interval), maximumWindow)
     }
 }

@@ -55,13 +55,20 @@ final class CaptureLoop {
 
     /// Commits close together are captured in one step: waits `coalesceInterval` after a
     /// commit, unless a checkpoint begins meanwhile (often the application's, right after a
-    /// commit): then at once, since a RESTART or TRUNCATE waits for capture, and its busy
-    /// handler sleeps longer at each try. The wait wakes on a write to the database file
-    /// (only checkpoints write it) rather than polling, which would cost the application's
-    /// writes more than it saves.
+    /// commit): then at once, since a checkpoint reads capture's read mark, still before that
+    /// commit, and a FULL, RESTART or TRUNCATE one waits for it to move, its busy handler
+    /// sleeping longer at each try (1, 2, 5, 10 ms ...; the count goes on through the wait
+    /// for the reader slots that follows). So the checkpoint lock is looked at every 250 µs
+    /// (a lock query, no system call on the WAL) and the wait also ends at a write to the
+    /// database file (only checkpoints write it).
     private func coalesce() {
-        guard coalesceInterval > 0, !capturer.pins.index.isLocked(.checkpoint) else { return }
-        _ = watcher.waitForDatabaseWrite(timeoutMs: Int32(coalesceInterval * 1000))
+        guard coalesceInterval > 0 else { return }
+        let index = capturer.pins.index
+        let deadline = Date().addingTimeInterval(coalesceInterval)
+        while !index.isLocked(.checkpoint) && Date() < deadline {
+            if watcher.waitForDatabaseWrite(timeoutMs: 0) { return }
+            usleep(250)
+        }
     }
 
     /// Keeps the pin where the WAL's current state wants it, so a checkpoint of another
@@ -82,7 +89,7 @@ final class CaptureLoop {
         while true {
             guard let state = index.read() else { return }
             let following = index.isLocked(.checkpoint)
-            if following && index.blockingCheckpointRunning() { capturer.applicationCheckpoints.seen() }
+            if following && index.blockingCheckpointRunning() { capturer.applicationCheckpoints.seenBlocking() }
             if !capturer.pins.isCurrent(for: state, captured: capturer.position) && steps < (following ? 4000 : 3) {
                 if Self.tracePins, steps == 100 {
                     logger.warning("pin not current after 100 steps: \(state) pin \(capturer.pins.state) slots \(index.readerSlots()) locks \(index.lockHolders()) captured \(capturer.position.frame)")

@@ -180,9 +180,9 @@ package final class Capturer {
 
     /// Moves the pin after a step (see `WALPin`): to read lock 0 once every frame is captured
     /// and copied into the database file (the records made durable first, since the WAL may
-    /// then be restarted over them), else to a reader slot marked at the last frame captured
-    /// (`pinCaptured`): no frame is copied into the database file before it is captured, so
-    /// the file keeps the version each change is stored against.
+    /// then be restarted over them), else to a reader slot (`pinCaptured`) marked at the last
+    /// frame captured, so the file keeps the version each change is stored against, unless
+    /// the application runs checkpoints that would wait for that mark.
     func movePin() throws(EngineError) {
         guard let state = pins.index.read() else { return }
         if WALPin.everythingCopied(state, captured: position) {
@@ -196,7 +196,7 @@ package final class Capturer {
         // fail (a false gap). So its frames stay uncopied until one of its commits is in the
         // online log.
         guard position.frame > 0 else { return }
-        pins.pinCaptured(position)
+        pins.pinCaptured(position, holdingCopies: !applicationCheckpoints.blockingExpected())
     }
 
     /// Reads the WAL after the capture point and writes its transactions to the online log.

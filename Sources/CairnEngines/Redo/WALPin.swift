@@ -18,13 +18,13 @@ import CairnCatalog
 /// Cairn writes the read mark itself. How that makes an application's checkpoint of any mode
 /// cooperative (it completes as it would without Cairn, delayed at most by the capture of what
 /// is already committed, and returns SQLITE_OK), with no instant unpinned:
-/// - Capture holds a reader slot marked at the last frame it captured (`pinCaptured`). A
-///   checkpoint copies frames up to the lowest mark it reads, so no frame reaches the database
-///   file before capture has read it and the version it replaces (the base of its change, see
-///   `PageChangeFormat`): PASSIVE copies up to the mark at once; FULL and up wait for the slot,
-///   and capture, which follows every checkpoint (`CaptureLoop.keepPinsCurrent`), captures the
-///   last commits and moves its mark to the WAL's end in another slot, letting go of this one.
-///   Only a restart needs every slot, and is stopped.
+/// - Capture holds a reader slot (`pinCaptured`), marked at the last frame it captured, so
+///   that no checkpoint copies a frame into the database file before capture has read it and
+///   the version it replaces (the base of its change, see `PageChangeFormat`); or, while the
+///   application runs FULL, RESTART or TRUNCATE checkpoints (which would wait for a mark
+///   behind), marked *unused*: a checkpoint skips such a slot when it decides how far it may
+///   copy, so it copies every frame at once; copied frames stay in the WAL, so nothing capture
+///   has not read yet is lost. Only a restart needs every slot, and is stopped.
 /// - A RESTART or TRUNCATE checkpoint, having copied everything, waits (its busy handler) for
 ///   the reader slots. Capture watches the checkpoint lock (`CaptureLoop.keepPinsCurrent`):
 ///   it captures the last frames, makes its records durable, and moves the pin to read lock 0
@@ -181,29 +181,6 @@ final class WALPin {
 
     // MARK: - Moving
 
-    /// Capture's pin while frames may remain to be captured: a reader slot whose read mark is
-    /// the last frame captured (`pinMark`, which moves it the way a snapshot's moves). No
-    /// restart happens while any slot is held, and no checkpoint copies a frame capture has not
-    /// read yet into the database file, where it would overwrite the version the frame's change
-    /// is stored against (see `PageChangeFormat`). A checkpoint that reads the mark while it is
-    /// behind copies up to it (PASSIVE, as SQLite's automatic checkpoint) or waits for the slot
-    /// (FULL and up); capture follows it (`CaptureLoop.keepPinsCurrent`), so the mark reaches
-    /// the WAL's end, in another slot, within the capture of what is committed.
-    ///
-    /// Only for the WAL generation capture is in (`captured`): read lock 0 does not stop a
-    /// restart, so the WAL may have begun a new generation since capture last read it, and
-    /// the new generation's frames must not be copied into the database file before capture
-    /// has checked the file against what it captured (`continueInto`). So the index is read
-    /// again once the slot is held (no restart can happen then): in another generation the
-    /// pin stays where it was, and the next step checks the new generation first.
-    @discardableResult
-    func pinCaptured(_ captured: WALPosition) -> Bool {
-        guard !givenBack else { return false }
-        guard let before = index.read(), before.sameGeneration(salt1: captured.salt1, salt2: captured.salt2) else { return false }
-        captureGeneration = (captured.salt1, captured.salt2)
-        return pinMark(captured.frame, mxFrame: before.mxFrame, generation: captureGeneration)
-    }
-
     /// The WAL generation of capture's last `pinCaptured` (nil: a snapshot's pin).
     var captureGeneration: (salt1: UInt32, salt2: UInt32)?
 
@@ -213,7 +190,7 @@ final class WALPin {
     /// for another, through read lock 0, once per mark.
     func makeWayForCheckpoint() {
         guard case .mark(let slot, let frame) = state, index.isLocked(.checkpoint), let now = index.read(),
-              now.mxFrame == frame, hopped != now.mxFrame,
+              now.mxFrame == frame || frame == Self.unusedMark, hopped != now.mxFrame,
               now.nBackfill < now.mxFrame, now.nBackfillAttempted <= now.nBackfill else {
             stuckSince = nil
             return
@@ -222,6 +199,10 @@ final class WALPin {
         guard Date().timeIntervalSince(since) >= 0.001 else { return }
         hopped = now.mxFrame
         stuckSince = nil
+        if frame == Self.unusedMark {
+            hopUnmarked(from: slot, end: now.mxFrame)
+            return
+        }
         _ = holdReadLock0Alone()
         pinMark(frame, mxFrame: now.mxFrame, generation: captureGeneration)
     }
@@ -307,11 +288,11 @@ final class WALPin {
 
     /// Whether capture and pin are where the WAL's `now` wants them, with `captured` the last
     /// commit captured: every commit captured, and the pin on read lock 0 when everything is
-    /// copied, else a reader slot marked at the last frame captured (`pinCaptured`).
+    /// copied, else a reader slot marked at the last frame captured or unused (`pinCaptured`).
     func isCurrent(for now: WALIndexState, captured: WALPosition) -> Bool {
         if Self.everythingCopied(now, captured: captured) { return state == .fileAlone }
         guard now.sameGeneration(salt1: captured.salt1, salt2: captured.salt2), captured.frame == now.mxFrame else { return false }
-        if case .mark(_, captured.frame) = state { return true }
+        if case .mark(_, let mark) = state, mark == captured.frame || mark == Self.unusedMark { return true }
         return false
     }
 
