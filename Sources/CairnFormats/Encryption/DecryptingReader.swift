@@ -41,8 +41,8 @@ package final class DecryptingReader {
         }
         blockSize = header.blockSize
         guard let plaintext = EncryptedFileFormat.plaintextSize(ofEncryptedSize: size, blockSize: blockSize) else {
-            throw .corrupt(file: file.path, offset: size,
-                           detail: "its size, \(size) bytes, is not one an encrypted file with \(blockSize)-byte blocks can have: it was cut inside a block or bytes were added")
+            let detail = "its size, \(size) bytes, is not one an encrypted file with \(blockSize)-byte blocks can have"
+            throw .corrupt(file: file.path, offset: size, detail: detail + ": it was cut inside a block or bytes were added")
         }
         let dataKey = try keys.dataKey(header.dataKeyID, for: file.path)
         cipher = BlockCipher(header: headerBytes, salt: header.salt, dataKey: dataKey)
@@ -116,11 +116,13 @@ package final class DecryptingReader {
     private func failure(_ index: UInt64, _ bytes: UnsafeRawBufferPointer, offset: UInt64) -> EngineError {
         let last = index == blockCount - 1
         if last && cipher.open(bytes, index: index, last: false) != nil {
+            let detail = "the file ends with block \(index), which was not written as the last block"
             return .corrupt(file: path, offset: encryptedSize,
-                            detail: "the file ends with block \(index), which was not written as the last block: it was cut at a block boundary (byte \(encryptedSize)) and the blocks after it are missing")
+                            detail: detail + ": it was cut at a block boundary (byte \(encryptedSize)) and the blocks after it are missing")
         }
         let first = index * UInt64(blockSize)
-        return .corrupt(file: path, offset: offset,
-                        detail: "block \(index) of \(blockCount) (plaintext bytes \(first)..<\(first + UInt64(bytes.count - EncryptedFileFormat.tagSize)), stored at byte \(offset)) failed authentication: its bytes were changed, it was moved from another position or another file, or the file was cut or extended")
+        let plaintext = "plaintext bytes \(first)..<\(first + UInt64(bytes.count - EncryptedFileFormat.tagSize))"
+        let why = "its bytes were changed, it was moved from another position or another file, or the file was cut or extended"
+        return .corrupt(file: path, offset: offset, detail: "block \(index) of \(blockCount) (\(plaintext), stored at byte \(offset)) failed authentication: \(why)")
     }
 }

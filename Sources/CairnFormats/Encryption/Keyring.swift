@@ -36,7 +36,9 @@ package struct Keyring: Sendable, Equatable {
             throw .wrongEncryptionKey(file: file, expected: current.description, keyFile: master.keyFile, found: master.id.description)
         }
         let key = DataKey.random()
-        dataKeys.append(try WrappedDataKey.wrap(key, under: master, created: now, file: file))
+        // Whole seconds: what the document's ISO 8601 dates keep.
+        let created = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
+        dataKeys.append(try WrappedDataKey.wrap(key, under: master, created: created, file: file))
         usn += 1
         return key
     }

@@ -14,13 +14,6 @@ package struct WrappedDataKey: Sendable, Equatable {
     /// `sealedCount` bytes.
     let sealed: [UInt8]
 
-    init(id: EncryptionKeyID, masterKeyID: EncryptionKeyID, created: Date, sealed: [UInt8]) {
-        self.id = id
-        self.masterKeyID = masterKeyID
-        self.created = created
-        self.sealed = sealed
-    }
-
     /// `key` sealed under `master`; `file` (the keyring) is named if the crypto library fails.
     static func wrap(_ key: DataKey, under master: MasterKey, created: Date, file: String) throws(EngineError) -> WrappedDataKey {
         let ad = associatedData(id: key.id, masterKeyID: master.id)
@@ -42,8 +35,8 @@ package struct WrappedDataKey: Sendable, Equatable {
         guard master.id == masterKeyID else {
             throw .wrongEncryptionKey(file: file, expected: masterKeyID.description, keyFile: master.keyFile, found: master.id.description)
         }
-        let damaged = EngineError.corrupt(file: file, offset: nil,
-                                          detail: "the entry of data key \(id) does not unseal under master key \(masterKeyID), whose key file was given: the entry was changed")
+        let detail = "the entry of data key \(id) does not unseal under master key \(masterKeyID), whose key file was given: the entry was changed"
+        let damaged = EngineError.corrupt(file: file, offset: nil, detail: detail)
         let opened: Data
         do {
             let box = try AES.GCM.SealedBox(combined: sealed)
