@@ -62,6 +62,13 @@ let package = Package(
             dependencies: ["CairnGRDB", "Cairn", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Examples/GRDBApp"
         ),
+        // Microbenchmarks of the layers' hot paths, built in release by scripts/bench/*.sh
+        // (`swift build -c release --product cairn-microbench`); they print and assert nothing.
+        .executableTarget(
+            name: "cairn-microbench",
+            dependencies: ["CairnFormats", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/Microbench"
+        ),
         // the command line: parses and prints
         .executableTarget(
             name: "CairnCLI",

@@ -13,7 +13,7 @@ import Testing
 
     static func keyFile(_ dir: TempDir, _ name: String, _ text: String, mode: mode_t = 0o600) -> String {
         let path = dir.file(name)
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
         chmod(path, mode)
         return path
     }

@@ -90,6 +90,10 @@ import Testing
             sequential += buffer[0..<n]
         }
         #expect(sequential == plaintext)
+        var blocks: [UInt8] = []
+        reader.position = UInt64(Self.block + 5)
+        try reader.readBlocks { (b) throws(EngineError) in blocks += b }
+        #expect(blocks == Array(plaintext[(Self.block + 5)...]) && reader.position == reader.plaintextSize)
     }
 
     @Test func readsOnlyTheBlocksARangeNeeds() throws {

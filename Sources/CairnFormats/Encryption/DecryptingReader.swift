@@ -90,6 +90,19 @@ package final class DecryptingReader {
         return out
     }
 
+    /// Hands each block's plaintext to `body` in order, from the one holding `position` (its
+    /// part from `position` on) to the end, and moves `position` to the end: sequential reading
+    /// without copying out (the bytes are valid only during each call).
+    package func readBlocks(_ body: (UnsafeRawBufferPointer) throws(EngineError) -> Void) throws(EngineError) {
+        while position < plaintextSize {
+            let index = position / UInt64(blockSize)
+            let start = Int(position - index * UInt64(blockSize))
+            let plain = try block(index)
+            try plain.withBytes { (b) throws(EngineError) in try body(UnsafeRawBufferPointer(rebasing: b[start...])) }
+            position += UInt64(plain.count - start)
+        }
+    }
+
     /// Authenticates every block, the last one included (so a file cut at a block boundary
     /// is found); returns the plaintext size.
     @discardableResult

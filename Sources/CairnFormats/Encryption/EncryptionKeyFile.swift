@@ -27,7 +27,7 @@ package enum EncryptionKeyFile {
         let file = try open(path)
         try checkProtected(file)
         var bytes = try contents(of: file)
-        defer { bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { _ = bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         return MasterKey(material: try parse(bytes, file: path), keyFile: path)
     }
 
@@ -41,7 +41,7 @@ package enum EncryptionKeyFile {
             throw .keyFileInvalid(path: file, problem: "it holds \(end) characters before its trailing whitespace, not \(hexCount)")
         }
         var key = [UInt8](repeating: 0, count: KeyMaterial.byteCount)
-        defer { key.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { _ = key.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         for i in 0..<KeyMaterial.byteCount {
             guard let high = bytes[2 * i].hexValue, let low = bytes[2 * i + 1].hexValue else {
                 let at = bytes[2 * i].isHexDigit ? 2 * i + 2 : 2 * i + 1
