@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -30,7 +31,8 @@ let package = Package(
         // formats and storage (file formats, checksums, compression, positional I/O; no SQLite, no control file)
         .target(
             name: "CairnFormats",
-            dependencies: ["CSystemShim", "CPageDelta", "CZstd", "CXXHash", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CSystemShim", "CPageDelta", "CZstd", "CXXHash", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Crypto", package: "swift-crypto")],
             // Storage faults can be injected in debug builds only (the tests'); never in a release.
             swiftSettings: [.define("CAIRN_FAULT_INJECTION", .when(configuration: .debug))]
         ),
@@ -59,6 +61,13 @@ let package = Package(
             name: "cairn-grdb-example",
             dependencies: ["CairnGRDB", "Cairn", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Examples/GRDBApp"
+        ),
+        // Microbenchmarks of the layers' hot paths, built in release by scripts/bench/*.sh
+        // (`swift build -c release --product cairn-microbench`); they print and assert nothing.
+        .executableTarget(
+            name: "cairn-microbench",
+            dependencies: ["CairnFormats", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/Microbench"
         ),
         // the command line: parses and prints
         .executableTarget(

@@ -9,16 +9,16 @@ enum ExitStatus {
 
     static func of(_ error: EngineError) -> Int32 {
         switch error {
-        case .invalidArgument, .invalidSetting, .targetExists: return 64
+        case .invalidArgument, .invalidSetting, .targetExists, .keyFileUnprotected, .keyFileInvalid: return 64
         // A capture worker's exit status tells its guardian the database is gone (final).
         case .databaseVanished: return WorkerProcess.databaseVanishedStatus
         case .databaseMissing, .notRegistered, .backupNotFound, .noBackups, .missingFile: return 3
         case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat: return 4
-        case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite, .copyNotCataloged: return 5
+        case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite, .copyNotCataloged, .wrongEncryptionKey: return 5
         case .io, .diskFull, .recoveryAreaFull: return 6
-        case .restorePointNotFound, .noBackupForRestorePoint, .missingLog: return 3
+        case .restorePointNotFound, .noBackupForRestorePoint, .missingLog, .dataKeyMissing: return 3
         case .walReplaced: return 76
-        case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable, .readOnlyCatalog: return 1
+        case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable, .readOnlyCatalog, .cryptoFailed: return 1
         case .lockNotAcquired: return lockNotAcquired
         case .cancelled: return 130
         }

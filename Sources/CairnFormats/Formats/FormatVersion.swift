@@ -8,4 +8,6 @@ package enum FormatVersion {
     package static let manifest = 1
     package static let backupPiece: UInt32 = 1
     package static let repository = 1
+    package static let encryptedFile: UInt32 = 1
+    package static let keyring = 1
 }

@@ -48,6 +48,18 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
     case cancelled(operation: String)
     /// A setting given a value it cannot take, named by each front end its own way.
     case invalidSetting(Setting, value: String, problem: String)
+    /// The encryption key file can be read or written by group or others (`mode`, octal).
+    case keyFileUnprotected(path: String, mode: String)
+    /// The encryption key file is missing, unreadable or does not hold a key (`problem` never
+    /// quotes its content).
+    case keyFileInvalid(path: String, problem: String)
+    /// `file` (a keyring) is wrapped under master key `expected`, but `keyFile` holds `found`.
+    case wrongEncryptionKey(file: String, expected: String, keyFile: String, found: String)
+    /// `file` was encrypted with data key `keyID`, which `keyring` does not hold.
+    case dataKeyMissing(file: String, keyID: String, keyring: String)
+    /// The crypto library failed where it does not fail on valid input (not an
+    /// authentication failure: those are `corrupt`).
+    case cryptoFailed(operation: String, file: String, detail: String)
 
     package var description: String {
         switch self {
@@ -134,6 +146,16 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
             return "The database was opened from the repository \(repo) alone (in memory, read-only), so nothing can be recorded. To protect it again, rebuild its control file with `cairn catalog rebuild DB --repo \(repo)`."
         case let .copyNotCataloged(path, detail):
             return "\(path) cannot be cataloged: \(detail). Nothing was recorded and \(path) was not changed."
+        case let .keyFileUnprotected(path, mode):
+            return "The encryption key file \(path) can be read or written by other users (mode \(mode)); Cairn does not use a key that others can read or replace. Run `chmod 600 \(path)` and run the command again (if others may have read the key, also make a new one and rotate the keyring to it)."
+        case let .keyFileInvalid(path, problem):
+            return "The encryption key file \(path) cannot be used: \(problem). A key file holds one 256-bit key as 64 hexadecimal characters (a trailing newline is allowed), as `openssl rand -hex 32` writes it. If backups were written with this key, restore the file from where you keep a copy of it; a new key cannot read them."
+        case let .wrongEncryptionKey(file, expected, keyFile, found):
+            return "\(file) is encrypted under master key \(expected), but the key file \(keyFile) holds key \(found). Give the key file that holds key \(expected) (CAIRN_ENCRYPTION_KEY_FILE); if the keyring was rotated to a new key, give the new key's file. Nothing was changed."
+        case let .dataKeyMissing(file, keyID, keyring):
+            return "\(file) was encrypted with data key \(keyID), which the keyring \(keyring) does not hold. Use the keyring of the repository this file belongs to; without that data key the file cannot be decrypted. Nothing was changed."
+        case let .cryptoFailed(operation, file, detail):
+            return "\(operation) failed for \(file) in the crypto library (\(detail)). Nothing was recorded; run the command again, and report it if it happens again."
         case let .walChanged(path, detail):
             return "The write-ahead log \(path) changed in a way SQLite does not allow while Cairn read it (\(detail)). Nothing was recorded; run the command again."
         }
