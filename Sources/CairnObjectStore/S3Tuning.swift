@@ -20,6 +20,8 @@ package struct S3Tuning: Sendable, Equatable {
     package var maxConcurrentParts = 4
     /// Largest response `get` holds in memory; bigger objects are read with `download`.
     package var maxInMemoryObject = 64 << 20
+    /// Keys asked for per ListObjectsV2 page (S3 sends at most 1000).
+    package var listPageSize = 1000
 
     package init() {}
 

@@ -87,6 +87,9 @@ package struct SigV4Signer: Sendable {
         Digests.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: signingKey(dateStamp: dateStamp)))
     }
 
+    /// Lowercase hex SHA-256 of a payload, as `payloadHash` wants it.
+    package static func payloadHash(_ bytes: [UInt8]) -> String { Digests.hex(SHA256.hash(data: bytes)) }
+
     private func scope(_ dateStamp: String) -> String { "\(dateStamp)/\(region)/\(service)/aws4_request" }
 
     private func signedHeaders(_ request: Request) -> String {
