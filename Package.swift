@@ -80,10 +80,11 @@ let package = Package(
         // Tests, by kind. Unit: pure functions and formats, in process, no other process runs.
         .testTarget(name: "CairnUnitTests", dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CSQLite", "CairnTestSupport"]),
         // What the integration and stress tests share (scratch directories, the ledger
-        // database, running the `cairn` executable and other processes).
+        // database, running the `cairn` executable and other processes, an S3 server on loopback).
         .target(
             name: "CairnTestSupport",
-            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Tests/CairnTestSupport"
         ),
         // Integration: real databases written by other processes, the `cairn` executable
