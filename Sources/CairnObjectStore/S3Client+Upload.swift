@@ -95,7 +95,8 @@ extension S3Client {
 
     /// Reads the parts in order (hashing the whole file on the way) and sends them in parallel.
     func uploadParts(_ key: String, uploadId: String, file: LocalFile, size: UInt64) async throws -> ([UploadedPart], PayloadDigest) {
-        let partSize = UInt64(max(configuration.tuning.partSize, 5 << 20))
+        // S3 wants parts of at least 5 MiB (the last excepted) and at most 10,000 of them.
+        let partSize = max(UInt64(max(configuration.tuning.partSize, 5 << 20)), (size + 9_999) / 10_000)
         let count = Int((size + partSize - 1) / partSize)
         var whole = SHA256()
         let parts = try await boundedMap(count: count, maxInFlight: configuration.tuning.maxConcurrentParts, prepare: { index in
