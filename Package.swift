@@ -17,7 +17,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -38,6 +40,12 @@ let package = Package(
         ),
         // the model: the control file and its transactions, records, lineage, policies and the pure planners
         .target(name: "CairnCatalog", dependencies: ["CairnFormats", .product(name: "Logging", package: "swift-log")]),
+        // S3-compatible object storage: SigV4 signing, one shared HTTP client, retries, multipart (no SQLite, no catalog)
+        .target(
+            name: "CairnObjectStore",
+            dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]
+        ),
         // the engines: access to the live database and its WAL, capture, backup, recovery, retention
         .target(
             name: "CairnEngines",
@@ -78,19 +86,20 @@ let package = Package(
             ]
         ),
         // Tests, by kind. Unit: pure functions and formats, in process, no other process runs.
-        .testTarget(name: "CairnUnitTests", dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite", "CairnTestSupport"]),
+        .testTarget(name: "CairnUnitTests", dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CSQLite", "CairnTestSupport"]),
         // What the integration and stress tests share (scratch directories, the ledger
-        // database, running the `cairn` executable and other processes).
+        // database, running the `cairn` executable and other processes, an S3 server on loopback).
         .target(
             name: "CairnTestSupport",
-            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Tests/CairnTestSupport"
         ),
         // Integration: real databases written by other processes, the `cairn` executable
         // (a dependency, so it is rebuilt with them: never a stale binary), the GRDB example.
         .testTarget(
             name: "CairnIntegrationTests",
-            dependencies: ["Cairn", "CairnGRDB", "CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite", "CairnCLI",
+            dependencies: ["Cairn", "CairnGRDB", "CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CSQLite", "CairnCLI",
                            "cairn-grdb-example", "CairnTestSupport",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]

@@ -1,0 +1,57 @@
+import Synchronization
+
+/// The kinds of request the client counts.
+package enum S3RequestKind: Sendable, CaseIterable {
+    case put, get, head, list, delete
+    /// UploadPart requests.
+    case multipartPart
+    /// CreateMultipartUpload, CompleteMultipartUpload, AbortMultipartUpload, ListMultipartUploads.
+    case multipartControl
+    /// CreateBucket.
+    case bucket
+}
+
+/// Requests sent so far, by kind. Every attempt counts (a retried PUT counts twice under
+/// `puts`); `retries` counts the attempts after the first.
+package struct S3RequestCounts: Sendable, Equatable {
+    package var puts = 0
+    package var gets = 0
+    package var heads = 0
+    package var lists = 0
+    package var deletes = 0
+    package var multipartParts = 0
+    package var multipartControl = 0
+    package var bucketRequests = 0
+    package var retries = 0
+
+    package init() {}
+
+    package var total: Int { puts + gets + heads + lists + deletes + multipartParts + multipartControl + bucketRequests }
+
+    mutating func add(_ kind: S3RequestKind) {
+        switch kind {
+        case .put: puts += 1
+        case .get: gets += 1
+        case .head: heads += 1
+        case .list: lists += 1
+        case .delete: deletes += 1
+        case .multipartPart: multipartParts += 1
+        case .multipartControl: multipartControl += 1
+        case .bucket: bucketRequests += 1
+        }
+    }
+}
+
+/// The live counters, safe to update from any task.
+final class S3RequestCounters: Sendable {
+    private let counts = Mutex(S3RequestCounts())
+
+    func record(_ kind: S3RequestKind, retry: Bool) {
+        counts.withLock {
+            $0.add(kind)
+            if retry { $0.retries += 1 }
+        }
+    }
+
+    var snapshot: S3RequestCounts { counts.withLock { $0 } }
+}
