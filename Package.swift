@@ -56,7 +56,7 @@ let package = Package(
         // the public API an application embeds
         .target(
             name: "Cairn",
-            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         // in-process protection of a GRDB DatabasePool
@@ -82,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "CairnCLI",
             dependencies: [
-                "Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CSystemShim",
+                "Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CSystemShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
