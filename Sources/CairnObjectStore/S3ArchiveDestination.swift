@@ -201,10 +201,13 @@ package struct S3ArchiveDestination: ArchiveDestination {
     /// By HEAD; nil when it is not there, or when the service cannot be asked (logged).
     package func size(of fileName: String) -> UInt64? {
         do throws(EngineError) {
-            return try head(try key(fileName))?.size
+            return try checkedSize(of: fileName)
         } catch {
             logger.warning("cannot look for \(fileName) in \(Self.redacted(name)): \(error.description)")
             return nil
         }
     }
+
+    /// By HEAD; nil when it is not there; throws when the service cannot be asked.
+    package func checkedSize(of fileName: String) throws(EngineError) -> UInt64? { try head(try key(fileName))?.size }
 }

@@ -292,6 +292,15 @@ import Testing
             let copies = report.logs.first { $0.sequence == third.sequence }?.copies ?? []
             #expect(copies.first { $0.destination == a.s3 }?.state == "EXPIRED" && copies.first { $0.destination == a.local }?.state == "ARCHIVED", "\(report)")
             #expect(report.expiredLogs == 0)
+            // Without credentials the bucket cannot be asked: its copies keep their state, and the report says why.
+            var noKey = env
+            noKey["AWS_ACCESS_KEY_ID"] = ""
+            let unchecked = Shell.run([Paths.cairn, "crosscheck", a.db, "--json"], environment: noKey)
+            try #require(unchecked.status == 0, "\(unchecked.stderr)")
+            let kept = try JSONDecoder().decode(CrosscheckReport.self, from: Data(unchecked.stdout.utf8))
+            let s3Copies = kept.logs.flatMap(\.copies).filter { $0.destination == a.s3 }
+            #expect(s3Copies.count == a.logs.count && s3Copies.allSatisfy { $0.state == $0.previous && $0.problem?.contains("AWS_ACCESS_KEY_ID") == true }, "\(kept)")
+            #expect(s3Copies.map(\.state).sorted() == ["ARCHIVED", "ARCHIVED", "EXPIRED"] && kept.expiredLogs == 0)
 
             // Recovery finds the damage itself and reads each log from the directory instead.
             try a.removeOnlineLogs()
