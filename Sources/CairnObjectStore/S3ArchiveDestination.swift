@@ -10,7 +10,8 @@ import Logging
 /// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; CAIRN_S3_PATH_STYLE=1 forces path-style
 /// addressing), never from the name, so no secret is ever in the control file or a message.
 /// Every process that archives or restores needs them. One shared client per bucket and
-/// configuration serves the process (`S3ClientRegistry`).
+/// configuration serves the process (`S3ClientRegistry`); once its endpoint gave no answer,
+/// calls fail at once for `S3ClientRegistry.quietPeriod` rather than wait for it again.
 ///
 /// The interface is synchronous, the client async: each call runs its requests through
 /// `BlockingBridge` and waits, so it must be called from a thread of its own (as the archiver,
@@ -112,9 +113,15 @@ package struct S3ArchiveDestination: ArchiveDestination {
         } catch {
             throw error.engineError(destination: name)
         }
+        if let silent = registry.recentSilence(of: client) {
+            throw .objectStore(url: url(key), problem: "\(url(key)) was not asked: the endpoint gave no answer \(Int(silent.age.components.seconds)) s ago, and is tried again \(Int(S3ClientRegistry.quietPeriod.components.seconds)) s after that. \(silent.error.description)")
+        }
         do throws(S3Error) {
-            return try BlockingBridge.run { () async throws(S3Error) -> T in try await operation(client) }
+            let result = try BlockingBridge.run { () async throws(S3Error) -> T in try await operation(client) }
+            registry.record(nil, of: client)
+            return result
         } catch {
+            if case .unreachable = error { registry.record(error, of: client) } else { registry.record(nil, of: client) }
             throw error.engineError(url: url(key))
         }
     }

@@ -19,7 +19,14 @@ package final class S3ClientRegistry: Sendable {
         let configuration: S3Configuration
         let client: S3Client
         var closed = false
+        /// The last request's endpoint gave no answer (after every retry), and when.
+        var silence: (error: S3Error, at: ContinuousClock.Instant)?
     }
+
+    /// How long after its endpoint gave no answer a client is not tried again: each attempt
+    /// at a dead endpoint costs the connect timeout times the attempts (a minute by
+    /// default), which a recovery looking at every log would pay once per log.
+    package static let quietPeriod: Duration = .seconds(30)
 
     private let entries = Mutex<[Entry]>([])
     private let logger: Logger
@@ -34,6 +41,25 @@ package final class S3ClientRegistry: Sendable {
             let client = try S3Client(bucket: bucket, configuration: configuration, logger: logger)
             entries.append(Entry(bucket: bucket, configuration: configuration, client: client))
             return client
+        }
+    }
+
+    /// The failure of `client`'s last request when its endpoint gave no answer less than
+    /// `quietPeriod` ago, with how long ago.
+    package func recentSilence(of client: S3Client) -> (error: S3Error, age: Duration)? {
+        entries.withLock { entries in
+            guard let silence = entries.first(where: { $0.client === client })?.silence else { return nil }
+            let age = ContinuousClock.now - silence.at
+            return age < Self.quietPeriod ? (silence.error, age) : nil
+        }
+    }
+
+    /// Records how a request through `client` ended: `failure` nil when the endpoint answered
+    /// (whatever it said), else the `unreachable` error.
+    package func record(_ failure: S3Error?, of client: S3Client) {
+        entries.withLock { entries in
+            guard let i = entries.firstIndex(where: { $0.client === client }) else { return }
+            entries[i].silence = failure.map { ($0, ContinuousClock.now) }
         }
     }
 

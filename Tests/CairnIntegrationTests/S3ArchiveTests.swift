@@ -203,6 +203,21 @@ import Testing
         }
     }
 
+    @Test func aSilentEndpointIsNotAskedAgainAtOnce() async throws {
+        let closed = try #require(TCPProbe.freePort())
+        var tuning = S3Tuning()
+        (tuning.maxAttempts, tuning.connectTimeout, tuning.baseBackoff) = (2, .milliseconds(300), .milliseconds(5))
+        let env = ["AWS_ENDPOINT_URL_S3": "http://127.0.0.1:\(closed)", "AWS_ACCESS_KEY_ID": "AKIAUNUSED", "AWS_SECRET_ACCESS_KEY": "unused"]
+        let dest = S3ArchiveDestination(name: "s3://\(Self.bucket)/silent-\(closed)", environment: env, overrides: S3Overrides(tuning: tuning), logger: quietLogger)
+        guard case let .objectStore(_, first)? = await Self.engineError({ _ = try dest.checkedSize(of: "log-1") }) else { Issue.record("a closed port answered"); return }
+        #expect(first.contains("no answer from http://127.0.0.1:\(closed)"), "\(first)")
+        // Within the quiet period: refused at once, saying why.
+        let started = ContinuousClock.now
+        guard case let .objectStore(url, second)? = await Self.engineError({ _ = try dest.checkedSize(of: "log-2") }) else { Issue.record("second call"); return }
+        #expect(ContinuousClock.now - started < .milliseconds(250))
+        #expect(url.hasSuffix("/log-2") && second.contains("was not asked") && second.contains("no answer from"), "\(second)")
+    }
+
     // MARK: - Through the cairn executable
 
     /// A database registered with `--archive-dest s3://BUCKET/logs --archive-dest DIR --min-succeed 2`,
