@@ -3,6 +3,7 @@
 @testable import CairnEngines
 @testable import CairnObjectStore
 @testable import CairnCLI
+import Cairn
 import CairnTestSupport
 import Foundation
 import Testing
@@ -218,10 +219,23 @@ import Testing
         #expect(url.hasSuffix("/log-2") && second.contains("was not asked") && second.contains("no answer from"), "\(second)")
     }
 
+    @Test func thePublicAPIKnowsS3DestinationNames() async throws {
+        let dir = TempDir()
+        let db = dir.file("app.db")
+        Ledger.create(db, filler: 10)
+        do {
+            _ = try await ProtectedDatabase.register(db, Registration(archiveDestinations: ["s3://x/logs"]))
+            Issue.record("a malformed s3:// name was registered (as a directory?)")
+        } catch {
+            #expect(error.code == .invalidRequest && error.message.contains("'x' is not a valid S3 bucket name"), "\(error)")
+        }
+    }
+
     // MARK: - Through the cairn executable
 
     /// A database registered with `--archive-dest s3://BUCKET/logs --archive-dest DIR --min-succeed 2`,
-    /// backed up, with three logs written by sqlite3 and archived by `cairn archive --once`.
+    /// backed up, with three logs written by sqlite3 and archived by `cairn archive --once`, and
+    /// a fourth by `cairn archive --follow` (stopped by SIGINT).
     struct Archived {
         let db: String
         let local: String
@@ -255,8 +269,23 @@ import Testing
             try run("archive", db, "--once")
         }
         hold.release()
+        // Then `archive --follow`: its capture worker (this executable, started by the guardian) archives too.
+        let follow = Process()
+        follow.executableURL = URL(fileURLWithPath: Paths.cairn)
+        follow.arguments = ["archive", db, "--follow"]
+        follow.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let followLog = dir.file("follow.log")
+        _ = FileManager.default.createFile(atPath: followLog, contents: nil)
+        follow.standardError = FileHandle(forWritingAtPath: followLog)
+        follow.standardOutput = FileHandle.nullDevice
+        try follow.run()
+        let captured = Await.capture(of: db) && { Ledger.write(db, 40, seed: 4); return Await.captured(db, through: 160) }()
+        kill(follow.processIdentifier, SIGINT)
+        follow.waitUntilExit()
+        let said = (try? String(contentsOfFile: followLog, encoding: .utf8)) ?? ""
+        try #require(captured && follow.terminationStatus == 0, "archive --follow (S3 endpoint \(server.endpoint)): status \(follow.terminationStatus): \(said)")
         let logs = try Catalog.open(database: db, logger: quietLogger).control.redo.logs.sorted { $0.sequence < $1.sequence }
-        try #require(logs.count >= 3, "\(logs)")
+        try #require(logs.count >= 4 && logs.last?.highScn == 160, "\(logs)")
         for log in logs {
             #expect(log.status == .archived && log.destinations.map(\.destination).sorted() == [local, s3].sorted(), "\(log)")
             #expect(log.destinations.allSatisfy { $0.state == .archived }, "\(log.destinations)")
@@ -315,7 +344,7 @@ import Testing
             let kept = try JSONDecoder().decode(CrosscheckReport.self, from: Data(unchecked.stdout.utf8))
             let s3Copies = kept.logs.flatMap(\.copies).filter { $0.destination == a.s3 }
             #expect(s3Copies.count == a.logs.count && s3Copies.allSatisfy { $0.state == $0.previous && $0.problem?.contains("AWS_ACCESS_KEY_ID") == true }, "\(kept)")
-            #expect(s3Copies.map(\.state).sorted() == ["ARCHIVED", "ARCHIVED", "EXPIRED"] && kept.expiredLogs == 0)
+            #expect(s3Copies.map(\.state).sorted() == Array(repeating: "ARCHIVED", count: a.logs.count - 1) + ["EXPIRED"] && kept.expiredLogs == 0)
 
             // Recovery finds the damage itself and reads each log from the directory instead.
             try a.removeOnlineLogs()
