@@ -40,10 +40,11 @@ let package = Package(
         ),
         // the model: the control file and its transactions, records, lineage, policies and the pure planners
         .target(name: "CairnCatalog", dependencies: ["CairnFormats", .product(name: "Logging", package: "swift-log")]),
-        // S3-compatible object storage: SigV4 signing, one shared HTTP client, retries, multipart (no SQLite, no catalog)
+        // S3-compatible object storage: SigV4 signing, one shared HTTP client, retries, multipart, and the
+        // s3:// archive destination (no SQLite, no catalog)
         .target(
             name: "CairnObjectStore",
-            dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Crypto", package: "swift-crypto"),
+            dependencies: ["CairnFormats", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]
         ),
         // the engines: access to the live database and its WAL, capture, backup, recovery, retention
@@ -55,7 +56,7 @@ let package = Package(
         // the public API an application embeds
         .target(
             name: "Cairn",
-            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         // in-process protection of a GRDB DatabasePool
@@ -81,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "CairnCLI",
             dependencies: [
-                "Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CSystemShim",
+                "Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CSystemShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -14,7 +14,7 @@ public struct CairnError: Error, Sendable, CustomStringConvertible {
         /// The same as ``rawValue``.
         public var description: String { rawValue }
 
-        /// Reading or writing a file failed (see `underlying`).
+        /// Reading or writing a file, or an object in object storage, failed (see `underlying`).
         public static let ioFailed = Code(rawValue: "io-failed")
         /// The file system or the recovery area has no room left.
         public static let noSpace = Code(rawValue: "no-space")

@@ -1,5 +1,6 @@
 import Foundation
 import CairnFormats
+import CairnObjectStore
 
 /// Runs blocking engine work on a thread of its own (the engines read and write files with
 /// positional I/O on reused buffers; they never block Swift's cooperative pool), with the
@@ -8,6 +9,8 @@ import CairnFormats
 /// error's message.
 func detached<T: Sendable>(database: String? = nil, progress: ProgressHandler?,
                            _ work: @escaping @Sendable (OperationMonitor) throws(EngineError) -> T) async throws(CairnError) -> T {
+    // Every operation of the public API comes through here: s3:// destinations resolve from the first one on.
+    ObjectStoreSetup.register()
     var report: (@Sendable (ProgressReport) -> Void)?
     if let progress { report = { r in progress(OperationProgress(r)) } }
     let monitor = OperationMonitor(report: report)

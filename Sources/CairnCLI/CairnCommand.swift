@@ -6,6 +6,7 @@ import Logging
 import CairnFormats
 import CairnCatalog
 import CairnEngines
+import CairnObjectStore
 
 @main
 struct CairnCommand: ParsableCommand {
@@ -27,6 +28,8 @@ struct CairnCommand: ParsableCommand {
             h.logLevel = ProcessInfo.processInfo.environment["CAIRN_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
             return h
         }
+        // s3:// archive destinations, here and in the capture workers (this same executable).
+        ObjectStoreSetup.register()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -2,7 +2,7 @@ import CairnFormats
 import CairnEngines
 
 /// The `cairn` command's exit statuses: 1 generic, 3 not found, 4 verification or
-/// corruption, 5 identity mismatch, 6 disk full or I/O, 64 usage, 75 another Cairn command
+/// corruption, 5 identity mismatch, 6 disk full, I/O or object storage, 64 usage, 75 another Cairn command
 /// holds a lock (try again later), 76 the WAL was replaced under capture, 130 cancelled.
 enum ExitStatus {
     static let lockNotAcquired: Int32 = 75
@@ -15,7 +15,7 @@ enum ExitStatus {
         case .databaseMissing, .notRegistered, .backupNotFound, .noBackups, .missingFile: return 3
         case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat: return 4
         case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite, .copyNotCataloged, .wrongEncryptionKey: return 5
-        case .io, .diskFull, .recoveryAreaFull: return 6
+        case .io, .diskFull, .recoveryAreaFull, .objectStore: return 6
         case .restorePointNotFound, .noBackupForRestorePoint, .missingLog, .dataKeyMissing: return 3
         case .walReplaced: return 76
         case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable, .readOnlyCatalog, .cryptoFailed: return 1

@@ -7,25 +7,27 @@ extension S3Client {
     /// multipart upload with up to `tuning.maxConcurrentParts` parts of `tuning.partSize` in
     /// flight (aborted on any failure). Each payload's SHA-256 is signed and sent as
     /// `x-amz-checksum-sha256` for the service to verify. With `ifNoneMatch`, an existing
-    /// object is never replaced: the upload fails with `alreadyExists`.
-    package func put(key: String, fileAt path: String, ifNoneMatch: Bool = false) async throws(S3Error) -> S3PutResult {
-        try await run("PUT", key: key) {
+    /// object is never replaced: the upload fails with `alreadyExists`. `metadata` is stored
+    /// with the object as user metadata (`x-amz-meta-NAME`, signed; see `metadataHeaders`).
+    package func put(key: String, fileAt path: String, ifNoneMatch: Bool = false, metadata: [String: String] = [:]) async throws(S3Error) -> S3PutResult {
+        let userMetadata = try Self.metadataHeaders(metadata, bucket: bucket, key: key)
+        return try await run("PUT", key: key) {
             let file = try LocalFile.openForReading(path)
             defer { file.close() }
             let size = try file.size()
             if size <= UInt64(configuration.tuning.multipartThreshold) {
-                return try await putSingle(key, try file.read(offset: 0, count: Int(size)), ifNoneMatch: ifNoneMatch)
+                return try await putSingle(key, try file.read(offset: 0, count: Int(size)), ifNoneMatch: ifNoneMatch, metadata: userMetadata)
             }
-            return try await putMultipart(key, file: file, size: size, ifNoneMatch: ifNoneMatch)
+            return try await putMultipart(key, file: file, size: size, ifNoneMatch: ifNoneMatch, metadata: userMetadata)
         }
     }
 
     /// One PUT of `body`, its SHA-256 signed and sent as checksum.
-    func putSingle(_ key: String, _ body: ByteBuffer, ifNoneMatch: Bool) async throws -> S3PutResult {
+    func putSingle(_ key: String, _ body: ByteBuffer, ifNoneMatch: Bool, metadata: [(name: String, value: String)] = []) async throws -> S3PutResult {
         let digest = PayloadDigest(of: body)
         var request = S3Request(.put, "PUT", .PUT, bucket: bucket, key: key)
         request.setBody(body, hash: digest.hex)
-        request.headers = Self.checksumHeaders(digest) + (ifNoneMatch ? [(name: "if-none-match", value: "*")] : [])
+        request.headers = Self.checksumHeaders(digest) + metadata + (ifNoneMatch ? [(name: "if-none-match", value: "*")] : [])
         let response: S3Response
         do {
             response = try await transport.send(request)
@@ -58,13 +60,30 @@ extension S3Client {
     static func checksumHeaders(_ digest: PayloadDigest) -> [(name: String, value: String)] {
         [(name: "x-amz-checksum-sha256", value: digest.base64), (name: "x-amz-sdk-checksum-algorithm", value: "SHA256")]
     }
+
+    /// The `x-amz-meta-NAME` headers of `metadata`, sorted by name. Names are lowercase
+    /// letters, digits and '-' (S3 lowercases them anyway); values are printable ASCII, so
+    /// they travel unchanged in a header and are signed like any other.
+    static func metadataHeaders(_ metadata: [String: String], bucket: String, key: String) throws(S3Error) -> [(name: String, value: String)] {
+        var headers: [(name: String, value: String)] = []
+        for (name, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            guard !name.isEmpty, name.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }) else {
+                throw .invalidMetadata(bucket: bucket, key: key, problem: "the name '\(name)' is not made of lowercase letters, digits and '-'")
+            }
+            guard value.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) }) else {
+                throw .invalidMetadata(bucket: bucket, key: key, problem: "the value of '\(name)' is not printable ASCII")
+            }
+            headers.append((name: "x-amz-meta-" + name, value: value))
+        }
+        return headers
+    }
 }
 
 extension S3Client {
-    func putMultipart(_ key: String, file: LocalFile, size: UInt64, ifNoneMatch: Bool) async throws -> S3PutResult {
+    func putMultipart(_ key: String, file: LocalFile, size: UInt64, ifNoneMatch: Bool, metadata: [(name: String, value: String)]) async throws -> S3PutResult {
         // Fails fast before sending anything; the conditional completion below is what guarantees it.
         if ifNoneMatch, try await headObject(key) != nil { throw S3Error.alreadyExists(bucket: bucket, key: key) }
-        let uploadId = try await createMultipartUpload(key)
+        let uploadId = try await createMultipartUpload(key, metadata: metadata)
         do {
             let (parts, whole) = try await uploadParts(key, uploadId: uploadId, file: file, size: size)
             let composite = PayloadDigest.composite(parts.map(\.checksum))
@@ -82,10 +101,11 @@ extension S3Client {
         { $0.contains("-") ? $0 : "\($0)-\(count)" }
     }
 
-    func createMultipartUpload(_ key: String) async throws -> String {
+    /// Starts a multipart upload; the object's user metadata is given here, not at completion.
+    func createMultipartUpload(_ key: String, metadata: [(name: String, value: String)] = []) async throws -> String {
         var request = S3Request(.multipartControl, "CreateMultipartUpload", .POST, bucket: bucket, key: key)
         request.query = [QueryItem("uploads")]
-        request.headers = [(name: "x-amz-checksum-algorithm", value: "SHA256")]
+        request.headers = [(name: "x-amz-checksum-algorithm", value: "SHA256")] + metadata
         let response = try await transport.send(request)
         guard let id = response.xml.flatMap(S3Responses.uploadId) else {
             throw S3Error.invalidResponse(operation: "CreateMultipartUpload", bucket: bucket, key: key, detail: "no UploadId in the answer")

@@ -38,7 +38,8 @@ package final class S3Client: Sendable {
     /// Requests sent so far, by kind.
     package var requestCounts: S3RequestCounts { counters.snapshot }
 
-    /// The object's size, ETag, modification time and stored SHA-256 checksum; nil when it does not exist.
+    /// The object's size, ETag, modification time, stored SHA-256 checksum and user metadata;
+    /// nil when it does not exist.
     package func head(key: String) async throws(S3Error) -> S3ObjectInfo? {
         try await run("HEAD", key: key) { try await self.headObject(key) }
     }
@@ -56,9 +57,10 @@ package final class S3Client: Sendable {
     }
 
     /// Stores `bytes` (a small object, sent in one PUT). With `ifNoneMatch`, fails with
-    /// `alreadyExists` rather than replace an existing object.
-    package func put(key: String, bytes: [UInt8], ifNoneMatch: Bool = false) async throws(S3Error) -> S3PutResult {
-        try await run("PUT", key: key) { try await self.putSingle(key, ByteBuffer(bytes: bytes), ifNoneMatch: ifNoneMatch) }
+    /// `alreadyExists` rather than replace an existing object. `metadata`: user metadata.
+    package func put(key: String, bytes: [UInt8], ifNoneMatch: Bool = false, metadata: [String: String] = [:]) async throws(S3Error) -> S3PutResult {
+        let userMetadata = try Self.metadataHeaders(metadata, bucket: bucket, key: key)
+        return try await run("PUT", key: key) { try await self.putSingle(key, ByteBuffer(bytes: bytes), ifNoneMatch: ifNoneMatch, metadata: userMetadata) }
     }
 
     /// Creates the bucket in the configured region (nothing happens when this account owns it already).
@@ -103,6 +105,8 @@ package final class S3Client: Sendable {
 }
 
 extension S3Client {
+    static let metadataPrefix = "x-amz-meta-"
+
     func headObject(_ key: String) async throws -> S3ObjectInfo? {
         var request = S3Request(.head, "HEAD", .HEAD, bucket: bucket, key: key)
         request.headers = [(name: "x-amz-checksum-mode", value: "ENABLED")]
@@ -112,8 +116,12 @@ extension S3Client {
         guard let size = response.header("content-length").flatMap({ UInt64($0) }) else {
             throw S3Error.invalidResponse(operation: "HEAD", bucket: bucket, key: key, detail: "no Content-Length")
         }
+        var metadata: [String: String] = [:]
+        for header in response.headers where header.name.lowercased().hasPrefix(Self.metadataPrefix) {
+            metadata[String(header.name.lowercased().dropFirst(Self.metadataPrefix.count))] = header.value
+        }
         return S3ObjectInfo(key: key, size: size, etag: response.header("etag") ?? "", lastModified: response.header("last-modified").flatMap(AmzDate.parseHTTPDate),
-                            checksumSHA256: response.header("x-amz-checksum-sha256"))
+                            checksumSHA256: response.header("x-amz-checksum-sha256"), metadata: metadata)
     }
 
     func getObject(_ key: String, range: Range<UInt64>?) async throws -> [UInt8] {

@@ -49,6 +49,8 @@ package enum S3Error: Error, CustomStringConvertible, Equatable {
     case tooLarge(bucket: String, key: String, size: UInt64, limit: Int)
     /// The key cannot name an object.
     case invalidKey(bucket: String, key: String, problem: String)
+    /// User metadata that cannot be sent in a header.
+    case invalidMetadata(bucket: String, key: String, problem: String)
     case cancelled(operation: String)
 
     package var description: String {
@@ -69,6 +71,8 @@ package enum S3Error: Error, CustomStringConvertible, Equatable {
             return "s3://\(bucket)/\(key) has \(size) bytes, more than the \(limit) bytes read into memory at once. Download it to a file instead."
         case let .invalidKey(bucket, key, problem):
             return "'\(key)' cannot be an object key in s3://\(bucket): \(problem). Keys have 1 to 1024 bytes of UTF-8."
+        case let .invalidMetadata(bucket, key, problem):
+            return "The metadata given for s3://\(bucket)/\(key) cannot be sent: \(problem). Nothing was stored."
         case let .cancelled(operation):
             return "\(operation) was cancelled before it completed."
         }

@@ -22,6 +22,8 @@ package struct S3ObjectInfo: Sendable, Equatable {
     package let lastModified: Date?
     /// The stored `x-amz-checksum-sha256` (base64, `…-N` for a multipart object), if any.
     package let checksumSHA256: String?
+    /// User metadata (`x-amz-meta-NAME` headers), by lowercase NAME.
+    package let metadata: [String: String]
 
     /// Stored by multipart upload: S3 gives such objects an ETag ending with `-N` (N parts).
     package var isMultipart: Bool {

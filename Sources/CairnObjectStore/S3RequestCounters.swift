@@ -3,6 +3,8 @@ import Synchronization
 /// The kinds of request the client counts.
 package enum S3RequestKind: Sendable, CaseIterable {
     case put, get, head, list, delete
+    /// CopyObject (a PUT with x-amz-copy-source).
+    case copy
     /// UploadPart requests.
     case multipartPart
     /// CreateMultipartUpload, CompleteMultipartUpload, AbortMultipartUpload, ListMultipartUploads.
@@ -19,6 +21,7 @@ package struct S3RequestCounts: Sendable, Equatable {
     package var heads = 0
     package var lists = 0
     package var deletes = 0
+    package var copies = 0
     package var multipartParts = 0
     package var multipartControl = 0
     package var bucketRequests = 0
@@ -26,7 +29,7 @@ package struct S3RequestCounts: Sendable, Equatable {
 
     package init() {}
 
-    package var total: Int { puts + gets + heads + lists + deletes + multipartParts + multipartControl + bucketRequests }
+    package var total: Int { puts + gets + heads + lists + deletes + copies + multipartParts + multipartControl + bucketRequests }
 
     mutating func add(_ kind: S3RequestKind) {
         switch kind {
@@ -35,6 +38,7 @@ package struct S3RequestCounts: Sendable, Equatable {
         case .head: heads += 1
         case .list: lists += 1
         case .delete: deletes += 1
+        case .copy: copies += 1
         case .multipartPart: multipartParts += 1
         case .multipartControl: multipartControl += 1
         case .bucket: bucketRequests += 1

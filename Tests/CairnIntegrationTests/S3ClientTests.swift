@@ -155,6 +155,35 @@ import Testing
         }
     }
 
+    @Test func userMetadataIsSignedStoredAndCopiedServerSide() async throws {
+        try await Self.withBucket { client, _ in
+            let bytes = Self.pattern(5000, seed: 9)
+            _ = try await client.put(key: "m/one", bytes: bytes, ifNoneMatch: true, metadata: ["cairn-xxh3": "00112233aabbccdd", "x": "y z"])
+            let info = try #require(try await client.head(key: "m/one"))
+            #expect(info.metadata == ["cairn-xxh3": "00112233aabbccdd", "x": "y z"])
+            // Multipart uploads carry it too (given when the upload starts).
+            let dir = TempDir()
+            _ = FileManager.default.createFile(atPath: dir.file("big"), contents: Data(Self.pattern(20 << 20, seed: 4)))
+            _ = try await client.put(key: "m/big", fileAt: dir.file("big"), metadata: ["cairn-xxh3": "ffff"])
+            #expect(try await client.head(key: "m/big")?.metadata["cairn-xxh3"] == "ffff")
+            await #expect(throws: S3Error.self) { _ = try await client.put(key: "m/bad", bytes: [1], metadata: ["Upper": "v"]) }
+            await #expect(throws: S3Error.self) { _ = try await client.put(key: "m/bad", bytes: [1], metadata: ["ok": "line\nbreak"]) }
+            #expect(try await client.head(key: "m/bad") == nil)
+
+            try await client.copy(from: "m/one", to: "m/.aside/one")
+            let copy = try #require(try await client.head(key: "m/.aside/one"))
+            #expect(copy.size == 5000 && copy.metadata["cairn-xxh3"] == "00112233aabbccdd")
+            #expect(try await client.get(key: "m/.aside/one") == bytes)
+            #expect(client.requestCounts.copies == 1)
+            do throws(S3Error) {
+                try await client.copy(from: "m/none", to: "m/other")
+                Issue.record("a copy of a missing object succeeded")
+            } catch {
+                guard case .notFound = error else { Issue.record("copying a missing object: \(error)"); return }
+            }
+        }
+    }
+
     @Test func wrongCredentialsAreRefusedWithoutRetryOrLeak() async throws {
         try await Self.withBucket { client, server in
             _ = try await client.put(key: "k", bytes: [1])

@@ -26,7 +26,7 @@ struct Init: ParsableCommand {
     @Option(name: .customLong("log-size"), help: "Page data per online log before a switch, e.g. 16M.")
     var logSize = ByteSize(bytes: 16 << 20)
 
-    @Option(name: .customLong("archive-dest"), help: "An archive destination directory (repeatable; default: REPO/archive).")
+    @Option(name: .customLong("archive-dest"), help: "An archive destination: a directory, or s3://BUCKET/PREFIX (endpoint and credentials from the AWS_* environment variables) (repeatable; default: REPO/archive).")
     var archiveDests: [String] = []
 
     @Option(name: .customLong("min-succeed"), help: "Destinations that must hold a log before it counts as archived.")

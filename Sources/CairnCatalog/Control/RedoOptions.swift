@@ -25,6 +25,9 @@ package struct RedoOptions: Sendable {
         }
         guard logSizeBytes >= 8 << 10 else { throw .invalidSetting(.logSize, value: "\(logSizeBytes) bytes", problem: "must be at least 8K.") }
         guard archiveTimeoutSeconds > 0 else { throw .invalidSetting(.archiveTimeout, value: "\(archiveTimeoutSeconds)", problem: "must be more than 0 seconds.") }
+        for name in archiveDestinations {
+            if let problem = ArchiveDestinations.problem(with: name) { throw problem }
+        }
         if Set(memberDirectories.map(FileSystem.resolved)).count != memberDirectories.count {
             throw .invalidSetting(.logMemberDirectory, value: "", problem: "the same directory was given twice; members of a group must be in different directories.")
         }

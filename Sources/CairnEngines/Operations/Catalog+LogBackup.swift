@@ -127,7 +127,7 @@ extension Catalog {
             return ([], failures + retired.map { "\($0.destination)/\($0.name): the deletion could not be recorded (\(error.description)); the copy was kept" })
         }
         for r in retired { Archiver.destination(r.destination).purgeRetired(r.name) }
-        for d in Set(retired.map(\.destination)) { try? FileSystem.fsyncDirectory(Archiver.destination(d).name) }
+        for d in Set(retired.map(\.destination)) where ArchiveDestinations.isLocal(d) { try? FileSystem.fsyncDirectory(Archiver.destination(d).name) }
         return (retired.map { "\($0.destination)/\($0.name)" }, failures)
     }
 

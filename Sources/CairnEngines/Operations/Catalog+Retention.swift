@@ -155,7 +155,9 @@ extension Catalog {
     /// `cairn crosscheck`: every backup whose directory, manifest or any recorded file is gone,
     /// of the wrong size or unreadable becomes EXPIRED (AVAILABLE again when found again);
     /// every archived-log copy that is gone or of the wrong size becomes EXPIRED, and a log
-    /// with no copy left (no ARCHIVED destination, no AVAILABLE log backup set) too.
+    /// with no copy left (no ARCHIVED destination, no AVAILABLE log backup set) too. A copy
+    /// whose destination cannot be asked (object storage out of reach) keeps its state; the
+    /// report says why it was not checked.
     package func crosscheck() throws(EngineError) -> CrosscheckReport {
         let op = try beginReadingStoredFiles(.writing, purpose: "crosscheck the backups and logs")
         defer { op.end() }
@@ -163,9 +165,14 @@ extension Catalog {
         var backupProblems: [UInt64: String?] = [:]
         for b in c.backups { backupProblems[b.id] = Crosscheck.problem(backup: b, root: layout.root, dbid: dbid) }
         var copyProblems: [LogKey: [String: String?]] = [:]
+        var unchecked: [LogKey: [String: String]] = [:]
         for l in c.redo.logs {
             for d in l.destinations where d.state == .archived || d.state == .expired {
-                copyProblems[l.key, default: [:]][d.destination] = Crosscheck.problem(log: l, destination: d.destination)
+                do throws(EngineError) {
+                    copyProblems[l.key, default: [:]][d.destination] = try Crosscheck.problem(log: l, destination: d.destination)
+                } catch {
+                    unchecked[l.key, default: [:]][d.destination] = "not checked, left \(d.state.rawValue): \(error.description)"
+                }
             }
         }
         var report = CrosscheckReport()
@@ -185,6 +192,10 @@ extension Catalog {
                 var copies: [CrosscheckReport.CopyResult] = []
                 for j in c.redo.logs[i].destinations.indices {
                     let d = c.redo.logs[i].destinations[j]
+                    if let why = unchecked[key]?[d.destination], d.state == .archived || d.state == .expired {
+                        copies.append(.init(destination: d.destination, state: d.state.rawValue, previous: d.state.rawValue, problem: why))
+                        continue
+                    }
                     guard let problem = copyProblems[key]?[d.destination], d.state == .archived || d.state == .expired else { continue }
                     c.redo.logs[i].destinations[j].state = problem == nil ? .archived : .expired
                     c.redo.logs[i].destinations[j].error = problem

@@ -51,10 +51,10 @@ enum Crosscheck {
     }
 
     /// Why the copy of `log` in `destination` is not usable, or nil when it is there with
-    /// the recorded size.
-    static func problem(log l: LogRecord, destination: String) -> String? {
+    /// the recorded size. Throws when the destination cannot be asked (object storage out of reach).
+    static func problem(log l: LogRecord, destination: String) throws(EngineError) -> String? {
         let d = Archiver.destination(destination)
-        guard let size = d.size(of: l.fileName) else { return "\(destination)/\(l.fileName) is gone" }
+        guard let size = try d.checkedSize(of: l.fileName) else { return "\(destination)/\(l.fileName) is gone" }
         if size != l.bytes { return "\(destination)/\(l.fileName) is \(size) bytes, the log is \(l.bytes)" }
         return nil
     }

@@ -14,6 +14,10 @@ package protocol ArchiveDestination: Sendable {
     func exists(_ fileName: String) -> Bool
     /// Size of `fileName` at the destination, or nil when it is not there.
     func size(of fileName: String) -> UInt64?
+    /// Size of `fileName`, nil when it is not there; throws when the destination cannot tell
+    /// (object storage unreachable, credentials refused), so that a crosscheck does not take
+    /// an outage for a loss. Defaults to `size(of:)`.
+    func checkedSize(of fileName: String) throws(EngineError) -> UInt64?
     /// First step of a deletion: makes `fileName` unreachable (renamed aside). Returns false
     /// when it is not there.
     func retire(_ fileName: String) throws(EngineError) -> Bool
@@ -22,6 +26,10 @@ package protocol ArchiveDestination: Sendable {
     /// Last step of a deletion: removes the retired copy of `fileName`, or every leftover
     /// retired copy when nil.
     func purgeRetired(_ fileName: String?)
+}
+
+extension ArchiveDestination {
+    package func checkedSize(of fileName: String) throws(EngineError) -> UInt64? { size(of: fileName) }
 }
 
 /// An archive destination in a local (or mounted) directory.

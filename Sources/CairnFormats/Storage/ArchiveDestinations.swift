@@ -7,15 +7,25 @@ import Synchronization
 /// every feature that stores or reads archived logs works with each of them.
 package enum ArchiveDestinations {
     package typealias Factory = @Sendable (String) -> any ArchiveDestination
-    private static let factories = Mutex<[String: Factory]>([:])
+    /// Why a name of the scheme cannot be a destination (nil when it can).
+    package typealias Validator = @Sendable (String) -> EngineError?
+    private static let factories = Mutex<[String: (factory: Factory, validate: Validator?)]>([:])
 
-    /// Makes names that begin with `scheme://` resolve through `factory`.
-    package static func register(scheme: String, _ factory: @escaping Factory) {
-        factories.withLock { $0[scheme] = factory }
+    /// Makes names that begin with `scheme://` resolve through `factory`; `validate` checks
+    /// such a name when a database is registered with it.
+    package static func register(scheme: String, validate: Validator? = nil, _ factory: @escaping Factory) {
+        factories.withLock { $0[scheme] = (factory, validate) }
+    }
+
+    /// Why `name` cannot be an archive destination, by its scheme's validator (checked by
+    /// `cairn init`, so that a wrong name is refused before it is recorded); nil when it can.
+    package static func problem(with name: String) -> EngineError? {
+        guard let scheme = scheme(of: name), let validate = factories.withLock({ $0[scheme]?.validate }) else { return nil }
+        return validate(name)
     }
 
     package static func resolve(_ name: String) -> any ArchiveDestination {
-        if let scheme = scheme(of: name), let factory = factories.withLock({ $0[scheme] }) { return factory(name) }
+        if let scheme = scheme(of: name), let factory = factories.withLock({ $0[scheme]?.factory }) { return factory(name) }
         return LocalDirectoryDestination(directory: name)
     }
 

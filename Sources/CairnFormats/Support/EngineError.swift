@@ -60,6 +60,10 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
     /// The crypto library failed where it does not fail on valid input (not an
     /// authentication failure: those are `corrupt`).
     case cryptoFailed(operation: String, file: String, detail: String)
+    /// Object storage (an S3-compatible service) failed or refused an operation on `url`
+    /// (`s3://BUCKET/KEY`, never holding a secret): `problem` says what the service answered,
+    /// or why it could not be asked, and what to do.
+    case objectStore(url: String, problem: String)
 
     package var description: String {
         switch self {
@@ -156,6 +160,8 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
             return "\(file) was encrypted with data key \(keyID), which the keyring \(keyring) does not hold. Use the keyring of the repository this file belongs to; without that data key the file cannot be decrypted. Nothing was changed."
         case let .cryptoFailed(operation, file, detail):
             return "\(operation) failed for \(file) in the crypto library (\(detail)). Nothing was recorded; run the command again, and report it if it happens again."
+        case let .objectStore(url, problem):
+            return problem.contains(url) ? problem : "\(url): \(problem)"
         case let .walChanged(path, detail):
             return "The write-ahead log \(path) changed in a way SQLite does not allow while Cairn read it (\(detail)). Nothing was recorded; run the command again."
         }
