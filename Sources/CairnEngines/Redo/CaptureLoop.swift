@@ -55,15 +55,23 @@ final class CaptureLoop {
 
     /// Commits close together are captured in one step: waits `coalesceInterval` after a
     /// commit, unless a checkpoint begins meanwhile (often the application's, right after a
-    /// commit): then at once, since a checkpoint reads capture's read mark, still before that
-    /// commit, and a FULL, RESTART or TRUNCATE one waits for it to move, its busy handler
-    /// sleeping longer at each try (1, 2, 5, 10 ms ...; the count goes on through the wait
-    /// for the reader slots that follows). So the checkpoint lock is looked at every 250 µs
-    /// (a lock query, no system call on the WAL) and the wait also ends at a write to the
-    /// database file (only checkpoints write it).
+    /// commit): then at once. While the application is seen running FULL, RESTART or TRUNCATE
+    /// checkpoints, capture's read mark does not hold copying back (see `WALPin.pinCaptured`),
+    /// such a checkpoint waits for capture only once it has copied everything, and the wait
+    /// wakes on that write to the database file (only checkpoints write it) rather than
+    /// polling, which would cost the application's writes more than it saves. Otherwise a
+    /// checkpoint reads capture's mark, still before that commit, and one that blocks writers
+    /// waits for it to move before copying anything, its busy handler sleeping longer at each
+    /// try (1, 2, 5, 10 ms ...; the count goes on through its later wait for the reader
+    /// slots): then the checkpoint lock is looked at every 250 µs.
     private func coalesce() {
         guard coalesceInterval > 0 else { return }
         let index = capturer.pins.index
+        if capturer.applicationCheckpoints.blockingExpected() {
+            guard !index.isLocked(.checkpoint) else { return }
+            _ = watcher.waitForDatabaseWrite(timeoutMs: Int32(coalesceInterval * 1000))
+            return
+        }
         let deadline = Date().addingTimeInterval(coalesceInterval)
         while !index.isLocked(.checkpoint) && Date() < deadline {
             if watcher.waitForDatabaseWrite(timeoutMs: 0) { return }

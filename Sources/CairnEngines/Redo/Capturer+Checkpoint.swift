@@ -19,11 +19,20 @@ extension Capturer {
         let target = max(database.control.redo.walTargetBytes, 1)
         let walBytes = UInt64(position.frame) * UInt64(map.pageSize + WALFile.frameHeaderSize)
         if !force && walBytes < target { return true }
-        if !force, walBytes < 4 * target, applicationCheckpoints.expected() { return true }
+        // While capture's read mark holds copying back (no checkpoint of the application that
+        // blocks writers is expected, see `WALPin.pinCaptured`), SQLite's automatic checkpoint
+        // can copy only up to it: the WAL is never all copied when a writer begins, so it does
+        // not restart and grows, and every commit past the automatic-checkpoint size copies
+        // (two fsyncs). Cairn copies instead, at its target, with writers held for that moment
+        // (a checkpoint the application runs right after a commit then finds the write lock
+        // taken, not the checkpoint lock, and waits instead of failing).
+        let holdingCopies = !applicationCheckpoints.blockingExpected()
+        if !force, !holdingCopies, walBytes < 4 * target, applicationCheckpoints.expected() { return true }
         try step()
         // Another checkpoint runs (the application's): it may need this pin to move, which this
         // thread would not do while it waited for locks the other holds. Try at the next round.
         if !force && pins.index.isLocked(.checkpoint) { return false }
+        if holdingCopies { return try checkpointWithWritersBlocked(waitMs: force ? 2_000 : 3) }
         if try copyAndRepin() { return true }
         // Writers that commit back to back leave the write lock free only for moments; waiting
         // for it here would keep this thread from following an application's checkpoint that
