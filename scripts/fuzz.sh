@@ -14,7 +14,11 @@ dbg="$scratch/debug"
 # of files since renamed or removed).
 objs=$(for t in CairnFormats CairnCatalog CairnEngines; do
   find "Sources/$t" -name '*.swift' -printf "$dbg/$t.build/%f.o\n"
-done; ls "$dbg"/Logging.build/*.o "$dbg"/CSQLiteShim.build/*.o "$dbg"/CSystemShim.build/*.o "$dbg"/CPageDelta.build/*.o)
+done; ls "$dbg"/Logging.build/*.o "$dbg"/CSQLiteShim.build/*.o "$dbg"/CSystemShim.build/*.o "$dbg"/CPageDelta.build/*.o
+# swift-crypto (CairnFormats' encryption), its Swift modules and BoringSSL.
+for t in Crypto CryptoBoringWrapper CCryptoBoringSSL CCryptoBoringSSLShims; do
+  [ -d "$dbg/$t.build" ] && find "$dbg/$t.build" -name '*.o'
+done)
 swiftc -sanitize=fuzzer -parse-as-library -g Fuzz/CairnFuzz.swift $objs -I "$dbg/Modules" \
   -Xcc -fmodule-map-file=Sources/CSQLite/module.modulemap -Xcc -fmodule-map-file=Sources/CZstd/module.modulemap \
   -Xcc -fmodule-map-file=Sources/CXXHash/module.modulemap \
