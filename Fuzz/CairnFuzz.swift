@@ -58,13 +58,32 @@ private func readStoredLog(_ body: UnsafeRawBufferPointer) {
     try? logSetReader.check(directory: dir, entry: entry, file: file)
 }
 
+/// A keyring of one data key, which is no file's: a reader gets past the header and the key
+/// lookup only when that fails, and must say so, never crash.
+private let fuzzKeys: UnlockedKeyring? = {
+    var ring = Keyring()
+    let master = MasterKey(material: KeyMaterial.random(), keyFile: "fuzz")
+    guard (try? ring.addDataKey(under: master, file: "fuzz")) != nil else { return nil }
+    return try? ring.unlocked(with: master, file: "fuzz")
+}()
+
+/// Reads `body` as an encrypted file: the header is parsed and the sizes checked, then a reader
+/// is opened on it (its data key is not in the keyring: an error, never a crash).
+private func readEncrypted(_ body: UnsafeRawBufferPointer) {
+    if let h = try? EncryptedFileFormat.Header.decode(body, file: "fuzz") {
+        _ = EncryptedFileFormat.plaintextSize(ofEncryptedSize: UInt64(body.count), blockSize: h.blockSize)
+    }
+    guard let keys = fuzzKeys, let r = try? DecryptingReader(path: asFile(body), keys: keys) else { return }
+    _ = try? r.readAll()
+}
+
 /// `CAIRN_FUZZ_ONLY=N` sends every input to parser N (used to attribute memory or speed to one parser).
-private let forcedSelector: UInt8? = ProcessInfo.processInfo.environment["CAIRN_FUZZ_ONLY"].flatMap { UInt8($0) }.map { $0 % 8 }
+private let forcedSelector: UInt8? = ProcessInfo.processInfo.environment["CAIRN_FUZZ_ONLY"].flatMap { UInt8($0) }.map { $0 % 10 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func cairnFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
-    let selector = forcedSelector ?? data[0] % 8
+    let selector = forcedSelector ?? data[0] % 10
     let body = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     let bytes = Array(body)
     switch selector {
@@ -108,6 +127,10 @@ public func cairnFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = try? WALFile.scan(path: asFile(body))
     case 7: // a log stored in an archived-log backup set (one zstd frame)
         readStoredLog(body)
+    case 8: // keyring (wrapped data keys)
+        _ = try? Keyring.decode(bytes, file: "fuzz")
+    case 9: // encrypted file: its header, its sizes, and its blocks read with a key that cannot open them
+        readEncrypted(body)
     default: // SQLite database header
         if body.count > 0 { _ = try? DatabaseHeader(bytes: body.baseAddress!, count: body.count, file: "fuzz") }
     }
