@@ -46,8 +46,8 @@ import Testing
         #expect(a.blockingExpected(at: t0.addingTimeInterval(25)))
         #expect(a.expected(at: t0.addingTimeInterval(25)), "a blocking checkpoint is a checkpoint")
         a.seenBlocking(at: t0.addingTimeInterval(40))
-        // 20 s apart: expected for 40 s after the last one.
-        #expect(a.blockingExpected(at: t0.addingTimeInterval(79)))
-        #expect(!a.blockingExpected(at: t0.addingTimeInterval(81)))
+        // Expected for the longest window (2 min) after the last one, whatever their interval.
+        #expect(a.blockingExpected(at: t0.addingTimeInterval(159)))
+        #expect(!a.blockingExpected(at: t0.addingTimeInterval(161)))
     }
 }

@@ -14,9 +14,8 @@ struct ApplicationCheckpoints {
     /// The time between the application's last two checkpoints.
     private var interval: TimeInterval = 0
     /// When the application was last seen running a checkpoint that blocks writers (FULL,
-    /// RESTART or TRUNCATE), and the time between the last two.
+    /// RESTART or TRUNCATE).
     private var lastBlocking: Date?
-    private var blockingInterval: TimeInterval = 0
 
     static let minimumWindow: TimeInterval = 10
     static let maximumWindow: TimeInterval = 120
@@ -36,7 +35,6 @@ struct ApplicationCheckpoints {
     /// A checkpoint of the application that blocks writers was seen (it counts as a
     /// checkpoint too).
     mutating func seenBlocking(at now: Date = Date()) {
-        if let lastBlocking, now.timeIntervalSince(lastBlocking) >= 0.5 { blockingInterval = now.timeIntervalSince(lastBlocking) }
         lastBlocking = now
         seen(at: now)
     }
@@ -48,10 +46,13 @@ struct ApplicationCheckpoints {
     }
 
     /// Whether the application may be about to run a checkpoint that blocks writers, which
-    /// would wait for capture's read mark if it were behind (see `WALPin.pinCaptured`).
+    /// would wait for capture's read mark if it were behind (see `WALPin.pinCaptured`): for the
+    /// longest window (2 min) after the last one seen, whatever their interval. One that does
+    /// not wait (busy timeout 0) fails at once against a mark behind, and is too brief to be
+    /// seen: only those that succeed are, so the first of a burst may fail.
     func blockingExpected(at now: Date = Date()) -> Bool {
         guard let lastBlocking else { return false }
-        return now.timeIntervalSince(lastBlocking) < Self.window(blockingInterval)
+        return now.timeIntervalSince(lastBlocking) < Self.maximumWindow
     }
 
     /// How long after a checkpoint another is expected: twice the interval between the last

@@ -73,7 +73,13 @@ final class CaptureLoop {
             return
         }
         let deadline = Date().addingTimeInterval(coalesceInterval)
-        while !index.isLocked(.checkpoint) && Date() < deadline {
+        while Date() < deadline {
+            if index.isLocked(.checkpoint) {
+                // Seen at once, while it runs: a blocking one may last only as long as it
+                // takes to find the mark behind.
+                if index.blockingCheckpointRunning() { capturer.applicationCheckpoints.seenBlocking() }
+                return
+            }
             if watcher.waitForDatabaseWrite(timeoutMs: 0) { return }
             usleep(250)
         }
