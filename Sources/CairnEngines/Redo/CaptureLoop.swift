@@ -39,8 +39,8 @@ final class CaptureLoop {
     /// Waits for a change, then captures (up to `throughFrame` when given) and does what is due.
     func round(throughFrame: () -> UInt32? = { nil }) throws(EngineError) {
         let events = watcher.wait(timeoutMs: capturer.flushDueInMs(interval: syncInterval) ?? 250) ?? .none
-        if events == .wal { coalesce() }
         do throws(EngineError) {
+            if events == .wal { try coalesce() }
             try capturer.step(sync: false, throughFrame: throughFrame())
             try keepPinsCurrent(throughFrame: throughFrame)
             if capturer.flushDueInMs(interval: syncInterval) == 0 { try capturer.flush() }
@@ -64,7 +64,7 @@ final class CaptureLoop {
     /// waits for it to move before copying anything, its busy handler sleeping longer at each
     /// try (1, 2, 5, 10 ms ...; the count goes on through its later wait for the reader
     /// slots): then the checkpoint lock is looked at every 250 µs.
-    private func coalesce() {
+    private func coalesce() throws(EngineError) {
         guard coalesceInterval > 0 else { return }
         let index = capturer.pins.index
         if capturer.applicationCheckpoints.blockingExpected() {
@@ -77,7 +77,7 @@ final class CaptureLoop {
             if index.isLocked(.checkpoint) {
                 // Seen at once, while it runs: a blocking one may last only as long as it
                 // takes to find the mark behind.
-                if index.blockingCheckpointRunning() { capturer.applicationCheckpoints.seenBlocking() }
+                if index.blockingCheckpointRunning() { try noteBlockingCheckpoint() }
                 return
             }
             if watcher.waitForDatabaseWrite(timeoutMs: 0) { return }
@@ -103,7 +103,7 @@ final class CaptureLoop {
         while true {
             guard let state = index.read() else { return }
             let following = index.isLocked(.checkpoint)
-            if following && index.blockingCheckpointRunning() { capturer.applicationCheckpoints.seenBlocking() }
+            if following && index.blockingCheckpointRunning() { try noteBlockingCheckpoint() }
             if !capturer.pins.isCurrent(for: state, captured: capturer.position) && steps < (following ? 4000 : 3) {
                 if Self.tracePins, steps == 100 {
                     logger.warning("pin not current after 100 steps: \(state) pin \(capturer.pins.state) slots \(index.readerSlots()) locks \(index.lockHolders()) captured \(capturer.position.frame)")
@@ -138,6 +138,15 @@ final class CaptureLoop {
                 usleep(250)
             }
         }
+    }
+
+    /// Notes a checkpoint of the application that blocks writers. The first after a while may
+    /// have found capture's read mark behind and be waiting for it: the pin moves at once to a
+    /// slot marked unused, so the checkpoint copies while capture catches up, rather than after.
+    private func noteBlockingCheckpoint() throws(EngineError) {
+        let expected = capturer.applicationCheckpoints.blockingExpected()
+        capturer.applicationCheckpoints.seenBlocking()
+        if !expected { try capturer.movePin() }
     }
 
     /// Whether the running checkpoint is copying every frame, all of them captured and
