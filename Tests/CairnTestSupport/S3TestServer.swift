@@ -91,15 +91,12 @@ package final class S3TestServer {
         return process
     }
 
-    /// Polls the port (no fixed sleep): nil once it accepts connections, else why not.
+    /// Polls the port with a deadline (`Await.eventually`): nil once it accepts connections,
+    /// else why not.
     private static func waitUntilListening(_ process: Process, port: Int) async -> String? {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if !process.isRunning { return "it exited with status \(process.terminationStatus)" }
-            if TCPProbe.accepts(port: port) { return nil }
-            try? await Task.sleep(for: .milliseconds(25))
-        }
-        return "it was not listening on port \(port) after 60 s"
+        let ready = await Await.eventually(60) { !process.isRunning || TCPProbe.accepts(port: port) }
+        if !process.isRunning { return "it exited with status \(process.terminationStatus)" }
+        return ready ? nil : "it was not listening on port \(port) after 60 s"
     }
 
     /// SIGKILL: the server keeps nothing worth a clean exit (and, started from the test
