@@ -12,6 +12,11 @@ struct Configure: ParsableCommand {
         cairn configure DB retention window DAYS    keep what recovery to any point of the last DAYS days needs
         cairn configure DB retention none           nothing is ever obsolete
         cairn configure DB recovery-area-size SIZE  limit the repository to SIZE (e.g. 20G), or `unlimited`
+        cairn configure DB remote add URL [--remote-mode sync|async]
+                                                    copy every log, backup and catalog to URL (s3://BUCKET/PREFIX)
+        cairn configure DB remote remove URL        stop copying there (what is there stays)
+        cairn configure DB remote list [--json]     the remotes and how far behind each is
+        cairn configure DB remote sync [URL]        copy now what the remotes lack
         cairn configure DB show [--json]            the current settings
         """)
 
@@ -26,6 +31,9 @@ struct Configure: ParsableCommand {
 
     @Flag(help: "Print the settings as JSON.")
     var json = false
+
+    @Option(name: .customLong("remote-mode"), help: "With `remote add`: sync (the remote's archive counts toward min-succeed) or async (filled behind local archiving).")
+    var remoteMode: RemoteRepository.Mode = .async
 
     struct Settings: Encodable {
         let retention: String
@@ -55,10 +63,12 @@ struct Configure: ParsableCommand {
                     }
                     try p.setRecoveryAreaLimit(n)
                 }
+            case "remote":
+                return try configureRemote(p)
             case "show":
                 guard values.isEmpty else { throw .invalidArgument("`configure DB show` takes no value.") }
             default:
-                throw .invalidArgument("Unknown setting '\(setting)': use retention, recovery-area-size or show (see `cairn configure --help`).")
+                throw .invalidArgument("Unknown setting '\(setting)': use retention, recovery-area-size, remote or show (see `cairn configure --help`).")
             }
             let c = p.control
             let s = Settings(retention: Obsolescence.describe(c.policy.retention), redundancy: c.policy.redundancy,

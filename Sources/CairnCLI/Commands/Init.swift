@@ -29,6 +29,12 @@ struct Init: ParsableCommand {
     @Option(name: .customLong("archive-dest"), help: "An archive destination: a directory, or s3://BUCKET/PREFIX (endpoint and credentials from the AWS_* environment variables) (repeatable; default: REPO/archive).")
     var archiveDests: [String] = []
 
+    @Option(name: .customLong("remote"), help: "A remote repository, s3://BUCKET/PREFIX (or a directory): every archived log, backup and catalog copy also goes there, under the DBID (repeatable).")
+    var remotes: [String] = []
+
+    @Option(name: .customLong("remote-mode"), help: "sync: the remote's archive counts toward --min-succeed; async: it is filled behind local archiving.")
+    var remoteMode: RemoteRepository.Mode = .async
+
     @Option(name: .customLong("min-succeed"), help: "Destinations that must hold a log before it counts as archived.")
     var minSucceed: Int = 1
 
@@ -55,12 +61,22 @@ struct Init: ParsableCommand {
             redo.logSizeBytes = logSize.bytes
             redo.walTargetBytes = walTarget.bytes
             redo.archiveDestinations = archiveDests
-            redo.minSucceed = minSucceed
+            // Sync remotes' archives are destinations too, added once the DBID is known.
+            let syncRemotes = remoteMode == .sync ? remotes.count : 0
+            redo.minSucceed = syncRemotes > 0 ? min(minSucceed, max(1, archiveDests.count)) : minSucceed
             redo.archiveTimeoutSeconds = archiveTimeout
             redo.mode = noArchiveLog ? .noarchivelog : .archivelog
             let fileMode = try mode.map { (m: String) throws(EngineError) in try FileMode.parse(m) }
+            for r in remotes { if let problem = ArchiveDestinations.problem(with: r) { throw problem } }
+            if minSucceed > max(1, archiveDests.count) + syncRemotes {
+                throw .invalidSetting(.minSucceed, value: "\(minSucceed)", problem: "exceeds the \(max(1, archiveDests.count) + syncRemotes) archive destination(s), sync remotes included; add destinations or lower it.")
+            }
             let p = try Catalog.initialize(database: database, repository: repo, extraControlCopies: controlCopies,
                                                      redo: redo, fileMode: fileMode, logger: Logger(label: "cairn"))
+            for (i, r) in remotes.enumerated() {
+                try p.addRemote(r, mode: remoteMode, minSucceed: syncRemotes > 0 && i == remotes.count - 1 ? minSucceed : nil)
+            }
+            if !remotes.isEmpty { p.shipToRemotes(after: "the registration") }
             if json { Output.json(p.redoStatus); return }
             print("registered \(p.databasePath)")
             print("  DBID         \(p.control.dbid)")
@@ -69,6 +85,7 @@ struct Init: ParsableCommand {
             for c in p.control.controlCopies { print("  control file \(c)") }
             print("  mode         \(p.control.redo.mode.rawValue); \(p.control.redo.groups.count) online log groups in \(p.control.redo.memberDirectories.joined(separator: ", "))")
             print("  archive to   \(p.control.redo.archiveDestinations.joined(separator: ", ")) (min-succeed \(p.control.redo.minSucceed))")
+            for r in p.remoteLag { print("  remote       \(RemoteText.line(r))") }
             print("  file mode    \(p.control.fileMode.map { "\($0) (set with --mode)" } ?? "as the database file's, now \(FileMode.of(file: p.databasePath) ?? .ownerOnly)")")
             if p.control.redo.mode == .archivelog {
                 print("next: run `cairn archive \(p.databasePath) --follow` to capture every commit, and `cairn backup \(p.databasePath)`")

@@ -11,8 +11,11 @@ struct RestoreSourceOptions: ParsableArguments {
     @Argument(help: "Path of the SQLite database (omit it, with --repo, to restore from a repository alone).")
     var database: String?
 
-    @Option(name: .long, help: "Repository directory (default: DATABASE.cairn beside the database). Without DATABASE: restore from this repository alone.")
+    @Option(name: .long, help: "Repository directory (default: DATABASE.cairn beside the database). Without DATABASE: restore from this repository alone, a directory or a remote s3://BUCKET/PREFIX.")
     var repo: String?
+
+    @Option(help: "With --repo s3://…: the DBID of the database to restore, when the remote holds several (`cairn list databases --repo URL`).")
+    var dbid: String?
 
     func open() throws(EngineError) -> Catalog {
         guard let database else { throw Self.missingSource }
@@ -38,8 +41,17 @@ extension Restore {
         if inPlace {
             throw .invalidArgument("--in-place needs the database: restoring from a repository alone writes only to --to PATH. Restore with --to, or register the database again with `cairn catalog rebuild DB --repo \(repo)`.")
         }
-        let (p, report) = try Catalog.openRepositoryAlone(repo, logger: Logger(label: "cairn"))
+        let remote = RemoteRepositoryReader.isRemote(repo)
+        let p: Catalog, report: CatalogRebuilder.Report, staging: String?
+        if remote {
+            (p, report, staging) = try Catalog.openRemoteRepository(repo, dbid: db.dbid, near: validate ? nil : to, logger: Logger(label: "cairn"))
+        } else {
+            (p, report) = try Catalog.openRepositoryAlone(repo, logger: Logger(label: "cairn"))
+            staging = nil
+        }
+        defer { if let staging { Catalog.removeStaging(staging) } }
         p.lockWait = try waiting.policy()
+        let source = remote ? " from the remote repository \(repo)/\(p.control.dbid) alone" : " from the repository \(p.layout.root) alone"
         if validate {
             let r = try p.validateRestore(backup: backup, monitor: TerminalProgress.monitor())
             if json { Output.json(["backup": String(r.id), "scn": String(r.scn), "result": "validated"]); return }
@@ -48,7 +60,7 @@ extension Restore {
         }
         let r = try p.recoverDetached(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete, monitor: TerminalProgress.monitor())
         if json { Output.json(r); return }
-        Self.report(r, source: " from the repository \(p.layout.root) alone", place: "into \(to!)")
+        Self.report(r, source: source, place: "into \(to!)")
         for s in report.skipped { print("note: \(s)") }
     }
 }

@@ -26,6 +26,7 @@ struct Status: ParsableCommand {
             for g in s.gaps { print("GAP          at SCN \(g.scn) (incarnation \(g.incarnation)): \(g.detail)") }
             print("backups      \(s.backups)" + (s.lastBackupId.map { ", latest \($0) at SCN \(s.lastBackupScn ?? 0)" } ?? ""))
             for c in s.controlCopies { print("control file \(c)") }
+            for r in s.remotes { print("remote       \(RemoteText.line(r))") }
             for w in s.warnings { print("warning      \(w)") }
         }
     }

@@ -12,7 +12,15 @@ package final class Catalog: Sendable {
     package let layout: RepositoryLayout
     private let store: Mutex<ControlFileStore>
     private let waitPolicy: Mutex<LockWaitPolicy>
+    private let fetcher = Mutex<(any BackupFileFetcher)?>(nil)
     package let logger: Logger
+
+    /// Downloads backup files on first use (a repository staged from a remote); nil: every
+    /// file is in the repository directory.
+    package var backupFileFetcher: (any BackupFileFetcher)? {
+        get { fetcher.withLock { $0 } }
+        set { fetcher.withLock { $0 = newValue } }
+    }
 
     /// How long this database's commands wait for locks other Cairn commands hold.
     package var lockWait: LockWaitPolicy {

@@ -36,6 +36,8 @@ package struct RepositoryCatalog: Codable, Sendable, Equatable {
     package var createdAt: Date?
     /// `cairn init --mode`, when given.
     package var fileMode: FileMode?
+    /// The remote repositories, as URLs and modes (what was stored where is not kept here).
+    package var remotes: [RemoteRepository]?
 
     init(_ c: ControlFile) {
         incarnations = c.incarnations
@@ -59,6 +61,7 @@ package struct RepositoryCatalog: Codable, Sendable, Equatable {
         gaps = c.redo.gaps
         createdAt = c.createdAt
         fileMode = c.fileMode
+        remotes = c.remotes?.map { RemoteRepository(url: $0.url, mode: $0.mode, addedAt: $0.addedAt) }
     }
 
     package static func path(_ layout: RepositoryLayout) -> String { layout.root + "/catalog.json" }

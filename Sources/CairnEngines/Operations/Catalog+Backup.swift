@@ -51,6 +51,7 @@ extension Catalog {
             throw error
         }
         tidyRecoveryArea()
+        shipToRemotes(after: "backup \(id)")
         return record
     }
 

@@ -72,6 +72,8 @@ extension Catalog {
         operation.releasePins()
         var report = LogBackupReport(backup: record, logs: record.logs ?? [], deleted: [], deleteFailures: [],
                                      message: "archived-log backup \(record.id): \(logs.count) log(s) through SCN \(record.scn), verified")
+        // Before any copy goes: the remotes get the set first.
+        shipToRemotes(after: "archived-log backup \(record.id)")
         if deleteInput {
             (report.deleted, report.deleteFailures) = deleteArchivedCopies(heldBy: record)
         }

@@ -60,8 +60,10 @@ extension Catalog {
         copies += archiver.archivePending(force: true)
         _ = try? capturer.checkpoint()
         try capturer.stop()
+        let shipped = shipToRemotes(after: "the archived logs")
         let c = control
         let failures = c.redo.logs.flatMap { l in l.destinations.filter { $0.state == .failed }.map { "sequence \(l.sequence) → \($0.destination): \($0.error ?? "")" } }
+            + shipped.failures
         return ArchiveReport(captured: capturer.capturedCount, scn: capturer.scn, archivedScn: c.redo.archivedScn, sequence: c.redo.sequence,
                              copies: copies, failures: failures)
     }
@@ -154,6 +156,8 @@ extension Catalog {
         package let controlCopies: [String]
         package let onlineLogGroups: [RedoState.LogGroup]
         package let archiveDestinations: [String]
+        /// Remote repositories and how far behind each is.
+        package let remotes: [RemoteLag]
         package let warnings: [String]
     }
 
@@ -173,7 +177,7 @@ extension Catalog {
                           logs: c.redo.logs.count, backups: c.backups.count, lastBackupId: last?.id, lastBackupScn: last?.scn,
                           lastBackupAt: last?.completedAt, databaseBytes: FileSystem.fileSize(databasePath),
                           controlCopies: controlCopies, onlineLogGroups: c.redo.groups,
-                          archiveDestinations: c.redo.archiveDestinations, warnings: warnings + recoveryAreaWarnings)
+                          archiveDestinations: c.redo.archiveDestinations, remotes: remoteLag, warnings: warnings + recoveryAreaWarnings)
     }
 
     // MARK: - Recovery

@@ -6,6 +6,7 @@ import CairnCatalog
 extension Catalog {
     func reader(for r: BackupRecord, monitor: OperationMonitor) throws(EngineError) -> BackupReader {
         try requireDatabaseBackup(r)
+        try backupFileFetcher?.fetch(r.directory, into: layout.root)
         let dir = layout.root + "/" + r.directory
         guard FileSystem.isDirectory(dir) else {
             throw .missingFile(path: dir, detail: "the directory of backup \(r.id) is gone")

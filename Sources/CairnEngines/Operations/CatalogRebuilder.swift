@@ -30,6 +30,9 @@ package enum CatalogRebuilder {
         package var includeOnlineLogs = false
         /// Only archive destinations that exist here, plus the repository's own `archive/`.
         package var existingDestinationsOnly = false
+        /// Backups are manifests only here, their other files downloaded when used (see
+        /// `BackupFileFetcher`): only the manifests are checked.
+        package var backupFilesFetchedLater = false
         package init() {}
     }
 
@@ -68,7 +71,7 @@ package enum CatalogRebuilder {
                 let m = try BackupManifest.read(directory: dir)
                 guard m.dbid == identity.dbid else { skipped.append("\(dir): belongs to DBID \(m.dbid)"); continue }
                 let names = options.verifyBackupFiles ? [] : Set(m.files.map(\.name))
-                try BackupVerifier.checkTransfer(directory: dir, manifest: m, reread: names)
+                if !options.backupFilesFetchedLater { try BackupVerifier.checkTransfer(directory: dir, manifest: m, reread: names) }
                 var record = BackupRecord(manifest: m, bytes: m.storedBytes + (FileSystem.fileSize(dir + "/" + BackupManifest.fileName) ?? 0),
                                           directory: "backups/" + name)
                 if let known = catalog?.backups?.first(where: { $0.id == m.backupId }),

@@ -12,7 +12,8 @@ extension Catalog {
     /// The database described by `repository`, opened in memory and read-only: archive
     /// destinations that do not exist here are skipped; the repository's own `archive/` and
     /// online logs are used. Any attempt to record something throws `readOnlyCatalog`.
-    package static func openRepositoryAlone(_ repository: String, logger: Logger = Logger(label: "cairn")) throws(EngineError) -> (Catalog, CatalogRebuilder.Report) {
+    package static func openRepositoryAlone(_ repository: String, fetcher: (any BackupFileFetcher)? = nil,
+                                           logger: Logger = Logger(label: "cairn")) throws(EngineError) -> (Catalog, CatalogRebuilder.Report) {
         let root = FileSystem.resolved(repository)
         guard FileSystem.isDirectory(root) else {
             throw .missingFile(path: root, detail: "the repository directory given with --repo does not exist")
@@ -21,9 +22,11 @@ extension Catalog {
         options.verifyBackupFiles = false // the restore verifies every byte it reads
         options.includeOnlineLogs = true
         options.existingDestinationsOnly = true
+        options.backupFilesFetchedLater = fetcher != nil
         let (control, report) = try CatalogRebuilder.scan(repository: root, options: options)
         for s in report.skipped { logger.info("\(s)") }
         let p = Catalog(databasePath: control.databasePath, store: .inMemory(control), logger: logger)
+        p.backupFileFetcher = fetcher
         return (p, report)
     }
 

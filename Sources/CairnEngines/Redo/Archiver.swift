@@ -49,9 +49,12 @@ package final class Archiver: Sendable {
 
     private func archivePending(force: Bool, retryAt: inout [String: Date]) -> Int {
         var copies = 0
-        let logs = database.control.redo.logs.sorted { ($0.incarnation, $0.sequence) < ($1.incarnation, $1.sequence) }
-        // Copies deleted on purpose or found gone by a crosscheck are not made again.
-        func due(_ d: LogRecord.DestinationState) -> Bool { d.state == .pending || d.state == .failed }
+        let control = database.control
+        let logs = control.redo.logs.sorted { ($0.incarnation, $0.sequence) < ($1.incarnation, $1.sequence) }
+        // Copies deleted on purpose or found gone by a crosscheck are not made again;
+        // asynchronous remotes are filled by the remote shipper.
+        let asynchronous = Set(control.asyncArchiveDestinations)
+        func due(_ d: LogRecord.DestinationState) -> Bool { (d.state == .pending || d.state == .failed) && !asynchronous.contains(d.destination) }
         for log in logs where log.destinations.contains(where: due) {
             if interruption.isRequested { break }
             let source: String
@@ -104,8 +107,10 @@ package final class Archiver: Sendable {
     /// archived SCN to the end of the longest run of archived logs.
     static func settle(_ c: inout ControlFile, logIndex li: Int) {
         let log = c.redo.logs[li]
-        let done = log.destinations.filter { $0.state == .archived }.count
-        if done >= min(c.redo.minSucceed, max(1, log.destinations.count)), log.status != .archived {
+        let asynchronous = Set(c.asyncArchiveDestinations)
+        let counted = log.destinations.filter { !asynchronous.contains($0.destination) }
+        let done = counted.filter { $0.state == .archived }.count
+        if done >= min(c.redo.minSucceed, max(1, counted.count)), log.status != .archived {
             c.redo.logs[li].status = .archived
             if let gi = c.redo.groups.firstIndex(where: { $0.number == log.group && $0.sequence == log.sequence && $0.status == .active }) {
                 c.redo.groups[gi].status = .inactive

@@ -12,7 +12,9 @@ import CairnCatalog
 final class CaptureLoop {
     let capturer: Capturer
     let archiver: Archiver
-    private let archiverThread: ArchiverThread
+    private let archiverThread: PeriodicPass
+    /// Fills the remote repositories behind archiving (no request while nothing is due).
+    private let shipperThread: PeriodicPass
     private let watcher: WALWatcher
     let logger: Logger
     var say: (String) -> Void = { _ in }
@@ -28,13 +30,19 @@ final class CaptureLoop {
         self.capturer = capturer
         self.logger = logger
         archiver = Archiver(database: capturer.database, logger: logger)
-        archiverThread = ArchiverThread(archiver: archiver)
+        archiverThread = PeriodicPass(interval: 0.5) { [archiver] in archiver.archivePending() }
+        let shipper = RemoteShipper(database: capturer.database, logger: logger)
+        shipperThread = PeriodicPass(interval: 1) { if shipper.hasPending() { shipper.shipPending() } }
         watcher = WALWatcher(databasePath: capturer.database.databasePath)
         archiverThread.start()
+        shipperThread.start()
         capturer.applicationCheckpoints.begin()
     }
 
-    deinit { archiverThread.stop() }
+    deinit {
+        archiverThread.stop()
+        shipperThread.stop()
+    }
 
     /// Waits for a change, then captures (up to `throughFrame` when given) and does what is due.
     func round(throughFrame: () -> UInt32? = { nil }) throws(EngineError) {
@@ -196,6 +204,7 @@ final class CaptureLoop {
     /// logs fill many groups); gives up, with the reason, only when it makes none for `patience`.
     func stop(patience: TimeInterval = 30) throws(EngineError) {
         archiverThread.stop()
+        shipperThread.stop()
         var lastProgress = Date()
         while true {
             do throws(EngineError) {
@@ -220,12 +229,14 @@ final class CaptureLoop {
     func stopArchiving() {
         archiver.interruption.request()
         archiverThread.stop()
+        shipperThread.stop()
     }
 
     /// Starts the archiver thread again (a hand-over that did not happen).
     func resumeArchiving() {
         archiver.interruption.clear()
         archiverThread.start()
+        shipperThread.start()
     }
 
     /// The database vanished: archive what was captured (the capturer closed the log).
@@ -235,9 +246,11 @@ final class CaptureLoop {
     }
 }
 
-/// Runs the archiver on its own thread: every half second, or at once when poked.
-final class ArchiverThread: Sendable {
-    let archiver: Archiver
+/// Runs a pass (the archiver's, the remote shipper's) on its own thread: every `interval`
+/// seconds, or at once when poked.
+final class PeriodicPass: Sendable {
+    private let interval: TimeInterval
+    private let pass: @Sendable () -> Void
     private let wake = DispatchSemaphore(value: 0)
     private let done = DispatchSemaphore(value: 0)
     private let state = Mutex(State())
@@ -249,7 +262,10 @@ final class ArchiverThread: Sendable {
         var stopping = false
     }
 
-    init(archiver: Archiver) { self.archiver = archiver }
+    init(interval: TimeInterval, _ pass: @escaping @Sendable () -> Void) {
+        self.interval = interval
+        self.pass = pass
+    }
 
     func start() {
         let starts = state.withLock { state -> Bool in
@@ -261,8 +277,8 @@ final class ArchiverThread: Sendable {
         guard starts else { return }
         Thread.detachNewThread { [self] in
             while !state.withLock({ $0.stopping }) {
-                archiver.archivePending()
-                _ = wake.wait(timeout: .now() + 0.5)
+                pass()
+                _ = wake.wait(timeout: .now() + interval)
             }
             done.signal()
         }

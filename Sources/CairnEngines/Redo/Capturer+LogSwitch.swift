@@ -88,7 +88,7 @@ extension Capturer {
                                    lowTime: Date(timeIntervalSince1970: Double(cur.lowMicros) / 1e6),
                                    highTime: Date(timeIntervalSince1970: Double(cur.highMicros) / 1e6),
                                    records: cur.records, bytes: closedBytes, xxh3: Hash.hex(xxh), status: .online,
-                                   destinations: c.redo.archiveDestinations.map { .init(destination: $0, state: .pending) },
+                                   destinations: c.logDestinations.map { .init(destination: $0, state: .pending) },
                                    closedAt: now)
             c.redo.logs.removeAll { $0.incarnation == record.incarnation && $0.sequence == record.sequence }
             c.redo.logs.append(record)

@@ -26,10 +26,28 @@ package protocol ArchiveDestination: Sendable {
     /// Last step of a deletion: removes the retired copy of `fileName`, or every leftover
     /// retired copy when nil.
     func purgeRetired(_ fileName: String?)
+    /// Every file directly under the destination (not in sub-folders), with its size: one
+    /// listing request for object storage. Throws when the destination cannot be asked.
+    func list() throws(EngineError) -> [StoredFile]
+    /// Names of the sub-folders directly under the destination.
+    func folders() throws(EngineError) -> [String]
+    /// Stores `localPath` durably as `fileName`, replacing the file there (a catalog copy,
+    /// rewritten as it changes); `put` never replaces.
+    func replace(localPath: String, as fileName: String) throws(EngineError)
+    /// Writes `fileName` to the new file `path` (downloaded straight there for object
+    /// storage), checked against what the destination recorded at upload.
+    func fetch(_ fileName: String, to path: String) throws(EngineError)
+    /// Removes `fileName` at once (files of a backup deleted from the repository); nothing
+    /// to do when it is not there.
+    func remove(_ fileName: String) throws(EngineError)
 }
 
 extension ArchiveDestination {
     package func checkedSize(of fileName: String) throws(EngineError) -> UInt64? { size(of: fileName) }
+
+    /// A sub-folder of this destination as a destination of its own (same kind, same
+    /// configuration): `NAME/folder`.
+    package func folder(_ path: String) -> any ArchiveDestination { ArchiveDestinations.resolve(name + "/" + path) }
 }
 
 /// An archive destination in a local (or mounted) directory.
@@ -85,6 +103,33 @@ package struct LocalDirectoryDestination: ArchiveDestination {
 
     package func unretire(_ fileName: String) {
         try? FileSystem.renameNoReplace(retiredPath(fileName), directory + "/" + fileName)
+    }
+
+    package func list() throws(EngineError) -> [StoredFile] {
+        guard FileSystem.isDirectory(directory) else { return [] }
+        return FileSystem.list(directory).compactMap { name in
+            let path = directory + "/" + name
+            guard !name.hasPrefix("."), !FileSystem.isDirectory(path), let bytes = FileSystem.fileSize(path) else { return nil }
+            return StoredFile(name: name, bytes: bytes, modifiedAt: FileSystem.modificationDate(path))
+        }
+    }
+
+    package func folders() throws(EngineError) -> [String] {
+        FileSystem.list(directory).filter { !$0.hasPrefix(".") && FileSystem.isDirectory(directory + "/" + $0) }
+    }
+
+    package func replace(localPath: String, as fileName: String) throws(EngineError) {
+        try FileSystem.makeDirectories(directory)
+        try FileSystem.atomicWrite(try FileSystem.readAll(localPath), to: directory + "/" + fileName)
+    }
+
+    package func fetch(_ fileName: String, to path: String) throws(EngineError) {
+        try FileSystem.copyDurably(from: try localCopy(of: fileName), to: path)
+    }
+
+    package func remove(_ fileName: String) throws(EngineError) {
+        FileSystem.removeFile(directory + "/" + fileName)
+        if FileSystem.list(directory).isEmpty { try? FileManager.default.removeItem(atPath: directory) }
     }
 
     package func purgeRetired(_ fileName: String?) {

@@ -22,6 +22,13 @@ package enum FileSystem {
         return UInt64(st.st_size)
     }
 
+    /// When `path` was last modified, nil when it cannot be looked at.
+    package static func modificationDate(_ path: String) -> Date? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return Date(timeIntervalSince1970: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9)
+    }
+
     package static func parent(of path: String) -> String {
         let p = (path as NSString).deletingLastPathComponent
         return p.isEmpty ? "." : p

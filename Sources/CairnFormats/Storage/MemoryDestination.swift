@@ -53,6 +53,23 @@ package final class MemoryDestination: ArchiveDestination {
         store.withLock { s in if let fileName { s.retired[fileName] = nil } else { s.retired = [:] } }
     }
 
+    package func list() throws(EngineError) -> [StoredFile] {
+        store.withLock { s in s.files.filter { !$0.key.contains("/") }.map { StoredFile(name: $0.key, bytes: UInt64($0.value.count)) } }
+    }
+
+    package func folders() throws(EngineError) -> [String] {
+        store.withLock { s in Set(s.files.keys.compactMap { $0.split(separator: "/").count > 1 ? String($0.split(separator: "/")[0]) : nil }).sorted() }
+    }
+
+    package func remove(_ fileName: String) throws(EngineError) { _ = store.withLock { $0.files.removeValue(forKey: fileName) } }
+
+    package func replace(localPath: String, as fileName: String) throws(EngineError) { try put(localPath: localPath, as: fileName) }
+
+    package func fetch(_ fileName: String, to path: String) throws(EngineError) {
+        guard let data = store.withLock({ $0.files[fileName] }) else { throw .missingFile(path: name + "/" + fileName, detail: "stored file") }
+        try FileSystem.atomicWrite(data, to: path)
+    }
+
     /// Files held, and how many times one was downloaded (`localCopy`).
     package var fileNames: [String] { store.withLock { $0.files.keys.sorted() } }
     package var downloads: Int { store.withLock { $0.downloads } }

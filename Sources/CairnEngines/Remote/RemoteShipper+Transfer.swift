@@ -1,0 +1,130 @@
+import Foundation
+import CairnFormats
+import CairnCatalog
+
+extension RemoteShipper {
+    /// The identity document, stored once (never replaced: a different one there means
+    /// another database's repository under the same DBID folder).
+    func storeIdentity(_ remote: RemoteRepository, dbid: String, first: Bool) throws(EngineError) {
+        guard first else { return }
+        let root = ArchiveDestinations.resolve(remote.root(dbid: dbid))
+        let file = database.layout.identityFile
+        let name = (file as NSString).lastPathComponent
+        try root.put(localPath: file, as: name)
+        try root.verify(name, bytes: FileSystem.fileSize(file) ?? 0, xxh3: Hash.hex(try FileSystem.hashFile(file)))
+    }
+
+    /// Copies logs to an asynchronous remote's archive, from the online member while it holds
+    /// the log, else from an archived copy; each is recorded once verified there.
+    func shipLogs(_ logs: [LogRecord], to remote: RemoteRepository, control c: ControlFile) throws(EngineError) -> Int {
+        let name = remote.archiveDestination(dbid: c.dbid)
+        let dest = ArchiveDestinations.resolve(name)
+        let archiver = Archiver(database: database, logger: logger)
+        var stored = 0
+        for log in logs {
+            let source = try self.source(of: log, archiver: archiver, except: name)
+            do throws(EngineError) {
+                try dest.put(localPath: source, as: log.fileName)
+                try dest.verify(log.fileName, bytes: log.bytes, xxh3: log.xxh3)
+            } catch {
+                recordLog(log, at: name, error: error.description)
+                throw error
+            }
+            recordLog(log, at: name, error: nil)
+            stored += 1
+        }
+        return stored
+    }
+
+    private func source(of log: LogRecord, archiver: Archiver, except remote: String) throws(EngineError) -> String {
+        if let online = try? archiver.onlineSource(log) { return online }
+        var looked: [String] = []
+        for d in log.destinations where d.state == .archived && d.destination != remote {
+            looked.append(d.destination)
+            if let path = try? ArchiveDestinations.resolve(d.destination).localCopy(of: log.fileName),
+               (try? FileSystem.hashFile(path)).map(Hash.hex) == log.xxh3 { return path }
+        }
+        throw .missingLog(sequence: log.sequence, incarnation: log.incarnation, looked: looked, recoveredTo: 0)
+    }
+
+    private func recordLog(_ log: LogRecord, at name: String, error: String?) {
+        do throws(EngineError) {
+            try database.transact { (c: inout ControlFile) throws(EngineError) in
+                guard let li = c.redo.logs.firstIndex(where: { $0.key == log.key }),
+                      let di = c.redo.logs[li].destinations.firstIndex(where: { $0.destination == name }) else { return }
+                c.redo.logs[li].destinations[di].attempts += 1
+                c.redo.logs[li].destinations[di].error = error
+                c.redo.logs[li].destinations[di].state = error == nil ? .archived : .failed
+                if error == nil { c.redo.logs[li].destinations[di].archivedAt = Date() }
+            }
+        } catch {
+            logger.error("could not record log sequence \(log.sequence) at \(name): \(error.description)")
+        }
+    }
+
+    /// Uploads every file of backup `b` (the manifest last), checks each by size and XXH3,
+    /// then recounts them in a listing of the backup's folder: the same names and sizes as
+    /// in the repository. Recorded only then.
+    func shipBackup(_ b: BackupRecord, to remote: RemoteRepository, dbid: String) throws(EngineError) -> Int {
+        let local = database.layout.root + "/" + b.directory
+        let files = FileSystem.list(local).filter { !$0.hasPrefix(".") && !FileSystem.isDirectory(local + "/" + $0) }.sorted()
+        guard files.contains(BackupManifest.fileName) else {
+            throw .missingFile(path: local + "/" + BackupManifest.fileName, detail: "backup \(b.id) cannot be copied to \(remote.url): its manifest is gone from the repository")
+        }
+        let folder = ArchiveDestinations.resolve(remote.backupFolder(dbid: dbid, directory: b.directory))
+        let pieces = files.filter { $0 != BackupManifest.fileName }
+        let errors = FanOut.run(pieces.count, width: Self.width) { (i: Int) throws(EngineError) in
+            try Self.upload(local + "/" + pieces[i], as: pieces[i], to: folder)
+        }
+        if let e = errors.compactMap({ $0 }).first { throw e }
+        try Self.upload(local + "/" + BackupManifest.fileName, as: BackupManifest.fileName, to: folder)
+        try recount(files, in: local, at: folder, backup: b.id)
+        record(remote.url) { r in if !r.backups.contains(b.id) { r.backups.append(b.id) } }
+        return files.count
+    }
+
+    static func upload(_ path: String, as name: String, to folder: any ArchiveDestination) throws(EngineError) {
+        guard let bytes = FileSystem.fileSize(path) else { throw .missingFile(path: path, detail: "backup file to copy to \(folder.name)") }
+        try folder.put(localPath: path, as: name)
+        try folder.verify(name, bytes: bytes, xxh3: Hash.hex(try FileSystem.hashFile(path)))
+    }
+
+    /// The files in the remote folder must be exactly `files`, each of its local size.
+    private func recount(_ files: [String], in local: String, at folder: any ArchiveDestination, backup id: UInt64) throws(EngineError) {
+        let listed = Dictionary(try folder.list().map { ($0.name, $0.bytes) }, uniquingKeysWith: { a, _ in a })
+        for f in files where listed[f] != FileSystem.fileSize(local + "/" + f) {
+            throw .verificationFailed(file: folder.name + "/" + f, detail: "after the upload of backup \(id) the listing shows \(listed[f].map { "\($0) bytes" } ?? "no such file") where the repository holds \(FileSystem.fileSize(local + "/" + f) ?? 0) bytes; it is uploaded again on the next pass")
+        }
+        if listed.count != files.count {
+            let extra = Set(listed.keys).subtracting(files).sorted()
+            throw .verificationFailed(file: folder.name, detail: "after the upload of backup \(id) the folder holds \(listed.count) files, the repository \(files.count) (extra: \(extra.joined(separator: ", "))); remove what does not belong to backup \(id) there")
+        }
+    }
+
+    /// Removes the files of a backup deleted from the repository.
+    func removeBackup(_ id: UInt64, from remote: RemoteRepository, dbid: String) throws(EngineError) -> Int {
+        let folder = ArchiveDestinations.resolve(remote.backupFolder(dbid: dbid, directory: "backups/" + RepositoryLayout.backupDirectoryName(id)))
+        let files = try folder.list()
+        // The manifest first: a folder without one is no backup to any reader.
+        for f in files.sorted(by: { a, _ in a.name == BackupManifest.fileName }) { try folder.remove(f.name) }
+        record(remote.url) { r in r.backups.removeAll { $0 == id } }
+        return files.count
+    }
+
+    /// Replaces the catalog copy, then checks it there by size and XXH3 (and records which
+    /// copy is there, so it is not sent again until it changes).
+    func shipCatalog(to remote: RemoteRepository, dbid: String) throws(EngineError) -> Int {
+        let root = ArchiveDestinations.resolve(remote.root(dbid: dbid))
+        let file = RepositoryCatalog.path(database.layout)
+        // A private snapshot: the catalog may be rewritten while it uploads.
+        let snapshot = database.layout.controlDirectory + "/.catalog-upload-\(getpid())"
+        try FileSystem.atomicWrite(try FileSystem.readAll(file), to: snapshot)
+        defer { FileSystem.removeFile(snapshot) }
+        let name = (file as NSString).lastPathComponent
+        let hash = Hash.hex(try FileSystem.hashFile(snapshot))
+        try root.replace(localPath: snapshot, as: name)
+        try root.verify(name, bytes: FileSystem.fileSize(snapshot) ?? 0, xxh3: hash)
+        record(remote.url) { r in r.catalogXXH3 = hash; r.catalogAt = Date() }
+        return 1
+    }
+}
