@@ -52,6 +52,7 @@ extension S3Configuration {
     /// `ProcessInfo.processInfo.environment`), with `overrides` taking precedence:
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; AWS_REGION, then
     /// AWS_DEFAULT_REGION; AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL. Empty values count as unset.
+    /// AWS_MAX_ATTEMPTS bounds the attempts per request (default 6).
     /// Without a region, a custom endpoint gets us-east-1 and AWS's endpoint is an error.
     package static func fromEnvironment(_ environment: [String: String], overrides: S3Overrides = S3Overrides()) throws(S3ConfigurationError) -> S3Configuration {
         func value(_ names: String...) -> String? {
@@ -70,8 +71,14 @@ extension S3Configuration {
             credentials = try credentialsFromEnvironment(value)
         }
         try validate(credentials)
+        var tuning = overrides.tuning ?? .standard
+        // AWS_MAX_ATTEMPTS, as the AWS CLI and SDKs read it: attempts per request, the first included.
+        if overrides.tuning == nil, let text = value("AWS_MAX_ATTEMPTS") {
+            guard let n = Int(text), (1...20).contains(n) else { throw .invalidSetting(name: "AWS_MAX_ATTEMPTS", value: text, problem: "not a whole number from 1 to 20") }
+            tuning.maxAttempts = n
+        }
         return S3Configuration(endpoint: endpoint, region: region, credentials: credentials,
-                               forcePathStyle: overrides.forcePathStyle ?? false, tuning: overrides.tuning ?? .standard)
+                               forcePathStyle: overrides.forcePathStyle ?? false, tuning: tuning)
     }
 
     private static func credentialsFromEnvironment(_ value: (String...) -> String?) throws(S3ConfigurationError) -> S3Credentials {

@@ -10,6 +10,8 @@ package enum S3ConfigurationError: Error, CustomStringConvertible, Equatable {
     case missingCredentials(problem: String)
     /// No region was given and no endpoint either, so there is no AWS endpoint to choose.
     case missingRegion
+    /// A tuning variable has a value that cannot be used.
+    case invalidSetting(name: String, value: String, problem: String)
 
     package var description: String {
         switch self {
@@ -23,6 +25,8 @@ package enum S3ConfigurationError: Error, CustomStringConvertible, Equatable {
             return "No usable S3 credentials: \(problem). Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary credentials), or give them explicitly."
         case .missingRegion:
             return "No S3 region is set. Set AWS_REGION (or AWS_DEFAULT_REGION) to the bucket's region, for example us-east-1, or give an endpoint with AWS_ENDPOINT_URL_S3."
+        case let .invalidSetting(name, value, problem):
+            return "\(name)=\(value) cannot be used: \(problem). Fix or unset it."
         }
     }
 }

@@ -39,7 +39,7 @@ extension S3ConfigurationError {
         switch self {
         case .malformedLocation, .invalidBucketName:
             return .invalidArgument("The archive destination \(S3ArchiveDestination.redacted(name)) cannot be used: \(description)")
-        case .malformedEndpoint, .missingCredentials, .missingRegion:
+        case .malformedEndpoint, .missingCredentials, .missingRegion, .invalidSetting:
             return .objectStore(url: S3ArchiveDestination.redacted(name), problem: description + " (the archive destination \(S3ArchiveDestination.redacted(name)) is read from the environment of every cairn process that archives or restores)")
         }
     }
