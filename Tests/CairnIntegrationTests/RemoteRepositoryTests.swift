@@ -203,6 +203,58 @@ import Testing
             #expect(outage.proxy.requests == before, "\(outage.proxy.requests - before) request(s) for an idle database")
         }
     }
+
+    /// Overwrites `count` bytes in the middle of `path` (same size: only a checksum tells).
+    static func damage(_ path: String, count: Int = 64) throws {
+        let size = try #require(FileSystem.fileSize(path))
+        let h = try #require(FileHandle(forUpdatingAtPath: path))
+        try h.seek(toOffset: size / 2)
+        try h.write(contentsOf: Data(repeating: 0xA5, count: count))
+        try h.close()
+    }
+
+    @Test func damagedCopiesAreFoundAndTheOtherRepositorysCopyIsUsed() async throws {
+        try await S3ArchiveTests.withServer(checkingSignatures: false) { server, client, dir in
+            let env = S3ArchiveTests.environment(server, cache: dir.file("cache"))
+            let db = dir.file("app.db"), url = "s3://\(Self.bucket)/fallback"
+            Ledger.create(db, filler: 3000)
+            _ = Self.cairn(env, "init", db, "--remote", url)
+            _ = Self.cairn(env, "backup", db, "--max-piece-size", "64K")
+            let hold = WALHold(db)
+            Ledger.write(db, 40, seed: 1)
+            _ = Self.cairn(env, "archive", db, "--once")
+            hold.release()
+            let source = try ContentDigest.compute(db)
+            let p = try Catalog.open(database: db, logger: quietLogger)
+            let dbid = p.control.dbid
+            let backup = try #require(p.control.backups.first)
+            let log = try #require(p.control.redo.logs.first)
+
+            // A damaged piece in the repository and a damaged archived log: the remote's copies are used, and said so.
+            try Self.damage(p.layout.root + "/" + backup.directory + "/piece-0001.cbp")
+            try Self.damage(p.layout.archiveDirectory + "/" + log.fileName)
+            for g in p.control.redo.groups { for m in p.control.redo.memberPaths(group: g.number) { FileSystem.removeFile(m) } }
+            let restored = Self.cairn(env, "restore", db, "--to", dir.file("restored.db"))
+            #expect(try ContentDigest.compute(dir.file("restored.db")) == source)
+            #expect(restored.stderr.contains("taking its copy from the remote") && restored.stderr.contains("looking for another copy"), "\(restored.stderr)")
+
+            // A piece gone from the bucket: crosscheck finds it, and the next pass copies the backup again.
+            let piece = "fallback/\(dbid)/\(backup.directory)/piece-0002.cbp"
+            try await client.delete(key: piece)
+            let checked = Self.cairn(env, "crosscheck", db, "--json")
+            let report = try JSONDecoder().decode(CrosscheckReport.self, from: Data(checked.stdout.utf8))
+            #expect(report.remoteBackups.map(\.status) == ["MISSING"] && report.remoteBackups.first?.problem?.contains("piece-0002.cbp") == true, "\(report.remoteBackups)")
+            #expect(try Self.status(env, db).remotes.first?.backupsBehind == 1)
+            // Copied again: the missing piece from the repository; the damaged one in the repository is never sent
+            // (the remote keeps its good copy).
+            _ = Self.cairn(env, "configure", db, "remote", "sync")
+            let again = try JSONDecoder().decode(CrosscheckReport.self, from: Data(Self.cairn(env, "crosscheck", db, "--json").stdout.utf8))
+            #expect(again.remoteBackups.map(\.status) == ["AVAILABLE"], "\(again.remoteBackups)")
+            #expect(try Self.status(env, db).remotes.first?.backupsBehind == 0)
+            let good = try await client.get(key: "fallback/\(dbid)/\(backup.directory)/piece-0001.cbp")
+            #expect(Hash.hex(Hash.xxh3(good)) != Hash.hex(try FileSystem.hashFile(p.layout.root + "/" + backup.directory + "/piece-0001.cbp")))
+        }
+    }
 }
 
 extension JSONDecoder {

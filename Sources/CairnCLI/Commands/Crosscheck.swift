@@ -28,6 +28,10 @@ struct Crosscheck: ParsableCommand {
                     print("  \(c.destination): \(c.state)" + (c.problem.map { ": \($0)" } ?? ""))
                 }
             }
+            for b in r.remoteBackups where b.status != "AVAILABLE" {
+                print("backup \(b.id) at \(b.remote): \(b.status)" + (b.problem.map { ": \($0)" } ?? ""))
+            }
+            if !r.remoteBackups.isEmpty { print("\(r.remoteBackups.count) backup cop(ies) at remotes crosschecked, \(r.remoteBackups.filter { $0.status == "MISSING" }.count) missing (copied again by the next pass)") }
             print("\(r.backups.count) backup(s) crosschecked, \(r.expiredBackups) expired; \(r.logs.count) log(s) crosschecked, \(r.expiredLogs) expired")
         }
     }

@@ -13,6 +13,7 @@ package final class Catalog: Sendable {
     private let store: Mutex<ControlFileStore>
     private let waitPolicy: Mutex<LockWaitPolicy>
     private let fetcher = Mutex<(any BackupFileFetcher)?>(nil)
+    private let copies = Mutex<[UInt64: String]>([:])
     package let logger: Logger
 
     /// Downloads backup files on first use (a repository staged from a remote); nil: every
@@ -21,6 +22,16 @@ package final class Catalog: Sendable {
         get { fetcher.withLock { $0 } }
         set { fetcher.withLock { $0 = newValue } }
     }
+
+    /// Directories holding good copies of backups whose files in the repository are damaged
+    /// (downloaded from a remote during a restore), by backup id.
+    package var backupCopies: [UInt64: String] {
+        get { copies.withLock { $0 } }
+        set { copies.withLock { $0 = newValue } }
+    }
+
+    /// Where backup `r`'s files are read from.
+    package func backupDirectory(_ r: BackupRecord) -> String { backupCopies[r.id] ?? layout.root + "/" + r.directory }
 
     /// How long this database's commands wait for locks other Cairn commands hold.
     package var lockWait: LockWaitPolicy {

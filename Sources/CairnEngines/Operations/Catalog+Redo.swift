@@ -205,7 +205,7 @@ extension Catalog {
         var engine = RecoveryEngine(database: self, logger: logger)
         engine.monitor = monitor
         engine.allowIncomplete = allowIncomplete
-        let built = try engine.build(beside: dest, to: target, backupId: id)
+        let built = try withBackupFallback { () throws(EngineError) in try engine.build(beside: dest, to: target, backupId: id) }
         try RestoreEngine.place(built.path, at: dest, force: force)
         return built.result
     }
@@ -226,7 +226,7 @@ extension Catalog {
         var engine = RecoveryEngine(database: self, logger: logger)
         engine.monitor = monitor
         engine.allowIncomplete = allowIncomplete
-        let built = try engine.build(beside: databasePath, to: target, backupId: id)
+        let built = try withBackupFallback { () throws(EngineError) in try engine.build(beside: databasePath, to: target, backupId: id) }
         do throws(EngineError) {
             // Keep the branch being abandoned: its last transactions captured and archived.
             if lock != nil { captureLastTransactions() }

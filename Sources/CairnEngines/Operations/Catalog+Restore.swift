@@ -6,8 +6,8 @@ import CairnCatalog
 extension Catalog {
     func reader(for r: BackupRecord, monitor: OperationMonitor) throws(EngineError) -> BackupReader {
         try requireDatabaseBackup(r)
-        try backupFileFetcher?.fetch(r.directory, into: layout.root)
-        let dir = layout.root + "/" + r.directory
+        if backupCopies[r.id] == nil { try backupFileFetcher?.fetch(r.directory, into: layout.root) }
+        let dir = backupDirectory(r)
         guard FileSystem.isDirectory(dir) else {
             throw .missingFile(path: dir, detail: "the directory of backup \(r.id) is gone")
         }
@@ -44,7 +44,7 @@ extension Catalog {
         let operation = try beginReadingStoredFiles(purpose: "validate a backup")
         defer { operation.end() }
         let r = try record(id)
-        try RestoreEngine(reader: reader(for: r, monitor: monitor)).validate()
+        try withBackupFallback { () throws(EngineError) in try RestoreEngine(reader: reader(for: r, monitor: monitor)).validate() }
         return r
     }
 

@@ -213,6 +213,7 @@ extension Catalog {
             }
             report = r
         }
+        report.remoteBackups = crosscheckRemotes()
         return report
     }
 
@@ -258,6 +259,8 @@ package struct CrosscheckReport: Sendable, Codable, Equatable {
     package var backups: [BackupResult] = []
     /// Logs whose copies were checked or whose status changed.
     package var logs: [LogResult] = []
+    /// Backups recorded as stored at a remote, recounted there (see `crosscheckRemotes`).
+    package var remoteBackups: [RemoteBackupResult] = []
 
     package var expiredBackups: Int { backups.filter { $0.status == "EXPIRED" }.count }
     package var expiredLogs: Int { logs.filter { $0.status == "EXPIRED" }.count }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import CairnFormats
 import CairnCatalog
 
@@ -8,6 +9,8 @@ import CairnCatalog
 struct LogLocator {
     let control: ControlFile
     var extracted: ExtractedLogs? = nil
+    /// Told when a copy is passed over because it failed its check (the next one is used).
+    var logger: Logger? = nil
 
     struct Found {
         let path: String
@@ -66,9 +69,13 @@ struct LogLocator {
         for d in dests {
             let dest = Archiver.destination(d)
             looked.append(d + "/" + name)
-            if dest.exists(name), let p = try? dest.localCopy(of: name) {
-                if let r = record, (try? dest.verify(name, bytes: r.bytes, xxh3: r.xxh3)) == nil { continue }
+            guard dest.exists(name) else { continue }
+            do throws(EngineError) {
+                let p = try dest.localCopy(of: name)
+                if let r = record { try dest.verify(name, bytes: r.bytes, xxh3: r.xxh3) }
                 return Found(path: p, closed: true)
+            } catch {
+                logger?.warning("log sequence \(sequence) at \(d) cannot be used: \(error.description) — looking for another copy")
             }
         }
         for g in control.redo.groups {

@@ -48,7 +48,7 @@ package struct RecoveryEngine {
         self.extractedLogs = ExtractedLogs(logger: logger)
     }
 
-    var locator: LogLocator { LogLocator(control: control, extracted: extractedLogs) }
+    var locator: LogLocator { LogLocator(control: control, extracted: extractedLogs, logger: logger) }
 
     // MARK: - Lineage
 

@@ -62,42 +62,49 @@ extension RemoteShipper {
         }
     }
 
-    /// Uploads every file of backup `b` (the manifest last), checks each by size and XXH3,
-    /// then recounts them in a listing of the backup's folder: the same names and sizes as
-    /// in the repository. Recorded only then.
+    /// Uploads every file of backup `b` its manifest lists (the manifest last), each checked
+    /// first in the repository against the manifest's XXH3 (a damaged file is never copied)
+    /// and then at the remote, then recounts them in a listing of the backup's folder: the
+    /// same names and sizes as recorded. Recorded as stored only then.
     func shipBackup(_ b: BackupRecord, to remote: RemoteRepository, dbid: String) throws(EngineError) -> Int {
         let local = database.layout.root + "/" + b.directory
-        let files = FileSystem.list(local).filter { !$0.hasPrefix(".") && !FileSystem.isDirectory(local + "/" + $0) }.sorted()
-        guard files.contains(BackupManifest.fileName) else {
-            throw .missingFile(path: local + "/" + BackupManifest.fileName, detail: "backup \(b.id) cannot be copied to \(remote.url): its manifest is gone from the repository")
-        }
+        let m = try BackupManifest.read(directory: local)
+        let pieces = m.files + (m.pageMap.map { [$0] } ?? [])
         let folder = ArchiveDestinations.resolve(remote.backupFolder(dbid: dbid, directory: b.directory))
-        let pieces = files.filter { $0 != BackupManifest.fileName }
         let errors = FanOut.run(pieces.count, width: Self.width) { (i: Int) throws(EngineError) in
-            try Self.upload(local + "/" + pieces[i], as: pieces[i], to: folder)
+            try Self.upload(local + "/" + pieces[i].name, as: pieces[i].name, bytes: pieces[i].bytes, xxh3: pieces[i].xxh3, to: folder)
         }
         if let e = errors.compactMap({ $0 }).first { throw e }
-        try Self.upload(local + "/" + BackupManifest.fileName, as: BackupManifest.fileName, to: folder)
-        try recount(files, in: local, at: folder, backup: b.id)
+        let manifest = local + "/" + BackupManifest.fileName
+        try Self.upload(manifest, as: BackupManifest.fileName, bytes: FileSystem.fileSize(manifest) ?? 0,
+                        xxh3: Hash.hex(try FileSystem.hashFile(manifest)), to: folder)
+        let expected = pieces.map { ($0.name, $0.bytes) } + [(BackupManifest.fileName, FileSystem.fileSize(manifest) ?? 0)]
+        try recount(expected, at: folder, backup: b.id)
         record(remote.url) { r in if !r.backups.contains(b.id) { r.backups.append(b.id) } }
-        return files.count
+        return expected.count
     }
 
-    static func upload(_ path: String, as name: String, to folder: any ArchiveDestination) throws(EngineError) {
-        guard let bytes = FileSystem.fileSize(path) else { throw .missingFile(path: path, detail: "backup file to copy to \(folder.name)") }
+    /// Uploads `path` as `name` unless the remote already holds it with this size and XXH3;
+    /// a file whose XXH3 is not `xxh3` is damaged and never sent.
+    static func upload(_ path: String, as name: String, bytes: UInt64, xxh3: String, to folder: any ArchiveDestination) throws(EngineError) {
+        let actual = Hash.hex(try FileSystem.hashFile(path))
+        guard actual == xxh3 else {
+            if (try? folder.verify(name, bytes: bytes, xxh3: xxh3)) != nil { return }  // the remote's copy is good
+            throw .corrupt(file: path, offset: nil, detail: "its XXH3 is \(actual), the manifest records \(xxh3); it is not copied to \(folder.name). Run `cairn validate` and take a new backup")
+        }
         try folder.put(localPath: path, as: name)
-        try folder.verify(name, bytes: bytes, xxh3: Hash.hex(try FileSystem.hashFile(path)))
+        try folder.verify(name, bytes: bytes, xxh3: xxh3)
     }
 
-    /// The files in the remote folder must be exactly `files`, each of its local size.
-    private func recount(_ files: [String], in local: String, at folder: any ArchiveDestination, backup id: UInt64) throws(EngineError) {
+    /// The files in the remote folder must be exactly `files`, each of its recorded size.
+    private func recount(_ files: [(name: String, bytes: UInt64)], at folder: any ArchiveDestination, backup id: UInt64) throws(EngineError) {
         let listed = Dictionary(try folder.list().map { ($0.name, $0.bytes) }, uniquingKeysWith: { a, _ in a })
-        for f in files where listed[f] != FileSystem.fileSize(local + "/" + f) {
-            throw .verificationFailed(file: folder.name + "/" + f, detail: "after the upload of backup \(id) the listing shows \(listed[f].map { "\($0) bytes" } ?? "no such file") where the repository holds \(FileSystem.fileSize(local + "/" + f) ?? 0) bytes; it is uploaded again on the next pass")
+        for f in files where listed[f.name] != f.bytes {
+            throw .verificationFailed(file: folder.name + "/" + f.name, detail: "after the upload of backup \(id) the listing shows \(listed[f.name].map { "\($0) bytes" } ?? "no such file") where the backup has \(f.bytes) bytes; it is uploaded again on the next pass")
         }
         if listed.count != files.count {
-            let extra = Set(listed.keys).subtracting(files).sorted()
-            throw .verificationFailed(file: folder.name, detail: "after the upload of backup \(id) the folder holds \(listed.count) files, the repository \(files.count) (extra: \(extra.joined(separator: ", "))); remove what does not belong to backup \(id) there")
+            let extra = Set(listed.keys).subtracting(files.map(\.name)).sorted()
+            throw .verificationFailed(file: folder.name, detail: "after the upload of backup \(id) the folder holds \(listed.count) files, the backup \(files.count) (extra: \(extra.joined(separator: ", "))); remove what does not belong to backup \(id) there")
         }
     }
 
