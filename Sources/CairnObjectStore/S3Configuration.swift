@@ -52,7 +52,8 @@ extension S3Configuration {
     /// `ProcessInfo.processInfo.environment`), with `overrides` taking precedence:
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; AWS_REGION, then
     /// AWS_DEFAULT_REGION; AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL. Empty values count as unset.
-    /// AWS_MAX_ATTEMPTS bounds the attempts per request (default 6).
+    /// AWS_MAX_ATTEMPTS bounds the attempts per request (default 6); CAIRN_S3_REQUEST_TIMEOUT
+    /// (seconds, default 120) how long one may take.
     /// Without a region, a custom endpoint gets us-east-1 and AWS's endpoint is an error.
     package static func fromEnvironment(_ environment: [String: String], overrides: S3Overrides = S3Overrides()) throws(S3ConfigurationError) -> S3Configuration {
         func value(_ names: String...) -> String? {
@@ -76,6 +77,15 @@ extension S3Configuration {
         if overrides.tuning == nil, let text = value("AWS_MAX_ATTEMPTS") {
             guard let n = Int(text), (1...20).contains(n) else { throw .invalidSetting(name: "AWS_MAX_ATTEMPTS", value: text, problem: "not a whole number from 1 to 20") }
             tuning.maxAttempts = n
+        }
+        // CAIRN_S3_REQUEST_TIMEOUT: seconds a request may take before it is given up (and retried).
+        if overrides.tuning == nil, let text = value("CAIRN_S3_REQUEST_TIMEOUT") {
+            guard let seconds = Double(text), seconds >= 0.1, seconds <= 3600 else {
+                throw .invalidSetting(name: "CAIRN_S3_REQUEST_TIMEOUT", value: text, problem: "not a number of seconds from 0.1 to 3600")
+            }
+            tuning.requestTimeout = .milliseconds(Int64(seconds * 1000))
+            tuning.readIdleTimeout = min(tuning.readIdleTimeout, tuning.requestTimeout)
+            tuning.connectTimeout = min(tuning.connectTimeout, tuning.requestTimeout)
         }
         return S3Configuration(endpoint: endpoint, region: region, credentials: credentials,
                                forcePathStyle: overrides.forcePathStyle ?? false, tuning: tuning)
