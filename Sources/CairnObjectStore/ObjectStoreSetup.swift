@@ -10,6 +10,7 @@ package enum ObjectStoreSetup {
     package static func register() { _ = registered }
 
     private static let registered: Void = {
+        ObjectRequests.register { S3ClientRegistry.shared.totals.byKind }
         for scheme in schemes {
             ArchiveDestinations.register(scheme: scheme, validate: S3ArchiveDestination.problem(with:)) { name in S3ArchiveDestination(name: name) }
         }

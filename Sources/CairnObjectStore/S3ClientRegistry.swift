@@ -63,6 +63,11 @@ package final class S3ClientRegistry: Sendable {
         }
     }
 
+    /// Requests sent through every client of the registry so far.
+    package var totals: S3RequestCounts {
+        entries.withLock { entries in entries.map { $0.client.requestCounts }.reduce(into: S3RequestCounts()) { $0.add($1) } }
+    }
+
     /// Number of open clients (tests).
     package var openClients: Int { entries.withLock { $0.filter { !$0.closed }.count } }
 

@@ -29,6 +29,18 @@ package struct S3RequestCounts: Sendable, Equatable {
 
     package init() {}
 
+    /// By kind, as recorded in the control file (see `ObjectRequests`).
+    package var byKind: [String: UInt64] {
+        ["put": puts, "get": gets, "head": heads, "list": lists, "delete": deletes, "copy": copies, "multipartPart": multipartParts,
+         "multipartControl": multipartControl, "bucket": bucketRequests, "retries": retries].mapValues { UInt64($0) }
+    }
+
+    mutating func add(_ other: S3RequestCounts) {
+        puts += other.puts; gets += other.gets; heads += other.heads; lists += other.lists; deletes += other.deletes
+        copies += other.copies; multipartParts += other.multipartParts; multipartControl += other.multipartControl
+        bucketRequests += other.bucketRequests; retries += other.retries
+    }
+
     package var total: Int { puts + gets + heads + lists + deletes + copies + multipartParts + multipartControl + bucketRequests }
 
     mutating func add(_ kind: S3RequestKind) {

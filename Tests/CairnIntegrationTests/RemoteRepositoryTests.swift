@@ -74,8 +74,13 @@ import Testing
             #expect(stored.filter { $0.hasPrefix("fleet/\(dbid)/backups/00000001/piece-") }.count > 1, "\(stored)")
             let logs = try Catalog.open(database: db, logger: quietLogger).control.redo.logs
             #expect(!logs.isEmpty && logs.allSatisfy { stored.contains("fleet/\(dbid)/archive/" + $0.fileName) }, "\(stored)")
-            let lag = try #require(try Self.status(env, db).remotes.first)
+            let status = try Self.status(env, db)
+            let lag = try #require(status.remotes.first)
             #expect(lag.logsBehind == 0 && lag.backupsBehind == 0 && lag.catalogCurrent && lag.backupsStored == 2, "\(lag)")
+            // Request counts by kind: a PUT per stored object at least, a listing per backup (its recount).
+            #expect(status.objectRequests["put", default: 0] >= UInt64(stored.count) && status.objectRequests["list", default: 0] >= 2, "\(status.objectRequests)")
+            let space = Self.cairn(env, "report", "space", db)
+            #expect(space.stdout.contains("object storage requests: "), "\(space.stdout)")
 
             // The machine is lost; a second database shares the prefix.
             try Self.loseMachine(db, cache: cache)

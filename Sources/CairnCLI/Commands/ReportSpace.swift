@@ -27,6 +27,9 @@ extension Report {
                                   ("online logs", c.onlineLogs), ("other", c.other)] {
                     print("  " + name.padding(toLength: 15, withPad: " ", startingAt: 0) + Output.bytes(n))
                 }
+                if !r.objectRequests.isEmpty {
+                    print("object storage requests: " + r.objectRequests.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+                }
                 if let w = r.warning { print("warning: \(w)") }
             }
         }

@@ -27,6 +27,9 @@ struct Status: ParsableCommand {
             print("backups      \(s.backups)" + (s.lastBackupId.map { ", latest \($0) at SCN \(s.lastBackupScn ?? 0)" } ?? ""))
             for c in s.controlCopies { print("control file \(c)") }
             for r in s.remotes { print("remote       \(RemoteText.line(r))") }
+            if !s.objectRequests.isEmpty {
+                print("requests     " + s.objectRequests.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + " (object storage, so far)")
+            }
             for w in s.warnings { print("warning      \(w)") }
         }
     }

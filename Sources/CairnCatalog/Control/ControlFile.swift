@@ -29,6 +29,8 @@ package struct ControlFile: Codable, Sendable, Equatable {
     package var fileMode: FileMode? = nil
     /// Copies of the repository in object storage (see `RemoteRepository`); nil: none.
     package var remotes: [RemoteRepository]? = nil
+    /// Requests sent to object storage for this database so far, by kind (see `ObjectRequests`).
+    package var objectRequests: [String: UInt64]? = nil
 
     package var dbidValue: UInt64 { UInt64(dbid) ?? 0 }
 

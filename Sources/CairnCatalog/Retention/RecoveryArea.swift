@@ -134,6 +134,8 @@ package struct RecoveryArea: Sendable {
         package var reclaimable: UInt64
         package var categories: Categories
         package var warning: String?
+        /// Requests sent to object storage for this database so far, by kind.
+        package var objectRequests: [String: UInt64] = [:]
     }
 
     package func report(_ c: ControlFile, now: Date = Date()) -> Report {
@@ -142,7 +144,7 @@ package struct RecoveryArea: Sendable {
         let percent = limit.map { $0 == 0 ? 100 : Double(cat.total) / Double($0) * 100 }
         let reclaimable = candidates(c, now: now).reduce(0) { $0 + $1.bytes }
         return Report(path: root, limit: limit, used: cat.total, percent: percent, reclaimable: reclaimable, categories: cat,
-                      warning: limit.flatMap { warning(used: cat.total, limit: $0) })
+                      warning: limit.flatMap { warning(used: cat.total, limit: $0) }, objectRequests: c.objectRequests ?? [:])
     }
 
     /// The warning at ≥ 85 % of the limit, or nil below it.

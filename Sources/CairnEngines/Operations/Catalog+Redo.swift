@@ -158,6 +158,8 @@ extension Catalog {
         package let archiveDestinations: [String]
         /// Remote repositories and how far behind each is.
         package let remotes: [RemoteLag]
+        /// Requests sent to object storage for this database so far, by kind.
+        package let objectRequests: [String: UInt64]
         package let warnings: [String]
     }
 
@@ -177,7 +179,7 @@ extension Catalog {
                           logs: c.redo.logs.count, backups: c.backups.count, lastBackupId: last?.id, lastBackupScn: last?.scn,
                           lastBackupAt: last?.completedAt, databaseBytes: FileSystem.fileSize(databasePath),
                           controlCopies: controlCopies, onlineLogGroups: c.redo.groups,
-                          archiveDestinations: c.redo.archiveDestinations, remotes: remoteLag, warnings: warnings + recoveryAreaWarnings)
+                          archiveDestinations: c.redo.archiveDestinations, remotes: remoteLag, objectRequests: c.objectRequests ?? [:], warnings: warnings + recoveryAreaWarnings)
     }
 
     // MARK: - Recovery

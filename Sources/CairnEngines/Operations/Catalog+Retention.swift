@@ -214,6 +214,7 @@ extension Catalog {
             report = r
         }
         report.remoteBackups = crosscheckRemotes()
+        recordObjectRequests()
         return report
     }
 

@@ -44,7 +44,8 @@ package final class Archiver: Sendable {
     /// Returns the number of (log, destination) copies made.
     @discardableResult
     package func archivePending(force: Bool = false) -> Int {
-        retries.withLock { retryAt in archivePending(force: force, retryAt: &retryAt) }
+        defer { database.recordObjectRequests() }
+        return retries.withLock { retryAt in archivePending(force: force, retryAt: &retryAt) }
     }
 
     private func archivePending(force: Bool, retryAt: inout [String: Date]) -> Int {

@@ -54,6 +54,22 @@ extension Catalog {
         }
     }
 
+    /// Adds the object-storage requests this process sent since it last recorded them to the
+    /// control file (nothing is written when there were none).
+    func recordObjectRequests() {
+        let growth = ObjectRequests.takeGrowth()
+        guard !growth.isEmpty else { return }
+        do throws(EngineError) {
+            try transact { (c: inout ControlFile) throws(EngineError) in
+                var counts = c.objectRequests ?? [:]
+                for (kind, n) in growth { counts[kind, default: 0] += n }
+                c.objectRequests = counts
+            }
+        } catch {
+            logger.warning("could not record the object-storage request counts: \(error.description)")
+        }
+    }
+
     /// How far behind each remote is (no request is made).
     package var remoteLag: [RemoteLag] { RemoteShipper(database: self, logger: logger).lag() }
 

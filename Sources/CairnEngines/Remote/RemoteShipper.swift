@@ -55,6 +55,7 @@ package final class RemoteShipper: Sendable {
                     record(remote.url) { r in r.lastError = error.description; r.lastErrorAt = Date() }
                 }
             }
+            database.recordObjectRequests()
             return report
         }
     }
