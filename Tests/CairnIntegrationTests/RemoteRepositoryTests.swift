@@ -359,6 +359,41 @@ import Testing
         #expect(lag.lastError?.contains("127.0.0.1:\(port)") == true || lag.lastError?.lowercased().contains("connect") == true, "\(lag)")
         #expect(lag.lastError?.contains("not-a-real-secret") == false)
     }
+
+    /// Backups and logs deleted from the repository as obsolete go from the remote too; the
+    /// backups the policy keeps stay, and the bucket alone still restores the database.
+    @Test func obsoleteBackupsAndLogsGoFromTheRemoteToo() async throws {
+        try await S3ArchiveTests.withServer(checkingSignatures: false) { server, client, dir in
+            let env = S3ArchiveTests.environment(server, cache: dir.file("cache"))
+            let db = dir.file("app.db"), url = "s3://\(Self.bucket)/retention"
+            Ledger.create(db, filler: 500)
+            _ = Self.cairn(env, "init", db, "--remote", url)
+            _ = Self.cairn(env, "configure", db, "retention", "redundancy", "1")
+            let hold = WALHold(db)
+            for round in 1...3 {
+                Ledger.write(db, 10, seed: round)
+                _ = Self.cairn(env, "archive", db, "--once")
+                _ = Self.cairn(env, "backup", db)
+            }
+            hold.release()
+            let dbid = try Catalog.open(database: db, logger: quietLogger).control.dbid
+            let before = try await Self.keys(client, "retention/\(dbid)/")
+            #expect(before.contains { $0.hasPrefix("retention/\(dbid)/backups/00000001/") })
+            _ = Self.cairn(env, "delete", "obsolete", db)
+            _ = Self.cairn(env, "configure", db, "remote", "sync")
+            let after = try await Self.keys(client, "retention/\(dbid)/")
+            let kept = try Catalog.open(database: db, logger: quietLogger).control
+            #expect(kept.backups.map(\.id) == [3], "\(kept.backups.map(\.id))")
+            #expect(!after.contains { $0.contains("/backups/00000001/") || $0.contains("/backups/00000002/") }, "\(after)")
+            #expect(after.contains("retention/\(dbid)/backups/00000003/manifest.json"), "\(after)")
+            let logsLeft = after.filter { $0.contains("/archive/log-") }
+            #expect(logsLeft.count < before.filter { $0.contains("/archive/log-") }.count, "\(logsLeft)")
+            let source = try ContentDigest.compute(db)
+            try Self.loseMachine(db, cache: dir.file("cache"))
+            _ = Self.cairn(env, "restore", "--repo", url, "--to", dir.file("restored.db"))
+            #expect(try ContentDigest.compute(dir.file("restored.db")) == source)
+        }
+    }
 }
 
 extension JSONDecoder {

@@ -101,17 +101,29 @@ package enum RemoteRepositoryReader {
         return try RepositoryIdentity.read(layout)
     }
 
-    /// The catalog copy, checked by its size and XXH3 at the remote and by its own checksum.
+    /// The catalog copy, checked by size, time and checksum: its size in the listing, its
+    /// XXH3 as stored with it at upload and its own document checksum, and its time: it cannot
+    /// have been written before the newest backup it records completed (a copy put back from
+    /// an older state, or clocks far apart, fail here with the times).
     static func fetchCatalog(_ root: any ArchiveDestination, into directory: String) throws(EngineError) -> RepositoryCatalog {
         let layout = RepositoryLayout(root: directory)
         let path = RepositoryCatalog.path(layout)
         let name = (path as NSString).lastPathComponent
         try root.fetch(name, to: path)
-        guard let stored = try root.checkedSize(of: name), stored == FileSystem.fileSize(path) else {
-            throw .truncated(file: root.name + "/" + name, expected: try root.checkedSize(of: name) ?? 0, actual: FileSystem.fileSize(path) ?? 0)
+        let listed = try root.list().first { $0.name == name }
+        guard let listed, listed.bytes == FileSystem.fileSize(path) else {
+            throw .truncated(file: root.name + "/" + name, expected: listed?.bytes ?? 0, actual: FileSystem.fileSize(path) ?? 0)
         }
-        return try RepositoryCatalog.read(layout)
+        let catalog = try RepositoryCatalog.read(layout)
+        let newest = (catalog.backups ?? []).map(\.completedAt).max()
+        if let written = listed.modifiedAt, let newest, written < newest.addingTimeInterval(-skew) {
+            throw .corrupt(file: root.name + "/" + name, offset: nil, detail: "it was stored at \(written), before the newest backup it records completed (\(newest)): it is not the catalog that backup wrote. Run `cairn configure DB remote sync` on the database's machine, or restore from another remote")
+        }
+        return catalog
     }
+
+    /// Clock difference allowed between the machine that wrote a backup and the object store.
+    static let skew: TimeInterval = 300
 
     /// A private temporary directory.
     struct Scratch {
