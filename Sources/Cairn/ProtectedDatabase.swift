@@ -33,8 +33,12 @@ public final class ProtectedDatabase: Sendable {
         let mode = registration.fileMode.map { FileMode(clamping: $0) }
         let options = redo
         return ProtectedDatabase(try await detached(database: database, progress: nil) { _ throws(EngineError) in
-            try Catalog.initialize(database: database, repository: registration.repository,
-                                   extraControlCopies: registration.extraControlCopies, redo: options, fileMode: mode, logger: logger)
+            for r in registration.remotes { if let problem = ArchiveDestinations.problem(with: r) { throw problem } }
+            let p = try Catalog.initialize(database: database, repository: registration.repository,
+                                           extraControlCopies: registration.extraControlCopies, redo: options, fileMode: mode, logger: logger)
+            for r in registration.remotes { try p.addRemote(r, mode: .async) }
+            p.shipToRemotes(after: "the registration")
+            return p
         })
     }
 
@@ -98,6 +102,20 @@ public final class ProtectedDatabase: Sendable {
                 throw .invalidArgument("\(path) is the live database; restore to another path, then stop the application and move it into place.")
             }
             return try catalog.recover(to: path, target: try Self.target(point, catalog), backup: backup, force: replacing, monitor: monitor)
+        })
+    }
+
+    /// Restores a database from a remote repository alone (`s3://BUCKET/PREFIX`, or a
+    /// directory holding DBID folders) into a new file at `path`, on a machine that may have
+    /// nothing else; `dbid` chooses the database when the remote holds several.
+    @discardableResult
+    public static func restore(fromRemote url: String, dbid: UInt64? = nil, to path: String, at point: RecoveryPoint = .latest,
+                               replacing: Bool = false, progress: ProgressHandler? = nil,
+                               logger: Logger = Logger(label: "cairn")) async throws(CairnError) -> RecoverySummary {
+        RecoverySummary(try await detached(progress: progress) { monitor throws(EngineError) in
+            let (catalog, _, staging) = try Catalog.openRemoteRepository(url, dbid: dbid.map(String.init), near: path, logger: logger)
+            defer { Catalog.removeStaging(staging) }
+            return try catalog.recoverDetached(to: path, target: try target(point, catalog), force: replacing, monitor: monitor)
         })
     }
 

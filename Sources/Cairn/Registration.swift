@@ -18,6 +18,10 @@ public struct Registration: Sendable, Equatable {
     public var walTargetBytes: UInt64
     /// Permission bits of every file Cairn writes (default: those of the database file).
     public var fileMode: mode_t?
+    /// Remote repositories (`s3://BUCKET/PREFIX`, endpoint and credentials from the AWS_*
+    /// environment variables): every archived log, backup and catalog copy also goes there,
+    /// under the database's DBID, filled behind local archiving (asynchronous remotes).
+    public var remotes: [String] = []
 
     /// Registration options; the defaults give ARCHIVELOG mode, the default repository and
     /// archive destination, 16 MiB online logs and a 4 MiB WAL target.

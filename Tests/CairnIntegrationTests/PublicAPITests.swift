@@ -14,6 +14,29 @@ import Testing
         Int(Shell.run(["sqlite3", db, "SELECT count(*) FROM transfers;"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 
+    /// A remote repository through the API: registered with one, backed up and archived; the
+    /// database and its repository gone, `restore(fromRemote:)` brings it back from the remote alone.
+    @Test func registerWithARemoteAndRestoreFromItAlone() async throws {
+        let dir = TempDir()
+        let dbPath = dir.file("app.db"), remote = dir.file("offsite")
+        Ledger.create(dbPath, filler: 1000)
+        var registration = Registration()
+        registration.remotes = [remote]
+        let db = try await ProtectedDatabase.register(dbPath, registration, logger: Self.logger)
+        try await db.backup()
+        let hold = WALHold(dbPath)
+        Ledger.write(dbPath, 30, seed: 1)
+        let end = try await db.archiveLogs()
+        hold.release()
+        let expected = Self.transfers(dbPath)
+        #expect((await db.status()).capturedScn == end)
+        for f in [dbPath, dbPath + "-wal", dbPath + "-shm", dir.file(".app.db.cairn-control")] { try? FileManager.default.removeItem(atPath: f) }
+        try FileManager.default.removeItem(atPath: db.repositoryPath)
+        let r = try await ProtectedDatabase.restore(fromRemote: remote, to: dir.file("back.db"), logger: Self.logger)
+        #expect(r.scn == end && r.complete && r.integrityChecked)
+        #expect(Self.transfers(dir.file("back.db")) == expected)
+    }
+
     /// Register, back up, capture (a service runs while another process writes), archive,
     /// restore to the latest point and to an SCN in the middle, validate: each is one
     /// `await`, with progress reported to a handler.
