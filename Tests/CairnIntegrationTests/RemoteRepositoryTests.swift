@@ -82,6 +82,10 @@ import Testing
             let space = Self.cairn(env, "report", "space", db)
             #expect(space.stdout.contains("object storage requests: "), "\(space.stdout)")
 
+            // validate reads the remote's copies (downloaded), every byte checked.
+            let valid = Self.cairn(env, "validate", db, "--remote", url, "--json")
+            #expect(try JSONDecoder().decode([Catalog.ValidationResult].self, from: Data(valid.stdout.utf8)).map(\.ok) == [true, true], "\(valid.stdout)")
+
             // The machine is lost; a second database shares the prefix.
             try Self.loseMachine(db, cache: cache)
             let listed = Self.cairn(env, "list", "databases", "--repo", url, "--json")
@@ -258,6 +262,12 @@ import Testing
             #expect(try Self.status(env, db).remotes.first?.backupsBehind == 0)
             let good = try await client.get(key: "fallback/\(dbid)/\(backup.directory)/piece-0001.cbp")
             #expect(Hash.hex(Hash.xxh3(good)) != Hash.hex(try FileSystem.hashFile(p.layout.root + "/" + backup.directory + "/piece-0001.cbp")))
+
+            // A copy damaged in the bucket (other bytes, same size and metadata): validate --remote finds it.
+            let info = try #require(try await client.head(key: piece))
+            _ = try await client.put(key: piece, bytes: [UInt8](repeating: 0x33, count: Int(info.size)), metadata: info.metadata)
+            let bad = Shell.run([Paths.cairn, "validate", db, "--remote", url], environment: env)
+            #expect(bad.status == 4 && bad.stdout.contains("FAILED") && bad.stdout.contains("piece-0002.cbp"), "\(bad.stdout) \(bad.stderr)")
         }
     }
 

@@ -13,17 +13,23 @@ struct Validate: ParsableCommand {
     @Option(help: "Backup id (default: every backup).")
     var backup: UInt64?
 
+    @Option(help: "Validate the copies a remote repository holds (downloaded to a private directory) instead of the repository's.")
+    var remote: String?
+
     @Flag(help: "Print JSON: an array of results.")
     var json = false
 
     func run() throws {
         var failed = 0
         try reporting { () throws(EngineError) in
-            let results = try db.open(waiting).validate(backup: backup, monitor: TerminalProgress.monitor())
+            let p = try db.open(waiting)
+            let results = try remote != nil ? p.validateRemote(remote!, backup: backup, monitor: TerminalProgress.monitor())
+                : p.validate(backup: backup, monitor: TerminalProgress.monitor())
             failed = results.filter { !$0.ok }.count
             if json { Output.json(results); return }
             for r in results {
-                print(r.ok ? "backup \(r.id): OK" : "backup \(r.id): FAILED: \(r.error ?? "")")
+                let at = remote.map { " at \($0)" } ?? ""
+                print(r.ok ? "backup \(r.id)\(at): OK" : "backup \(r.id)\(at): FAILED: \(r.error ?? "")")
             }
             print("\(results.count - failed) of \(results.count) backup(s) valid")
         }

@@ -156,7 +156,7 @@ extension Catalog {
     /// Verifies every log of an archived-log backup set: each stored file's size and XXH3,
     /// then its decompressed content against the log's size and XXH3.
     func validateArchivedLogSet(_ r: BackupRecord) throws(EngineError) {
-        let dir = layout.root + "/" + r.directory
+        let dir = backupDirectory(r)
         guard FileSystem.isDirectory(dir) else {
             throw .missingFile(path: dir, detail: "the directory of archived-log backup \(r.id) is gone")
         }
