@@ -47,7 +47,10 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "Repository directory (default: DATABASE.cairn beside the database).")
     var repo: String?
 
+    @OptionGroup var objectStore: ObjectStoreOptions
+
     func open() throws(EngineError) -> Catalog {
+        objectStore.apply()
         ErrorRendering.database = database
         return try Catalog.open(database: database, repository: repo, logger: Logger(label: "cairn"))
     }

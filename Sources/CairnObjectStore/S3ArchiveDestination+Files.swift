@@ -51,4 +51,10 @@ extension S3ArchiveDestination {
         try call(key) { client async throws(S3Error) in try await client.delete(key: key) }
         try target.get().cache.remove(fileName)
     }
+
+    /// ListMultipartUploads under the prefix, then AbortMultipartUpload for each one older than `cutoff`.
+    package func abortAbandonedUploads(olderThan cutoff: Date) throws(EngineError) -> Int {
+        let folder = try key("")
+        return try call(folder) { client async throws(S3Error) in try await client.abortIncompleteUploads(prefix: folder, olderThan: cutoff) }
+    }
 }

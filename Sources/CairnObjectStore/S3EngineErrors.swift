@@ -40,7 +40,7 @@ extension S3ConfigurationError {
         case .malformedLocation, .invalidBucketName:
             return .invalidArgument("The archive destination \(S3ArchiveDestination.redacted(name)) cannot be used: \(description)")
         case .malformedEndpoint, .missingCredentials, .missingRegion, .invalidSetting:
-            return .objectStore(url: S3ArchiveDestination.redacted(name), problem: description + " (the archive destination \(S3ArchiveDestination.redacted(name)) is read from the environment of every cairn process that archives or restores)")
+            return .objectStore(url: S3ArchiveDestination.redacted(name), problem: description + " (\(S3ArchiveDestination.redacted(name)) is reached with the settings in the environment of every cairn process that archives, backs up or restores: the AWS_* variables, or --s3-endpoint and --s3-region)")
         }
     }
 }

@@ -22,6 +22,7 @@ struct CatalogCommand: ParsableCommand {
         var json = false
 
         func run() throws {
+            db.objectStore.apply()
             try reporting { () throws(EngineError) in
                 let (_, r) = try db.repo.map(RemoteRepositoryReader.isRemote) == true
                     ? Catalog.rebuildFromRemote(database: db.database, url: db.repo!, dbid: dbid, repository: nil, logger: Logger(label: "cairn"), wait: waiting.policy())

@@ -53,7 +53,10 @@ struct Init: ParsableCommand {
     @Flag(help: "Print the result as JSON.")
     var json = false
 
+    @OptionGroup var objectStore: ObjectStoreOptions
+
     func run() throws {
+        objectStore.apply()
         try reporting { () throws(EngineError) in
             var redo = RedoOptions()
             redo.memberDirectories = memberDirs

@@ -12,7 +12,10 @@ extension List {
         @Flag(help: "Print JSON: an array of databases.")
         var json = false
 
+        @OptionGroup var objectStore: ObjectStoreOptions
+
         func run() throws {
+            objectStore.apply()
             try reporting { () throws(EngineError) in
                 let rows = try RemoteRepositoryReader.databases(at: repo)
                 if json { Output.json(rows); return }

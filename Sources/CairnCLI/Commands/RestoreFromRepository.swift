@@ -17,7 +17,10 @@ struct RestoreSourceOptions: ParsableArguments {
     @Option(help: "With --repo s3://…: the DBID of the database to restore, when the remote holds several (`cairn list databases --repo URL`).")
     var dbid: String?
 
+    @OptionGroup var objectStore: ObjectStoreOptions
+
     func open() throws(EngineError) -> Catalog {
+        objectStore.apply()
         guard let database else { throw Self.missingSource }
         do throws(EngineError) {
             return try Catalog.open(database: database, repository: repo, logger: Logger(label: "cairn"))
@@ -37,6 +40,7 @@ extension Restore {
     /// `cairn restore --repo DIR (--to PATH | --validate) [target]`: no control file, nothing
     /// written into DIR, the database's original path never touched.
     func runFromRepository(target t: RecoveryTarget) throws(EngineError) {
+        db.objectStore.apply()
         guard let repo = db.repo else { throw RestoreSourceOptions.missingSource }
         if inPlace {
             throw .invalidArgument("--in-place needs the database: restoring from a repository alone writes only to --to PATH. Restore with --to, or register the database again with `cairn catalog rebuild DB --repo \(repo)`.")

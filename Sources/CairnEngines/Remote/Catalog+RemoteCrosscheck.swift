@@ -16,6 +16,9 @@ extension Catalog {
     /// Lists the folder of every backup a remote is recorded to hold and compares it with the
     /// backup's manifest (names and sizes). A backup found incomplete is no longer recorded as
     /// stored there, so the next pass copies it again (from the repository, while it holds it).
+    /// How old an unfinished upload must be before a crosscheck aborts it (no live upload lasts that long).
+    static let abandonedUploadAge: TimeInterval = 24 * 3600
+
     func crosscheckRemotes() -> [RemoteBackupResult] {
         let c = control
         var results: [RemoteBackupResult] = []
@@ -29,6 +32,15 @@ extension Catalog {
                 } catch {
                     results.append(.init(remote: remote.url, id: id, status: "UNCHECKED", problem: error.description))
                 }
+            }
+        }
+        // Uploads a killed process left unfinished for a day are aborted (they cost until then).
+        for remote in c.remoteRepositories {
+            do throws(EngineError) {
+                let n = try ArchiveDestinations.resolve(remote.root(dbid: c.dbid)).abortAbandonedUploads(olderThan: Date().addingTimeInterval(-Self.abandonedUploadAge))
+                if n > 0 { logger.info("aborted \(n) unfinished upload(s) under \(remote.root(dbid: c.dbid))") }
+            } catch {
+                logger.warning("could not look for unfinished uploads under \(remote.root(dbid: c.dbid)): \(error.description)")
             }
         }
         let missing = results.filter { $0.status == "MISSING" }

@@ -40,10 +40,16 @@ package protocol ArchiveDestination: Sendable {
     /// Removes `fileName` at once (files of a backup deleted from the repository); nothing
     /// to do when it is not there.
     func remove(_ fileName: String) throws(EngineError)
+    /// Abandons uploads under the destination that were started before `cutoff` and never
+    /// completed (multipart uploads of a killed process, which object storage keeps, and
+    /// bills, until aborted); returns how many. Nothing to do for a directory.
+    func abortAbandonedUploads(olderThan cutoff: Date) throws(EngineError) -> Int
 }
 
 extension ArchiveDestination {
     package func checkedSize(of fileName: String) throws(EngineError) -> UInt64? { size(of: fileName) }
+
+    package func abortAbandonedUploads(olderThan cutoff: Date) throws(EngineError) -> Int { 0 }
 
     /// A sub-folder of this destination as a destination of its own (same kind, same
     /// configuration): `NAME/folder`.
