@@ -12,7 +12,8 @@ extension Catalog {
                                             logger: Logger = Logger(label: "cairn")) throws(EngineError) -> (Catalog, CatalogRebuilder.Report, staging: String) {
         let database = try RemoteRepositoryReader.database(at: url, dbid: dbid)
         let parent = near.map { FileSystem.parent(of: FileSystem.resolved($0)) } ?? String(NSTemporaryDirectory().dropLast())
-        let staging = parent + "/.cairn-staging-\(database.dbid)-\(UInt32.random(in: 0...UInt32.max))"
+        Leftovers.removeDead(".cairn-staging", in: parent)
+        let staging = Leftovers.name(".cairn-staging", in: parent)
         if mkdir(staging, 0o700) != 0 { throw .fromErrno("create the staging directory for the remote repository", staging, errno) }
         do throws(EngineError) {
             logger.info("staging the repository of DBID \(database.dbid) from \(database.root) in \(staging)")

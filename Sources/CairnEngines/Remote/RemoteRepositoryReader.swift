@@ -129,7 +129,9 @@ package enum RemoteRepositoryReader {
     struct Scratch {
         let path: String
         init() throws(EngineError) {
-            path = NSTemporaryDirectory() + "cairn-remote-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            let tmp = String(NSTemporaryDirectory().dropLast())
+            Leftovers.removeDead("cairn-remote", in: tmp)
+            path = Leftovers.name("cairn-remote", in: tmp)
             if mkdir(path, 0o700) != 0 { throw .fromErrno("create a temporary directory", path, errno) }
         }
         func remove() { FileSystem.removeTree(path) }

@@ -124,7 +124,8 @@ extension RemoteShipper {
         let root = ArchiveDestinations.resolve(remote.root(dbid: dbid))
         let file = RepositoryCatalog.path(database.layout)
         // A private snapshot: the catalog may be rewritten while it uploads.
-        let snapshot = database.layout.controlDirectory + "/.catalog-upload-\(getpid())"
+        Leftovers.removeDead(".catalog-upload", in: database.layout.controlDirectory)
+        let snapshot = Leftovers.name(".catalog-upload", in: database.layout.controlDirectory)
         try FileSystem.atomicWrite(try FileSystem.readAll(file), to: snapshot)
         defer { FileSystem.removeFile(snapshot) }
         let name = (file as NSString).lastPathComponent
