@@ -27,6 +27,8 @@ package struct ControlFile: Codable, Sendable, Equatable {
     /// Permissions of every file Cairn creates for this database (`cairn init --mode`); nil:
     /// the database file's own permission bits at the time (see `FilePermissions`).
     package var fileMode: FileMode? = nil
+    /// Client-side encryption of the files outside the database; nil: off.
+    package var encryption: EncryptionSetting? = nil
 
     package var dbidValue: UInt64 { UInt64(dbid) ?? 0 }
 

@@ -36,6 +36,8 @@ package struct RepositoryCatalog: Codable, Sendable, Equatable {
     package var createdAt: Date?
     /// `cairn init --mode`, when given.
     package var fileMode: FileMode?
+    /// Client-side encryption (the catalog itself is then encrypted).
+    package var encryption: EncryptionSetting?
 
     init(_ c: ControlFile) {
         incarnations = c.incarnations
@@ -59,18 +61,20 @@ package struct RepositoryCatalog: Codable, Sendable, Equatable {
         gaps = c.redo.gaps
         createdAt = c.createdAt
         fileMode = c.fileMode
+        encryption = c.encryption
     }
 
     package static func path(_ layout: RepositoryLayout) -> String { layout.root + "/catalog.json" }
 
     package static func write(_ c: ControlFile, layout: RepositoryLayout, usn: UInt64 = 1) throws(EngineError) {
         let doc = CheckedDocument.make(RepositoryCatalog(c), kind: kind, version: 1, usn: usn)
-        try FileSystem.atomicWrite(doc.encoded(), to: path(layout))
+        try StoredFileWriter.atomicWrite(doc.encoded(), to: path(layout), keys: try layout.writingKeys(c.encryption))
     }
 
     package static func read(_ layout: RepositoryLayout) throws(EngineError) -> RepositoryCatalog {
         let p = path(layout)
-        let doc = try CheckedDocument.decode(try FileSystem.readAll(p), kind: kind, maxVersion: 1, file: p)
+        layout.registerKeyring()
+        let doc = try CheckedDocument.decode(try StoredFile.readAll(p), kind: kind, maxVersion: 1, file: p)
         return try doc.decodeBody(RepositoryCatalog.self, file: p)
     }
 

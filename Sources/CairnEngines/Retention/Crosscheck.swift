@@ -31,7 +31,7 @@ enum Crosscheck {
         let buf = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 8)
         defer { buf.deallocate() }
         do throws(EngineError) {
-            let f = try RawFile(path: path, mode: .read)
+            let f = try StoredFile(path: path)
             let n = try f.read(into: buf, count: count, at: 0)
             if kind == .backupSet && path.hasSuffix(".cbp") {
                 guard n >= BackupPieceFormat.headerSize else {
