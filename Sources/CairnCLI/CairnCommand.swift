@@ -47,6 +47,8 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "Repository directory (default: DATABASE.cairn beside the database).")
     var repo: String?
 
+    @OptionGroup var encryption: EncryptionOptions
+
     func open() throws(EngineError) -> Catalog {
         ErrorRendering.database = database
         return try Catalog.open(database: database, repository: repo, logger: Logger(label: "cairn"))

@@ -13,10 +13,12 @@ struct Configure: ParsableCommand {
         cairn configure DB retention none           nothing is ever obsolete
         cairn configure DB recovery-area-size SIZE  limit the repository to SIZE (e.g. 20G), or `unlimited`
         cairn configure DB show [--json]            the current settings
+        cairn configure DB encryption enable --key-file FILE | rotate --new-key-file FILE | show
         """)
 
     @OptionGroup var db: DatabaseOptions
     @OptionGroup var waiting: WaitOptions
+    @OptionGroup var encryptionSetting: ConfigureEncryptionOptions
 
     @Argument(help: "retention, recovery-area-size or show.")
     var setting: String
@@ -55,6 +57,8 @@ struct Configure: ParsableCommand {
                     }
                     try p.setRecoveryAreaLimit(n)
                 }
+            case "encryption":
+                return try encryptionSetting.run(p, values: values)
             case "show":
                 guard values.isEmpty else { throw .invalidArgument("`configure DB show` takes no value.") }
             default:

@@ -44,6 +44,8 @@ struct Init: ParsableCommand {
     @Option(help: "Permissions of every file Cairn creates for this database, in octal, e.g. 0640 (directories get x where r is set). Default: the database file's own, followed when it changes.")
     var mode: String?
 
+    @OptionGroup var encryption: EncryptionOptions
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -59,8 +61,10 @@ struct Init: ParsableCommand {
             redo.archiveTimeoutSeconds = archiveTimeout
             redo.mode = noArchiveLog ? .noarchivelog : .archivelog
             let fileMode = try mode.map { (m: String) throws(EngineError) in try FileMode.parse(m) }
+            if let keyFile = encryption.keyFile { _ = try EncryptionKeyFile.read(keyFile) } // refused before anything is registered
             let p = try Catalog.initialize(database: database, repository: repo, extraControlCopies: controlCopies,
                                                      redo: redo, fileMode: fileMode, logger: Logger(label: "cairn"))
+            if let keyFile = encryption.keyFile { try p.enableEncryption(keyFile: keyFile) }
             if json { Output.json(p.redoStatus); return }
             print("registered \(p.databasePath)")
             print("  DBID         \(p.control.dbid)")

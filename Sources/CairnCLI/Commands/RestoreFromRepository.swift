@@ -14,6 +14,8 @@ struct RestoreSourceOptions: ParsableArguments {
     @Option(name: .long, help: "Repository directory (default: DATABASE.cairn beside the database). Without DATABASE: restore from this repository alone.")
     var repo: String?
 
+    @OptionGroup var encryption: EncryptionOptions
+
     func open() throws(EngineError) -> Catalog {
         guard let database else { throw Self.missingSource }
         do throws(EngineError) {

@@ -27,7 +27,6 @@ extension Catalog {
             _ = try keyring.addDataKey(under: master, file: keyringFile)
             try keyring.write(keyringFile)
         }
-        KeyringRegistry.shared.useKeyFile(path)
         layout.registerKeyring(rememberedKeyFile: path)
         try transact { (c: inout ControlFile) throws(EngineError) in
             c.encryption = EncryptionSetting(masterKeyID: master.id.description, keyFile: path)
@@ -50,7 +49,6 @@ extension Catalog {
         let old = try KeyringRegistry.shared.masterKey(for: keyringFile, needing: keyring.masterKeyID, remembered: setting.keyFile)
         try keyring.rotate(to: newMaster, from: old, file: keyringFile)
         try keyring.write(keyringFile)
-        KeyringRegistry.shared.useKeyFile(newPath)
         layout.registerKeyring(rememberedKeyFile: newPath)
         try transact { (c: inout ControlFile) throws(EngineError) in
             c.encryption = EncryptionSetting(masterKeyID: newMaster.id.description, keyFile: newPath)
