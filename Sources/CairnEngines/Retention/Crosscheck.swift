@@ -45,6 +45,8 @@ enum Crosscheck {
                 _ = try DatabaseHeader(bytes: UnsafeRawPointer(buf), count: n, file: path)
             }
         } catch {
+            // Encrypted, and no usable key here: the file is present; its header is checked when read with the key.
+            if error.isEncryptionKeyProblem { return nil }
             return error.description
         }
         return nil
