@@ -39,6 +39,7 @@ extension CairnError {
         case .invalidArgument, .invalidSetting: return (.invalidRequest, nil, nil)
         case let .keyFileUnprotected(path, _), let .keyFileInvalid(path, _): return (.invalidRequest, path, Remedy(.inspect(path: path), "fix the encryption key file"))
         case let .wrongEncryptionKey(file, _, keyFile, _): return (.identityMismatch, file, Remedy(.inspect(path: keyFile), "give the key file that holds the master key the keyring names"))
+        case let .encryptionKeyRequired(file, _): return (.invalidRequest, file, Remedy(.inspect(path: file), "give the encryption key file (--encryption-key-file or CAIRN_ENCRYPTION_KEY_FILE)"))
         case let .cryptoFailed(_, file, _): return (.ioFailed, file, Remedy(.retry, "run it again"))
         case let .objectStore(url, _): return (.ioFailed, url, Remedy(.retry, "check the object store's endpoint, credentials and bucket, then run it again"))
         case let .dataKeyMissing(file, _, keyring): return (.notFound, file, Remedy(.inspect(path: keyring), "use the keyring of the repository the file belongs to"))

@@ -48,6 +48,7 @@ struct DatabaseOptions: ParsableArguments {
     var repo: String?
 
     @OptionGroup var objectStore: ObjectStoreOptions
+    @OptionGroup var encryption: EncryptionOptions
 
     func open() throws(EngineError) -> Catalog {
         objectStore.apply()

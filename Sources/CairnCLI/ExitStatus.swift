@@ -16,7 +16,7 @@ enum ExitStatus {
         case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat: return 4
         case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite, .copyNotCataloged, .wrongEncryptionKey: return 5
         case .io, .diskFull, .recoveryAreaFull, .objectStore: return 6
-        case .restorePointNotFound, .noBackupForRestorePoint, .missingLog, .dataKeyMissing: return 3
+        case .restorePointNotFound, .noBackupForRestorePoint, .missingLog, .dataKeyMissing, .encryptionKeyRequired: return 3
         case .walReplaced: return 76
         case .sqlite, .notWALCapable, .databaseBusy, .walChanged, .captureStalled, .captureRunning, .unrecoverable, .readOnlyCatalog, .cryptoFailed: return 1
         case .lockNotAcquired: return lockNotAcquired

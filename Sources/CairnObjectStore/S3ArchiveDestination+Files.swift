@@ -7,12 +7,12 @@ import Foundation
 extension S3ArchiveDestination {
     /// One ListObjectsV2 (with "/" as delimiter, so retired copies under `.deleting/` and
     /// sub-folders are left out).
-    package func list() throws(EngineError) -> [StoredFile] {
+    package func list() throws(EngineError) -> [ListedFile] {
         let folder = try key("")
         let listing = try call(folder) { client async throws(S3Error) in try await client.list(prefix: folder, delimiter: "/") }
         return listing.objects.compactMap { o in
             let name = String(o.key.dropFirst(folder.count))
-            return name.isEmpty ? nil : StoredFile(name: name, bytes: o.size, modifiedAt: o.lastModified)
+            return name.isEmpty ? nil : ListedFile(name: name, bytes: o.size, modifiedAt: o.lastModified)
         }
     }
 

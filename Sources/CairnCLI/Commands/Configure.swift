@@ -18,10 +18,12 @@ struct Configure: ParsableCommand {
         cairn configure DB remote list [--json]     the remotes and how far behind each is
         cairn configure DB remote sync [URL]        copy now what the remotes lack
         cairn configure DB show [--json]            the current settings
+        cairn configure DB encryption enable --key-file FILE | rotate --new-key-file FILE | show
         """)
 
     @OptionGroup var db: DatabaseOptions
     @OptionGroup var waiting: WaitOptions
+    @OptionGroup var encryptionSetting: ConfigureEncryptionOptions
 
     @Argument(help: "retention, recovery-area-size or show.")
     var setting: String
@@ -65,6 +67,8 @@ struct Configure: ParsableCommand {
                 }
             case "remote":
                 return try configureRemote(p)
+            case "encryption":
+                return try encryptionSetting.run(p, values: values)
             case "show":
                 guard values.isEmpty else { throw .invalidArgument("`configure DB show` takes no value.") }
             default:

@@ -50,6 +50,8 @@ struct Init: ParsableCommand {
     @Option(help: "Permissions of every file Cairn creates for this database, in octal, e.g. 0640 (directories get x where r is set). Default: the database file's own, followed when it changes.")
     var mode: String?
 
+    @OptionGroup var encryption: EncryptionOptions
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -74,8 +76,10 @@ struct Init: ParsableCommand {
             if minSucceed > max(1, archiveDests.count) + syncRemotes {
                 throw .invalidSetting(.minSucceed, value: "\(minSucceed)", problem: "exceeds the \(max(1, archiveDests.count) + syncRemotes) archive destination(s), sync remotes included; add destinations or lower it.")
             }
+            if let keyFile = encryption.keyFile { _ = try EncryptionKeyFile.read(keyFile) } // refused before anything is registered
             let p = try Catalog.initialize(database: database, repository: repo, extraControlCopies: controlCopies,
                                                      redo: redo, fileMode: fileMode, logger: Logger(label: "cairn"))
+            if let keyFile = encryption.keyFile { try p.enableEncryption(keyFile: keyFile) }
             for (i, r) in remotes.enumerated() {
                 try p.addRemote(r, mode: remoteMode, minSucceed: syncRemotes > 0 && i == remotes.count - 1 ? minSucceed : nil)
             }

@@ -18,6 +18,7 @@ struct RestoreSourceOptions: ParsableArguments {
     var dbid: String?
 
     @OptionGroup var objectStore: ObjectStoreOptions
+    @OptionGroup var encryption: EncryptionOptions
 
     func open() throws(EngineError) -> Catalog {
         objectStore.apply()

@@ -67,6 +67,7 @@ package final class Catalog: Sendable {
         self.logger = logger
         self.waitPolicy = Mutex(LockWaitPolicy())
         if !store.copies.isEmpty { Self.registerPermissions(store.content, database: databasePath) }
+        if let e = store.content.encryption { layout.registerKeyring(rememberedKeyFile: e.keyFile) }
         self.store = Mutex(store)
     }
 

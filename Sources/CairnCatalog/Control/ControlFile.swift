@@ -31,6 +31,8 @@ package struct ControlFile: Codable, Sendable, Equatable {
     package var remotes: [RemoteRepository]? = nil
     /// Requests sent to object storage for this database so far, by kind (see `ObjectRequests`).
     package var objectRequests: [String: UInt64]? = nil
+    /// Client-side encryption of the files outside the database; nil: off.
+    package var encryption: EncryptionSetting? = nil
 
     package var dbidValue: UInt64 { UInt64(dbid) ?? 0 }
 

@@ -38,6 +38,8 @@ package struct RepositoryCatalog: Codable, Sendable, Equatable {
     package var fileMode: FileMode?
     /// The remote repositories, as URLs and modes (what was stored where is not kept here).
     package var remotes: [RemoteRepository]?
+    /// Client-side encryption (the catalog itself is then encrypted).
+    package var encryption: EncryptionSetting?
 
     init(_ c: ControlFile) {
         incarnations = c.incarnations
@@ -62,18 +64,20 @@ package struct RepositoryCatalog: Codable, Sendable, Equatable {
         createdAt = c.createdAt
         fileMode = c.fileMode
         remotes = c.remotes?.map { RemoteRepository(url: $0.url, mode: $0.mode, addedAt: $0.addedAt) }
+        encryption = c.encryption
     }
 
     package static func path(_ layout: RepositoryLayout) -> String { layout.root + "/catalog.json" }
 
     package static func write(_ c: ControlFile, layout: RepositoryLayout, usn: UInt64 = 1) throws(EngineError) {
         let doc = CheckedDocument.make(RepositoryCatalog(c), kind: kind, version: 1, usn: usn)
-        try FileSystem.atomicWrite(doc.encoded(), to: path(layout))
+        try StoredFileWriter.atomicWrite(doc.encoded(), to: path(layout), keys: try layout.writingKeys(c.encryption))
     }
 
     package static func read(_ layout: RepositoryLayout) throws(EngineError) -> RepositoryCatalog {
         let p = path(layout)
-        let doc = try CheckedDocument.decode(try FileSystem.readAll(p), kind: kind, maxVersion: 1, file: p)
+        layout.registerKeyring()
+        let doc = try CheckedDocument.decode(try StoredFile.readAll(p), kind: kind, maxVersion: 1, file: p)
         return try doc.decodeBody(RepositoryCatalog.self, file: p)
     }
 

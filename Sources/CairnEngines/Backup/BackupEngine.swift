@@ -34,6 +34,8 @@ package struct BackupEngine {
     let layout: RepositoryLayout
     let dbid: UInt64
     let logger: Logger
+    /// Encrypts every file the backup writes, when encryption is on.
+    var keys: UnlockedKeyring? = nil
 
     package struct Result: Sendable {
         package let manifest: BackupManifest
@@ -90,7 +92,7 @@ package struct BackupEngine {
                 throw EngineError.verificationFailed(file: partial, detail: "the level-1 backup's pages give database state \(Hash.hex(map.state)) but the captured state at SCN \(scn) is \(Hash.hex(exact)); take a level-0 backup")
             }
             lap("pages written and re-read")
-            let mapFile = try Self.writePageMap(map, scn: scn, incarnation: incarnation, directory: partial)
+            let mapFile = try Self.writePageMap(map, scn: scn, incarnation: incarnation, directory: partial, keys: keys)
             var manifest = BackupManifest(
                 dbid: String(dbid), backupId: id, kind: options.asCopy ? .imageCopy : .backupSet, level: incremental == nil ? 0 : 1,
                 incarnation: incarnation, scn: scn, pageSize: pageSize, pageCount: snapshot.pageCount,
@@ -168,17 +170,12 @@ package struct BackupEngine {
 
     /// Writes the backup's page map (fsync'd) and describes it for the manifest; a chunk at
     /// a time (the map is never encoded whole in memory).
-    static func writePageMap(_ map: PageMap, scn: UInt64, incarnation: Int, directory: String) throws(EngineError) -> BackupManifest.File {
-        let f = try RawFile(path: directory + "/" + pageMapName, mode: .createNew)
-        let fileHash = StreamingHash()
-        var offset: UInt64 = 0
-        try map.encode(scn: scn, incarnation: incarnation, changes: false) { (p, n) throws(EngineError) in
-            try f.write(p, count: n, at: offset)
-            fileHash.update(p, n)
-            offset += UInt64(n)
-        }
-        try f.sync()
-        return .init(name: pageMapName, bytes: offset, xxh3: Hash.hex(fileHash.value), pages: UInt64(map.pageCount),
+    static func writePageMap(_ map: PageMap, scn: UInt64, incarnation: Int, directory: String,
+                             keys: UnlockedKeyring? = nil) throws(EngineError) -> BackupManifest.File {
+        let f = try StoredFileWriter(path: directory + "/" + pageMapName, keys: keys)
+        try map.encode(scn: scn, incarnation: incarnation, changes: false) { (p, n) throws(EngineError) in try f.append(p, n) }
+        try f.finish()
+        return .init(name: pageMapName, bytes: f.storedSize, xxh3: Hash.hex(f.storedHash), pages: UInt64(map.pageCount),
                      firstPage: 1, lastPage: map.pageCount)
     }
 
@@ -315,7 +312,7 @@ package struct BackupEngine {
                         }
                     }
                 },
-                consumer: BackupSetOutput(writer: BackupPieceWriter(directory: directory, template: header, maxPieceSize: options.maxPieceSize),
+                consumer: BackupSetOutput(writer: BackupPieceWriter(directory: directory, template: header, maxPieceSize: options.maxPieceSize, keys: keys),
                                           map: map, replacing: incremental),
                 consume: { output, slot in try output.add(slot, progress: progress) })
         } catch {
@@ -329,10 +326,9 @@ package struct BackupEngine {
     private func writeImageCopy(snapshot: DatabaseSnapshot, directory: String, blockPages: Int,
                                 options: BackupOptions, progress: ProgressMeter) throws(EngineError) -> ([BackupManifest.File], PageMap, Set<String>) {
         let path = directory + "/" + ImageCopy.fileName
-        let total = UInt64(snapshot.pageCount) * UInt64(snapshot.pageSize)
         var map = PageMap(pageSize: snapshot.pageSize)
         map.reserve(Int(snapshot.pageCount))
-        let file = try SequentialWriter(path: path)
+        let file = try StoredFileWriter(path: path, keys: keys)
         let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers)
         let output: ImageCopyOutput
         do {
@@ -346,7 +342,7 @@ package struct BackupEngine {
         }
         try output.file.finish()
         FileSystem.makeReadOnly(path)
-        return ([.init(name: ImageCopy.fileName, bytes: total, xxh3: Hash.hex(output.fileHash.value), pages: UInt64(snapshot.pageCount),
+        return ([.init(name: ImageCopy.fileName, bytes: output.file.storedSize, xxh3: Hash.hex(output.file.storedHash), pages: UInt64(snapshot.pageCount),
                        firstPage: 1, lastPage: snapshot.pageCount)], output.map, [])
     }
 

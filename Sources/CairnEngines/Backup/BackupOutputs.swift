@@ -25,16 +25,14 @@ struct BackupSetOutput {
     }
 }
 
-/// What an image copy's consumer thread builds: the file, its checksum and the page map.
+/// What an image copy's consumer thread builds: the file (hashed as stored) and the page map.
 struct ImageCopyOutput {
-    let file: SequentialWriter
-    let fileHash = StreamingHash()
+    let file: StoredFileWriter
     var map: PageMap
 
     mutating func add(_ slot: PageBlockSlot, progress: ProgressMeter) throws(EngineError) {
         try slot.block.withLock { (b: inout PageBlock) throws(EngineError) in
             try file.append(b.pageBytes.bytes)
-            fileHash.update(b.pageBytes.bytes)
             for i in 0..<b.count { map.append(b.hashes[i]) }
             try progress.advance(UInt64(b.rawBytes))
         }

@@ -10,13 +10,13 @@ final class BackupPieceWriter {
     private let directory: String
     private let template: BackupPieceFormat.Header
     private let maxPieceSize: UInt64
-    private var file: SequentialWriter?
+    private let keys: UnlockedKeyring?
+    private var file: StoredFileWriter?
+    /// Plaintext bytes of the current piece (what the maximum piece size bounds).
     private var offset: UInt64 { file?.size ?? 0 }
     /// Chains the piece header and every block header (each block header carries the
     /// checksum of its block), for the trailer.
     private var contentHash = StreamingHash()
-    /// XXH3 of every byte of the piece, for the manifest.
-    private var fileHash = StreamingHash()
     private var blocks: UInt64 = 0
     private var pages: UInt64 = 0
     private var hashSum: UInt64 = 0
@@ -27,7 +27,9 @@ final class BackupPieceWriter {
     /// Re-reads each finished piece on another thread while the next ones are written.
     let verifier = TransferVerifier()
 
-    init(directory: String, template: BackupPieceFormat.Header, maxPieceSize: UInt64) {
+    /// `keys`: encrypt each piece (the manifest then records the encrypted file's size and XXH3).
+    init(directory: String, template: BackupPieceFormat.Header, maxPieceSize: UInt64, keys: UnlockedKeyring? = nil) {
+        self.keys = keys
         self.directory = directory
         self.template = template
         self.maxPieceSize = maxPieceSize
@@ -42,20 +44,17 @@ final class BackupPieceWriter {
 
     private func put(_ p: UnsafeRawPointer, _ count: Int) throws(EngineError) {
         try file!.append(p, count)
-        fileHash.update(p, count)
     }
 
     private func put(_ bytes: RawSpan) throws(EngineError) {
         try file!.append(bytes)
-        fileHash.update(bytes)
     }
 
     private func open() throws(EngineError) {
         let n = finished.count + 1
-        let f = try SequentialWriter(path: directory + "/" + Self.pieceName(n))
+        let f = try StoredFileWriter(path: directory + "/" + Self.pieceName(n), keys: keys)
         file = f
         contentHash = StreamingHash()
-        fileHash = StreamingHash()
         blocks = 0; pages = 0; hashSum = 0
         var h = template
         h.piece = UInt32(n)
@@ -88,10 +87,10 @@ final class BackupPieceWriter {
         BackupPieceFormat.encodeTrailer(.init(blocks: blocks, pages: pages, pageHashSum: hashSum, contentHash: contentHash.value), into: scratch)
         try put(scratch, BackupPieceFormat.trailerSize)
         try f.finish()
-        let entry = BackupManifest.File(name: (f.path as NSString).lastPathComponent, bytes: offset, xxh3: Hash.hex(fileHash.value),
+        let entry = BackupManifest.File(name: (f.path as NSString).lastPathComponent, bytes: f.storedSize, xxh3: Hash.hex(f.storedHash),
                                         pages: pages, firstPage: firstPage, lastPage: lastPage)
         finished.append(entry)
-        verifier.submit(path: f.path, bytes: offset, xxh3: entry.xxh3)
+        verifier.submit(path: f.path, bytes: f.storedSize, xxh3: entry.xxh3)
         file = nil
     }
 }

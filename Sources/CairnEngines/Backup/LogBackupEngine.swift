@@ -11,6 +11,8 @@ struct LogBackupEngine {
     let layout: RepositoryLayout
     let dbid: UInt64
     let logger: Logger
+    /// Encrypts the set's files when encryption is on.
+    var keys: UnlockedKeyring? = nil
 
     struct Result {
         let manifest: BackupManifest
@@ -26,7 +28,7 @@ struct LogBackupEngine {
         try owner.makeDirectory()
         do throws(EngineError) {
             let level = options.compressionLevel ?? 1
-            let writer = LogSetWriter(level: level)
+            let writer = LogSetWriter(level: level, keys: keys)
             let progress = ProgressMeter(label: "log backup", totalBytes: logs.reduce(0) { $0 + $1.bytes }, monitor: options.monitor)
             var files: [BackupManifest.File] = []
             var entries: [BackupManifest.LogEntry] = []
@@ -115,7 +117,11 @@ final class LogSetWriter {
     /// Whether the last failure of `store` came from the source copy (not from the output).
     private(set) var sourceFailed = false
 
-    init(level: Int32) {
+    /// Encrypts the stored files (compressed first) when given.
+    private let keys: UnlockedKeyring?
+
+    init(level: Int32, keys: UnlockedKeyring? = nil) {
+        self.keys = keys
         compressor = ZstdStreamCompressor(level: level)
         input = .allocate(byteCount: Self.chunk, alignment: 4096)
         outputCapacity = max(Self.chunk, ZstdStreamCompressor.outputSize)
@@ -140,8 +146,8 @@ final class LogSetWriter {
         guard size >= UInt64(RedoLogFormat.headerSize) else { throw .truncated(file: source, expected: UInt64(RedoLogFormat.headerSize), actual: size) }
         src.adviseSequential()
         sourceFailed = false
-        let out = try SequentialWriter(path: target)
-        let storedHash = StreamingHash(), logHash = StreamingHash()
+        let out = try StoredFileWriter(path: target, keys: keys)
+        let logHash = StreamingHash()
         try compressor.begin(contentSize: size, file: target)
         var header: RedoLogFormat.Header?
         var off: UInt64 = 0
@@ -162,7 +168,6 @@ final class LogSetWriter {
             off += UInt64(n)
             try compressor.compress(input, n, end: off == size, out: output, capacity: outputCapacity, file: target) { (p: UnsafeRawPointer, count: Int) throws(EngineError) in
                 try out.append(p, count)
-                storedHash.update(p, count)
             }
         }
         if Hash.hex(logHash.value) != log.xxh3 {
@@ -171,7 +176,7 @@ final class LogSetWriter {
         }
         guard let header else { throw .truncated(file: source, expected: UInt64(RedoLogFormat.headerSize), actual: 0) }
         try out.finish()
-        return (.init(name: (target as NSString).lastPathComponent, bytes: out.size, xxh3: Hash.hex(storedHash.value), pages: 0, firstPage: 0, lastPage: 0),
+        return (.init(name: (target as NSString).lastPathComponent, bytes: out.storedSize, xxh3: Hash.hex(out.storedHash), pages: 0, firstPage: 0, lastPage: 0),
                 header)
     }
 }

@@ -27,7 +27,7 @@ extension Catalog {
         defer { owner.release() }
         let id = owner.id
         let c = control
-        let engine = BackupEngine(layout: layout, dbid: dbid, logger: logger)
+        let engine = BackupEngine(layout: layout, dbid: dbid, logger: logger, keys: try layout.writingKeys(c.encryption))
         let t0 = Date()
         func lap(_ what: String) { logger.debug("backup \(id): \(what) in \(Int(Date().timeIntervalSince(t0) * 1000)) ms") }
         try Self.checkArchival(options)

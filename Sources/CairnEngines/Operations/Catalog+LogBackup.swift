@@ -48,7 +48,7 @@ extension Catalog {
         let owner = try claimBackupId()
         defer { owner.release() }
         let id = owner.id
-        let engine = LogBackupEngine(layout: layout, dbid: dbid, logger: logger)
+        let engine = LogBackupEngine(layout: layout, dbid: dbid, logger: logger, keys: try layout.writingKeys(c.encryption))
         let r = try engine.run(owner: owner, logs: logs, redo: c.redo, databaseName: (databasePath as NSString).lastPathComponent, options: options)
         let record = BackupRecord(manifest: r.manifest, bytes: r.manifest.storedBytes + (FileSystem.fileSize(r.directory + "/" + BackupManifest.fileName) ?? 0),
                                   directory: "backups/" + RepositoryLayout.backupDirectoryName(id))

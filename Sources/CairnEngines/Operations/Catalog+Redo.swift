@@ -6,13 +6,14 @@ import CairnCatalog
 extension Catalog {
     /// The capture point of a database as it is now: every page hashed into the page map
     /// (written to the repository) at the current end of the WAL.
-    static func captureBaseline(database: String, layout: RepositoryLayout, scn: UInt64, incarnation: Int) throws(EngineError) -> RedoState.CapturePoint {
+    static func captureBaseline(database: String, layout: RepositoryLayout, scn: UInt64, incarnation: Int,
+                                keys: UnlockedKeyring? = nil) throws(EngineError) -> RedoState.CapturePoint {
         let snapshot = try DatabaseSnapshot(databasePath: database)
         defer { snapshot.close() }
         var map = try snapshot.pageMap()
         map.resetTracking(at: scn)
         try FileSystem.makeDirectories(layout.captureDirectory)
-        try map.write(to: layout.pageMapFile, scn: scn, incarnation: incarnation)
+        try map.write(to: layout.pageMapFile, scn: scn, incarnation: incarnation, keys: keys)
         return .init(scn: scn, incarnation: incarnation, position: snapshot.position, stateChecksum: Hash.hex(map.state))
     }
 
@@ -242,7 +243,7 @@ extension Catalog {
         var map = built.map
         map.resetTracking(at: result.scn)
         let branch = result.scn < latest
-        try map.write(to: layout.pageMapFile, scn: result.scn, incarnation: branch ? control.incarnation + 1 : control.incarnation)
+        try map.write(to: layout.pageMapFile, scn: result.scn, incarnation: branch ? control.incarnation + 1 : control.incarnation, keys: try writingKeys())
         try transact { (c: inout ControlFile) throws(EngineError) in
             if branch {
                 let next = (c.incarnations.map(\.number).max() ?? c.incarnation) + 1

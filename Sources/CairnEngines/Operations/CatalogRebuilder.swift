@@ -44,10 +44,12 @@ package enum CatalogRebuilder {
             throw .missingFile(path: layout.identityFile, detail: "no Cairn repository here; pass the directory that holds repository.json, backups/ and archive/")
         }
         let identity = try RepositoryIdentity.read(layout)
+        layout.registerKeyring()
         var skipped: [String] = []
         let catalog: RepositoryCatalog?
         if FileSystem.exists(RepositoryCatalog.path(layout)) {
             do throws(EngineError) { catalog = try RepositoryCatalog.read(layout) } catch {
+                if error.isEncryptionKeyProblem { throw error }
                 skipped.append("\(RepositoryCatalog.path(layout)): \(error.description)")
                 catalog = nil
             }
@@ -170,6 +172,7 @@ package enum CatalogRebuilder {
         control.policy = catalog?.policy ?? Policy()
         control.restorePoints = catalog?.restorePoints ?? []
         control.fileMode = catalog?.fileMode
+        if let e = catalog?.encryption { control.encryption = e } else { control.encryption = try Self.encryption(layout) }
         for l in control.redo.logs.indices { Archiver.settle(&control, logIndex: l) }
         return (control, Report(dbid: identity.dbid, backups: backups.filter(\.isAvailable).count, logs: logs.count,
                                 incarnation: current, scn: control.scn, skipped: skipped))
@@ -254,7 +257,8 @@ package enum CatalogRebuilder {
         let highest = control.scn
         if FileSystem.exists(db), (try? DatabaseHeader.read(db)) != nil {
             let gapScn = highest + 1
-            control.redo.capture = try Catalog.captureBaseline(database: db, layout: layout, scn: gapScn, incarnation: control.incarnation)
+            control.redo.capture = try Catalog.captureBaseline(database: db, layout: layout, scn: gapScn, incarnation: control.incarnation,
+                                                               keys: try layout.writingKeys(control.encryption))
             control.redo.gaps.append(.init(scn: gapScn, incarnation: control.incarnation, detectedAt: Date(),
                                            detail: "the control file was rebuilt from the repository; changes after SCN \(highest) that were not archived are unknown"))
             control.scn = gapScn

@@ -209,7 +209,7 @@ struct BlockDecoder: Sendable {
 final class PieceSource: BlockSource {
     let reader: BackupReader
     var pieceIndex = -1
-    var file: RawFile?
+    var file: StoredFile?
     var offset: UInt64 = 0
     var end: UInt64 = 0
     var fileHash = StreamingHash()
@@ -248,10 +248,10 @@ final class PieceSource: BlockSource {
         guard FileSystem.exists(path) else {
             throw .missingFile(path: path, detail: "piece \(pieceIndex + 1) of \(reader.manifest.files.count) of backup \(reader.manifest.backupId)")
         }
-        let f = try RawFile(path: path, mode: .read)
-        let size = try f.size()
-        if size < meta.bytes { throw .truncated(file: path, expected: meta.bytes, actual: size) }
-        if size > meta.bytes { throw .corrupt(file: path, offset: meta.bytes, detail: "the piece is \(size) bytes but the manifest records \(meta.bytes)") }
+        let f = try StoredFile(path: path)
+        let stored = f.storedSize, size = f.size
+        if stored < meta.bytes { throw .truncated(file: path, expected: meta.bytes, actual: stored) }
+        if stored > meta.bytes { throw .corrupt(file: path, offset: meta.bytes, detail: "the piece is \(stored) bytes but the manifest records \(meta.bytes)") }
         guard size >= UInt64(BackupPieceFormat.headerSize + BackupPieceFormat.trailerSize) else {
             throw .truncated(file: path, expected: UInt64(BackupPieceFormat.headerSize + BackupPieceFormat.trailerSize), actual: size)
         }
@@ -281,7 +281,8 @@ final class PieceSource: BlockSource {
         guard t.contentHash == content, t.blocks == blocks, t.pages == pages, t.pageHashSum == pieceSum else {
             throw .corrupt(file: path, offset: end, detail: "the trailer does not match the piece's contents")
         }
-        guard Hash.hex(fileHash.value) == meta.xxh3 else {
+        // An encrypted piece was authenticated block by block instead (its XXH3 is of the stored bytes).
+        guard file!.isEncrypted || Hash.hex(fileHash.value) == meta.xxh3 else {
             throw .corrupt(file: path, offset: nil, detail: "piece checksum \(Hash.hex(fileHash.value)) differs from the manifest's \(meta.xxh3)")
         }
         guard pages == meta.pages else {
@@ -343,7 +344,7 @@ final class PieceSource: BlockSource {
 /// state checksum (the copy stores no per-page hashes of its own).
 final class ImageCopySource: BlockSource {
     let reader: BackupReader
-    let file: RawFile
+    let file: StoredFile
     let path: String
     var next: UInt32 = 1
     let hash = StreamingHash()
@@ -355,8 +356,8 @@ final class ImageCopySource: BlockSource {
         }
         path = reader.directory + "/" + meta.name
         guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "image copy of backup \(reader.manifest.backupId)") }
-        file = try RawFile(path: path, mode: .read)
-        let size = try file.size()
+        file = try StoredFile(path: path)
+        let size = file.storedSize
         if size < meta.bytes { throw .truncated(file: path, expected: meta.bytes, actual: size) }
         if size > meta.bytes { throw .corrupt(file: path, offset: meta.bytes, detail: "the copy is \(size) bytes but the manifest records \(meta.bytes)") }
         file.adviseSequential()
@@ -379,7 +380,8 @@ final class ImageCopySource: BlockSource {
 
     func finish() throws(EngineError) {
         let meta = reader.manifest.files[0]
-        guard Hash.hex(hash.value) == meta.xxh3 else {
+        // An encrypted copy was authenticated block by block instead (its XXH3 is of the stored bytes).
+        guard file.isEncrypted || Hash.hex(hash.value) == meta.xxh3 else {
             throw .corrupt(file: path, offset: nil, detail: "file checksum \(Hash.hex(hash.value)) differs from the manifest's \(meta.xxh3)")
         }
     }

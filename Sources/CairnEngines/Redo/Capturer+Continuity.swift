@@ -237,7 +237,7 @@ extension Capturer {
         let gapScn = database.control.scn(after: scn, commits: 1)
         newMap.resetTracking(at: gapScn)
         let gapPosition = snapshot.position
-        try newMap.write(to: database.layout.pageMapFile, scn: gapScn, incarnation: incarnation)
+        try newMap.write(to: database.layout.pageMapFile, scn: gapScn, incarnation: incarnation, keys: try database.writingKeys())
         let point = RedoState.CapturePoint(scn: gapScn, incarnation: incarnation, position: gapPosition, stateChecksum: Hash.hex(newMap.state))
         try database.transact { (c: inout ControlFile) throws(EngineError) in
             c.redo.gaps.append(.init(scn: gapScn, incarnation: c.incarnation, detectedAt: Date(), detail: detail))

@@ -78,7 +78,7 @@ extension Capturer {
     func recordSwitch(closedBytes: UInt64, sourcePath: String, openingNext: Bool = false) throws(EngineError) {
         guard let cur = current else { return }
         let xxh = try Archiver.fileHash(sourcePath)
-        try map.write(to: database.layout.pageMapFile, scn: scn, incarnation: incarnation)
+        try map.write(to: database.layout.pageMapFile, scn: scn, incarnation: incarnation, keys: try database.writingKeys())
         var next: NextLog?
         let point = RedoState.CapturePoint(scn: scn, incarnation: incarnation, position: position, stateChecksum: Hash.hex(map.state))
         let now = Date()

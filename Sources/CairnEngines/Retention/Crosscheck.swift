@@ -31,7 +31,7 @@ enum Crosscheck {
         let buf = UnsafeMutableRawPointer.allocate(byteCount: count, alignment: 8)
         defer { buf.deallocate() }
         do throws(EngineError) {
-            let f = try RawFile(path: path, mode: .read)
+            let f = try StoredFile(path: path)
             let n = try f.read(into: buf, count: count, at: 0)
             if kind == .backupSet && path.hasSuffix(".cbp") {
                 guard n >= BackupPieceFormat.headerSize else {
@@ -45,6 +45,8 @@ enum Crosscheck {
                 _ = try DatabaseHeader(bytes: UnsafeRawPointer(buf), count: n, file: path)
             }
         } catch {
+            // Encrypted, and no usable key here: the file is present; its header is checked when read with the key.
+            if error.isEncryptionKeyProblem { return nil }
             return error.description
         }
         return nil

@@ -31,7 +31,12 @@ package final class DecryptingReader {
 
     /// Reads and checks the header and the file's size; throws `corrupt`, `truncated`,
     /// `unsupportedFormat`, or `dataKeyMissing` when `keys` lacks the file's data key.
-    package init(file: RawFile, keys: UnlockedKeyring) throws(EngineError) {
+    package convenience init(file: RawFile, keys: UnlockedKeyring) throws(EngineError) {
+        try self.init(file: file) { (h: EncryptedFileFormat.Header) throws(EngineError) in try keys.dataKey(h.dataKeyID, for: file.path) }
+    }
+
+    /// Opens the encrypted `file`, taking its data key from `dataKey` (given the header).
+    package init(file: RawFile, dataKey: (EncryptedFileFormat.Header) throws(EngineError) -> DataKey) throws(EngineError) {
         let size = try file.size()
         var headerBytes = [UInt8](repeating: 0, count: EncryptedFileFormat.headerSize)
         let n = try headerBytes.withMutableBytes { (p, count) throws(EngineError) in try file.read(into: p, count: count, at: 0) }
@@ -44,8 +49,7 @@ package final class DecryptingReader {
             let detail = "its size, \(size) bytes, is not one an encrypted file with \(blockSize)-byte blocks can have"
             throw .corrupt(file: file.path, offset: size, detail: detail + ": it was cut inside a block or bytes were added")
         }
-        let dataKey = try keys.dataKey(header.dataKeyID, for: file.path)
-        cipher = BlockCipher(header: headerBytes, salt: header.salt, dataKey: dataKey)
+        cipher = BlockCipher(header: headerBytes, salt: header.salt, dataKey: try dataKey(header))
         path = file.path
         self.file = file
         encryptedSize = size

@@ -11,9 +11,16 @@ extension PageMap {
 
     package static let version: UInt32 = 2
 
-    /// Writes the map to `path` atomically (a temporary file, fsync'd, renamed over it).
-    package func write(to path: String, scn: UInt64, incarnation: Int) throws(EngineError) {
+    /// Writes the map to `path` atomically (a temporary file, fsync'd, renamed over it),
+    /// encrypted under `keys` when given.
+    package func write(to path: String, scn: UInt64, incarnation: Int, keys: UnlockedKeyring? = nil) throws(EngineError) {
         try FileSystem.atomicWrite(to: path) { (f: RawFile) throws(EngineError) in
+            if let keys {
+                let w = try EncryptingWriter(sink: FileAppender(file: f), path: path, keys: keys)
+                try encode(scn: scn, incarnation: incarnation) { (p, n) throws(EngineError) in try w.write(UnsafeRawBufferPointer(start: p, count: n)) }
+                try w.finish()
+                return
+            }
             var offset: UInt64 = 0
             try encode(scn: scn, incarnation: incarnation) { (p, n) throws(EngineError) in
                 try f.write(p, count: n, at: offset)
@@ -81,13 +88,29 @@ extension PageMap {
         try sink(header + 48, 8)
     }
 
-    /// Reads a page map; returns it with the SCN and incarnation it describes. `fileHash`,
-    /// when given, is fed every byte of the file (for a checksum of the whole file).
+    /// Reads a page map (decrypting it when it is encrypted); returns it with the SCN and
+    /// incarnation it describes. `fileHash`, when given, is fed every byte of the file as
+    /// stored (for a checksum of the whole file).
     package static func read(_ path: String, fileHash: StreamingHash? = nil) throws(EngineError) -> (map: PageMap, scn: UInt64, incarnation: Int) {
-        let f = try RawFile(path: path, mode: .read)
-        let size = try f.size()
-        return try decode(size: Int(size), file: path, fileHash: fileHash) { (p, n, at) throws(EngineError) in
+        let f = try StoredFile(path: path)
+        if f.isEncrypted, let fileHash {
+            try hashStored(f.raw, size: f.storedSize, into: fileHash)
+        }
+        return try decode(size: Int(f.size), file: path, fileHash: f.isEncrypted ? nil : fileHash) { (p, n, at) throws(EngineError) in
             try f.readExactly(into: p, count: n, at: UInt64(at))
+        }
+    }
+
+    private static func hashStored(_ f: RawFile, size: UInt64, into hash: StreamingHash) throws(EngineError) {
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 64)
+        defer { buffer.deallocate() }
+        var at: UInt64 = 0
+        while at < size {
+            let n = Int(min(UInt64(chunk), size - at))
+            try f.readExactly(into: buffer, count: n, at: at)
+            hash.update(buffer, n)
+            at += UInt64(n)
         }
     }
 

@@ -28,7 +28,7 @@ package protocol ArchiveDestination: Sendable {
     func purgeRetired(_ fileName: String?)
     /// Every file directly under the destination (not in sub-folders), with its size: one
     /// listing request for object storage. Throws when the destination cannot be asked.
-    func list() throws(EngineError) -> [StoredFile]
+    func list() throws(EngineError) -> [ListedFile]
     /// Names of the sub-folders directly under the destination.
     func folders() throws(EngineError) -> [String]
     /// Stores `localPath` durably as `fileName`, replacing the file there (a catalog copy,
@@ -111,12 +111,12 @@ package struct LocalDirectoryDestination: ArchiveDestination {
         try? FileSystem.renameNoReplace(retiredPath(fileName), directory + "/" + fileName)
     }
 
-    package func list() throws(EngineError) -> [StoredFile] {
+    package func list() throws(EngineError) -> [ListedFile] {
         guard FileSystem.isDirectory(directory) else { return [] }
         return FileSystem.list(directory).compactMap { name in
             let path = directory + "/" + name
             guard !name.hasPrefix("."), !FileSystem.isDirectory(path), let bytes = FileSystem.fileSize(path) else { return nil }
-            return StoredFile(name: name, bytes: bytes, modifiedAt: FileSystem.modificationDate(path))
+            return ListedFile(name: name, bytes: bytes, modifiedAt: FileSystem.modificationDate(path))
         }
     }
 

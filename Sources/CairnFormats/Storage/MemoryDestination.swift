@@ -53,8 +53,8 @@ package final class MemoryDestination: ArchiveDestination {
         store.withLock { s in if let fileName { s.retired[fileName] = nil } else { s.retired = [:] } }
     }
 
-    package func list() throws(EngineError) -> [StoredFile] {
-        store.withLock { s in s.files.filter { !$0.key.contains("/") }.map { StoredFile(name: $0.key, bytes: UInt64($0.value.count)) } }
+    package func list() throws(EngineError) -> [ListedFile] {
+        store.withLock { s in s.files.filter { !$0.key.contains("/") }.map { ListedFile(name: $0.key, bytes: UInt64($0.value.count)) } }
     }
 
     package func folders() throws(EngineError) -> [String] {

@@ -57,6 +57,8 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
     case wrongEncryptionKey(file: String, expected: String, keyFile: String, found: String)
     /// `file` was encrypted with data key `keyID`, which `keyring` does not hold.
     case dataKeyMissing(file: String, keyID: String, keyring: String)
+    /// `file` is encrypted (under master key `masterKeyID`) and no key file was given.
+    case encryptionKeyRequired(file: String, masterKeyID: String)
     /// The crypto library failed where it does not fail on valid input (not an
     /// authentication failure: those are `corrupt`).
     case cryptoFailed(operation: String, file: String, detail: String)
@@ -158,6 +160,8 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
             return "\(file) is encrypted under master key \(expected), but the key file \(keyFile) holds key \(found). Give the key file that holds key \(expected) (CAIRN_ENCRYPTION_KEY_FILE); if the keyring was rotated to a new key, give the new key's file. Nothing was changed."
         case let .dataKeyMissing(file, keyID, keyring):
             return "\(file) was encrypted with data key \(keyID), which the keyring \(keyring) does not hold. Use the keyring of the repository this file belongs to; without that data key the file cannot be decrypted. Nothing was changed."
+        case let .encryptionKeyRequired(file, masterKeyID):
+            return "\(file) is encrypted under master key \(masterKeyID), and no encryption key file was given. Give the key file that holds key \(masterKeyID) with --encryption-key-file FILE or the environment variable CAIRN_ENCRYPTION_KEY_FILE. Nothing was changed."
         case let .cryptoFailed(operation, file, detail):
             return "\(operation) failed for \(file) in the crypto library (\(detail)). Nothing was recorded; run the command again, and report it if it happens again."
         case let .objectStore(url, problem):

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One file a destination holds, as its listing gives it.
-package struct StoredFile: Sendable, Equatable {
+package struct ListedFile: Sendable, Equatable {
     package let name: String
     package let bytes: UInt64
     /// When the destination last wrote it, if it says.
