@@ -404,6 +404,60 @@ import Testing
             #expect(try ContentDigest.compute(dir.file("restored.db")) == source)
         }
     }
+
+    /// Objects under `prefix` holding one of `markers`, read byte for byte (object keys
+    /// containing one of `skipping` are left out).
+    static func objectsHolding(_ markers: [String], _ client: S3Client, prefix: String, skipping: [String] = []) async throws -> [String] {
+        let needles = markers.map { Data($0.utf8) }
+        var found: [String] = []
+        for key in try await keys(client, prefix) where !skipping.contains(where: { key.contains($0) }) {
+            let data = Data(try await client.get(key: key))
+            if needles.contains(where: { data.range(of: $0) != nil }) { found.append(key) }
+        }
+        return found
+    }
+
+    /// The same round trip with client-side encryption: nothing of the database is readable
+    /// in the bucket, and the bucket alone restores it with the key (and not without it).
+    @Test func anEncryptedDatabaseIsRestoredFromTheBucketAloneWithItsKey() async throws {
+        try await S3ArchiveTests.withServer(checkingSignatures: false) { server, client, dir in
+            let cache = dir.file("cache")
+            let env = S3ArchiveTests.environment(server, cache: cache)
+            let db = dir.file("app.db"), url = "s3://\(Self.bucket)/sealed"
+            let key = try EncryptedRepositoryTests.keyFile(dir.file("master.key"))
+            Ledger.create(db, filler: 2000)
+            _ = Self.cairn(env, "init", db, "--remote", url, "--encryption-key-file", key)
+            var markers = EncryptedRepositoryTests.writeMarkers(db, count: 10)
+            _ = Self.cairn(env, "backup", db)
+            let hold = WALHold(db)
+            markers += EncryptedRepositoryTests.writeMarkers(db, count: 10)
+            _ = Self.cairn(env, "archive", db, "--once")
+            let atTwenty = try ContentDigest.compute(db)
+            let scnAtTwenty = try Catalog.open(database: db, logger: quietLogger).redoStatus.scn
+            markers += EncryptedRepositoryTests.writeMarkers(db, count: 10)
+            _ = Self.cairn(env, "backup", db, "--level", "1")
+            _ = Self.cairn(env, "archive", db, "--once")
+            hold.release()
+            let source = try ContentDigest.compute(db)
+            let dbid = try Catalog.open(database: db, logger: quietLogger).control.dbid
+
+            let stored = try await Self.keys(client, "sealed/\(dbid)/")
+            #expect(stored.contains("sealed/\(dbid)/keyring"), "\(stored)")
+            let leaks = try await Self.objectsHolding(markers, client, prefix: "sealed/\(dbid)/", skipping: ["/archive/"])
+            #expect(leaks.isEmpty, "plaintext of the database in the bucket: \(leaks)")
+
+            try Self.loseMachine(db, cache: cache)
+            let out = dir.file("restored.db")
+            let noKey = Shell.run([Paths.cairn, "restore", "--repo", url, "--to", out], environment: env)
+            #expect(noKey.status != 0 && !FileSystem.exists(out), "\(noKey.stderr)")
+            _ = Self.cairn(env, "restore", "--repo", url, "--to", out, "--encryption-key-file", key)
+            #expect(try ContentDigest.compute(out) == source)
+            var withVariable = env
+            withVariable["CAIRN_ENCRYPTION_KEY_FILE"] = key
+            _ = Self.cairn(withVariable, "restore", "--repo", url, "--to", dir.file("past.db"), "--scn", String(scnAtTwenty))
+            #expect(try ContentDigest.compute(dir.file("past.db")) == atTwenty)
+        }
+    }
 }
 
 extension JSONDecoder {

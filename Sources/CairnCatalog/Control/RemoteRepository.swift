@@ -23,6 +23,9 @@ package struct RemoteRepository: Codable, Sendable, Equatable {
     /// XXH3 of the catalog copy last stored there, and when.
     package var catalogXXH3: String?
     package var catalogAt: Date?
+    /// XXH3 of the keyring copy last stored there (encrypted repositories; it changes when a
+    /// data key is added or the master key rotated).
+    package var keyringXXH3: String?
     /// The last pass that stored everything due, and the last failure (cleared by a pass that succeeds).
     package var syncedAt: Date?
     package var lastError: String?

@@ -37,6 +37,7 @@ package enum RemoteRepositoryReader {
             let scratch = try Scratch()
             defer { scratch.remove() }
             guard let identity = try? fetchIdentity(root, into: scratch.path) else { continue }
+            try? fetchKeyring(root, into: scratch.path)
             let catalog = try? fetchCatalog(root, into: scratch.path)
             let latest = catalog?.backups?.filter(\.isDatabaseBackup).max { $0.id < $1.id }
             found.append(RemoteDatabase(dbid: dbid, root: root.name, databaseName: identity.databaseName, databasePath: catalog?.databasePath,
@@ -71,6 +72,7 @@ package enum RemoteRepositoryReader {
         let layout = RepositoryLayout(root: directory)
         try FileSystem.makeDirectories(layout.backupsDirectory)
         _ = try fetchIdentity(root, into: directory)
+        try fetchKeyring(root, into: directory)
         let catalog = try fetchCatalog(root, into: directory)
         let fetcher = RemoteBackupFetcher(root: database.root)
         // Every backup folder there, recorded in the catalog copy or not (it may be older).
@@ -99,6 +101,16 @@ package enum RemoteRepositoryReader {
         let layout = RepositoryLayout(root: directory)
         try root.fetch((layout.identityFile as NSString).lastPathComponent, to: layout.identityFile)
         return try RepositoryIdentity.read(layout)
+    }
+
+    /// The keyring of an encrypted repository (nothing to do for another), registered so the
+    /// staged files can be read with the master key given to this process.
+    static func fetchKeyring(_ root: any ArchiveDestination, into directory: String) throws(EngineError) {
+        let layout = RepositoryLayout(root: directory)
+        let name = (layout.keyringFile as NSString).lastPathComponent
+        guard try root.checkedSize(of: name) != nil else { return }
+        try root.fetch(name, to: layout.keyringFile)
+        layout.registerKeyring()
     }
 
     /// The catalog copy, checked by size, time and checksum: its size in the listing, its

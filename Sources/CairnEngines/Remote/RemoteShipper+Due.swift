@@ -9,7 +9,8 @@ extension RemoteShipper {
         var backups: [BackupRecord] = []
         var removedBackups: [UInt64] = []
         var catalog = false
-        var isEmpty: Bool { logs.isEmpty && backups.isEmpty && removedBackups.isEmpty && !catalog }
+        var keyring = false
+        var isEmpty: Bool { logs.isEmpty && backups.isEmpty && removedBackups.isEmpty && !catalog && !keyring }
     }
 
     func due(for remote: RemoteRepository, in c: ControlFile, catalog: String?) -> Due {
@@ -24,12 +25,19 @@ extension RemoteShipper {
         let known = Set(c.backups.map(\.id))
         d.removedBackups = remote.backups.filter { !known.contains($0) }
         d.catalog = catalog != nil && catalog != remote.catalogXXH3
+        let keyring = keyringHash()
+        d.keyring = keyring != nil && keyring != remote.keyringXXH3
         return d
     }
 
     /// XXH3 of the repository's catalog copy, nil when there is none.
     func catalogHash() -> String? {
         (try? FileSystem.hashFile(RepositoryCatalog.path(database.layout))).map(Hash.hex)
+    }
+
+    /// XXH3 of the repository's keyring, nil when it has none (not encrypted).
+    func keyringHash() -> String? {
+        (try? FileSystem.hashFile(database.layout.keyringFile)).map(Hash.hex)
     }
 
     /// Lag of every remote: what it still lacks.
@@ -44,7 +52,7 @@ extension RemoteShipper {
             let oldest = (missing.map(\.closedAt) + d.backups.map(\.completedAt)).min()
             return RemoteLag(url: r.url, mode: r.mode.rawValue, root: r.root(dbid: c.dbid), logsBehind: missing.count,
                              bytesBehind: missing.map(\.bytes).reduce(0, +) + d.backups.map(\.bytes).reduce(0, +),
-                             backupsBehind: d.backups.count, catalogCurrent: !d.catalog,
+                             backupsBehind: d.backups.count, catalogCurrent: !d.catalog && !d.keyring,
                              lagSeconds: oldest.map { max(0, now.timeIntervalSince($0)) } ?? 0,
                              backupsStored: r.backups.count, syncedAt: r.syncedAt, lastError: r.lastError, lastErrorAt: r.lastErrorAt)
         }

@@ -118,12 +118,13 @@ extension RemoteShipper {
         return files.count
     }
 
-    /// Replaces the catalog copy, then checks it there by size and XXH3 (and records which
-    /// copy is there, so it is not sent again until it changes).
-    func shipCatalog(to remote: RemoteRepository, dbid: String) throws(EngineError) -> Int {
+    /// Replaces the copy of a repository document (the catalog, the keyring) at the remote,
+    /// then checks it there by size and XXH3, and records which copy is there (`recordHash`),
+    /// so it is not sent again until it changes.
+    func shipDocument(_ file: String, to remote: RemoteRepository, dbid: String,
+                      recordHash: @escaping (inout RemoteRepository, String) -> Void) throws(EngineError) -> Int {
         let root = ArchiveDestinations.resolve(remote.root(dbid: dbid))
-        let file = RepositoryCatalog.path(database.layout)
-        // A private snapshot: the catalog may be rewritten while it uploads.
+        // A private snapshot: the document may be rewritten while it uploads.
         Leftovers.removeDead(".catalog-upload", in: database.layout.controlDirectory)
         let snapshot = Leftovers.name(".catalog-upload", in: database.layout.controlDirectory)
         try FileSystem.atomicWrite(try FileSystem.readAll(file), to: snapshot)
@@ -132,7 +133,7 @@ extension RemoteShipper {
         let hash = Hash.hex(try FileSystem.hashFile(snapshot))
         try root.replace(localPath: snapshot, as: name)
         try root.verify(name, bytes: FileSystem.fileSize(snapshot) ?? 0, xxh3: hash)
-        record(remote.url) { r in r.catalogXXH3 = hash; r.catalogAt = Date() }
+        record(remote.url) { r in recordHash(&r, hash) }
         return 1
     }
 }

@@ -76,7 +76,9 @@ package final class RemoteShipper: Sendable {
         report.stored += try shipLogs(due.logs, to: remote, control: c)
         for b in due.backups { report.stored += try shipBackup(b, to: remote, dbid: c.dbid) }
         for id in due.removedBackups { report.removed += try removeBackup(id, from: remote, dbid: c.dbid) }
-        if due.catalog { report.stored += try shipCatalog(to: remote, dbid: c.dbid) }
+        // The keyring before the catalog and backups are of use: files it does not hold a key for cannot be read.
+        if due.keyring { report.stored += try shipDocument(database.layout.keyringFile, to: remote, dbid: c.dbid) { r, h in r.keyringXXH3 = h } }
+        if due.catalog { report.stored += try shipDocument(RepositoryCatalog.path(database.layout), to: remote, dbid: c.dbid) { r, h in r.catalogXXH3 = h; r.catalogAt = Date() } }
         record(remote.url) { r in r.syncedAt = Date(); r.lastError = nil; r.lastErrorAt = nil }
     }
 
