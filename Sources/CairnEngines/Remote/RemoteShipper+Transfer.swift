@@ -119,8 +119,10 @@ extension RemoteShipper {
     }
 
     /// Replaces the copy of a repository document (the catalog, the keyring) at the remote,
-    /// then checks it there by size and XXH3, and records which copy is there (`recordHash`),
-    /// so it is not sent again until it changes.
+    /// then checks it there by size, time and checksum: HEAD gives the size and the XXH3
+    /// stored with it, the listing the size again and when it was written, which must not be
+    /// before this upload began (else the service kept an older copy). Records which copy is
+    /// there (`recordHash`), so it is not sent again until it changes.
     func shipDocument(_ file: String, to remote: RemoteRepository, dbid: String,
                       recordHash: @escaping (inout RemoteRepository, String) -> Void) throws(EngineError) -> Int {
         let root = ArchiveDestinations.resolve(remote.root(dbid: dbid))
@@ -130,9 +132,17 @@ extension RemoteShipper {
         try FileSystem.atomicWrite(try FileSystem.readAll(file), to: snapshot)
         defer { FileSystem.removeFile(snapshot) }
         let name = (file as NSString).lastPathComponent
-        let hash = Hash.hex(try FileSystem.hashFile(snapshot))
+        let hash = Hash.hex(try FileSystem.hashFile(snapshot)), bytes = FileSystem.fileSize(snapshot) ?? 0
+        let started = Date()
         try root.replace(localPath: snapshot, as: name)
-        try root.verify(name, bytes: FileSystem.fileSize(snapshot) ?? 0, xxh3: hash)
+        try root.verify(name, bytes: bytes, xxh3: hash)
+        let listed = try root.list().first { $0.name == name }
+        guard let listed, listed.bytes == bytes else {
+            throw .verificationFailed(file: root.name + "/" + name, detail: "after its upload the listing shows \(listed.map { "\($0.bytes) bytes" } ?? "no such object") where \(bytes) were sent; it is uploaded again on the next pass")
+        }
+        if let written = listed.modifiedAt, written < started.addingTimeInterval(-RemoteRepositoryReader.skew) {
+            throw .verificationFailed(file: root.name + "/" + name, detail: "after its upload the listing says it was written at \(written), before the upload began (\(started)): the service kept an older copy, or its clock is far off; it is uploaded again on the next pass")
+        }
         record(remote.url) { r in recordHash(&r, hash) }
         return 1
     }
