@@ -20,7 +20,11 @@ import Testing
 
     /// `cairn ARGS` with `env`; records the failure (and returns its output) when it fails.
     static func cairn(_ env: [String: String], _ args: String..., sourceLocation: SourceLocation = #_sourceLocation) -> Shell.Output {
-        let r = Shell.run([Paths.cairn] + args + [], environment: env)
+        cairn(env, args, sourceLocation: sourceLocation)
+    }
+
+    static func cairn(_ env: [String: String], _ args: [String], sourceLocation: SourceLocation = #_sourceLocation) -> Shell.Output {
+        let r = Shell.run([Paths.cairn] + args, environment: env)
         #expect(r.status == 0, "cairn \(args.joined(separator: " ")): status \(r.status): \(r.stderr)", sourceLocation: sourceLocation)
         return r
     }
@@ -113,39 +117,33 @@ import Testing
         }
     }
 
-    /// A proxy in front of the server that refuses every request while `down` is set.
-    final class Outage: Sendable {
-        final class Switch: Sendable {
-            private let on = Mutex(false)
-            func store(_ value: Bool, ordering: AtomicUpdateOrdering = .relaxed) { on.withLock { $0 = value } }
-            var isOn: Bool { on.withLock { $0 } }
-        }
-        let down = Switch()
-        let proxy: FaultProxy
-        init(_ server: S3TestServer) throws {
-            let down = down
-            proxy = try FaultProxy(forwardingTo: server.port) { _, _ in down.isOn ? .error(status: 503, code: "ServiceUnavailable") : .forward }
-        }
-        func environment(_ server: S3TestServer, cache: String) -> [String: String] {
-            var env = S3ArchiveTests.environment(server, cache: cache)
-            env["AWS_ENDPOINT_URL_S3"] = proxy.endpoint
+    static let unavailable = FaultProxy.Reply.error(status: 503, code: "ServiceUnavailable")
+
+    /// A database registered with `initArguments` (after `init DB`) through a `Faults` proxy
+    /// (two attempts per request), backed up; `body` gets the proxy, the environment and the database.
+    static func withRegisteredDatabase(_ initArguments: [String], environment extra: [String: String] = [:],
+                                       _ body: (Faults, [String: String], String, S3Client, TempDir) async throws -> Void) async throws {
+        try await S3ArchiveTests.withServer(checkingSignatures: false) { server, client, dir in
+            let faults = try Faults(server)
+            defer { faults.proxy.stop() }
+            var env = S3ArchiveTests.environment(server, cache: dir.file("cache"))
+            env["AWS_ENDPOINT_URL_S3"] = faults.proxy.endpoint
             env["AWS_MAX_ATTEMPTS"] = "2"
-            return env
+            env.merge(extra) { $1 }
+            let db = dir.file("app.db")
+            Ledger.create(db, filler: 500)
+            _ = Self.cairn(env, ["init", db] + initArguments)
+            _ = Self.cairn(env, "backup", db)
+            try await body(faults, env, db, client, dir)
         }
     }
 
     @Test func anAsynchronousRemoteCatchesUpAfterAnOutageWhileLocalArchivingGoesOn() async throws {
-        try await S3ArchiveTests.withServer(checkingSignatures: false) { server, client, dir in
-            let outage = try Outage(server)
-            defer { outage.proxy.stop() }
-            let env = outage.environment(server, cache: dir.file("cache"))
-            let db = dir.file("app.db"), url = "s3://\(Self.bucket)/async"
-            Ledger.create(db, filler: 500)
-            _ = Self.cairn(env, "init", db, "--remote", url)
-            _ = Self.cairn(env, "backup", db)
+        let url = "s3://\(Self.bucket)/async"
+        try await Self.withRegisteredDatabase(["--remote", url]) { faults, env, db, client, _ in
             let dbid = try Catalog.open(database: db, logger: quietLogger).control.dbid
 
-            outage.down.store(true, ordering: .relaxed)
+            faults.set(Self.unavailable)
             let hold = WALHold(db)
             Ledger.write(db, 30, seed: 1)
             let archived = Shell.run([Paths.cairn, "archive", db, "--once"], environment: env)
@@ -162,7 +160,7 @@ import Testing
             #expect(copy.state == .failed || copy.state == .pending, "\(copy)")
             #expect(try await !Self.keys(client, "async/\(dbid)/archive/").contains("async/\(dbid)/archive/" + log.fileName))
 
-            outage.down.store(false, ordering: .relaxed)
+            faults.set(.forward)
             _ = Self.cairn(env, "configure", db, "remote", "sync")
             let after = try #require(try Self.status(env, db).remotes.first)
             #expect(after.logsBehind == 0 && after.backupsBehind == 0 && after.catalogCurrent && after.lastError == nil, "\(after)")
@@ -171,20 +169,14 @@ import Testing
     }
 
     @Test func aSynchronousRemoteCountsTowardMinSucceed() async throws {
-        try await S3ArchiveTests.withServer(checkingSignatures: false) { server, _, dir in
-            let outage = try Outage(server)
-            defer { outage.proxy.stop() }
-            let env = outage.environment(server, cache: dir.file("cache"))
-            let db = dir.file("app.db")
-            Ledger.create(db, filler: 500)
-            _ = Self.cairn(env, "init", db, "--remote", "s3://\(Self.bucket)/sync", "--remote-mode", "sync", "--min-succeed", "2")
-            _ = Self.cairn(env, "backup", db)
-            outage.down.store(true, ordering: .relaxed)
+        try await Self.withRegisteredDatabase(["--remote", "s3://\(Self.bucket)/sync", "--remote-mode", "sync", "--min-succeed", "2"]) { faults, env, db, _, _ in
+            faults.set(Self.unavailable)
             let hold = WALHold(db)
             Ledger.write(db, 20, seed: 1)
             _ = Shell.run([Paths.cairn, "archive", db, "--once"], environment: env)
-            #expect(try Self.status(env, db).archivedScn == 0, "a log is archived only once the sync remote holds it too")
-            outage.down.store(false, ordering: .relaxed)
+            let held = try Self.status(env, db)
+            #expect(held.archivedScn == 0, "a log is archived only once the sync remote holds it too")
+            faults.set(.forward)
             _ = Self.cairn(env, "archive", db, "--once")
             hold.release()
             #expect(try Self.status(env, db).archivedScn == 20)
@@ -192,24 +184,17 @@ import Testing
     }
 
     @Test func anIdleDatabaseSendsNoRequest() async throws {
-        try await S3ArchiveTests.withServer(checkingSignatures: false) { server, _, dir in
-            let outage = try Outage(server)
-            defer { outage.proxy.stop() }
-            let env = outage.environment(server, cache: dir.file("cache"))
-            let db = dir.file("app.db")
-            Ledger.create(db, filler: 500)
-            _ = Self.cairn(env, "init", db, "--remote", "s3://\(Self.bucket)/idle")
-            _ = Self.cairn(env, "backup", db)
+        try await Self.withRegisteredDatabase(["--remote", "s3://\(Self.bucket)/idle"]) { faults, env, db, _, _ in
             let hold = WALHold(db)
             Ledger.write(db, 10, seed: 1)
             _ = Self.cairn(env, "archive", db, "--once")
-            let before = outage.proxy.requests
+            let before = faults.proxy.requests
             // Idle: archiving, status and a sync find nothing to send.
             _ = Self.cairn(env, "archive", db, "--once")
             _ = Self.cairn(env, "status", db, "--json")
             _ = Self.cairn(env, "configure", db, "remote", "sync")
             hold.release()
-            #expect(outage.proxy.requests == before, "\(outage.proxy.requests - before) request(s) for an idle database")
+            #expect(faults.proxy.requests == before, "\(faults.proxy.requests - before) request(s) for an idle database")
         }
     }
 
@@ -292,17 +277,8 @@ import Testing
     /// archiving never stop, nothing is recorded as stored at the remote meanwhile, and the
     /// remote catches up by itself; the bucket alone then restores the database.
     @Test func captureAndLocalArchivingGoOnWhileTheEndpointFailsAndTheRemoteCatchesUp() async throws {
-        try await S3ArchiveTests.withServer(checkingSignatures: false) { server, client, dir in
-            let faults = try Faults(server)
-            defer { faults.proxy.stop() }
-            var env = S3ArchiveTests.environment(server, cache: dir.file("cache"))
-            env["AWS_ENDPOINT_URL_S3"] = faults.proxy.endpoint
-            env["AWS_MAX_ATTEMPTS"] = "2"
-            env["CAIRN_S3_REQUEST_TIMEOUT"] = "1"
-            let db = dir.file("app.db"), url = "s3://\(Self.bucket)/faults"
-            Ledger.create(db, filler: 500)
-            _ = Self.cairn(env, "init", db, "--remote", url)
-            _ = Self.cairn(env, "backup", db)
+        let url = "s3://\(Self.bucket)/faults"
+        try await Self.withRegisteredDatabase(["--remote", url], environment: ["CAIRN_S3_REQUEST_TIMEOUT": "1"]) { faults, env, db, client, dir in
             let dbid = try Catalog.open(database: db, logger: quietLogger).control.dbid
 
             let follow = Process()
