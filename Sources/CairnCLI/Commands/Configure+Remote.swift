@@ -18,7 +18,7 @@ extension Configure {
             try p.removeRemote(url!)
             if !json { print("remote \(url!) removed; nothing more is copied there, and what it holds stays") }
         case ("sync", 1...2):
-            let report = p.syncRemotes(only: url)
+            let report = p.syncRemotes(only: url, monitor: TerminalProgress.monitor())
             if json { Output.json(SyncResult(report: report, remotes: p.remoteLag)); return }
             print("\(report.stored) file(s) copied, \(report.removed) removed")
             for f in report.failures { print("failed: \(f)") }

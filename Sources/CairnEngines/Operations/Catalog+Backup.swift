@@ -51,7 +51,7 @@ extension Catalog {
             throw error
         }
         tidyRecoveryArea()
-        shipToRemotes(after: "backup \(id)")
+        shipToRemotes(after: "backup \(id)", monitor: options.monitor)
         return record
     }
 

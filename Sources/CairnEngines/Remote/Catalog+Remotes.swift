@@ -74,16 +74,16 @@ extension Catalog {
     package var remoteLag: [RemoteLag] { RemoteShipper(database: self, logger: logger).lag() }
 
     /// Copies now what the remotes (or the one named `only`) lack, ignoring retry delays.
-    package func syncRemotes(only: String? = nil) -> RemoteShipper.Report {
-        RemoteShipper(database: self, logger: logger).shipPending(force: true, only: only)
+    package func syncRemotes(only: String? = nil, monitor: OperationMonitor = OperationMonitor()) -> RemoteShipper.Report {
+        RemoteShipper(database: self, logger: logger, monitor: monitor).shipPending(force: true, only: only)
     }
 
     /// After a backup or an archive pass: copies what the remotes lack; a remote that fails is
     /// said in a warning (the capture process or the next command catches it up).
     @discardableResult
-    package func shipToRemotes(after what: String) -> RemoteShipper.Report {
+    package func shipToRemotes(after what: String, monitor: OperationMonitor = OperationMonitor()) -> RemoteShipper.Report {
         guard !control.remoteRepositories.isEmpty else { return RemoteShipper.Report() }
-        let report = syncRemotes()
+        let report = syncRemotes(monitor: monitor)
         for f in report.failures {
             logger.warning("\(what) is not yet copied to every remote: \(f); it is copied by `cairn archive --follow`, the next backup, or `cairn configure \(databasePath) remote sync`")
         }

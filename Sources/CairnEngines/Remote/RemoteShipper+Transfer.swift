@@ -71,10 +71,13 @@ extension RemoteShipper {
         let m = try BackupManifest.read(directory: local)
         let pieces = m.files + (m.pageMap.map { [$0] } ?? [])
         let folder = ArchiveDestinations.resolve(remote.backupFolder(dbid: dbid, directory: b.directory))
+        let meter = ProgressMeter(label: "copy backup \(b.id) to \(remote.url)", totalBytes: pieces.map(\.bytes).reduce(0, +), monitor: monitor)
         let errors = FanOut.run(pieces.count, width: Self.width) { (i: Int) throws(EngineError) in
             try Self.upload(local + "/" + pieces[i].name, as: pieces[i].name, bytes: pieces[i].bytes, xxh3: pieces[i].xxh3, to: folder)
+            try meter.advance(pieces[i].bytes)
         }
         if let e = errors.compactMap({ $0 }).first { throw e }
+        meter.finish()
         let manifest = local + "/" + BackupManifest.fileName
         try Self.upload(manifest, as: BackupManifest.fileName, bytes: FileSystem.fileSize(manifest) ?? 0,
                         xxh3: Hash.hex(try FileSystem.hashFile(manifest)), to: folder)

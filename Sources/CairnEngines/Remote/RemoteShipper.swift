@@ -16,6 +16,8 @@ import CairnCatalog
 package final class RemoteShipper: Sendable {
     let database: Catalog
     let logger: Logger
+    /// Told of the bytes uploaded (a terminal shows progress); cancels between files.
+    let monitor: OperationMonitor
     /// When each failed remote may be tried again, and how many times in a row it failed.
     /// Held for a whole pass, so two passes never upload at once in one process.
     private let retries = Mutex<[String: (at: Date, failures: Int)]>([:])
@@ -23,9 +25,10 @@ package final class RemoteShipper: Sendable {
     /// parts above): bounds memory to about this many in-flight objects.
     static let width = 3
 
-    package init(database: Catalog, logger: Logger = Logger(label: "cairn")) {
+    package init(database: Catalog, logger: Logger = Logger(label: "cairn"), monitor: OperationMonitor = OperationMonitor()) {
         self.database = database
         self.logger = logger
+        self.monitor = monitor
     }
 
     package struct Report: Sendable, Codable {
