@@ -41,7 +41,7 @@ final class CaptureLoop {
 
     deinit {
         archiverThread.stop()
-        shipperThread.stop()
+        shipperThread.stop(wait: false)
     }
 
     /// Waits for a change, then captures (up to `throughFrame` when given) and does what is due.
@@ -204,7 +204,9 @@ final class CaptureLoop {
     /// logs fill many groups); gives up, with the reason, only when it makes none for `patience`.
     func stop(patience: TimeInterval = 30) throws(EngineError) {
         archiverThread.stop()
-        shipperThread.stop()
+        // Not waited for: a remote that crawls must not hold a stop back (what it was sending is
+        // not recorded, and is sent again by the next capture or command).
+        shipperThread.stop(wait: false)
         var lastProgress = Date()
         while true {
             do throws(EngineError) {
@@ -229,7 +231,7 @@ final class CaptureLoop {
     func stopArchiving() {
         archiver.interruption.request()
         archiverThread.stop()
-        shipperThread.stop()
+        shipperThread.stop(wait: false)
     }
 
     /// Starts the archiver thread again (a hand-over that did not happen).
@@ -258,8 +260,9 @@ final class PeriodicPass: Sendable {
     private struct State {
         /// A thread was started and not stopped since.
         var running = false
-        /// The running thread is to end after its pass.
-        var stopping = false
+        /// Raised by every start: a thread ends once it is not the newest (after a stop that
+        /// did not wait for it, another may have been started).
+        var generation = 0
     }
 
     init(interval: TimeInterval, _ pass: @escaping @Sendable () -> Void) {
@@ -268,15 +271,16 @@ final class PeriodicPass: Sendable {
     }
 
     func start() {
-        let starts = state.withLock { state -> Bool in
-            guard !state.running else { return false }
+        let generation = state.withLock { state -> Int? in
+            guard !state.running else { return nil }
             state.running = true
-            state.stopping = false
-            return true
+            state.generation += 1
+            return state.generation
         }
-        guard starts else { return }
+        guard let generation else { return }
         Thread.detachNewThread { [self] in
-            while !state.withLock({ $0.stopping }) {
+            func current() -> Bool { state.withLock { $0.running && $0.generation == generation } }
+            while current() {
                 pass()
                 _ = wake.wait(timeout: .now() + interval)
             }
@@ -286,11 +290,11 @@ final class PeriodicPass: Sendable {
 
     func poke() { wake.signal() }
 
+    /// Ends the thread after its pass; `wait` waits for that pass to end.
     func stop(wait: Bool = true) {
         let stops = state.withLock { state -> Bool in
             guard state.running else { return false }
             state.running = false
-            state.stopping = true
             return true
         }
         guard stops else { return }
