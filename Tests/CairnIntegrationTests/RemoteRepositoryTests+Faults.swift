@@ -182,4 +182,30 @@ extension RemoteRepositoryTests {
         #expect(lag.lastError?.contains("127.0.0.1:\(port)") == true || lag.lastError?.lowercased().contains("connect") == true, "\(lag)")
         #expect(lag.lastError?.contains("not-a-real-secret") == false)
     }
+
+    /// A remote that never answers does not hold a clean stop of capture back: SIGINT ends
+    /// `archive --follow` while an upload waits (requests time out only after 120 s here).
+    @Test func aSilentRemoteDoesNotHoldCaptureStopBack() async throws {
+        try await Self.withRegisteredDatabase(["--remote", "s3://\(Self.bucket)/silent"]) { faults, env, db, _, _ in
+            var quiet = env
+            quiet["AWS_MAX_ATTEMPTS"] = "6"
+            let follow = Process()
+            follow.executableURL = URL(fileURLWithPath: Paths.cairn)
+            follow.arguments = ["archive", db, "--follow"]
+            follow.environment = ProcessInfo.processInfo.environment.merging(quiet) { $1 }
+            follow.standardOutput = FileHandle.nullDevice
+            follow.standardError = FileHandle.nullDevice
+            try follow.run()
+            defer { if follow.isRunning { kill(follow.processIdentifier, SIGKILL) } }
+            try #require(Await.capture(of: db))
+            faults.set(.silence)
+            Ledger.write(db, 20, seed: 1)
+            _ = Self.cairn(env, "switch-log", db)
+            let before = faults.proxy.requests
+            #expect(Await.until(30) { faults.proxy.requests > before }, "the shipper never tried the remote")
+            kill(follow.processIdentifier, SIGINT)
+            #expect(Await.until(20) { !follow.isRunning }, "archive --follow did not stop while an upload to a silent remote waited")
+            #expect(try Catalog.open(database: db, logger: quietLogger).control.redo.archivedScn == 20)
+        }
+    }
 }
