@@ -252,6 +252,12 @@ import Testing
             #expect(leaks.isEmpty, "plaintext of the database in the bucket: \(leaks)")
 
             try Self.loseMachine(db, cache: cache)
+            let sealed = try JSONDecoder.iso.decode([RemoteRepositoryReader.RemoteDatabase].self,
+                                                   from: Data(Self.cairn(env, "list", "databases", "--repo", url, "--json").stdout.utf8))
+            #expect(sealed.map(\.dbid) == [dbid] && sealed.first?.encrypted == true && sealed.first?.catalogReadable == false, "\(sealed)")
+            let opened = try JSONDecoder.iso.decode([RemoteRepositoryReader.RemoteDatabase].self,
+                                                   from: Data(Self.cairn(env, "list", "databases", "--repo", url, "--json", "--encryption-key-file", key).stdout.utf8))
+            #expect(opened.first?.catalogReadable == true && opened.first?.backups == 2, "\(opened)")
             let out = dir.file("restored.db")
             let noKey = Shell.run([Paths.cairn, "restore", "--repo", url, "--to", out], environment: env)
             #expect(noKey.status != 0 && !FileSystem.exists(out), "\(noKey.stderr)")

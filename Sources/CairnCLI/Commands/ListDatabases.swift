@@ -13,6 +13,7 @@ extension List {
         var json = false
 
         @OptionGroup var objectStore: ObjectStoreOptions
+        @OptionGroup var encryption: EncryptionOptions
 
         func run() throws {
             objectStore.apply()
@@ -22,7 +23,9 @@ extension List {
                 if rows.isEmpty { print("no Cairn repository under \(repo)"); return }
                 print("DBID                  DATABASE                        BACKUPS  LATEST")
                 for r in rows {
-                    let latest = r.latestBackupId.map { "backup \($0) at SCN \(r.latestBackupScn ?? 0), \(r.latestBackupAt.map(Output.date) ?? "")" } ?? "none"
+                    let latest = !r.catalogReadable
+                        ? (r.encrypted ? "encrypted: give --encryption-key-file to read its catalog" : "its catalog cannot be read")
+                        : r.latestBackupId.map { "backup \($0) at SCN \(r.latestBackupScn ?? 0), \(r.latestBackupAt.map(Output.date) ?? "")" } ?? "none"
                     print([r.dbid.padding(toLength: 21, withPad: " ", startingAt: 0),
                            (r.databasePath ?? r.databaseName).padding(toLength: 31, withPad: " ", startingAt: 0),
                            String(r.backups).padding(toLength: 8, withPad: " ", startingAt: 0), latest].joined(separator: " "))

@@ -18,6 +18,10 @@ package enum RemoteRepositoryReader {
         package let latestBackupId: UInt64?
         package let latestBackupScn: UInt64?
         package let latestBackupAt: Date?
+        /// The repository is encrypted (it has a keyring); without its key the catalog cannot
+        /// be read, and `catalogReadable` is false.
+        package let encrypted: Bool
+        package let catalogReadable: Bool
     }
 
     /// True when `repo` names remote repositories (an `s3://` URL, or a directory holding
@@ -37,12 +41,13 @@ package enum RemoteRepositoryReader {
             let scratch = try Scratch()
             defer { scratch.remove() }
             guard let identity = try? fetchIdentity(root, into: scratch.path) else { continue }
-            try? fetchKeyring(root, into: scratch.path)
+            let encrypted = (try? fetchKeyring(root, into: scratch.path)) == true
             let catalog = try? fetchCatalog(root, into: scratch.path)
             let latest = catalog?.backups?.filter(\.isDatabaseBackup).max { $0.id < $1.id }
             found.append(RemoteDatabase(dbid: dbid, root: root.name, databaseName: identity.databaseName, databasePath: catalog?.databasePath,
                                         incarnation: catalog?.incarnation, backups: catalog?.backups?.count ?? 0,
-                                        latestBackupId: latest?.id, latestBackupScn: latest?.scn, latestBackupAt: latest?.completedAt))
+                                        latestBackupId: latest?.id, latestBackupScn: latest?.scn, latestBackupAt: latest?.completedAt,
+                                        encrypted: encrypted, catalogReadable: catalog != nil))
         }
         return found
     }
@@ -105,12 +110,15 @@ package enum RemoteRepositoryReader {
 
     /// The keyring of an encrypted repository (nothing to do for another), registered so the
     /// staged files can be read with the master key given to this process.
-    static func fetchKeyring(_ root: any ArchiveDestination, into directory: String) throws(EngineError) {
+    /// Returns whether there is one.
+    @discardableResult
+    static func fetchKeyring(_ root: any ArchiveDestination, into directory: String) throws(EngineError) -> Bool {
         let layout = RepositoryLayout(root: directory)
         let name = (layout.keyringFile as NSString).lastPathComponent
-        guard try root.checkedSize(of: name) != nil else { return }
+        guard try root.checkedSize(of: name) != nil else { return false }
         try root.fetch(name, to: layout.keyringFile)
         layout.registerKeyring()
+        return true
     }
 
     /// The catalog copy, checked by size, time and checksum: its size in the listing, its
