@@ -33,6 +33,8 @@ extension Capturer {
                     if r.scn > mapScn { m.finish(r) }
                 }
             } catch {
+                // Without the key of an encrypted log no member is readable: never start it afresh.
+                if error.isEncryptionKeyProblem { throw error }
                 logger.warning("online log member \(path) unreadable: \(error.description)")
                 continue
             }
