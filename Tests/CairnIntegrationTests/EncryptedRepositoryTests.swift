@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// Client-side encryption of a repository (issue 12): no plaintext of the database in any
-/// backup file, the catalog or the page maps; restore with the key, a clear error without
+/// backup file, the catalog, the page maps or the redo logs; restore with the key, a clear error without
 /// it or with another key; rotation re-wraps the keys and leaves the data readable.
 @Suite(.serialized) struct EncryptedRepositoryTests {
     /// A key file holding a random key, mode 0600.
@@ -53,8 +53,10 @@ import Testing
         #expect(set.backup != nil)
         let digest = try ContentDigest.compute(s.db).digest
 
-        // Not encrypted yet: the online logs and the archived logs (redo log format).
-        let leaks = try Self.filesHolding(markers, under: s.p.layout.root, skipping: ["online", "archive"])
+        // Everything, the online and archived logs included.
+        #expect(!(try FileManager.default.subpathsOfDirectory(atPath: s.p.layout.onlineLogDirectory)).isEmpty)
+        #expect(!(try FileManager.default.subpathsOfDirectory(atPath: s.p.layout.archiveDirectory)).isEmpty)
+        let leaks = try Self.filesHolding(markers, under: s.p.layout.root)
         #expect(leaks.isEmpty, "plaintext markers found in \(leaks)")
         #expect(try Self.filesHolding(markers, under: s.p.layout.backupsDirectory).isEmpty)
 

@@ -24,7 +24,9 @@ import Testing
 /// old database or the new one, never anything else.
 ///
 /// `CAIRN_CRASH_TRIALS` sets the count (2 by default, for CI), `CAIRN_CRASH_FIRST_TRIAL` the first trial; the run prints its seed and
-/// `CAIRN_SEED` replays it (each trial's choices derive from it).
+/// `CAIRN_SEED` replays it (each trial's choices derive from it). Odd trials run with
+/// encryption on (online and archived logs encrypted); `CAIRN_CRASH_ENCRYPTION=on|off` sets it
+/// for every trial.
 @Suite struct CrashSuiteTests {
     @Test func killedCairnProcessesLoseNothing() throws {
         let trials = Int(ProcessInfo.processInfo.environment["CAIRN_CRASH_TRIALS"] ?? "") ?? 2
@@ -59,6 +61,16 @@ struct CrashTrial {
     var writer: Process
     var guardianKills = 0, controlKills = 0
 
+    /// Whether the trial's repository is encrypted (its logs too): `CAIRN_CRASH_ENCRYPTION`
+    /// `on` or `off` for every trial, otherwise every other one (odd trials).
+    static func encrypted(_ trial: Int) -> Bool {
+        switch ProcessInfo.processInfo.environment["CAIRN_CRASH_ENCRYPTION"] {
+        case "on": true
+        case "off": false
+        default: trial % 2 == 1
+        }
+    }
+
     var faults: String { "CAIRN_FAULTS=rename:\(slowCopy):delay=\(ControlKill.delayMs)" }
 
     init(trial: Int, seed: UInt64) throws {
@@ -72,6 +84,12 @@ struct CrashTrial {
         var redo = RedoOptions()
         redo.walTargetBytes = 256 << 10
         p = try Catalog.initialize(database: db, redo: redo, logger: quietLogger)
+        if Self.encrypted(trial) {
+            // Every Cairn process of the trial finds the key file the repository remembers.
+            let key = dir.file("master.key")
+            try EncryptionKeyFile.create(key, material: .random())
+            try p.enableEncryption(keyFile: key)
+        }
         Shell.run(["sqlite3", db, "VACUUM INTO '\(base)'"])
         try p.backup(.quiet())
         statements = Ledger.transferStatements(800, seed: 100 + trial)

@@ -58,7 +58,11 @@ def wal_bytes(src: Path, work: Path, txns: int, rows: int) -> int:
 def cairn_bytes(ctx, src: Path, work: Path, txns: int, rows: int) -> int:
     db = work / "cairn.db"
     bench.fresh_db(src, db)
-    bench.cairn_protect(ctx, db)
+    if ctx.key_file:
+        bench.run_untimed([ctx.cairn, "init", str(db), "--encryption-key-file", ctx.key_file])
+        bench.cairn_json(ctx, "backup", str(db))
+    else:
+        bench.cairn_protect(ctx, db)
     follow = bench.start_follow(ctx, db, "logsize-follow.log")
     bench.run_untimed(workload(db, txns, rows))
     scn, _ = bench.stop_follow(follow)
@@ -98,12 +102,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--work", default="/tmp/cairn-logsize")
     ap.add_argument("--json", help="write the samples here")
+    ap.add_argument("--encryption-key-file", help="register Cairn's copies with encryption on (`cairn init --encryption-key-file`): "
+                    "its logs are then encrypted")
     a = ap.parse_args()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     ls = bench.find_litestream() if hasattr(bench, "find_litestream") else None
     ctx = type("Ctx", (), {})()
-    ctx.cairn, ctx.logdir = a.cairn, work
+    ctx.cairn, ctx.logdir, ctx.key_file = a.cairn, work, a.encryption_key_file
     ctx.litestream = ls or "litestream"
     src = Path(a.db)
     results = {}

@@ -20,7 +20,7 @@ struct ConfigureEncryptionOptions: ParsableArguments {
         case "enable":
             guard let keyFile, values.count == 1 else { throw .invalidArgument(Self.usage) }
             let id = try p.enableEncryption(keyFile: keyFile)
-            print("encryption enabled with master key \(id) (\(keyFile)); files written from now on are encrypted")
+            print("encryption enabled with master key \(id) (\(keyFile)); files written from now on are encrypted, online logs from the next log switch (`cairn archive DB` switches now)")
         case "rotate":
             guard let newKeyFile, values.count == 1 else { throw .invalidArgument(Self.usage) }
             let id = try p.rotateEncryptionKey(newKeyFile: newKeyFile)

@@ -157,7 +157,7 @@ final class LogSetWriter {
             let n = try src.read(into: input, count: want, at: off)
             if n != want { throw .truncated(file: source, expected: size, actual: off + UInt64(n)) }
             if header == nil {
-                let h = try RedoLogFormat.decodeHeader(input, file: source)
+                let h = try RedoLogFormat.decodeHeader(input, available: n, file: source)
                 guard h.dbid == dbid, Int(h.incarnation) == log.incarnation, h.sequence == log.sequence else {
                     throw .corrupt(file: source, offset: 0, detail: "the header names DBID \(h.dbid), incarnation \(h.incarnation), sequence \(h.sequence), not log sequence \(log.sequence) of incarnation \(log.incarnation) of DBID \(dbid)")
                 }

@@ -13,7 +13,8 @@ extension Catalog {
     /// Turns encryption on with the master key in `keyFile`: makes the repository's keyring
     /// (one data key wrapped under it) unless it has one wrapped under that key already, and
     /// records it. Files written before stay as they are (and readable); every file written
-    /// from now on is encrypted. Returns the master key's id.
+    /// from now on is encrypted (online logs from the next log capture opens: a capture
+    /// running now finishes its current log as it began it). Returns the master key's id.
     @discardableResult
     package func enableEncryption(keyFile: String) throws(EngineError) -> EncryptionKeyID {
         let path = FileSystem.absolute(keyFile)

@@ -8,20 +8,23 @@ extension Capturer {
     /// group still holds a log that is not archived.
     func ensureLog() throws(EngineError) {
         if log != nil { return }
+        let keys = try database.writingKeys()
         var next: NextLog?
-        try database.transact { (c: inout ControlFile) throws(EngineError) in next = try claimNextGroup(&c) }
+        try database.transact { (c: inout ControlFile) throws(EngineError) in next = try claimNextGroup(&c, keys: keys) }
         if let next { try open(next) }
     }
 
-    /// The next log: its group (index) and header.
+    /// The next log: its group (index), header and, when it is encrypted, its cipher.
     struct NextLog {
         let group: Int
         let header: RedoLogFormat.Header
+        let cipher: RedoLogCipher?
     }
 
-    /// Makes the next group current in `c`, for a new log sequence; throws `captureStalled`
-    /// when that group still holds a log that is not archived.
-    func claimNextGroup(_ c: inout ControlFile) throws(EngineError) -> NextLog {
+    /// Makes the next group current in `c`, for a new log sequence, encrypted with the newest
+    /// data key of `keys` when given; throws `captureStalled` when that group still holds a
+    /// log that is not archived.
+    func claimNextGroup(_ c: inout ControlFile, keys: UnlockedKeyring?) throws(EngineError) -> NextLog {
         let next = ((c.redo.currentGroup ?? -1) + 1) % c.redo.groups.count
         let g = c.redo.groups[next]
         if g.status == .active || g.status == .current {
@@ -34,20 +37,23 @@ extension Capturer {
         c.redo.groups[next].sequence = seq
         c.redo.groups[next].incarnation = c.incarnation
         c.redo.groups[next].staleMembers = []
-        return NextLog(group: next, header: RedoLogFormat.Header(dbid: c.dbidValue, incarnation: UInt32(c.incarnation), pageSize: UInt32(map.pageSize),
-                                                                 sequence: seq, firstScn: scn + 1, createdMicros: Self.nowMicros()))
+        var header = RedoLogFormat.Header(dbid: c.dbidValue, incarnation: UInt32(c.incarnation), pageSize: UInt32(map.pageSize),
+                                          sequence: seq, firstScn: scn + 1, createdMicros: Self.nowMicros())
+        guard let keys, let key = keys.newest else { return NextLog(group: next, header: header, cipher: nil) }
+        header.encryption = .new(dataKey: key, masterKeyID: keys.masterKeyID)
+        return NextLog(group: next, header: header, cipher: RedoLogCipher(header: header, dataKey: key))
     }
 
     /// Creates the members of a claimed log and makes it the current one.
     private func open(_ next: NextLog) throws(EngineError) {
         let g = database.control.redo.groups[next.group]
-        let writer = try OnlineLogWriter(paths: database.control.redo.memberPaths(group: g.number), header: next.header, logger: logger)
+        let writer = try OnlineLogWriter(paths: database.control.redo.memberPaths(group: g.number), header: next.header, cipher: next.cipher, logger: logger)
         log = writer
         let cur = CurrentLog(sequence: next.header.sequence, group: next.group)
-        let hdr = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.headerSize, alignment: 8)
+        let hdr = UnsafeMutableRawPointer.allocate(byteCount: next.header.size, alignment: 8)
         defer { hdr.deallocate() }
         RedoLogFormat.encodeHeader(next.header, into: hdr)
-        cur.contentHash.update(hdr, RedoLogFormat.headerSize)
+        cur.contentHash.update(hdr, next.header.size)
         current = cur
         if !writer.stale.isEmpty { try noteStaleMembers(writer) }
     }
@@ -78,7 +84,8 @@ extension Capturer {
     func recordSwitch(closedBytes: UInt64, sourcePath: String, openingNext: Bool = false) throws(EngineError) {
         guard let cur = current else { return }
         let xxh = try Archiver.fileHash(sourcePath)
-        try map.write(to: database.layout.pageMapFile, scn: scn, incarnation: incarnation, keys: try database.writingKeys())
+        let keys = try database.writingKeys()
+        try map.write(to: database.layout.pageMapFile, scn: scn, incarnation: incarnation, keys: keys)
         var next: NextLog?
         let point = RedoState.CapturePoint(scn: scn, incarnation: incarnation, position: position, stateChecksum: Hash.hex(map.state))
         let now = Date()
@@ -97,7 +104,7 @@ extension Capturer {
             c.scn = max(c.scn, point.scn)
             c.redo.checkpointScn = max(c.redo.checkpointScn, lastCheckpointScn)
             // A group still waiting for archiving stalls capture at the next transaction instead.
-            if openingNext { next = try? claimNextGroup(&c) }
+            if openingNext { next = try? claimNextGroup(&c, keys: keys) }
         }
         log = nil
         current = nil

@@ -11,7 +11,8 @@ extension Capturer {
         guard let log, let cur = current else { return }
         var record = r
         record.compact = r.kind == .transaction
-        let sink = RecordSink(start: log.offset, headerSize: record.headerSize, buffer: io, capacity: Capturer.chunkBytes)
+        let sink = RecordSink(start: log.offset, headerSize: record.headerSize, buffer: io, capacity: Capturer.chunkBytes,
+                              sealer: r.kind == .transaction ? log.sealer : nil)
         if r.kind == .transaction {
             let encoder = changeEncoder(for: cur.sequence)
             encoder.begin(recordOffset: log.offset)
@@ -22,7 +23,7 @@ extension Capturer {
                 throw error
             }
         }
-        record.bodyBytes = sink.bodyBytes
+        record.bodyBytes = sink.finishedBodyBytes
         record.stateChecksum = map.state
         do throws(EngineError) {
             try sink.finish(record, log: log, header: recordHeader)
@@ -99,67 +100,5 @@ extension Capturer {
         var le = checksum.littleEndian
         withUnsafeBytes(of: &le) { cur.contentHash.update($0.baseAddress!, 8) }
         current = cur
-    }
-}
-
-/// Assembles one record in a buffer, header space first; a body that outgrows the buffer is
-/// written out as it comes and the header written last, at the record's start (so a record
-/// cut short by a crash never has a valid header).
-final class RecordSink {
-    let start: UInt64
-    private let headerSize: Int
-    private let buffer: UnsafeMutableRawPointer
-    private let capacity: Int
-    /// The file offset of the buffer's first byte, and the bytes in it.
-    private var base: UInt64
-    private var used: Int
-    private let bodyHash = StreamingHash()
-    private(set) var bodyBytes: UInt64 = 0
-    private(set) var checksum: UInt64 = 0
-
-    init(start: UInt64, headerSize: Int, buffer: UnsafeMutableRawPointer, capacity: Int) {
-        self.start = start
-        self.headerSize = headerSize
-        self.buffer = buffer
-        self.capacity = capacity
-        base = start
-        used = headerSize
-    }
-
-    var end: UInt64 { start + UInt64(headerSize) + bodyBytes }
-
-    func append(_ p: UnsafeRawPointer, _ n: Int, log: OnlineLogWriter) throws(EngineError) {
-        bodyHash.update(p, n)
-        bodyBytes += UInt64(n)
-        var done = 0
-        while done < n {
-            if used == capacity { try flush(log) }
-            let k = min(n - done, capacity - used)
-            (buffer + used).copyMemory(from: p + done, byteCount: k)
-            used += k
-            done += k
-        }
-    }
-
-    /// Writes what is left and the header.
-    func finish(_ r: RedoRecord, log: OnlineLogWriter, header: UnsafeMutableRawPointer) throws(EngineError) {
-        if base == start {
-            r.encodeHeader(into: buffer, bodyHash: bodyHash.value)
-            checksum = RedoRecord.storedChecksum(header: buffer, size: headerSize)
-            try log.write(buffer, used, at: start)
-            return
-        }
-        try flush(log)
-        r.encodeHeader(into: header, bodyHash: bodyHash.value)
-        checksum = RedoRecord.storedChecksum(header: header, size: headerSize)
-        try log.write(header, headerSize, at: start)
-    }
-
-    private func flush(_ log: OnlineLogWriter) throws(EngineError) {
-        // The header's space at the start stays unwritten until the body is complete.
-        let skip = base == start ? headerSize : 0
-        if used > skip { try log.write(buffer + skip, used - skip, at: base + UInt64(skip)) }
-        base += UInt64(used)
-        used = 0
     }
 }

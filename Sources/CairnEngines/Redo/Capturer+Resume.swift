@@ -33,6 +33,8 @@ extension Capturer {
                     if r.scn > mapScn { m.finish(r) }
                 }
             } catch {
+                // Without the key of an encrypted log no member is readable: never start it afresh.
+                if error.isEncryptionKeyProblem { throw error }
                 logger.warning("online log member \(path) unreadable: \(error.description)")
                 continue
             }
@@ -68,10 +70,10 @@ extension Capturer {
         cur.records = best.reader.records
         // Rebuild the running totals of the open log.
         let again = try RedoLogReader(path: best.path)
-        let hdr = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.headerSize, alignment: 8)
+        let hdr = UnsafeMutableRawPointer.allocate(byteCount: again.header.size, alignment: 8)
         defer { hdr.deallocate() }
         RedoLogFormat.encodeHeader(again.header, into: hdr)
-        cur.contentHash.update(hdr, RedoLogFormat.headerSize)
+        cur.contentHash.update(hdr, again.header.size)
         var first = true
         while let r = try again.next(strict: false) {
             if first { cur.lowScn = r.scn; cur.lowMicros = r.commitMicros; first = false }
@@ -80,7 +82,7 @@ extension Capturer {
             var checksum = again.lastRecordChecksum.littleEndian
             withUnsafeBytes(of: &checksum) { cur.contentHash.update($0.baseAddress!, 8) }
         }
-        cur.recordBytes = again.end - UInt64(RedoLogFormat.headerSize)
+        cur.recordBytes = again.end - UInt64(again.header.size)
         if best.reader.trailer != nil {
             // Closed but the switch was not recorded: finish it. The file is left as it is
             // (reopening it for writing would truncate it to its records, dropping the trailer).
@@ -97,10 +99,40 @@ extension Capturer {
                 try? FileSystem.atomicWrite(content, to: p)
             }
         }
-        log = try OnlineLogWriter(reopening: paths, header: again.header, end: again.end, logger: logger)
+        if let fresh = try reopen(paths, header: again.header, end: again.end, records: cur.records) {
+            cur = CurrentLog(sequence: fresh.sequence, group: g)
+            let h = UnsafeMutableRawPointer.allocate(byteCount: fresh.size, alignment: 8)
+            defer { h.deallocate() }
+            RedoLogFormat.encodeHeader(fresh, into: h)
+            cur.contentHash.update(h, fresh.size)
+        }
         current = cur
-        // A log of an earlier format is closed rather than continued in this one's records.
-        if again.header.version < RedoLogFormat.version { try switchLog() }
+        // A log of an earlier format, or encrypted when the repository no longer is (or the
+        // other way round), is closed rather than continued in this one's records.
+        let encrypting = try database.writingKeys() != nil
+        if again.header.version < RedoLogFormat.version || (again.header.encryption != nil) != encrypting { try switchLog() }
         if gapRecordPending { try writeGapRecord() }
+    }
+
+    /// Reopens the current log's members to append after `end`; one without records whose
+    /// encryption is not the repository's is started afresh (same sequence) instead: its new
+    /// header is returned.
+    private func reopen(_ paths: [String], header: RedoLogFormat.Header, end: UInt64, records: Int) throws(EngineError) -> RedoLogFormat.Header? {
+        let keys = try database.writingKeys()
+        if records == 0, (header.encryption != nil) != (keys != nil) {
+            var fresh = header
+            fresh.version = RedoLogFormat.version
+            fresh.encryption = nil
+            var cipher: RedoLogCipher?
+            if let keys, let key = keys.newest {
+                fresh.encryption = .new(dataKey: key, masterKeyID: keys.masterKeyID)
+                cipher = RedoLogCipher(header: fresh, dataKey: key)
+            }
+            log = try OnlineLogWriter(paths: paths, header: fresh, cipher: cipher, logger: logger)
+            return fresh
+        }
+        log = try OnlineLogWriter(reopening: paths, header: header, cipher: try RedoLogCipher.forLog(header, file: paths.first ?? ""),
+                                  end: end, logger: logger)
+        return nil
     }
 }

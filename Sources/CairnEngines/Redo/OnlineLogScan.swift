@@ -65,7 +65,12 @@ final class OnlineLogScan {
             if let a = after, r.scn > a { found.pages.insert(pgno) }
         }
         func next() -> RedoRecord? {
-            after == nil ? try? reader.next(strict: false) : try? reader.next(strict: false, hashes: note)
+            if after == nil { return try? reader.next(strict: false) }
+            do throws(EngineError) { return try reader.next(strict: false, hashes: note) } catch {
+                // The pages of an encrypted log read without its key are unknown, as a gap's are.
+                if error.isEncryptionKeyProblem { sawGap = true }
+                return nil
+            }
         }
         while let r = next() {
             if r.kind == .transaction, r.position.frame > 0 { scnAt[PositionKey(r.position)] = r.scn }

@@ -18,22 +18,26 @@ final class OnlineLogWriter {
     private(set) var stale: [(path: String, error: EngineError)] = []
     private(set) var offset: UInt64
     let logger: Logger
+    /// Seals transaction bodies when the log is encrypted (its header says how).
+    let sealer: UnitSealer?
 
-    /// Creates (or truncates, when a group is reused) every member and writes the header durably.
-    init(paths: [String], header: RedoLogFormat.Header, logger: Logger) throws(EngineError) {
+    /// Creates (or truncates, when a group is reused) every member and writes the header
+    /// durably. `cipher` is the log's when its header is encrypted.
+    init(paths: [String], header: RedoLogFormat.Header, cipher: RedoLogCipher?, logger: Logger) throws(EngineError) {
         self.sequence = header.sequence
         self.header = header
         self.logger = logger
+        sealer = cipher.map { UnitSealer(cipher: $0, file: paths.first ?? "") }
         offset = 0
         members = []
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.headerSize, alignment: 8)
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: header.size, alignment: 8)
         defer { buf.deallocate() }
         RedoLogFormat.encodeHeader(header, into: buf)
         for path in paths {
             do throws(EngineError) {
                 try FileSystem.makeDirectories(FileSystem.parent(of: path))
                 let f = try RawFile(path: path, mode: .createOrTruncate)
-                try f.write(buf, count: RedoLogFormat.headerSize, at: 0)
+                try f.write(buf, count: header.size, at: 0)
                 try f.sync()
                 try FileSystem.fsyncDirectory(FileSystem.parent(of: path))
                 members.append(Member(path: path, file: f))
@@ -42,14 +46,15 @@ final class OnlineLogWriter {
             }
         }
         try requireMembers()
-        offset = UInt64(RedoLogFormat.headerSize)
+        offset = UInt64(header.size)
     }
 
     /// Reopens an existing online log to append after its last valid record at `end`.
-    init(reopening paths: [String], header: RedoLogFormat.Header, end: UInt64, logger: Logger) throws(EngineError) {
+    init(reopening paths: [String], header: RedoLogFormat.Header, cipher: RedoLogCipher?, end: UInt64, logger: Logger) throws(EngineError) {
         self.sequence = header.sequence
         self.header = header
         self.logger = logger
+        sealer = cipher.map { UnitSealer(cipher: $0, file: paths.first ?? "") }
         offset = end
         members = []
         for path in paths {

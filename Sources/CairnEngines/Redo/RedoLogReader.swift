@@ -26,28 +26,38 @@ package final class RedoLogReader {
 
     /// What the cache of recent page versions (for compact records) may hold.
     private let changeCacheBytes: Int
+    /// An encrypted log's cipher (made when a body is first opened, with the key from
+    /// `registry`), and the buffer transaction bodies are opened into.
+    private let registry: KeyringRegistry
+    private var cipher: RedoLogCipher?
+    private var plain: UnsafeMutableRawPointer?
+    private var plainSize = 0
 
-    package init(path: String, changeCacheBytes: Int = PageVersionCache.defaultBytes) throws(EngineError) {
+    package init(path: String, changeCacheBytes: Int = PageVersionCache.defaultBytes, registry: KeyringRegistry = .shared) throws(EngineError) {
         self.path = path
         self.changeCacheBytes = changeCacheBytes
+        self.registry = registry
         guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "redo log") }
         file = try RawFile(path: path, mode: .read)
         size = try file.size()
-        let h = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.headerSize, alignment: 8)
+        let h = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.maxHeaderSize, alignment: 8)
         defer { h.deallocate() }
         guard size >= UInt64(RedoLogFormat.headerSize) else {
             throw .truncated(file: path, expected: UInt64(RedoLogFormat.headerSize), actual: size)
         }
-        try file.readExactly(into: h, count: RedoLogFormat.headerSize, at: 0)
-        header = try RedoLogFormat.decodeHeader(h, file: path)
+        let got = try file.read(into: h, count: RedoLogFormat.maxHeaderSize, at: 0)
+        header = try RedoLogFormat.decodeHeader(h, available: got, file: path)
         // Nothing below throws (see `scratch`).
         scratch = .allocate(byteCount: scratchSize, alignment: 4096)
-        contentHash.update(h, RedoLogFormat.headerSize)
-        end = UInt64(RedoLogFormat.headerSize)
+        contentHash.update(h, header.size)
+        end = UInt64(header.size)
         file.adviseSequential()
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        plain?.deallocate()
+    }
 
     /// Sees records appended since the file was opened (an online log being written).
     package func refreshSize() {
@@ -57,10 +67,10 @@ package final class RedoLogReader {
     /// Whether the file still starts with the header this reader read (an online log's group
     /// is truncated and rewritten in place when it is reused).
     package func headerUnchanged() -> Bool {
-        let h = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.headerSize, alignment: 8)
+        let h = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.maxHeaderSize, alignment: 8)
         defer { h.deallocate() }
-        guard (try? file.readExactly(into: h, count: RedoLogFormat.headerSize, at: 0)) != nil,
-              let now = try? RedoLogFormat.decodeHeader(h, file: path) else { return false }
+        guard let got = try? file.read(into: h, count: RedoLogFormat.maxHeaderSize, at: 0),
+              let now = try? RedoLogFormat.decodeHeader(h, available: got, file: path) else { return false }
         return now.sequence == header.sequence && now.incarnation == header.incarnation && now.createdMicros == header.createdMicros
     }
 
@@ -100,10 +110,11 @@ package final class RedoLogReader {
     /// must end with their trailer).
     package func next(strict: Bool, base: PageBase = .log, wanted: ((RedoRecord) -> Bool)? = nil,
                       pages: ((RedoRecord, Page) throws(EngineError) -> Void)? = nil) throws(EngineError) -> RedoRecord? {
-        try nextRecord(strict: strict) { (r: RedoRecord, start: UInt64, body: Int) throws(EngineError) in
+        try nextRecord(strict: strict) { (r: RedoRecord, start: UInt64, hdr: UnsafeRawPointer, stored: Int) throws(EngineError) in
             guard let pages, r.kind == .transaction, wanted?(r) ?? true else { return }
             if r.compact {
-                try pagesOfChanges(r, at: start, body: body, base: base, pages: pages)
+                let (body, count) = try opened(r, at: start, header: hdr, stored: stored)
+                try pagesOfChanges(r, at: start, body: body, count: count, base: base, pages: pages)
             } else {
                 let pageSize = Int(header.pageSize)
                 let numbers = RedoRecord.pageNumbersSize(Int(r.pageCount))
@@ -117,10 +128,11 @@ package final class RedoLogReader {
     /// Reads the next record, verified, handing out the number and page hash of each page of a
     /// transaction (what capture needs to bring a page map up to the log's end).
     package func next(strict: Bool, hashes: (RedoRecord, UInt32, UInt64) throws(EngineError) -> Void) throws(EngineError) -> RedoRecord? {
-        try nextRecord(strict: strict) { (r: RedoRecord, start: UInt64, body: Int) throws(EngineError) in
+        try nextRecord(strict: strict) { (r: RedoRecord, start: UInt64, hdr: UnsafeRawPointer, stored: Int) throws(EngineError) in
             guard r.kind == .transaction else { return }
             if r.compact {
-                try changeDecoder().hashes(body: scratch, count: body, pages: Int(r.pageCount), recordOffset: start, file: path) { (pgno: UInt32, hash: UInt64) throws(EngineError) in
+                let (body, count) = try opened(r, at: start, header: hdr, stored: stored)
+                try changeDecoder().hashes(body: body, count: count, pages: Int(r.pageCount), recordOffset: start, file: path) { (pgno: UInt32, hash: UInt64) throws(EngineError) in
                     try hashes(r, pgno, hash)
                 }
             } else {
@@ -134,9 +146,9 @@ package final class RedoLogReader {
         }
     }
 
-    /// Reads and verifies the next record; `body` then sees it (its offset and body length;
-    /// the body is in `scratch`).
-    private func nextRecord(strict: Bool, body: (RedoRecord, UInt64, Int) throws(EngineError) -> Void) throws(EngineError) -> RedoRecord? {
+    /// Reads and verifies the next record; `body` then sees it (its offset, header and stored
+    /// body length; the stored body is in `scratch`).
+    private func nextRecord(strict: Bool, body: (RedoRecord, UInt64, UnsafeRawPointer, Int) throws(EngineError) -> Void) throws(EngineError) -> RedoRecord? {
         guard trailer == nil else { return nil }
         let want = max(RedoLogFormat.maxRecordHeaderSize, RedoLogFormat.trailerSize)
         let hdr = UnsafeMutableRawPointer.allocate(byteCount: want, alignment: 8)
@@ -161,6 +173,9 @@ package final class RedoLogReader {
         guard r.pageCount <= 1 << 26, bodyBytes <= size, end + UInt64(hsize) + bodyBytes <= size else {
             return try tornTail("record runs past the end of the file")
         }
+        if header.encryption != nil, r.kind == .transaction, !r.compact {
+            throw .corrupt(file: path, offset: end, detail: "a whole-image (TXN1) record in an encrypted log")
+        }
         let bodyCount = Int(bodyBytes)
         ensureScratch(max(bodyCount, 8))
         try file.readExactly(into: scratch, count: bodyCount, at: end + UInt64(hsize))
@@ -173,7 +188,7 @@ package final class RedoLogReader {
         let start = end
         end += UInt64(hsize) + bodyBytes
         records += 1
-        try body(r, start, bodyCount)
+        try body(r, start, hdr, bodyCount)
         return r
     }
 
@@ -190,8 +205,8 @@ package final class RedoLogReader {
         }
     }
 
-    /// Hands out the pages of a compact record (its body is in `scratch`, verified).
-    private func pagesOfChanges(_ r: RedoRecord, at offset: UInt64, body: Int, base: PageBase,
+    /// Hands out the pages of a compact record (its plaintext body, verified, in `body`).
+    private func pagesOfChanges(_ r: RedoRecord, at offset: UInt64, body: UnsafeRawPointer, count: Int, base: PageBase,
                                 pages: (RedoRecord, Page) throws(EngineError) -> Void) throws(EngineError) {
         let d = changeDecoder()
         let from: PageChangeDecoder.Base
@@ -205,7 +220,7 @@ package final class RedoLogReader {
         case .lenientTarget(let read, let skipped):
             from = .lenientTarget(read, skipped: skipped)
         }
-        try d.decode(body: scratch, count: body, pages: Int(r.pageCount), recordOffset: offset, file: path, base: from,
+        try d.decode(body: body, count: count, pages: Int(r.pageCount), recordOffset: offset, file: path, base: from,
                      page: { (pgno: UInt32, data: UnsafeRawPointer, hash: UInt64) throws(EngineError) in
                          try pages(r, Page(pgno: pgno, data: data, hash: hash))
                      })
@@ -222,7 +237,7 @@ package final class RedoLogReader {
     /// left the decoder's cache), reading back through the changes before it.
     private func rebuild(pgno: UInt32, recordAt offset: UInt64, into out: UnsafeMutableRawPointer, depth: Int) throws(EngineError) {
         func bad(_ why: String) -> EngineError { .corrupt(file: path, offset: offset, detail: "the previous version of page \(pgno) \(why)") }
-        guard depth <= PageChangeFormat.maxChangeDepth + 1, offset >= UInt64(RedoLogFormat.headerSize) else { throw bad("is not where a change says") }
+        guard depth <= PageChangeFormat.maxChangeDepth + 1, offset >= UInt64(header.size) else { throw bad("is not where a change says") }
         let hsize = RedoLogFormat.compactRecordHeaderSize
         let hdr = UnsafeMutableRawPointer.allocate(byteCount: hsize, alignment: 8)
         defer { hdr.deallocate() }
@@ -237,7 +252,9 @@ package final class RedoLogReader {
         guard RedoRecord.checksum(header: hdr, size: hsize, bodyHash: Hash.xxh3(body, count)) == RedoRecord.storedChecksum(header: hdr, size: hsize) else {
             throw bad("is in a damaged record")
         }
-        guard let e = try changeDecoder().stored(pgno: pgno, body: body, count: count, pages: Int(r.pageCount), recordOffset: offset, file: path, into: out) else {
+        let (clear, clearCount) = try openedCopy(body, count: count, at: offset, header: hdr)
+        defer { if clear != body { clear.deallocate() } }
+        guard let e = try changeDecoder().stored(pgno: pgno, body: clear, count: clearCount, pages: Int(r.pageCount), recordOffset: offset, file: path, into: out) else {
             throw bad("is not in the record a change names")
         }
         let pageSize = Int(header.pageSize)
@@ -258,5 +275,43 @@ package final class RedoLogReader {
         var last: RedoRecord?
         while let r = try next(strict: strict) { last = r }
         return (last, records)
+    }
+
+    // MARK: - Encrypted logs
+
+    private func logCipher() throws(EngineError) -> RedoLogCipher? {
+        if cipher == nil { cipher = try RedoLogCipher.forLog(header, file: path, registry: registry) }
+        return cipher
+    }
+
+    /// The plaintext of the transaction body in `scratch` (`stored` bytes; the record at
+    /// `offset`, header `hdr`): `scratch` itself in a plain log, else opened into `plain`.
+    private func opened(_ r: RedoRecord, at offset: UInt64, header hdr: UnsafeRawPointer, stored: Int) throws(EngineError) -> (UnsafeRawPointer, Int) {
+        guard let c = try logCipher() else { return (UnsafeRawPointer(scratch), stored) }
+        let need = max(c.encryption.plaintextSize(sealed: stored) ?? 0, 8)
+        if need > plainSize {
+            plain?.deallocate()
+            plain = .allocate(byteCount: need, alignment: 64)
+            plainSize = need
+        }
+        let out = plain!
+        let n = try c.openBody(scratch, count: stored, offset: offset, recordHeader: UnsafeRawBufferPointer(start: hdr, count: r.headerSize - 8),
+                               into: out, file: path)
+        return (UnsafeRawPointer(out), n)
+    }
+
+    /// The plaintext of a compact record's stored body at `body` (`count` bytes): `body`
+    /// itself in a plain log, else a new buffer the caller deallocates.
+    private func openedCopy(_ body: UnsafeMutableRawPointer, count: Int, at offset: UInt64, header hdr: UnsafeRawPointer) throws(EngineError) -> (UnsafeMutableRawPointer, Int) {
+        guard let c = try logCipher() else { return (body, count) }
+        let out = UnsafeMutableRawPointer.allocate(byteCount: max(c.encryption.plaintextSize(sealed: count) ?? 0, 8), alignment: 64)
+        do throws(EngineError) {
+            let n = try c.openBody(body, count: count, offset: offset,
+                                   recordHeader: UnsafeRawBufferPointer(start: hdr, count: RedoLogFormat.compactRecordHeaderSize - 8), into: out, file: path)
+            return (out, n)
+        } catch {
+            out.deallocate()
+            throw error
+        }
     }
 }

@@ -76,15 +76,20 @@ package final class KeyringRegistry: Sendable {
     /// was given, `wrongEncryptionKey` when the given one is not the keyring's master key,
     /// `dataKeyMissing` when no known keyring holds it.
     package func dataKey(for header: EncryptedFileFormat.Header, file: String) throws(EngineError) -> DataKey {
+        try dataKey(header.dataKeyID, masterKeyID: header.masterKeyID, file: file)
+    }
+
+    /// The data key `id` (wrapped under `masterKeyID` when `file` was written), as above.
+    package func dataKey(_ id: EncryptionKeyID, masterKeyID: EncryptionKeyID, file: String) throws(EngineError) -> DataKey {
         let (open, known) = state.withLock { s in (Array(s.unlocked.values), s.known) }
         for keys in open {
-            if let key = try? keys.dataKey(header.dataKeyID, for: file) { return key }
+            if let key = try? keys.dataKey(id, for: file) { return key }
         }
         for (path, _) in known.sorted(by: { $0.key < $1.key }) {
-            guard let keyring = try? Keyring.read(path), keyring.dataKeys.contains(where: { $0.id == header.dataKeyID }) else { continue }
-            return try unlocked(keyring: path).dataKey(header.dataKeyID, for: file)
+            guard let keyring = try? Keyring.read(path), keyring.dataKeys.contains(where: { $0.id == id }) else { continue }
+            return try unlocked(keyring: path).dataKey(id, for: file)
         }
-        if known.isEmpty { throw .encryptionKeyRequired(file: file, masterKeyID: header.masterKeyID.description) }
-        throw .dataKeyMissing(file: file, keyID: header.dataKeyID.description, keyring: known.keys.sorted().joined(separator: ", "))
+        if known.isEmpty { throw .encryptionKeyRequired(file: file, masterKeyID: masterKeyID.description) }
+        throw .dataKeyMissing(file: file, keyID: id.description, keyring: known.keys.sorted().joined(separator: ", "))
     }
 }

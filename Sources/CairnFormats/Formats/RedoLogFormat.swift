@@ -3,6 +3,7 @@
 ///     header  64 bytes  "CAIRNLOG", version u32, release u32, dbid u64, incarnation u32,
 ///                       page size u32, sequence u64, first SCN u64, created µs u64,
 ///                       xxh3 of bytes 0..<56
+///             + 64 bytes in an encrypted log (version 3, see `RedoLogEncryption`)
 ///     record*           header (72 bytes, 80 for a compact transaction) + body (see `RedoRecord`)
 ///     trailer 64 bytes  "END1", 0 u32, records u64, high SCN u64, high time µs u64,
 ///                       bytes before the trailer u64, XXH3 of the header followed by every
@@ -14,11 +15,18 @@
 /// page as a change against its previous version in the same log, compressed (see
 /// `PageChangeFormat`); version 1 logs stored whole page images ("TXN1"), which are still read.
 /// Every record carries the database state checksum after it, so recovery verifies each
-/// transaction boundary.
+/// transaction boundary. Version 3 is version 2 encrypted: the bodies of its transactions are
+/// sealed (see `RedoLogEncryption`); logs of a repository without encryption stay version 2.
 package enum RedoLogFormat {
     package static let magic: [UInt8] = Array("CAIRNLOG".utf8)
+    /// The version of the logs written without encryption.
     package static let version: UInt32 = 2
+    /// The version of encrypted logs (the highest one read).
+    package static let encryptedVersion: UInt32 = 3
+    /// The fixed part of every header (an encrypted log's header is longer: `Header.size`).
     package static let headerSize = 64
+    /// The most header bytes a log has.
+    package static let maxHeaderSize = headerSize + RedoLogEncryption.size
     /// The header of a gap or a version 1 transaction record.
     package static let recordHeaderSize = 72
     /// The header of a compact transaction record (adds the body's length).
@@ -40,6 +48,11 @@ package enum RedoLogFormat {
         package var sequence: UInt64
         package var firstScn: UInt64
         package var createdMicros: UInt64
+        /// The key and salt of an encrypted log (version 3), nil for a plain one.
+        package var encryption: RedoLogEncryption?
+
+        /// The header's length, where the first record starts.
+        package var size: Int { encryption == nil ? headerSize : maxHeaderSize }
 
         package init(dbid: UInt64, incarnation: UInt32, pageSize: UInt32, sequence: UInt64, firstScn: UInt64, createdMicros: UInt64) {
             self.dbid = dbid
@@ -67,10 +80,11 @@ package enum RedoLogFormat {
         }
     }
 
+    /// Encodes the header (`h.size` bytes); an encrypted one is version 3 whatever `h.version` says.
     package static func encodeHeader(_ h: Header, into p: UnsafeMutableRawPointer) {
         p.initializeMemory(as: UInt8.self, repeating: 0, count: headerSize)
         Seal.putMagic(magic, p)
-        LE.put32(h.version, p, 8)
+        LE.put32(h.encryption == nil ? h.version : encryptedVersion, p, 8)
         LE.put32(FormatVersion.releaseCode, p, 12)
         LE.put64(h.dbid, p, 16)
         LE.put32(h.incarnation, p, 24)
@@ -79,18 +93,24 @@ package enum RedoLogFormat {
         LE.put64(h.firstScn, p, 40)
         LE.put64(h.createdMicros, p, 48)
         Seal.close(p, at: 56)
+        h.encryption?.encode(into: p + headerSize)
     }
 
-    package static func decodeHeader(_ p: UnsafeRawPointer, file: String) throws(EngineError) -> Header {
+    /// Decodes a header: `p` holds its first `available` bytes (`maxHeaderSize` are enough).
+    package static func decodeHeader(_ p: UnsafeRawPointer, available: Int = maxHeaderSize, file: String) throws(EngineError) -> Header {
         guard Seal.hasMagic(magic, p) else {
             throw .corrupt(file: file, offset: 0, detail: "not a Cairn redo log (bad magic)")
         }
         guard Seal.isIntact(p, at: 56) else { throw .corrupt(file: file, offset: 0, detail: "redo log header checksum mismatch") }
         let v = LE.get32(p, 8)
-        guard v >= 1 && v <= version else { throw .unsupportedFormat(file: file, found: Int(v), supported: Int(version)) }
+        guard v >= 1 && v <= encryptedVersion else { throw .unsupportedFormat(file: file, found: Int(v), supported: Int(encryptedVersion)) }
         var h = Header(dbid: LE.get64(p, 16), incarnation: LE.get32(p, 24), pageSize: LE.get32(p, 28),
                        sequence: LE.get64(p, 32), firstScn: LE.get64(p, 40), createdMicros: LE.get64(p, 48))
         h.version = v
+        if v == encryptedVersion {
+            guard available >= maxHeaderSize else { throw .truncated(file: file, expected: UInt64(maxHeaderSize), actual: UInt64(available)) }
+            h.encryption = try RedoLogEncryption.decode(p + headerSize, file: file)
+        }
         return h
     }
 
