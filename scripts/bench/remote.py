@@ -7,8 +7,8 @@ loopback server in the same run.
     python3 scripts/bench/remote.py --cairn .build-bench/release/cairn --db /work/rbench/db256.db \\
         --runs 5 --out /tmp/remote-bench.md
 
-Starts its own S3 server on loopback (`moto_server`, signatures not checked; MinIO with
---server minio when its binary is on PATH), creates a bucket, and creates the database when
+Starts its own S3 server on loopback (`moto_server`, signatures not checked; `--server minio`
+starts MinIO instead, untested as MinIO is not installed here), creates a bucket, and creates the database when
 --db does not exist (--mib MiB of rows mixing random blobs with repetitive text, so the
 compressed backup stays large). Then, per run, the cases in alternating order:
 
