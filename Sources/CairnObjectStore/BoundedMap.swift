@@ -1,9 +1,10 @@
 /// Runs `work` on `count` inputs with at most `maxInFlight` running at once. `prepare` makes
 /// each input in order on the calling task, only once a slot is free, so at most
-/// `maxInFlight` inputs exist at a time. Results come back in input order; the first failure
-/// cancels the rest and is thrown.
+/// `maxInFlight` inputs exist at a time (it may wait, e.g. for memory). Results come back in
+/// input order; the first failure cancels the rest and is thrown (every started `work` runs
+/// to its end, cancelled, before this returns).
 func boundedMap<Input: Sendable, Output: Sendable>(
-    count: Int, maxInFlight: Int, prepare: (Int) throws -> Input, work: @escaping @Sendable (Input) async throws -> Output
+    count: Int, maxInFlight: Int, prepare: (Int) async throws -> Input, work: @escaping @Sendable (Input) async throws -> Output
 ) async throws -> [Output] {
     try await withThrowingTaskGroup(of: (Int, Output).self) { group in
         var results = [Output?](repeating: nil, count: count)
@@ -13,7 +14,7 @@ func boundedMap<Input: Sendable, Output: Sendable>(
                 results[done] = output
                 running -= 1
             }
-            let input = try prepare(index)
+            let input = try await prepare(index)
             group.addTask { (index, try await work(input)) }
             running += 1
         }

@@ -1,11 +1,13 @@
 import Crypto
 import Foundation
 import NIOCore
+import Synchronization
 
 extension S3Client {
     /// Uploads the file at `path`: in one PUT up to `tuning.multipartThreshold` bytes, else by
     /// multipart upload with up to `tuning.maxConcurrentParts` parts of `tuning.partSize` in
-    /// flight (aborted on any failure). Each payload's SHA-256 is signed and sent as
+    /// flight (aborted on any failure); either way only once `uploadBudget` has room for the
+    /// bytes read. Each payload's SHA-256 is signed and sent as
     /// `x-amz-checksum-sha256` for the service to verify. With `ifNoneMatch`, an existing
     /// object is never replaced: the upload fails with `alreadyExists`. `metadata` is stored
     /// with the object as user metadata (`x-amz-meta-NAME`, signed; see `metadataHeaders`).
@@ -16,6 +18,8 @@ extension S3Client {
             defer { file.close() }
             let size = try file.size()
             if size <= UInt64(configuration.tuning.multipartThreshold) {
+                let held = try await uploadBudget.acquire(Int(size))
+                defer { uploadBudget.release(held) }
                 return try await putSingle(key, try file.read(offset: 0, count: Int(size)), ifNoneMatch: ifNoneMatch, metadata: userMetadata)
             }
             return try await putMultipart(key, file: file, size: size, ifNoneMatch: ifNoneMatch, metadata: userMetadata)
@@ -113,21 +117,49 @@ extension S3Client {
         return id
     }
 
-    /// Reads the parts in order (hashing the whole file on the way) and sends them in parallel.
+    /// Reads the parts in order (hashing the whole file on the way), each once `uploadBudget`
+    /// has room for it, and sends them in parallel; a part gives its room back once its
+    /// request is over and its bytes are freed.
     func uploadParts(_ key: String, uploadId: String, file: LocalFile, size: UInt64) async throws -> ([UploadedPart], PayloadDigest) {
         // S3 wants parts of at least 5 MiB (the last excepted) and at most 10,000 of them.
         let partSize = max(UInt64(max(configuration.tuning.partSize, 5 << 20)), (size + 9_999) / 10_000)
         let count = Int((size + partSize - 1) / partSize)
         var whole = SHA256()
+        let budget = uploadBudget
         let parts = try await boundedMap(count: count, maxInFlight: configuration.tuning.maxConcurrentParts, prepare: { index in
             let offset = UInt64(index) * partSize
-            let buffer = try file.read(offset: offset, count: Int(min(partSize, size - offset)))
-            buffer.withUnsafeReadableBytes { whole.update(bufferPointer: $0) }
-            return (index + 1, buffer)
-        }, work: { number, buffer in
-            try await self.uploadPart(key, uploadId: uploadId, number: number, body: buffer)
+            let length = Int(min(partSize, size - offset))
+            let held = try await budget.acquire(length)
+            do {
+                let buffer = try file.read(offset: offset, count: length)
+                buffer.withUnsafeReadableBytes { whole.update(bufferPointer: $0) }
+                return PendingPart(number: index + 1, buffer: buffer, held: held)
+            } catch {
+                budget.release(held)
+                throw error
+            }
+        }, work: { part in
+            defer { budget.release(part.held) }
+            return try await self.uploadPart(key, uploadId: uploadId, number: part.number, body: part.take())
         })
         return (parts, PayloadDigest(whole.finalize()))
+    }
+
+    /// A part read and waiting to be sent. The task that sends it takes the bytes out, so they
+    /// are freed when its request is over: a finished task is kept (with what it captured)
+    /// until `boundedMap` collects it, and its bytes must not outlive the room they held.
+    final class PendingPart: Sendable {
+        let number: Int
+        let held: Int
+        private let buffer: Mutex<ByteBuffer?>
+
+        init(number: Int, buffer: ByteBuffer, held: Int) {
+            self.number = number
+            self.held = held
+            self.buffer = Mutex(buffer)
+        }
+
+        func take() -> ByteBuffer { buffer.withLock { b in defer { b = nil }; return b ?? ByteBuffer() } }
     }
 
     func uploadPart(_ key: String, uploadId: String, number: Int, body: ByteBuffer) async throws -> UploadedPart {

@@ -12,6 +12,8 @@ package final class S3Client: Sendable {
     let transport: S3Transport
     private let http: HTTPClient
     private let counters = S3RequestCounters()
+    /// Bounds the payload bytes the uploads hold in memory (`tuning.maxBufferedUploadBytes`).
+    let uploadBudget: TransferBudget
 
     package init(bucket: String, configuration: S3Configuration, logger: Logger = Logger(label: "cairn.s3")) throws(S3ConfigurationError) {
         try S3Location.validateBucket(bucket)
@@ -22,6 +24,7 @@ package final class S3Client: Sendable {
         self.configuration = configuration
         self.bucket = bucket
         self.http = http
+        self.uploadBudget = TransferBudget(capacity: tuning.maxBufferedUploadBytes)
         self.transport = S3Transport(http: http, configuration: configuration, signer: SigV4Signer(credentials: configuration.credentials, region: configuration.region),
                                      counters: counters, logger: logger)
     }

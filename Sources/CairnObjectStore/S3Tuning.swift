@@ -1,5 +1,5 @@
-/// How the client retries, times out and splits transfers. The defaults keep the memory held
-/// by one transfer at `partSize × maxConcurrentParts` (32 MiB).
+/// How the client retries, times out and splits transfers. The payloads that the uploads of
+/// one client hold in memory, all files together, stay within `maxBufferedUploadBytes`.
 package struct S3Tuning: Sendable, Equatable {
     /// Attempts per request, the first included (retries happen on 5xx, 429, SlowDown,
     /// RequestTimeout and connection failures only).
@@ -18,6 +18,14 @@ package struct S3Tuning: Sendable, Equatable {
     package var partSize = 8 << 20
     /// Parts (or ranges) in flight at once for one transfer.
     package var maxConcurrentParts = 4
+    /// Payload bytes held in memory at once by all the uploads of one client (parts of
+    /// multipart uploads and bodies of single PUTs, from any file or thread): an upload waits
+    /// for room before it reads its next part. Files uploaded side by side share it, so the
+    /// memory of a backup's upload does not grow with their number. Downloads hold no part
+    /// (each range is written to its file as it arrives). Two parts: a part's bytes may outlive
+    /// its request briefly (the HTTP client lets go of them on its own thread), and the process
+    /// itself maps about 30 MiB, so a backup's upload peaks near 60 MiB (issue 12: ≤ 64 MiB).
+    package var maxBufferedUploadBytes = 16 << 20
     /// Largest response `get` holds in memory; bigger objects are read with `download`.
     package var maxInMemoryObject = 64 << 20
     /// Keys asked for per ListObjectsV2 page (S3 sends at most 1000).

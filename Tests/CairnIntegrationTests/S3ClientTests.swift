@@ -133,6 +133,38 @@ import Testing
         }
     }
 
+    /// Files uploaded side by side share the client's bound on buffered parts (here two parts'
+    /// worth for three multipart files and a single PUT): all arrive whole, and the room is all
+    /// given back.
+    @Test func concurrentUploadsShareTheBufferBound() async throws {
+        try await Self.withBucket { _, server in
+            let configuration = try Self.configuration(server.endpoint, server.credentials) {
+                $0.partSize = 5 << 20
+                $0.multipartThreshold = 5 << 20
+                $0.maxBufferedUploadBytes = 10 << 20
+            }
+            try await Self.withClient(configuration) { client in
+                let dir = TempDir()
+                let sizes = [12 << 20 | 77, 11 << 20, 13 << 20 | 5, 3 << 20]
+                for (i, size) in sizes.enumerated() {
+                    _ = FileManager.default.createFile(atPath: dir.file("f\(i)"), contents: Data(Self.pattern(size, seed: UInt64(20 + i))))
+                }
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for i in sizes.indices {
+                        let path = dir.file("f\(i)")
+                        group.addTask { _ = try await client.put(key: "shared/f\(i)", fileAt: path) }
+                    }
+                    try await group.waitForAll()
+                }
+                #expect(client.uploadBudget.available == 10 << 20 && client.uploadBudget.waiting == 0)
+                for i in sizes.indices {
+                    _ = try await client.download(key: "shared/f\(i)", toFile: dir.file("back\(i)"))
+                    #expect(FileManager.default.contents(atPath: dir.file("back\(i)")) == FileManager.default.contents(atPath: dir.file("f\(i)")))
+                }
+            }
+        }
+    }
+
     @Test func conditionalWritesNeverReplaceAnotherWritersObject() async throws {
         try await Self.withBucket { client, _ in
             _ = try await client.put(key: "logs/0001", bytes: [1, 2, 3], ifNoneMatch: true)

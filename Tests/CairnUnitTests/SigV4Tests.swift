@@ -150,6 +150,23 @@ import Testing
         #expect(AmzDate.timestamp(Date(timeIntervalSince1970: 4_102_444_799.9)) == "20991231T235959Z")
     }
 
+    @Test func responseTimestampsAreReadWithoutAFormatter() {
+        #expect(AmzDate.parseHTTPDate("Sun, 30 Aug 2015 12:36:00 GMT") == Self.suiteDate)
+        #expect(AmzDate.parseHTTPDate("Tue, 29 Feb 2000 00:00:00 GMT") == Date(timeIntervalSince1970: 951_782_400))
+        #expect(AmzDate.parseHTTPDate("Thu, 1 Jan 1970 00:00:00 UTC") == Date(timeIntervalSince1970: 0))
+        #expect(AmzDate.parseISO8601("2015-08-30T12:36:00.000Z") == Self.suiteDate)
+        #expect(AmzDate.parseISO8601("2015-08-30T12:36:00Z") == Self.suiteDate)
+        #expect(AmzDate.parseISO8601("2015-08-30T14:36:00+02:00") == Self.suiteDate)
+        #expect(AmzDate.parseISO8601("2099-12-31T23:59:59.5Z") == Date(timeIntervalSince1970: 4_102_444_799.5))
+        #expect(AmzDate.parseISO8601("1969-12-31T23:59:59Z") == Date(timeIntervalSince1970: -1))
+        for bad in ["", "2015-08-30", "2015-13-30T12:36:00Z", "2015-08-30T12:36:00", "2015-08-30T12:36:00.Z", "2015-08-30T12:36:00Zjunk"] {
+            #expect(AmzDate.parseISO8601(bad) == nil, "\(bad)")
+        }
+        for bad in ["", "Sun, 30 Aug 2015 12:36:00", "Sun, 30 Foo 2015 12:36:00 GMT", "Sun, 30 Aug 2015 25:36:00 GMT", "30 Aug 2015 12:36:00 GMT"] {
+            #expect(AmzDate.parseHTTPDate(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func keysAndQueriesAreEncodedOnce() {
         #expect(URIEncoding.keyPath("a b/c+d/%41/\u{E9}") == "/a%20b/c%2Bd/%2541/%C3%A9")
         #expect(URIEncoding.canonicalQuery([QueryItem("uploadId", "a/b=c"), QueryItem("uploads")]) == "uploadId=a%2Fb%3Dc&uploads=")
