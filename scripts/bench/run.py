@@ -665,7 +665,8 @@ def cairn_json(ctx: Context, *args: str):
 
 def cairn_protect(ctx: Context, db: Path) -> str:
     """`cairn init` and a level-0 `cairn backup` (untimed); returns the backup id."""
-    run_untimed([ctx.cairn, "init", str(db)])
+    key = ctx.args.encryption_key_file
+    run_untimed([ctx.cairn, "init", str(db)] + (["--encryption-key-file", key] if key else []))
     return str(cairn_json(ctx, "backup", str(db))["id"])
 
 
@@ -2151,6 +2152,7 @@ def main() -> int:
                     ",".join(f.__name__.removeprefix("scenario_") for f in SCENARIOS))
     ap.add_argument("--workdir", help="scratch dir (default: a new dir under $TMPDIR or /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch dir")
+    ap.add_argument("--encryption-key-file", help="register Cairn's copies with client-side encryption (cairn_protect)")
     ap.add_argument("--warm", action="store_true", help="do not drop the page cache")
     ap.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"))
     ap.add_argument("--json", default=str(REPO / "docs" / "benchmarks.json"))
