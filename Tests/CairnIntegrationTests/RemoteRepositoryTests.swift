@@ -270,6 +270,34 @@ import Testing
             #expect(try ContentDigest.compute(dir.file("past.db")) == atTwenty)
         }
     }
+
+    /// Crosscheck removes what a killed upload left at a remote a day ago (a backup folder with
+    /// pieces but no manifest), and nothing else: a fresh one and one with a manifest stay.
+    @Test func crosscheckRemovesWhatAbandonedUploadsLeftAtARemote() throws {
+        let dir = TempDir()
+        let db = dir.file("app.db"), remote = dir.file("offsite")
+        Ledger.create(db, filler: 300)
+        _ = Self.cairn([:], "init", db, "--remote", remote)
+        _ = Self.cairn([:], "backup", db)
+        let dbid = try Catalog.open(database: db, logger: quietLogger).control.dbid
+        let backups = remote + "/" + dbid + "/backups"
+        func leave(_ folder: String, _ files: [String], old: Bool) throws {
+            try FileSystem.makeDirectories(backups + "/" + folder)
+            for f in files {
+                let path = backups + "/" + folder + "/" + f
+                try FileSystem.atomicWrite([1, 2, 3], to: path)
+                if old { #expect(Shell.run(["touch", "-d", "2 days ago", path]).status == 0) }
+            }
+        }
+        try leave("00000097", ["piece-0001.cbp", "piece-0002.cbp"], old: true)
+        try leave("00000098", ["piece-0001.cbp"], old: false)
+        try leave("00000099", ["piece-0001.cbp", BackupManifest.fileName], old: true)
+        _ = Self.cairn([:], "crosscheck", db)
+        #expect(FileSystem.list(backups + "/00000097").isEmpty)
+        #expect(FileSystem.list(backups + "/00000098") == ["piece-0001.cbp"])
+        #expect(FileSystem.list(backups + "/00000099").sorted() == [BackupManifest.fileName, "piece-0001.cbp"].sorted())
+        #expect(FileSystem.exists(backups + "/00000001/" + BackupManifest.fileName))
+    }
 }
 
 extension JSONDecoder {

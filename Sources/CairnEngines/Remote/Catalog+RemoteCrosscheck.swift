@@ -34,15 +34,8 @@ extension Catalog {
                 }
             }
         }
-        // Uploads a killed process left unfinished for a day are aborted (they cost until then).
-        for remote in c.remoteRepositories {
-            do throws(EngineError) {
-                let n = try ArchiveDestinations.resolve(remote.root(dbid: c.dbid)).abortAbandonedUploads(olderThan: Date().addingTimeInterval(-Self.abandonedUploadAge))
-                if n > 0 { logger.info("aborted \(n) unfinished upload(s) under \(remote.root(dbid: c.dbid))") }
-            } catch {
-                logger.warning("could not look for unfinished uploads under \(remote.root(dbid: c.dbid)): \(error.description)")
-            }
-        }
+        // What a killed process left unfinished for a day goes (it costs until then).
+        for remote in c.remoteRepositories { removeAbandonedUploads(at: remote, dbid: c.dbid) }
         let missing = results.filter { $0.status == "MISSING" }
         if !missing.isEmpty {
             try? transact { (c: inout ControlFile) throws(EngineError) in
@@ -65,5 +58,29 @@ extension Catalog {
             return listed[f.name].map { "\(folder.name)/\(f.name) is \($0) bytes, the manifest records \(f.bytes)" } ?? "\(folder.name)/\(f.name) is gone"
         }
         return nil
+    }
+
+    /// Aborts the multipart uploads under the remote's folder started a day ago or more and
+    /// never completed, and removes backup folders without a manifest whose files are all that
+    /// old (a backup whose upload was cut before its manifest, and that was deleted from the
+    /// repository before it was sent again). A folder with a manifest is never removed here.
+    private func removeAbandonedUploads(at remote: RemoteRepository, dbid: String) {
+        let cutoff = Date().addingTimeInterval(-Self.abandonedUploadAge)
+        let root = ArchiveDestinations.resolve(remote.root(dbid: dbid))
+        do throws(EngineError) {
+            let n = try root.abortAbandonedUploads(olderThan: cutoff)
+            if n > 0 { logger.info("aborted \(n) unfinished upload(s) under \(root.name)") }
+            let known = Set(remote.backups.map(RepositoryLayout.backupDirectoryName))
+            for name in try root.folder("backups").folders() where !known.contains(name) {
+                let folder = root.folder("backups/" + name)
+                let files = try folder.list()
+                guard !files.contains(where: { $0.name == BackupManifest.fileName }),
+                      files.allSatisfy({ ($0.modifiedAt ?? Date()) < cutoff }) else { continue }
+                for f in files { try folder.remove(f.name) }
+                logger.info("removed \(files.count) file(s) of an unfinished upload at \(folder.name)")
+            }
+        } catch {
+            logger.warning("could not look for unfinished uploads under \(root.name): \(error.description)")
+        }
     }
 }
