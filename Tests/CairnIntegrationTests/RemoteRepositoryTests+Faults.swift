@@ -208,4 +208,62 @@ extension RemoteRepositoryTests {
             #expect(try Catalog.open(database: db, logger: quietLogger).control.redo.archivedScn == 20)
         }
     }
+
+    /// `cairn configure DB remote sync` killed (SIGKILL) at random moments of its uploads, from
+    /// its first instant to past its usual length, three times; a last sync completes and the
+    /// bucket alone restores the database exactly. Nothing a killed sync left is recorded as
+    /// stored, and nothing it left stops the next one.
+    @Test func remoteSyncsKilledAtRandomMomentsLoseNothing() async throws {
+        var seed = TestSeed()
+        let url = "s3://\(Self.bucket)/killed"
+        try await Self.withRegisteredDatabase(["--remote", url]) { faults, env, db, client, dir in
+            // Backups and logs taken while the remote refuses: all of it waits for the syncs below.
+            faults.set(Self.unavailable)
+            let hold = WALHold(db)
+            Ledger.write(db, 40, seed: 1)
+            _ = Self.cairn(env, "archive", db, "--once")
+            _ = Shell.run([Paths.cairn, "backup", db, "--max-piece-size", "64K"], environment: env)
+            Ledger.write(db, 40, seed: 2)
+            _ = Self.cairn(env, "archive", db, "--once")
+            hold.release()
+            faults.set(.forward)
+            let t0 = Date()
+            let probe = Shell.run([Paths.cairn, "configure", db, "remote", "sync", "--json"], environment: env)
+            let usual = max(0.2, Date().timeIntervalSince(t0))
+            // The probe stored everything; remove the remote's copies so the killed syncs start over.
+            let dbid = try Catalog.open(database: db, logger: quietLogger).control.dbid
+            #expect(probe.status == 0, "\(probe.stderr)")
+            _ = try Catalog.open(database: db, logger: quietLogger).transact { (c: inout ControlFile) throws(EngineError) in
+                c.remotes![0].backups = []
+                c.remotes![0].catalogXXH3 = nil
+                for i in c.redo.logs.indices {
+                    for j in c.redo.logs[i].destinations.indices where c.redo.logs[i].destinations[j].destination.hasPrefix(url) {
+                        c.redo.logs[i].destinations[j].state = .pending
+                    }
+                }
+            }
+            for key in try await Self.keys(client, "killed/") { try await client.delete(key: key) }
+            for round in 1...3 {
+                let delay = Double.random(in: 0...(usual * 1.2), using: &seed.rng)
+                let sync = Process()
+                sync.executableURL = URL(fileURLWithPath: Paths.cairn)
+                sync.arguments = ["configure", db, "remote", "sync"]
+                sync.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+                sync.standardOutput = FileHandle.nullDevice
+                sync.standardError = FileHandle.nullDevice
+                try sync.run()
+                usleep(UInt32(delay * 1_000_000))
+                kill(sync.processIdentifier, SIGKILL)
+                sync.waitUntilExit()
+                print("round \(round): killed after \(String(format: "%.3f", delay)) s of about \(String(format: "%.3f", usual)) s")
+            }
+            _ = Self.cairn(env, "configure", db, "remote", "sync")
+            let lag = try #require(try Catalog.open(database: db, logger: quietLogger).remoteLag.first)
+            #expect(lag.logsBehind == 0 && lag.backupsBehind == 0 && lag.catalogCurrent, "\(lag)")
+            let source = try ContentDigest.compute(db)
+            try Self.loseMachine(db, cache: dir.file("cache"))
+            _ = Self.cairn(env, "restore", "--repo", url, "--dbid", dbid, "--to", dir.file("restored.db"))
+            #expect(try ContentDigest.compute(dir.file("restored.db")) == source)
+        }
+    }
 }
