@@ -14,6 +14,18 @@ import Testing
 extension RemoteRepositoryTests {
     static let unavailable = FaultProxy.Reply.error(status: 503, code: "ServiceUnavailable")
 
+    /// `cairn ARGS` started with `env` (its output discarded); the caller waits for it or kills it.
+    static func start(_ args: [String], _ env: [String: String]) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Paths.cairn)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     /// A database registered with `initArguments` (after `init DB`) through a `Faults` proxy
     /// (two attempts per request), backed up; `body` gets the proxy, the environment and the database.
     static func withRegisteredDatabase(_ initArguments: [String], environment extra: [String: String] = [:],
@@ -118,13 +130,7 @@ extension RemoteRepositoryTests {
         try await Self.withRegisteredDatabase(["--remote", url], environment: ["CAIRN_S3_REQUEST_TIMEOUT": "1"]) { faults, env, db, client, dir in
             let dbid = try Catalog.open(database: db, logger: quietLogger).control.dbid
 
-            let follow = Process()
-            follow.executableURL = URL(fileURLWithPath: Paths.cairn)
-            follow.arguments = ["archive", db, "--follow"]
-            follow.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-            follow.standardOutput = FileHandle.nullDevice
-            follow.standardError = FileHandle.nullDevice
-            try follow.run()
+            let follow = try Self.start(["archive", db, "--follow"], env)
             defer { if follow.isRunning { kill(follow.processIdentifier, SIGKILL) } }
             try #require(Await.capture(of: db))
 
@@ -189,13 +195,7 @@ extension RemoteRepositoryTests {
         try await Self.withRegisteredDatabase(["--remote", "s3://\(Self.bucket)/silent"]) { faults, env, db, _, _ in
             var quiet = env
             quiet["AWS_MAX_ATTEMPTS"] = "6"
-            let follow = Process()
-            follow.executableURL = URL(fileURLWithPath: Paths.cairn)
-            follow.arguments = ["archive", db, "--follow"]
-            follow.environment = ProcessInfo.processInfo.environment.merging(quiet) { $1 }
-            follow.standardOutput = FileHandle.nullDevice
-            follow.standardError = FileHandle.nullDevice
-            try follow.run()
+            let follow = try Self.start(["archive", db, "--follow"], quiet)
             defer { if follow.isRunning { kill(follow.processIdentifier, SIGKILL) } }
             try #require(Await.capture(of: db))
             faults.set(.silence)
@@ -245,13 +245,7 @@ extension RemoteRepositoryTests {
             for key in try await Self.keys(client, "killed/") { try await client.delete(key: key) }
             for round in 1...3 {
                 let delay = Double.random(in: 0...(usual * 1.2), using: &seed.rng)
-                let sync = Process()
-                sync.executableURL = URL(fileURLWithPath: Paths.cairn)
-                sync.arguments = ["configure", db, "remote", "sync"]
-                sync.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-                sync.standardOutput = FileHandle.nullDevice
-                sync.standardError = FileHandle.nullDevice
-                try sync.run()
+                let sync = try Self.start(["configure", db, "remote", "sync"], env)
                 usleep(UInt32(delay * 1_000_000))
                 kill(sync.processIdentifier, SIGKILL)
                 sync.waitUntilExit()
