@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -61,6 +62,10 @@ let package = Package(
         ),
         // in-process protection of a GRDB DatabasePool
         .target(
+            name: "CairnAgent",
+            dependencies: ["Cairn", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "CairnGRDB",
             dependencies: ["Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite",
                            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")]
@@ -87,7 +92,7 @@ let package = Package(
             ]
         ),
         // Tests, by kind. Unit: pure functions and formats, in process, no other process runs.
-        .testTarget(name: "CairnUnitTests", dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CSQLite", "CairnTestSupport"]),
+        .testTarget(name: "CairnUnitTests", dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CSQLite", "CairnTestSupport", "CairnAgent"]),
         // What the integration and stress tests share (scratch directories, the ledger
         // database, running the `cairn` executable and other processes, an S3 server on loopback).
         .target(

@@ -1,0 +1,121 @@
+import Foundation
+import Yams
+
+/// The agent's configuration file (`cairn agent --config FILE`), read with `parse`:
+///
+///     http:
+///       listen: 127.0.0.1:9187        # anything but loopback needs a token
+///       token: ${CAIRN_AGENT_TOKEN}
+///     log: {format: plain, level: info}
+///     databases:
+///       - path: /srv/app/app.db       # or: dir: /srv/tenants, pattern: "*.db"
+///         repository: /srv/app/app.db.cairn
+///         remotes: [s3://bucket/prefix]
+///         schedule:
+///           - {job: backup, level: 0, cron: "0 2 * * 0"}
+///
+/// Unknown keys are errors, `${NAME}` takes the environment variable NAME (unset: an error),
+/// and every error names the file, line and column.
+public struct AgentConfiguration: Sendable, Equatable {
+    public struct HTTP: Sendable, Equatable {
+        public var host = "127.0.0.1"
+        public var port = 9187
+        public var token: String?
+        /// Only loopback may be served without a token.
+        public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }
+    }
+
+    public enum LogFormat: String, Sendable, Equatable { case plain, json }
+
+    public var http = HTTP()
+    public var logFormat = LogFormat.plain
+    public var logLevel = "info"
+    public var databases: [DatabaseEntry] = []
+
+    /// Reads the configuration in `file`.
+    public static func load(_ file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> AgentConfiguration {
+        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(file: file, line: 0, column: 0, message: "cannot be read (missing, unreadable or not UTF-8)")
+        }
+        return try parse(text, file: file, environment: environment)
+    }
+
+    /// Parses configuration `text` (named `file` in messages).
+    public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(ConfigurationError) -> AgentConfiguration {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else { throw ConfigurationError(file: file, line: 0, column: 0, message: "is empty: it needs at least `databases:`") }
+            root = node
+        } catch let e as ConfigurationError {
+            throw e
+        } catch let e as YamlError {
+            throw syntaxError(e, file: file)
+        } catch {
+            throw ConfigurationError(file: file, line: 0, column: 0, message: "is not YAML: \(error)")
+        }
+        return try parse(ConfigNode(node: root, path: "", file: file, environment: environment))
+    }
+
+    static func parse(_ root: ConfigNode) throws(ConfigurationError) -> AgentConfiguration {
+        var c = AgentConfiguration()
+        let top = try root.mapping(allowed: ["http", "log", "databases"])
+        if let http = top["http"] { c.http = try parseHTTP(http) }
+        if let log = top["log"] {
+            let keys = try log.mapping(allowed: ["format", "level"])
+            if let f = keys["format"] {
+                let text = try f.string()
+                guard let format = LogFormat(rawValue: text) else { throw f.error("'\(text)' is not a log format (plain or json)") }
+                c.logFormat = format
+            }
+            if let l = keys["level"] {
+                let text = try l.string()
+                guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(text) else { throw l.error("'\(text)' is not a log level") }
+                c.logLevel = text
+            }
+        }
+        guard let dbs = top["databases"] else { throw root.error("no `databases:` list: there is nothing to protect") }
+        for item in try dbs.sequence() { c.databases.append(try DatabaseEntry.parse(item)) }
+        try checkDuplicates(c.databases, dbs)
+        return c
+    }
+
+    private static func parseHTTP(_ node: ConfigNode) throws(ConfigurationError) -> HTTP {
+        var http = HTTP()
+        let keys = try node.mapping(allowed: ["listen", "token"])
+        if let listen = keys["listen"] {
+            let text = try listen.string()
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else {
+                throw listen.error("'\(text)' is not HOST:PORT (e.g. 127.0.0.1:9187)")
+            }
+            http.host = String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            http.port = port
+        }
+        if let token = keys["token"] { http.token = try token.string() }
+        if !http.isLoopback && (http.token ?? "").isEmpty {
+            throw (keys["listen"] ?? node).error("listening on \(http.host) needs `token:` (a bearer token, e.g. token: ${CAIRN_AGENT_TOKEN}); only 127.0.0.1 may be served without one")
+        }
+        return http
+    }
+
+    /// Two entries naming the same database file (or directory) are an error at the second.
+    private static func checkDuplicates(_ entries: [DatabaseEntry], _ node: ConfigNode) throws(ConfigurationError) {
+        var seen: [String: Int] = [:]
+        for (i, e) in entries.enumerated() {
+            let key = (e.path ?? e.directory ?? "") + "|" + (e.pattern ?? "")
+            if let first = seen[key] {
+                throw ConfigurationError(file: node.file, line: e.line, column: 1,
+                                         message: "databases[\(i)] names \(e.path ?? e.directory ?? "") again (already databases[\(first)]); one entry per database")
+            }
+            seen[key] = i
+        }
+    }
+
+    private static func syntaxError(_ e: YamlError, file: String) -> ConfigurationError {
+        switch e {
+        case let .scanner(_, problem, mark, _), let .parser(_, problem, mark, _):
+            return ConfigurationError(file: file, line: mark.line, column: mark.column, message: "not valid YAML: \(problem)")
+        default:
+            return ConfigurationError(file: file, line: 0, column: 0, message: "not valid YAML: \(e)")
+        }
+    }
+}
