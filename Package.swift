@@ -86,7 +86,7 @@ let package = Package(
         // the command line: parses and prints
         .executableTarget(
             name: "CairnCLI",
-            dependencies: [
+            dependencies: ["CairnAgent", 
                 "Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CSystemShim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -42,10 +42,14 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     /// Parses configuration `text` (named `file` in messages).
     public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(ConfigurationError) -> AgentConfiguration {
-        let root: Node
+        var errors: [ConfigurationError] = []
+        return try parse(text, file: file, environment: environment, collecting: &errors)
+    }
+
+    private static func compose(_ text: String, file: String) throws(ConfigurationError) -> Node {
         do {
             guard let node = try Yams.compose(yaml: text) else { throw ConfigurationError(file: file, line: 0, column: 0, message: "is empty: it needs at least `databases:`") }
-            root = node
+            return node
         } catch let e as ConfigurationError {
             throw e
         } catch let e as YamlError {
@@ -53,10 +57,41 @@ public struct AgentConfiguration: Sendable, Equatable {
         } catch {
             throw ConfigurationError(file: file, line: 0, column: 0, message: "is not YAML: \(error)")
         }
-        return try parse(ConfigNode(node: root, path: "", file: file, environment: environment))
+    }
+
+    /// Every mistake in the configuration `file` (see `check(_:file:environment:)`).
+    public static func check(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> [ConfigurationError] {
+        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            return [ConfigurationError(file: file, line: 0, column: 0, message: "cannot be read (missing, unreadable or not UTF-8)")]
+        }
+        return check(text, file: file, environment: environment)
+    }
+
+    /// Every mistake in `text`, in file order (the first of each database entry, and of each
+    /// top-level setting); empty when it is a valid configuration.
+    public static func check(_ text: String, file: String, environment: [String: String] = [:]) -> [ConfigurationError] {
+        var errors: [ConfigurationError] = []
+        _ = try? parse(text, file: file, environment: environment, collecting: &errors)
+        return errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+    }
+
+    /// Parses, adding every mistake found to `errors` (and throwing the first at the end).
+    static func parse(_ text: String, file: String, environment: [String: String], collecting errors: inout [ConfigurationError]) throws(ConfigurationError) -> AgentConfiguration {
+        do throws(ConfigurationError) {
+            let root = try compose(text, file: file)
+            return try parse(ConfigNode(node: root, path: "", file: file, environment: environment), collecting: &errors)
+        } catch {
+            if !errors.contains(error) { errors.append(error) }
+            throw error
+        }
     }
 
     static func parse(_ root: ConfigNode) throws(ConfigurationError) -> AgentConfiguration {
+        var errors: [ConfigurationError] = []
+        return try parse(root, collecting: &errors)
+    }
+
+    static func parse(_ root: ConfigNode, collecting errors: inout [ConfigurationError]) throws(ConfigurationError) -> AgentConfiguration {
         var c = AgentConfiguration()
         let top = try root.mapping(allowed: ["http", "log", "databases"])
         if let http = top["http"] { c.http = try parseHTTP(http) }
@@ -74,8 +109,11 @@ public struct AgentConfiguration: Sendable, Equatable {
             }
         }
         guard let dbs = top["databases"] else { throw root.error("no `databases:` list: there is nothing to protect") }
-        for item in try dbs.sequence() { c.databases.append(try DatabaseEntry.parse(item)) }
+        for item in try dbs.sequence() {
+            do throws(ConfigurationError) { c.databases.append(try DatabaseEntry.parse(item)) } catch { errors.append(error) }
+        }
         try checkDuplicates(c.databases, dbs)
+        if let first = errors.first { throw first }
         return c
     }
 

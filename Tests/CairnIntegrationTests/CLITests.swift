@@ -48,6 +48,22 @@ import Testing
         #expect((json(digest.stdout) as? [String: Any])?["digest"] is String)
     }
 
+    /// `cairn agent --check-config` names the line of each mistake (exit 64), and says OK otherwise.
+    @Test func agentCheckConfigNamesTheLineOfEachMistake() throws {
+        let dir = TempDir()
+        let bad = dir.file("bad.yml"), good = dir.file("good.yml")
+        try "databases:\n  - path: /a.db\n    retension: {redundancy: 1}\n  - path: /b.db\n    schedule:\n      - {job: backup, cron: \"0 25 * * *\"}\n"
+            .write(toFile: bad, atomically: true, encoding: .utf8)
+        let r = Shell.run([Paths.cairn, "agent", "--check-config", "--config", bad])
+        #expect(r.status == 64 && r.stderr.contains("\(bad):3:5:") && r.stderr.contains("retension") && r.stderr.contains("\(bad):6:"), "\(r.stderr)")
+        try "databases:\n  - path: ${DB_DIR}/a.db\n    schedule:\n      - {job: backup, level: 0, at: \"daily at 02:00\"}\n"
+            .write(toFile: good, atomically: true, encoding: .utf8)
+        let ok = Shell.run([Paths.cairn, "agent", "--check-config", "--config", good], environment: ["DB_DIR": "/srv"])
+        #expect(ok.status == 0 && ok.stdout.contains("OK, 1 database entry, 1 scheduled job(s)"), "\(ok.stdout) \(ok.stderr)")
+        let unset = Shell.run([Paths.cairn, "agent", "--check-config", "--config", good])
+        #expect(unset.status == 64 && unset.stderr.contains("DB_DIR is not set"), "\(unset.stderr)")
+    }
+
     @Test func badArgumentsGiveClearErrorsAndNonzeroExits() throws {
         let dir = TempDir()
         let db = dir.file("app.db")

@@ -66,6 +66,13 @@ import Testing
         }
     }
 
+    @Test func checkNamesEveryEntrysMistake() {
+        let text = "databases:\n  - path: /a.db\n    retension: {redundancy: 1}\n  - path: /b.db\n    schedule:\n      - {job: backup, cron: \"0 25 * * *\"}\n  - path: /c.db\n"
+        let errors = AgentConfiguration.check(text, file: "cairn.yml")
+        #expect(errors.map(\.line) == [3, 6], "\(errors)")
+        #expect(AgentConfiguration.check(Self.sample, file: "cairn.yml", environment: ["KEY_DIR": "/k"]).isEmpty)
+    }
+
     @Test func aTokenFromTheEnvironmentAllowsAnotherAddress() throws {
         let c = try AgentConfiguration.parse("http:\n  listen: 0.0.0.0:9000\n  token: ${T}\ndatabases: []\n", file: "f", environment: ["T": "s3cret"])
         #expect(c.http.host == "0.0.0.0" && c.http.port == 9000 && c.http.token == "s3cret" && !c.http.isLoopback)
