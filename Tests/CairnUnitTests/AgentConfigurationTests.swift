@@ -97,4 +97,32 @@ import Testing
             #expect(throws: ScheduleError.self, "\(bad)") { try Schedule(parsing: bad) }
         }
     }
+
+    @Test func thePlannerMakesAMissedRunOnceAndNeverTwice() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        func date(_ text: String) -> Date { ISO8601DateFormatter().date(from: text)! }
+        let nightly = ScheduledJobFixture.job("0 2 * * *"), hourly = ScheduledJobFixture.job("hourly")
+        let a = JobPlanner.Key(database: "/a.db", index: 0), b = JobPlanner.Key(database: "/b.db", index: 0)
+        // /a.db's nightly job last ran three nights ago; the agent starts at 10:30.
+        var p = JobPlanner(schedules: ["/a.db": [nightly], "/b.db": [hourly]], lastRuns: [a: date("2026-11-26T02:00:00Z")],
+                           now: date("2026-11-29T10:30:00Z"), calendar: calendar)
+        let first = p.takeDue(at: date("2026-11-29T10:30:00Z"))
+        #expect(first.map(\.key) == [a] && first.first?.scheduledAt == date("2026-11-27T02:00:00Z"), "\(first)")
+        #expect(p.takeDue(at: date("2026-11-29T10:30:00Z")).isEmpty)
+        #expect(p.nextWake == date("2026-11-29T11:00:00Z"))
+        #expect(p.takeDue(at: date("2026-11-29T11:00:00Z")).map(\.key) == [b])
+        // Asleep until past both: each is due once.
+        let late = p.takeDue(at: date("2026-11-30T05:00:00Z"))
+        #expect(Set(late.map(\.key)) == [a, b] && late.count == 2, "\(late)")
+        #expect(p.nextWake == date("2026-11-30T06:00:00Z"))
+    }
+}
+
+/// Scheduled jobs for the planner's tests, made through the parser as the agent makes them.
+enum ScheduledJobFixture {
+    static func job(_ schedule: String) -> ScheduledJob {
+        let c = try! AgentConfiguration.parse("databases:\n  - path: /x.db\n    schedule:\n      - {job: crosscheck, at: \"\(schedule)\"}\n", file: "f")
+        return c.databases[0].schedule[0]
+    }
 }
