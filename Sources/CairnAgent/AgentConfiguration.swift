@@ -16,24 +16,24 @@ import Yams
 ///
 /// Unknown keys are errors, `${NAME}` takes the environment variable NAME (unset: an error),
 /// and every error names the file, line and column.
-public struct AgentConfiguration: Sendable, Equatable {
-    public struct HTTP: Sendable, Equatable {
-        public var host = "127.0.0.1"
-        public var port = 9187
-        public var token: String?
+package struct AgentConfiguration: Sendable, Equatable {
+    package struct HTTP: Sendable, Equatable {
+        package var host = "127.0.0.1"
+        package var port = 9187
+        package var token: String?
         /// Only loopback may be served without a token.
-        public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }
+        package var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }
     }
 
-    public enum LogFormat: String, Sendable, Equatable { case plain, json }
+    package enum LogFormat: String, Sendable, Equatable { case plain, json }
 
-    public var http = HTTP()
-    public var logFormat = LogFormat.plain
-    public var logLevel = "info"
-    public var databases: [DatabaseEntry] = []
+    package var http = HTTP()
+    package var logFormat = LogFormat.plain
+    package var logLevel = "info"
+    package var databases: [DatabaseEntry] = []
 
     /// Reads the configuration in `file`.
-    public static func load(_ file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> AgentConfiguration {
+    package static func load(_ file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> AgentConfiguration {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             throw ConfigurationError(file: file, line: 0, column: 0, message: "cannot be read (missing, unreadable or not UTF-8)")
         }
@@ -41,7 +41,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     }
 
     /// Parses configuration `text` (named `file` in messages).
-    public static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(ConfigurationError) -> AgentConfiguration {
+    package static func parse(_ text: String, file: String, environment: [String: String] = [:]) throws(ConfigurationError) -> AgentConfiguration {
         var errors: [ConfigurationError] = []
         return try parse(text, file: file, environment: environment, collecting: &errors)
     }
@@ -60,7 +60,7 @@ public struct AgentConfiguration: Sendable, Equatable {
     }
 
     /// Every mistake in the configuration `file` (see `check(_:file:environment:)`).
-    public static func check(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> [ConfigurationError] {
+    package static func check(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> [ConfigurationError] {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             return [ConfigurationError(file: file, line: 0, column: 0, message: "cannot be read (missing, unreadable or not UTF-8)")]
         }
@@ -69,7 +69,7 @@ public struct AgentConfiguration: Sendable, Equatable {
 
     /// Every mistake in `text`, in file order (the first of each database entry, and of each
     /// top-level setting); empty when it is a valid configuration.
-    public static func check(_ text: String, file: String, environment: [String: String] = [:]) -> [ConfigurationError] {
+    package static func check(_ text: String, file: String, environment: [String: String] = [:]) -> [ConfigurationError] {
         var errors: [ConfigurationError] = []
         _ = try? parse(text, file: file, environment: environment, collecting: &errors)
         return errors.sorted { ($0.line, $0.column) < ($1.line, $1.column) }

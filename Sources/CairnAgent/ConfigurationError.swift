@@ -1,17 +1,17 @@
 /// A mistake in the agent's configuration file, with where it is (`FILE:LINE:COLUMN`).
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
-    public let file: String
+package struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+    package let file: String
     /// 1-based; 0 when the mistake is not at one place (an empty file).
-    public let line: Int
-    public let column: Int
-    public let message: String
+    package let line: Int
+    package let column: Int
+    package let message: String
 
-    public init(file: String, line: Int, column: Int, message: String) {
+    package init(file: String, line: Int, column: Int, message: String) {
         self.file = file
         self.line = line
         self.column = column
         self.message = message
     }
 
-    public var description: String { line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)" }
+    package var description: String { line > 0 ? "\(file):\(line):\(column): \(message)" : "\(file): \(message)" }
 }

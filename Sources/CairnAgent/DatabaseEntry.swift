@@ -2,26 +2,26 @@ import Foundation
 
 /// One entry of `databases:`: a database file (`path`), or every database matching `pattern`
 /// in a directory (`dir`), with its repository, remotes, key, redo settings, retention and jobs.
-public struct DatabaseEntry: Sendable, Equatable {
-    public var path: String?
-    public var directory: String?
-    public var pattern: String?
-    public var repository: String?
-    public var remotes: [String] = []
-    public var remoteMode = "async"
-    public var encryptionKeyFile: String?
-    public var logSizeBytes: UInt64?
-    public var archiveTimeoutSeconds: Double?
-    public var walTargetBytes: UInt64?
+package struct DatabaseEntry: Sendable, Equatable {
+    package var path: String?
+    package var directory: String?
+    package var pattern: String?
+    package var repository: String?
+    package var remotes: [String] = []
+    package var remoteMode = "async"
+    package var encryptionKeyFile: String?
+    package var logSizeBytes: UInt64?
+    package var archiveTimeoutSeconds: Double?
+    package var walTargetBytes: UInt64?
     /// Retention: the N newest level-0 backups, or a recovery window of N days.
-    public var redundancy: Int?
-    public var windowDays: Double?
+    package var redundancy: Int?
+    package var windowDays: Double?
     /// Capture and backups this old at most count as healthy (`/healthz`).
-    public var rpoSeconds: Double = 60
-    public var backupMaxAgeHours: Double = 26
-    public var schedule: [ScheduledJob] = []
+    package var rpoSeconds: Double = 60
+    package var backupMaxAgeHours: Double = 26
+    package var schedule: [ScheduledJob] = []
     /// Where the entry starts in the file (for messages about it).
-    public var line = 0
+    package var line = 0
 
     static let keys = ["path", "dir", "pattern", "repository", "remotes", "remote_mode", "encryption_key_file", "log_size",
                        "archive_timeout", "wal_target", "retention", "rpo", "backup_max_age", "schedule"]

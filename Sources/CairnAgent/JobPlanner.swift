@@ -4,23 +4,23 @@ import Foundation
 /// first time its schedule matches after its last run (or after the agent started, for a job
 /// that never ran). A run missed while the agent was down is made once when it comes back,
 /// not once per missed time; a job is never due twice for the same time.
-public struct JobPlanner: Sendable {
+package struct JobPlanner: Sendable {
     /// A job: the database entry it belongs to and its place in that entry's schedule.
-    public struct Key: Hashable, Sendable, CustomStringConvertible {
-        public let database: String
-        public let index: Int
-        public init(database: String, index: Int) {
+    package struct Key: Hashable, Sendable, CustomStringConvertible {
+        package let database: String
+        package let index: Int
+        package init(database: String, index: Int) {
             self.database = database
             self.index = index
         }
-        public var description: String { "\(database) job \(index)" }
+        package var description: String { "\(database) job \(index)" }
     }
 
-    public struct Due: Sendable, Equatable {
-        public let key: Key
-        public let job: ScheduledJob
+    package struct Due: Sendable, Equatable {
+        package let key: Key
+        package let job: ScheduledJob
         /// The time the schedule gave (the run may start later).
-        public let scheduledAt: Date
+        package let scheduledAt: Date
     }
 
     private var jobs: [Key: ScheduledJob] = [:]
@@ -28,7 +28,7 @@ public struct JobPlanner: Sendable {
     private let calendar: Calendar
 
     /// `lastRuns`: when each job last ran (from the agent's records); `now`: the agent's start.
-    public init(schedules: [String: [ScheduledJob]], lastRuns: [Key: Date] = [:], now: Date = Date(), calendar: Calendar = .current) {
+    package init(schedules: [String: [ScheduledJob]], lastRuns: [Key: Date] = [:], now: Date = Date(), calendar: Calendar = .current) {
         self.calendar = calendar
         for (database, list) in schedules {
             for (i, job) in list.enumerated() {
@@ -41,7 +41,7 @@ public struct JobPlanner: Sendable {
 
     /// The jobs due at `now`, in the order of their scheduled times; each moves on to its first
     /// time after `now` (so runs missed meanwhile are made once).
-    public mutating func takeDue(at now: Date) -> [Due] {
+    package mutating func takeDue(at now: Date) -> [Due] {
         var due: [Due] = []
         for (key, at) in nextRun where at <= now {
             guard let job = jobs[key] else { continue }
@@ -52,5 +52,5 @@ public struct JobPlanner: Sendable {
     }
 
     /// When the next job is due (nil when none ever is).
-    public var nextWake: Date? { nextRun.values.min() }
+    package var nextWake: Date? { nextRun.values.min() }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// When a job runs: a cron expression (`minute hour day-of-month month day-of-week`, each a
 /// `*`, a number, a range `a-b`, a list `a,b`, or a step `*/n` or `a-b/n`; Sunday is 0 or 7), or
 /// `daily at HH:MM`, `hourly`, or `weekly on DAY at HH:MM`. Times are local.
-public struct Schedule: Sendable, Equatable, CustomStringConvertible {
+package struct Schedule: Sendable, Equatable, CustomStringConvertible {
     let minutes: Set<Int>
     let hours: Set<Int>
     let days: Set<Int>
@@ -11,10 +11,10 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
     let weekdays: Set<Int>
     /// Day of month and day of week both restricted: cron runs on either (not both).
     let eitherDay: Bool
-    public let description: String
+    package let description: String
 
     /// Parses `text`; the error says what is wrong with it.
-    public init(parsing text: String) throws(ScheduleError) {
+    package init(parsing text: String) throws(ScheduleError) {
         let t = text.trimmingCharacters(in: .whitespaces)
         description = t
         let words = t.lowercased().split(separator: " ").map(String.init)
@@ -46,7 +46,7 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
 
     /// The first minute strictly after `date` at which the job is due (nil when the fields
     /// can never match, such as 31 February).
-    public func next(after date: Date, calendar: Calendar = .current) -> Date? {
+    package func next(after date: Date, calendar: Calendar = .current) -> Date? {
         guard var t = calendar.nextDate(after: date, matching: DateComponents(second: 0), matchingPolicy: .nextTime) else { return nil }
         for _ in 0..<(366 * 24 * 60 * 5) {
             let c = calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: t)
@@ -95,7 +95,7 @@ public struct Schedule: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Why a schedule cannot be read.
-public struct ScheduleError: Error, Sendable, Equatable {
-    public let message: String
+package struct ScheduleError: Error, Sendable, Equatable {
+    package let message: String
     init(_ message: String) { self.message = message }
 }

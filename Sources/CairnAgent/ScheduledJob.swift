@@ -1,6 +1,6 @@
 /// One job of a database's `schedule:`: what runs, and when (`cron:` or `at:`).
-public struct ScheduledJob: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable {
+package struct ScheduledJob: Sendable, Equatable {
+    package enum Kind: String, Sendable, CaseIterable {
         /// A backup of the database (`level:` 0 or 1, `cumulative:` for a level 1).
         case backup
         /// A backup set of the archived logs no set holds yet.
@@ -10,11 +10,11 @@ public struct ScheduledJob: Sendable, Equatable {
         case validate
     }
 
-    public var kind: Kind
-    public var level = 0
-    public var cumulative = false
-    public var schedule: Schedule
-    public var line = 0
+    package var kind: Kind
+    package var level = 0
+    package var cumulative = false
+    package var schedule: Schedule
+    package var line = 0
 
     static func parse(_ node: ConfigNode) throws(ConfigurationError) -> ScheduledJob {
         let k = try node.mapping(allowed: ["job", "level", "cumulative", "cron", "at"])
