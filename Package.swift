@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -60,11 +63,17 @@ let package = Package(
             dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
-        // in-process protection of a GRDB DatabasePool
+        // the agent: many databases from one configuration file, schedules, metrics, health, status page
         .target(
             name: "CairnAgent",
-            dependencies: ["Cairn", .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore",
+                           .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus")]
         ),
+        // in-process protection of a GRDB DatabasePool
         .target(
             name: "CairnGRDB",
             dependencies: ["Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CSQLite",
@@ -106,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "CairnIntegrationTests",
             dependencies: ["Cairn", "CairnGRDB", "CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CSQLite", "CairnCLI",
-                           "cairn-grdb-example", "CairnTestSupport",
+                           "cairn-grdb-example", "CairnTestSupport", "CairnAgent",
                            .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
