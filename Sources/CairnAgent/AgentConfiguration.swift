@@ -31,6 +31,7 @@ package struct AgentConfiguration: Sendable, Equatable {
     package var logFormat = LogFormat.plain
     package var logLevel = "info"
     package var databases: [DatabaseEntry] = []
+    package var jobs = JobRunner.Settings()
 
     /// Reads the configuration in `file`.
     package static func load(_ file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> AgentConfiguration {
@@ -57,6 +58,19 @@ package struct AgentConfiguration: Sendable, Equatable {
         } catch {
             throw ConfigurationError(file: file, line: 0, column: 0, message: "is not YAML: \(error)")
         }
+    }
+
+    /// Reads `file` for running: the entries without a mistake, and the mistakes (an entry with
+    /// one is left out and reported; the others run). Throws only when nothing can run: the
+    /// file is missing, not YAML, or a top-level setting is wrong.
+    package static func loadForRunning(_ file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> (AgentConfiguration, [ConfigurationError]) {
+        guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(file: file, line: 0, column: 0, message: "cannot be read (missing, unreadable or not UTF-8)")
+        }
+        var errors: [ConfigurationError] = []
+        let root = try compose(text, file: file)
+        let c = try parse(ConfigNode(node: root, path: "", file: file, environment: environment), collecting: &errors, lenient: true)
+        return (c, errors)
     }
 
     /// Every mistake in the configuration `file` (see `check(_:file:environment:)`).
@@ -91,10 +105,11 @@ package struct AgentConfiguration: Sendable, Equatable {
         return try parse(root, collecting: &errors)
     }
 
-    static func parse(_ root: ConfigNode, collecting errors: inout [ConfigurationError]) throws(ConfigurationError) -> AgentConfiguration {
+    static func parse(_ root: ConfigNode, collecting errors: inout [ConfigurationError], lenient: Bool = false) throws(ConfigurationError) -> AgentConfiguration {
         var c = AgentConfiguration()
-        let top = try root.mapping(allowed: ["http", "log", "databases"])
+        let top = try root.mapping(allowed: ["http", "log", "jobs", "databases"])
         if let http = top["http"] { c.http = try parseHTTP(http) }
+        if let jobs = top["jobs"] { c.jobs = try parseJobs(jobs) }
         if let log = top["log"] {
             let keys = try log.mapping(allowed: ["format", "level"])
             if let f = keys["format"] {
@@ -112,9 +127,20 @@ package struct AgentConfiguration: Sendable, Equatable {
         for item in try dbs.sequence() {
             do throws(ConfigurationError) { c.databases.append(try DatabaseEntry.parse(item)) } catch { errors.append(error) }
         }
-        try checkDuplicates(c.databases, dbs)
-        if let first = errors.first { throw first }
+        c.databases = dropDuplicates(c.databases, dbs, errors: &errors)
+        if !lenient, let first = errors.first { throw first }
         return c
+    }
+
+    /// `jobs: {max_concurrent: 2, per_disk: 1, retries: 3, retry_delay: 60}`.
+    private static func parseJobs(_ node: ConfigNode) throws(ConfigurationError) -> JobRunner.Settings {
+        var j = JobRunner.Settings()
+        let keys = try node.mapping(allowed: ["max_concurrent", "per_disk", "retries", "retry_delay"])
+        if let n = keys["max_concurrent"] { j.maxConcurrent = try n.int(in: 1...64) }
+        if let n = keys["per_disk"] { j.perDisk = try n.int(in: 1...64) }
+        if let n = keys["retries"] { j.retries = try n.int(in: 0...100) }
+        if let n = keys["retry_delay"] { j.retryDelay = try n.double(in: 0.1...86_400) }
+        return j
     }
 
     private static func parseHTTP(_ node: ConfigNode) throws(ConfigurationError) -> HTTP {
@@ -135,17 +161,22 @@ package struct AgentConfiguration: Sendable, Equatable {
         return http
     }
 
-    /// Two entries naming the same database file (or directory) are an error at the second.
-    private static func checkDuplicates(_ entries: [DatabaseEntry], _ node: ConfigNode) throws(ConfigurationError) {
+    /// Two entries naming the same database file (or directory) are an error at the second,
+    /// which is left out.
+    private static func dropDuplicates(_ entries: [DatabaseEntry], _ node: ConfigNode, errors: inout [ConfigurationError]) -> [DatabaseEntry] {
         var seen: [String: Int] = [:]
+        var kept: [DatabaseEntry] = []
         for (i, e) in entries.enumerated() {
             let key = (e.path ?? e.directory ?? "") + "|" + (e.pattern ?? "")
             if let first = seen[key] {
-                throw ConfigurationError(file: node.file, line: e.line, column: 1,
-                                         message: "databases[\(i)] names \(e.path ?? e.directory ?? "") again (already databases[\(first)]); one entry per database")
+                errors.append(ConfigurationError(file: node.file, line: e.line, column: 1,
+                                                 message: "databases[\(i)] names \(e.path ?? e.directory ?? "") again (already databases[\(first)]); one entry per database"))
+                continue
             }
             seen[key] = i
+            kept.append(e)
         }
+        return kept
     }
 
     private static func syntaxError(_ e: YamlError, file: String) -> ConfigurationError {

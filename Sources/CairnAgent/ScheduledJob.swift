@@ -46,3 +46,18 @@ package struct ScheduledJob: Sendable, Equatable {
         return job
     }
 }
+
+extension ScheduledJob {
+    /// The job's name in metrics and on the status page: "backup-level0", "backup-level1",
+    /// "archivelog", "delete-obsolete", "crosscheck", "validate".
+    package var name: String { kind == .backup ? "backup-level\(level)" : kind.rawValue }
+
+    /// Reads or writes every page of the database (one such job per disk at a time).
+    package var isHeavy: Bool { [.backup, .archivelog, .validate].contains(kind) }
+
+    /// Names the job across restarts and edits of other jobs (for its last run).
+    var signature: String { "\(name)\(cumulative ? "-cumulative" : "") \(schedule.description)" }
+
+    /// The level-0 backup a database gets at once when it has none.
+    package static let firstBackup = ScheduledJob(kind: .backup, schedule: try! Schedule(parsing: "hourly"))
+}

@@ -7,6 +7,7 @@ import CairnFormats
 import CairnCatalog
 import CairnEngines
 import CairnObjectStore
+import CairnAgent
 
 @main
 struct CairnCommand: ParsableCommand {
@@ -24,6 +25,8 @@ struct CairnCommand: ParsableCommand {
         // such buffers in per-thread heaps, growing the resident size of long restores).
         _ = cairn_set_mmap_threshold(1 << 20)
         LoggingSystem.bootstrap { label in
+            // The agent logs as its configuration says (plain or JSON lines).
+            if let h = AgentLogging.handler(label: label) { return h }
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = ProcessInfo.processInfo.environment["CAIRN_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
             return h

@@ -68,6 +68,14 @@ package final class S3ClientRegistry: Sendable {
         entries.withLock { entries in entries.map { $0.client.requestCounts }.reduce(into: S3RequestCounts()) { $0.add($1) } }
     }
 
+    /// Requests, bytes and errors so far, per bucket (`s3://BUCKET`; clients of one bucket
+    /// with different settings are added up).
+    package var trafficByBucket: [String: S3RequestCounts] {
+        entries.withLock { entries in
+            entries.reduce(into: [String: S3RequestCounts]()) { $0["s3://" + $1.bucket, default: S3RequestCounts()].add($1.client.requestCounts) }
+        }
+    }
+
     /// Number of open clients (tests).
     package var openClients: Int { entries.withLock { $0.filter { !$0.closed }.count } }
 

@@ -26,6 +26,11 @@ package struct S3RequestCounts: Sendable, Equatable {
     package var multipartControl = 0
     package var bucketRequests = 0
     package var retries = 0
+    /// Payload bytes sent (request bodies) and received (answer bodies), every attempt counted.
+    package var bytesSent: UInt64 = 0
+    package var bytesReceived: UInt64 = 0
+    /// Attempts that failed (an error answer or no answer).
+    package var errors = 0
 
     package init() {}
 
@@ -35,10 +40,11 @@ package struct S3RequestCounts: Sendable, Equatable {
          "multipartControl": multipartControl, "bucket": bucketRequests, "retries": retries].mapValues { UInt64($0) }
     }
 
-    mutating func add(_ other: S3RequestCounts) {
+    package mutating func add(_ other: S3RequestCounts) {
         puts += other.puts; gets += other.gets; heads += other.heads; lists += other.lists; deletes += other.deletes
         copies += other.copies; multipartParts += other.multipartParts; multipartControl += other.multipartControl
         bucketRequests += other.bucketRequests; retries += other.retries
+        bytesSent += other.bytesSent; bytesReceived += other.bytesReceived; errors += other.errors
     }
 
     package var total: Int { puts + gets + heads + lists + deletes + copies + multipartParts + multipartControl + bucketRequests }
@@ -68,6 +74,10 @@ final class S3RequestCounters: Sendable {
             if retry { $0.retries += 1 }
         }
     }
+
+    func record(sent: Int) { counts.withLock { $0.bytesSent += UInt64(max(0, sent)) } }
+    func record(received: Int) { counts.withLock { $0.bytesReceived += UInt64(max(0, received)) } }
+    func recordError() { counts.withLock { $0.errors += 1 } }
 
     var snapshot: S3RequestCounts { counts.withLock { $0 } }
 }

@@ -44,9 +44,11 @@ struct S3Transport: Sendable {
         var attempt = 1
         while true {
             counters.record(request.kind, retry: attempt > 1)
+            counters.record(sent: request.body?.readableBytes ?? 0)
             do {
                 return try await withTimeout(configuration.tuning.requestTimeout) { try await self.attempt(request, consume: consume) }
             } catch let answer as S3ErrorAnswer {
+                counters.recordError()
                 let failure = serviceFailure(request, answer, attempts: attempt)
                 guard RetryPolicy.isRetryable(status: answer.status, code: answer.body?.code), attempt < configuration.tuning.maxAttempts else {
                     throw S3Error.from(failure)
@@ -54,6 +56,7 @@ struct S3Transport: Sendable {
                 try await pause(request, attempt: attempt, reason: failure.answer)
             } catch {
                 if Task.isCancelled || error is CancellationError { throw CancellationError() }
+                counters.recordError()
                 if let error = error as? S3Error { throw error }
                 guard RetryPolicy.isRetryable(error), attempt < configuration.tuning.maxAttempts else {
                     throw S3Error.unreachable(endpoint: configuration.endpoint.description, operation: request.operation, bucket: request.bucket,
@@ -75,6 +78,7 @@ struct S3Transport: Sendable {
             let body = try? await response.body.collect(upTo: Self.errorBodyLimit)
             throw S3ErrorAnswer(status: status, body: body.flatMap { S3Responses.errorBody(MiniXML.parse(Array($0.readableBytesView))) })
         }
+        if let length = response.headers.first(name: "content-length").flatMap(Int.init) { counters.record(received: length) }
         return try await consume(response)
     }
 

@@ -1,14 +1,17 @@
 import ArgumentParser
 import Foundation
+import Logging
+import ServiceLifecycle
 import CairnAgent
 
-/// `cairn agent --check-config [--config FILE]`: reads the agent's configuration file and
-/// prints each mistake as FILE:LINE:COLUMN: message (exit 64), or a summary (exit 0).
-/// Running the agent itself (capture, schedules, metrics, status page) is not in this build.
+/// `cairn agent [--config FILE]`: protects every database the configuration file names, from
+/// one process, until SIGTERM or SIGINT (everything committed is then captured and archived);
+/// SIGHUP reloads the file. `--check-config` only reads the file and prints each mistake as
+/// FILE:LINE:COLUMN: message (exit 64), or a summary (exit 0).
 struct Agent: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Protect many databases from one configuration file (this build: --check-config only).",
-        discussion: "See the shape of the file in `AgentConfiguration` (README, \"The agent\"). --check-config reads it, expands ${ENV}, and names the line of each mistake.")
+        abstract: "Protect many databases from one configuration file: capture, schedules, metrics, health, status page.",
+        discussion: "See packaging/cairn.yml for a commented example. --check-config reads the file, expands ${ENV}, and names the line of each mistake.")
 
     @Option(help: "The configuration file.")
     var config = "/etc/cairn/cairn.yml"
@@ -16,14 +19,33 @@ struct Agent: ParsableCommand {
     @Flag(name: .customLong("check-config"), help: "Check the configuration file and exit.")
     var checkConfig = false
 
-    @Flag(help: "Print the mistakes as JSON.")
+    @Flag(help: "Print the mistakes as JSON (--check-config).")
     var json = false
 
     func run() throws {
-        guard checkConfig else {
-            FileHandle.standardError.write(Data("cairn: error: this build of cairn can check an agent configuration (`cairn agent --check-config --config \(config)`) but not run the agent yet; protect each database with `cairn archive DB --follow` and schedule `cairn backup` meanwhile.\n".utf8))
+        if checkConfig { return try check() }
+        let configuration: AgentConfiguration, problems: [ConfigurationError]
+        do {
+            (configuration, problems) = try AgentConfiguration.loadForRunning(config)
+        } catch {
+            FileHandle.standardError.write(Data("cairn: error: \(error.description)\n".utf8))
             throw ExitCode(64)
         }
+        AgentLogging.use(format: configuration.logFormat, level: configuration.logLevel)
+        let logger = Logger(label: "cairn.agent")
+        let agent = AgentService(configFile: config, configuration: configuration, problems: problems, logger: logger)
+        let http = AgentHTTPServer(http: configuration.http, configFile: config, source: agent, logger: logger)
+        agent.reportHTTP { http.status.problem }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: agent), .init(service: http)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let failure = Blocking.run { try await group.run() }
+        if let failure {
+            FileHandle.standardError.write(Data("cairn: error: the agent stopped: \(failure)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    private func check() throws {
         let errors = AgentConfiguration.check(file: config)
         if json {
             Output.json(errors.map { ["file": $0.file, "line": String($0.line), "column": String($0.column), "message": $0.message] })
@@ -33,5 +55,26 @@ struct Agent: ParsableCommand {
             for e in errors { FileHandle.standardError.write(Data("\(e.description)\n".utf8)) }
         }
         if !errors.isEmpty { throw ExitCode(64) }
+    }
+}
+
+/// Runs async work to its end from synchronous code (the command line's `run`).
+enum Blocking {
+    static func run(_ work: @escaping @Sendable () async throws -> Void) -> (any Error)? {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = OutcomeBox()
+        Task {
+            do { try await work() } catch { outcome.set(error) }
+            done.signal()
+        }
+        done.wait()
+        return outcome.error
+    }
+
+    private final class OutcomeBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stored: (any Error)?
+        func set(_ e: any Error) { lock.withLock { stored = e } }
+        var error: (any Error)? { lock.withLock { stored } }
     }
 }

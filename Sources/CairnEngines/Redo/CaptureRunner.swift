@@ -19,6 +19,8 @@ package final class CaptureRunner {
 
     /// Takes over the pin the guardian that started this process passed it, if any.
     package func inheritPinFromGuardian() { inheritedPin = WALPin.inheritedDescriptors() }
+    /// Called on the capture thread after each round (the agent's view of capture progress).
+    package var onRound: ((Capturer) -> Void)?
     /// Capture and archive what is committed, then stop (a guardian's final worker).
     package var drainOnly = false
     /// Stops this capture after it has captured and archived everything committed.
@@ -48,6 +50,7 @@ package final class CaptureRunner {
         loop.coalesceInterval = coalesceInterval
         do throws(EngineError) {
             try start(capturer, loop: loop)
+            onRound?(capturer)
             var guardianLost = false
             while !stopRequest.isRequested {
                 if !guardianLost, let g = guardian, !g.isConnected {
@@ -59,6 +62,7 @@ package final class CaptureRunner {
                     continue
                 }
                 try loop.round()
+                onRound?(capturer)
             }
         } catch {
             if case .databaseVanished = error { recordVanished(error, loop: loop, capturer: capturer) }

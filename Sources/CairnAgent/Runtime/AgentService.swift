@@ -1,0 +1,190 @@
+import Foundation
+import Logging
+import Synchronization
+import ServiceLifecycle
+import CairnFormats
+import CairnEngines
+
+/// The agent: protects every database its configuration names, from one process. Each
+/// database is opened (or registered) and captured under the agent's own pin on a thread of
+/// its own; scheduled jobs run through a `JobRunner`; `dir:` entries are looked at again every
+/// few seconds; SIGHUP reloads the file (databases added or removed without disturbing the
+/// others). A graceful shutdown (SIGTERM) cancels running jobs and stops every capture after it
+/// captured and archived everything committed.
+package final class AgentService: Service, AgentStatusSource, Sendable {
+    package let configFile: String
+    let logger: Logger
+    let startedAt = Date()
+    private let state: Mutex<AgentState>
+    let runner: JobRunner
+    private let builder: SnapshotBuilder
+    private let reloadRequested = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+
+    struct AgentState {
+        var configuration: AgentConfiguration
+        var configurationProblems: [String]
+        var limitProblems: [String] = []
+        var targetProblems: [String] = []
+        var httpProblem: (@Sendable () -> String?)?
+        var targets: [String: ProtectedTarget] = [:]
+        var retiring: [ProtectedTarget] = []
+        var planners: [String: JobPlanner] = [:]
+    }
+
+    package init(configFile: String, configuration: AgentConfiguration, problems: [ConfigurationError], logger: Logger) {
+        self.configFile = configFile
+        self.logger = logger
+        state = Mutex(AgentState(configuration: configuration, configurationProblems: problems.map(Self.text)))
+        runner = JobRunner(settings: configuration.jobs, logger: logger)
+        builder = SnapshotBuilder(logger: logger)
+    }
+
+    /// Asks for the configuration file to be read again (what SIGHUP does).
+    package func requestReload() { reloadRequested.store(true, ordering: .releasing) }
+
+    /// Where the snapshot learns why the HTTP listener is not serving (nil while it serves).
+    package func reportHTTP(_ problem: @escaping @Sendable () -> String?) { state.withLock { $0.httpProblem = problem } }
+
+    package func run() async throws {
+        let signals = AgentSignals(onReload: { [self] in requestReload() })
+        defer { signals.cancel() }
+        for p in state.withLock({ $0.configurationProblems }) { logger.error("\(p)") }
+        reconcile()
+        let count = state.withLock { $0.targets.count }
+        let directories = Set(state.withLock { $0.targets.keys.map { ($0 as NSString).deletingLastPathComponent } }).count
+        let limits = ProcessLimits.check(databases: count, directories: directories)
+        for p in limits { logger.error("\(p)") }
+        state.withLock { $0.limitProblems = limits }
+        logger.info("agent started: \(count) database(s) from \(configFile)")
+        await withGracefulShutdownHandler { await loop() } onGracefulShutdown: { [self] in stopping.store(true, ordering: .releasing) }
+        await shutdown()
+    }
+
+    private func loop() async {
+        var lastScan = Date()
+        while !stopping.load(ordering: .acquiring) && !Task.isCancelled {
+            if reloadRequested.exchange(false, ordering: .acquiringAndReleasing) { reload() }
+            if Date().timeIntervalSince(lastScan) >= 2 {
+                reconcile()
+                lastScan = Date()
+            }
+            for (target, due) in takeDue(now: Date()) {
+                for d in due { await runner.enqueue(d.job, for: target, scheduledAt: d.scheduledAt) }
+            }
+            await runner.pump()
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    private func shutdown() async {
+        logger.info("stopping: capturing and archiving everything committed")
+        await runner.stop()
+        let all = state.withLock { $0.targets.values.map { $0 } + $0.retiring }
+        for t in all { t.stop() }
+        for t in all { await t.waitFinished() }
+        logger.info("stopped")
+    }
+
+    // MARK: - Databases
+
+    /// Starts protecting the databases the configuration names now and stops those it no
+    /// longer names (or names with other settings: they start again with the new ones).
+    func reconcile() {
+        let (entries, retiring) = state.withLock { s in (s.configuration.databases, s.retiring) }
+        let (targets, problems) = TargetResolver.resolve(entries)
+        let wanted = Dictionary(uniqueKeysWithValues: targets.map { ($0.path, $0) })
+        var started: [ProtectedTarget] = []
+        var stopped: [ProtectedTarget] = []
+        state.withLock { s in
+            s.targetProblems = problems
+            s.retiring.removeAll { $0.isFinished }
+            for (path, t) in s.targets where wanted[path] != t.target {
+                s.targets[path] = nil
+                s.planners[path] = nil
+                s.retiring.append(t)
+                stopped.append(t)
+            }
+            for (path, target) in wanted where s.targets[path] == nil && !retiring.contains(where: { $0.path == path && !$0.isFinished }) {
+                let t = ProtectedTarget(target, logger: logger)
+                s.targets[path] = t
+                started.append(t)
+            }
+        }
+        for t in stopped {
+            logger.info("no longer protecting \(t.path) as before (configuration changed): stopping its capture after archiving")
+            t.stop()
+            builder.forget(t.path)
+            let runner = runner
+            Task { await runner.forget(t.path) }
+        }
+        for t in started {
+            logger.info("protecting \(t.path) (entry at line \(t.target.entry.line))")
+            t.start(ready: { [self] target, needsBackup in ready(target, needsBackup: needsBackup) })
+        }
+    }
+
+    /// A database is open and capture starts: plan its jobs, and take its first backup.
+    private func ready(_ t: ProtectedTarget, needsBackup: Bool) {
+        let schedule = t.target.entry.schedule
+        var lastRuns: [JobPlanner.Key: Date] = [:]
+        for (i, job) in schedule.enumerated() { lastRuns[JobPlanner.Key(database: t.path, index: i)] = t.lastRun(of: job) }
+        let planner = JobPlanner(schedules: [t.path: schedule], lastRuns: lastRuns, now: t.startedAt)
+        state.withLock { s in if s.targets[t.path] === t { s.planners[t.path] = planner } }
+        guard needsBackup else { return }
+        logger.info("\(t.path) has no level-0 backup: taking one now")
+        let runner = runner
+        Task { await runner.enqueue(.firstBackup, for: t, scheduledAt: nil) }
+    }
+
+    private func takeDue(now: Date) -> [(ProtectedTarget, [JobPlanner.Due])] {
+        state.withLock { s in
+            s.planners.keys.compactMap { path -> (ProtectedTarget, [JobPlanner.Due])? in
+                guard let t = s.targets[path], var p = s.planners[path] else { return nil }
+                let due = p.takeDue(at: now)
+                s.planners[path] = p
+                return due.isEmpty ? nil : (t, due)
+            }
+        }
+    }
+
+    private func reload() {
+        do throws(ConfigurationError) {
+            let (c, problems) = try AgentConfiguration.loadForRunning(configFile)
+            let old = state.withLock { s in
+                let old = s.configuration
+                s.configuration = c
+                s.configurationProblems = problems.map(Self.text)
+                return old
+            }
+            for p in problems { logger.error("\(Self.text(p))") }
+            if old.http != c.http { logger.warning("the `http:` settings changed; they apply when the agent is restarted") }
+            if old.jobs != c.jobs { logger.warning("the `jobs:` settings changed; they apply when the agent is restarted") }
+            logger.info("configuration reloaded from \(configFile): \(c.databases.count) entr(ies)")
+            reconcile()
+        } catch {
+            let text = "reloading \(configFile) failed, the previous configuration stays in force: \(Self.text(error))"
+            logger.error("\(text)")
+            state.withLock { $0.configurationProblems = [text] }
+        }
+    }
+
+    static func text(_ e: ConfigurationError) -> String { e.description }
+
+    // MARK: - Status
+
+    package func snapshot() async -> AgentSnapshot {
+        let now = Date()
+        let (targets, problems, http) = state.withLock { s in
+            (s.targets.values.sorted { $0.path < $1.path }, s.configurationProblems + s.limitProblems + s.targetProblems, s.httpProblem)
+        }
+        var snap = AgentSnapshot(startedAt: startedAt, takenAt: now, configFile: configFile)
+        snap.problems = problems + (http?().map { [$0] } ?? [])
+        snap.databases = targets.map { builder.snapshot(of: $0, now: now) }
+        snap.remoteTraffic = RemoteTrafficReader.current()
+        return snap
+    }
+
+    /// The databases protected now (for tests and the CLI's summary).
+    package var protectedPaths: [String] { state.withLock { $0.targets.keys.sorted() } }
+}

@@ -1,0 +1,25 @@
+import Foundation
+import CairnCatalog
+import CairnEngines
+
+/// What is wrong with a database, ranked as the recovery advisor ranks failures: critical (a
+/// restore cannot reach what was committed), high (protection is degraded), low (worth a look).
+enum Findings {
+    static func of(_ c: ControlFile, reach: RecoveryReach, warnings: [String], remotes: [RemoteSnapshot]) -> [Finding] {
+        var out: [Finding] = []
+        for g in c.redo.gaps where g.incarnation == c.incarnation {
+            out.append(Finding(priority: .critical, summary: "gap at SCN \(g.scn): \(g.detail); take a level-0 backup to start a new chain"))
+        }
+        if let stop = c.redo.captureStopped {
+            out.append(Finding(priority: .critical, summary: "capture stopped at SCN \(stop.scn): \(stop.detail)"))
+        }
+        if let f = reach.shortfall, f.cause != .gap {
+            out.append(Finding(priority: f.cause == .noBackup ? .high : .critical, summary: f.summary))
+        }
+        for r in remotes where r.lastError != nil {
+            out.append(Finding(priority: .high, summary: "remote \(r.url) is \(r.logsBehind) log(s) and \(r.backupsBehind) backup(s) behind: \(r.lastError!)"))
+        }
+        out += warnings.map { Finding(priority: .low, summary: $0) }
+        return out
+    }
+}

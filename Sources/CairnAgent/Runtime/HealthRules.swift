@@ -1,0 +1,38 @@
+import Foundation
+import CairnEngines
+
+/// Whether a database is healthy (`/healthz`): open and captured, capture within the entry's
+/// RPO, a database backup no older than `backup_max_age`, no job failed for good, no remote
+/// failing, no critical finding. Each problem is one sentence that says what to do.
+enum HealthRules {
+    static func judge(_ s: inout DatabaseSnapshot, target t: ProtectedTarget, view: ProtectedTarget.TargetState,
+                      progress: GuardedCapture.Progress, now: Date) {
+        let e = t.target.entry
+        if let problem = view.openProblem { s.problems.append(problem) }
+        if view.openProblem == nil, s.state != .capturing || !progress.running {
+            let why = progress.lastError.map { ": \($0)" } ?? ""
+            if s.state != .stopped, now.timeIntervalSince(t.startedAt) > e.rpoSeconds || progress.lastError != nil {
+                s.problems.append("capture of \(t.path) is not running\(why)")
+            }
+        }
+        if let lag = s.captureLagSeconds, lag > e.rpoSeconds {
+            s.problems.append("capture is \(Int(lag)) s behind the WAL (RPO \(Int(e.rpoSeconds)) s)")
+        }
+        let newest = s.lastBackupAt.values.max()
+        if view.repository != nil {
+            if let newest {
+                let age = now.timeIntervalSince(newest)
+                if age > e.backupMaxAgeHours * 3600 {
+                    s.problems.append("the newest backup is \(Int(age / 3600)) h old (backup_max_age \(Int(e.backupMaxAgeHours)) h); check the schedule and the backup jobs")
+                }
+            } else if now.timeIntervalSince(t.startedAt) > 600 || view.failedJobs["backup-level0"] != nil {
+                s.problems.append("no backup yet: nothing can be restored")
+            }
+        }
+        for (job, error) in view.failedJobs.sorted(by: { $0.key < $1.key }) {
+            s.problems.append("job \(job) failed: \(error)")
+        }
+        for r in s.remotes where r.lastError != nil { s.problems.append("remote \(r.url): \(r.lastError!)") }
+        for f in s.findings where f.priority == .critical { s.problems.append(f.summary) }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import Synchronization
+import CairnFormats
+import CairnCatalog
+import CairnEngines
+
+/// One database under the agent's protection: opened (or registered), captured continuously
+/// under the agent's pin on a thread of its own, and the record of its jobs. A failure to open
+/// or capture is reported and retried with backoff; the others go on regardless.
+package final class ProtectedTarget: Sendable {
+    package let target: AgentTarget
+    let capture: GuardedCapture
+    private let logger: Logger
+    private let state = Mutex(TargetState())
+    private let finished = Atomic<Bool>(false)
+    let startedAt = Date()
+
+    struct TargetState {
+        var phase = DatabaseSnapshot.State.starting
+        var openProblem: String?
+        var dbid: UInt64?
+        var repository: String?
+        var jobs: [JobRecord] = []
+        var runs: [String: UInt64] = [:]
+        var failures: [String: UInt64] = [:]
+        /// Jobs whose last run failed for good, by name, with the error.
+        var failedJobs: [String: String] = [:]
+        var lastRuns: [String: Date] = [:]
+    }
+
+    package init(_ target: AgentTarget, logger: Logger) {
+        self.target = target
+        self.logger = logger
+        capture = GuardedCapture(databasePath: target.path, logger: logger)
+    }
+
+    package var path: String { target.path }
+    var isFinished: Bool { finished.load(ordering: .acquiring) }
+    var stopRequested: Bool { capture.stopRequest.isRequested }
+    var phase: DatabaseSnapshot.State { state.withLock { $0.phase } }
+    var repository: String? { state.withLock { $0.repository } }
+
+    /// Starts protecting on a thread of its own; `ready` runs each time the database is open and
+    /// capture is about to start (with whether it lacks a level-0 backup).
+    func start(ready: @escaping @Sendable (ProtectedTarget, Bool) -> Void) {
+        let thread = Thread { [self] in
+            protect(ready: ready)
+            finished.store(true, ordering: .releasing)
+        }
+        thread.name = "cairn capture \((target.path as NSString).lastPathComponent)"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Asks capture to capture and archive everything committed, then stop.
+    func stop() { capture.stopRequest.request() }
+
+    /// Waits until the capture thread ended.
+    func waitFinished() async {
+        while !isFinished { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    private func protect(ready: @Sendable (ProtectedTarget, Bool) -> Void) {
+        var pause: TimeInterval = 1
+        while !stopRequested {
+            do throws(EngineError) {
+                let (catalog, registered) = try DatabaseRegistrar.prepare(target, logger: logger)
+                let lastRuns = JobHistoryFile.read(repository: catalog.layout.root)
+                state.withLock {
+                    $0.dbid = catalog.dbid
+                    $0.repository = catalog.layout.root
+                    $0.openProblem = nil
+                    $0.phase = .capturing
+                    $0.lastRuns.merge(lastRuns) { max($0, $1) }
+                }
+                if registered { logger.info("protecting \(target.path): registered now") }
+                ready(self, catalog.control.restorableBackups.isEmpty)
+                let repository = catalog.layout.root
+                try capture.run(open: { () throws(EngineError) in try Catalog.open(database: target.path, repository: repository, logger: logger) },
+                                onFailure: { [self] _, _ in state.withLock { $0.phase = .failing } })
+                break
+            } catch {
+                let text = Self.describe(error, path: target.path)
+                state.withLock { $0.openProblem = text; $0.phase = .failing }
+                logger.error("\(text); trying again in \(Int(pause)) s")
+                sleep(pause)
+                pause = min(60, pause * 2)
+            }
+        }
+        state.withLock { $0.phase = .stopped }
+    }
+
+    static func describe(_ error: EngineError, path: String) -> String {
+        switch error {
+        case .databaseVanished: return "the database file \(path) disappeared or was replaced; capture stopped (it starts again when the file is back)"
+        case .databaseMissing: return "the database file \(path) does not exist; create it or fix the entry (looked at again every few seconds)"
+        default: return error.description
+        }
+    }
+
+    private func sleep(_ seconds: TimeInterval) {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end && !stopRequested { usleep(50_000) }
+    }
+
+    // MARK: - Jobs
+
+    func lastRun(of job: ScheduledJob) -> Date? { state.withLock { $0.lastRuns[job.signature] } }
+
+    /// Records a job's start or end (an update of an existing record replaces it).
+    func record(_ r: JobRecord, job: ScheduledJob, final: Bool) {
+        let repository = state.withLock { s -> String? in
+            if let i = s.jobs.firstIndex(where: { $0.id == r.id }) { s.jobs[i] = r } else { s.jobs.insert(r, at: 0) }
+            if s.jobs.count > 50 { s.jobs.removeLast(s.jobs.count - 50) }
+            guard r.outcome != .running else { return nil }
+            s.runs[r.kind, default: 0] += 1
+            if r.outcome != .succeeded { s.failures[r.kind, default: 0] += 1 }
+            if r.outcome == .succeeded { s.failedJobs[r.kind] = nil } else if final { s.failedJobs[r.kind] = r.output }
+            if final || r.outcome == .succeeded { s.lastRuns[job.signature] = r.scheduledAt ?? r.startedAt }
+            return s.repository
+        }
+        if let repository, final || r.outcome == .succeeded { JobHistoryFile.write(state.withLock { $0.lastRuns }, repository: repository, database: target.path) }
+    }
+
+    var view: TargetState { state.withLock { $0 } }
+}

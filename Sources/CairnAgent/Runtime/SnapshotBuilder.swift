@@ -1,0 +1,89 @@
+import Foundation
+import Logging
+import Synchronization
+import CairnFormats
+import CairnCatalog
+import CairnEngines
+
+/// Builds each database's part of a snapshot. What changes only with the control file (the
+/// recovery window, remotes, the recovery area, findings) is computed again only when the
+/// control file changed; capture progress and lag are read every time.
+final class SnapshotBuilder: Sendable {
+    private struct Cached {
+        let updatedAt: Date
+        let part: DatabaseSnapshot
+    }
+
+    private let cache = Mutex<[String: Cached]>([:])
+    private let logger: Logger
+
+    init(logger: Logger) { self.logger = logger }
+
+    func snapshot(of t: ProtectedTarget, now: Date) -> DatabaseSnapshot {
+        let view = t.view
+        var s = DatabaseSnapshot(path: t.path, id: t.target.id, entryLine: t.target.entry.line, state: view.phase)
+        s.dbid = view.dbid
+        s.repository = view.repository
+        s.jobRuns = view.runs
+        s.jobFailures = view.failures
+        s.recentJobs = view.jobs
+        if let repository = view.repository, let catalog = try? Catalog.open(database: t.path, repository: repository, logger: logger) {
+            fill(&s, from: catalog, now: now)
+        }
+        let progress = t.capture.current
+        s.capturedScn = max(s.capturedScn, progress.scn)
+        CaptureLag.measure(progress, databasePath: t.path, now: now).map { s.captureLagBytes = $0.bytes; s.captureLagSeconds = $0.seconds }
+        HealthRules.judge(&s, target: t, view: view, progress: progress, now: now)
+        return s
+    }
+
+    func forget(_ path: String) { cache.withLock { $0[path] = nil } }
+
+    private func fill(_ s: inout DatabaseSnapshot, from catalog: Catalog, now: Date) {
+        let c = catalog.control
+        let part: DatabaseSnapshot
+        if let cached = cache.withLock({ $0[s.path] }), cached.updatedAt == c.updatedAt {
+            part = cached.part
+        } else {
+            part = Self.controlPart(catalog, c, path: s.path, now: now)
+            cache.withLock { $0[s.path] = Cached(updatedAt: c.updatedAt, part: part) }
+        }
+        s.incarnation = part.incarnation
+        s.capturedScn = part.capturedScn
+        s.archivedScn = part.archivedScn
+        s.recoverableScn = part.recoverableScn
+        s.lastBackupAt = part.lastBackupAt
+        s.recoveryWindowStart = part.recoveryWindowStart
+        s.remotes = part.remotes
+        s.recoveryAreaBytes = part.recoveryAreaBytes
+        s.recoveryAreaLimitBytes = part.recoveryAreaLimitBytes
+        s.findings = part.findings
+        s.timeline = part.timeline
+        s.timeline.now = now
+    }
+
+    /// What the control file says (and what is worked out from it).
+    private static func controlPart(_ catalog: Catalog, _ c: ControlFile, path: String, now: Date) -> DatabaseSnapshot {
+        var p = DatabaseSnapshot(path: path, id: "", entryLine: 0, state: .capturing)
+        let reach = catalog.recoveryReach
+        p.incarnation = c.incarnation
+        p.capturedScn = reach.capturedScn
+        p.archivedScn = c.redo.archivedScn
+        p.recoverableScn = reach.recoverableScn
+        for b in c.restorableBackups {
+            let key = String(b.level)
+            if p.lastBackupAt[key].map({ $0 < b.completedAt }) ?? true { p.lastBackupAt[key] = b.completedAt }
+        }
+        p.timeline = TimelineBuilder.build(c, now: now)
+        p.recoveryWindowStart = p.timeline.windowStart
+        p.remotes = catalog.remoteLag.map {
+            RemoteSnapshot(url: $0.url, mode: $0.mode, logsBehind: $0.logsBehind, backupsBehind: $0.backupsBehind,
+                           bytesBehind: $0.bytesBehind, lagSeconds: $0.lagSeconds, lastError: $0.lastError)
+        }
+        let space = catalog.spaceReport(now: now)
+        p.recoveryAreaBytes = space.used
+        p.recoveryAreaLimitBytes = space.limit
+        p.findings = Findings.of(c, reach: reach, warnings: catalog.warnings + catalog.recoveryAreaWarnings, remotes: p.remotes)
+        return p
+    }
+}
