@@ -23,6 +23,8 @@ package struct DatabaseEntry: Sendable, Equatable {
     /// Where the entry starts in the file (for messages about it).
     package var line = 0
 
+    package init() {}
+
     static let keys = ["path", "dir", "pattern", "repository", "remotes", "remote_mode", "encryption_key_file", "log_size",
                        "archive_timeout", "wal_target", "retention", "rpo", "backup_max_age", "schedule"]
 

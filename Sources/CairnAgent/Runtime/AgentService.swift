@@ -80,6 +80,8 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
     private func shutdown() async {
         logger.info("stopping: capturing and archiving everything committed")
         await runner.stop()
+        let deadline = Date().addingTimeInterval(60)
+        while !(await runner.isIdle) && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         let all = state.withLock { $0.targets.values.map { $0 } + $0.retiring }
         for t in all { t.stop() }
         for t in all { await t.waitFinished() }

@@ -15,6 +15,8 @@ final class SnapshotBuilder: Sendable {
     }
 
     private let cache = Mutex<[String: Cached]>([:])
+    /// Each database's catalog, opened once (it reads its control file again only when it changed).
+    private let catalogs = Mutex<[String: Catalog]>([:])
     private let logger: Logger
 
     init(logger: Logger) { self.logger = logger }
@@ -27,7 +29,7 @@ final class SnapshotBuilder: Sendable {
         s.jobRuns = view.runs
         s.jobFailures = view.failures
         s.recentJobs = view.jobs
-        if let repository = view.repository, let catalog = try? Catalog.open(database: t.path, repository: repository, logger: logger) {
+        if let repository = view.repository, let catalog = catalog(t.path, repository: repository) {
             fill(&s, from: catalog, now: now)
         }
         let progress = t.capture.current
@@ -37,7 +39,17 @@ final class SnapshotBuilder: Sendable {
         return s
     }
 
-    func forget(_ path: String) { cache.withLock { $0[path] = nil } }
+    func forget(_ path: String) {
+        cache.withLock { $0[path] = nil }
+        catalogs.withLock { $0[path] = nil }
+    }
+
+    private func catalog(_ path: String, repository: String) -> Catalog? {
+        if let c = catalogs.withLock({ $0[path] }), c.layout.root == repository { return c }
+        guard let c = try? Catalog.open(database: path, repository: repository, logger: logger) else { return nil }
+        catalogs.withLock { $0[path] = c }
+        return c
+    }
 
     private func fill(_ s: inout DatabaseSnapshot, from catalog: Catalog, now: Date) {
         let c = catalog.control

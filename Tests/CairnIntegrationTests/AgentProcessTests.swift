@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import CairnTestSupport
+
+/// The `cairn agent` process as an operator runs it: several databases (one in a watched
+/// directory) written by other processes, `/metrics`, `/healthz` and the status page in a real
+/// browser, SIGKILL and a restart, SIGTERM, and every database restored to its latest point
+/// equal to its source.
+@Suite(.serialized) struct AgentProcessTests {
+    func cairn(_ args: String...) -> Shell.Output { Shell.run([Paths.cairn] + args) }
+
+    func digest(_ path: String) -> String {
+        let r = cairn("digest", path, "--json")
+        return ((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any])?["digest"] as? String ?? "none: \(r.stderr)"
+    }
+
+    @Test func manyDatabasesMetricsHealthStatusPageKillRestartStopAndRestore() async throws {
+        let dir = TempDir()
+        let tenants = dir.file("tenants")
+        try FileManager.default.createDirectory(atPath: tenants, withIntermediateDirectories: true)
+        let a = dir.file("a.db"), b = dir.file("b.db"), t1 = tenants + "/t1.db"
+        let all = [a, b, t1]
+        for db in all { Ledger.create(db, filler: 300) }
+        let port = AgentHTTP.freePort()
+        let config = dir.file("cairn.yml")
+        try """
+        http:
+          listen: 127.0.0.1:\(port)
+        log: {format: json, level: info}
+        databases:
+          - path: \(a)
+            schedule:
+              - {job: backup, level: 1, cron: "*/5 * * * *"}
+          - path: \(b)
+            retention: {redundancy: 2}
+          - dir: \(tenants)
+            pattern: "*.db"
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let log = dir.file("agent.log")
+        let http = AgentHTTP(port: port)
+
+        var agent = AgentHTTP.start(config: config, log: log)
+        #expect(await http.healthy(within: 120), "healthz: \(http.get("/healthz").body)\n\(AgentHTTP.tail(log))")
+        let writers = all.enumerated().map { i, db in Ledger.startWriter(db, 150, seed: i + 1) }
+        for w in writers { w.waitUntilExit() }
+        #expect(await http.healthy(within: 60))
+        let metrics = http.get("/metrics")
+        #expect(metrics.status == 200)
+        for db in all {
+            #expect(metrics.body.contains("cairn_captured_scn{") && metrics.body.contains("database=\"\(db)\""), "metrics name \(db)")
+        }
+        #expect(metrics.body.contains("cairn_last_backup_age_seconds"))
+        let page = Browser.dumpDOM("http://127.0.0.1:\(port)/")
+        if let page {
+            for db in all { #expect(page.dom.contains(db), "the status page shows \(db)") }
+            #expect(page.dom.contains("<svg"), "the status page draws each timeline")
+            #expect(page.errors.isEmpty, "the browser reported: \(page.errors)")
+        }
+
+        // SIGKILL at once, then a new agent resumes capture from the online logs.
+        kill(agent.processIdentifier, SIGKILL)
+        agent.waitUntilExit()
+        agent = AgentHTTP.start(config: config, log: log)
+        #expect(await http.healthy(within: 120), "after the restart: \(http.get("/healthz").body)\n\(AgentHTTP.tail(log))")
+        for (i, db) in all.enumerated() { Ledger.write(db, 60, seed: 10 + i) }
+
+        kill(agent.processIdentifier, SIGTERM)
+        agent.waitUntilExit()
+        #expect(agent.terminationStatus == 0, "a SIGTERM stop is clean: \(AgentHTTP.tail(log))")
+        for db in all {
+            let out = db + ".restored"
+            let r = cairn("restore", db, "--to", out)
+            #expect(r.status == 0, "\(db): \(r.stderr)")
+            #expect(digest(out) == digest(db), "\(db) restored to its latest point equals its source")
+        }
+    }
+}
+
+/// Talking to an agent's HTTP listener with curl.
+struct AgentHTTP {
+    let port: Int
+
+    struct Answer {
+        let status: Int
+        let body: String
+    }
+
+    func get(_ path: String) -> Answer {
+        let r = Shell.run(["curl", "-s", "--max-time", "10", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
+        var lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let code = Int(lines.popLast() ?? "") ?? 0
+        return Answer(status: code, body: lines.joined(separator: "\n"))
+    }
+
+    func healthy(within seconds: TimeInterval) async -> Bool {
+        await Await.eventually(seconds) { get("/healthz").status == 200 }
+    }
+
+    static func start(config: String, log: String) -> Process {
+        Shell.start(["sh", "-c", "exec \"$0\" agent --config \"$1\" 2>> \"$2\"", Paths.cairn, config, log])
+    }
+
+    static func tail(_ log: String) -> String {
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(30).joined(separator: "\n")
+    }
+
+    /// A port nothing listens on now (bound to port 0, then released).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Testing
+import CairnAgent
+import CairnCatalog
+import CairnEngines
+import CairnFormats
+import CairnTestSupport
+
+/// The agent's runtime in this process (the `cairn agent` process is tested in AgentProcessTests):
+/// several databases from one configuration, bad entries reported while the others run, a
+/// database appearing in a watched directory, a reload adding and removing entries, and a
+/// graceful stop that leaves every committed transaction captured and archived.
+@Suite(.serialized) struct AgentRuntimeTests {
+    func cairn(_ args: String...) -> Shell.Output { Shell.run([Paths.cairn] + args) }
+
+    func insert(_ db: String, _ n: Int, from: Int = 0) {
+        let rows = (from..<from + n).map { "INSERT INTO transfers(src, dst, amount) VALUES (1, 2, \($0));" }.joined()
+        let r = Shell.run(["sqlite3", db, "PRAGMA busy_timeout=5000; BEGIN; \(rows) COMMIT;"])
+        #expect(r.status == 0, "\(r.stderr)")
+    }
+
+    func digest(_ path: String) -> String {
+        let r = cairn("digest", path, "--json")
+        return ((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any])?["digest"] as? String ?? "none: \(r.stderr)"
+    }
+
+    @Test func protectsEveryConfiguredDatabaseReportsBadEntriesAndStopsCleanly() async throws {
+        let dir = TempDir()
+        let tenants = dir.file("tenants")
+        try FileManager.default.createDirectory(atPath: tenants, withIntermediateDirectories: true)
+        let a = dir.file("a.db"), b = dir.file("b.db"), t1 = tenants + "/t1.db", junk = dir.file("junk.db")
+        for db in [a, b, t1] { Ledger.create(db, filler: 200) }
+        FileManager.default.createFile(atPath: junk, contents: Data(repeating: 0x41, count: 8192))
+        let config = dir.file("cairn.yml")
+        func writeConfig(_ extra: String) throws {
+            try """
+            databases:
+              - path: \(a)
+              - path: \(junk)
+              - dir: \(tenants)
+                pattern: "*.db"
+            \(extra)
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        }
+        try writeConfig("  - path: \(a)\n")
+        let (configuration, problems) = try AgentConfiguration.loadForRunning(config)
+        #expect(problems.count == 1, "the duplicate entry is reported: \(problems)")
+        let agent = AgentService(configFile: config, configuration: configuration, problems: problems, logger: quietLogger)
+        let group = ServiceGroup(services: [agent], logger: quietLogger)
+        let running = Task { try await group.run() }
+
+        // Each good database is registered, captured and gets its level-0 backup; the bad one is reported.
+        #expect(await Await.eventually(60) {
+            let s = await agent.snapshot()
+            let backedUp = s.databases.filter { !$0.lastBackupAt.isEmpty && $0.state == .capturing }.map(\.path)
+            return Set(backedUp) == Set([a, t1])
+        })
+        var s = await agent.snapshot()
+        let bad = try #require(s.databases.first { $0.path == junk })
+        #expect(!bad.problems.isEmpty && bad.state == .failing, "\(bad.problems)")
+        #expect(s.problems.contains { $0.contains("databases[") && $0.contains("again") }, "\(s.problems)")
+        insert(a, 50)
+        insert(t1, 20)
+
+        // A new database in the watched directory is picked up; a reload adds b.
+        let t2 = tenants + "/t2.db"
+        Ledger.create(t2, filler: 100)
+        try writeConfig("  - path: \(b)\n")
+        agent.requestReload()
+        #expect(await Await.eventually(60) {
+            let s = await agent.snapshot()
+            return Set(s.databases.filter { !$0.lastBackupAt.isEmpty }.map(\.path)) == Set([a, b, t1, t2])
+        })
+        s = await agent.snapshot()
+        #expect(!s.problems.contains { $0.contains("again") }, "the duplicate is gone after the reload: \(s.problems)")
+        insert(b, 30)
+        insert(t2, 10)
+        insert(a, 5, from: 50)
+
+        await group.triggerGracefulShutdown()
+        try await running.value
+        for db in [a, b, t1, t2] {
+            let out = dir.file((db as NSString).lastPathComponent + ".restored")
+            let r = cairn("restore", db, "--to", out)
+            #expect(r.status == 0, "\(db): \(r.stderr)")
+            #expect(digest(out) == digest(db), "\(db) restored to its latest point equals its source")
+        }
+    }
+}
