@@ -106,7 +106,7 @@ let package = Package(
         // database, running the `cairn` executable and other processes, an S3 server on loopback).
         .target(
             name: "CairnTestSupport",
-            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CairnAgent", .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Tests/CairnTestSupport"
         ),
