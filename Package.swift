@@ -69,7 +69,7 @@ let package = Package(
             dependencies: ["Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore",
                            .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus")]
         ),
@@ -106,7 +106,7 @@ let package = Package(
         // database, running the `cairn` executable and other processes, an S3 server on loopback).
         .target(
             name: "CairnTestSupport",
-            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CairnAgent", .product(name: "Logging", package: "swift-log"),
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Tests/CairnTestSupport"
         ),
@@ -116,7 +116,7 @@ let package = Package(
             name: "CairnIntegrationTests",
             dependencies: ["Cairn", "CairnGRDB", "CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CSQLite", "CairnCLI",
                            "cairn-grdb-example", "CairnTestSupport", "CairnAgent",
-                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
         ),
         // Stress: processes killed at random instants, random corruption. Quick in CI;

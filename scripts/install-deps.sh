@@ -2,7 +2,7 @@
 # Installs the system packages Cairn builds and tests with (Debian/Ubuntu, as root), if missing.
 set -euo pipefail
 need=()
-for pkg in libsqlite3-dev libzstd-dev libxxhash-dev sqlite3 zstd pkg-config python3 curl; do
+for pkg in libsqlite3-dev libzstd-dev libxxhash-dev sqlite3 zstd pkg-config python3 curl chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
