@@ -129,6 +129,9 @@ package final class AgentHTTPServer: Service, Sendable {
 
     private func didListen(port: Int) {
         setStatus(.listening(port: port))
+        // Registering every series is the slow part of /metrics (swift-prometheus copies a family
+        // to add a series to it): done now, the first scrape is as quick as the next ones.
+        Task { [metrics, source] in _ = metrics.render(await source.snapshot()) }
         let url = "http://" + HTTPListenError(host: http.host, port: port, configFile: "", reason: .addressInUse).address + "/"
         let auth = (http.token ?? "").isEmpty ? "no token" : "bearer token required"
         logger.info("HTTP: status page, /metrics and /healthz on \(url) (\(auth))")
