@@ -2,14 +2,16 @@ import AsyncHTTPClient
 @testable import CairnAgent
 import CairnTestSupport
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 /// The agent's HTTP server on loopback (port 0), answering from a fixed snapshot: codes, media
-/// types, the bearer token, read-only methods, a port in use reported and retried, graceful
-/// shutdown in a service group.
+/// types, the bearer token (never logged), read-only methods, a port in use reported and retried,
+/// graceful shutdown in a service group.
 @Suite struct AgentHTTPServerTests {
     struct Reply {
         var status: Int
@@ -130,6 +132,47 @@ import Testing
         secondTask.cancel()
         _ = await secondTask.result
         #expect(second.status == .stopped)
+    }
+
+    /// Keeps every message logged (at its level or above) in `lines`, for a test to read.
+    struct Recorder: LogHandler {
+        final class Lines: Sendable {
+            let all = Mutex<[String]>([])
+            func contains(_ text: String) -> Bool { all.withLock { $0.contains { $0.contains(text) } } }
+        }
+
+        let lines: Lines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) { lines.all.withLock { $0.append("\(event.level): \(event.message) \(event.metadata ?? [:])") } }
+    }
+
+    @Test func theTokenIsNeverLogged() async throws {
+        let token = "never-log-this-token"
+        let source = FixedStatusSource(AgentFixtures.realistic())
+        let first = Self.server(source)
+        let firstTask = Task { try await first.run() }
+        let port = try await first.listeningPort()
+        let lines = Recorder.Lines()
+        var http = AgentConfiguration.HTTP()
+        http.port = port
+        http.token = token
+        let second = AgentHTTPServer(http: http, configFile: "agent.yml", source: source, logger: Logger(label: "test") { _ in Recorder(lines: lines) }, retryDelays: [.milliseconds(50)])
+        let secondTask = Task { try await second.run() }
+        #expect(await Await.eventually(30) { lines.contains("address in use") })
+        firstTask.cancel()
+        _ = await firstTask.result
+        #expect(await Await.eventually(30) { second.status == .listening(port: port) })
+        #expect(try await Self.get(port, "/", token: "wrong").status == 401)
+        #expect(try await Self.get(port, "/", token: token).status == 200)
+        secondTask.cancel()
+        _ = await secondTask.result
+        #expect(lines.contains("bearer token required"))
+        #expect(!lines.contains(token), "\(lines.all.withLock { $0 })")
     }
 
     @Test func aServiceGroupShutsItDownGracefully() async throws {

@@ -28,12 +28,24 @@ import Testing
         }
     }
 
-    /// The lines of Chromium's log saying a page of ours failed (a script error, a resource not loaded).
+    /// The lines of Chromium's log saying a page of ours failed: a script error, a resource not
+    /// loaded, or any console message from our pages (they have no script: a message there is a
+    /// Content-Security-Policy violation or the like).
     static func errors(_ stderr: String, port: Int) -> [String] {
         stderr.split(separator: "\n").map(String.init).filter { line in
             line.contains("Uncaught") || (line.contains("Failed to load resource") && line.contains("127.0.0.1:\(port)"))
-                || (line.contains("Refused to") && line.contains("Content Security Policy"))
+                || (line.contains(":CONSOLE") && line.contains("127.0.0.1:\(port)"))
         }
+    }
+
+    @Test func chromiumsErrorLinesAreRecognised() {
+        let log = """
+            [1:1:1129/213808.592502:WARNING:ui/base/idle/idle_linux.cc:111] None of the known D-Bus ScreenSaver services could be used.
+            [1:1:1129/213808.783602:INFO:CONSOLE:1] "Uncaught ReferenceError: f is not defined", source: http://127.0.0.1:8080/ (1)
+            [1:1:1129/213814.643443:INFO:CONSOLE:0] "Loading the image 'http://127.0.0.1:8080/x.png' violates the following Content Security Policy directive", source: http://127.0.0.1:8080/ (0)
+            """
+        #expect(Self.errors(log, port: 8080).count == 2)
+        #expect(Self.errors(log, port: 9090).count == 1)
     }
 
     @Test(.enabled(if: chromium != nil, "chromium is not installed (apt-get install chromium)"))

@@ -92,7 +92,9 @@ package final class AgentHTTPServer: Service, Sendable {
                 await pause(delay)
             } catch {
                 guard !Task.isCancelled && !Task.isShuttingDownGracefully else { break }
-                logger.error("HTTP server on \(address) stopped: \(error); starting it again in \(Self.seconds(retryDelays[0]))")
+                let stopped = HTTPListenError.from(error, host: http.host, port: http.port, configFile: configFile)
+                setStatus(.cannotListen(stopped, retryIn: retryDelays[0]))
+                logger.error("HTTP server on \(stopped.address) stopped: \(error); starting it again in \(Self.seconds(retryDelays[0]))")
                 await pause(retryDelays[0])
             }
         }
@@ -129,12 +131,13 @@ package final class AgentHTTPServer: Service, Sendable {
 
     private func didListen(port: Int) {
         setStatus(.listening(port: port))
-        let url = "http://" + HTTPListenError(host: http.host, port: port, configFile: "", reason: .addressInUse).address + "/"
+        // Registering every series is the slow part of /metrics (swift-prometheus copies a family
+        // to add a series to it): done now, the first scrape is as quick as the next ones.
+        Task { [metrics, source] in _ = metrics.render(await source.snapshot()) }
+        let url = "http://" + HTTPListenError.address(host: http.host, port: port) + "/"
         let auth = (http.token ?? "").isEmpty ? "no token" : "bearer token required"
         logger.info("HTTP: status page, /metrics and /healthz on \(url) (\(auth))")
     }
-
-    private var address: String { HTTPListenError(host: http.host, port: http.port, configFile: "", reason: .addressInUse).address }
 
     private func setStatus(_ status: Status) {
         let outcome = outcome(of: status)

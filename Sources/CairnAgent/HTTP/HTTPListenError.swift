@@ -29,7 +29,10 @@ package struct HTTPListenError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     /// `host:port`, with IPv6 addresses in brackets.
-    package var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    package var address: String { Self.address(host: host, port: port) }
+
+    /// `host:port`, with IPv6 addresses in brackets.
+    package static func address(host: String, port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     package var description: String {
         let file = configFile.isEmpty ? "the configuration file" : configFile
