@@ -50,11 +50,12 @@ import CairnTestSupport
             #expect(metrics.body.contains("cairn_captured_scn{") && metrics.body.contains("database=\"\(db)\""), "metrics name \(db)")
         }
         #expect(metrics.body.contains("cairn_last_backup_age_seconds"))
-        let page = Browser.dumpDOM("http://127.0.0.1:\(port)/")
-        if let page {
-            for db in all { #expect(page.dom.contains(db), "the status page shows \(db)") }
-            #expect(page.dom.contains("<svg"), "the status page draws each timeline")
-            #expect(page.errors.isEmpty, "the browser reported: \(page.errors)")
+        if AgentStatusPageBrowserTests.chromium != nil {
+            let page = await AgentStatusPageBrowserTests.browse("http://127.0.0.1:\(port)/", ["--dump-dom"], profile: TempDir())
+            for db in all { #expect(page.stdout.contains(db), "the status page shows \(db)") }
+            #expect(page.stdout.contains("<svg"), "the status page draws each timeline")
+            let errors = AgentStatusPageBrowserTests.errors(page.stderr, port: port)
+            #expect(errors.isEmpty, "the browser reported: \(errors)")
         }
 
         // SIGKILL at once, then a new agent resumes capture from the online logs.

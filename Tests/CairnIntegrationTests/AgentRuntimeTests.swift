@@ -26,6 +26,12 @@ import CairnTestSupport
         return ((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any])?["digest"] as? String ?? "none: \(r.stderr)"
     }
 
+    static func describe(_ s: AgentSnapshot) -> String {
+        s.databases.map { d in
+            "\(d.path): \(d.state) backups \(d.lastBackupAt) problems \(d.problems) jobs \(d.recentJobs.map { "\($0.kind) \($0.outcome) \($0.output)" })"
+        }.joined(separator: "\n") + "\nagent: \(s.problems)"
+    }
+
     @Test func protectsEveryConfiguredDatabaseReportsBadEntriesAndStopsCleanly() async throws {
         let dir = TempDir()
         let tenants = dir.file("tenants")
@@ -52,12 +58,13 @@ import CairnTestSupport
         let running = Task { try await group.run() }
 
         // Each good database is registered, captured and gets its level-0 backup; the bad one is reported.
-        #expect(await Await.eventually(60) {
+        let started = await Await.eventually(60) {
             let s = await agent.snapshot()
             let backedUp = s.databases.filter { !$0.lastBackupAt.isEmpty && $0.state == .capturing }.map(\.path)
             return Set(backedUp) == Set([a, t1])
-        })
+        }
         var s = await agent.snapshot()
+        #expect(started, "\(Self.describe(s))")
         let bad = try #require(s.databases.first { $0.path == junk })
         #expect(!bad.problems.isEmpty && bad.state == .failing, "\(bad.problems)")
         #expect(s.problems.contains { $0.contains("databases[") && $0.contains("again") }, "\(s.problems)")
@@ -69,11 +76,12 @@ import CairnTestSupport
         Ledger.create(t2, filler: 100)
         try writeConfig("  - path: \(b)\n")
         agent.requestReload()
-        #expect(await Await.eventually(60) {
+        let reloaded = await Await.eventually(60) {
             let s = await agent.snapshot()
             return Set(s.databases.filter { !$0.lastBackupAt.isEmpty }.map(\.path)) == Set([a, b, t1, t2])
-        })
+        }
         s = await agent.snapshot()
+        #expect(reloaded, "\(Self.describe(s))")
         #expect(!s.problems.contains { $0.contains("again") }, "the duplicate is gone after the reload: \(s.problems)")
         insert(b, 30)
         insert(t2, 10)

@@ -10,7 +10,8 @@ import CairnEngines
 /// control file changed; capture progress and lag are read every time.
 final class SnapshotBuilder: Sendable {
     private struct Cached {
-        let updatedAt: Date
+        /// The control file it was worked out from (compared whole: its times have whole seconds).
+        let control: ControlFile
         let part: DatabaseSnapshot
     }
 
@@ -54,11 +55,11 @@ final class SnapshotBuilder: Sendable {
     private func fill(_ s: inout DatabaseSnapshot, from catalog: Catalog, now: Date) {
         let c = catalog.control
         let part: DatabaseSnapshot
-        if let cached = cache.withLock({ $0[s.path] }), cached.updatedAt == c.updatedAt {
+        if let cached = cache.withLock({ $0[s.path] }), cached.control == c {
             part = cached.part
         } else {
             part = Self.controlPart(catalog, c, path: s.path, now: now)
-            cache.withLock { $0[s.path] = Cached(updatedAt: c.updatedAt, part: part) }
+            cache.withLock { $0[s.path] = Cached(control: c, part: part) }
         }
         s.incarnation = part.incarnation
         s.capturedScn = part.capturedScn
