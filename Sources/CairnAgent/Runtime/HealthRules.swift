@@ -25,8 +25,9 @@ enum HealthRules {
                 if age > e.backupMaxAgeHours * 3600 {
                     s.problems.append("the newest backup is \(Int(age / 3600)) h old (backup_max_age \(Int(e.backupMaxAgeHours)) h); check the schedule and the backup jobs")
                 }
-            } else if now.timeIntervalSince(t.startedAt) > 600 || view.failedJobs["backup-level0"] != nil {
-                s.problems.append("no backup yet: nothing can be restored")
+            } else {
+                let running = view.jobs.contains { $0.kind == "backup-level0" && $0.outcome == .running }
+                s.problems.append("no backup yet: nothing can be restored" + (running ? " (the first level-0 backup is running)" : ""))
             }
         }
         for (job, error) in view.failedJobs.sorted(by: { $0.key < $1.key }) {
