@@ -63,12 +63,22 @@ import CairnTestSupport
         agent.waitUntilExit()
         agent = AgentHTTP.start(config: config, log: log)
         #expect(await http.healthy(within: 120), "after the restart: \(http.get("/healthz").body)\n\(AgentHTTP.tail(log))")
-        for (i, db) in all.enumerated() { Ledger.write(db, 60, seed: 10 + i) }
+
+        // SIGHUP: a database added to the file is protected, the others undisturbed.
+        let c = dir.file("c.db")
+        Ledger.create(c, filler: 100)
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try (text + "\n  - path: \(c)\n").write(toFile: config, atomically: true, encoding: .utf8)
+        kill(agent.processIdentifier, SIGHUP)
+        #expect(await Await.eventually(60) { http.get("/api/status").body.contains(c) && http.get("/healthz").status == 200 },
+                "after SIGHUP: \(http.get("/healthz").body)\n\(AgentHTTP.tail(log))")
+        let everything = all + [c]
+        for (i, db) in everything.enumerated() { Ledger.write(db, 60, seed: 10 + i) }
 
         kill(agent.processIdentifier, SIGTERM)
         agent.waitUntilExit()
         #expect(agent.terminationStatus == 0, "a SIGTERM stop is clean: \(AgentHTTP.tail(log))")
-        for db in all {
+        for db in everything {
             let out = db + ".restored"
             let r = cairn("restore", db, "--to", out)
             #expect(r.status == 0, "\(db): \(r.stderr)")

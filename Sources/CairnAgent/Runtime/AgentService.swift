@@ -187,6 +187,9 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
         return snap
     }
 
+    /// The database at `path`, while it is protected.
+    func target(_ path: String) -> ProtectedTarget? { state.withLock { $0.targets[path] } }
+
     /// The databases protected now (for tests and the CLI's summary).
     package var protectedPaths: [String] { state.withLock { $0.targets.keys.sorted() } }
 }

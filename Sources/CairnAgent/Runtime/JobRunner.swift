@@ -21,8 +21,8 @@ package actor JobRunner {
         let target: ProtectedTarget
         let job: ScheduledJob
         let scheduledAt: Date?
-        var attempt: Int
-        var notBefore: Date
+        let attempt: Int
+        let notBefore: Date
         var key: String { target.path + " " + job.name }
     }
 
@@ -119,10 +119,10 @@ package actor JobRunner {
             if retry {
                 let delay = settings.retryDelay * pow(2, Double(p.attempt - 1))
                 logger.warning("\(p.job.name) of \(p.target.path) failed (attempt \(p.attempt)): \(f.message); retrying in \(Int(delay)) s")
-                var next = p
-                next.attempt += 1
-                next.notBefore = Date().addingTimeInterval(delay)
-                queue.append(next)
+                // Each attempt has a record of its own.
+                queue.append(Pending(id: nextId, target: p.target, job: p.job, scheduledAt: p.scheduledAt, attempt: p.attempt + 1,
+                                     notBefore: Date().addingTimeInterval(delay)))
+                nextId += 1
             } else {
                 logger.error("\(p.job.name) of \(p.target.path) failed: \(f.message)")
             }
