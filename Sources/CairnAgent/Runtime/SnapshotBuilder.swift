@@ -25,6 +25,7 @@ final class SnapshotBuilder: Sendable {
     func snapshot(of t: ProtectedTarget, now: Date) -> DatabaseSnapshot {
         let view = t.view
         var s = DatabaseSnapshot(path: t.path, id: t.target.id, entryLine: t.target.entry.line, state: view.phase)
+        s.timeline.now = now
         s.dbid = view.dbid
         s.repository = view.repository
         s.jobRuns = view.runs
@@ -35,6 +36,7 @@ final class SnapshotBuilder: Sendable {
         }
         let progress = t.capture.current
         s.capturedScn = max(s.capturedScn, progress.scn)
+        TimelineBuilder.addCurrentLog(&s.timeline, capturedScn: s.capturedScn, now: now)
         CaptureLag.measure(progress, databasePath: t.path, now: now).map { s.captureLagBytes = $0.bytes; s.captureLagSeconds = $0.seconds }
         HealthRules.judge(&s, target: t, view: view, progress: progress, now: now)
         return s

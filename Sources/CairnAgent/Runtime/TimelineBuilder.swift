@@ -19,6 +19,19 @@ enum TimelineBuilder {
         return t
     }
 
+    /// What capture holds beyond the logs recorded so far (the current online log), up to now.
+    static func addCurrentLog(_ t: inout Timeline, capturedScn: UInt64, now: Date) {
+        let last = t.logSpans.last
+        let lastScn = last?.lastScn ?? (t.backups.map(\.scn).max() ?? 0)
+        guard capturedScn > lastScn, let start = last?.end ?? t.backups.last?.time else { return }
+        if let l = last, !l.archived {
+            t.logSpans[t.logSpans.count - 1].lastScn = capturedScn
+            t.logSpans[t.logSpans.count - 1].end = now
+        } else {
+            t.logSpans.append(Timeline.LogSpan(firstScn: lastScn + 1, lastScn: capturedScn, start: start, end: now, archived: false, logs: 1))
+        }
+    }
+
     /// Consecutive logs of one incarnation with the same status make one span.
     private static func spans(_ logs: [LogRecord]) -> [Timeline.LogSpan] {
         var out: [Timeline.LogSpan] = []
