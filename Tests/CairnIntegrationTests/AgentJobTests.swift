@@ -41,8 +41,12 @@ import CairnTestSupport
         #expect(await backedUp(agent, dbs))
         let targets = try dbs.map { db in try #require(agent.target(db)) }
 
-        // Three level-0 backups queued at once on one disk: one at a time.
-        for t in targets { await agent.runner.enqueue(ScheduledJob(kind: .backup, schedule: try Schedule(parsing: "hourly")), for: t, scheduledAt: Date()) }
+        // Three level-0 backups queued at once on one disk (once the first ones ended): one at a time.
+        #expect(await Await.eventually(30) { targets.allSatisfy { !$0.view.jobs.isEmpty && !$0.view.jobs.contains { $0.outcome == .running } } })
+        for t in targets {
+            let queued = await agent.runner.enqueue(ScheduledJob(kind: .backup, schedule: try Schedule(parsing: "hourly")), for: t, scheduledAt: Date())
+            #expect(queued)
+        }
         #expect(await Await.eventually(60) { targets.allSatisfy { $0.view.jobs.filter { $0.kind == "backup-level0" && $0.outcome == .succeeded }.count == 2 } })
         let runs = targets.flatMap { $0.view.jobs.filter { $0.kind == "backup-level0" } }.map { ($0.startedAt, $0.endedAt ?? .distantFuture) }.sorted { $0.0 < $1.0 }
         for (a, b) in zip(runs, runs.dropFirst()) { #expect(a.1 <= b.0, "heavy jobs on one disk overlapped: \(runs)") }
@@ -98,6 +102,29 @@ import CairnTestSupport
         #expect(r.problems.contains { $0.contains("remote") }, "\(r.problems)")
         #expect(r.state == .capturing)
         #expect(s.databases.first { $0.path == good }?.problems.isEmpty == true)
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    @Test func aDatabaseThatDisappearsIsReportedAndTheOthersGoOn() async throws {
+        let dir = TempDir()
+        let stays = dir.file("stays.db"), goes = dir.file("goes.db")
+        for db in [stays, goes] { Ledger.create(db, filler: 100) }
+        let (agent, group, running) = try await start("""
+            databases:
+              - path: \(stays)
+              - path: \(goes)
+            """, in: dir)
+        #expect(await backedUp(agent, [stays, goes]))
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: goes + suffix) }
+        #expect(await Await.eventually(30) {
+            let s = await agent.snapshot()
+            return s.databases.first { $0.path == goes }?.problems.contains { $0.contains(goes) && ($0.contains("disappeared") || $0.contains("does not exist")) } == true
+        })
+        Ledger.write(stays, 20)
+        let scn = (try Catalog.open(database: stays, logger: quietLogger)).redoStatus.scn
+        #expect(await Await.eventually(30) { (await agent.snapshot()).databases.first { $0.path == stays }?.capturedScn ?? 0 >= 20 }, "SCN \(scn)")
+        #expect((await agent.snapshot()).databases.first { $0.path == stays }?.problems.isEmpty == true)
         await group.triggerGracefulShutdown()
         try await running.value
     }

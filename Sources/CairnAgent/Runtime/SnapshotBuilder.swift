@@ -35,6 +35,8 @@ final class SnapshotBuilder: Sendable {
             fill(&s, from: catalog, now: now)
         }
         let progress = t.capture.current
+        // Capture that failed and started again is capturing again.
+        if s.state == .failing, view.openProblem == nil, progress.running { s.state = .capturing }
         s.capturedScn = max(s.capturedScn, progress.scn)
         TimelineBuilder.addCurrentLog(&s.timeline, capturedScn: s.capturedScn, now: now)
         CaptureLag.measure(progress, databasePath: t.path, now: now).map { s.captureLagBytes = $0.bytes; s.captureLagSeconds = $0.seconds }
