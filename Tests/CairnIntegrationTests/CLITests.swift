@@ -62,6 +62,15 @@ import Testing
         #expect(ok.status == 0 && ok.stdout.contains("OK, 1 database entry, 1 scheduled job(s)"), "\(ok.stdout) \(ok.stderr)")
         let unset = Shell.run([Paths.cairn, "agent", "--check-config", "--config", good])
         #expect(unset.status == 64 && unset.stderr.contains("DB_DIR is not set"), "\(unset.stderr)")
+        // The commented sample configuration is valid.
+        let sample = Shell.run([Paths.cairn, "agent", "--check-config", "--config", Paths.packageRoot + "/packaging/cairn.yml"])
+        #expect(sample.status == 0, "\(sample.stderr)")
+        // Running needs a file it can read: what is wrong and which file, exit 64, nothing started.
+        let missing = Shell.run([Paths.cairn, "agent", "--config", dir.file("nope.yml")])
+        #expect(missing.status == 64 && missing.stderr.contains(dir.file("nope.yml")) && !missing.stderr.contains("Fatal"), "\(missing.stderr)")
+        try "databases: [\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let syntax = Shell.run([Paths.cairn, "agent", "--config", bad])
+        #expect(syntax.status == 64 && syntax.stderr.contains("\(bad):") && syntax.stderr.contains("YAML"), "\(syntax.stderr)")
     }
 
     @Test func badArgumentsGiveClearErrorsAndNonzeroExits() throws {
