@@ -128,4 +128,35 @@ import CairnTestSupport
         await group.triggerGracefulShutdown()
         try await running.value
     }
+
+    /// While `cairn archive --follow` captures a database, the agent reports it, holds no pin
+    /// (the other capture's checkpoints still empty the WAL), and takes over once it stops.
+    @Test func anotherCaptureOfADatabaseIsReportedNotFoughtAndTakenOverWhenItStops() async throws {
+        let dir = TempDir()
+        let db = dir.file("shared.db")
+        Ledger.create(db, filler: 200)
+        #expect(Shell.run([Paths.cairn, "init", db]).status == 0)
+        #expect(Shell.run([Paths.cairn, "backup", db]).status == 0)
+        let follow = Shell.start(["sh", "-c", "exec \"$0\" archive \"$1\" --follow 2>/dev/null", Paths.cairn, db])
+        #expect(Await.capture(of: db))
+        let (agent, group, running) = try await start("databases:\n  - path: \(db)\n", in: dir)
+        #expect(await Await.eventually(30) {
+            (await agent.snapshot()).databases.first?.problems.contains { $0.contains("capture") } == true
+        })
+        Ledger.write(db, 100)
+        let r = Shell.run(["sqlite3", db, "PRAGMA busy_timeout=10000; PRAGMA wal_checkpoint(TRUNCATE);"])
+        #expect(r.stdout.contains("\n0|0|0"), "the other capture's checkpoint is not held up by the agent: \(r.stdout) \(r.stderr)")
+        kill(follow.processIdentifier, SIGINT)
+        follow.waitUntilExit()
+        #expect(await Await.eventually(60) {
+            let d = (await agent.snapshot()).databases.first
+            return d?.state == .capturing && d?.problems.isEmpty == true
+        })
+        Ledger.write(db, 50, seed: 2)
+        await group.triggerGracefulShutdown()
+        try await running.value
+        let out = dir.file("out.db")
+        #expect(Shell.run([Paths.cairn, "restore", db, "--to", out]).status == 0)
+        #expect(Ledger.check(out).transfers == Ledger.check(db).transfers && Ledger.check(out).total == Ledger.check(db).total)
+    }
 }

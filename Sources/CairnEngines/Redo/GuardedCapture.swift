@@ -42,35 +42,51 @@ package final class GuardedCapture: Sendable {
 
     /// Pins the WAL, then captures until `stopRequest` (everything committed is then captured
     /// and archived) or until the database is gone (throws `.databaseVanished`). `open` gives a
-    /// fresh catalog for each start. `onFailure` hears each failure before the pause.
+    /// fresh catalog for each start. `onFailure` hears each failure before the pause. While another
+    /// process captures the database (`cairn archive --follow`), this one holds no pin (a pin
+    /// nobody moves would keep that capture's checkpoints from copying) and looks again later.
     package func run(open: () throws(EngineError) -> Catalog, onFailure: (EngineError, TimeInterval) -> Void) throws(EngineError) {
         let keeper = try Capturer.openCheckpointConnection(databasePath)
         defer { _ = keeper }
-        var pin = try WALPin(databasePath: databasePath)
-        defer { pin.releaseAll() }
+        var pin: WALPin?
+        defer { pin?.releaseAll() }
         var pause: TimeInterval = 1
         while true {
             do throws(EngineError) {
-                try capture(open(), pin: pin)
+                let catalog = try open()
+                try refuseIfOtherProcessCaptures(catalog)
+                if pin == nil { pin = try WALPin(databasePath: databasePath) }
+                try capture(catalog, pin: pin!)
                 return
             } catch {
                 switch error {
                 case .databaseVanished: throw error
                 case .walReplaced:
                     // Captured what the old WAL held; a pin on the new files, checked against it.
-                    pin.releaseAll()
+                    pin?.releaseAll()
                     pin = try WALPin(databasePath: databasePath)
                     continue
+                case .captureRunning:
+                    pin?.releaseAll()
+                    pin = nil
+                    if stopRequest.isRequested { return }
                 default: break
                 }
                 progress.withLock { $0.running = false; $0.lastError = error.description; $0.restarts += 1 }
-                if stopRequest.isRequested, case .captureRunning = error { return }
                 onFailure(error, pause)
-                logger.warning("capture of \(databasePath) failed: \(error.description); starting again in \(Int(pause)) s (the WAL stays pinned)")
+                logger.warning("capture of \(databasePath) failed: \(error.description); starting again in \(Int(pause)) s\(pin == nil ? "" : " (the WAL stays pinned)")")
                 sleep(pause)
                 pause = min(maxPause, pause * 2)
             }
         }
+    }
+
+    /// Another process holds the database's capture lock (its own capture, or a command that
+    /// captures for itself for a moment): try again later.
+    private func refuseIfOtherProcessCaptures(_ catalog: Catalog) throws(EngineError) {
+        let lockFile = catalog.layout.captureLockFile
+        guard CaptureLock.isHeld(path: lockFile), let holder = CaptureLock.holder(path: lockFile), holder != getpid() else { return }
+        throw .captureRunning(pid: holder, lockFile: lockFile)
     }
 
     private func capture(_ catalog: Catalog, pin: WALPin) throws(EngineError) {
