@@ -47,6 +47,10 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
     package func reportHTTP(_ problem: @escaping @Sendable () -> String?) { state.withLock { $0.httpProblem = problem } }
 
     package func run() async throws {
+        try await withTaskExecutorPreference(AgentExecutor.shared) { try await serve() }
+    }
+
+    private func serve() async throws {
         let signals = AgentSignals(onReload: { [self] in requestReload() })
         defer { signals.cancel() }
         for p in state.withLock({ $0.configurationProblems }) { logger.error("\(p)") }
