@@ -19,7 +19,7 @@ import CairnTestSupport
         #expect(problems.isEmpty, "\(problems)")
         let agent = AgentService(configFile: config, configuration: configuration, problems: problems, logger: quietLogger)
         let group = ServiceGroup(services: [agent], logger: quietLogger)
-        return (agent, group, Task { try await group.run() })
+        return (agent, group, Task(executorPreference: AgentExecutor.shared) { try await group.run() })
     }
 
     func backedUp(_ agent: AgentService, _ paths: [String]) async -> Bool {

@@ -55,7 +55,7 @@ import CairnTestSupport
         #expect(problems.count == 1, "the duplicate entry is reported: \(problems)")
         let agent = AgentService(configFile: config, configuration: configuration, problems: problems, logger: quietLogger)
         let group = ServiceGroup(services: [agent], logger: quietLogger)
-        let running = Task { try await group.run() }
+        let running = Task(executorPreference: AgentExecutor.shared) { try await group.run() }
 
         // Each good database is registered, captured and gets its level-0 backup; the bad one is reported.
         let started = await Await.eventually(60) {

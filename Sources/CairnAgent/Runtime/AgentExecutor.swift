@@ -1,11 +1,11 @@
 import Foundation
 
 /// Threads of the agent's own for its tasks (its loop, the job runner, service lifecycle): the
-/// agent's `run()` prefers this executor, so its schedule and its stop never wait behind other
+/// agent's `run()` prefers this executor (and whoever runs its `ServiceGroup` should too), so its schedule and its stop never wait behind other
 /// work that blocks Swift's shared cooperative threads (an application embedding the agent, or
 /// tests running beside it). Blocking engine work runs on threads of its own, never here.
-final class AgentExecutor: TaskExecutor, @unchecked Sendable {
-    static let shared = AgentExecutor(threads: 2)
+package final class AgentExecutor: TaskExecutor, @unchecked Sendable {
+    package static let shared = AgentExecutor(threads: 2)
 
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
@@ -19,7 +19,7 @@ final class AgentExecutor: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    package func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
         condition.lock()
         jobs.append(unowned)

@@ -122,7 +122,7 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
             t.stop()
             builder.forget(t.path)
             let runner = runner
-            Task { await runner.forget(t.path) }
+            Task(executorPreference: AgentExecutor.shared) { await runner.forget(t.path) }
         }
         for t in started {
             logger.info("protecting \(t.path) (entry at line \(t.target.entry.line))")
@@ -140,7 +140,7 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
         guard needsBackup else { return }
         logger.info("\(t.path) has no level-0 backup: taking one now")
         let runner = runner
-        Task { await runner.enqueue(.firstBackup, for: t, scheduledAt: nil) }
+        Task(executorPreference: AgentExecutor.shared) { await runner.enqueue(.firstBackup, for: t, scheduledAt: nil) }
     }
 
     private func takeDue(now: Date) -> [(ProtectedTarget, [JobPlanner.Due])] {

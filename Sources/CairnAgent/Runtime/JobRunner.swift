@@ -97,7 +97,7 @@ package actor JobRunner {
         p.target.record(JobRecord(id: p.id, kind: p.job.name, scheduledAt: p.scheduledAt, startedAt: started, attempt: p.attempt, outcome: .running), job: p.job, final: false)
         logger.info("\(p.job.name) of \(p.target.path) started (attempt \(p.attempt))")
         let logger = logger
-        Task {
+        Task(executorPreference: AgentExecutor.shared) {
             let result = await Self.onThread { JobExecution.run(p.job, on: p.target, monitor: monitor, logger: logger) }
             self.finished(p, started: started, result: result)
         }

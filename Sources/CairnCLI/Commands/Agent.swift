@@ -38,7 +38,7 @@ struct Agent: ParsableCommand {
         agent.reportHTTP { http.status.problem }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: agent), .init(service: http)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        let failure = Blocking.run { try await group.run() }
+        let failure = Blocking.run(on: AgentExecutor.shared) { try await group.run() }
         if let failure {
             FileHandle.standardError.write(Data("cairn: error: the agent stopped: \(failure)\n".utf8))
             throw ExitCode(1)
@@ -60,10 +60,10 @@ struct Agent: ParsableCommand {
 
 /// Runs async work to its end from synchronous code (the command line's `run`).
 enum Blocking {
-    static func run(_ work: @escaping @Sendable () async throws -> Void) -> (any Error)? {
+    static func run(on executor: any TaskExecutor, _ work: @escaping @Sendable () async throws -> Void) -> (any Error)? {
         let done = DispatchSemaphore(value: 0)
         let outcome = OutcomeBox()
-        Task {
+        Task(executorPreference: executor) {
             do { try await work() } catch { outcome.set(error) }
             done.signal()
         }
