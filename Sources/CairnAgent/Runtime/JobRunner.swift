@@ -99,7 +99,7 @@ package actor JobRunner {
         let logger = logger
         Task(executorPreference: AgentExecutor.shared) {
             let result = await Self.onThread { JobExecution.run(p.job, on: p.target, monitor: monitor, logger: logger) }
-            self.finished(p, started: started, result: result)
+            await self.finished(p, started: started, result: result)
         }
     }
 
