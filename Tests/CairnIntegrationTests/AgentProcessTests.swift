@@ -87,6 +87,45 @@ import CairnTestSupport
     }
 }
 
+extension AgentProcessTests {
+    /// The agent killed while an application writes and runs its own TRUNCATE checkpoints: the
+    /// WAL may restart over changes nothing captured. The restarted agent records the gap,
+    /// takes a level-0 backup to start a new chain, is healthy again, and a restore to the
+    /// latest point equals the source.
+    @Test func killedWhileTheApplicationWritesAndCheckpointsThenHealthyAgain() async throws {
+        let dir = TempDir()
+        let db = dir.file("busy.db")
+        Ledger.create(db, filler: 300)
+        let port = AgentHTTP.freePort()
+        let config = dir.file("cairn.yml")
+        try "http: {listen: 127.0.0.1:\(port)}\ndatabases:\n  - path: \(db)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let log = dir.file("agent.log")
+        let http = AgentHTTP(port: port)
+        var agent = AgentHTTP.start(config: config, log: log)
+        #expect(await http.healthy(within: 120), "\(http.get("/healthz").body)\n\(AgentHTTP.tail(log))")
+        let writer = Ledger.startWriter(db, 4000, seed: 3, checkpointEvery: 25)
+        let seed = ProcessInfo.processInfo.environment["CAIRN_AGENT_KILL_MS"].flatMap(UInt64.init) ?? UInt64(Date().timeIntervalSince1970 * 1000) % 500
+        print("AgentProcessTests.killedWhileTheApplicationWrites: kill after 100 + \(seed) ms (replay: CAIRN_AGENT_KILL_MS=\(seed))")
+        try await Task.sleep(for: .milliseconds(100 + seed))
+        kill(agent.processIdentifier, SIGKILL)
+        agent.waitUntilExit()
+        // Down long enough for the application's checkpoints to restart the WAL.
+        try await Task.sleep(for: .seconds(1))
+        agent = AgentHTTP.start(config: config, log: log)
+        writer.waitUntilExit()
+        #expect(await http.healthy(within: 120), "healthy again: \(http.get("/healthz").body)\n\(AgentHTTP.tail(log))")
+        kill(agent.processIdentifier, SIGTERM)
+        agent.waitUntilExit()
+        #expect(agent.terminationStatus == 0, "\(AgentHTTP.tail(log))")
+        let out = dir.file("out.db")
+        let r = Shell.run([Paths.cairn, "restore", db, "--to", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Ledger.check(out).transfers == Ledger.check(db).transfers && Ledger.check(out).total == Ledger.check(db).total)
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        print("AgentProcessTests.killedWhileTheApplicationWrites: \(text.contains("new chain") ? "a gap was recorded and a new chain started" : "no gap (the WAL did not restart while the agent was down)")")
+    }
+}
+
 /// Talking to an agent's HTTP listener with curl.
 struct AgentHTTP {
     let port: Int

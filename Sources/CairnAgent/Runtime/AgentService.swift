@@ -71,6 +71,7 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
             if reloadRequested.exchange(false, ordering: .acquiringAndReleasing) { reload() }
             if Date().timeIntervalSince(lastScan) >= 2 {
                 reconcile()
+                await startNewChains()
                 lastScan = Date()
             }
             for (target, due) in takeDue(now: Date()) {
@@ -141,6 +142,15 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
         logger.info("\(t.path) has no level-0 backup: taking one now")
         let runner = runner
         Task(executorPreference: AgentExecutor.shared) { await runner.enqueue(.firstBackup, for: t, scheduledAt: nil) }
+    }
+
+    /// A level-0 backup for each database with a gap after its newest one (see `needsNewChain`).
+    private func startNewChains() async {
+        for t in state.withLock({ Array($0.targets.values) }) where t.phase == .capturing && t.needsNewChain {
+            if await runner.enqueue(.firstBackup, for: t, scheduledAt: nil) {
+                logger.warning("\(t.path) has a gap after its newest level-0 backup (written while nothing captured it): taking a level-0 backup to start a new chain")
+            }
+        }
     }
 
     private func takeDue(now: Date) -> [(ProtectedTarget, [JobPlanner.Due])] {

@@ -7,8 +7,13 @@ import CairnEngines
 enum Findings {
     static func of(_ c: ControlFile, reach: RecoveryReach, warnings: [String], remotes: [RemoteSnapshot]) -> [Finding] {
         var out: [Finding] = []
+        let base = c.restorableBackups.filter { $0.level == 0 && $0.incarnation == c.incarnation }.map(\.scn).max() ?? 0
         for g in c.redo.gaps where g.incarnation == c.incarnation {
-            out.append(Finding(priority: .critical, summary: "gap at SCN \(g.scn): \(g.detail); take a level-0 backup to start a new chain"))
+            if g.scn > base {
+                out.append(Finding(priority: .critical, summary: "gap at SCN \(g.scn): \(g.detail); nothing after it can be restored until a level-0 backup starts a new chain (the agent takes one)"))
+            } else {
+                out.append(Finding(priority: .low, summary: "gap at SCN \(g.scn) (before the newest level-0 backup): a point-in-time restore cannot reach between SCN \(g.scn - 1) and that backup"))
+            }
         }
         if let stop = c.redo.captureStopped {
             out.append(Finding(priority: .critical, summary: "capture stopped at SCN \(stop.scn): \(stop.detail)"))

@@ -50,7 +50,7 @@ package actor JobRunner {
     func enqueue(_ job: ScheduledJob, for target: ProtectedTarget, scheduledAt: Date?) -> Bool {
         let key = target.path + " " + job.name
         guard !stopping, !queue.contains(where: { $0.key == key }), !running.values.contains(where: { $0.key == key }) else {
-            logger.info("\(job.name) of \(target.path) is already queued or running; this run is skipped")
+            if scheduledAt != nil { logger.info("\(job.name) of \(target.path) is already queued or running; this run is skipped") }
             return false
         }
         queue.append(Pending(id: nextId, target: target, job: job, scheduledAt: scheduledAt, attempt: 1, notBefore: Date()))

@@ -21,6 +21,7 @@ package final class ProtectedTarget: Sendable {
         var openProblem: String?
         var dbid: UInt64?
         var repository: String?
+        var catalog: Catalog?
         var jobs: [JobRecord] = []
         var runs: [String: UInt64] = [:]
         var failures: [String: UInt64] = [:]
@@ -70,6 +71,7 @@ package final class ProtectedTarget: Sendable {
                 state.withLock {
                     $0.dbid = catalog.dbid
                     $0.repository = catalog.layout.root
+                    $0.catalog = catalog
                     $0.openProblem = nil
                     $0.phase = .capturing
                     $0.lastRuns.merge(lastRuns) { max($0, $1) }
@@ -105,6 +107,16 @@ package final class ProtectedTarget: Sendable {
     }
 
     // MARK: - Jobs
+
+    /// Whether a gap was recorded after the newest level-0 backup (the database was written
+    /// while nothing captured it, and its WAL restarted): a restore cannot cross it, so a new
+    /// level-0 backup must start a new chain.
+    var needsNewChain: Bool {
+        guard let catalog = state.withLock({ $0.catalog }) else { return false }
+        let c = catalog.control
+        let base = c.restorableBackups.filter { $0.level == 0 && $0.incarnation == c.incarnation }.map(\.scn).max() ?? 0
+        return c.redo.gaps.contains { $0.incarnation == c.incarnation && $0.scn > base }
+    }
 
     func lastRun(of job: ScheduledJob) -> Date? { state.withLock { $0.lastRuns[job.signature] } }
 
