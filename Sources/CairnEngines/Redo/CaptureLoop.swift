@@ -81,6 +81,7 @@ final class CaptureLoop {
             return
         }
         let deadline = Date().addingTimeInterval(coalesceInterval)
+        watcher.forgetDatabaseWrites()
         while Date() < deadline {
             if index.isLocked(.checkpoint) {
                 // Seen at once, while it runs: a blocking one may last only as long as it
@@ -88,7 +89,7 @@ final class CaptureLoop {
                 if index.blockingCheckpointRunning() { try noteBlockingCheckpoint() }
                 return
             }
-            if watcher.waitForDatabaseWrite(timeoutMs: 0) { return }
+            if watcher.databaseWritten() { return }
             usleep(250)
         }
     }

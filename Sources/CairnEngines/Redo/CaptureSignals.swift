@@ -23,16 +23,18 @@ package enum CaptureSignals {
         // Statics are initialised on first use, which a signal handler must not be: touch
         // the flags here, before any handler can run.
         _ = (stop.load(ordering: .relaxed), switchLog.load(ordering: .relaxed), yield.load(ordering: .relaxed))
+        _ = InotifyHub.signalWakeDescriptor.load(ordering: .relaxed)
         // A parent may have started us with these signals blocked (spawned from a thread
         // that blocks them); unblock them so a stop request is never lost.
         var set = sigset_t()
         sigemptyset(&set)
         for s in [SIGINT, SIGTERM, SIGUSR1, SIGUSR2] { sigaddset(&set, s) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGINT) { _ in CaptureSignals.stop.store(true, ordering: .releasing) }
-        signal(SIGTERM) { _ in CaptureSignals.stop.store(true, ordering: .releasing) }
-        signal(SIGUSR1) { _ in CaptureSignals.switchLog.store(true, ordering: .releasing) }
-        signal(SIGUSR2) { _ in CaptureSignals.yield.store(true, ordering: .releasing) }
+        // Each also ends the captures' waits at once (see `InotifyHub.wakeAllFromSignal`).
+        signal(SIGINT) { _ in CaptureSignals.stop.store(true, ordering: .releasing); InotifyHub.wakeAllFromSignal() }
+        signal(SIGTERM) { _ in CaptureSignals.stop.store(true, ordering: .releasing); InotifyHub.wakeAllFromSignal() }
+        signal(SIGUSR1) { _ in CaptureSignals.switchLog.store(true, ordering: .releasing); InotifyHub.wakeAllFromSignal() }
+        signal(SIGUSR2) { _ in CaptureSignals.yield.store(true, ordering: .releasing); InotifyHub.wakeAllFromSignal() }
         // A worker whose guardian died must not be killed by writing to its pipe: it keeps
         // capturing under its own pins.
         signal(SIGPIPE, SIG_IGN)
