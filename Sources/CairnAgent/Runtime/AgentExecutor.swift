@@ -14,7 +14,7 @@ package final class AgentExecutor: TaskExecutor, @unchecked Sendable {
         for i in 0..<threads {
             let thread = Thread { [self] in work() }
             thread.name = "cairn agent \(i)"
-            thread.stackSize = 1 << 20
+            thread.stackSize = 8 << 20
             thread.start()
         }
     }

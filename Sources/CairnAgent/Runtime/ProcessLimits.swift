@@ -24,5 +24,4 @@ enum ProcessLimits {
         problems += InotifyLimits.current(creatingHub: true).problems(directories: directories)
         return problems
     }
-
 }

@@ -50,7 +50,7 @@ package final class ProtectedTarget: Sendable {
             finished.store(true, ordering: .releasing)
         }
         thread.name = "cairn capture \((target.path as NSString).lastPathComponent)"
-        thread.stackSize = 1 << 20
+        thread.stackSize = 8 << 20
         thread.start()
     }
 
