@@ -24,7 +24,6 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
     struct AgentState {
         var configuration: AgentConfiguration
         var configurationProblems: [String]
-        var limitProblems: [String] = []
         var targetProblems: [String] = []
         var httpProblem: (@Sendable () -> String?)?
         var targets: [String: ProtectedTarget] = [:]
@@ -58,8 +57,8 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
         let count = state.withLock { $0.targets.count }
         let directories = Set(state.withLock { $0.targets.keys.map { ($0 as NSString).deletingLastPathComponent } }).count
         let limits = ProcessLimits.check(databases: count, directories: directories)
+        // Said at start, clearly; not a health failure: capture works without inotify (it polls).
         for p in limits { logger.error("\(p)") }
-        state.withLock { $0.limitProblems = limits }
         logger.info("agent started: \(count) database(s) from \(configFile)")
         await withGracefulShutdownHandler { await loop() } onGracefulShutdown: { [self] in stopping.store(true, ordering: .releasing) }
         await shutdown()
@@ -192,7 +191,7 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
     package func snapshot() async -> AgentSnapshot {
         let now = Date()
         let (targets, problems, http) = state.withLock { s in
-            (s.targets.values.sorted { $0.path < $1.path }, s.configurationProblems + s.limitProblems + s.targetProblems, s.httpProblem)
+            (s.targets.values.sorted { $0.path < $1.path }, s.configurationProblems + s.targetProblems, s.httpProblem)
         }
         var snap = AgentSnapshot(startedAt: startedAt, takenAt: now, configFile: configFile)
         snap.problems = problems + (http?().map { [$0] } ?? [])
