@@ -109,8 +109,10 @@ extension AgentProcessTests {
         try await Task.sleep(for: .milliseconds(100 + seed))
         kill(agent.processIdentifier, SIGKILL)
         agent.waitUntilExit()
-        // Down long enough for the application's checkpoints to restart the WAL.
-        try await Task.sleep(for: .seconds(1))
+        // Down until the application has committed (and checkpointed) a few dozen more
+        // transactions, or finished: long enough for its checkpoints to restart the WAL.
+        let atKill = Ledger.check(db).transfers
+        #expect(await Await.eventually(30) { !writer.isRunning || Ledger.check(db).transfers >= atKill + 60 })
         agent = AgentHTTP.start(config: config, log: log)
         writer.waitUntilExit()
         #expect(await http.healthy(within: 120), "healthy again: \(http.get("/healthz").body)\n\(AgentHTTP.tail(log))")

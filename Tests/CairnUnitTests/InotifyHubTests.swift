@@ -2,6 +2,7 @@
 @testable import CairnEngines
 import Foundation
 import Testing
+import CairnTestSupport
 
 /// The process's one inotify instance shared by every capture (`InotifyHub`): each database's
 /// watcher sees its own files' changes and no other's, one watch per directory, removed with
@@ -31,12 +32,7 @@ import Testing
 
     /// Polls `condition` until it holds (true) or `seconds` pass (false).
     static func eventually(_ seconds: TimeInterval = 5, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !condition() {
-            if Date() > deadline { return false }
-            usleep(1_000)
-        }
-        return true
+        Await.until(seconds, condition)
     }
 
     /// The inodes of the directories this process's inotify instances watch.
