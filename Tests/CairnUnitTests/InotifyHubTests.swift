@@ -60,7 +60,14 @@ import Testing
         return UInt64(st.st_ino)
     }
 
+    /// Fails with the reason when this process has no inotify instance (another process of the
+    /// user holding every one of `fs.inotify.max_user_instances`).
+    static func requireInotify() throws {
+        try #require(InotifyHub.shared.descriptor >= 0, "no inotify instance for this process: \(InotifyHub.limits.problems())")
+    }
+
     @Test func manyDatabasesInOneProcessEachSeeTheirOwnWritesThroughOneInstance() throws {
+        try Self.requireInotify()
         let scratch = Scratch()
         let perDirectory = 3
         let count = 300
@@ -108,6 +115,7 @@ import Testing
     }
 
     @Test func theWatchGoesWithTheLastSubscriberOfItsDirectory() throws {
+        try Self.requireInotify()
         let scratch = Scratch()
         let dir = scratch.directory(0)
         let inode = Self.inode(dir)
@@ -129,6 +137,7 @@ import Testing
     }
 
     @Test func aDeletedDirectoryIsReportedAndWatchedAgainOnceMadeAgain() throws {
+        try Self.requireInotify()
         let scratch = Scratch()
         let dir = scratch.directory(0)
         let path = dir + "/app.db"
@@ -163,6 +172,7 @@ import Testing
     }
 
     @Test func limitsAreReadAndTheAdviceNamesTheSysctl() throws {
+        try Self.requireInotify()
         let scratch = Scratch()
         let watcher = WALWatcher(databasePath: scratch.directory(0) + "/app.db")
         let limits = InotifyHub.limits

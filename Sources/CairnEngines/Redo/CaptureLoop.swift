@@ -25,15 +25,62 @@ final class CaptureLoop {
     private var stalledSince: Date?
     /// How long after the database file was last written a checkpoint is followed.
     static let checkpointFollowSeconds: TimeInterval = 1
+    /// The archive timeout as of the last round (the control file is read there).
+    private var archiveTimeout: TimeInterval
+    /// What the last round left (see `Rest`).
+    private var rest = Rest.busy
+    /// Quiet rounds that ended without a full round since the last full one.
+    private var restingRounds = 0
+    /// A round found commits no event had announced: rounds then come every `pollMs`.
+    private var eventsMissed = false
+    /// The control file's update sequence number as the last round saw it: when it changes
+    /// (a log closed or archived, a backup recorded, a destination or remote configured, by
+    /// any process) the archiver and the remote shipper are poked, as they do not poll.
+    private var controlUSN: UInt64?
+
+    /// What the last round left for the next to do:
+    /// - `busy`: something to follow (a checkpoint, a pin to move, a stall, commits not
+    ///   captured yet) or no watch: the next round is at most `pollMs` away.
+    /// - `quiet(state, blocking)`: every commit captured and durable, the pin where the WAL
+    ///   wants it, no checkpoint running, the files watched, with the WAL index in `state` and
+    ///   `blocking` what `ApplicationCheckpoints.blockingExpected` said. Whatever the
+    ///   application does next begins with a write to the WAL or the database file (a commit, a
+    ///   checkpoint copying frames, a file created, deleted or renamed), which ends the wait at
+    ///   once; the next round is at most `idlePollMs` away, and when it comes with nothing
+    ///   changed (the index as it was, no checkpoint, no request, the same expectation, no
+    ///   archive timeout due) it does nothing but look, except every `fullRoundEvery`th, a full
+    ///   round (in case an event was missed).
+    /// - `quietUntil`: the same, but Cairn's own checkpoint is put off while the application
+    ///   is expected to checkpoint (see `ApplicationCheckpoints`): every idle round is full.
+    private enum Rest: Equatable {
+        case busy
+        case quiet(WALIndexState, blocking: Bool)
+        case quietUntil
+    }
+
+    /// The longest wait while something is followed, and while nothing is.
+    static let pollMs: Int32 = 250
+    static let idlePollMs: Int32 = 2_000
+    static let fullRoundEvery = 15
+    /// This capture's quiet wait: `idlePollMs` give or take a tenth, so the captures of one
+    /// process do not all wake at the same instant.
+    private let idleWaitMs = idlePollMs - idlePollMs / 10 + Int32.random(in: 0...(idlePollMs / 5))
 
     init(capturer: Capturer, logger: Logger) {
         self.capturer = capturer
         self.logger = logger
         archiver = Archiver(database: capturer.database, logger: logger)
-        archiverThread = PeriodicPass(interval: 0.5) { [archiver] in archiver.archivePending() }
         let shipper = RemoteShipper(database: capturer.database, logger: logger)
-        shipperThread = PeriodicPass(interval: 1) { if shipper.hasPending() { shipper.shipPending() } }
+        shipperThread = PeriodicPass(name: "cairn shipper") {
+            if shipper.hasPending() { shipper.shipPending() }
+            return shipper.nextRetry()
+        }
+        archiverThread = PeriodicPass(name: "cairn archiver") { [archiver, shipperThread] in
+            if archiver.archivePending() > 0 { shipperThread.poke() }
+            return archiver.nextRetry()
+        }
         watcher = WALWatcher(databasePath: capturer.database.databasePath)
+        archiveTimeout = capturer.database.control.redo.archiveTimeoutSeconds
         archiverThread.start()
         shipperThread.start()
         capturer.applicationCheckpoints.begin()
@@ -44,21 +91,103 @@ final class CaptureLoop {
         shipperThread.stop(wait: false)
     }
 
+    /// Ends the current or next wait for a change at once (a stop requested from another thread).
+    var waker: WALWatcher.Waker { watcher.waker }
+
+    /// Whether the last round left nothing to follow (the next may wait `idlePollMs`).
+    var isResting: Bool { rest != .busy }
+
     /// Waits for a change, then captures (up to `throughFrame` when given) and does what is due.
     func round(throughFrame: () -> UInt32? = { nil }) throws(EngineError) {
-        let events = watcher.wait(timeoutMs: capturer.flushDueInMs(interval: syncInterval) ?? 250) ?? .none
+        let resting = rest
+        rest = .busy
+        let events = watcher.wait(timeoutMs: waitMs(resting))
+        if events == nil, case .quiet(let state, let blocking) = resting, restingRounds < Self.fullRoundEvery, !deadlineDue,
+           unchanged(since: state, blocking: blocking) {
+            restingRounds += 1
+            rest = resting
+            return
+        }
+        restingRounds = 0
+        pokeOnControlChange()
         do throws(EngineError) {
             if events == .wal { try coalesce() }
-            try capturer.step(sync: false, throughFrame: throughFrame())
+            let captured = try capturer.step(sync: false, throughFrame: throughFrame())
+            if captured > 0, events == nil, resting != .busy { noteUnannounced() }
             try keepPinsCurrent(throughFrame: throughFrame)
             if capturer.flushDueInMs(interval: syncInterval) == 0 { try capturer.flush() }
             if stalledSince != nil { say("capture resumed"); stalledSince = nil }
             try switchWhenDue()
-            try capturer.checkpoint()
+            let copied = try capturer.checkpoint()
+            rest = copied ? restAfterRound() : .busy
         } catch {
             guard case .captureStalled = error else { throw error }
             noteStall(error)
         }
+    }
+
+    /// How long the next wait may last: until a flush or the archive timeout is due, and at
+    /// most `pollMs`, or `idleWaitMs` after a quiet round.
+    private func waitMs(_ resting: Rest) -> Int32 {
+        var seconds = Double(resting == .busy ? Self.pollMs : idleWaitMs) / 1000
+        if let since = capturer.unarchivedSince {
+            let due = archiveTimeout - Date().timeIntervalSince(since)
+            // (Overdue: the last round's switch failed, and a busy round tries again.)
+            if due > 0 { seconds = min(seconds, due) }
+        }
+        let ms = Int32((seconds * 1000).rounded(.up))
+        guard let flush = capturer.flushDueInMs(interval: syncInterval) else { return ms }
+        return min(ms, flush)
+    }
+
+    /// Pokes the archiver and the remote shipper when the control file changed since the last
+    /// look: what they have to do is recorded there.
+    private func pokeOnControlChange() {
+        let usn = capturer.database.controlUSN
+        guard usn != controlUSN else { return }
+        controlUSN = usn
+        archiverThread.poke()
+        shipperThread.poke()
+    }
+
+    /// Whether the archive timeout of the current log has passed (the switch is due).
+    private var deadlineDue: Bool {
+        guard let since = capturer.unarchivedSince else { return false }
+        return Date().timeIntervalSince(since) >= archiveTimeout
+    }
+
+    /// What this round leaves (see `Rest`).
+    private func restAfterRound() -> Rest {
+        guard watcher.isWatched, !eventsMissed, stalledSince == nil, capturer.unsyncedSince == nil else { return .busy }
+        let index = capturer.pins.index
+        guard let state = index.read(), !index.isLocked(.checkpoint),
+              capturer.pins.isCurrent(for: state, captured: capturer.position) else { return .busy }
+        return capturer.checkpointPutOff ? .quietUntil : .quiet(state, blocking: capturer.applicationCheckpoints.blockingExpected())
+    }
+
+    /// Whether nothing changed since a quiet round saw the index in `state`: the same index,
+    /// no checkpoint running, no log switch requested, checkpoints that block writers expected
+    /// as they were (`blocking`; the pin holds copies back or not accordingly), and the same
+    /// control file (see `controlUSN`).
+    private func unchanged(since state: WALIndexState, blocking: Bool) -> Bool {
+        guard !CaptureSignals.switchRequested, watcher.isWatched,
+              capturer.applicationCheckpoints.blockingExpected() == blocking,
+              capturer.database.controlUSN == controlUSN else { return false }
+        let index = capturer.pins.index
+        return index.read() == state && !index.isLocked(.checkpoint)
+    }
+
+    /// A round after a quiet wait that ended with no event captured commits: their writes
+    /// should have ended the wait. Unless the event comes now (the commit landed as the wait
+    /// timed out), inotify misses this database's writes (a file system that does not report
+    /// them): rounds come every `pollMs` from now on.
+    private func noteUnannounced() {
+        if let late = watcher.wait(timeoutMs: 20) {
+            watcher.putBack(late)
+            if late.contains(.wal) { return }
+        }
+        eventsMissed = true
+        logger.warning("capture of \(capturer.database.databasePath) found commits no inotify event announced; it looks for them every \(Self.pollMs) ms from now on")
     }
 
     /// Commits close together are captured in one step: waits `coalesceInterval` after a
@@ -179,14 +308,22 @@ final class CaptureLoop {
     /// archive timeout; wakes the archiver when a log waits.
     private func switchWhenDue() throws(EngineError) {
         let c = capturer.database.control
+        archiveTimeout = c.redo.archiveTimeoutSeconds
         if CaptureSignals.takeSwitchLog() {
             try capturer.switchLog()
-            archiverThread.poke()
-        } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= c.redo.archiveTimeoutSeconds {
+            logClosed()
+        } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= archiveTimeout {
             try capturer.switchLog()
+            logClosed()
+        } else if c.redo.groups.contains(where: { $0.status == .active }) {
             archiverThread.poke()
         }
-        if capturer.database.control.redo.groups.contains(where: { $0.status == .active }) { archiverThread.poke() }
+    }
+
+    /// A log was closed: the archiver copies it now, the remote shipper sends it.
+    private func logClosed() {
+        archiverThread.poke()
+        shipperThread.poke()
     }
 
     /// Every online log group waits for archiving: archive here and now (not only on the
@@ -246,60 +383,5 @@ final class CaptureLoop {
     func archiveAfterVanishing() {
         archiverThread.stop()
         archiver.archivePending(force: true)
-    }
-}
-
-/// Runs a pass (the archiver's, the remote shipper's) on its own thread: every `interval`
-/// seconds, or at once when poked.
-final class PeriodicPass: Sendable {
-    private let interval: TimeInterval
-    private let pass: @Sendable () -> Void
-    private let wake = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
-    private let state = Mutex(State())
-
-    private struct State {
-        /// A thread was started and not stopped since.
-        var running = false
-        /// Raised by every start: a thread ends once it is not the newest (after a stop that
-        /// did not wait for it, another may have been started).
-        var generation = 0
-    }
-
-    init(interval: TimeInterval, _ pass: @escaping @Sendable () -> Void) {
-        self.interval = interval
-        self.pass = pass
-    }
-
-    func start() {
-        let generation = state.withLock { state -> Int? in
-            guard !state.running else { return nil }
-            state.running = true
-            state.generation += 1
-            return state.generation
-        }
-        guard let generation else { return }
-        Thread.detachNewThread { [self] in
-            func current() -> Bool { state.withLock { $0.running && $0.generation == generation } }
-            while current() {
-                pass()
-                _ = wake.wait(timeout: .now() + interval)
-            }
-            done.signal()
-        }
-    }
-
-    func poke() { wake.signal() }
-
-    /// Ends the thread after its pass; `wait` waits for that pass to end.
-    func stop(wait: Bool = true) {
-        let stops = state.withLock { state -> Bool in
-            guard state.running else { return false }
-            state.running = false
-            return true
-        }
-        guard stops else { return }
-        wake.signal()
-        if wait { done.wait() }
     }
 }
