@@ -37,6 +37,8 @@ final class CaptureLoop {
     /// (a log closed or archived, a backup recorded, a destination or remote configured, by
     /// any process) the archiver and the remote shipper are poked, as they do not poll.
     private var controlUSN: UInt64?
+    /// When this thread's stack was last given back (see `trimStackWhenResting`).
+    private var stackTrimmed = Date.distantPast
 
     /// What the last round left for the next to do:
     /// - `busy`: something to follow (a checkpoint, a pin to move, a stall, commits not
@@ -120,6 +122,7 @@ final class CaptureLoop {
             try switchWhenDue()
             let copied = try capturer.checkpoint()
             rest = copied ? restAfterRound() : .busy
+            if resting == .busy, rest != .busy { trimStackWhenResting() }
         } catch {
             guard case .captureStalled = error else { throw error }
             noteStall(error)
@@ -148,6 +151,14 @@ final class CaptureLoop {
         controlUSN = usn
         archiverThread.poke()
         shipperThread.poke()
+    }
+
+    /// Coming to rest, the capture thread gives back the stack its work grew (a log switch, a
+    /// checkpoint: tens of KiB each, for each of hundreds of captures), once a minute at most.
+    private func trimStackWhenResting() {
+        guard Date().timeIntervalSince(stackTrimmed) >= 60 else { return }
+        stackTrimmed = Date()
+        _ = cairn_trim_stack()
     }
 
     /// Whether the archive timeout of the current log has passed (the switch is due).

@@ -1,3 +1,4 @@
+import CSystemShim
 import Foundation
 import Synchronization
 
@@ -49,6 +50,8 @@ final class PeriodicPass: Sendable {
                 if let delay = pass() {
                     _ = wake.wait(timeout: .now() + max(0, delay))
                 } else {
+                    // Idle until poked, maybe for hours: the stack its pass grew goes back.
+                    _ = cairn_trim_stack()
                     wake.wait()
                 }
             }
