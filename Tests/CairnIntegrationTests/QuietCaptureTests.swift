@@ -6,9 +6,10 @@ import Foundation
 import Synchronization
 import Testing
 
-/// A capture with nothing to follow waits up to 2 s between looks (`CaptureLoop.Rest`), which
-/// is what lets hundreds run in one process: a commit, a wake-up or a stop still ends the wait
-/// at once, and nothing committed meanwhile is missed.
+/// A capture with nothing to follow rests (`CaptureLoop.Rest`): one thread of the process looks
+/// at what inotify does not report for all of them (`RestingLooks`), which is what lets
+/// hundreds run in one process; a commit, a wake-up or a stop still ends the wait at once, and
+/// nothing committed meanwhile is missed.
 @Suite struct QuietCaptureTests {
     @Test func aCommitOrAWakeEndsAQuietWaitAtOnce() throws {
         // (Without inotify a capture never rests: it looks every 250 ms.)
@@ -44,6 +45,27 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 1, "a wake-up ends the quiet wait")
         try loop.stop()
         #expect(s.p.control.redo.archivedScn == capturer.scn)
+    }
+
+    @Test func aLookThatFindsAChangeWakesItsCaptureOnce() throws {
+        let dir = TempDir()
+        let watcher = WALWatcher(databasePath: dir.file("app.db"))
+        let changed = Atomic(false)
+        let looks = Atomic(0)
+        _ = RestingLooks.shared.add(.init(look: {
+            looks.add(1, ordering: .relaxed)
+            return changed.load(ordering: .acquiring)
+        }, waker: watcher.waker))
+        changed.store(true, ordering: .releasing)
+        let started = Date()
+        // (Another test may wake every subscriber of the process meanwhile: wait again then.)
+        repeat { _ = watcher.wait(timeoutMs: 30_000) } while looks.load(ordering: .relaxed) == 0 && Date().timeIntervalSince(started) < 15
+        #expect(looks.load(ordering: .relaxed) > 0 && Date().timeIntervalSince(started) < 15,
+                "woken by the look (every \(RestingLooks.interval) s), not at the end of the wait")
+        // Woken once: the entry is gone, and is not looked at again.
+        let seen = looks.load(ordering: .relaxed)
+        Thread.sleep(forTimeInterval: RestingLooks.interval * 2.5)
+        #expect(looks.load(ordering: .relaxed) == seen)
     }
 
     @Test func aStopRequestCallsItsObserversUntilRemoved() {

@@ -12,61 +12,33 @@ import CairnCatalog
 final class CaptureLoop {
     let capturer: Capturer
     let archiver: Archiver
-    private let archiverThread: PeriodicPass
+    let archiverThread: PeriodicPass
     /// Fills the remote repositories behind archiving (no request while nothing is due).
-    private let shipperThread: PeriodicPass
-    private let watcher: WALWatcher
+    let shipperThread: PeriodicPass
+    let watcher: WALWatcher
     let logger: Logger
     var say: (String) -> Void = { _ in }
     /// Group commit: captured records are made durable at most this long after capture.
     var syncInterval: TimeInterval = 0.02
     /// Commits arriving within this time are captured in one step.
     var coalesceInterval: TimeInterval = 0.004
-    private var stalledSince: Date?
+    var stalledSince: Date?
     /// How long after the database file was last written a checkpoint is followed.
     static let checkpointFollowSeconds: TimeInterval = 1
     /// The archive timeout as of the last round (the control file is read there).
-    private var archiveTimeout: TimeInterval
+    var archiveTimeout: TimeInterval
     /// What the last round left (see `Rest`).
-    private var rest = Rest.busy
-    /// Quiet rounds that ended without a full round since the last full one.
-    private var restingRounds = 0
+    var rest = Rest.busy
+    /// This capture's entry in `RestingLooks` while it rests.
+    var looked: Int?
     /// A round found commits no event had announced: rounds then come every `pollMs`.
-    private var eventsMissed = false
+    var eventsMissed = false
     /// The control file's update sequence number as the last round saw it: when it changes
     /// (a log closed or archived, a backup recorded, a destination or remote configured, by
     /// any process) the archiver and the remote shipper are poked, as they do not poll.
-    private var controlUSN: UInt64?
+    var controlUSN: UInt64?
     /// When this thread's stack was last given back (see `trimStackWhenResting`).
-    private var stackTrimmed = Date.distantPast
-
-    /// What the last round left for the next to do:
-    /// - `busy`: something to follow (a checkpoint, a pin to move, a stall, commits not
-    ///   captured yet) or no watch: the next round is at most `pollMs` away.
-    /// - `quiet(state, blocking)`: every commit captured and durable, the pin where the WAL
-    ///   wants it, no checkpoint running, the files watched, with the WAL index in `state` and
-    ///   `blocking` what `ApplicationCheckpoints.blockingExpected` said. Whatever the
-    ///   application does next begins with a write to the WAL or the database file (a commit, a
-    ///   checkpoint copying frames, a file created, deleted or renamed), which ends the wait at
-    ///   once; the next round is at most `idlePollMs` away, and when it comes with nothing
-    ///   changed (the index as it was, no checkpoint, no request, the same expectation, no
-    ///   archive timeout due) it does nothing but look, except every `fullRoundEvery`th, a full
-    ///   round (in case an event was missed).
-    /// - `quietUntil`: the same, but Cairn's own checkpoint is put off while the application
-    ///   is expected to checkpoint (see `ApplicationCheckpoints`): every idle round is full.
-    private enum Rest: Equatable {
-        case busy
-        case quiet(WALIndexState, blocking: Bool)
-        case quietUntil
-    }
-
-    /// The longest wait while something is followed, and while nothing is.
-    static let pollMs: Int32 = 250
-    static let idlePollMs: Int32 = 2_000
-    static let fullRoundEvery = 15
-    /// This capture's quiet wait: `idlePollMs` give or take a tenth, so the captures of one
-    /// process do not all wake at the same instant.
-    private let idleWaitMs = idlePollMs - idlePollMs / 10 + Int32.random(in: 0...(idlePollMs / 5))
+    var stackTrimmed = Date.distantPast
 
     init(capturer: Capturer, logger: Logger) {
         self.capturer = capturer
@@ -89,6 +61,7 @@ final class CaptureLoop {
     }
 
     deinit {
+        if let looked { RestingLooks.shared.remove(looked) }
         archiverThread.stop()
         shipperThread.stop(wait: false)
     }
@@ -96,7 +69,7 @@ final class CaptureLoop {
     /// Ends the current or next wait for a change at once (a stop requested from another thread).
     var waker: WALWatcher.Waker { watcher.waker }
 
-    /// Whether the last round left nothing to follow (the next may wait `idlePollMs`).
+    /// Whether the last round left nothing to follow (see `Rest`).
     var isResting: Bool { rest != .busy }
 
     /// Waits for a change, then captures (up to `throughFrame` when given) and does what is due.
@@ -104,13 +77,10 @@ final class CaptureLoop {
         let resting = rest
         rest = .busy
         let events = watcher.wait(timeoutMs: waitMs(resting))
-        if events == nil, case .quiet(let state, let blocking) = resting, restingRounds < Self.fullRoundEvery, !deadlineDue,
-           unchanged(since: state, blocking: blocking) {
-            restingRounds += 1
-            rest = resting
-            return
+        if let looked {
+            RestingLooks.shared.remove(looked)
+            self.looked = nil
         }
-        restingRounds = 0
         pokeOnControlChange()
         do throws(EngineError) {
             if events == .wal { try coalesce() }
@@ -122,83 +92,12 @@ final class CaptureLoop {
             try switchWhenDue()
             let copied = try capturer.checkpoint()
             rest = copied ? restAfterRound() : .busy
+            if rest == .quiet { lookWhileResting() }
             if resting == .busy, rest != .busy { trimStackWhenResting() }
         } catch {
             guard case .captureStalled = error else { throw error }
             noteStall(error)
         }
-    }
-
-    /// How long the next wait may last: until a flush or the archive timeout is due, and at
-    /// most `pollMs`, or `idleWaitMs` after a quiet round.
-    private func waitMs(_ resting: Rest) -> Int32 {
-        var seconds = Double(resting == .busy ? Self.pollMs : idleWaitMs) / 1000
-        if let since = capturer.unarchivedSince {
-            let due = archiveTimeout - Date().timeIntervalSince(since)
-            // (Overdue: the last round's switch failed, and a busy round tries again.)
-            if due > 0 { seconds = min(seconds, due) }
-        }
-        let ms = Int32((seconds * 1000).rounded(.up))
-        guard let flush = capturer.flushDueInMs(interval: syncInterval) else { return ms }
-        return min(ms, flush)
-    }
-
-    /// Pokes the archiver and the remote shipper when the control file changed since the last
-    /// look: what they have to do is recorded there.
-    private func pokeOnControlChange() {
-        let usn = capturer.database.controlUSN
-        guard usn != controlUSN else { return }
-        controlUSN = usn
-        archiverThread.poke()
-        shipperThread.poke()
-    }
-
-    /// Coming to rest, the capture thread gives back the stack its work grew (a log switch, a
-    /// checkpoint: tens of KiB each, for each of hundreds of captures), once a minute at most.
-    private func trimStackWhenResting() {
-        guard Date().timeIntervalSince(stackTrimmed) >= 60 else { return }
-        stackTrimmed = Date()
-        _ = cairn_trim_stack()
-    }
-
-    /// Whether the archive timeout of the current log has passed (the switch is due).
-    private var deadlineDue: Bool {
-        guard let since = capturer.unarchivedSince else { return false }
-        return Date().timeIntervalSince(since) >= archiveTimeout
-    }
-
-    /// What this round leaves (see `Rest`).
-    private func restAfterRound() -> Rest {
-        guard watcher.isWatched, !eventsMissed, stalledSince == nil, capturer.unsyncedSince == nil else { return .busy }
-        let index = capturer.pins.index
-        guard let state = index.read(), !index.isLocked(.checkpoint),
-              capturer.pins.isCurrent(for: state, captured: capturer.position) else { return .busy }
-        return capturer.checkpointPutOff ? .quietUntil : .quiet(state, blocking: capturer.applicationCheckpoints.blockingExpected())
-    }
-
-    /// Whether nothing changed since a quiet round saw the index in `state`: the same index,
-    /// no checkpoint running, no log switch requested, checkpoints that block writers expected
-    /// as they were (`blocking`; the pin holds copies back or not accordingly), and the same
-    /// control file (see `controlUSN`).
-    private func unchanged(since state: WALIndexState, blocking: Bool) -> Bool {
-        guard !CaptureSignals.switchRequested, watcher.isWatched,
-              capturer.applicationCheckpoints.blockingExpected() == blocking,
-              capturer.database.controlUSN == controlUSN else { return false }
-        let index = capturer.pins.index
-        return index.read() == state && !index.isLocked(.checkpoint)
-    }
-
-    /// A round after a quiet wait that ended with no event captured commits: their writes
-    /// should have ended the wait. Unless the event comes now (the commit landed as the wait
-    /// timed out), inotify misses this database's writes (a file system that does not report
-    /// them): rounds come every `pollMs` from now on.
-    private func noteUnannounced() {
-        if let late = watcher.wait(timeoutMs: 20) {
-            watcher.putBack(late)
-            if late.contains(.wal) { return }
-        }
-        eventsMissed = true
-        logger.warning("capture of \(capturer.database.databasePath) found commits no inotify event announced; it looks for them every \(Self.pollMs) ms from now on")
     }
 
     /// Commits close together are captured in one step: waits `coalesceInterval` after a

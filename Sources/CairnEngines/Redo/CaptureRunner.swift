@@ -4,8 +4,8 @@ import CairnFormats
 import CairnCatalog
 
 /// `cairn archive --follow`: captures each commit as soon as inotify reports a write to
-/// the WAL (and looks at least every 250 ms while it follows something, every 2 s when all
-/// is quiet, see `CaptureLoop`), switches logs by size, by archive timeout and on
+/// the WAL (and looks at least every 250 ms while it follows something; resting, see
+/// `CaptureLoop.Rest`), switches logs by size, by archive timeout and on
 /// request, archives closed logs on a thread of its own, keeps out of the way of the
 /// application's checkpoints, and checkpoints the WAL. On a clean stop it captures and
 /// archives everything committed.
