@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -89,4 +92,22 @@ int cairn_open_unnamed(const char *directory) {
 
 int cairn_set_timer_slack(unsigned long nanoseconds) {
     return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0);
+}
+
+__attribute__((noinline)) long cairn_trim_stack(void) {
+    if (getpid() == (pid_t)syscall(SYS_gettid)) return 0;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return -1;
+    void *base = NULL;
+    size_t size = 0;
+    int r = pthread_attr_getstack(&attr, &base, &size);
+    pthread_attr_destroy(&attr);
+    if (r != 0 || base == NULL) return -1;
+    volatile char here = 0;
+    uintptr_t low = ((uintptr_t)base + 4095) & ~(uintptr_t)4095;
+    uintptr_t top = ((uintptr_t)&here - 16384) & ~(uintptr_t)4095;
+    if ((uintptr_t)&here < (uintptr_t)base || (uintptr_t)&here >= (uintptr_t)base + size) return -1;
+    if (top <= low) return 0;
+    if (madvise((void *)low, top - low, MADV_DONTNEED) != 0) return -1;
+    return (long)(top - low);
 }

@@ -199,9 +199,11 @@ extension RemoteRepositoryTests {
             defer { if follow.isRunning { kill(follow.processIdentifier, SIGKILL) } }
             try #require(Await.capture(of: db))
             faults.set(.silence)
+            // (Counted from here: the shipper is poked when the log closes and may try the
+            // remote before `switch-log` returns.)
+            let before = faults.proxy.requests
             Ledger.write(db, 20, seed: 1)
             _ = Self.cairn(env, "switch-log", db)
-            let before = faults.proxy.requests
             #expect(Await.until(30) { faults.proxy.requests > before }, "the shipper never tried the remote")
             kill(follow.processIdentifier, SIGINT)
             #expect(Await.until(20) { !follow.isRunning }, "archive --follow did not stop while an upload to a silent remote waited")

@@ -56,7 +56,14 @@ import CairnTestSupport
         return UInt64(st.st_ino)
     }
 
+    /// Fails with the reason when this process has no inotify instance (another process of the
+    /// user holding every one of `fs.inotify.max_user_instances`).
+    static func requireInotify() throws {
+        try #require(InotifyHub.shared.descriptor >= 0, "no inotify instance for this process: \(InotifyHub.limits.problems())")
+    }
+
     @Test func manyDatabasesInOneProcessEachSeeTheirOwnWritesThroughOneInstance() throws {
+        try Self.requireInotify()
         let scratch = Scratch()
         let perDirectory = 3
         let count = 300
@@ -104,6 +111,7 @@ import CairnTestSupport
     }
 
     @Test func theWatchGoesWithTheLastSubscriberOfItsDirectory() throws {
+        try Self.requireInotify()
         let scratch = Scratch()
         let dir = scratch.directory(0)
         let inode = Self.inode(dir)
@@ -125,6 +133,7 @@ import CairnTestSupport
     }
 
     @Test func aDeletedDirectoryIsReportedAndWatchedAgainOnceMadeAgain() throws {
+        try Self.requireInotify()
         let scratch = Scratch()
         let dir = scratch.directory(0)
         let path = dir + "/app.db"
@@ -159,6 +168,7 @@ import CairnTestSupport
     }
 
     @Test func limitsAreReadAndTheAdviceNamesTheSysctl() throws {
+        try Self.requireInotify()
         let scratch = Scratch()
         let watcher = WALWatcher(databasePath: scratch.directory(0) + "/app.db")
         let limits = InotifyHub.limits

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import shutil
 import signal
@@ -121,6 +122,63 @@ def inotify_instances(pid: int) -> int:
     return n
 
 
+def smaps_summary(pid: int) -> str:
+    """Resident KiB by kind of mapping: thread stacks (8 MiB anonymous mappings with a guard
+    page), other anonymous memory (heap, malloc arenas), files (the executable, libraries)."""
+    kinds: dict[str, list[int]] = {}
+    name, size = "", 0
+    for line in open(f"/proc/{pid}/smaps"):
+        m = re.match(r"^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$", line)
+        if m:
+            name = m.group(1).strip()
+            lo, hi = line.split()[0].split("-")
+            size = (int(hi, 16) - int(lo, 16)) // 1024
+            continue
+        if line.startswith("Rss:"):
+            rss = int(line.split()[1])
+            if name.startswith("/"):
+                kind = "files"
+            elif name in ("[heap]",):
+                kind = "heap"
+            elif name == "" and size in (8192, 8188, 8184):
+                kind = "stacks (8 MiB)"
+            elif name == "" and size >= 65536 - 8 and size <= 65536:
+                kind = "malloc arenas (64 MiB)"
+            elif name == "":
+                kind = "other anonymous"
+            else:
+                kind = name
+            kinds.setdefault(kind, []).append(rss)
+    lines = [f"  {k:28} {sum(v):8} KiB in {len(v)} mappings" for k, v in sorted(kinds.items(), key=lambda kv: -sum(kv[1]))]
+    return "\n".join(lines) + "\n" + stacks_by_thread(pid)
+
+
+def stacks_by_thread(pid: int) -> str:
+    """Resident KiB of the stacks of blocked threads, by thread name (the stack pointer in
+    /proc/PID/task/TID/syscall locates each thread's stack mapping)."""
+    maps = []
+    lo = hi = 0
+    for line in open(f"/proc/{pid}/smaps"):
+        m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) ", line)
+        if m:
+            lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+        elif line.startswith("Rss:"):
+            maps.append((lo, hi, int(line.split()[1])))
+    groups: dict[str, list[int]] = {}
+    for t in tasks(pid):
+        try:
+            comm = open(f"/proc/{pid}/task/{t}/comm").read().strip()
+            fields = open(f"/proc/{pid}/task/{t}/syscall").read().split()
+        except OSError:
+            continue
+        if len(fields) < 3 or fields[0] == "running":
+            continue
+        sp = int(fields[-2], 16)
+        rss = next((r for a, b, r in maps if a <= sp < b), 0)
+        groups.setdefault(comm, []).append(rss)
+    return "\n".join(f"  stack of {k:19} {sum(v) // max(1, len(v)):6} KiB each, {len(v)} threads" for k, v in sorted(groups.items(), key=lambda kv: -sum(kv[1])))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cairn", default=".build/release/cairn")
@@ -131,6 +189,7 @@ def main() -> None:
     ap.add_argument("--work", help="directory for the databases (default: a new temporary one, removed)")
     ap.add_argument("--perf", action="store_true", help="also `perf record -g` the measured window and print the top symbols")
     ap.add_argument("--json", help="write the numbers here")
+    ap.add_argument("--smaps", action="store_true", help="also print where the resident memory is (/proc/PID/smaps by kind of mapping)")
     args = ap.parse_args()
 
     cairn = str(Path(args.cairn).resolve())
@@ -181,6 +240,8 @@ def main() -> None:
             "threads": status(pid, "Threads"),
             "inotify_instances": inotify_instances(pid),
         }
+        if args.smaps:
+            print(smaps_summary(pid))
         proc.send_signal(signal.SIGINT)
         try:
             proc.wait(timeout=120)
@@ -191,7 +252,7 @@ def main() -> None:
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
         if perf:
-            r = subprocess.run(["perf", "report", "-i", str(work / "perf.data"), "--stdio", "--no-children", "--sort", "symbol", "--percent-limit", "1"],
+            r = subprocess.run(["perf", "report", "-i", str(work / "perf.data"), "--stdio", "--no-children", "--sort", "dso,symbol", "-g", "none", "--percent-limit", "0.7"],
                                capture_output=True, text=True)
             print("\n".join(line for line in r.stdout.splitlines() if line and not line.startswith("#"))[:6000])
     finally:

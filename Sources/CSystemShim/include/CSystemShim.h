@@ -42,6 +42,13 @@ int cairn_open_unnamed(const char *directory);
 /// its sleeps and poll timeouts may end (50 µs by default). Returns 0 or -1.
 int cairn_set_timer_slack(unsigned long nanoseconds);
 
+/// Gives the pages of the calling thread's stack below its current depth back to the system
+/// (madvise MADV_DONTNEED; they read as zeros when the stack grows into them again), keeping
+/// 16 KiB below the caller's frame. For a thread about to sleep long after deep work: its stack
+/// would otherwise stay resident at its deepest. Not for the main thread (returns 0). Returns
+/// the bytes given back, or -1.
+long cairn_trim_stack(void);
+
 #include <spawn.h>
 /// Adds "close every descriptor from `lowest` on" to spawn file actions (glibc's
 /// posix_spawn_file_actions_addclosefrom_np), so a child gets only the descriptors it is given.

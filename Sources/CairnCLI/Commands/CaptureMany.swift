@@ -18,11 +18,17 @@ struct CaptureMany: ParsableCommand {
 
     func run() throws {
         CaptureSignals.install()
+        // What the agent will say at its start: the inotify limits that stand in the way.
+        let directories = Set(databases.map { FileSystem.parent(of: FileSystem.resolved($0)) }).count
+        for line in InotifyLimits.current(creatingHub: true).problems(directories: directories) {
+            try? FileHandle.standardError.write(contentsOf: Data("warning: \(line)\n".utf8))
+        }
         let failures = Mutex(0)
         let group = DispatchGroup()
         for path in databases {
             group.enter()
             let thread = Thread {
+                Thread.current.name = "cairn capture"
                 defer { group.leave() }
                 do throws(EngineError) {
                     let runner = CaptureRunner(database: try Catalog.open(database: path), logger: Logger(label: "cairn"))

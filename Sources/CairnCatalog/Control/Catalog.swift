@@ -42,6 +42,9 @@ package final class Catalog: Sendable {
     /// The control file as its newest valid copy holds it.
     package var control: ControlFile { store.withLock { s in s.refresh(); return s.content } }
     package var dbid: UInt64 { control.dbidValue }
+    /// The update sequence number of the control file's newest copy: it changes with every
+    /// change of the control file, by any process (looking costs a `stat` of each copy).
+    package var controlUSN: UInt64 { store.withLock { s in s.refresh(); return s.usn } }
 
     /// Applies `change` to the newest control file and writes every copy, holding the
     /// control-file lock throughout (serialised between threads and processes); returns what

@@ -55,6 +55,13 @@ struct ApplicationCheckpoints {
         return now.timeIntervalSince(lastBlocking) < Self.maximumWindow
     }
 
+    /// When `blockingExpected` turns false (nil: it is false now).
+    func blockingExpectedUntil(now: Date = Date()) -> Date? {
+        guard let lastBlocking else { return nil }
+        let until = lastBlocking.addingTimeInterval(Self.maximumWindow)
+        return until > now ? until : nil
+    }
+
     /// How long after a checkpoint another is expected: twice the interval between the last
     /// two, at least 10 s, at most 2 min.
     private static func window(_ interval: TimeInterval) -> TimeInterval {

@@ -48,6 +48,11 @@ package final class Archiver: Sendable {
         return retries.withLock { retryAt in archivePending(force: force, retryAt: &retryAt) }
     }
 
+    /// How long until the next failed copy may be tried again; nil when none waits.
+    package func nextRetry() -> TimeInterval? {
+        retries.withLock { $0.values.min().map { max(0.05, $0.timeIntervalSinceNow) } }
+    }
+
     private func archivePending(force: Bool, retryAt: inout [String: Date]) -> Int {
         var copies = 0
         let control = database.control
@@ -56,17 +61,27 @@ package final class Archiver: Sendable {
         // asynchronous remotes are filled by the remote shipper.
         let asynchronous = Set(control.asyncArchiveDestinations)
         func due(_ d: LogRecord.DestinationState) -> Bool { (d.state == .pending || d.state == .failed) && !asynchronous.contains(d.destination) }
+        func key(_ log: LogRecord, _ d: LogRecord.DestinationState) -> String { "\(log.incarnation)/\(log.sequence)/\(d.destination)" }
+        let now = Date()
+        // Retries are kept for copies still due only (a log archived elsewhere meanwhile, or
+        // whose group was reused, is not tried again).
+        let stillDue = Set(logs.flatMap { log in log.destinations.filter(due).map { key(log, $0) } })
+        retryAt = retryAt.filter { stillDue.contains($0.key) }
         for log in logs where log.destinations.contains(where: due) {
             if interruption.isRequested { break }
+            // Copies waiting for their retry are not looked at (nor the log's source read).
+            let ready = log.destinations.filter { d in due(d) && (force || retryAt[key(log, d)].map { $0 <= now } ?? true) }
+            if ready.isEmpty { continue }
             let source: String
             do throws(EngineError) { source = try onlineSource(log) } catch {
+                // No retry: the source is gone (a group reused once the required copies existed).
+                for d in log.destinations { retryAt[key(log, d)] = nil }
                 if log.status == .archived { continue } // the group was reused; the required copies exist
                 logger.error("cannot archive log sequence \(log.sequence): \(error.description)")
                 continue
             }
-            for dest in log.destinations where due(dest) {
-                let key = "\(log.incarnation)/\(log.sequence)/\(dest.destination)"
-                if !force, let t = retryAt[key], t > Date() { continue }
+            for dest in ready {
+                let retryKey = key(log, dest)
                 let d = Self.destination(dest.destination)
                 var outcome: LogRecord.DestinationState.State = .archived
                 var message: String?
@@ -75,7 +90,7 @@ package final class Archiver: Sendable {
                     try d.put(localPath: source, as: log.fileName)
                     try d.verify(log.fileName, bytes: log.bytes, xxh3: log.xxh3)
                     copies += 1
-                    retryAt[key] = nil
+                    retryAt[retryKey] = nil
                 } catch {
                     outcome = .failed
                     message = error.description
@@ -83,7 +98,7 @@ package final class Archiver: Sendable {
                     var delay = min(60.0, pow(2.0, Double(min(attempts, 6))))
                     // A full recovery area is rechecked often: raising the limit resumes archiving.
                     if case .recoveryAreaFull = error { delay = 1 }
-                    retryAt[key] = Date().addingTimeInterval(delay)
+                    retryAt[retryKey] = Date().addingTimeInterval(delay)
                     logger.warning("archiving log sequence \(log.sequence) to \(dest.destination) failed (attempt \(attempts), retry in \(Int(delay)) s): \(error.description)")
                 }
                 do throws(EngineError) {

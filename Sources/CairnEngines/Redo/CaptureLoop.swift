@@ -12,49 +12,88 @@ import CairnCatalog
 final class CaptureLoop {
     let capturer: Capturer
     let archiver: Archiver
-    private let archiverThread: PeriodicPass
+    let archiverThread: PeriodicPass
     /// Fills the remote repositories behind archiving (no request while nothing is due).
-    private let shipperThread: PeriodicPass
-    private let watcher: WALWatcher
+    let shipperThread: PeriodicPass
+    let watcher: WALWatcher
     let logger: Logger
     var say: (String) -> Void = { _ in }
     /// Group commit: captured records are made durable at most this long after capture.
     var syncInterval: TimeInterval = 0.02
     /// Commits arriving within this time are captured in one step.
     var coalesceInterval: TimeInterval = 0.004
-    private var stalledSince: Date?
+    var stalledSince: Date?
     /// How long after the database file was last written a checkpoint is followed.
     static let checkpointFollowSeconds: TimeInterval = 1
+    /// The archive timeout as of the last round (the control file is read there).
+    var archiveTimeout: TimeInterval
+    /// What the last round left (see `Rest`).
+    var rest = Rest.busy
+    /// This capture's entry in `RestingLooks` while it rests.
+    var looked: Int?
+    /// A round found commits no event had announced: rounds then come every `pollMs`.
+    var eventsMissed = false
+    /// The control file's update sequence number as the last round saw it: when it changes
+    /// (a log closed or archived, a backup recorded, a destination or remote configured, by
+    /// any process) the archiver and the remote shipper are poked, as they do not poll.
+    var controlUSN: UInt64?
+    /// When this thread's stack was last given back (see `trimStackWhenResting`).
+    var stackTrimmed = Date.distantPast
 
     init(capturer: Capturer, logger: Logger) {
         self.capturer = capturer
         self.logger = logger
         archiver = Archiver(database: capturer.database, logger: logger)
-        archiverThread = PeriodicPass(interval: 0.5) { [archiver] in archiver.archivePending() }
         let shipper = RemoteShipper(database: capturer.database, logger: logger)
-        shipperThread = PeriodicPass(interval: 1) { if shipper.hasPending() { shipper.shipPending() } }
+        shipperThread = PeriodicPass(name: "cairn shipper") {
+            if shipper.hasPending() { shipper.shipPending() }
+            return shipper.nextRetry()
+        }
+        archiverThread = PeriodicPass(name: "cairn archiver") { [archiver, shipperThread] in
+            if archiver.archivePending() > 0 { shipperThread.poke() }
+            return archiver.nextRetry()
+        }
         watcher = WALWatcher(databasePath: capturer.database.databasePath)
+        archiveTimeout = capturer.database.control.redo.archiveTimeoutSeconds
         archiverThread.start()
         shipperThread.start()
         capturer.applicationCheckpoints.begin()
     }
 
     deinit {
+        if let looked { RestingLooks.shared.remove(looked) }
         archiverThread.stop()
         shipperThread.stop(wait: false)
     }
 
+    /// Ends the current or next wait for a change at once (a stop requested from another thread).
+    var waker: WALWatcher.Waker { watcher.waker }
+
+    /// Whether the last round left nothing to follow (see `Rest`).
+    var isResting: Bool { rest != .busy }
+
     /// Waits for a change, then captures (up to `throughFrame` when given) and does what is due.
     func round(throughFrame: () -> UInt32? = { nil }) throws(EngineError) {
-        let events = watcher.wait(timeoutMs: capturer.flushDueInMs(interval: syncInterval) ?? 250) ?? .none
+        let resting = rest
+        rest = .busy
+        let events = watcher.wait(timeoutMs: waitMs(resting))
+        if let looked {
+            RestingLooks.shared.remove(looked)
+            self.looked = nil
+        }
+        pokeOnControlChange()
         do throws(EngineError) {
             if events == .wal { try coalesce() }
-            try capturer.step(sync: false, throughFrame: throughFrame())
+            let captured = try capturer.step(sync: false, throughFrame: throughFrame())
+            if captured > 0, events == nil, resting != .busy { noteUnannounced() }
             try keepPinsCurrent(throughFrame: throughFrame)
             if capturer.flushDueInMs(interval: syncInterval) == 0 { try capturer.flush() }
             if stalledSince != nil { say("capture resumed"); stalledSince = nil }
             try switchWhenDue()
-            try capturer.checkpoint()
+            let copied = try capturer.checkpoint()
+            rest = copied ? restAfterRound() : .busy
+            if rest == .quiet { lookWhileResting() }
+            if resting == .busy, rest != .busy { trimStackWhenResting() }
         } catch {
             guard case .captureStalled = error else { throw error }
             noteStall(error)
@@ -179,14 +218,22 @@ final class CaptureLoop {
     /// archive timeout; wakes the archiver when a log waits.
     private func switchWhenDue() throws(EngineError) {
         let c = capturer.database.control
+        archiveTimeout = c.redo.archiveTimeoutSeconds
         if CaptureSignals.takeSwitchLog() {
             try capturer.switchLog()
-            archiverThread.poke()
-        } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= c.redo.archiveTimeoutSeconds {
+            logClosed()
+        } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= archiveTimeout {
             try capturer.switchLog()
+            logClosed()
+        } else if c.redo.groups.contains(where: { $0.status == .active }) {
             archiverThread.poke()
         }
-        if capturer.database.control.redo.groups.contains(where: { $0.status == .active }) { archiverThread.poke() }
+    }
+
+    /// A log was closed: the archiver copies it now, the remote shipper sends it.
+    private func logClosed() {
+        archiverThread.poke()
+        shipperThread.poke()
     }
 
     /// Every online log group waits for archiving: archive here and now (not only on the
@@ -246,60 +293,5 @@ final class CaptureLoop {
     func archiveAfterVanishing() {
         archiverThread.stop()
         archiver.archivePending(force: true)
-    }
-}
-
-/// Runs a pass (the archiver's, the remote shipper's) on its own thread: every `interval`
-/// seconds, or at once when poked.
-final class PeriodicPass: Sendable {
-    private let interval: TimeInterval
-    private let pass: @Sendable () -> Void
-    private let wake = DispatchSemaphore(value: 0)
-    private let done = DispatchSemaphore(value: 0)
-    private let state = Mutex(State())
-
-    private struct State {
-        /// A thread was started and not stopped since.
-        var running = false
-        /// Raised by every start: a thread ends once it is not the newest (after a stop that
-        /// did not wait for it, another may have been started).
-        var generation = 0
-    }
-
-    init(interval: TimeInterval, _ pass: @escaping @Sendable () -> Void) {
-        self.interval = interval
-        self.pass = pass
-    }
-
-    func start() {
-        let generation = state.withLock { state -> Int? in
-            guard !state.running else { return nil }
-            state.running = true
-            state.generation += 1
-            return state.generation
-        }
-        guard let generation else { return }
-        Thread.detachNewThread { [self] in
-            func current() -> Bool { state.withLock { $0.running && $0.generation == generation } }
-            while current() {
-                pass()
-                _ = wake.wait(timeout: .now() + interval)
-            }
-            done.signal()
-        }
-    }
-
-    func poke() { wake.signal() }
-
-    /// Ends the thread after its pass; `wait` waits for that pass to end.
-    func stop(wait: Bool = true) {
-        let stops = state.withLock { state -> Bool in
-            guard state.running else { return false }
-            state.running = false
-            return true
-        }
-        guard stops else { return }
-        wake.signal()
-        if wait { done.wait() }
     }
 }

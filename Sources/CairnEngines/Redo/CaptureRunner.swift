@@ -4,7 +4,8 @@ import CairnFormats
 import CairnCatalog
 
 /// `cairn archive --follow`: captures each commit as soon as inotify reports a write to
-/// the WAL (and at least every 250 ms), switches logs by size, by archive timeout and on
+/// the WAL (and looks at least every 250 ms while it follows something; resting, see
+/// `CaptureLoop.Rest`), switches logs by size, by archive timeout and on
 /// request, archives closed logs on a thread of its own, keeps out of the way of the
 /// application's checkpoints, and checkpoints the WAL. On a clean stop it captures and
 /// archives everything committed.
@@ -48,6 +49,14 @@ package final class CaptureRunner {
         loop.say = say
         loop.syncInterval = syncInterval
         loop.coalesceInterval = coalesceInterval
+        // A request from another thread ends the round's wait at once (signals do, through
+        // `InotifyHub`): an idle round may otherwise wait up to `CaptureLoop.idlePollMs`.
+        let waker = loop.waker
+        let observers = [stopRequest.observe { waker.wake() }, yieldRequest.observe { waker.wake() }]
+        defer {
+            stopRequest.removeObserver(observers[0])
+            yieldRequest.removeObserver(observers[1])
+        }
         do throws(EngineError) {
             try start(capturer, loop: loop)
             onRound?(capturer)

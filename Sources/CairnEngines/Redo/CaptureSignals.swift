@@ -47,6 +47,9 @@ package enum CaptureSignals {
     /// Whether a worker was asked to make way for a new guardian.
     static var yieldSignalled: Bool { installed && yield.load(ordering: .acquiring) }
 
+    /// Whether a SIGUSR1 (switch the log) waits, without taking it.
+    static var switchRequested: Bool { installed && switchLog.load(ordering: .acquiring) }
+
     /// Takes a pending SIGUSR1 (switch the log), if any.
     static func takeSwitchLog() -> Bool {
         installed && switchLog.exchange(false, ordering: .acquiringAndReleasing)

@@ -16,6 +16,7 @@ extension Capturer {
     /// Returns false when the WAL could not be fully copied (it runs again at the next step).
     @discardableResult
     package func checkpoint(force: Bool = false) throws(EngineError) -> Bool {
+        checkpointPutOff = false
         let target = max(database.control.redo.walTargetBytes, 1)
         let walBytes = UInt64(position.frame) * UInt64(map.pageSize + WALFile.frameHeaderSize)
         if !force && walBytes < target { return true }
@@ -27,7 +28,10 @@ extension Capturer {
         // (a checkpoint the application runs right after a commit then finds the write lock
         // taken, not the checkpoint lock, and waits instead of failing).
         let holdingCopies = !applicationCheckpoints.blockingExpected()
-        if !force, !holdingCopies, walBytes < 4 * target, applicationCheckpoints.expected() { return true }
+        if !force, !holdingCopies, walBytes < 4 * target, applicationCheckpoints.expected() {
+            checkpointPutOff = true
+            return true
+        }
         try step()
         // Another checkpoint runs (the application's): it may need this pin to move, which this
         // thread would not do while it waited for locks the other holds. Try at the next round.

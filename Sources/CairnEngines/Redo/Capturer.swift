@@ -53,6 +53,9 @@ package final class Capturer {
     /// open), and whether one is running.
     let checkpointer: SQLiteConnection
     var ownCheckpointRunning = false
+    /// The last `checkpoint()` put Cairn's own checkpoint off while the application is expected
+    /// to checkpoint (see `ApplicationCheckpoints`): it may become due with time alone.
+    var checkpointPutOff = false
     /// The WAL index as the last step saw it, and the application's own checkpoints.
     var lastSeenIndex: WALIndexState?
     var applicationCheckpoints = ApplicationCheckpoints()

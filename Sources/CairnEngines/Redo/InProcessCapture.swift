@@ -32,6 +32,8 @@ package final class InProcessCapture: Sendable {
     /// The capturer's SCN as of its last round, for other threads (the capturer itself
     /// belongs to the capture thread).
     private let capturedScn = Atomic<UInt64>(0)
+    /// Ends the capture thread's wait for a change (at `stop()`).
+    private let waker: WALWatcher.Waker
     let logger: Logger
 
     /// Starts capturing `database`, whose application writes through `writer`: the WAL hook
@@ -66,6 +68,8 @@ package final class InProcessCapture: Sendable {
         self.databasePath = database.databasePath
         self.routesLocks = routesLocks
         self.logger = logger
+        let loop = CaptureLoop(capturer: capturer, logger: logger)
+        waker = loop.waker
         let context = Unmanaged.passUnretained(self).toOpaque()
         _ = try writer.onWriter { (conn: OpaquePointer) throws(EngineError) in
             sqlite3_wal_hook(conn, { ctx, _, _, frames in
@@ -75,7 +79,6 @@ package final class InProcessCapture: Sendable {
                 return SQLITE_OK
             }, context)
         }
-        let loop = CaptureLoop(capturer: capturer, logger: logger)
         let started = JoinableThread(name: "cairn in-process capture", moving: loop) { [self] loop in
             run(loop)
             return loop
@@ -110,6 +113,7 @@ package final class InProcessCapture: Sendable {
     /// Once; a later call does nothing.
     package func stop() throws(EngineError) {
         stopping.store(true, ordering: .releasing)
+        waker.wake()
         guard let running = thread.withLock({ $0.take() }) else { return }
         let loop = running.join()
         // Without the hook SQLite checkpoints by itself again, as it did before (its default).

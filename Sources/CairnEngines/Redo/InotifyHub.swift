@@ -1,3 +1,4 @@
+import CSystemShim
 import Foundation
 import Synchronization
 
@@ -63,17 +64,16 @@ package final class InotifyHub: Sendable {
         descriptor = fd
         initError = fd < 0 ? errno : 0
         var ends: [Int32] = [-1, -1]
-        if pipe(&ends) == 0 {
-            for e in ends {
-                _ = fcntl(e, F_SETFL, fcntl(e, F_GETFL) | O_NONBLOCK)
-                _ = fcntl(e, F_SETFD, FD_CLOEXEC)
-            }
+        if cairn_pipe_cloexec(&ends) == 0 {
+            for e in ends { _ = fcntl(e, F_SETFL, fcntl(e, F_GETFL) | O_NONBLOCK) }
         }
         (wakeReader, wakeWriter) = (ends[0], ends[1])
         Self.signalWakeDescriptor.store(wakeWriter, ordering: .releasing)
         Self.created.store(true, ordering: .releasing)
-        let thread = Thread { [self] in readEvents() }
-        thread.name = "cairn inotify"
+        let thread = Thread { [self] in
+            Thread.current.name = "cairn inotify"
+            readEvents()
+        }
         thread.stackSize = 1 << 18
         thread.start()
     }

@@ -58,15 +58,23 @@ package final class RemoteShipper: Sendable {
                     record(remote.url) { r in r.lastError = error.description; r.lastErrorAt = Date() }
                 }
             }
+            let urls = Set(database.control.remoteRepositories.map(\.url))
+            retryAt = retryAt.filter { urls.contains($0.key) }
             database.recordObjectRequests()
             return report
         }
+    }
+
+    /// How long until a failed remote may be tried again; nil when none waits.
+    package func nextRetry() -> TimeInterval? {
+        retries.withLock { $0.values.map(\.at).min().map { max(0.05, $0.timeIntervalSinceNow) } }
     }
 
     /// True when some remote has something to store or remove (looked up in the control
     /// file and the catalog copy only: no request).
     package func hasPending() -> Bool {
         let c = database.control
+        guard !c.remoteRepositories.isEmpty else { return false }
         let catalog = catalogHash()
         return c.remoteRepositories.contains { !due(for: $0, in: c, catalog: catalog).isEmpty }
     }
