@@ -45,7 +45,7 @@ extension CaptureLoop {
             seconds = min(seconds, max(0, until.timeIntervalSinceNow))
         }
         if let since = capturer.unarchivedSince {
-            let due = archiveTimeout - Date().timeIntervalSince(since)
+            let due = switchAfter - Date().timeIntervalSince(since)
             // (Overdue: the last round's switch failed, and a busy round tries again.)
             if due > 0 { seconds = min(seconds, due) }
         }

@@ -27,6 +27,14 @@ final class CaptureLoop {
     static let checkpointFollowSeconds: TimeInterval = 1
     /// The archive timeout as of the last round (the control file is read there).
     var archiveTimeout: TimeInterval
+    /// The fraction of the archive timeout after which this log is switched, drawn anew for
+    /// each log between 0.8 and 1: databases written together (an agent's, started at once)
+    /// would otherwise switch at the same instant every time, each switch's fsyncs queued
+    /// behind all the others' (at 50 databases, every capture stood still for a second).
+    var switchSpread = CaptureLoop.drawSwitchSpread()
+    /// How long after its first record the current log is switched.
+    var switchAfter: TimeInterval { archiveTimeout * switchSpread }
+    static func drawSwitchSpread() -> Double { Double.random(in: 0.8...1) }
     /// What the last round left (see `Rest`).
     var rest = Rest.busy
     /// This capture's entry in `RestingLooks` while it rests.
@@ -222,8 +230,9 @@ final class CaptureLoop {
         if CaptureSignals.takeSwitchLog() {
             try capturer.switchLog()
             logClosed()
-        } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= archiveTimeout {
+        } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= switchAfter {
             try capturer.switchLog()
+            switchSpread = Self.drawSwitchSpread()
             logClosed()
         } else if c.redo.groups.contains(where: { $0.status == .active }) {
             archiverThread.poke()
