@@ -24,3 +24,7 @@ static int cairn_busy_poll_handler(void *context, int count) {
 int cairn_sqlite_busy_poll(sqlite3 *db, cairn_busy_wait *wait) {
     return sqlite3_busy_handler(db, cairn_busy_poll_handler, wait);
 }
+
+int cairn_sqlite_no_page_cache_preallocation(void) {
+    return sqlite3_config(SQLITE_CONFIG_PAGECACHE, (void *)0, 0, 0);
+}

@@ -6,6 +6,10 @@
 /// sqlite3_db_config is variadic and cannot be called from Swift; these wrap the options Cairn uses.
 /// Stops this connection from checkpointing the WAL when it closes (Cairn decides when checkpoints run).
 int cairn_sqlite_disable_checkpoint_on_close(sqlite3 *db);
+/// Each connection allocates page-cache lines one at a time instead of 20 at once (SQLite's
+/// default preallocation, ~80 KiB per connection). Only before SQLite is initialized in the
+/// process: returns SQLITE_MISUSE afterwards.
+int cairn_sqlite_no_page_cache_preallocation(void);
 
 /// SQLITE_TRANSIENT as a function, since the macro does not import into Swift.
 sqlite3_destructor_type cairn_sqlite_transient(void);

@@ -33,16 +33,18 @@ enum AgentMetrics {
         "cairn_remote_errors_total": "Requests to the remote object storage that failed.",
     ]
 
-    /// Sets every series of `snapshot` in `table`.
-    static func record(_ snapshot: AgentSnapshot, into table: inout MetricSeriesTable) {
-        table.gauge("cairn_agent_start_time_seconds", [], snapshot.startedAt.timeIntervalSince1970)
-        table.gauge("cairn_agent_databases", [], Double(snapshot.databases.count))
-        table.gauge("cairn_agent_problems", [], Double(snapshot.problems.count))
+    /// Sets every series of `snapshot` in `scopes`: the agent's, each database's, each remote's.
+    static func record(_ snapshot: AgentSnapshot, into scopes: inout MetricScopes) {
+        scopes.record("agent") { table in
+            table.gauge("cairn_agent_start_time_seconds", [], snapshot.startedAt.timeIntervalSince1970)
+            table.gauge("cairn_agent_databases", [], Double(snapshot.databases.count))
+            table.gauge("cairn_agent_problems", [], Double(snapshot.problems.count))
+        }
         for database in snapshot.databases {
-            record(database, now: snapshot.takenAt, into: &table)
+            scopes.record("database \(database.path)") { record(database, now: snapshot.takenAt, into: &$0) }
         }
         for traffic in snapshot.remoteTraffic {
-            record(traffic, into: &table)
+            scopes.record("remote \(traffic.remote)") { record(traffic, into: &$0) }
         }
     }
 

@@ -50,6 +50,7 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
     }
 
     private func serve() async throws {
+        if !ManyDatabasesMemory.apply() { logger.debug("SQLite was in use before the agent started: its connections preallocate their page caches") }
         let signals = AgentSignals(onReload: { [self] in requestReload() })
         defer { signals.cancel() }
         for p in state.withLock({ $0.configurationProblems }) { logger.error("\(p)") }
@@ -65,9 +66,13 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
     }
 
     private func loop() async {
-        var lastScan = Date()
+        var lastScan = Date(), lastRefresh = Date.distantPast
         while !stopping.load(ordering: .acquiring) && !Task.isCancelled {
             if reloadRequested.exchange(false, ordering: .acquiringAndReleasing) { reload() }
+            if Date().timeIntervalSince(lastRefresh) >= 1 {
+                builder.refresh(state.withLock { Array($0.targets.values) }, now: Date())
+                lastRefresh = Date()
+            }
             if Date().timeIntervalSince(lastScan) >= 2 {
                 reconcile()
                 await startNewChains()

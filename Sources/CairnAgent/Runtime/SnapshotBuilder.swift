@@ -8,12 +8,23 @@ import CairnEngines
 /// Builds each database's part of a snapshot. What changes only with the control file (the
 /// recovery window, remotes, the recovery area, findings) is computed again only when the
 /// control file changed; capture progress and lag are read every time.
+///
+/// The agent's loop calls `refresh` every second, which works that part out again for each
+/// database whose control file changed; a snapshot uses the part as of the last check when it
+/// is at most `freshFor` old (at most that stale: capture progress is always current), so a
+/// request never reads and works through the control files of every database written since
+/// the last request (50 written databases: 200 ms, most of it decoding control files and
+/// reading open logs), and waits for that only when the loop has fallen behind.
 final class SnapshotBuilder: Sendable {
     private struct Cached {
         /// The control file it was worked out from (compared whole: its times have whole seconds).
         let control: ControlFile
         let part: DatabaseSnapshot
+        /// When the control file was last found unchanged, or the part worked out.
+        var checkedAt: Date
     }
+
+    static let freshFor: TimeInterval = 2
 
     private let cache = Mutex<[String: Cached]>([:])
     /// Each database's catalog, opened once (it reads its control file again only when it changed).
@@ -56,15 +67,30 @@ final class SnapshotBuilder: Sendable {
         return c
     }
 
-    private func fill(_ s: inout DatabaseSnapshot, from catalog: Catalog, now: Date) {
-        let c = catalog.control
-        let part: DatabaseSnapshot
-        if let cached = cache.withLock({ $0[s.path] }), cached.control == c {
-            part = cached.part
-        } else {
-            part = Self.controlPart(catalog, c, path: s.path, now: now)
-            cache.withLock { $0[s.path] = Cached(control: c, part: part) }
+    /// Works out again the control-file part of each of `targets` whose control file changed.
+    func refresh(_ targets: [ProtectedTarget], now: Date) {
+        for t in targets {
+            guard let repository = t.view.repository, let catalog = catalog(t.path, repository: repository) else { continue }
+            _ = controlPart(t.path, catalog, now: now, freshFor: 0)
         }
+    }
+
+    /// The control-file part of `path`: as of the last check when that is at most `freshFor`
+    /// old, otherwise checked (and worked out again when the control file changed).
+    private func controlPart(_ path: String, _ catalog: Catalog, now: Date, freshFor: TimeInterval) -> DatabaseSnapshot {
+        if let cached = cache.withLock({ $0[path] }), now.timeIntervalSince(cached.checkedAt) < freshFor { return cached.part }
+        let c = catalog.control
+        if let cached = cache.withLock({ $0[path] }), cached.control == c {
+            cache.withLock { $0[path]?.checkedAt = max(cached.checkedAt, now) }
+            return cached.part
+        }
+        let part = Self.controlPart(catalog, c, path: path, now: now)
+        cache.withLock { $0[path] = Cached(control: c, part: part, checkedAt: now) }
+        return part
+    }
+
+    private func fill(_ s: inout DatabaseSnapshot, from catalog: Catalog, now: Date) {
+        let part = controlPart(s.path, catalog, now: now, freshFor: Self.freshFor)
         s.incarnation = part.incarnation
         s.capturedScn = part.capturedScn
         s.archivedScn = part.archivedScn

@@ -31,6 +31,15 @@ package final class SQLiteConnection {
         _ = cairn_sqlite_disable_checkpoint_on_close(handle)
     }
 
+    /// For a process of Cairn's own that keeps connections to many databases (the agent: two
+    /// per database, which only hold locks and checkpoint): SQLite then allocates each
+    /// connection's page cache line by line instead of preallocating ~80 KiB (at 500
+    /// databases, 80 MiB resident for nothing). Process-wide, so never done for an application
+    /// that embeds Cairn; it must come before the process's first use of SQLite (false after).
+    package static func skipPageCachePreallocation() -> Bool {
+        cairn_sqlite_no_page_cache_preallocation() == SQLITE_OK
+    }
+
     deinit {
         sqlite3_close_v2(db)
         busyWait.deallocate()
