@@ -150,7 +150,7 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
 
     /// A level-0 backup for each database with a gap after its newest one (see `needsNewChain`).
     private func startNewChains() async {
-        for t in state.withLock({ Array($0.targets.values) }) where t.phase == .capturing && t.needsNewChain {
+        for t in state.withLock({ Array($0.targets.values) }) where t.phase == .capturing && t.mayNeedNewChain() && t.needsNewChain {
             if await runner.enqueue(.firstBackup, for: t, scheduledAt: nil) {
                 logger.warning("\(t.path) has a gap after its newest level-0 backup (written while nothing captured it): taking a level-0 backup to start a new chain")
             }
@@ -160,10 +160,9 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
     private func takeDue(now: Date) -> [(ProtectedTarget, [JobPlanner.Due])] {
         state.withLock { s in
             s.planners.keys.compactMap { path -> (ProtectedTarget, [JobPlanner.Due])? in
-                guard let t = s.targets[path], var p = s.planners[path] else { return nil }
-                let due = p.takeDue(at: now)
-                s.planners[path] = p
-                return due.isEmpty ? nil : (t, due)
+                // In place: a planner copied out and back would copy its tables, every 250 ms.
+                guard let t = s.targets[path], let due = s.planners[path]?.takeDue(at: now), !due.isEmpty else { return nil }
+                return (t, due)
             }
         }
     }

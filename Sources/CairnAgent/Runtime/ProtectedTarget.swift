@@ -22,6 +22,8 @@ package final class ProtectedTarget: Sendable {
         var dbid: UInt64?
         var repository: String?
         var catalog: Catalog?
+        /// Capture's restart count and state, and the time, when `needsNewChain` was last worked out.
+        var chainCheck: (restarts: Int, running: Bool, at: Date)?
         var jobs: [JobRecord] = []
         var runs: [String: UInt64] = [:]
         var failures: [String: UInt64] = [:]
@@ -111,6 +113,21 @@ package final class ProtectedTarget: Sendable {
     /// Whether a gap was recorded after the newest level-0 backup (the database was written
     /// while nothing captured it, and its WAL restarted): a restore cannot cross it, so a new
     /// level-0 backup must start a new chain.
+    /// Whether `needsNewChain` is worth working out now: a gap is recorded when capture starts,
+    /// so once capture runs after each (re)start, and otherwise once every `chainCheckInterval` (in
+    /// case another process recorded one). Each call that says yes counts as the check.
+    func mayNeedNewChain(now: Date = Date()) -> Bool {
+        let p = capture.current
+        return state.withLock { s in
+            if let last = s.chainCheck, last.restarts == p.restarts, last.running == p.running,
+               now.timeIntervalSince(last.at) < Self.chainCheckInterval { return false }
+            s.chainCheck = (p.restarts, p.running, now)
+            return true
+        }
+    }
+
+    static let chainCheckInterval: TimeInterval = 30
+
     var needsNewChain: Bool {
         guard let catalog = state.withLock({ $0.catalog }) else { return false }
         let c = catalog.control
