@@ -111,7 +111,3 @@ __attribute__((noinline)) long cairn_trim_stack(void) {
     if (madvise((void *)low, top - low, MADV_DONTNEED) != 0) return -1;
     return (long)(top - low);
 }
-
-int cairn_set_arena_max(int arenas) {
-    return mallopt(M_ARENA_MAX, arenas);
-}

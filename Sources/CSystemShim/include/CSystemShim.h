@@ -48,8 +48,6 @@ int cairn_set_timer_slack(unsigned long nanoseconds);
 /// would otherwise stay resident at its deepest. Not for the main thread (returns 0). Returns
 /// the bytes given back, or -1.
 long cairn_trim_stack(void);
-/// Caps the number of glibc malloc arenas (mallopt M_ARENA_MAX); nonzero on success.
-int cairn_set_arena_max(int arenas);
 
 #include <spawn.h>
 /// Adds "close every descriptor from `lowest` on" to spawn file actions (glibc's

@@ -28,13 +28,13 @@ final class CaptureLoop {
     /// The archive timeout as of the last round (the control file is read there).
     var archiveTimeout: TimeInterval
     /// The fraction of the archive timeout after which this log is switched, drawn anew for
-    /// each log between 0.8 and 1: databases written together (an agent's, started at once)
+    /// each log between 0.5 and 1: databases written together (an agent's, started at once)
     /// would otherwise switch at the same instant every time, each switch's fsyncs queued
     /// behind all the others' (at 50 databases, every capture stood still for a second).
     var switchSpread = CaptureLoop.drawSwitchSpread()
     /// How long after its first record the current log is switched.
     var switchAfter: TimeInterval { archiveTimeout * switchSpread }
-    static func drawSwitchSpread() -> Double { Double.random(in: 0.8...1) }
+    static func drawSwitchSpread() -> Double { Double.random(in: 0.5...1) }
     /// What the last round left (see `Rest`).
     var rest = Rest.busy
     /// This capture's entry in `RestingLooks` while it rests.
@@ -227,11 +227,15 @@ final class CaptureLoop {
     private func switchWhenDue() throws(EngineError) {
         let c = capturer.database.control
         archiveTimeout = c.redo.archiveTimeoutSeconds
+        // The next log is opened with the switch (claimed in the same control-file update), not
+        // at the next commit: that commit, often the first after a quiet spell, would otherwise
+        // wait for the control file's and the new log's fsyncs (with 50 databases starting to
+        // be written at once, for a second).
         if CaptureSignals.takeSwitchLog() {
-            try capturer.switchLog()
+            try capturer.switchLog(openingNext: true)
             logClosed()
         } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= switchAfter {
-            try capturer.switchLog()
+            try capturer.switchLog(openingNext: true)
             switchSpread = Self.drawSwitchSpread()
             logClosed()
         } else if c.redo.groups.contains(where: { $0.status == .active }) {
