@@ -31,6 +31,9 @@ struct Backup: ParsableCommand {
     @Option(name: .customLong("keep-until"), help: "Archival backup, exempt from retention until DATE (YYYY-MM-DD or ISO 8601) or 'forever'.")
     var keepUntil: String?
 
+    @Flag(name: .customLong("pdic-restore"), help: "The backup sets the periodic integrity check has due today (see `cairn report pdic`) are also restored to a scratch file and checked by SQLite's integrity_check, not only read and verified.")
+    var pdicRestore = false
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
@@ -59,6 +62,7 @@ struct Backup: ParsableCommand {
             options.cumulative = cumulative
             options.asCopy = asCopy
             options.tag = tag
+            options.integrityCheckRestores = pdicRestore
             if let keepUntil { (options.keepUntil, options.keepForever) = try ArchivalKeep.parse(keepUntil) }
             options.maxPieceSize = maxPieceSize.bytes
             options.compressionLevel = compression.level

@@ -17,6 +17,7 @@ struct Configure: ParsableCommand {
         cairn configure DB remote remove URL        stop copying there (what is there stays)
         cairn configure DB remote list [--json]     the remotes and how far behind each is
         cairn configure DB remote sync [URL]        copy now what the remotes lack
+        cairn configure DB pdic-time-zone ZONE      days of the periodic integrity check as ZONE has them (e.g. Europe/Berlin), or `system`
         cairn configure DB show [--json]            the current settings
         cairn configure DB encryption enable --key-file FILE | rotate --new-key-file FILE | show
         """)
@@ -45,6 +46,7 @@ struct Configure: ParsableCommand {
         let recoveryAreaLimit: UInt64?
         let warningPercent: Int
         let restorePoints: Int
+        let pdicTimeZone: String
     }
 
     func run() throws {
@@ -65,6 +67,9 @@ struct Configure: ParsableCommand {
                     }
                     try p.setRecoveryAreaLimit(n)
                 }
+            case "pdic-time-zone":
+                guard values.count == 1 else { throw .invalidArgument("Usage: cairn configure DB pdic-time-zone ZONE|system (e.g. Europe/Berlin).") }
+                try p.setIntegrityCheckTimeZone(values[0] == "system" ? nil : values[0])
             case "remote":
                 return try configureRemote(p)
             case "encryption":
@@ -72,15 +77,17 @@ struct Configure: ParsableCommand {
             case "show":
                 guard values.isEmpty else { throw .invalidArgument("`configure DB show` takes no value.") }
             default:
-                throw .invalidArgument("Unknown setting '\(setting)': use retention, recovery-area-size, remote or show (see `cairn configure --help`).")
+                throw .invalidArgument("Unknown setting '\(setting)': use retention, recovery-area-size, pdic-time-zone, remote or show (see `cairn configure --help`).")
             }
             let c = p.control
             let s = Settings(retention: Obsolescence.describe(c.policy.retention), redundancy: c.policy.redundancy,
                              windowDays: c.policy.windowDays, recoveryArea: p.layout.root, recoveryAreaLimit: c.policy.recoveryAreaLimit,
-                             warningPercent: Int(Policy.warningFraction * 100), restorePoints: c.restorePoints.count)
+                             warningPercent: Int(Policy.warningFraction * 100), restorePoints: c.restorePoints.count,
+                             pdicTimeZone: p.integrityCheckSchedule.timeZone.identifier)
             if json { Output.json(s); return }
             print("retention      \(s.retention)")
             print("recovery area  \(s.recoveryArea), limit \(s.recoveryAreaLimit.map(Output.bytes) ?? "unlimited") (warning at \(s.warningPercent) %)")
+            print("pdic days      as \(s.pdicTimeZone) has them")
         }
     }
 

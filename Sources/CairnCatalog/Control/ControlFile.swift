@@ -144,6 +144,8 @@ package struct BackupRecord: Codable, Sendable, Equatable {
     package var status: Status? = nil
     /// Archived-log backups: the logs the set holds.
     package var logs: [LogKey]? = nil
+    /// The last periodic integrity check of the set (nil: never checked).
+    package var integrityCheck: IntegrityCheckOutcome? = nil
 
     package var isDatabaseBackup: Bool { kind != .archivedLogs }
     package var isAvailable: Bool { (status ?? .available) == .available }

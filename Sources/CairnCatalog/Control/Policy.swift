@@ -10,6 +10,9 @@ package struct Policy: Codable, Sendable, Equatable {
     package var windowDays: Double? = nil
     /// Size limit of the recovery area (the repository directory), in bytes; nil: none.
     package var recoveryAreaLimit: UInt64? = nil
+    /// The time zone whose days the periodic integrity check goes by (an IANA name such as
+    /// "Europe/Berlin"); nil: the system's.
+    package var integrityCheckTimeZone: String? = nil
 
     package init() {}
 

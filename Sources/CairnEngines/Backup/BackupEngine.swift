@@ -20,6 +20,11 @@ package struct BackupOptions: Sendable {
     /// Archival backup (`--keep-until DATE|forever`): exempt from retention until then.
     package var keepUntil: Date?
     package var keepForever = false
+    /// The periodic integrity check the backup runs afterwards (see
+    /// `Catalog.runDueIntegrityChecks`): the time it goes by (nil: now), and whether the sets
+    /// it checks are also restored to a scratch file and checked by SQLite (`--pdic-restore`).
+    package var integrityCheckAt: Date?
+    package var integrityCheckRestores = false
     package init() {}
 }
 

@@ -7,9 +7,17 @@ extension Catalog {
     // MARK: - Backup
 
     /// Takes a backup (backup set or image copy; level 0, or level 1 when asked and a base
-    /// exists) and records it once verified.
+    /// exists) and records it once verified; then checks the earlier sets the periodic
+    /// integrity check has due (the new set was just verified as it was written).
     @discardableResult
     package func backup(_ options: BackupOptions = BackupOptions()) throws(EngineError) -> BackupRecord {
+        let record = try takeBackup(options)
+        runDueIntegrityChecks(now: options.integrityCheckAt ?? Date(), restore: options.integrityCheckRestores,
+                              excluding: record.id, monitor: options.monitor)
+        return record
+    }
+
+    private func takeBackup(_ options: BackupOptions) throws(EngineError) -> BackupRecord {
         guard FileSystem.exists(databasePath) else { throw .databaseMissing(path: databasePath) }
         guard (0...1).contains(options.level) else {
             throw .invalidSetting(.backupLevel, value: "\(options.level)", problem: "not a backup level; use 0 (every page) or 1 (pages changed since the last backup).")
