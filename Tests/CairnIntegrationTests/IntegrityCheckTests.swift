@@ -10,12 +10,7 @@ import Testing
 /// the set and has SQLite check it, and `report pdic` lists the schedule. "Now" is fixed
 /// through the library.
 @Suite struct IntegrityCheckTests {
-    static func date(_ text: String, _ zone: String = "UTC") -> Date {
-        let n = text.split(whereSeparator: { "-T:".contains($0) }).map { Int($0)! }
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: zone)!
-        return cal.date(from: DateComponents(year: n[0], month: n[1], day: n[2], hour: n[3], minute: n[4], second: n[5]))!
-    }
+    static func date(_ text: String, _ zone: String = "UTC") -> Date { WallClock.at(text, zone) }
 
     func backup(_ s: RedoTests.Setup, at now: Date, restoring: Bool = false) throws -> BackupRecord {
         var o = BackupOptions()

@@ -1,4 +1,5 @@
 import CairnCatalog
+import CairnTestSupport
 import Foundation
 import Testing
 
@@ -6,12 +7,7 @@ import Testing
 /// rule, and days as the configured time zone has them ("now" fixed through the library).
 @Suite struct IntegrityCheckScheduleTests {
     /// 2026-11-30 was a Monday.
-    static func date(_ text: String, _ zone: String = "UTC") -> Date {
-        let n = text.split(whereSeparator: { "-T:".contains($0) }).map { Int($0)! }
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: zone)!
-        return cal.date(from: DateComponents(year: n[0], month: n[1], day: n[2], hour: n[3], minute: n[4], second: n[5]))!
-    }
+    static func date(_ text: String, _ zone: String = "UTC") -> Date { WallClock.at(text, zone) }
 
     let utc = IntegrityCheckSchedule(timeZone: TimeZone(identifier: "UTC")!)
 
