@@ -21,6 +21,11 @@ package struct RedoState: Codable, Sendable, Equatable {
     package var logSizeBytes: UInt64 = 16 << 20
     /// A log with unarchived commits older than this is switched and archived.
     package var archiveTimeoutSeconds: Double = 10
+    /// How many times `cairn switch-log` asked a capture running elsewhere to switch: a capture
+    /// switches when the count moves (it reads the control file at every round, and a resting
+    /// one is woken when the file changes). Reaches a capture that no signal does (the agent's,
+    /// one of many in its process).
+    package var switchRequests: UInt64? = nil
     package var archiveDestinations: [String]
     package var minSucceed: Int = 1
     /// Cairn checkpoints the WAL once it holds this many bytes of captured frames.

@@ -114,9 +114,15 @@ extension Catalog {
             _ = lock
             return seq.map { "log sequence \($0) closed and archived" } ?? "nothing to switch: the current log holds no transactions"
         }
-        guard let pid = CaptureLock.holder(path: layout.captureLockFile), kill(pid, SIGUSR1) == 0 else {
-            throw .captureRunning(pid: CaptureLock.holder(path: layout.captureLockFile), lockFile: layout.captureLockFile)
+        // Recorded in the control file (every capture looks there), then signalled, which wakes
+        // an `archive --follow` at once (the agent ignores the signal and sees the file within
+        // 2 s). Never signalled when the capture runs in this process (an application's own
+        // capture): SIGUSR1 would end a process that did not ask for it.
+        try transact { (c: inout ControlFile) throws(EngineError) in c.redo.switchRequests = (c.redo.switchRequests ?? 0) + 1 }
+        guard let pid = CaptureLock.holder(path: layout.captureLockFile) else {
+            throw .captureRunning(pid: nil, lockFile: layout.captureLockFile)
         }
+        if pid != getpid() { _ = kill(pid, SIGUSR1) }
         return "asked the capture process \(pid) to switch logs"
     }
 

@@ -47,6 +47,9 @@ final class CaptureLoop {
     var controlUSN: UInt64?
     /// When this thread's stack was last given back (see `trimStackWhenResting`).
     var stackTrimmed = Date.distantPast
+    /// `RedoState.switchRequests` as last acted on (the requests before this capture began are
+    /// not its to act on).
+    var switchRequestsSeen: UInt64
 
     init(capturer: Capturer, logger: Logger) {
         self.capturer = capturer
@@ -63,6 +66,7 @@ final class CaptureLoop {
         }
         watcher = WALWatcher(databasePath: capturer.database.databasePath)
         archiveTimeout = capturer.database.control.redo.archiveTimeoutSeconds
+        switchRequestsSeen = capturer.database.control.redo.switchRequests ?? 0
         archiverThread.start()
         shipperThread.start()
         capturer.applicationCheckpoints.begin()
@@ -222,8 +226,9 @@ final class CaptureLoop {
 
     static let tracePins = ProcessInfo.processInfo.environment["CAIRN_TRACE_PINS"] != nil
 
-    /// Switches the log on request (SIGUSR1) and when its oldest record is older than the
-    /// archive timeout; wakes the archiver when a log waits.
+    /// Switches the log on request (SIGUSR1, or `RedoState.switchRequests` moved: `cairn
+    /// switch-log` reaching a capture no signal reaches) and when its oldest record is older
+    /// than the archive timeout; wakes the archiver when a log waits.
     private func switchWhenDue() throws(EngineError) {
         let c = capturer.database.control
         archiveTimeout = c.redo.archiveTimeoutSeconds
@@ -231,7 +236,10 @@ final class CaptureLoop {
         // at the next commit: that commit, often the first after a quiet spell, would otherwise
         // wait for the control file's and the new log's fsyncs (with 50 databases starting to
         // be written at once, for a second).
-        if CaptureSignals.takeSwitchLog() {
+        let requests = c.redo.switchRequests ?? 0
+        let requested = requests != switchRequestsSeen
+        switchRequestsSeen = requests
+        if CaptureSignals.takeSwitchLog() || requested {
             try capturer.switchLog(openingNext: true)
             logClosed()
         } else if let since = capturer.unarchivedSince, Date().timeIntervalSince(since) >= switchAfter {
