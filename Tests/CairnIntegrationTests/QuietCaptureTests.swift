@@ -62,9 +62,13 @@ import Testing
         repeat { _ = watcher.wait(timeoutMs: 30_000) } while looks.load(ordering: .relaxed) == 0 && Date().timeIntervalSince(started) < 15
         #expect(looks.load(ordering: .relaxed) > 0 && Date().timeIntervalSince(started) < 15,
                 "woken by the look (every \(RestingLooks.interval) s), not at the end of the wait")
-        // Woken once: the entry is gone, and is not looked at again.
+        // Woken once: the entry is gone, and is not looked at again. A second entry that never
+        // finds a change tells when the looks thread has made two more passes.
         let seen = looks.load(ordering: .relaxed)
-        Thread.sleep(forTimeInterval: RestingLooks.interval * 2.5)
+        let passes = Atomic(0)
+        let sentinel = RestingLooks.shared.add(.init(look: { passes.add(1, ordering: .relaxed); return false }, waker: watcher.waker))
+        defer { RestingLooks.shared.remove(sentinel) }
+        #expect(Await.until(RestingLooks.interval * 5) { passes.load(ordering: .relaxed) >= 2 }, "the looks thread went on looking")
         #expect(looks.load(ordering: .relaxed) == seen)
     }
 
