@@ -50,7 +50,7 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
     }
 
     private func serve() async throws {
-        if !ManyDatabasesMemory.apply() { logger.debug("SQLite was in use before the agent started: its connections preallocate their page caches") }
+        if !SQLiteConnection.skipPageCachePreallocation() { logger.debug("SQLite was in use before the agent started: its connections preallocate their page caches") }
         let signals = AgentSignals(onReload: { [self] in requestReload() })
         defer { signals.cancel() }
         for p in state.withLock({ $0.configurationProblems }) { logger.error("\(p)") }
