@@ -317,7 +317,9 @@ import Testing
             defer { proxy.stop() }
             try await Self.withClient(try Self.configuration(proxy.endpoint, server.credentials)) { failing in
                 await #expect(throws: S3Error.self) { _ = try await failing.put(key: "big/failed", fileAt: dir.file("big")) }
-                #expect(failing.requestCounts.multipartControl == 2)  // create, abort
+                // create, abort (an attempt timed out on a loaded machine is sent again and counted)
+                let counts = failing.requestCounts
+                #expect((2...2 + counts.retries).contains(counts.multipartControl))
             }
             #expect(try await client.head(key: "big/failed") == nil)
             #expect(try await client.abortIncompleteUploads(prefix: "big", olderThan: Date()) == 0)
