@@ -33,6 +33,9 @@ package struct ControlFile: Codable, Sendable, Equatable {
     package var objectRequests: [String: UInt64]? = nil
     /// Client-side encryption of the files outside the database; nil: off.
     package var encryption: EncryptionSetting? = nil
+    /// Failures found by the recovery advisor and the checks, open and closed (see `FailureLog`); nil: none yet.
+    package var failures: [Failure]? = nil
+    package var nextFailureId: UInt64? = nil
 
     package var dbidValue: UInt64 { UInt64(dbid) ?? 0 }
 
