@@ -59,6 +59,14 @@ package struct FailureLog: Sendable, Equatable {
         return true
     }
 
+    /// Changes the pages and summary of the open failure `id` (part of it was repaired).
+    package mutating func update(id: UInt64, pages: [UInt32], summary: String, at now: Date) {
+        guard let i = failures.firstIndex(where: { $0.id == id && $0.status == .open }) else { return }
+        failures[i].pages = pages
+        failures[i].summary = summary
+        failures[i].lastSeenAt = now
+    }
+
     private mutating func close(at i: Int, now: Date, by: String) {
         failures[i].status = .closed
         failures[i].closedAt = now

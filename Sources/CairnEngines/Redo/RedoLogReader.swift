@@ -108,17 +108,18 @@ package final class RedoLogReader {
     /// `base`. Returns nil at the end: the trailer of a closed log, or the end of the complete
     /// records of an open one. `strict` makes a torn or damaged tail an error (archived logs
     /// must end with their trailer).
-    package func next(strict: Bool, base: PageBase = .log, wanted: ((RedoRecord) -> Bool)? = nil,
+    /// `only`: just the pages it accepts are rebuilt and handed out.
+    package func next(strict: Bool, base: PageBase = .log, wanted: ((RedoRecord) -> Bool)? = nil, only: ((UInt32) -> Bool)? = nil,
                       pages: ((RedoRecord, Page) throws(EngineError) -> Void)? = nil) throws(EngineError) -> RedoRecord? {
         try nextRecord(strict: strict) { (r: RedoRecord, start: UInt64, hdr: UnsafeRawPointer, stored: Int) throws(EngineError) in
             guard let pages, r.kind == .transaction, wanted?(r) ?? true else { return }
             if r.compact {
                 let (body, count) = try opened(r, at: start, header: hdr, stored: stored)
-                try pagesOfChanges(r, at: start, body: body, count: count, base: base, pages: pages)
+                try pagesOfChanges(r, at: start, body: body, count: count, base: base, only: only, pages: pages)
             } else {
                 let pageSize = Int(header.pageSize)
                 let numbers = RedoRecord.pageNumbersSize(Int(r.pageCount))
-                for i in 0..<Int(r.pageCount) {
+                for i in 0..<Int(r.pageCount) where only?(LE.get32(scratch, i * 4)) ?? true {
                     try pages(r, Page(pgno: LE.get32(scratch, i * 4), data: UnsafeRawPointer(scratch + numbers + i * pageSize)))
                 }
             }
@@ -207,7 +208,7 @@ package final class RedoLogReader {
 
     /// Hands out the pages of a compact record (its plaintext body, verified, in `body`).
     private func pagesOfChanges(_ r: RedoRecord, at offset: UInt64, body: UnsafeRawPointer, count: Int, base: PageBase,
-                                pages: (RedoRecord, Page) throws(EngineError) -> Void) throws(EngineError) {
+                                only: ((UInt32) -> Bool)? = nil, pages: (RedoRecord, Page) throws(EngineError) -> Void) throws(EngineError) {
         let d = changeDecoder()
         let from: PageChangeDecoder.Base
         switch base {
@@ -220,7 +221,7 @@ package final class RedoLogReader {
         case .lenientTarget(let read, let skipped):
             from = .lenientTarget(read, skipped: skipped)
         }
-        try d.decode(body: body, count: count, pages: Int(r.pageCount), recordOffset: offset, file: path, base: from,
+        try d.decode(body: body, count: count, pages: Int(r.pageCount), recordOffset: offset, file: path, base: from, only: only,
                      page: { (pgno: UInt32, data: UnsafeRawPointer, hash: UInt64) throws(EngineError) in
                          try pages(r, Page(pgno: pgno, data: data, hash: hash))
                      })

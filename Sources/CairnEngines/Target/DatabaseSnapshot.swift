@@ -50,8 +50,11 @@ package final class DatabaseSnapshot: Sendable {
     var preservedPages: Int { preserved.count }
 
     /// Takes the snapshot. With `blockWriters` it is set up under the write lock (held only
-    /// for that moment), so nothing can be committed meanwhile.
-    package init(databasePath: String, blockWriters: Bool = false) throws(EngineError) {
+    /// for that moment), so nothing can be committed meanwhile. `lenient` (validating the live
+    /// database): frames the WAL index says are committed are read even when their checksum
+    /// is wrong (`scan.damagedFrames` lists them), and pages missing from a file cut short read
+    /// as zeros (`readPages(…, missingAsZeros: true)`).
+    package init(databasePath: String, blockWriters: Bool = false, lenient: Bool = false) throws(EngineError) {
         self.databasePath = databasePath
         let header = try DatabaseHeader.read(databasePath)
         // A read-write connection (that never writes): a read-only one cannot create a missing
@@ -63,7 +66,8 @@ package final class DatabaseSnapshot: Sendable {
             guard try connection.journalMode == "wal" else {
                 throw .notWALCapable(path: databasePath, reason: "the database is not in WAL mode; run `cairn init` to register it")
             }
-            _ = try connection.scalar("SELECT count(*) FROM sqlite_master")
+            // (Lenient: the schema's pages may be the damaged ones; the header is enough to open the WAL.)
+            _ = try connection.scalar(lenient ? "PRAGMA schema_version" : "SELECT count(*) FROM sqlite_master")
             (pin, writeLockHeld) = try Self.pin(databasePath, blockWriters: blockWriters)
         } catch {
             connection.close()
@@ -73,7 +77,7 @@ package final class DatabaseSnapshot: Sendable {
             guard let point = pin.pinnedAt else {
                 throw .walChanged(path: databasePath + "-shm", detail: "the WAL index is not initialised")
             }
-            let scan = try Self.scan(databasePath + "-wal", through: point)
+            let scan = try Self.scan(databasePath + "-wal", through: point, lenient: lenient)
             let dbFile = try SharedFiles.reader(databasePath)
             let fileBytes = try dbFile.size()
             self.scan = scan
@@ -120,8 +124,8 @@ package final class DatabaseSnapshot: Sendable {
     }
 
     /// The WAL's commits up to the snapshot's last frame, which must be there as the index says.
-    private static func scan(_ walPath: String, through point: WALIndexState) throws(EngineError) -> WALScan {
-        let scan = try WALFile.scan(path: walPath, through: point.mxFrame)
+    private static func scan(_ walPath: String, through point: WALIndexState, lenient: Bool) throws(EngineError) -> WALScan {
+        let scan = try WALFile.scan(path: walPath, through: point.mxFrame, lenient: lenient && point.mxFrame > 0)
         if point.mxFrame == 0 {
             return scan
         }
@@ -193,7 +197,9 @@ package final class DatabaseSnapshot: Sendable {
     /// database file, then the snapshot's frames of pages it has in the WAL, then the versions
     /// saved before a checkpoint overwrote them (in that order: a page overwritten while it
     /// was read was saved before).
-    package func readPages(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer) throws(EngineError) {
+    /// `missingAsZeros`: a page neither in the file nor in the WAL reads as zeros instead of
+    /// failing the read (validation: a file cut short).
+    package func readPages(first: UInt32, count: Int, into buffer: UnsafeMutableRawPointer, missingAsZeros: Bool = false) throws(EngineError) {
         if let e = keeper.error { throw e }
         let walPages = files.walPages
         let bytes = count * pageSize
@@ -210,7 +216,7 @@ package final class DatabaseSnapshot: Sendable {
             }
         }
         try preserved.overlay(first: first, count: count, into: buffer)
-        if got < bytes {
+        if got < bytes && !missingAsZeros {
             for i in (got / pageSize)..<count where walPages[first + UInt32(i)] == nil && !preserved.contains(first + UInt32(i)) {
                 throw .walChanged(path: databasePath, detail: "page \(first + UInt32(i)) is neither in the database file nor in the WAL")
             }

@@ -5,8 +5,9 @@ import CairnFormats
 import CairnCatalog
 
 /// A thin connection to the target database. Cairn only reads and takes locks through it
-/// (BEGIN / BEGIN IMMEDIATE, then ROLLBACK); it never writes rows or schema, and never
-/// checkpoints on close.
+/// (BEGIN / BEGIN IMMEDIATE, then ROLLBACK); it never writes rows or schema (a page repair's
+/// one commit rewrites the header's user version with its own value, see `LivePageWriter`),
+/// and never checkpoints on close.
 package final class SQLiteConnection {
     package let path: String
     private var db: OpaquePointer?
@@ -52,6 +53,12 @@ package final class SQLiteConnection {
 
     private func error(_ rc: Int32) -> EngineError {
         .sqlite(path: path, code: rc, message: db.map { String(cString: sqlite3_errmsg($0)) } ?? "closed")
+    }
+
+    /// Runs `body` with the SQLite handle (nil once closed: an error).
+    package func withHandle<T>(_ body: (OpaquePointer) throws(EngineError) -> T) throws(EngineError) -> T {
+        guard let db else { throw .sqlite(path: path, code: SQLITE_MISUSE, message: "the connection is closed") }
+        return try body(db)
     }
 
     package func exec(_ sql: String) throws(EngineError) {

@@ -40,6 +40,9 @@ package struct WALScan: Sendable {
     package let commits: [WALCommit]
     /// For each page changed in the WAL, the index of its latest committed frame.
     package let latestFrame: [UInt32: UInt32]
+    /// Frames taken although their checksum did not continue the chain (a lenient scan only:
+    /// frames the WAL index says are committed, whose content was damaged since).
+    package var damagedFrames: [UInt32] = []
 
     package var databasePages: UInt32? { commits.last?.databasePages }
 
@@ -98,6 +101,8 @@ package enum WALFile {
         package let commitSize: UInt32
         /// Cumulative checksum after this frame.
         package let checksum: (UInt32, UInt32)
+        /// False for a frame taken by a lenient read although its checksum is wrong.
+        package var intact = true
     }
 
     /// Reads the WAL header, then every frame after `start` (same generation: continue the
@@ -116,7 +121,6 @@ package enum WALFile {
     }
 
     /// `readFrames(path:after:_:)` on an open WAL file.
-    @discardableResult
     ///
     /// `expectedEnd`: the WAL's last committed frame as its index tells it (with its
     /// generation's salts), a hint of how much to read. The file keeps the frames of earlier
@@ -124,8 +128,13 @@ package enum WALFile {
     /// would copy up to 1 MiB of stale frames at every call; with the hint the first read
     /// stops at that frame and further reads start small (2 frames, doubling), so frames
     /// committed after the index was read are still found.
+    ///
+    /// `trustedThrough`: frames up to this index whose salts are the header's are taken even
+    /// when their checksum does not continue the chain (the chain goes on from the checksum
+    /// they store); for reading what the WAL index says is committed, damaged or not.
+    @discardableResult
     static func readFrames(file: RawFile, after start: WALPosition?, scratch: FrameScratch? = nil,
-                           expectedEnd: (salt1: UInt32, salt2: UInt32, mxFrame: UInt32)? = nil,
+                           expectedEnd: (salt1: UInt32, salt2: UInt32, mxFrame: UInt32)? = nil, trustedThrough: UInt32 = 0,
                                   _ body: (Frame) -> Void) throws(EngineError) -> (header: WALHeader?, sameGeneration: Bool) {
         let size = try file.size()
         let hbuf = UnsafeMutableRawPointer.allocate(byteCount: headerSize, alignment: 8)
@@ -163,10 +172,12 @@ package enum WALFile {
                 guard pgno > 0, LE.getBE32(f, 8) == header.salt1, LE.getBE32(f, 12) == header.salt2 else { break scanning }
                 var s = checksum(f, 8, bigEndian: header.bigEndianChecksum, sum)
                 s = checksum(f + frameHeaderSize, header.pageSize, bigEndian: header.bigEndianChecksum, s)
-                guard s.0 == LE.getBE32(f, 16), s.1 == LE.getBE32(f, 20) else { break scanning }
+                let intact = s.0 == LE.getBE32(f, 16) && s.1 == LE.getBE32(f, 20)
+                guard intact || frame < trustedThrough else { break scanning }
+                if !intact { s = (LE.getBE32(f, 16), LE.getBE32(f, 20)) }
                 sum = s
                 frame += 1
-                body(Frame(index: frame, pgno: pgno, commitSize: LE.getBE32(f, 4), checksum: s))
+                body(Frame(index: frame, pgno: pgno, commitSize: LE.getBE32(f, 4), checksum: s, intact: intact))
             }
             offset += UInt64(got * frameSize)
             if got < want { break }
@@ -175,13 +186,21 @@ package enum WALFile {
     }
 
     /// Scans the WAL at `path` from the start and returns its committed content, up to frame
-    /// `last`. A missing or empty WAL gives an empty scan.
-    package static func scan(path: String, through last: UInt32 = .max) throws(EngineError) -> WALScan {
+    /// `last`. A missing or empty WAL gives an empty scan. `lenient`: frames up to `last` are
+    /// taken even when their checksum is wrong (see `readFrames`), and listed as damaged.
+    package static func scan(path: String, through last: UInt32 = .max, lenient: Bool = false) throws(EngineError) -> WALScan {
         var commits: [WALCommit] = []
         var latest: [UInt32: UInt32] = [:]
         var pending: [(UInt32, UInt32)] = []
-        let (header, _) = try readFrames(path: path, after: nil) { f in
+        var damaged: [UInt32] = []
+        let file: RawFile
+        do throws(EngineError) { file = try RawFile(path: path, mode: .read) } catch {
+            if case .missingFile = error { return WALScan(header: nil, lastCommitFrame: 0, commits: [], latestFrame: [:]) }
+            throw error
+        }
+        let (header, _) = try readFrames(file: file, after: nil, trustedThrough: lenient && last != .max ? last : 0) { f in
             guard f.index <= last else { return }
+            if !f.intact { damaged.append(f.index) }
             pending.append((f.pgno, f.index))
             if f.commitSize != 0 {
                 for (p, fr) in pending { latest[p] = fr }
@@ -193,7 +212,7 @@ package enum WALFile {
         if let last = commits.last {
             latest = latest.filter { $0.key <= last.databasePages }
         }
-        return WALScan(header: header, lastCommitFrame: commits.last?.frame ?? 0, commits: commits, latestFrame: latest)
+        return WALScan(header: header, lastCommitFrame: commits.last?.frame ?? 0, commits: commits, latestFrame: latest, damagedFrames: damaged)
     }
 }
 

@@ -55,13 +55,20 @@ package final class PageChangeDecoder {
     }
 
     /// Decodes the verified body of the record at `recordOffset` of `file`, handing out each
-    /// page in order.
+    /// page in order; with `only`, just the pages it accepts (a chunk holding none of them is
+    /// not even decompressed).
     package func decode(body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
-                        base: Base, page: Page) throws(EngineError) {
+                        base: Base, only: ((UInt32) -> Bool)? = nil, page: Page) throws(EngineError) {
         let end = try walk(body, count: count, pages: pages, recordOffset: recordOffset, file: file) { (chunk: Chunk, e: (Int) throws(EngineError) -> PageChangeFormat.Entry) throws(EngineError) -> Bool in
+            if let only {
+                var wanted = false
+                for i in 0..<chunk.pages where !wanted { wanted = only(try e(i).pgno) }
+                if !wanted { return true }
+            }
             try unpack(chunk, body: body, into: raw, recordOffset: recordOffset, file: file)
             for i in 0..<chunk.pages {
                 let entry = try e(i)
+                if let only, !only(entry.pgno) { continue }
                 let slot = raw + i * pageSize
                 guard try rebuild(entry, slot, recordOffset: recordOffset, file: file, base: base) else { continue }
                 try page(entry.pgno, slot, entry.hash)
