@@ -10,7 +10,7 @@ extension Catalog {
     /// running elsewhere to record the snapshot's last commit.
     func liveSnapshot(lenient: Bool = true, wait: TimeInterval = 30) throws(EngineError) -> (snapshot: DatabaseSnapshot, scn: UInt64, map: PageMap) {
         guard control.redo.mode == .archivelog else {
-            throw .invalidArgument("\(databasePath) is in NOARCHIVELOG mode: no page map is kept for its live pages, so they cannot be validated or repaired one by one. Turn capture on (`cairn archive-log-mode \(databasePath) on`, then `cairn archive \(databasePath) --follow` or the agent), or check the database with `cairn validate \(databasePath) --live --logical`.")
+            throw .invalidArgument("\(databasePath) is in NOARCHIVELOG mode: no page map is kept for its live pages, so they cannot be validated or repaired one by one. Turn capture on (`cairn archivelog \(databasePath) on`, then `cairn archive \(databasePath) --follow` or the agent), or check the database with `cairn validate \(databasePath) --live --logical`.")
         }
         let deadline = Date().addingTimeInterval(wait)
         while true {

@@ -23,6 +23,9 @@ extension Catalog {
             throw error
         }
         snapshot.close()
+        if damage.count > max(16, Int(map.pageCount) / 2) {
+            throw .unrecoverable("\(damage.count) of \(map.pageCount) pages of \(databasePath) differ from the versions captured at SCN \(scn): this does not look like the database Cairn captured (was another file put in its place?), and a page repair would rewrite most of it. Nothing was changed. Restore it whole (`cairn restore \(databasePath)`), or, if this file is the one to keep, take a level-0 backup of it (`cairn backup \(databasePath)`).")
+        }
         var report = PageRepairReport(database: databasePath, scn: scn, preview: preview, pages: [], seconds: 0)
         if !damage.isEmpty {
             let expected = Dictionary(uniqueKeysWithValues: damage.compactMap { d in d.expected.map { (d.pgno, $0) } })

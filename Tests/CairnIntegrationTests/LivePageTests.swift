@@ -1,0 +1,110 @@
+import CairnCatalog
+import CairnEngines
+import CairnFormats
+import CairnTestSupport
+import Foundation
+import Testing
+
+/// `cairn validate --live` and `cairn repair pages` on a database another process writes to,
+/// captured by `cairn archive --follow`: damage is found page by page, named, repaired while
+/// the writer goes on, and the result equals the source.
+@Suite(.serialized) struct LivePageTests {
+    static func json<T: Decodable>(_ type: T.Type, _ out: Shell.Output, sourceLocation: SourceLocation = #_sourceLocation) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do { return try decoder.decode(type, from: Data(out.stdout.utf8)) } catch {
+            Issue.record("not JSON (\(out.status)): \(out.stdout) \(out.stderr)", sourceLocation: sourceLocation)
+            throw error
+        }
+    }
+
+    @Test func damagedPagesAreFoundNamedAndRepairedWhileAnotherProcessWrites() throws {
+        var seed = TestSeed()
+        let h = try CaptureHarness(count: 400, filler: 3000)
+        let follow = h.startFollow()
+        defer { h.stop(follow) }
+        #expect(Await.capture(of: h.db))
+        let writer = Shell.start(["sqlite3", "-batch", h.db], input: h.script(0..<400, every: 40))
+        #expect(h.waitCaptured(40))
+        // Leaves of old rows: the writer appends and never reads them.
+        let leaves = PageDamage.leafPages(h.db, table: "transfers")
+        let chosen = Array(leaves.prefix(leaves.count / 2).shuffled(using: &seed.rng).prefix(5)).sorted()
+        PageDamage.damage(h.db, pages: chosen, using: &seed.rng)
+
+        let found = try Self.json(LivePageReport.self, Shell.run([Paths.cairn, "validate", h.db, "--live", "--json"]))
+        #expect(found.damaged.map(\.page) == chosen)
+        #expect(found.damaged.allSatisfy { $0.owner == "table transfers" && $0.location == "database file" && $0.expectedHash != $0.foundHash })
+        #expect(found.failureId != nil)
+        let text = Shell.run([Paths.cairn, "validate", h.db, "--live"])
+        #expect(text.status == 4 && text.stdout.contains("page \(chosen[0]) (table transfers, database file): DAMAGED"))
+
+        let preview = try Self.json(PageRepairReport.self, Shell.run([Paths.cairn, "repair", "pages", h.db, "--damaged", "--preview", "--json"]))
+        #expect(preview.pages.map(\.page) == chosen && preview.pages.allSatisfy { $0.written.isEmpty && !$0.source.isEmpty })
+        let repair = Shell.run([Paths.cairn, "repair", "pages", h.db, "--damaged", "--json"])
+        #expect(repair.status == 0, "\(repair.stderr)")
+        let repaired = try Self.json(PageRepairReport.self, repair)
+        #expect(repaired.repaired == chosen.count && repaired.failureClosed == found.failureId)
+        #expect(repaired.pages.allSatisfy { $0.written == ["database file"] && $0.source.hasPrefix("backup 1") })
+
+        writer.waitUntilExit()
+        #expect(writer.terminationStatus == 0)
+        // 400 transfers and the repair's one commit.
+        #expect(h.waitCaptured(401))
+        let after = Shell.run([Paths.cairn, "validate", h.db, "--live", "--logical", "--json"])
+        #expect(after.status == 0, "\(after.stdout)")
+        #expect(try Self.json(LivePageReport.self, after).logicalProblems == [])
+        #expect(try ContentDigest.compute(h.db).digest == (try h.expectedDigest(after: 400)))
+        let p = try Catalog.open(database: h.db, logger: quietLogger)
+        let restored = h.dir.file("at-scn.db")
+        _ = try p.recover(to: restored, target: .scn(p.redoStatus.scn))
+        #expect(try ContentDigest.compute(restored) == (try ContentDigest.compute(h.db)))
+        #expect(p.control.failures?.first { $0.id == found.failureId }?.closedBy?.hasPrefix("repair pages") == true)
+    }
+
+    @Test func aDamagedWALFrameIsRepairedInPlaceAndItsChecksumHoldsAgain() throws {
+        let h = try CaptureHarness(count: 200, filler: 2000)
+        let follow = h.startFollow()
+        #expect(Await.capture(of: h.db))
+        let hold = WALHold(h.db)   // keeps SQLite from checkpointing the WAL away on close
+        h.write(h.script(0..<200, every: 0))
+        #expect(h.waitCaptured(200))
+        // A page whose newest frame is in the middle of the WAL: readers take it from there.
+        let frames = PageDamage.walFrames(h.db)
+        let (page, frame) = try #require(frames.sorted { $0.value < $1.value }.dropFirst(frames.count / 2).first)
+        PageDamage.damageWALFrame(h.db, frame: frame)
+
+        let found = try Self.json(LivePageReport.self, Shell.run([Paths.cairn, "validate", h.db, "--live", "--json"]))
+        #expect(found.damaged.map(\.page) == [page] && found.damaged.first?.location == "WAL frame \(frame)")
+        #expect(found.damagedWALFrames == [frame])
+        let repaired = try Self.json(PageRepairReport.self, Shell.run([Paths.cairn, "repair", "pages", h.db, "--page", "\(page)", "--json"]))
+        #expect(repaired.pages.first?.written == ["WAL frame \(frame)"])
+        let after = try Self.json(LivePageReport.self, Shell.run([Paths.cairn, "validate", h.db, "--live", "--json"]))
+        #expect(after.ok, "\(after)")
+
+        // Every connection gone: SQLite rebuilds the WAL index from the WAL's checksums; a frame
+        // still damaged would cut the WAL there and lose the commits after it.
+        hold.release()
+        h.stop(follow)
+        try? FileManager.default.removeItem(atPath: h.db + "-shm")
+        #expect(Ledger.check(h.db) == (Ledger.accounts * 1000, "ok", 2000 + 200))
+        #expect(try ContentDigest.compute(h.db).digest == (try h.expectedDigest(after: 200)))
+    }
+
+    @Test func pagesWrittenWholeInTheOnlineLogsNeedNoBackup() throws {
+        let h = try CaptureHarness(count: 300, filler: 500)
+        let follow = h.startFollow()
+        defer { h.stop(follow) }
+        #expect(Await.capture(of: h.db))
+        // New leaves (rows after the backup) are first logged whole.
+        h.write(h.script(0..<300, every: 100))
+        #expect(h.waitCaptured(300))
+        h.write("PRAGMA wal_checkpoint(TRUNCATE);")
+        let fresh = PageDamage.leafPages(h.db, table: "transfers").suffix(8).dropLast(2)
+        var rng = SeededGenerator(seed: 7)
+        PageDamage.damage(h.db, pages: Array(fresh), using: &rng)
+        let repaired = try Self.json(PageRepairReport.self, Shell.run([Paths.cairn, "repair", "pages", h.db, "--damaged", "--json"]))
+        #expect(repaired.pages.map(\.page) == Array(fresh).sorted())
+        #expect(repaired.pages.allSatisfy { $0.source == "online logs" && !$0.written.isEmpty }, "\(repaired.pages.map(\.source))")
+        #expect(Ledger.check(h.db).integrity == "ok")
+    }
+}
