@@ -107,4 +107,52 @@ import Testing
         #expect(repaired.pages.allSatisfy { $0.source == "online logs" && !$0.written.isEmpty }, "\(repaired.pages.map(\.source))")
         #expect(Ledger.check(h.db).integrity == "ok")
     }
+
+    /// A repair killed at a uniformly random moment (from its first instant) leaves each page
+    /// as it was (the damaged content, exactly) or repaired, never a mix; the next repair ends it.
+    @Test func aRepairKilledAtAnyMomentLeavesEachPageOldOrNew() throws {
+        var seed = TestSeed()
+        let h = try CaptureHarness(count: 60, filler: 3000)
+        let follow = h.startFollow()
+        defer { h.stop(follow) }
+        #expect(Await.capture(of: h.db))
+        h.write(h.script(0..<60, every: 25))  // (ends with commits in the WAL)
+        #expect(h.waitCaptured(60))
+        let leaves = PageDamage.leafPages(h.db, table: "transfers")
+        let chosen = Array(leaves.prefix(leaves.count / 2).shuffled(using: &seed.rng).prefix(6)).sorted()
+        var damagedHash: [UInt32: String] = [:]
+        func damage() throws {
+            PageDamage.damage(h.db, pages: chosen, using: &seed.rng)
+            let r = try Self.json(LivePageReport.self, Shell.run([Paths.cairn, "validate", h.db, "--live", "--json"]))
+            #expect(r.damaged.map(\.page) == chosen)
+            damagedHash = Dictionary(uniqueKeysWithValues: r.damaged.map { ($0.page, $0.foundHash) })
+        }
+        try damage()
+        // Each page write slowed to 40 ms, so some kills land among them; kill moments are
+        // uniform over a whole repair's life, measured first.
+        let command = ["sh", "-c", "CAIRN_FAULTS='write:app.db:delay=40' exec \"$0\" repair pages \"$1\" --damaged 2>/dev/null", Paths.cairn, h.db]
+        let started = Date()
+        #expect(Shell.run(command).status == 0)
+        let life = UInt32(Date().timeIntervalSince(started) * 1e6)
+        try damage()
+        var killedMidway = 0
+        for round in 0..<8 {
+            let repair = Shell.start(command)
+            usleep(UInt32.random(in: 0...life, using: &seed.rng))
+            kill(repair.processIdentifier, SIGKILL)
+            repair.waitUntilExit()
+            let r = try Self.json(LivePageReport.self, Shell.run([Paths.cairn, "validate", h.db, "--live", "--json"]))
+            for d in r.damaged {
+                #expect(chosen.contains(d.page) && damagedHash[d.page] == d.foundHash, "round \(round): page \(d.page) is neither the damaged content nor repaired")
+            }
+            if !r.damaged.isEmpty && r.damaged.count < chosen.count { killedMidway += 1 }
+            if r.damaged.isEmpty { try damage() }
+        }
+        print("a repair lives \(life / 1000) ms; kills between two page writes: \(killedMidway) of 8")
+        let last = Shell.run([Paths.cairn, "repair", "pages", h.db, "--damaged"])
+        #expect(last.status == 0, "\(last.stderr)")
+        let after = try Self.json(LivePageReport.self, Shell.run([Paths.cairn, "validate", h.db, "--live", "--logical", "--json"]))
+        #expect(after.ok, "\(after)")
+        #expect(try ContentDigest.compute(h.db).digest == (try h.expectedDigest(after: 60)))
+    }
 }

@@ -86,27 +86,29 @@ struct LivePageWriter {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 4096)
         defer { buffer.deallocate() }
         var out: [Written] = []
-        var places: [(fd: Int32, offset: UInt64, name: String, item: Item)] = []
+        var places: [(fd: Int32, offset: UInt64, name: String, path: String, item: Item)] = []
         for item in items {
             var w = Written(pgno: item.pgno)
-            var candidates: [(Int32, UInt64, String)] = []
+            var candidates: [(Int32, UInt64, String, String)] = []
             if let frame = frames[item.pgno], let walFile {
-                candidates.append((walFile.fd, WALScan.frameOffset(frame, pageSize: pageSize) + UInt64(WALFile.frameHeaderSize), "WAL frame \(frame)"))
+                candidates.append((walFile.fd, WALScan.frameOffset(frame, pageSize: pageSize) + UInt64(WALFile.frameHeaderSize), "WAL frame \(frame)", walFile.path))
             }
             if frames[item.pgno].map({ $0 <= (index?.nBackfill ?? 0) }) ?? true {
-                candidates.append((database, UInt64(item.pgno - 1) * UInt64(pageSize), "database file"))
+                candidates.append((database, UInt64(item.pgno - 1) * UInt64(pageSize), "database file", databasePath))
             }
-            for (fd, offset, name) in candidates {
+            for (fd, offset, name, path) in candidates {
                 // Past the end of a file cut short the page reads as zeros, as validation read it.
                 let got = max(0, pread(fd, buffer, pageSize, off_t(offset)))
                 if got < pageSize { memset(buffer + got, 0, pageSize - got) }
                 let found = Hash.page(buffer, size: pageSize, pgno: item.pgno)
-                if found == item.damaged { places.append((fd, offset, name, item)); w.places.append(name) }
+                if found == item.damaged { places.append((fd, offset, name, path, item)); w.places.append(name) }
             }
             if w.places.isEmpty { w.skipped = "its current content is no longer the damaged one seen (a commit rewrote it, or another repair did): validate again" }
             out.append(w)
         }
         for p in places {
+            // (Tests slow or fail these writes through CAIRN_FAULTS, as every write of Cairn's.)
+            if let e = FaultInjector.errno(.write, p.path) { throw EngineError.fromErrno("write page \(p.item.pgno) (\(p.name))", p.path, e) }
             guard pwrite(p.fd, p.item.image, pageSize, off_t(p.offset)) == pageSize else {
                 throw EngineError.fromErrno("write page \(p.item.pgno) (\(p.name))", databasePath, errno)
             }

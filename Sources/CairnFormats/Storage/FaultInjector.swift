@@ -116,7 +116,7 @@ package final class FaultInjector: Sendable {
     }
 
     /// Applies a matching rule: sleeps for a delay, or returns the errno to fail with.
-    static func errno(_ op: Operation, _ path: String) -> Int32? {
+    package static func errno(_ op: Operation, _ path: String) -> Int32? {
         switch shared.check(op, path) {
         case .fail(let e)?: return e
         case .delay(let ms)?: usleep(UInt32(ms) * 1000); return nil
