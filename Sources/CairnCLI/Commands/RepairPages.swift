@@ -27,6 +27,9 @@ struct RepairPages: ParsableCommand {
     @Flag(help: "Say what would be rebuilt and from what, without writing anything.")
     var preview = false
 
+    @Flag(help: "Repair even when no capture ran and the database left the captured history: you know nothing wrote to it since capture stopped, so what differs is damage.")
+    var force = false
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -48,7 +51,7 @@ struct RepairPages: ParsableCommand {
         let selection: PageSelection = damaged ? .damaged : .pages(try pages)
         try reporting { () throws(EngineError) in
             let p = try db.open(waiting)
-            let r = try p.repairPages(selection, preview: preview, monitor: TerminalProgress.monitor())
+            let r = try p.repairPages(selection, preview: preview, force: force, monitor: TerminalProgress.monitor())
             if json { Output.json(r); return }
             if r.pages.isEmpty { print("no damaged page in \(r.database) at SCN \(r.scn): nothing to repair"); return }
             for page in r.pages {

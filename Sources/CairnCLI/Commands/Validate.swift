@@ -71,6 +71,9 @@ extension Validate {
             if !r.damagedWALFrames.isEmpty {
                 print("WAL frame(s) failing their checksum: " + r.damagedWALFrames.map(String.init).joined(separator: ", "))
             }
+            if let why = r.diverged {
+                print("note: no capture was running and the database left the captured history (\(why)); the pages were compared with the state captured at SCN \(r.scn): those listed were damaged, or changed while nothing captured them")
+            }
             if let problems = r.logicalProblems {
                 print(problems.isEmpty ? "integrity_check: ok" : "integrity_check: " + problems.joined(separator: "\n  "))
             }

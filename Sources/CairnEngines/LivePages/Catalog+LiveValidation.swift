@@ -14,10 +14,12 @@ extension Catalog {
     /// absence) is recorded as a failure (see `cairn advise`).
     package func validateLive(logical: Bool = false, monitor: OperationMonitor = OperationMonitor(), now: Date = Date()) throws(EngineError) -> LivePageReport {
         let started = Date()
-        let (snapshot, scn, map) = try liveSnapshot()
+        let live = try liveSnapshot()
+        let (snapshot, scn, map) = (live.snapshot, live.scn, live.map)
         defer { snapshot.close() }
         var report = LivePageReport(database: databasePath, scn: scn, pageSize: snapshot.pageSize, pageCount: map.pageCount,
                                     pagesChecked: 0, bytesRead: 0, seconds: 0, damaged: [], damagedWALFrames: snapshot.scan.damagedFrames)
+        report.diverged = live.diverged
         try compare(snapshot, with: map, into: &report, monitor: monitor)
         if !report.damaged.isEmpty { nameOwners(&report, snapshot: snapshot) }
         snapshot.close()

@@ -8,12 +8,19 @@ extension Catalog {
     /// to older ones, plus the logs) and writes them in while the application goes on, each
     /// only over the damaged content seen (see `LivePageWriter`). Nothing is written unless
     /// every page rebuilds to its captured version. Closes the live-pages failure it fixes.
-    package func repairPages(_ selection: PageSelection, preview: Bool = false, monitor: OperationMonitor = OperationMonitor(),
-                             now: Date = Date()) throws(EngineError) -> PageRepairReport {
+    /// `force`: repair even when no capture ran and the database left the captured history
+    /// (the caller knows nothing wrote to it meanwhile, so what differs is damage).
+    package func repairPages(_ selection: PageSelection, preview: Bool = false, force: Bool = false,
+                             monitor: OperationMonitor = OperationMonitor(), now: Date = Date()) throws(EngineError) -> PageRepairReport {
         let started = Date()
         let lock = try repairLock()
         defer { lock.close() }
-        let (snapshot, scn, map) = try liveSnapshot()
+        let live = try liveSnapshot()
+        let (snapshot, scn, map) = (live.snapshot, live.scn, live.map)
+        if let why = live.diverged, !force {
+            snapshot.close()
+            throw .unrecoverable("no capture was running and \(databasePath) left the captured history (\(why)): Cairn cannot tell damaged pages from changes made while nothing captured them, so it rewrites none. Nothing was changed. If nothing wrote to the database since capture stopped, the pages `cairn validate \(databasePath) --live` lists are damage: repair them with --force. Otherwise restore what was captured (`cairn restore \(databasePath)`), or start capture, which records a gap and takes the database as it is, then take a level-0 backup.")
+        }
         let damage: [LiveDamage], owners: [UInt32: String]
         do throws(EngineError) {
             damage = try selectedDamage(selection, snapshot: snapshot, map: map, monitor: monitor)
@@ -40,9 +47,18 @@ extension Catalog {
                                     skipped: w?.skipped, expectedHash: Hash.hex(expected[d.pgno]!), damagedHash: Hash.hex(d.found))
             }
         }
+        if !preview && report.repaired > 0 { try captureRepairCommit() }
         report.seconds = Date().timeIntervalSince(started)
         if !preview { report.failureClosed = recordRepair(report, selection: selection, now: now) }
         return report
+    }
+
+    /// With no capture running, captures the repair's commit (the header's user version
+    /// rewritten) at once: left for later, a WAL restarted meanwhile would make it a gap.
+    private func captureRepairCommit() throws(EngineError) {
+        guard let lock = try CaptureLock(path: layout.captureLockFile) else { return }
+        defer { _ = lock }
+        try Capturer(database: self, logger: logger).step()
     }
 
     /// One repair at a time per database.

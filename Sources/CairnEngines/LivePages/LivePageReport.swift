@@ -22,6 +22,10 @@ package struct LivePageReport: Codable, Sendable, Equatable {
     package var logicalProblems: [String]?
     /// The failure recorded for the damage (see `cairn advise`).
     package var failureId: UInt64?
+    /// Set when no capture was running and the database had left the captured history since
+    /// (written while nothing captured it, or damaged then: Cairn cannot tell which): why. The
+    /// pages were compared with the captured state at `scn`; nothing was recorded as a gap.
+    package var diverged: String? = nil
 
     package var ok: Bool { damaged.isEmpty && damagedWALFrames.isEmpty && (logicalProblems ?? []).isEmpty }
 }

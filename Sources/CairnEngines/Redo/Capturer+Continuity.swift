@@ -188,6 +188,10 @@ extension Capturer {
     /// transactions it no longer has (the SCN whose state its file holds, when one does) and
     /// how to get them back, then records a gap and goes on from the live state.
     func recordDivergence(_ why: String) throws(EngineError) {
+        if reportsDivergence {
+            diverged = why
+            throw .walChanged(path: database.databasePath, detail: why)
+        }
         let last = scn
         let dbPath = database.databasePath
         var detail = why + ". "

@@ -61,6 +61,10 @@ package final class Capturer {
     var applicationCheckpoints = ApplicationCheckpoints()
     /// A gap is recorded (page map, control file) but its record is not in any log yet.
     var gapRecordPending = false
+    /// Validation's capture: a database that left the captured history is reported
+    /// (`diverged`, and the step throws) instead of being recorded as a gap.
+    var reportsDivergence = false
+    var diverged: String?
     /// Whether a worker under a guardian: a WAL replaced under it ends the worker, for the
     /// guardian to pin the new files and start a new one (their pin is shared).
     let sharesPinWithGuardian: Bool
