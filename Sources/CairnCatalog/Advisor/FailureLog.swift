@@ -9,6 +9,11 @@ package struct FailureLog: Sendable, Equatable {
     package var failures: [Failure]
     package var nextId: UInt64
 
+    package init(failures: [Failure], nextId: UInt64) {
+        self.failures = failures
+        self.nextId = nextId
+    }
+
     package init(_ c: ControlFile) {
         failures = c.failures ?? []
         nextId = c.nextFailureId ?? ((failures.map(\.id).max() ?? 0) + 1)
