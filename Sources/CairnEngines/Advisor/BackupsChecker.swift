@@ -23,9 +23,11 @@ struct BackupsChecker: FailureChecker {
         }
     }
 
+    /// Sets that failed their periodic check, but those the retention policy no longer needs.
     private func failedChecks(_ ctx: AdvisorContext) -> [FailureFinding] {
-        ctx.control.restorableBackups.compactMap { b -> FailureFinding? in
-            guard let check = b.integrityCheck, !check.ok else { return nil }
+        let obsolete = Set(ctx.obsolescence.backups.map(\.id))
+        return ctx.control.restorableBackups.compactMap { b -> FailureFinding? in
+            guard let check = b.integrityCheck, !check.ok, !obsolete.contains(b.id) else { return nil }
             let when = ISO8601DateFormatter().string(from: check.checkedAt)
             let newer = ctx.restorable.first { $0.level == 0 && $0.id > b.id }
             if let newer {

@@ -14,7 +14,7 @@ extension Catalog {
     package func advise(now: Date = Date(), includeLive: Bool = false) throws(EngineError) -> AdvisorReport {
         if includeLive { try adviseLivePages() }
         let ctx = AdvisorContext(catalog: self, now: now)
-        let log = try recordFindings(ctx, closedBy: "no longer found by advise")
+        let log = try recordFindings(ctx) { _ in "no longer found by advise" }
         return report(log, ctx)
     }
 
@@ -28,15 +28,15 @@ extension Catalog {
     /// Runs the checkers (but "live-pages") and merges what each found into the failure log,
     /// in one update. The control-file copies are checked under the update's lock, and a copy
     /// found damaged is left as it is (rewriting it is the repair's job). Failures no longer
-    /// found are closed `closedBy`. Returns the log as written.
-    func recordFindings(_ ctx: AdvisorContext, closedBy: String) throws(EngineError) -> FailureLog {
+    /// found are closed, `closedBy` saying by what (given each one's id). Returns the log as written.
+    func recordFindings(_ ctx: AdvisorContext, closedBy: (UInt64) -> String) throws(EngineError) -> FailureLog {
         let found = Self.runCheckers(ctx)
         let now = ctx.now
         // Nothing found and nothing open (a healthy database): nothing to write.
         let before = FailureLog(ctx.control)
         var merged = before
         for (name, findings) in found + [(ControlCopiesChecker.checkerName, ControlCopiesChecker.inspect(ctx.control.controlCopies).map(\.finding))] {
-            merged.merge(checker: name, found: findings, at: now, closedBy: closedBy)
+            merged.merge(checker: name, found: findings, at: now)
         }
         if merged == before { return before }
         var damagedCopies = Set<String>()
@@ -44,8 +44,12 @@ extension Catalog {
             let copies = ControlCopiesChecker.inspect(c.controlCopies)
             damagedCopies = Set(copies.map(\.path))
             var log = FailureLog(c)
+            let wasOpen = Set(log.open.map(\.id))
             for (name, findings) in found + [(ControlCopiesChecker.checkerName, copies.map(\.finding))] {
-                log.merge(checker: name, found: findings, at: now, closedBy: closedBy)
+                log.merge(checker: name, found: findings, at: now)
+            }
+            for i in log.failures.indices where log.failures[i].status == .closed && wasOpen.contains(log.failures[i].id) {
+                log.failures[i].closedBy = closedBy(log.failures[i].id)
             }
             log.store(into: &c)
             return log

@@ -9,7 +9,7 @@ extension Catalog {
     package func repair(failure id: UInt64? = nil, preview: Bool = false, now: Date = Date()) throws(EngineError) -> RepairReport {
         let ctx = AdvisorContext(catalog: self, now: now)
         // A preview records nothing: the failure log as it would be, kept in memory.
-        let log = preview ? previewLog(ctx) : try recordFindings(ctx, closedBy: "no longer found by repair")
+        let log = preview ? previewLog(ctx) : try recordFindings(ctx) { _ in "no longer found by repair" }
         let targets = try repairTargets(log, id: id)
         var report = RepairReport(preview: preview)
         var closed = Set<UInt64>()
@@ -38,7 +38,10 @@ extension Catalog {
             do throws(EngineError) {
                 let done = try auto.run()
                 item.result = done
-                let after = try recordFindings(AdvisorContext(catalog: self, now: now), closedBy: "repair (automatic): \(done)")
+                let repaired = f.id
+                let after = try recordFindings(AdvisorContext(catalog: self, now: now)) { closedId in
+                    closedId == repaired ? "repair (automatic): \(done)" : "no longer found after the repair of failure \(repaired) (\(done))"
+                }
                 let nowClosed = Set(after.failures.filter { $0.status == .closed }.map(\.id))
                 let before = Set(log.failures.filter { $0.status == .closed }.map(\.id)).union(closed)
                 item.fixed = nowClosed.contains(f.id)

@@ -53,10 +53,13 @@ struct ControlCopiesChecker: FailureChecker {
     func findings(_ ctx: AdvisorContext) -> [FailureFinding] { Self.inspect(ctx.control.controlCopies).map(\.finding) }
 
     func options(for f: Failure, _ ctx: AdvisorContext) -> RepairOptions {
-        let db = ctx.db, path = f.affected
+        let db = ctx.db, path = f.affected, root = ctx.catalog.layout.root
+        // Without the copy beside the database, commands find a repository elsewhere only when told.
+        let besideGone = path == RepositoryLayout.besideDatabaseControlCopy(forDatabase: db) && root != RepositoryLayout.defaultRoot(forDatabase: db)
+        let repo = besideGone ? " --repo \(root)" : ""
         let manual = [
             "Check the directory of \(path) (mounted, writable, not full).",
-            "Any command that updates the control file rewrites every copy from the newest; `cairn repair \(db) --failure \(f.id)` does only that.",
+            "Any command that updates the control file rewrites every copy from the newest; `cairn repair \(db)\(repo) --failure \(f.id)` does only that.",
         ]
         let copies = ctx.control.controlCopies
         let good = copies.filter { p in p != path && !ControlCopiesChecker.inspect(copies).contains { $0.path == p } }

@@ -59,8 +59,8 @@ struct DatabaseChecker: FailureChecker {
         case "not-sqlite":
             return RepairActions.options([
                 "Stop the programs that use \(db).",
-                "Run `cairn restore \(db) --in-place`: the damaged file and its WAL are kept aside, and the database comes back as of the last captured transaction.",
-            ], RepairActions.restoreComplete(ctx))
+                "Copy the damaged file away if you want to keep it, then run `cairn restore \(db) --in-place`: the database comes back as of the last captured transaction.",
+            ], RepairActions.restoreComplete(ctx, keepingDamagedFile: true))
         case "unreadable":
             return .manualOnly([
                 "Check the permissions of \(db) and the health of its disk (the kernel log names I/O errors).",

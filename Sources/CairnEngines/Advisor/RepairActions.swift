@@ -45,7 +45,8 @@ enum RepairActions {
 
     /// Complete recovery of the live database in place: the backup and the logs the restore
     /// engine plans to use (everything captured), or why no restore is possible.
-    static func restoreComplete(_ ctx: AdvisorContext) -> (AutomaticRepair?, String?) {
+    /// With `keepingDamagedFile`, the live file (and its WAL) is first kept under a dated name.
+    static func restoreComplete(_ ctx: AdvisorContext, keepingDamagedFile: Bool = false) -> (AutomaticRepair?, String?) {
         let catalog = ctx.catalog, db = ctx.db
         if ctx.control.redo.mode == .archivelog && ctx.captureRunning {
             return (nil, "a capture process holds the capture lock; stop it first (a capture of a deleted or replaced database stops by itself)")
@@ -60,10 +61,22 @@ enum RepairActions {
         if let s = reach.shortfall {
             description += "; that leaves out \(s.transactions) captured transaction(s) (SCN \(s.fromScn)–\(s.toScn)): \(s.reason)"
         }
+        if keepingDamagedFile { description += "; the damaged file is kept as \(db).cairn-damaged-TIME" }
         return (AutomaticRepair(action: "restore (complete recovery)", description: description) { () throws(EngineError) -> String in
+            let kept = keepingDamagedFile ? try keepAside(db) : nil
             let r = try catalog.recoverInPlace(target: .complete)
-            return "restored backup \(r.backupId) and recovered to SCN \(r.scn)"
+            return "restored backup \(r.backupId) and recovered to SCN \(r.scn)" + (kept.map { "; the damaged file is kept as \($0)" } ?? "")
         }, nil)
+    }
+
+    /// Keeps the live database file (a hard link) and its WAL (moved) under a dated name before
+    /// a restore replaces them; returns that name.
+    static func keepAside(_ db: String) throws(EngineError) -> String {
+        let aside = db + ".cairn-damaged-\(Int(Date().timeIntervalSince1970))"
+        if link(db, aside) != 0 { throw EngineError.fromErrno("keep the damaged database as", aside, errno) }
+        if FileSystem.exists(db + "-wal") { try FileSystem.rename(db + "-wal", aside + "-wal") }
+        try FileSystem.fsyncDirectory(FileSystem.parent(of: db))
+        return aside
     }
 
     /// The log sequences a recovery from `b` to `target` reads, in words.
