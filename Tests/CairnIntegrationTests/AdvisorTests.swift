@@ -113,6 +113,33 @@ import Testing
         r = try f.p.advise()
         #expect(r.open.isEmpty, "\(r.open.map(\.failure.summary))")
         #expect(r.closed.map(\.id).sorted() == [missing.failure.id, stale.failure.id])
+
+        // A member of the current (open) log, left open by a capture that ended without
+        // closing it: rebuilt only while no capture writes it.
+        f.captureStopped()
+        let hold = WALHold(f.db)
+        f.write(5)
+        do {
+            let capturer = try Capturer(database: f.p, logger: quietLogger)
+            #expect(try capturer.step() == 5)
+        }
+        hold.release()
+        let g = try #require(f.p.control.redo.groups.first { $0.status == .current })
+        let current = f.p.control.redo.memberPaths(group: g.number)
+        FileSystem.removeFile(current[0])
+        try f.captureRunning()
+        r = try f.p.advise()
+        let open = try f.only(r, "online-logs")
+        #expect(open.failure.key == current[0] && open.repair?.automatic == nil)
+        #expect(open.repair?.noAutomatic?.contains("cairn switch-log \(f.db)") == true)
+        f.captureStopped()
+        let rebuilt = try f.p.repair(failure: open.failure.id)
+        #expect(rebuilt.items.first?.fixed == true, "\(rebuilt.items)")
+        #expect(try FileSystem.readAll(current[0]) == (try FileSystem.readAll(current[1])))
+        // Capture carries on from the rebuilt log: everything committed is recoverable.
+        let out = f.dir.file("restored.db")
+        _ = try f.p.recover(to: out, target: .complete)
+        #expect(try ContentDigest.compute(out) == (try ContentDigest.compute(f.db)))
     }
 
     /// A destination that is a file instead of a directory cannot be written: high, manual

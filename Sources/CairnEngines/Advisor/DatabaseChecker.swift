@@ -24,7 +24,7 @@ struct DatabaseChecker: FailureChecker {
         let db = ctx.db
         guard FileSystem.exists(db) else {
             return [FailureFinding(key: "missing", priority: .critical,
-                                   summary: "the database \(db) is missing: the application cannot open it, and capture stopped", affected: db)]
+                                   summary: "the database \(db) is missing: the application cannot open it, and nothing can be captured", affected: db)]
         }
         let header: DatabaseHeader
         do throws(EngineError) { header = try LiveDatabaseProbe.header(db) } catch {
