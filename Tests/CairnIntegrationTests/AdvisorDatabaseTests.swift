@@ -114,6 +114,29 @@ import Testing
         #expect(expectCairnError { _ = try f.p.advise(includeLive: true) }?.description.contains("not available") == true)
     }
 
+    /// While `archive --follow` captures a writer's transactions (small logs, so groups are
+    /// reused and archived all the time), advise finds nothing wrong, again and again.
+    @Test func aLiveCaptureUnderWritesHasNoFailure() throws {
+        var redo = RedoOptions()
+        redo.logSizeBytes = 8 << 10
+        redo.archiveTimeoutSeconds = 0.3
+        let h = try CaptureHarness(count: 800, redo: redo)
+        let follow = h.startFollow()
+        defer { h.stop(follow) }
+        #expect(Await.capture(of: h.db))
+        let writer = Shell.start(["sqlite3", "-batch", h.db], input: h.script(0..<800, every: 50))
+        var looks = 0
+        while writer.isRunning || looks < 3 {
+            let r = try h.p.advise()
+            #expect(r.open.isEmpty, "look \(looks): \(r.open.map(\.failure.summary))")
+            looks += 1
+        }
+        writer.waitUntilExit()
+        #expect(h.waitCaptured(800))
+        #expect(try h.p.advise().open.isEmpty)
+        #expect(h.p.control.redo.logs.count > 3, "logs switched while advise looked")
+    }
+
     /// Exit statuses a monitor goes by: 0 healthy (or low only), 10 high, 11 critical; JSON;
     /// failures and their history kept across processes; unknown and closed ids are errors.
     @Test func theCommandLineExitStatusesJSONHistoryAndBadIds() throws {

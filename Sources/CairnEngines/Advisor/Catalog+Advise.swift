@@ -57,10 +57,20 @@ extension Catalog {
     }
 
     /// What every checker but "control-copies" (checked under the lock) and "live-pages"
-    /// (recorded by `validate --live`) finds now.
+    /// (recorded by `validate --live`) finds now. A checker that finds something looks again
+    /// with the control file read afresh, and only what both looks found counts: a capture
+    /// reusing a log group or a deletion between the control file being read and a file being
+    /// looked at is not a failure.
     static func runCheckers(_ ctx: AdvisorContext) -> [(String, [FailureFinding])] {
-        Checkers.all.filter { $0.name != ControlCopiesChecker.checkerName && $0.name != LivePagesChecker.checkerName }
-            .map { ($0.name, $0.findings(ctx)) }
+        let checkers = Checkers.all.filter { $0.name != ControlCopiesChecker.checkerName && $0.name != LivePagesChecker.checkerName }
+        let first = checkers.map { $0.findings(ctx) }
+        guard first.contains(where: { !$0.isEmpty }) else { return checkers.map { ($0.name, []) } }
+        let again = AdvisorContext(catalog: ctx.catalog, now: ctx.now)
+        return zip(checkers, first).map { checker, found in
+            guard !found.isEmpty else { return (checker.name, []) }
+            let keys = Set(found.map(\.key))
+            return (checker.name, checker.findings(again).filter { keys.contains($0.key) })
+        }
     }
 
     /// The findings of every checker (but "live-pages"), without recording them.

@@ -14,6 +14,7 @@ struct OnlineLogsChecker: FailureChecker {
             let paths = c.redo.memberPaths(group: g.number)
             let record = Self.closedLog(c, g)
             let bad = paths.compactMap { p in Self.problem(p, g, record).map { (p, $0) } }
+                .filter { p, _ in !(g.status == .current && ctx.captureRunning && Self.appears(p)) }
             let intact = paths.count - bad.count
             let unarchived = g.status == .current || g.status == .active
             for (p, what) in bad {
@@ -25,6 +26,17 @@ struct OnlineLogsChecker: FailureChecker {
             }
         }
         return out
+    }
+
+    /// A running capture creates the members of a log just after it recorded the switch to
+    /// it: a member of the current log missing now may be about to appear.
+    static func appears(_ p: String) -> Bool {
+        let deadline = Date().addingTimeInterval(1)
+        while Date() < deadline {
+            if FileSystem.exists(p) { return true }
+            usleep(10_000)
+        }
+        return FileSystem.exists(p)
     }
 
     /// The closed log a group holds (nil for the current log).
