@@ -60,8 +60,8 @@ extension Catalog {
     private func repairTargets(_ log: FailureLog, id: UInt64?) throws(EngineError) -> [Failure] {
         guard let id else { return log.open.sorted { ($0.priority, $0.id) < ($1.priority, $1.id) } }
         guard let f = log.failures.first(where: { $0.id == id }) else {
-            let known = log.failures.map(\.id).sorted()
-            let range = known.isEmpty ? "none is recorded" : "recorded ids are \(known.first!)–\(known.last!)"
+            let known = log.failures.map(\.id)
+            let range = known.min().flatMap { lo in known.max().map { "recorded ids are \(lo)–\($0)" } } ?? "none is recorded"
             throw .invalidArgument("No failure \(id) is recorded for \(databasePath) (\(range)). Run `cairn advise \(databasePath) --all` to see every failure with its id.")
         }
         guard f.status == .open else {

@@ -62,7 +62,8 @@ struct ControlCopiesChecker: FailureChecker {
             "Any command that updates the control file rewrites every copy from the newest; `cairn repair \(db)\(repo) --failure \(f.id)` does only that.",
         ]
         let copies = ctx.control.controlCopies
-        let good = copies.filter { p in p != path && !ControlCopiesChecker.inspect(copies).contains { $0.path == p } }
+        let damaged = Set(Self.inspect(copies).map(\.path))
+        let good = copies.filter { $0 != path && !damaged.contains($0) }
         guard let source = good.first else {
             return .manualOnly(manual + ["No good copy is left to rewrite it from: rebuild the control file with `cairn catalog rebuild \(db)`."],
                                because: "no copy of the control file is both current and intact")
