@@ -96,6 +96,31 @@ import Testing
         #expect(r.worst == .low)
     }
 
+    /// Repairing everything: one level-0 backup serves every failure that asks for one (a gap,
+    /// a failed integrity check), the repairs run critical first, and the failure the backup
+    /// fixed along the way is closed saying so.
+    @Test func oneLevel0BackupRepairsEveryFailureThatAsksForOne() throws {
+        let f = try AdvisorFixture()
+        try f.cycle(5)
+        f.write(5)
+        _ = try f.p.archiveOnce()
+        try f.p.transact { (c: inout ControlFile) throws(EngineError) in
+            c.backups[0].integrityCheck = IntegrityCheckOutcome(checkedAt: Date(), ok: false, restored: false, problem: "piece 1 is damaged")
+        }
+        try f.captureRunning()
+        let r = try f.p.advise()
+        let gap = try f.only(r, "gaps"), failed = try f.only(r, "backups")
+        #expect(gap.failure.priority == .critical && failed.failure.priority == .high)
+        let preview = try f.p.repair(preview: true)
+        #expect(preview.items.map(\.failure) == [gap.failure.id, failed.failure.id] && preview.items.allSatisfy { $0.action == "level-0 backup" })
+        let backups = f.p.control.backups.count
+        let done = try f.p.repair()
+        #expect(done.items.map(\.failure) == [gap.failure.id] && done.items[0].alsoClosed == [failed.failure.id], "\(done.items)")
+        #expect(f.p.control.backups.count == backups + 1)
+        #expect(f.recorded(failed.failure.id)?.closedBy?.hasPrefix("no longer found after the repair of failure \(gap.failure.id) (level-0 backup") == true)
+        #expect(try f.p.advise().open.isEmpty)
+    }
+
     /// No backup: high, repaired by a level-0 backup. A set that failed its periodic check with
     /// no newer level 0: high, same repair. An EXPIRED backup: low, manual only.
     @Test func noBackupAFailedIntegrityCheckAndAnExpiredBackup() throws {

@@ -28,7 +28,7 @@ extension Catalog {
                 report.items.append(item)
                 continue
             }
-            let key = auto.action + "\u{0}" + auto.description
+            let key = auto.identity
             if let earlier = ran[key] {
                 item.error = "the same repair already ran for failure \(earlier) and did not fix this one; follow the manual steps: " + opts.manual.joined(separator: " ")
                 report.items.append(item)

@@ -47,11 +47,15 @@ package struct AutomaticRepair: Sendable, Encodable {
     package let action: String
     /// What it will do, naming what it uses (a backup id, log sequences, a source file).
     package let description: String
+    /// Repairs with the same identity do the same thing (one level-0 backup serves every
+    /// failure that asks for one): `repair` runs each at most once.
+    let identity: String
     let run: @Sendable () throws(EngineError) -> String
 
-    init(action: String, description: String, run: @escaping @Sendable () throws(EngineError) -> String) {
+    init(action: String, description: String, identity: String? = nil, run: @escaping @Sendable () throws(EngineError) -> String) {
         self.action = action
         self.description = description
+        self.identity = identity ?? action + "\u{0}" + description
         self.run = run
     }
 

@@ -15,7 +15,7 @@ enum RepairActions {
         let size = last.map { "about \(ByteCount.text($0.bytes)), as the last one took" } ?? (FileSystem.fileSize(db).map { "up to \(ByteCount.text($0)) (the database's size)" } ?? "")
         let description = "take a level-0 backup of \(db) (the next id is \(c.nextBackupId); \(size)) \(purpose)"
         let catalog = ctx.catalog
-        return (AutomaticRepair(action: "level-0 backup", description: description) { () throws(EngineError) -> String in
+        return (AutomaticRepair(action: "level-0 backup", description: description, identity: "level-0 backup") { () throws(EngineError) -> String in
             var o = BackupOptions()
             o.level = 0
             o.tag = "repair"
@@ -62,7 +62,7 @@ enum RepairActions {
             description += "; that leaves out \(s.transactions) captured transaction(s) (SCN \(s.fromScn)–\(s.toScn)): \(s.reason)"
         }
         if keepingDamagedFile { description += "; the damaged file is kept as \(db).cairn-damaged-TIME" }
-        return (AutomaticRepair(action: "restore (complete recovery)", description: description) { () throws(EngineError) -> String in
+        return (AutomaticRepair(action: "restore (complete recovery)", description: description, identity: "restore (complete recovery)") { () throws(EngineError) -> String in
             let kept = keepingDamagedFile ? try keepAside(db) : nil
             let r = try catalog.recoverInPlace(target: .complete)
             return "restored backup \(r.backupId) and recovered to SCN \(r.scn)" + (kept.map { "; the damaged file is kept as \($0)" } ?? "")
@@ -104,7 +104,7 @@ enum RepairActions {
         let ids = o.backups.map { String($0.id) }.joined(separator: ", ")
         let what = (o.backups.isEmpty ? "" : "backup(s) \(ids)") + (o.backups.isEmpty || o.logs.isEmpty ? "" : " and ")
             + (o.logs.isEmpty ? "" : "\(o.logs.count) archived log(s)")
-        return (AutomaticRepair(action: "delete obsolete", description: "delete what the retention policy (\(o.retention)) no longer needs: \(what), \(ByteCount.text(o.bytes))") { () throws(EngineError) -> String in
+        return (AutomaticRepair(action: "delete obsolete", description: "delete what the retention policy (\(o.retention)) no longer needs: \(what), \(ByteCount.text(o.bytes))", identity: "delete obsolete") { () throws(EngineError) -> String in
             let r = try catalog.deleteObsolete(now: now)
             return "deleted \(r.backups.count) obsolete backup(s) and \(r.logCopies.count) archived-log cop(ies), \(ByteCount.text(r.bytes)) freed"
         }, nil)
