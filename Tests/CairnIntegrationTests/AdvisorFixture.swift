@@ -34,6 +34,13 @@ final class AdvisorFixture {
         configure(&redo, dir)
         p = try Catalog.initialize(database: db, repository: repo, redo: redo, logger: quietLogger)
         if backup { try p.backup(.quiet()) }
+        captureLockFree()
+    }
+
+    /// Until no process holds the capture lock: a child another test spawns while this
+    /// process captures shares the lock's open file for a moment, until it runs its program.
+    func captureLockFree() {
+        Await.until(10) { !CaptureLock.isHeld(path: p.layout.captureLockFile) }
     }
 
     deinit { captureStopped() }
@@ -51,14 +58,19 @@ final class AdvisorFixture {
         defer { h.release() }
         write(n)
         _ = try p.archiveOnce()
+        captureLockFree()
     }
 
     /// Capture as others see a running one: the capture lock held, the database open.
     func captureRunning() throws {
         hold = WALHold(db)
-        guard let held = try CaptureLock(path: p.layout.captureLockFile) else {
-            throw EngineError.captureRunning(pid: CaptureLock.holder(path: p.layout.captureLockFile), lockFile: p.layout.captureLockFile)
+        let path = p.layout.captureLockFile
+        var held: CaptureLock?
+        Await.until(10) {
+            held = try? CaptureLock(path: path)
+            return held != nil
         }
+        guard let held else { throw EngineError.captureRunning(pid: CaptureLock.holder(path: path), lockFile: path) }
         lock = held
     }
 
@@ -66,6 +78,7 @@ final class AdvisorFixture {
         lock = nil
         hold?.release()
         hold = nil
+        captureLockFree()
     }
 
     /// The open failures of `checker` in `r`.
