@@ -6,9 +6,9 @@ import CairnCatalog
 /// control file's failure log (a failure found again stays the same failure; one no longer
 /// found is closed), and lists the open failures with their repair options.
 extension Catalog {
-    /// Runs every checker and records their findings in one control-file update. Reads the
-    /// control file and the copies of it, `stat`s files and reads the 100-byte header of the
-    /// database (never its pages). Failures of the "live-pages" checker are recorded by
+    /// Runs every checker and records their findings in one control-file update (none when
+    /// nothing was found and nothing is open). Reads the control file and the copies of it,
+    /// `stat`s files and reads the 100-byte header of the database (never its pages). Failures of the "live-pages" checker are recorded by
     /// `cairn validate --live`: they are listed as they are, and checked again only with
     /// `includeLive`.
     package func advise(now: Date = Date(), includeLive: Bool = false) throws(EngineError) -> AdvisorReport {
