@@ -4,6 +4,7 @@ import CairnEngines
 /// The `cairn` command's exit statuses: 1 generic, 3 not found, 4 verification or
 /// corruption, 5 identity mismatch, 6 disk full, I/O or object storage, 64 usage, 75 another Cairn command
 /// holds a lock (try again later), 76 the WAL was replaced under capture, 130 cancelled.
+/// `cairn advise` also exits 10 (the worst open failure is high) or 11 (one is critical): see `AdviseExit`.
 enum ExitStatus {
     static let lockNotAcquired: Int32 = 75
 

@@ -51,12 +51,15 @@ package final class Catalog: Sendable {
     /// `change` returns. Ids are allocated inside it. The repository's catalog follows every
     /// change of what it holds (backups, incarnations, settings, restore points, policy; see
     /// `RepositoryCatalog`) under the same lock.
+    /// `leavingAside` (asked after `change`) names control-file copies the update does not
+    /// rewrite (see `ControlFileStore.transact`).
     @discardableResult
-    package func transact<T: Sendable>(_ change: (inout ControlFile) throws(EngineError) -> T) throws(EngineError) -> T {
+    package func transact<T: Sendable>(leavingAside: () -> Set<String> = { [] },
+                                       _ change: (inout ControlFile) throws(EngineError) -> T) throws(EngineError) -> T {
         let layout = layout, logger = logger
         return try store.withLock { (s: inout ControlFileStore) throws(EngineError) -> T in
             if s.copies.isEmpty { throw .readOnlyCatalog(repository: layout.root) }
-            return try s.transact(logger: logger, change) { (before: ControlFile, after: ControlFile, usn: UInt64) throws(EngineError) in
+            return try s.transact(logger: logger, change, leavingAside: leavingAside) { (before: ControlFile, after: ControlFile, usn: UInt64) throws(EngineError) in
                 if RepositoryCatalog(before) != RepositoryCatalog(after) {
                     try RepositoryCatalog.write(after, layout: layout, usn: usn)
                 }

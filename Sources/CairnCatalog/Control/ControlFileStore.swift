@@ -71,16 +71,18 @@ package struct ControlFileStore: Sendable {
         return store
     }
 
-    /// Writes a new version to every copy. Succeeds when at least one copy was written;
-    /// copies that failed are reported and repaired on the next open.
-    package mutating func write(_ newContent: ControlFile, logger: Logger? = nil) throws(EngineError) {
+    /// Writes a new version to every copy (but those in `leavingAside`, as long as one copy is
+    /// written). Succeeds when at least one copy was written; copies that failed are reported
+    /// and repaired on the next open.
+    package mutating func write(_ newContent: ControlFile, logger: Logger? = nil, leavingAside: Set<String> = []) throws(EngineError) {
         var c = newContent
         c.updatedAt = Date()
         let nextUSN = usn + 1
         let encoded = CheckedDocument.make(c, kind: Self.kind, version: FormatVersion.controlFile, usn: nextUSN).encoded()
         // Every copy is written, fsync'd and renamed on its own thread: concurrent fsyncs
         // share the file system's journal commits instead of waiting for one each.
-        let paths = copies
+        let kept = copies.filter { !leavingAside.contains($0) }
+        let paths = kept.isEmpty ? copies : kept
         let failures = FailureList()
         DispatchQueue.concurrentPerform(iterations: paths.count) { i in
             let path = paths[i]
@@ -105,8 +107,11 @@ package struct ControlFileStore: Sendable {
     /// copy on disk is re-read first, so a change made meanwhile by another process (a
     /// backup while capture runs) is never overwritten.
     /// `written` runs once every copy is written, still under the lock, with the content
-    /// before and after and the new update sequence number.
+    /// before and after and the new update sequence number. `leavingAside`, asked once
+    /// `change` ran, names copies this update leaves as they are (the recovery advisor records
+    /// a damaged copy without rewriting it: that is its repair's job).
     package mutating func transact<T>(logger: Logger? = nil, _ change: (inout ControlFile) throws(EngineError) -> T,
+                                      leavingAside: () -> Set<String> = { [] },
                                       written: (ControlFile, ControlFile, UInt64) throws(EngineError) -> Void = { _, _, _ in }) throws(EngineError) -> T {
         let lock = try ControlFileLock(path: lockPath)
         defer { lock.release() }
@@ -114,7 +119,7 @@ package struct ControlFileStore: Sendable {
         let before = content
         var c = content
         let result = try change(&c)
-        try write(c, logger: logger)
+        try write(c, logger: logger, leavingAside: leavingAside())
         try written(before, content, usn)
         return result
     }
