@@ -92,26 +92,39 @@ import Testing
         #expect(try f.p.advise().open.isEmpty, "NOARCHIVELOG: capture is not expected")
     }
 
-    /// Failures `validate --live` recorded are listed as they are and never closed by advise;
-    /// their repair is page repair, which says it is not available yet.
-    @Test func liveDatabasePageFailuresAreListedAndLeftOpen() throws {
-        let f = try AdvisorFixture()
-        try f.captureRunning()
-        try f.p.transact { (c: inout ControlFile) throws(EngineError) in
-            var log = FailureLog(c)
-            log.merge(checker: "live-pages", found: [FailureFinding(key: "pages", priority: .critical, summary: "2 damaged pages in table accounts",
-                                                                    affected: f.db, pages: [3, 7])], at: Date())
-            log.store(into: &c)
-        }
-        _ = try f.p.advise()
-        let r = try f.p.advise()
-        let pages = try f.only(r, "live-pages")
-        #expect(pages.failure.pages == [3, 7] && pages.failure.status == .open && pages.failure.priority == .critical)
-        #expect(pages.repair?.automatic == nil && pages.repair?.noAutomatic?.contains("not available") == true)
-        #expect(expectCairnError { _ = try f.p.repair(failure: pages.failure.id) }?.description.contains("not available") == true)
-        let all = try f.p.repair()
-        #expect(all.items.isEmpty && all.manual.map(\.failure) == [pages.failure.id])
-        #expect(expectCairnError { _ = try f.p.advise(includeLive: true) }?.description.contains("not available") == true)
+    /// Damaged pages of a live database another process writes to: `advise --live` finds them
+    /// (critical, exit 11) and offers page repair as the automatic repair; `repair` runs it while
+    /// the writer goes on and closes the failure; plain `advise` lists live-pages failures as
+    /// they are and never closes them itself.
+    @Test func damagedLivePagesAreFoundByAdviseAndRepairedByRepair() throws {
+        let h = try CaptureHarness(count: 300, filler: 3000)
+        let follow = h.startFollow()
+        defer { h.stop(follow) }
+        #expect(Await.capture(of: h.db))
+        let writer = Shell.start(["sqlite3", "-batch", h.db], input: h.script(0..<300, every: 40))
+        #expect(h.waitCaptured(30))
+        let leaves = PageDamage.leafPages(h.db, table: "transfers")
+        let chosen = Array(leaves.prefix(leaves.count / 2).suffix(4))
+        var rng = SeededGenerator(seed: 21)
+        PageDamage.damage(h.db, pages: chosen, using: &rng)
+
+        #expect(Shell.run([Paths.cairn, "advise", h.db]).status != 11, "without --live advise reads no page")
+        let advised = Shell.run([Paths.cairn, "advise", h.db, "--live"])
+        #expect(advised.status == 11, "\(advised.stdout) \(advised.stderr)")
+        let r = try h.p.advise()
+        let pages = try #require(r.open.first { $0.failure.checker == "live-pages" })
+        #expect(pages.failure.priority == .critical && pages.failure.pages == chosen.sorted())
+        #expect(pages.repair?.automatic?.description.contains("cairn repair pages \(h.db) --damaged") == true, "\(String(describing: pages.repair))")
+
+        let repaired = Shell.run([Paths.cairn, "repair", h.db, "--failure", "\(pages.failure.id)"])
+        #expect(repaired.status == 0, "\(repaired.stdout) \(repaired.stderr)")
+        writer.waitUntilExit()
+        let closed = try #require(try h.p.advise().closed.first { $0.id == pages.failure.id })
+        #expect(closed.closedBy?.contains("repair") == true)
+        let after = Shell.run([Paths.cairn, "advise", h.db, "--live"])
+        #expect(after.status == 0, "\(after.stdout) \(after.stderr)")
+        #expect(h.waitCaptured(301))
+        #expect(try ContentDigest.compute(h.db).digest == (try h.expectedDigest(after: 300)))
     }
 
     /// While `archive --follow` captures a writer's transactions (small logs, so groups are

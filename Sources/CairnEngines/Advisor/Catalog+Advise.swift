@@ -21,8 +21,7 @@ extension Catalog {
     /// `advise --live`: validates the live database's pages, which records what it finds as
     /// "live-pages" failures.
     func adviseLivePages() throws(EngineError) {
-        // live-pages: wired when validateLive lands — replace the throw with `try self.validateLive()`.
-        throw .unrecoverable("Checking the live database's pages (`advise --live`, `validate --live`) is not available in this build yet; run `cairn advise \(databasePath)` without --live.")
+        _ = try validateLive()
     }
 
     /// Runs the checkers (but "live-pages") and merges what each found into the failure log,
@@ -62,7 +61,7 @@ extension Catalog {
     /// reusing a log group or a deletion between the control file being read and a file being
     /// looked at is not a failure.
     static func runCheckers(_ ctx: AdvisorContext) -> [(String, [FailureFinding])] {
-        let checkers = Checkers.all.filter { $0.name != ControlCopiesChecker.checkerName && $0.name != LivePagesChecker.checkerName }
+        let checkers = Checkers.all.filter { ![ControlCopiesChecker.checkerName, LivePagesChecker.checkerName, LogicalIntegrityChecker.checkerName].contains($0.name) }
         let first = checkers.map { $0.findings(ctx) }
         guard first.contains(where: { !$0.isEmpty }) else { return checkers.map { ($0.name, []) } }
         let again = AdvisorContext(catalog: ctx.catalog, now: ctx.now)

@@ -89,7 +89,26 @@ extension Catalog {
     /// The automatic repair of a "live-pages" failure (damaged pages of the live database):
     /// rebuilds them with `repair pages --damaged`; with `preview`, only says what it would do.
     /// Returns what it did (or would do).
+    /// The preview reads nothing but the control file (advise lists it with every live-pages
+    /// failure): where the pages would come from; the repair itself runs `repair pages --damaged`.
     func repairLivePages(_ failure: Failure, preview: Bool) throws(EngineError) -> String {
-        throw .unrecoverable("Repairing the live database's pages (`cairn repair pages \(databasePath) --damaged`) is not available yet in this build; restore the database instead (`cairn restore \(databasePath) --in-place`).")
+        let c = control
+        let pages = Self.list(Set(failure.pages ?? []))
+        guard c.redo.mode == .archivelog else {
+            throw .unrecoverable("\(databasePath) is in NOARCHIVELOG mode: no page map says what its pages must be, so they cannot be rebuilt one by one")
+        }
+        if preview {
+            let newest = c.restorableBackups.max { ($0.scn, $0.id) < ($1.scn, $1.id) }
+            let source = newest.map { "the online logs where they hold them, otherwise backup \($0.id) (SCN \($0.scn)), or an older one, and the logs after it" }
+                ?? "the online logs (no backup holds them: only pages the online logs hold whole can be rebuilt)"
+            return "rebuild page(s) \(pages) as of the current SCN from \(source) and write them in under SQLite's write lock (`cairn repair pages \(databasePath) --damaged`)"
+        }
+        let r = try repairPages(.damaged)
+        let left = r.pages.filter { $0.written.isEmpty }
+        guard left.isEmpty else {
+            throw .unrecoverable("page(s) \(Self.list(Set(left.map(\.page)))) were left as they are: \(left.compactMap(\.skipped).first ?? "")")
+        }
+        let sources = Set(r.pages.map(\.source)).sorted().joined(separator: "; ")
+        return r.pages.isEmpty ? "no damaged page left at SCN \(r.scn)" : "rebuilt \(r.repaired) page(s) as of SCN \(r.scn) from \(sources) and wrote them in"
     }
 }

@@ -114,7 +114,7 @@ struct AdvisorContext {
 enum Checkers {
     static let all: [any FailureChecker] = [
         DatabaseChecker(), CaptureChecker(), ControlCopiesChecker(), OnlineLogsChecker(), ArchiveDestinationsChecker(),
-        ArchivedLogsChecker(), GapsChecker(), BackupsChecker(), RecoveryAreaChecker(), LivePagesChecker(),
+        ArchivedLogsChecker(), GapsChecker(), BackupsChecker(), RecoveryAreaChecker(), LivePagesChecker(), LogicalIntegrityChecker(),
     ]
 
     static func named(_ name: String) -> (any FailureChecker)? { all.first { $0.name == name } }
