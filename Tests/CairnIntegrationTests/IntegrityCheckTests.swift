@@ -76,6 +76,32 @@ import Testing
         try s.p.setIntegrityCheckTimeZone("Asia/Tokyo")
         #expect(s.p.integrityCheckSchedule.timeZone.identifier == "Asia/Tokyo")
     }
+
+    /// Archived-log backup sets are on the same schedule: their stored logs are read and
+    /// checked (there is nothing to restore), and a damaged one is recorded as failed.
+    @Test func archivedLogSetsAreCheckedOnTheSameSchedule() throws {
+        let s = try RedoTests.Setup()
+        try s.p.setIntegrityCheckTimeZone("UTC")
+        _ = try s.p.backup()
+        Ledger.write(s.db, 20)
+        _ = try s.p.archiveOnce()
+        let set = try #require(try s.p.backupArchivedLogs().backup)
+        let later = set.completedAt.addingTimeInterval(8 * 86_400)
+        _ = try backup(s, at: later)
+        let checked = try #require(s.p.control.backups.first { $0.id == set.id }?.integrityCheck)
+        #expect(checked.ok && !checked.restored && checked.checkedAt == later, "\(checked)")
+        #expect(s.p.integrityCheckReport(now: later).contains { $0.id == set.id && $0.result == "ok" })
+
+        let dir = s.p.backupDirectory(set)
+        let stored = try #require(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0 != "manifest.json" }.sorted().first)
+        let fd = open(dir + "/" + stored, O_RDWR)
+        PageDamage.scramble(fd, at: 40, count: 16)
+        close(fd)
+        let again = later.addingTimeInterval(8 * 86_400)
+        _ = try backup(s, at: again)
+        let failed = try #require(s.p.control.backups.first { $0.id == set.id }?.integrityCheck)
+        #expect(!failed.ok && failed.checkedAt == again && failed.problem?.isEmpty == false, "\(failed)")
+    }
 }
 
 /// `cairn report pdic` and `cairn configure DB pdic-time-zone` as a user runs them.

@@ -133,4 +133,20 @@ import Testing
         #expect(r.status == 1 && r.stderr.contains("does not look like the database Cairn captured") && r.stderr.contains("Nothing was changed"), "\(r.stderr)")
         #expect(PageDamage.bytes(h.db) == before)
     }
+
+    /// Pieces written before block indexes existed have none: their blocks are walked.
+    @Test func piecesWithoutABlockIndexAreWalked() throws {
+        let (h, follow, _) = try Self.damaged(pages: 3)
+        defer { h.stop(follow) }
+        let dir = h.p.layout.root + "/" + h.p.control.backups[0].directory
+        var m = try BackupManifest.read(directory: dir)
+        #expect(m.files.allSatisfy { $0.blockIndex != nil })
+        for i in m.files.indices { m.files[i].blockIndex = nil }
+        try FileManager.default.removeItem(atPath: dir + "/" + BackupManifest.fileName)
+        _ = try m.write(directory: dir)
+        let r = Self.repair(h, "--damaged", "--json")
+        #expect(r.status == 0 && r.stdout.contains("backup 1 and the logs after it"), "\(r.stderr)")
+        let after = Shell.run([Paths.cairn, "validate", h.db, "--live"])
+        #expect(after.status == 0, "\(after.stdout)")
+    }
 }

@@ -55,13 +55,12 @@ struct RepairPages: ParsableCommand {
             if json { Output.json(r); return }
             if r.pages.isEmpty { print("no damaged page in \(r.database) at SCN \(r.scn): nothing to repair"); return }
             for page in r.pages {
-                let owner = page.owner.map { " (\($0))" } ?? ""
                 if preview {
-                    print("page \(page.page)\(owner): would be rebuilt from \(page.source)")
+                    print("page \(page.page): would be rebuilt from \(page.source)")
                 } else if page.written.isEmpty {
-                    print("page \(page.page)\(owner): left as it is: \(page.skipped ?? "")")
+                    print("page \(page.page): left as it is: \(page.skipped ?? "")")
                 } else {
-                    print("page \(page.page)\(owner): repaired from \(page.source), written to \(page.written.joined(separator: " and "))")
+                    print("page \(page.page): repaired from \(page.source), written to \(page.written.joined(separator: " and "))")
                 }
             }
             let closed = r.failureClosed.map { "; failure \($0) closed" } ?? ""

@@ -22,6 +22,7 @@ final class BackupPieceWriter {
     private var hashSum: UInt64 = 0
     private var firstPage: UInt32 = 0
     private var lastPage: UInt32 = 0
+    private var index = BlockIndex()
     private(set) var finished: [BackupManifest.File] = []
     private var scratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 8)
     /// Re-reads each finished piece on another thread while the next ones are written.
@@ -56,6 +57,7 @@ final class BackupPieceWriter {
         file = f
         contentHash = StreamingHash()
         blocks = 0; pages = 0; hashSum = 0
+        index = BlockIndex()
         var h = template
         h.piece = UInt32(n)
         BackupPieceFormat.encodeHeader(h, into: scratch)
@@ -74,6 +76,7 @@ final class BackupPieceWriter {
         if file == nil { try open() }
         if blocks == 0 { firstPage = fp }
         lastPage = lp
+        index.append(firstPage: fp, offset: offset)
         try put(head)
         contentHash.update(head.extracting(first: BackupPieceFormat.blockHeaderSize))
         try put(payload)
@@ -88,7 +91,7 @@ final class BackupPieceWriter {
         try put(scratch, BackupPieceFormat.trailerSize)
         try f.finish()
         let entry = BackupManifest.File(name: (f.path as NSString).lastPathComponent, bytes: f.storedSize, xxh3: Hash.hex(f.storedHash),
-                                        pages: pages, firstPage: firstPage, lastPage: lastPage)
+                                        pages: pages, firstPage: firstPage, lastPage: lastPage, blockIndex: index.encoded)
         finished.append(entry)
         verifier.submit(path: f.path, bytes: f.storedSize, xxh3: entry.xxh3)
         file = nil

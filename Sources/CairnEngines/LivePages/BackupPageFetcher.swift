@@ -56,23 +56,39 @@ struct BackupPageFetcher {
             throw .corrupt(file: path, offset: 0, detail: "the piece belongs elsewhere (backup \(h.backupSet), piece \(h.piece)); expected backup \(m.backupId) piece \(index + 1)")
         }
         let block = BlockBuffers(pageSize: m.pageSize, pages: m.blockPages)
-        var offset = UInt64(BackupPieceFormat.headerSize)
         let end = size >= UInt64(BackupPieceFormat.trailerSize) ? size - UInt64(BackupPieceFormat.trailerSize) : 0
-        while offset < end {
-            let (count, payload, flags) = try block.readHeader(file, at: offset, end: end, path: path)
-            let entriesAt = offset + UInt64(BackupPieceFormat.blockHeaderSize)
-            try file.readExactly(into: block.entries, count: count * BackupPieceFormat.entrySize, at: entriesAt)
-            let pgnos = (0..<count).map { LE.get32(block.entries, $0 * BackupPieceFormat.entrySize) }
-            if pgnos.contains(where: wanted.contains) {
-                try file.readExactly(into: block.payload, count: payload, at: entriesAt + UInt64(count * BackupPieceFormat.entrySize))
-                try block.decode(count: count, payload: payload, flags: flags, path: path, at: offset)
-                for (i, pgno) in pgnos.enumerated() where wanted.contains(pgno) {
-                    images.set(pgno, from: block.pages + i * m.pageSize)
-                    found.insert(pgno)
-                }
+        // With the piece's block index, only the blocks that may hold a wanted page are read;
+        // without one (older pieces), every block header is walked.
+        if let blocks = m.files[index].blockIndex.flatMap(BlockIndex.init) {
+            let starts = Set(wanted.compactMap { blocks.block(holding: $0)?.offset })
+            for offset in starts.sorted() where offset < end {
+                _ = try readBlock(at: offset, of: file, end: end, path: path, wanted: wanted, block: block, into: images, found: &found)
             }
-            offset = entriesAt + UInt64(count * BackupPieceFormat.entrySize + payload)
+            return
         }
+        var offset = UInt64(BackupPieceFormat.headerSize)
+        while offset < end {
+            offset = try readBlock(at: offset, of: file, end: end, path: path, wanted: wanted, block: block, into: images, found: &found)
+        }
+    }
+
+    /// Reads the block at `offset` (its header and entries; its pages only when it holds a
+    /// wanted one) and returns where the next block starts.
+    private func readBlock(at offset: UInt64, of file: StoredFile, end: UInt64, path: String, wanted: Set<UInt32>,
+                           block: BlockBuffers, into images: PageImages, found: inout Set<UInt32>) throws(EngineError) -> UInt64 {
+        let (count, payload, flags) = try block.readHeader(file, at: offset, end: end, path: path)
+        let entriesAt = offset + UInt64(BackupPieceFormat.blockHeaderSize)
+        try file.readExactly(into: block.entries, count: count * BackupPieceFormat.entrySize, at: entriesAt)
+        let pgnos = (0..<count).map { LE.get32(block.entries, $0 * BackupPieceFormat.entrySize) }
+        if pgnos.contains(where: wanted.contains) {
+            try file.readExactly(into: block.payload, count: payload, at: entriesAt + UInt64(count * BackupPieceFormat.entrySize))
+            try block.decode(count: count, payload: payload, flags: flags, path: path, at: offset)
+            for (i, pgno) in pgnos.enumerated() where wanted.contains(pgno) {
+                images.set(pgno, from: block.pages + i * reader.manifest.pageSize)
+                found.insert(pgno)
+            }
+        }
+        return entriesAt + UInt64(count * BackupPieceFormat.entrySize + payload)
     }
 }
 

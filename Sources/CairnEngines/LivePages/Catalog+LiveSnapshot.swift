@@ -25,7 +25,8 @@ extension Catalog {
         }
         let deadline = Date().addingTimeInterval(wait)
         while true {
-            if let lock = try CaptureLock(path: layout.captureLockFile) {
+            // (Probed first: taking the lock waits 0.2 s before it gives up on a holder.)
+            if !CaptureLock.isHeld(path: layout.captureLockFile), let lock = try CaptureLock(path: layout.captureLockFile) {
                 defer { _ = lock }
                 return try capturedHere()
             }

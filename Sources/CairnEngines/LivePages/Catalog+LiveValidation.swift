@@ -63,17 +63,15 @@ extension Catalog {
         }
         let total = max(snapshot.pageCount, map.pageCount)
         let blockPages = pages == nil ? max(1, (1 << 20) / pageSize) : 1
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: blockPages * pageSize, alignment: 4096)
-        defer { buffer.deallocate() }
-        let runs: [(first: UInt32, count: Int)] = pages.map { $0.sorted().map { ($0, 1) } }
+        let runs: [PageRunReader.Run] = pages.map { $0.sorted().map { ($0, 1) } }
             ?? stride(from: UInt32(1), through: total, by: blockPages).map { ($0, Int(min(UInt32(blockPages), total - $0 + 1))) }
         let progress = ProgressMeter(label: "validate live pages", totalBytes: UInt64(runs.reduce(0) { $0 + $1.count }) * UInt64(pageSize), monitor: monitor)
         defer { progress.finish() }
         let hashes = map.hashes, walPages = snapshot.walPages
+        if pages == nil { snapshot.prefetchWAL() }
         var damage: [LiveDamage] = []
         var checked: UInt64 = 0
-        for run in runs {
-            try snapshot.readPages(first: run.first, count: run.count, into: buffer, missingAsZeros: true)
+        try PageRunReader(snapshot: snapshot, runs: runs, maxPages: blockPages).forEach { (run: PageRunReader.Run, buffer: UnsafeRawPointer) throws(EngineError) in
             for i in 0..<run.count {
                 let pgno = run.first + UInt32(i)
                 let found = Hash.page(buffer + i * pageSize, size: pageSize, pgno: pgno)

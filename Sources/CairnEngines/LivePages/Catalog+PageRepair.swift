@@ -21,10 +21,10 @@ extension Catalog {
             snapshot.close()
             throw .unrecoverable("no capture was running and \(databasePath) left the captured history (\(why)): Cairn cannot tell damaged pages from changes made while nothing captured them, so it rewrites none. Nothing was changed. If nothing wrote to the database since capture stopped, the pages `cairn validate \(databasePath) --live` lists are damage: repair them with --force. Otherwise restore what was captured (`cairn restore \(databasePath)`), or start capture, which records a gap and takes the database as it is, then take a level-0 backup.")
         }
-        let damage: [LiveDamage], owners: [UInt32: String]
+        // (What each page belongs to is validation's to say: naming it walks every b-tree.)
+        let damage: [LiveDamage]
         do throws(EngineError) {
             damage = try selectedDamage(selection, snapshot: snapshot, map: map, monitor: monitor)
-            owners = damage.isEmpty ? [:] : self.owners(of: Set(damage.map(\.pgno)), in: snapshot)
         } catch {
             snapshot.close()
             throw error
@@ -43,7 +43,7 @@ extension Catalog {
             })
             report.pages = damage.map { d in
                 let w = written.first { $0.pgno == d.pgno }
-                return RepairedPage(page: d.pgno, owner: owners[d.pgno], source: sources[d.pgno] ?? "", written: w?.places ?? [],
+                return RepairedPage(page: d.pgno, source: sources[d.pgno] ?? "", written: w?.places ?? [],
                                     skipped: w?.skipped, expectedHash: Hash.hex(expected[d.pgno]!), damagedHash: Hash.hex(d.found))
             }
         }
@@ -56,7 +56,7 @@ extension Catalog {
     /// With no capture running, captures the repair's commit (the header's user version
     /// rewritten) at once: left for later, a WAL restarted meanwhile would make it a gap.
     private func captureRepairCommit() throws(EngineError) {
-        guard let lock = try CaptureLock(path: layout.captureLockFile) else { return }
+        guard !CaptureLock.isHeld(path: layout.captureLockFile), let lock = try CaptureLock(path: layout.captureLockFile) else { return }
         defer { _ = lock }
         try Capturer(database: self, logger: logger).step()
     }

@@ -24,7 +24,6 @@ package struct PageRepairReport: Codable, Sendable, Equatable {
 
 package struct RepairedPage: Codable, Sendable, Equatable {
     package var page: UInt32
-    package var owner: String?
     /// "online logs", or "backup N and the logs after it".
     package var source: String
     /// Where the page was written ("database file", "WAL frame N"); empty when previewed or skipped.

@@ -31,10 +31,14 @@ extension Catalog {
         package let restored: Bool
     }
 
+    /// The sets the periodic check covers: every available backup, database backups and
+    /// archived-log backup sets alike.
+    private var checkedSets: [BackupRecord] { control.backups.filter(\.isAvailable) }
+
     /// Every available backup set of the database, with its check day, last check and next due time.
     package func integrityCheckReport(now: Date = Date()) -> [IntegrityCheckStatus] {
         let schedule = integrityCheckSchedule
-        return control.restorableBackups.map { b in
+        return checkedSets.map { b in
             let outcome = b.integrityCheck
             return IntegrityCheckStatus(id: b.id, weekday: IntegrityCheckSchedule.checkDay(of: b.id).name,
                                         lastCheckedAt: outcome?.checkedAt, nextDue: schedule.nextDue(Self.scheduleState(b), now: now),
@@ -46,7 +50,7 @@ extension Catalog {
     /// The sets a backup taken at `now` checks.
     package func integrityChecksDue(now: Date = Date()) -> [BackupRecord] {
         let schedule = integrityCheckSchedule
-        return control.restorableBackups.filter { schedule.isDue(Self.scheduleState($0), now: now) }
+        return checkedSets.filter { schedule.isDue(Self.scheduleState($0), now: now) }
     }
 
     /// Checks every set due at `now` end to end (each piece read and verified as a restore
@@ -78,6 +82,13 @@ extension Catalog {
 
     private func checkEndToEnd(_ set: BackupRecord, at now: Date, restore: Bool, monitor: OperationMonitor) -> IntegrityCheckOutcome {
         do throws(EngineError) {
+            if set.kind == .archivedLogs {
+                // Every stored log read and checked; there is no database to restore.
+                let operation = try beginReadingStoredFiles(purpose: "check an archived-log backup set")
+                defer { operation.end() }
+                try validateArchivedLogSet(set)
+                return IntegrityCheckOutcome(checkedAt: now, ok: true, restored: false, problem: nil)
+            }
             _ = try validateRestore(backup: set.id, monitor: monitor)
             if restore {
                 let scratch = layout.root + "/tmp-pdic-\(set.id)-\(getpid()).db"

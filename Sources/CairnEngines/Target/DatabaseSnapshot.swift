@@ -176,6 +176,15 @@ package final class DatabaseSnapshot: Sendable {
         connection.close()
     }
 
+    /// Starts reading the WAL's frames the snapshot uses into the page cache in the
+    /// background, in order: a pass over every page then finds them there instead of reading
+    /// the WAL a frame at a time in page order (random reads).
+    package func prefetchWAL() {
+        guard let last = walPages.values.max(), let wal = files.walFile else { return }
+        let end = WALScan.frameOffset(last, pageSize: pageSize) + UInt64(WALFile.frameHeaderSize + pageSize)
+        wal.adviseWillNeed(offset: 0, count: Int(end))
+    }
+
     /// Starts reading the given pages (ascending) from the database file in the background:
     /// scattered pages then arrive with the disk's parallelism instead of one at a time.
     package func prefetch(_ pages: PageSet) {

@@ -14,14 +14,18 @@ package struct BackupManifest: Codable, Sendable, Equatable {
         package var pages: UInt64
         package var firstPage: UInt32
         package var lastPage: UInt32
+        /// Where each block of a piece starts (see `BlockIndex`), so a reader wanting a few
+        /// pages goes straight to their blocks; nil in pieces written before it existed.
+        package var blockIndex: String? = nil
 
-        package init(name: String, bytes: UInt64, xxh3: String, pages: UInt64, firstPage: UInt32, lastPage: UInt32) {
+        package init(name: String, bytes: UInt64, xxh3: String, pages: UInt64, firstPage: UInt32, lastPage: UInt32, blockIndex: String? = nil) {
             self.name = name
             self.bytes = bytes
             self.xxh3 = xxh3
             self.pages = pages
             self.firstPage = firstPage
             self.lastPage = lastPage
+            self.blockIndex = blockIndex
         }
     }
 
