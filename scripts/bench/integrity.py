@@ -122,11 +122,11 @@ def main() -> None:
             drop_caches(); samples["cat"].append(run(["sh", "-c", f"cat '{db}' > /dev/null"]))
             drop_caches()
             t = time.perf_counter()
-            out = subprocess.run([cairn, "validate", db, "--live", "--json"], capture_output=True, text=True)
+            v = subprocess.run([cairn, "validate", db, "--live", "--json"], capture_output=True, text=True)
             samples["validate"].append(time.perf_counter() - t)
-            if out.returncode != 0:
-                raise SystemExit(f"validate exited {out.returncode}: {out.stdout[-2000:]} {out.stderr[-2000:]}")
-            samples["validate-own"].append(json.loads(out.stdout)["seconds"])
+            if v.returncode != 0:
+                raise SystemExit(f"validate exited {v.returncode}: {v.stdout[-2000:]} {v.stderr[-2000:]}")
+            samples["validate-own"].append(json.loads(v.stdout)["seconds"])
             if os.path.exists(out): os.unlink(out)
             drop_caches(); samples["restore"].append(run([cairn, "restore", db, "--to", out]))
             os.unlink(out)
