@@ -24,6 +24,9 @@ extension Catalog {
             throw .invalidArgument("\(databasePath) is in NOARCHIVELOG mode: no page map is kept for its live pages, so they cannot be validated or repaired one by one. Turn capture on (`cairn archivelog \(databasePath) on`, then `cairn archive \(databasePath) --follow` or the agent), or check the database with SQLite's integrity_check.")
         }
         let deadline = Date().addingTimeInterval(wait)
+        // A count from an older generation is taken only after capture had 2 s to record the
+        // snapshot's state exactly (it may have just started, not yet seen what it missed).
+        let countedAfter = Date().addingTimeInterval(2)
         while true {
             // (Probed first: taking the lock waits 0.2 s before it gives up on a holder.)
             if !CaptureLock.isHeld(path: layout.captureLockFile), let lock = try CaptureLock(path: layout.captureLockFile) {
@@ -33,7 +36,7 @@ extension Catalog {
             let logs = OnlineLogScan(control: control)
             let snapshot = try DatabaseSnapshot(databasePath: databasePath, lenient: true)
             do throws(EngineError) {
-                if let scn = loggedSCN(of: snapshot, logs: logs),
+                if let scn = loggedSCN(of: snapshot, logs: logs, countedOK: Date() >= countedAfter),
                    let map = try LoggedPageMap.at(scn, control: control, pageMapFile: layout.pageMapFile) {
                     return LiveSnapshot(snapshot: snapshot, scn: scn, map: map)
                 }
@@ -49,14 +52,14 @@ extension Catalog {
         }
     }
 
-    /// The snapshot's SCN from another process's logs, once they tell it exactly (an empty
-    /// WAL: the newest captured one); nil while capture has not got there.
-    private func loggedSCN(of snapshot: DatabaseSnapshot, logs: OnlineLogScan) -> UInt64? {
+    /// The snapshot's SCN from another process's logs once they tell it exactly, or, with
+    /// `countedOK`, as counted from the newest captured one; nil while capture has not got there.
+    private func loggedSCN(of snapshot: DatabaseSnapshot, logs: OnlineLogScan, countedOK: Bool) -> UInt64? {
         let c = control
         logs.refresh()
         switch Self.scn(of: snapshot, logs: logs, control: c) {
         case .exact(let scn)?: return scn
-        case .counted(let scn)? where snapshot.position.frame == 0: return scn
+        case .counted(let scn)? where countedOK: return scn
         default: return nil
         }
     }

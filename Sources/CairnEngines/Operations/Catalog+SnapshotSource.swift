@@ -56,9 +56,6 @@ extension Catalog {
                 logScan.refresh()
                 let answer = Self.scn(of: snapshot, logs: logScan, control: c)
                 if case .exact(let scn)? = answer { return (scn, nil) }
-                // A snapshot of an empty WAL has nothing of its own generation to wait for: the
-                // older one was captured whole before SQLite could restart it (capture's pins).
-                if case .counted(let scn)? = answer, snapshot.position.frame == 0 { return (scn, nil) }
                 if Date() >= deadline || answer == nil {
                     if case .counted(let scn)? = answer { return (scn, nil) }
                     return nil
