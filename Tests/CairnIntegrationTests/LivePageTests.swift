@@ -200,4 +200,39 @@ import Testing
         #expect(forced.status == 0, "\(forced.stderr)")
         #expect(try Catalog.open(database: db, logger: quietLogger).control.redo.gaps.isEmpty)
     }
+
+    /// Odd settings: 512-byte pages and auto-vacuum (pointer-map pages, a file that shrinks at
+    /// commits), captured by a running `archive --follow`.
+    @Test func smallPagesAndAutoVacuumAreValidatedAndRepaired() throws {
+        let dir = TempDir()
+        let db = dir.file("small.db")
+        let made = Shell.run(["sqlite3", "-batch", db], input: """
+            PRAGMA page_size=512; PRAGMA auto_vacuum=FULL; PRAGMA journal_mode=WAL;
+            CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);
+            CREATE INDEX notes_body ON notes(body);
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 2000)
+              INSERT INTO notes SELECT i, printf('note %05d %s', i, hex(randomblob(20))) FROM n;
+            """)
+        #expect(made.status == 0, "\(made.stderr)")
+        try Catalog.initialize(database: db, logger: quietLogger).backup(.quiet())
+        let follow = Shell.start([Paths.cairn, "archive", db, "--follow"])
+        defer { kill(follow.processIdentifier, SIGTERM); follow.waitUntilExit() }
+        #expect(Await.capture(of: db))
+        let writes = Shell.run(["sqlite3", "-batch", db], input: "DELETE FROM notes WHERE id > 1990; INSERT INTO notes(body) VALUES('after');")
+        #expect(writes.status == 0 && Await.captured(db, through: 2))
+        func pages(_ sql: String) -> [UInt32] { Shell.run(["sqlite3", "-batch", db, sql]).stdout.split(separator: "\n").compactMap { UInt32($0) } }
+        // Pages the WAL holds no newer version of: damage in the file is what readers see.
+        let inWAL = PageDamage.walFrames(db, pageSize: 512)
+        let index = try #require(pages("SELECT pageno FROM dbstat WHERE name='notes_body' AND pagetype='leaf' ORDER BY pageno").first { inWAL[$0] == nil })
+        let table = try #require(pages("SELECT pageno FROM dbstat WHERE name='notes' AND pagetype='leaf' ORDER BY pageno").first { inWAL[$0] == nil })
+        var rng = SeededGenerator(seed: 12)
+        PageDamage.damage(db, pages: [2, index, table], pageSize: 512, using: &rng)
+        let r = try Self.json(LivePageReport.self, Shell.run([Paths.cairn, "validate", db, "--live", "--json"]))
+        let owners = Dictionary(uniqueKeysWithValues: r.damaged.map { ($0.page, $0.owner ?? "") })
+        #expect(owners == [2: "pointer map", index: "index notes_body", table: "table notes"], "\(owners) \(r.diverged ?? "")")
+        let repaired = Shell.run([Paths.cairn, "repair", "pages", db, "--damaged"])
+        #expect(repaired.status == 0, "\(repaired.stderr)")
+        let after = try Self.json(LivePageReport.self, Shell.run([Paths.cairn, "validate", db, "--live", "--logical", "--json"]))
+        #expect(after.ok, "\(after)")
+    }
 }

@@ -39,7 +39,8 @@ extension Catalog {
         }
         if merged == before { return before }
         var damagedCopies = Set<String>()
-        return try transact(leavingAside: { damagedCopies }) { (c: inout ControlFile) throws(EngineError) -> FailureLog in
+        let leavingAside = { damagedCopies }
+        return try transact(leavingAside: leavingAside) { (c: inout ControlFile) throws(EngineError) -> FailureLog in
             let copies = ControlCopiesChecker.inspect(c.controlCopies)
             damagedCopies = Set(copies.map(\.path))
             var log = FailureLog(c)
