@@ -96,4 +96,38 @@ import CairnTestSupport
             #expect(digest(out) == digest(db), "\(db) restored to its latest point equals its source")
         }
     }
+
+    /// Damaged pages that `cairn validate --live` finds while the agent captures are one of the
+    /// agent's findings (critical: /healthz fails) until `cairn repair pages` closes them.
+    @Test func damagedLivePagesAreAFindingUntilRepaired() async throws {
+        let dir = TempDir()
+        let db = dir.file("a.db")
+        Ledger.create(db, filler: 2000)
+        let config = dir.file("cairn.yml")
+        try "databases:\n  - path: \(db)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let (configuration, problems) = try AgentConfiguration.loadForRunning(config)
+        let agent = AgentService(configFile: config, configuration: configuration, problems: problems, logger: quietLogger)
+        let group = ServiceGroup(services: [agent], logger: quietLogger)
+        let running = Task(executorPreference: AgentExecutor.shared) { try await group.run() }
+        func database() async -> CairnAgent.DatabaseSnapshot? { await agent.snapshot().databases.first { $0.path == db } }
+        let started = await Await.eventually(60) { await database().map { !$0.lastBackupAt.isEmpty && $0.state == .capturing } ?? false }
+        let first = await agent.snapshot()
+        #expect(started, "\(Self.describe(first))")
+        var rng = SeededGenerator(seed: 31)
+        PageDamage.damage(db, pages: Array(PageDamage.leafPages(db, table: "transfers").prefix(2)), using: &rng)
+        #expect(cairn("validate", db, "--live").status == 4)
+        // A write moves the database's SCN: the agent reads its control file again at once.
+        insert(db, 1)
+        let found = await Await.eventually(30) { await database()?.findings.contains { $0.priority == .critical && $0.summary.contains("live-pages") } ?? false }
+        let damaged = await database()
+        #expect(found, "\(damaged?.findings ?? [])")
+        #expect(damaged?.problems.contains { $0.contains("live-pages") } == true)
+        #expect(cairn("repair", "pages", db, "--damaged").status == 0)
+        insert(db, 1, from: 1)
+        let gone = await Await.eventually(30) { await database()?.findings.contains { $0.summary.contains("live-pages") } == false }
+        let repaired = await database()
+        #expect(gone, "\(repaired?.findings ?? [])")
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
 }

@@ -25,6 +25,15 @@ enum Findings {
             out.append(Finding(priority: .high, summary: "remote \(r.url) is \(r.logsBehind) log(s) and \(r.backupsBehind) backup(s) behind: \(r.lastError!)"))
         }
         out += warnings.map { Finding(priority: .low, summary: $0) }
+        // Damage in the live database that validation recorded: nothing else here finds it, and
+        // it stays open until a repair or a later validation closes it.
+        for f in c.failures ?? [] where f.status == .open && Self.recordedOnly.contains(f.checker) {
+            out.append(Finding(priority: Finding.Priority(rawValue: f.priority.rawValue) ?? .high,
+                               summary: "failure \(f.id) (\(f.checker)): \(f.summary); see `cairn advise \(c.databasePath)`"))
+        }
         return out
     }
+
+    /// The advisor's checkers whose failures only `cairn validate --live` records.
+    static let recordedOnly: Set<String> = [Catalog.livePagesChecker, Catalog.logicalChecker]
 }
