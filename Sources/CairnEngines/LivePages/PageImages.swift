@@ -13,8 +13,6 @@ final class PageImages {
 
     deinit { for b in buffers.values { b.deallocate() } }
 
-    var pages: [UInt32] { buffers.keys.sorted() }
-
     func has(_ pgno: UInt32) -> Bool { buffers[pgno] != nil }
 
     /// The buffer of `pgno` (zeros when new).
