@@ -32,6 +32,8 @@ package struct AgentConfiguration: Sendable, Equatable {
     package var logLevel = "info"
     package var databases: [DatabaseEntry] = []
     package var jobs = JobRunner.Settings()
+    /// How often the recovery advisor's checkers look at each database (`advisor: {interval: 300}`, seconds).
+    package var advisorInterval: TimeInterval = AdvisorFindings.defaultPeriod
 
     /// Reads the configuration in `file`.
     package static func load(_ file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> AgentConfiguration {
@@ -107,9 +109,10 @@ package struct AgentConfiguration: Sendable, Equatable {
 
     static func parse(_ root: ConfigNode, collecting errors: inout [ConfigurationError], lenient: Bool = false) throws(ConfigurationError) -> AgentConfiguration {
         var c = AgentConfiguration()
-        let top = try root.mapping(allowed: ["http", "log", "jobs", "databases"])
+        let top = try root.mapping(allowed: ["http", "log", "jobs", "advisor", "databases"])
         if let http = top["http"] { c.http = try parseHTTP(http) }
         if let jobs = top["jobs"] { c.jobs = try parseJobs(jobs) }
+        if let advisor = top["advisor"], let n = try advisor.mapping(allowed: ["interval"])["interval"] { c.advisorInterval = try n.double(in: 1...86_400) }
         if let log = top["log"] {
             let keys = try log.mapping(allowed: ["format", "level"])
             if let f = keys["format"] {

@@ -130,4 +130,41 @@ import CairnTestSupport
         await group.triggerGracefulShutdown()
         try await running.value
     }
+
+    /// What only the recovery advisor's checkers find (an archived log gone from its
+    /// destination) is a finding of the agent too, looked at every `advisor.interval`; it is
+    /// critical (complete recovery needs that log), so /healthz fails on it.
+    @Test func advisorFindingsAreTheAgentsFindings() async throws {
+        let dir = TempDir()
+        let db = dir.file("a.db")
+        Ledger.create(db, filler: 200)
+        let config = dir.file("cairn.yml")
+        try "advisor:\n  interval: 1\ndatabases:\n  - path: \(db)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let (configuration, problems) = try AgentConfiguration.loadForRunning(config)
+        #expect(configuration.advisorInterval == 1)
+        let agent = AgentService(configFile: config, configuration: configuration, problems: problems, logger: quietLogger)
+        let group = ServiceGroup(services: [agent], logger: quietLogger)
+        let running = Task(executorPreference: AgentExecutor.shared) { try await group.run() }
+        func database() async -> CairnAgent.DatabaseSnapshot? { await agent.snapshot().databases.first { $0.path == db } }
+        let started = await Await.eventually(60) { await database().map { !$0.lastBackupAt.isEmpty && $0.state == .capturing } ?? false }
+        let first = await agent.snapshot()
+        #expect(started, "\(Self.describe(first))")
+        insert(db, 5)
+        #expect(cairn("switch-log", db).status == 0)
+        let catalog = try Catalog.open(database: db, logger: quietLogger)
+        func isArchived(_ l: LogRecord) -> Bool { l.destinations.contains { $0.state == .archived } }
+        // The log holding the inserts, after the level-0 backup: complete recovery needs it.
+        let backupScn = catalog.control.backups.first?.scn ?? 0
+        func holdsInserts(_ l: LogRecord) -> Bool { isArchived(l) && l.highScn > backupScn }
+        let archived = await Await.eventually(60) { catalog.control.redo.logs.contains(where: holdsInserts) }
+        try #require(archived, "no log was archived")
+        let log = try #require(catalog.control.redo.logs.first(where: holdsInserts))
+        for d in log.destinations { FileSystem.removeFile(d.destination + "/" + log.fileName) }
+        let found = await Await.eventually(30) { await database()?.findings.contains { $0.summary.contains("advisor: archived-logs") } ?? false }
+        let seen = await database()
+        #expect(found, "\(seen?.findings ?? [])")
+        #expect(seen?.findings.contains { $0.priority == .critical && $0.summary.contains("advisor: archived-logs") } == true, "\(seen?.findings ?? [])")
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
 }

@@ -36,7 +36,7 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
         self.logger = logger
         state = Mutex(AgentState(configuration: configuration, configurationProblems: problems.map(Self.text)))
         runner = JobRunner(settings: configuration.jobs, logger: logger)
-        builder = SnapshotBuilder(logger: logger)
+        builder = SnapshotBuilder(logger: logger, advisorInterval: configuration.advisorInterval)
     }
 
     /// Asks for the configuration file to be read again (what SIGHUP does).

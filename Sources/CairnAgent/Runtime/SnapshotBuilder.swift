@@ -35,8 +35,13 @@ final class SnapshotBuilder: Sendable {
     /// Each database's catalog, opened once (it reads its control file again only when it changed).
     private let catalogs = Mutex<[String: Catalog]>([:])
     private let logger: Logger
+    /// What the advisor's checkers find, looked at in the loop's passes.
+    let advisor: AdvisorFindings
 
-    init(logger: Logger) { self.logger = logger }
+    init(logger: Logger, advisorInterval: TimeInterval = AdvisorFindings.defaultPeriod) {
+        self.logger = logger
+        advisor = AdvisorFindings(period: advisorInterval)
+    }
 
     func snapshot(of t: ProtectedTarget, now: Date) -> DatabaseSnapshot {
         let view = t.view
@@ -56,6 +61,7 @@ final class SnapshotBuilder: Sendable {
         s.capturedScn = max(s.capturedScn, progress.scn)
         TimelineBuilder.addCurrentLog(&s.timeline, capturedScn: s.capturedScn, now: now)
         CaptureLag.measure(progress, databasePath: t.path, now: now).map { s.captureLagBytes = $0.bytes; s.captureLagSeconds = $0.seconds }
+        for f in advisor.findings(t.path) where !s.findings.contains(f) { s.findings.append(f) }
         HealthRules.judge(&s, target: t, view: view, progress: progress, now: now)
         return s
     }
@@ -63,6 +69,7 @@ final class SnapshotBuilder: Sendable {
     func forget(_ path: String) {
         cache.withLock { $0[path] = nil }
         catalogs.withLock { $0[path] = nil }
+        advisor.forget(path)
     }
 
     private func catalog(_ path: String, repository: String) -> Catalog? {
@@ -74,6 +81,9 @@ final class SnapshotBuilder: Sendable {
 
     /// Works out again the control-file part of each of `targets` whose control file changed.
     func refresh(_ targets: [ProtectedTarget], now: Date) {
+        advisor.refresh(targets.compactMap { t in
+            t.view.repository.flatMap { catalog(t.path, repository: $0) }.map { (t.path, $0) }
+        }, now: now)
         for t in targets {
             let scn = t.capture.current.scn
             // (Looked at in place: a copy of the cached part would retain all it holds.)

@@ -73,6 +73,15 @@ extension Catalog {
         }
     }
 
+    /// What the advisor's checkers find now (but those of `leavingOut`, and "live-pages" and
+    /// "logical-integrity", which validation records), without recording anything: what the
+    /// agent shows beside what it sees itself.
+    package func advisorFindings(now: Date = Date(), leavingOut: Set<String> = []) -> [(checker: String, finding: FailureFinding)] {
+        currentFindings(AdvisorContext(catalog: self, now: now))
+            .filter { !leavingOut.contains($0.0) }
+            .flatMap { name, found in found.map { (name, $0) } }
+    }
+
     /// The findings of every checker (but "live-pages"), without recording them.
     func currentFindings(_ ctx: AdvisorContext) -> [(String, [FailureFinding])] {
         Self.runCheckers(ctx) + [(ControlCopiesChecker.checkerName, ControlCopiesChecker.inspect(ctx.control.controlCopies).map(\.finding))]

@@ -147,6 +147,29 @@ package final class RedoLogReader {
         }
     }
 
+    /// Reads the next record, verified, handing out each page's entry without decompressing
+    /// anything (with the record's offset): what an index of page versions needs. A whole-image
+    /// record's pages are entries of kind `whole` (hash computed).
+    package func next(strict: Bool, entries: (RedoRecord, UInt64, PageChangeFormat.Entry) throws(EngineError) -> Void) throws(EngineError) -> RedoRecord? {
+        try nextRecord(strict: strict) { (r: RedoRecord, start: UInt64, hdr: UnsafeRawPointer, stored: Int) throws(EngineError) in
+            guard r.kind == .transaction else { return }
+            if r.compact {
+                let (body, count) = try opened(r, at: start, header: hdr, stored: stored)
+                try changeDecoder().entries(body: body, count: count, pages: Int(r.pageCount), recordOffset: start, file: path) { (e: PageChangeFormat.Entry) throws(EngineError) in
+                    try entries(r, start, e)
+                }
+            } else {
+                let pageSize = Int(header.pageSize)
+                let numbers = RedoRecord.pageNumbersSize(Int(r.pageCount))
+                for i in 0..<Int(r.pageCount) {
+                    let pgno = LE.get32(scratch, i * 4)
+                    let hash = Hash.page(scratch + numbers + i * pageSize, size: pageSize, pgno: pgno)
+                    try entries(r, start, PageChangeFormat.Entry(pgno: pgno, kind: .whole, base: 0, hash: hash))
+                }
+            }
+        }
+    }
+
     /// Reads and verifies the next record; `body` then sees it (its offset, header and stored
     /// body length; the stored body is in `scratch`).
     private func nextRecord(strict: Bool, body: (RedoRecord, UInt64, UnsafeRawPointer, Int) throws(EngineError) -> Void) throws(EngineError) -> RedoRecord? {
@@ -236,16 +259,17 @@ package final class RedoLogReader {
 
     /// Rebuilds the version of `pgno` held by the compact record at `offset` (a base that has
     /// left the decoder's cache), reading back through the changes before it.
-    private func rebuild(pgno: UInt32, recordAt offset: UInt64, into out: UnsafeMutableRawPointer, depth: Int) throws(EngineError) {
+    func rebuild(pgno: UInt32, recordAt offset: UInt64, into out: UnsafeMutableRawPointer, depth: Int,
+                 state: PageChangeDecoder.Fetch? = nil, known: KnownVersion? = nil) throws(EngineError) {
         func bad(_ why: String) -> EngineError { .corrupt(file: path, offset: offset, detail: "the previous version of page \(pgno) \(why)") }
         guard depth <= PageChangeFormat.maxChangeDepth + 1, offset >= UInt64(header.size) else { throw bad("is not where a change says") }
         let hsize = RedoLogFormat.compactRecordHeaderSize
-        let hdr = UnsafeMutableRawPointer.allocate(byteCount: hsize, alignment: 8)
+        let hdr = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.maxRecordHeaderSize, alignment: 8)
         defer { hdr.deallocate() }
-        try file.readExactly(into: hdr, count: hsize, at: offset)
-        guard let r = RedoRecord.decodeHeader(hdr), r.kind == .transaction, r.compact, offset + UInt64(hsize) + r.bodyBytes <= size else {
-            throw bad("is not in a record")
-        }
+        try file.readExactly(into: hdr, count: min(RedoLogFormat.maxRecordHeaderSize, Int(size - min(size, offset))), at: offset)
+        guard let r = RedoRecord.decodeHeader(hdr), r.kind == .transaction else { throw bad("is not in a record") }
+        if !r.compact { return try wholeImage(pgno: pgno, record: r, at: offset, into: out, bad: bad) }
+        guard offset + UInt64(hsize) + r.bodyBytes <= size else { throw bad("is not in a record") }
         let count = Int(r.bodyBytes)
         let body = UnsafeMutableRawPointer.allocate(byteCount: max(count, 8), alignment: 8)
         defer { body.deallocate() }
@@ -261,14 +285,54 @@ package final class RedoLogReader {
         let pageSize = Int(header.pageSize)
         switch e.kind {
         case .whole: break
-        case .changeFromState: throw PageChangeDecoder.needsState(pgno, recordOffset: offset, file: path)
+        case .changeFromState:
+            guard let state else { throw PageChangeDecoder.needsState(pgno, recordOffset: offset, file: path) }
+            let base = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 64)
+            defer { base.deallocate() }
+            try state(pgno, offset, base)
+            PageChangeFormat.apply(base, to: out, count: pageSize)
         case .change:
             let base = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 64)
             defer { base.deallocate() }
-            try rebuild(pgno: pgno, recordAt: e.base, into: base, depth: depth + 1)
+            if try known?(pgno, e.base, base) != true {
+                try rebuild(pgno: pgno, recordAt: e.base, into: base, depth: depth + 1, state: state, known: known)
+            }
             PageChangeFormat.apply(base, to: out, count: pageSize)
         }
         guard Hash.page(out, size: pageSize, pgno: pgno) == e.hash else { throw bad("does not rebuild to the version its record names") }
+    }
+
+    /// The version of `pgno` the transaction record at `offset` holds, whole in `out`: rebuilt
+    /// through the changes of this log before it, and, for a change from the database state,
+    /// from `state` (the page's version just before the record at the offset it is given).
+    /// Checked against the recorded hash.
+    /// `known`, asked before a change's base record is read, may give that version itself
+    /// (returning true), say from a backup taken after it.
+    package func version(of pgno: UInt32, recordAt offset: UInt64, into out: UnsafeMutableRawPointer,
+                         state: PageChangeDecoder.Fetch? = nil, known: KnownVersion? = nil) throws(EngineError) {
+        try rebuild(pgno: pgno, recordAt: offset, into: out, depth: 1, state: state, known: known)
+    }
+
+    /// Gives the version of a page held by the record at an offset when it is known elsewhere.
+    package typealias KnownVersion = (_ pgno: UInt32, _ recordOffset: UInt64, _ into: UnsafeMutableRawPointer) throws(EngineError) -> Bool
+
+    /// Copies `pgno` out of the whole-image (version 1) record `r` at `offset`, verified.
+    private func wholeImage(pgno: UInt32, record r: RedoRecord, at offset: UInt64, into out: UnsafeMutableRawPointer,
+                            bad: (String) -> EngineError) throws(EngineError) {
+        let pageSize = Int(header.pageSize), count = Int(r.pageCount)
+        let bodyBytes = r.bodySize(pageSize: pageSize)
+        guard count <= 1 << 26, offset + UInt64(r.headerSize) + bodyBytes <= size else { throw bad("is not in a record") }
+        let hdr = UnsafeMutableRawPointer.allocate(byteCount: r.headerSize, alignment: 8)
+        defer { hdr.deallocate() }
+        try file.readExactly(into: hdr, count: r.headerSize, at: offset)
+        let body = UnsafeMutableRawPointer.allocate(byteCount: max(Int(bodyBytes), 8), alignment: 64)
+        defer { body.deallocate() }
+        try file.readExactly(into: body, count: Int(bodyBytes), at: offset + UInt64(r.headerSize))
+        guard RedoRecord.checksum(header: hdr, size: r.headerSize, bodyHash: Hash.xxh3(body, Int(bodyBytes))) == RedoRecord.storedChecksum(header: hdr, size: r.headerSize) else {
+            throw bad("is in a damaged record")
+        }
+        guard let i = (0..<count).first(where: { LE.get32(body, $0 * 4) == pgno }) else { throw bad("is not in the record") }
+        out.copyMemory(from: body + RedoRecord.pageNumbersSize(count) + i * pageSize, byteCount: pageSize)
     }
 
     /// Reads every record to the end and returns the last one (nil when empty).

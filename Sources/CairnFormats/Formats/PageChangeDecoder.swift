@@ -138,11 +138,17 @@ package final class PageChangeDecoder {
     /// Hands out each page's number and recorded hash, without decompressing anything.
     package func hashes(body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
                         each: (_ pgno: UInt32, _ hash: UInt64) throws(EngineError) -> Void) throws(EngineError) {
+        try entries(body: body, count: count, pages: pages, recordOffset: recordOffset, file: file) { (e: PageChangeFormat.Entry) throws(EngineError) in
+            try each(e.pgno, e.hash)
+        }
+    }
+
+    /// Hands out each page's entry (number, how it is stored, where its base is, hash),
+    /// without decompressing anything.
+    package func entries(body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
+                         each: (PageChangeFormat.Entry) throws(EngineError) -> Void) throws(EngineError) {
         _ = try walk(body, count: count, pages: pages, recordOffset: recordOffset, file: file) { (chunk: Chunk, e: (Int) throws(EngineError) -> PageChangeFormat.Entry) throws(EngineError) -> Bool in
-            for i in 0..<chunk.pages {
-                let entry = try e(i)
-                try each(entry.pgno, entry.hash)
-            }
+            for i in 0..<chunk.pages { try each(try e(i)) }
             return true
         }
     }

@@ -1,0 +1,82 @@
+import Foundation
+import CairnFormats
+import CairnCatalog
+
+/// What `cairn flashback` did (or, previewed, would do).
+package struct FlashbackResult: Codable, Sendable {
+    /// The point the database went back to, and the SCN it left (flash back to it to undo).
+    package var scn: UInt64
+    package var from: UInt64
+    package var fromIncarnation: Int
+    /// Pages rewritten, and the database's size in pages after.
+    package var pages: Int
+    package var databasePages: UInt32
+    /// The incarnation opened (nil in a preview).
+    package var incarnation: Int?
+    package var preview: Bool
+}
+
+extension Catalog {
+    /// Rewinds the live database to `point` by rewriting only the pages changed since, as one
+    /// SQLite transaction through its WAL (see `WALRewrite`): after a crash at any moment
+    /// the database is in its old state or the new one. Refused while another process has the
+    /// database open (a running capture included: stop it first). Everything committed is
+    /// captured and archived first, so the branch left behind stays reachable; a new
+    /// incarnation starts at the point, as a point-in-time restore in place does.
+    package func flashback(to point: PointInTime, preview: Bool = false) throws(EngineError) -> FlashbackResult {
+        let operation = try beginOperation(.exclusive, purpose: "flash the live database back")
+        defer { operation.end() }
+        guard control.redo.mode == .archivelog else {
+            throw .invalidArgument("\(databasePath) is in NOARCHIVELOG mode: what was committed since the point may not be captured, so flashback cannot tell which pages to rewrite. Use `cairn restore --in-place`.")
+        }
+        try ensureLiveDatabaseFree()
+        let lock = try captureLock()
+        defer { _ = lock }
+        captureLastTransactions()
+        let target = try scn(of: point)
+        let latest = control.highestScn
+        guard target < latest else {
+            throw .invalidArgument("SCN \(target) is not before the newest captured transaction (SCN \(latest)): there is nothing to flash back.")
+        }
+        // Every page rewritten is rebuilt once, checked, then written: 64 MiB of them stay cached.
+        let pages = try PointInTimePages(catalog: self, scn: target, through: latest, cacheBytes: 64 << 20, protect: false)
+        let plan = FlashbackPlan(pages: pages, target: target, latest: latest)
+        var result = FlashbackResult(scn: target, from: latest, fromIncarnation: control.incarnation, pages: plan.rewrite.count,
+                                     databasePages: plan.databasePages, incarnation: nil, preview: preview)
+        if preview { return result }
+        guard let before = try LoggedPageMap.at(latest, control: control, pageMapFile: layout.pageMapFile) else {
+            throw .unrecoverable("the page map of \(databasePath) at SCN \(latest) cannot be worked out from the capture's map and the online logs; nothing was changed. Take a backup, or restore in place.")
+        }
+        try plan.checkLive(databasePath, against: before)
+        let map = try plan.mapAtTarget(from: before)
+        // The new incarnation is recorded once the rewrite is durable, capture resuming after
+        // it. A crash before leaves the old incarnation, whose capture takes the rewrite as one
+        // more transaction: the database and its history agree either way.
+        let rewrite = WALRewrite(databasePath: databasePath, pageSize: pages.pageSize)
+        let image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try pages.read(p, into: out) }
+        try rewrite.commit(pages: plan.rewrite, databasePages: plan.databasePages, image: image) { (end: WALPosition) throws(EngineError) in
+            result.incarnation = try openIncarnation(at: target, map: map, position: end)
+        }
+        return result
+    }
+
+    /// Records the new incarnation that starts at `scn` with the database in the state `map`
+    /// describes (what a point-in-time restore in place records too), capture resuming after
+    /// `position` of the WAL.
+    func openIncarnation(at scn: UInt64, map: PageMap, position: WALPosition) throws(EngineError) -> Int {
+        var map = map
+        map.resetTracking(at: scn)
+        let next = (control.incarnations.map(\.number).max() ?? control.incarnation) + 1
+        try map.write(to: layout.pageMapFile, scn: scn, incarnation: next, keys: try writingKeys())
+        try transact { (c: inout ControlFile) throws(EngineError) in
+            c.incarnations.append(.init(number: next, parent: c.incarnation, resetScn: scn, startScn: c.highestScn + 1, createdAt: Date()))
+            c.incarnation = next
+            c.redo.sequence = 0
+            c.redo.archivedScn = scn
+            c.scn = scn
+            c.walCursor = nil
+            c.redo.capture = .init(scn: scn, incarnation: next, position: position, stateChecksum: Hash.hex(map.state))
+        }
+        return next
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import CairnFormats
+
+/// Which pages a flashback from `latest` to `target` rewrites, and the checks around it: the
+/// pages written after the target (the logs' page entries say which), plus those the database
+/// lost to a shrink after it and grew back without writing (they read as zeros now).
+struct FlashbackPlan {
+    let pages: PointInTimePages
+    let target: UInt64
+    let latest: UInt64
+    /// The database's size in pages at the target.
+    let databasePages: UInt32
+    /// The pages to rewrite (within the target's size), ascending.
+    let rewrite: [UInt32]
+
+    init(pages: PointInTimePages, target: UInt64, latest: UInt64) {
+        self.pages = pages
+        self.target = target
+        self.latest = latest
+        let size = pages.pageCount(asOf: target)
+        databasePages = size
+        var set = Set(pages.index.pagesWritten(after: target).filter { $0 <= size })
+        let smallest = pages.index.sizes.filter { $0.scn > target && $0.scn <= latest }.map(\.pages).min() ?? size
+        if smallest < size { for p in (smallest + 1)...size { set.insert(p) } }
+        rewrite = set.sorted()
+    }
+
+    /// Checks that the live database holds what the logs say it held at `latest`: each page
+    /// to rewrite has the hash the map gives it, and the file has the map's size. Anything
+    /// else means changes Cairn never captured; nothing is written then.
+    func checkLive(_ path: String, against map: PageMap) throws(EngineError) {
+        let size = UInt64(map.pageCount) * UInt64(pages.pageSize)
+        guard let bytes = FileSystem.fileSize(path), bytes == size else {
+            throw .verificationFailed(file: path, detail: "the database file is \(FileSystem.fileSize(path) ?? 0) bytes, but \(size) at SCN \(latest) as captured: it was changed without being captured; nothing was flashed back. Run `cairn advise \(path)`.")
+        }
+        let file = try RawFile(path: path, mode: .read)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: pages.pageSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        for p in rewrite where p <= map.pageCount {
+            try file.readExactly(into: buffer, count: pages.pageSize, at: UInt64(p - 1) * UInt64(pages.pageSize))
+            guard Hash.page(buffer, size: pages.pageSize, pgno: p) == map.hash(of: p) else {
+                throw .verificationFailed(file: path, detail: "page \(p) is not what capture recorded at SCN \(latest): the database was changed without being captured; nothing was flashed back. Run `cairn advise \(path)`.")
+            }
+        }
+    }
+
+    /// The page map at the target: `latest`'s with the rewritten pages' hashes at the target
+    /// and the target's size, checked against the state checksum recorded at the target.
+    func mapAtTarget(from map: PageMap) throws(EngineError) -> PageMap {
+        var out = map.copy()
+        out.resize(databasePages)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: pages.pageSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        for p in rewrite {
+            try pages.read(p, into: buffer)
+            out.set(p, hash: Hash.page(buffer, size: pages.pageSize, pgno: p))
+        }
+        let expected = pages.index.states[target] ?? UInt64(pages.backup.stateChecksum, radix: 16)
+        guard out.state == expected else {
+            throw .verificationFailed(file: pages.backup.directory, detail: "the pages rebuilt for SCN \(target) sum to state \(Hash.hex(out.state)), not the \(expected.map(Hash.hex) ?? "?") recorded; nothing was flashed back")
+        }
+        return out
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+import CairnFormats
+import CairnCatalog
+@testable import CairnEngines
+import CairnTestSupport
+
+/// Reading the database as of any SCN page by page, and flashing the live database back:
+/// every page equal to a restore to the same SCN.
+@Suite(.serialized) struct TimeTravelTests {
+    /// The pages of a file, hashed, one per page.
+    static func pageHashes(_ path: String, pageSize: Int) throws -> [UInt64] {
+        let bytes = try FileSystem.readAll(path)
+        return stride(from: 0, to: bytes.count, by: pageSize).map { off in
+            bytes.withUnsafeBytes { Hash.page($0.baseAddress! + off, size: pageSize, pgno: UInt32(off / pageSize + 1)) }
+        }
+    }
+
+    /// Writes transactions `range` of the harness (TRUNCATE checkpoints among them) while
+    /// capture runs, and waits until they are captured.
+    static func write(_ h: CaptureHarness, _ range: Range<Int>) {
+        let follow = h.startFollow()
+        #expect(Await.capture(of: h.db))
+        _ = h.write(h.script(range))
+        #expect(h.waitCaptured(range.upperBound), "\(h.followLog)")
+        #expect(h.stop(follow) == 0, "\(h.followLog)")
+    }
+
+    @Test func pagesAsOfAnySCNEqualARestoreToIt() throws {
+        let h = try CaptureHarness(count: 120)
+        Self.write(h, 0..<60)
+        try h.p.backup(.quiet { $0.level = 1 })
+        Self.write(h, 60..<120)
+        let pageSize = h.p.control.backups[0].pageSize
+        for scn: UInt64 in [0, 1, 37, 60, 61, 99, 120] {
+            let out = h.dir.file("restore-\(scn).db")
+            _ = try h.p.recover(to: out, target: .scn(scn))
+            let expected = try Self.pageHashes(out, pageSize: pageSize)
+            let pages = try PointInTimePages(catalog: h.p, scn: scn)
+            #expect(Int(pages.pageCount) == expected.count, "SCN \(scn)")
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 4096)
+            defer { buffer.deallocate() }
+            for p in 1...max(1, expected.count) where p <= expected.count {
+                try pages.read(UInt32(p), into: buffer)
+                #expect(Hash.page(buffer, size: pageSize, pgno: UInt32(p)) == expected[p - 1], "SCN \(scn) page \(p)")
+            }
+        }
+    }
+
+    @Test func flashbackEqualsARestoreToTheSameSCNAndCaptureGoesOn() throws {
+        let h = try CaptureHarness(count: 160)
+        Self.write(h, 0..<100)
+        let target: UInt64 = 40
+        let restored = h.dir.file("restore-40.db")
+        _ = try h.p.recover(to: restored, target: .scn(target))
+        let preview = try h.p.flashback(to: .scn(target), preview: true)
+        #expect(preview.preview && preview.pages > 0 && preview.incarnation == nil)
+        let before = try FileSystem.readAll(h.db)
+        #expect(try FileSystem.readAll(h.db) == before, "a preview changes nothing")
+        let r = try h.p.flashback(to: .scn(target))
+        #expect(r.scn == target && r.from == 100 && r.incarnation == 2, "\(r)")
+        // The rewrite is one transaction in the WAL, until a checkpoint copies it.
+        let pageSize = h.p.control.backups[0].pageSize
+        #expect(Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(TRUNCATE)"]).stdout.hasPrefix("0|"))
+        #expect(try Self.pageHashes(h.db, pageSize: pageSize) == (try Self.pageHashes(restored, pageSize: pageSize)), "every page equal to the restore")
+        #expect(Ledger.check(h.db).integrity == "ok")
+        let reopened = try Catalog.open(database: h.db, logger: quietLogger)
+        #expect(reopened.control.incarnation == 2 && reopened.control.scn == target)
+        // Capture goes on in the new incarnation: later writes are captured and restorable.
+        let follow = h.startFollow()
+        #expect(Await.capture(of: h.db))
+        _ = h.write(h.script(100..<160))
+        #expect(h.waitCaptured(100), "\(h.followLog)")
+        #expect(h.stop(follow) == 0, "\(h.followLog)")
+        let after = try Catalog.open(database: h.db, logger: quietLogger)
+        #expect(after.control.redo.gaps.isEmpty, "\(after.control.redo.gaps)")
+        let latest = h.dir.file("latest.db")
+        _ = try after.recover(to: latest, target: .latestCaptured)
+        #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(h.db)))
+    }
+
+    @Test func flashbackIsRefusedWhileAnotherProcessHasTheDatabaseOpen() throws {
+        let h = try CaptureHarness(count: 40)
+        Self.write(h, 0..<40)
+        let holder = Shell.start(["python3", "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); c.execute('select count(*) from accounts').fetchall(); time.sleep(600)", h.db])
+        defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
+        #expect(h.wait(10) { !LiveDatabase.openers(of: h.db).isEmpty })
+        let before = try FileSystem.readAll(h.db)
+        #expect(throws: EngineError.self) { try h.p.flashback(to: .scn(10)) }
+        #expect(try FileSystem.readAll(h.db) == before)
+        #expect(h.p.control.incarnation == 1)
+    }
+}
