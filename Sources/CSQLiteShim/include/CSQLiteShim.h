@@ -2,6 +2,7 @@
 #define CAIRN_SQLITE_SHIM_H
 #include <sqlite3.h>
 #include <time.h>
+#include "CairnPagesVFS.h"
 
 /// sqlite3_db_config is variadic and cannot be called from Swift; these wrap the options Cairn uses.
 /// Stops this connection from checkpointing the WAL when it closes (Cairn decides when checkpoints run).
