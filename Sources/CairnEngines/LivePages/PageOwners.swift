@@ -104,12 +104,7 @@ struct PageOwners {
             guard let (_, m) = Varint.read(buffer, at: at, limit: usable) else { return nil }
             at += m
         }
-        let u = Int64(usable)
-        let maxLocal = type == 13 ? u - 35 : (u - 12) * 64 / 255 - 23
-        let minLocal = (u - 12) * 32 / 255 - 23
-        guard payload > maxLocal else { return nil }
-        let k = minLocal + (payload - minLocal) % (u - 4)
-        let local = Int(k <= maxLocal ? k : minLocal)
+        guard payload >= 0, let local = CellPayload.localSize(payload: payload, usable: usable, tableLeaf: type == 13) else { return nil }
         guard at + local + 4 <= usable else { return nil }
         return LE.getBE32(buffer, at + local)
     }
@@ -131,20 +126,5 @@ struct PageOwners {
             for i in 0..<leaves { _ = visit(LE.getBE32(buffer, 8 + 4 * i), "freelist") }
             trunk = next
         }
-    }
-}
-
-/// SQLite's variable-length integers (1–9 bytes, big-endian, 7 bits a byte but the ninth).
-enum Varint {
-    static func read(_ p: UnsafeRawPointer, at offset: Int, limit: Int) -> (Int64, Int)? {
-        var v: UInt64 = 0
-        for i in 0..<9 {
-            guard offset + i < limit else { return nil }
-            let b = p.load(fromByteOffset: offset + i, as: UInt8.self)
-            if i == 8 { return (Int64(bitPattern: (v << 8) | UInt64(b)), 9) }
-            v = (v << 7) | UInt64(b & 0x7f)
-            if b & 0x80 == 0 { return (Int64(bitPattern: v), i + 1) }
-        }
-        return nil
     }
 }
