@@ -85,8 +85,8 @@ struct AsOfFixture {
                 throw .sqlite(path: reference, code: sqlite3_errcode(db), message: String(cString: sqlite3_errmsg(db)))
             }
             defer { sqlite3_finalize(statement) }
-            var result = QueryResult(columns: SQLValue.columns(statement))
-            while sqlite3_step(statement) == SQLITE_ROW { result.rows.append(SQLValue.row(statement)) }
+            var result = QueryResult(columns: SQLiteValue.columns(statement))
+            while sqlite3_step(statement) == SQLITE_ROW { result.rows.append(SQLiteValue.row(statement)) }
             return result
         }
     }

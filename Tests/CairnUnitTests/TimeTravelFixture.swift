@@ -47,7 +47,7 @@ enum TimeTravelFixture {
         defer { c.close() }
         var rows: [[SQLiteValue]] = []
         try c.forEachRow(sql) { stmt in
-            rows.append((0..<sqlite3_column_count(stmt)).map { SchemaReader.column(stmt, $0) })
+            rows.append((0..<sqlite3_column_count(stmt)).map { SQLiteValue(stmt, column: $0) })
         }
         return rows
     }

@@ -116,12 +116,12 @@ package final class AsOfConnection {
         let statements = try prepare(sql, db)
         defer { for s in statements { sqlite3_finalize(s) } }
         for (index, statement) in statements.enumerated() {
-            try body(.statement(index: index, columns: SQLValue.columns(statement)))
+            try body(.statement(index: index, columns: SQLiteValue.columns(statement)))
             while true {
                 let rc = sqlite3_step(statement)
                 if rc == SQLITE_DONE { break }
                 guard rc == SQLITE_ROW else { throw failure(rc, db) }
-                try body(.row(SQLValue.row(statement)))
+                try body(.row(SQLiteValue.row(statement)))
             }
         }
     }

@@ -47,14 +47,14 @@ extension Catalog {
         guard let before = try LoggedPageMap.at(latest, control: control, pageMapFile: layout.pageMapFile) else {
             throw .unrecoverable("the page map of \(databasePath) at SCN \(latest) cannot be worked out from the capture's map and the online logs; nothing was changed. Take a backup, or restore in place.")
         }
-        try plan.checkLive(databasePath, against: before)
         let map = try plan.mapAtTarget(from: before)
         // The new incarnation is recorded once the rewrite is durable, capture resuming after
         // it. A crash before leaves the old incarnation, whose capture takes the rewrite as one
         // more transaction: the database and its history agree either way.
         let rewrite = WALRewrite(databasePath: databasePath, pageSize: pages.pageSize)
         let image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try pages.read(p, into: out) }
-        try rewrite.commit(pages: plan.rewrite, databasePages: plan.databasePages, image: image) { (end: WALPosition) throws(EngineError) in
+        let check = { () throws(EngineError) in try plan.checkLive(self.databasePath, against: before) }
+        try rewrite.commit(pages: plan.rewrite, databasePages: plan.databasePages, check: check, image: image) { (end: WALPosition) throws(EngineError) in
             result.incarnation = try openIncarnation(at: target, map: map, position: end)
         }
         return result

@@ -100,7 +100,7 @@ package enum SchemaReader {
         // Not constant: a column added by ALTER TABLE cannot have one, so no short record needs it.
         guard !sql.uppercased().hasPrefix("CURRENT_") else { return .null }
         do {
-            try memory.forEachRow("SELECT (\(sql))") { stmt in value = column(stmt, 0) }
+            try memory.forEachRow("SELECT (\(sql))") { stmt in value = SQLiteValue(stmt, column: 0) }
         } catch {
             return .null
         }
@@ -108,21 +108,6 @@ package enum SchemaReader {
     }
 
     /// Column `i` of the current row of `stmt`.
-    static func column(_ stmt: OpaquePointer, _ i: Int32) -> SQLiteValue {
-        switch sqlite3_column_type(stmt, i) {
-        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(stmt, i))
-        case SQLITE_FLOAT: return .real(sqlite3_column_double(stmt, i))
-        case SQLITE_TEXT:
-            let n = Int(sqlite3_column_bytes(stmt, i))
-            guard let p = sqlite3_column_text(stmt, i) else { return .text("") }
-            return .text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
-        case SQLITE_BLOB:
-            let n = Int(sqlite3_column_bytes(stmt, i))
-            guard n > 0, let p = sqlite3_column_blob(stmt, i) else { return .blob([]) }
-            return .blob(Array(UnsafeRawBufferPointer(start: p, count: n)))
-        default: return .null
-        }
-    }
 
     private static func quoted(_ name: String) -> String {
         "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""

@@ -23,10 +23,13 @@ struct WALRewrite {
 
     /// Writes `pages` (each given by `image`) and makes the database `databasePages` long;
     /// `recorded` is told where the WAL ends after the commit (what capture resumes after).
-    func commit(pages: [UInt32], databasePages: UInt32, image: (UInt32, UnsafeMutableRawPointer) throws(EngineError) -> Void,
+    /// `check` runs first, once the database file holds every committed transaction.
+    func commit(pages: [UInt32], databasePages: UInt32, check: () throws(EngineError) -> Void,
+                image: (UInt32, UnsafeMutableRawPointer) throws(EngineError) -> Void,
                 recorded: (WALPosition) throws(EngineError) -> Void) throws(EngineError) {
         try checkpoint(purpose: "before the rewrite")
         try underExclusiveIndex { () throws(EngineError) in
+            try check()
             try recorded(try writeWAL(pages: pages, databasePages: databasePages, image: image))
         }
     }

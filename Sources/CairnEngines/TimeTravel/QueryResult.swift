@@ -1,13 +1,6 @@
 import CSQLite
 
-/// A value of a result column, typed as SQLite stored it.
-package enum SQLValue: Sendable, Hashable {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-    case blob([UInt8])
-
+extension SQLiteValue {
     /// Column `index` of the row `statement` is on (text as UTF-8, whatever the database's encoding).
     package init(_ statement: OpaquePointer, column index: Int32) {
         switch sqlite3_column_type(statement, index) {
@@ -26,8 +19,8 @@ package enum SQLValue: Sendable, Hashable {
     }
 
     /// The values of the row `statement` is on.
-    package static func row(_ statement: OpaquePointer) -> [SQLValue] {
-        (0..<sqlite3_column_count(statement)).map { SQLValue(statement, column: $0) }
+    package static func row(_ statement: OpaquePointer) -> [SQLiteValue] {
+        (0..<sqlite3_column_count(statement)).map { SQLiteValue(statement, column: $0) }
     }
 
     /// The result columns' names of `statement`.
@@ -39,9 +32,9 @@ package enum SQLValue: Sendable, Hashable {
 /// What one statement returned: its columns' names and every row.
 package struct QueryResult: Sendable, Equatable {
     package var columns: [String]
-    package var rows: [[SQLValue]]
+    package var rows: [[SQLiteValue]]
 
-    package init(columns: [String], rows: [[SQLValue]] = []) {
+    package init(columns: [String], rows: [[SQLiteValue]] = []) {
         self.columns = columns
         self.rows = rows
     }
@@ -51,5 +44,5 @@ package struct QueryResult: Sendable, Equatable {
 package enum QueryEvent: Sendable {
     /// Statement `index` (0-based, in the SQL's order) starts; these are its result columns.
     case statement(index: Int, columns: [String])
-    case row([SQLValue])
+    case row([SQLiteValue])
 }
