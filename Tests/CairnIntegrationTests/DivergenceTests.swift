@@ -74,6 +74,36 @@ import Testing
         #expect(try ContentDigest.compute(latest) == live)
     }
 
+    /// The WAL and its index deleted while nothing writes, so no application creates new ones:
+    /// capture does not stop on the missing index (it once exited with "-shm is missing"); its
+    /// keeper has SQLite create new files, and capture goes on with them.
+    @Test func aDeletedWALWithNobodyToRecreateItIsRecreatedByCapture() throws {
+        let h = try CaptureHarness(count: 120)
+        let follow = h.startFollow()
+        #expect(h.wait(20) { h.followLog.contains("capturing") }, "\(h.followLog)")
+        h.write(h.script(0..<100, every: 0))
+        #expect(h.waitCaptured(100))
+        unlink(h.db + "-wal")
+        unlink(h.db + "-shm")
+        #expect(h.wait(20) { h.followLog.contains("was replaced") && FileManager.default.fileExists(atPath: h.db + "-shm") },
+                "\(h.followLog)")
+        #expect(follow.isRunning, "\(h.followLog)")
+        for i in 100..<120 { h.write("PRAGMA busy_timeout=5000;\n" + h.statements[i]) }
+        let live = try ContentDigest.compute(h.db)
+        // The frames the deleted WAL held never reached the database file: a gap, as above.
+        #expect(h.wait(20) {
+            ((try? Catalog.open(database: h.db, logger: quietLogger))?.control.redo.gaps.count ?? 0) == 1
+        }, "no gap was recorded: \(h.followLog)")
+        #expect(h.stop(follow) == 0, "\(h.followLog)")
+        #expect(!h.followLog.contains("is missing"), "\(h.followLog)")
+        let p = try Catalog.open(database: h.db, logger: quietLogger)
+        try p.backup(.quiet())
+        let latest = h.dir.file("latest.db")
+        _ = try p.recover(to: latest, target: .complete)
+        #expect(Ledger.check(latest).integrity == "ok")
+        #expect(try ContentDigest.compute(latest) == live)
+    }
+
     /// A capture pin on read lock 0 does not stop a restart: the WAL may begin a new generation
     /// between capture's last read and its next move. The pin must not then let the new
     /// generation's frames be copied into the database file before capture has checked the

@@ -17,8 +17,8 @@ package final class CaptureGuardian {
     let databasePath: String
     let logger: Logger
     package var say: (String) -> Void = { _ in }
-    /// Keeps the WAL and its index open in WAL mode.
-    private let keeper: SQLiteConnection
+    /// Keeps the WAL and its index open in WAL mode (opened anew on files that replaced them).
+    private var keeper: SQLiteConnection
     private(set) var pin: WALPin
     /// The capture lock of the database. When set, each worker start first replaces
     /// orphaned workers (left by a guardian that was killed) and refuses while another
@@ -35,7 +35,7 @@ package final class CaptureGuardian {
     package init(databasePath: String, logger: Logger = Logger(label: "cairn")) throws(EngineError) {
         self.databasePath = databasePath
         self.logger = logger
-        keeper = try Capturer.openCheckpointConnection(databasePath)
+        keeper = try DatabaseFiles.openKeeper(databasePath)
         pin = try WALPin(databasePath: databasePath)
     }
 
@@ -72,7 +72,7 @@ package final class CaptureGuardian {
             if end.filesReplaced {
                 // The worker captured what the old WAL held; the new files get a new pin, shared
                 // with the next worker, which checks them against what was captured.
-                pin = try WALPin(databasePath: databasePath)
+                try pinNewFiles()
                 say("the WAL of \(databasePath) was replaced; capture goes on with the new one")
                 continue
             }
@@ -88,6 +88,17 @@ package final class CaptureGuardian {
             if !end.killedBySignal && restarts > 20 { return end.status }
             usleep(UInt32(min(2_000_000, 50_000 * restarts)))
         }
+    }
+
+    /// Pins the WAL and index that replaced the ones pinned. There may be none yet (deleted,
+    /// and no application has opened the database since): the keeper is opened anew, which has
+    /// SQLite create them (it would otherwise hand this process's open, deleted index to the
+    /// new connection). The old pin holds the database's shared lock until the new one does, so
+    /// no application's last connection can remove the new files meanwhile.
+    private func pinNewFiles() throws(EngineError) {
+        keeper.close()
+        keeper = try DatabaseFiles.openKeeper(databasePath)
+        pin = try WALPin(databasePath: databasePath)
     }
 
     /// Forwards stop and switch requests to the worker until it exits; how it ended.

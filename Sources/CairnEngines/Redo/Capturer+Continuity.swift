@@ -33,6 +33,9 @@ extension Capturer {
             try flush()
             // A pin shared with a guardian is the guardian's to renew.
             if sharesPinWithGuardian { throw .walReplaced(path: database.databasePath, scn: scn) }
+            // The connection opened anew has SQLite create the new files when none exist yet.
+            checkpointer.close()
+            checkpointer = try DatabaseFiles.openKeeper(database.databasePath)
             pins = try WALPin(databasePath: database.databasePath)
             wal.reopen()
             trust = .unverified

@@ -50,8 +50,8 @@ package final class Capturer {
     /// a database that diverged from the history still has.
     var recentStates = RecentStates()
     /// The connection Cairn's own checkpoints run on (it also keeps the WAL and its index
-    /// open), and whether one is running.
-    let checkpointer: SQLiteConnection
+    /// open; opened anew on a WAL that replaced the old one), and whether one is running.
+    var checkpointer: SQLiteConnection
     var ownCheckpointRunning = false
     /// The last `checkpoint()` put Cairn's own checkpoint off while the application is expected
     /// to checkpoint (see `ApplicationCheckpoints`): it may become due with time alone.
@@ -116,7 +116,7 @@ package final class Capturer {
         self.database = database
         self.logger = logger
         guard FileSystem.exists(database.databasePath) else { throw .databaseMissing(path: database.databasePath) }
-        checkpointer = try Self.openCheckpointConnection(database.databasePath)
+        checkpointer = try DatabaseFiles.openKeeper(database.databasePath)
         pins = try WALPin(databasePath: database.databasePath, inherited: inheritedPin)
         sharesPinWithGuardian = inheritedPin != nil
         wal = WALSource(path: database.databasePath + "-wal")

@@ -46,8 +46,8 @@ package final class GuardedCapture: Sendable {
     /// process captures the database (`cairn archive --follow`), this one holds no pin (a pin
     /// nobody moves would keep that capture's checkpoints from copying) and looks again later.
     package func run(open: () throws(EngineError) -> Catalog, onFailure: (EngineError, TimeInterval) -> Void) throws(EngineError) {
-        let keeper = try Capturer.openCheckpointConnection(databasePath)
-        defer { _ = keeper }
+        var keeper = try DatabaseFiles.openKeeper(databasePath)
+        defer { keeper.close() }
         var pin: WALPin?
         defer { pin?.releaseAll() }
         var pause: TimeInterval = 1
@@ -62,7 +62,10 @@ package final class GuardedCapture: Sendable {
                 switch error {
                 case .databaseVanished: throw error
                 case .walReplaced:
-                    // Captured what the old WAL held; a pin on the new files, checked against it.
+                    // Captured what the old WAL held; a pin on the new files, checked against it
+                    // (the keeper opened anew first: it has SQLite create them when none exist yet).
+                    keeper.close()
+                    keeper = try DatabaseFiles.openKeeper(databasePath)
                     pin?.releaseAll()
                     pin = try WALPin(databasePath: databasePath)
                     continue
