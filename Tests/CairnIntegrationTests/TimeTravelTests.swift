@@ -90,4 +90,39 @@ import CairnTestSupport
         #expect(try FileSystem.readAll(h.db) == before)
         #expect(h.p.control.incarnation == 1)
     }
+
+    /// The done-when story's first half: a bad DELETE among other writes is found with
+    /// `log list --table`, its rows listed by `log show`, and checked with `query --as-of`.
+    @Test func aBadDeleteIsFoundShownAndQueriedAsOfBeforeIt() throws {
+        let h = try CaptureHarness(count: 40)
+        let follow = h.startFollow()
+        defer { _ = h.stop(follow) }
+        #expect(Await.capture(of: h.db))
+        _ = h.write(h.script(0..<40))
+        let gone = Int(Shell.run(["sqlite3", h.db, "SELECT count(*) FROM transfers WHERE id % 7 = 0"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        #expect(gone > 10)
+        _ = h.write("DELETE FROM transfers WHERE id % 7 = 0;\n" + (0..<5).map { "UPDATE accounts SET balance = balance + 1 WHERE id = \($0 + 1);" }.joined(separator: "\n"))
+        #expect(h.waitCaptured(46), "\(h.followLog)")
+        let history = try h.p.history(since: .scn(40), table: "transfers")
+        #expect(history.entries.map(\.scn) == [41], "\(history.entries.map { ($0.scn, $0.tables ?? []) })")
+        let all = try h.p.history(since: .scn(40))
+        #expect(all.entries.count == 6 && all.entries.dropFirst().allSatisfy { $0.tables == ["accounts"] }, "\(all.entries.map { ($0.scn, $0.tables ?? []) })")
+        let detail = try h.p.transaction(41)
+        let transfers = try #require(detail.rows.tables.first { $0.name == "transfers" })
+        #expect(transfers.deleted.count == gone && transfers.inserted.isEmpty && transfers.updated.isEmpty)
+        #expect(transfers.deleted.allSatisfy { if case .integer(let id) = $0.key[0] { return id % 7 == 0 } else { return false } })
+        let updates = try h.p.transaction(42).rows.tables
+        #expect(updates.map(\.name) == ["accounts"] && updates[0].updated.count == 1)
+        // The rows as they were, without restoring anything; and the CLI says the same.
+        let before = try h.p.openAsOf(.scn(40))
+        defer { before.close() }
+        #expect(try before.query("SELECT count(*) FROM transfers WHERE id % 7 = 0").rows == [[.integer(Int64(gone))]])
+        let after = try h.p.openAsOf(.scn(41))
+        defer { after.close() }
+        #expect(try after.query("SELECT count(*) FROM transfers WHERE id % 7 = 0").rows == [[.integer(0)]])
+        let csv = Shell.run([Paths.cairn, "query", h.db, "--as-of", "40", "--csv", "SELECT count(*) AS n FROM transfers WHERE id % 7 = 0"])
+        #expect(csv.status == 0 && csv.stdout == "n\n\(gone)\n", "\(csv.stderr)")
+        let show = Shell.run([Paths.cairn, "log", "show", h.db, "--scn", "41", "--json"])
+        #expect(show.status == 0 && show.stdout.contains("\"deleted\""), "\(show.stderr)")
+    }
 }

@@ -8,7 +8,7 @@ struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "The captured transactions: list them, show what one changed.",
-        subcommands: [LogList.self])
+        subcommands: [LogList.self, LogShow.self])
 }
 
 struct LogList: ParsableCommand {
@@ -28,17 +28,23 @@ struct LogList: ParsableCommand {
     @Option(help: "Only transactions that wrote this table (or one of its indexes).")
     var table: String?
 
+    @Flag(help: "Add the rows each transaction inserted, deleted and updated.")
+    var rows = false
+
     @Flag(help: "Print JSON.")
     var json = false
 
     func run() throws {
         try reporting { () throws(EngineError) in
-            let h = try db.open().history(since: try since.map(Self.bound), until: try until.map(Self.bound), table: table)
+            let h = try db.open().history(since: try since.map(Self.bound), until: try until.map(Self.bound), table: table, rows: rows)
             if json { Output.json(h); return }
             if let note = h.note { print("note: \(note)") }
             if h.entries.isEmpty { print("no transactions"); return }
             print("SCN         COMMITTED                 PAGES  WROTE")
-            for e in h.entries { print(Self.line(e)) }
+            for e in h.entries {
+                print(Self.line(e))
+                if let r = e.rows { RowChangesText.lines(r, indent: "            ").forEach { print($0) } }
+            }
         }
     }
 
@@ -61,5 +67,29 @@ struct LogList: ParsableCommand {
             throw .invalidArgument("'\(text)' is neither an SCN nor an ISO 8601 time (e.g. 2026-11-21T14:01:00Z).")
         }
         return .time(d)
+    }
+}
+
+struct LogShow: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "One transaction with the rows it inserted, deleted and updated (old and new values).")
+
+    @OptionGroup var db: DatabaseOptions
+
+    @Option(help: "The transaction's SCN.")
+    var scn: UInt64
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        try reporting { () throws(EngineError) in
+            let d = try db.open().transaction(scn)
+            if json { Output.json(d); return }
+            print("SCN         COMMITTED                 PAGES  WROTE")
+            print(LogList.line(d.transaction))
+            RowChangesText.lines(d.rows).forEach { print($0) }
+        }
     }
 }

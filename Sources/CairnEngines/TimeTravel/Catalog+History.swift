@@ -12,7 +12,8 @@ extension Catalog {
     /// `cairn log list`: every transaction of the current lineage after `since` through
     /// `until` (default: all that are still logged, to the newest captured), with the tables
     /// and indexes each wrote; with `table`, only those that wrote that table (or its indexes).
-    package func history(since: HistoryBound? = nil, until: HistoryBound? = nil, table: String? = nil) throws(EngineError) -> History {
+    /// With `rows`, each transaction's row changes too (`log list --rows`).
+    package func history(since: HistoryBound? = nil, until: HistoryBound? = nil, table: String? = nil, rows: Bool = false) throws(EngineError) -> History {
         let operation = try beginReadingStoredFiles(purpose: "list the transaction history")
         defer { operation.end() }
         let engine = RecoveryEngine(database: self, logger: logger)
@@ -27,7 +28,15 @@ extension Catalog {
         var notes: [String] = []
         if let skipped { notes.append("logs through SCN \(skipped) are no longer kept: the history starts after it") }
         do throws(EngineError) {
-            try reader.attribute(&entries, schema: SchemaRoots.read)
+            if let first = entries.first, let last = entries.last {
+                let pages = try PointInTimePages(catalog: self, scn: first.scn - 1, through: last.scn, protect: false)
+                try reader.attribute(&entries, pages: pages, schema: SchemaRoots.read)
+                if rows {
+                    for i in entries.indices where entries[i].kind == .transaction && (table == nil || entries[i].touches(table!)) {
+                        entries[i].rows = try rowChanges(of: entries[i], pages: pages)
+                    }
+                }
+            }
         } catch {
             if table != nil {
                 throw .unrecoverable("cannot tell which transactions wrote table \(table!): \(error.description)")
@@ -35,9 +44,7 @@ extension Catalog {
             notes.append("tables not named: \(error.description)")
         }
         if let table {
-            entries = entries.filter { e in
-                e.kind == .gap || (e.tables ?? []).contains(table) || e.tablesOfIndexes.contains(table)
-            }
+            entries = entries.filter { $0.kind == .gap || $0.touches(table) }
         }
         return History(entries: entries, note: notes.isEmpty ? nil : notes.joined(separator: "; "))
     }

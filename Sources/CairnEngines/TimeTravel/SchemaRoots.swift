@@ -5,10 +5,7 @@ import CairnFormats
 /// from `sqlite_schema`'s rows as of then.
 enum SchemaRoots {
     static func read(_ pages: PointInTimePages, at scn: UInt64) throws(EngineError) -> [BTreeOwnership.Tree] {
-        let view = try DatabasePages(name: "the database as of SCN \(scn)", pageSize: pages.pageSize, pageCount: pages.pageCount(asOf: scn)) { (p: UInt32, into: UnsafeMutableRawPointer) throws(EngineError) in
-            try pages.read(p, asOf: scn, into: into)
-        }
-        return try SchemaReader.entries(view).compactMap { e in
+        return try SchemaReader.entries(try pages.view(asOf: scn)).compactMap { e in
             guard e.rootPage > 0, e.type == "table" || e.type == "index" else { return nil }
             return BTreeOwnership.Tree(name: e.name, table: e.tableName, isIndex: e.type == "index", root: e.rootPage)
         }

@@ -3,7 +3,7 @@ import CairnFormats
 import CairnCatalog
 
 /// One transaction (or gap) of the captured history, as `cairn log list` shows it.
-package struct HistoryEntry: Codable, Sendable, Equatable {
+package struct HistoryEntry: Codable, Sendable {
     package enum Kind: String, Codable, Sendable { case transaction, gap }
     package var scn: UInt64
     package var incarnation: Int
@@ -23,8 +23,15 @@ package struct HistoryEntry: Codable, Sendable, Equatable {
     package var pageNumbers: [UInt32] = []
     /// The tables of the indexes it wrote (not shown).
     package var tablesOfIndexes: [String] = []
+    /// The rows it changed, when asked for.
+    package var rows: RowChanges?
 
-    enum CodingKeys: String, CodingKey { case scn, incarnation, kind, time, timeExact, pages, databasePages, tables, indexes, otherPages }
+    enum CodingKeys: String, CodingKey { case scn, incarnation, kind, time, timeExact, pages, databasePages, tables, indexes, otherPages, rows }
+
+    /// Whether it wrote table `name` or one of its indexes.
+    package func touches(_ name: String) -> Bool {
+        (tables ?? []).contains(name) || tablesOfIndexes.contains(name)
+    }
 }
 
 /// The history between two points of the current lineage.
@@ -92,8 +99,16 @@ struct TransactionHistory {
     /// state before the first one (read from a backup and the logs).
     func attribute(_ entries: inout [HistoryEntry], schema: @escaping (PointInTimePages, UInt64) throws(EngineError) -> [BTreeOwnership.Tree]) throws(EngineError) {
         guard let first = entries.first, let last = entries.last else { return }
+        let pages = try PointInTimePages(catalog: catalog, scn: first.scn - 1, through: last.scn, protect: false)
+        try attribute(&entries, pages: pages, schema: schema)
+    }
+
+    /// The same, reading the pages from `pages` (indexed from before the first transaction
+    /// through the last).
+    func attribute(_ entries: inout [HistoryEntry], pages: PointInTimePages,
+                   schema: @escaping (PointInTimePages, UInt64) throws(EngineError) -> [BTreeOwnership.Tree]) throws(EngineError) {
+        guard let first = entries.first else { return }
         let start = first.scn - 1
-        let pages = try PointInTimePages(catalog: catalog, scn: start, through: last.scn)
         var owners = try BTreeOwnership(pageSize: pages.pageSize, at: start, read: { (p: UInt32, at: UInt64, into: UnsafeMutableRawPointer) throws(EngineError) in
             try pages.read(p, asOf: at, into: into)
         }, schema: { (at: UInt64) throws(EngineError) in try schema(pages, at) })
