@@ -60,13 +60,11 @@ struct LogList: ParsableCommand {
 
     /// An SCN (digits) or an ISO 8601 time.
     static func bound(_ text: String) throws(EngineError) -> HistoryBound {
-        if let n = UInt64(text) { return .scn(n) }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        guard let d = f.date(from: text) ?? ISO8601DateFormatter().date(from: text) else {
-            throw .invalidArgument("'\(text)' is neither an SCN nor an ISO 8601 time (e.g. 2026-11-21T14:01:00Z).")
+        switch PointInTime.parse(text) {
+        case .scn(let n): return .scn(n)
+        case .time(let d): return .time(d)
+        case .restorePoint: throw .invalidArgument("'\(text)' is neither an SCN nor an ISO 8601 time (e.g. 2026-11-21T14:01:00Z).")
         }
-        return .time(d)
     }
 }
 

@@ -129,22 +129,9 @@ package final class RedoLogReader {
     /// Reads the next record, verified, handing out the number and page hash of each page of a
     /// transaction (what capture needs to bring a page map up to the log's end).
     package func next(strict: Bool, hashes: (RedoRecord, UInt32, UInt64) throws(EngineError) -> Void) throws(EngineError) -> RedoRecord? {
-        try nextRecord(strict: strict) { (r: RedoRecord, start: UInt64, hdr: UnsafeRawPointer, stored: Int) throws(EngineError) in
-            guard r.kind == .transaction else { return }
-            if r.compact {
-                let (body, count) = try opened(r, at: start, header: hdr, stored: stored)
-                try changeDecoder().hashes(body: body, count: count, pages: Int(r.pageCount), recordOffset: start, file: path) { (pgno: UInt32, hash: UInt64) throws(EngineError) in
-                    try hashes(r, pgno, hash)
-                }
-            } else {
-                let pageSize = Int(header.pageSize)
-                let numbers = RedoRecord.pageNumbersSize(Int(r.pageCount))
-                for i in 0..<Int(r.pageCount) {
-                    let pgno = LE.get32(scratch, i * 4)
-                    try hashes(r, pgno, Hash.page(scratch + numbers + i * pageSize, size: pageSize, pgno: pgno))
-                }
-            }
-        }
+        try next(strict: strict, entries: { (r: RedoRecord, _: UInt64, e: PageChangeFormat.Entry) throws(EngineError) in
+            try hashes(r, e.pgno, e.hash)
+        })
     }
 
     /// Reads the next record, verified, handing out each page's entry without decompressing

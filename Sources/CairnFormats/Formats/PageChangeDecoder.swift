@@ -135,14 +135,6 @@ package final class PageChangeDecoder {
         .unrecoverable("page \(pgno) of the record at offset \(recordOffset) of \(file) is stored as a change from the database as it was before this log; it can be rebuilt only by recovery, which applies the log to that state")
     }
 
-    /// Hands out each page's number and recorded hash, without decompressing anything.
-    package func hashes(body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
-                        each: (_ pgno: UInt32, _ hash: UInt64) throws(EngineError) -> Void) throws(EngineError) {
-        try entries(body: body, count: count, pages: pages, recordOffset: recordOffset, file: file) { (e: PageChangeFormat.Entry) throws(EngineError) in
-            try each(e.pgno, e.hash)
-        }
-    }
-
     /// Hands out each page's entry (number, how it is stored, where its base is, hash),
     /// without decompressing anything.
     package func entries(body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
