@@ -38,6 +38,10 @@ int cairn_pipe_cloexec(int fds[2]);
 /// created and unlinked at once). Returns the descriptor, or -1 with errno.
 int cairn_open_unnamed(const char *directory);
 
+/// Gives the calling thread (only it: Linux keeps a nice value per thread) the nice value
+/// `nice` (0-19: higher yields more). Lowering priority needs no privilege. Returns 0 or -1.
+int cairn_lower_thread_priority(int nice);
+
 /// Sets the calling thread's timer slack (Linux PR_SET_TIMERSLACK): how much later than asked
 /// its sleeps and poll timeouts may end (50 µs by default). Returns 0 or -1.
 int cairn_set_timer_slack(unsigned long nanoseconds);

@@ -38,7 +38,7 @@ struct FlashbackDatabase: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "database",
         abstract: "Rewind the live database to a point by rewriting only the pages changed since.",
-        discussion: "The pages are rewritten as one SQLite transaction through the database's WAL: after a crash at any moment the database is as it was, or at the point. No other process may have the database open (stop the application and any `cairn archive --follow`). Everything committed is captured and archived first; a new incarnation starts at the point. To undo, flash back to the SCN it printed as left, with --incarnation.")
+        discussion: "The pages are rewritten as one SQLite transaction through the database's WAL: after a crash at any moment the database is as it was, or at the point. No other process may have the database open (stop the application and any `cairn archive --follow`). Everything committed is captured and archived first; a new incarnation starts at the point. The branch left behind stays in the archived logs; restoring or flashing back to a point of it (an abandoned incarnation) is not possible yet.")
 
     @OptionGroup var db: DatabaseOptions
     @OptionGroup var waiting: WaitOptions
@@ -60,7 +60,7 @@ struct FlashbackDatabase: ParsableCommand {
                 return
             }
             print("flashed \(p.databasePath) back to SCN \(r.scn): \(r.pages) page(s) rewritten in one transaction, database of \(r.databasePages) pages, state verified; incarnation \(r.incarnation ?? 0) starts there")
-            print("to undo: cairn flashback \(p.databasePath) --incarnation \(r.fromIncarnation) --scn \(r.from)")
+            print("left behind: incarnation \(r.fromIncarnation) up to SCN \(r.from), kept in the archived logs")
         }
     }
 }

@@ -301,7 +301,7 @@ package struct BackupEngine {
             produce = noting(base, candidates.map { producer(snapshot, pages: $0, blockPages: blockPages) } ?? producer(snapshot, blockPages: blockPages))
             incremental = true
         }
-        let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers)
+        let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers, background: true)
         let output: BackupSetOutput
         do {
             output = try pipeline.run(
@@ -334,7 +334,7 @@ package struct BackupEngine {
         var map = PageMap(pageSize: snapshot.pageSize)
         map.reserve(Int(snapshot.pageCount))
         let file = try StoredFileWriter(path: path, keys: keys)
-        let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers)
+        let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers, background: true)
         let output: ImageCopyOutput
         do {
             output = try pipeline.run(

@@ -128,6 +128,7 @@ package final class Capturer {
         }
         scn = point.scn
         position = point.position
+        Self.adoptPendingMap(database.layout, point: point)
         let loaded = try PageMap.read(database.layout.pageMapFile)
         map = loaded.map
         io = .allocate(byteCount: Capturer.chunkBytes, alignment: 4096)

@@ -67,7 +67,10 @@ extension Catalog {
         var map = map
         map.resetTracking(at: scn)
         let next = (control.incarnations.map(\.number).max() ?? control.incarnation) + 1
-        try map.write(to: layout.pageMapFile, scn: scn, incarnation: next, keys: try writingKeys())
+        // The control file is the commit point: the map waits beside the capture's until the
+        // new incarnation is recorded (capture adopts it if a crash comes between the two).
+        let pending = Capturer.pendingMapFile(layout)
+        try map.write(to: pending, scn: scn, incarnation: next, keys: try writingKeys())
         try transact { (c: inout ControlFile) throws(EngineError) in
             c.incarnations.append(.init(number: next, parent: c.incarnation, resetScn: scn, startScn: c.highestScn + 1, createdAt: Date()))
             c.incarnation = next
@@ -77,6 +80,7 @@ extension Catalog {
             c.walCursor = nil
             c.redo.capture = .init(scn: scn, incarnation: next, position: position, stateChecksum: Hash.hex(map.state))
         }
+        try FileSystem.rename(pending, layout.pageMapFile)
         return next
     }
 }

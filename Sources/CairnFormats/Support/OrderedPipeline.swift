@@ -1,3 +1,4 @@
+import CSystemShim
 import Foundation
 import Synchronization
 
@@ -33,10 +34,16 @@ package final class OrderedPipeline<Slot: Sendable>: Sendable {
         var failure: (any Error)?
     }
 
-    package init(slots: [Slot], workers: Int) {
+    /// Workers of a `background` pipeline run at a lower priority (nice 10): a backup's
+    /// compression gives way to latency-bound threads (capture, a snapshot's keeper, the
+    /// application) when the cores are busy, and costs nothing when they are not.
+    private let background: Bool
+
+    package init(slots: [Slot], workers: Int, background: Bool = false) {
         precondition(!slots.isEmpty && workers > 0)
         self.slots = slots
         self.workers = workers
+        self.background = background
         free = slots.map { _ in DispatchSemaphore(value: 1) }
         done = slots.map { _ in DispatchSemaphore(value: 0) }
     }
@@ -57,6 +64,7 @@ package final class OrderedPipeline<Slot: Sendable>: Sendable {
         let finished = DispatchSemaphore(value: 0)
         for w in 0..<workers {
             Thread { [self] in
+                if background { _ = cairn_lower_thread_priority(10) }
                 work(transform, worker: w)
                 finished.signal()
             }.start()
