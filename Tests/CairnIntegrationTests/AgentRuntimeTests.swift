@@ -32,6 +32,23 @@ import CairnTestSupport
         }.joined(separator: "\n") + "\nagent: \(s.problems)"
     }
 
+    /// An agent running the configuration `yaml` (written in `dir`), once `db` is captured and
+    /// has its first backup.
+    static func startedAgent(_ dir: TempDir, _ yaml: String, _ db: String) async throws -> (AgentService, ServiceGroup, Task<Void, any Error>) {
+        let config = dir.file("cairn.yml")
+        try yaml.write(toFile: config, atomically: true, encoding: .utf8)
+        let (configuration, problems) = try AgentConfiguration.loadForRunning(config)
+        let agent = AgentService(configFile: config, configuration: configuration, problems: problems, logger: quietLogger)
+        let group = ServiceGroup(services: [agent], logger: quietLogger)
+        let running = Task(executorPreference: AgentExecutor.shared) { try await group.run() }
+        let started = await Await.eventually(60) {
+            await agent.snapshot().databases.first { $0.path == db }.map { !$0.lastBackupAt.isEmpty && $0.state == .capturing } ?? false
+        }
+        let first = await agent.snapshot()
+        #expect(started, "\(describe(first))")
+        return (agent, group, running)
+    }
+
     @Test func protectsEveryConfiguredDatabaseReportsBadEntriesAndStopsCleanly() async throws {
         let dir = TempDir()
         let tenants = dir.file("tenants")
@@ -103,16 +120,8 @@ import CairnTestSupport
         let dir = TempDir()
         let db = dir.file("a.db")
         Ledger.create(db, filler: 2000)
-        let config = dir.file("cairn.yml")
-        try "databases:\n  - path: \(db)\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let (configuration, problems) = try AgentConfiguration.loadForRunning(config)
-        let agent = AgentService(configFile: config, configuration: configuration, problems: problems, logger: quietLogger)
-        let group = ServiceGroup(services: [agent], logger: quietLogger)
-        let running = Task(executorPreference: AgentExecutor.shared) { try await group.run() }
+        let (agent, group, running) = try await Self.startedAgent(dir, "databases:\n  - path: \(db)\n", db)
         func database() async -> CairnAgent.DatabaseSnapshot? { await agent.snapshot().databases.first { $0.path == db } }
-        let started = await Await.eventually(60) { await database().map { !$0.lastBackupAt.isEmpty && $0.state == .capturing } ?? false }
-        let first = await agent.snapshot()
-        #expect(started, "\(Self.describe(first))")
         var rng = SeededGenerator(seed: 31)
         PageDamage.damage(db, pages: Array(PageDamage.leafPages(db, table: "transfers").prefix(2)), using: &rng)
         #expect(cairn("validate", db, "--live").status == 4)
@@ -138,17 +147,10 @@ import CairnTestSupport
         let dir = TempDir()
         let db = dir.file("a.db")
         Ledger.create(db, filler: 200)
-        let config = dir.file("cairn.yml")
-        try "advisor:\n  interval: 1\ndatabases:\n  - path: \(db)\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let (configuration, problems) = try AgentConfiguration.loadForRunning(config)
-        #expect(configuration.advisorInterval == 1)
-        let agent = AgentService(configFile: config, configuration: configuration, problems: problems, logger: quietLogger)
-        let group = ServiceGroup(services: [agent], logger: quietLogger)
-        let running = Task(executorPreference: AgentExecutor.shared) { try await group.run() }
+        let yaml = "advisor:\n  interval: 1\ndatabases:\n  - path: \(db)\n"
+        #expect(try AgentConfiguration.parse(yaml, file: "cairn.yml").advisorInterval == 1)
+        let (agent, group, running) = try await Self.startedAgent(dir, yaml, db)
         func database() async -> CairnAgent.DatabaseSnapshot? { await agent.snapshot().databases.first { $0.path == db } }
-        let started = await Await.eventually(60) { await database().map { !$0.lastBackupAt.isEmpty && $0.state == .capturing } ?? false }
-        let first = await agent.snapshot()
-        #expect(started, "\(Self.describe(first))")
         insert(db, 5)
         #expect(cairn("switch-log", db).status == 0)
         let catalog = try Catalog.open(database: db, logger: quietLogger)

@@ -68,7 +68,8 @@ import CairnTestSupport
             let new = digest(dir.file("at30.db"))
             let delay = Double.random(in: 0...duration, using: &seed.rng)
             let p = Shell.start(["CAIRN_FAULTS=\(Self.slowRewrite)", Paths.cairn, "flashback", db, "--scn", "30"])
-            Thread.sleep(forTimeInterval: delay)  // the seeded random moment of the kill
+            // The seeded random moment of the kill, or the end of the run if that comes first.
+            _ = Await.until(delay) { !p.isRunning }
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             let now = digest(db)

@@ -82,7 +82,7 @@ import CairnTestSupport
     @Test func flashbackIsRefusedWhileAnotherProcessHasTheDatabaseOpen() throws {
         let h = try CaptureHarness(count: 40)
         Self.write(h, 0..<40)
-        let holder = Shell.start(["python3", "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); c.execute('select count(*) from accounts').fetchall(); time.sleep(600)", h.db])
+        let holder = Shell.start(["python3", "-c", "import signal, sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('select count(*) from accounts').fetchall(); signal.pause()", h.db])
         defer { kill(holder.processIdentifier, SIGKILL); holder.waitUntilExit() }
         #expect(h.wait(10) { !LiveDatabase.openers(of: h.db).isEmpty })
         let before = try FileSystem.readAll(h.db)
