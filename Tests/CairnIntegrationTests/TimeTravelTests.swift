@@ -79,6 +79,56 @@ import CairnTestSupport
         #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(h.db)))
     }
 
+    /// The live database's pages after its WAL is checkpointed (by sqlite3, another process).
+    static func livePages(_ h: CaptureHarness, pageSize: Int) throws -> [UInt64] {
+        #expect(Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(TRUNCATE)"]).stdout.hasPrefix("0|"))
+        return try pageHashes(h.db, pageSize: pageSize)
+    }
+
+    /// Points of an abandoned incarnation: restored to a new file with `incarnation`, and
+    /// flashed back to, which undoes a flashback (back to where it started) and goes back
+    /// and forth between branches; capture goes on after each.
+    @Test func flashbackAndRestoreReachPointsOfAbandonedIncarnations() throws {
+        let h = try CaptureHarness(count: 190)
+        Self.write(h, 0..<100)
+        let pageSize = h.p.control.backups[0].pageSize
+        let at70 = h.dir.file("at70.db"), at100 = h.dir.file("at100.db")
+        _ = try h.p.recover(to: at70, target: .scn(70))
+        _ = try h.p.recover(to: at100, target: .scn(100))
+        _ = try h.p.flashback(to: .scn(40))
+        Self.write(h, 100..<130)
+        let branch = try Catalog.open(database: h.db, logger: quietLogger)
+        #expect(branch.control.incarnation == 2 && branch.control.highestScn == 130)
+        // SCN 70 is on the abandoned branch: refused without naming it, restored with it.
+        let refused = expectCairnError { _ = try branch.recover(to: h.dir.file("no.db"), target: .scn(70)) }
+        #expect(refused?.description.contains("--incarnation") == true, "\(refused?.description ?? "")")
+        let again70 = h.dir.file("again70.db")
+        _ = try branch.recover(to: again70, target: .scn(70), incarnation: 1)
+        #expect(try Self.pageHashes(again70, pageSize: pageSize) == (try Self.pageHashes(at70, pageSize: pageSize)))
+        let cli = Shell.run([Paths.cairn, "restore", h.db, "--to", h.dir.file("cli70.db"), "--incarnation", "1", "--scn", "70"])
+        #expect(cli.status == 0, "\(cli.stderr)")
+        let at130 = h.dir.file("at130.db")
+        _ = try branch.recover(to: at130, target: .scn(130))
+        // Undo the flashback: back to SCN 100 of incarnation 1.
+        let undo = try branch.flashback(to: .scn(100), incarnation: 1)
+        #expect(undo.targetIncarnation == 1 && undo.incarnation == 3 && undo.from == 130, "\(undo)")
+        #expect(try Self.livePages(h, pageSize: pageSize) == (try Self.pageHashes(at100, pageSize: pageSize)))
+        let third = try Catalog.open(database: h.db, logger: quietLogger)
+        #expect(third.control.incarnations.last?.parent == 1 && third.control.incarnations.last?.resetScn == 100)
+        // And over to the branch just left.
+        let over = try third.flashback(to: .scn(130), incarnation: 2)
+        #expect(over.targetIncarnation == 2 && over.incarnation == 4, "\(over)")
+        #expect(try Self.livePages(h, pageSize: pageSize) == (try Self.pageHashes(at130, pageSize: pageSize)))
+        let fourth = try Catalog.open(database: h.db, logger: quietLogger)
+        #expect(fourth.control.incarnation == 4 && fourth.control.incarnations.last?.parent == 2)
+        Self.write(h, 130..<190)
+        let after = try Catalog.open(database: h.db, logger: quietLogger)
+        #expect(after.control.redo.gaps.isEmpty, "\(after.control.redo.gaps)")
+        let latest = h.dir.file("latest.db")
+        _ = try after.recover(to: latest, target: .latestCaptured)
+        #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(h.db)))
+    }
+
     @Test func flashbackIsRefusedWhileAnotherProcessHasTheDatabaseOpen() throws {
         let h = try CaptureHarness(count: 40)
         Self.write(h, 0..<40)

@@ -22,6 +22,9 @@ struct PointOptions: ParsableArguments {
     @Option(name: .customLong("restore-point"), help: "The SCN of this restore point.")
     var restorePoint: String?
 
+    @Option(help: "The point is on this incarnation's lineage (a branch left by a flashback or an in-place restore); default: the current incarnation's.")
+    var incarnation: Int?
+
     func point() throws(EngineError) -> PointInTime {
         let given = [scn != nil, time != nil, restorePoint != nil].filter { $0 }.count
         guard given == 1 else { throw .invalidArgument("Give exactly one of --scn, --time or --restore-point.") }
@@ -38,7 +41,7 @@ struct FlashbackDatabase: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "database",
         abstract: "Rewind the live database to a point by rewriting only the pages changed since.",
-        discussion: "The pages are rewritten as one SQLite transaction through the database's WAL: after a crash at any moment the database is as it was, or at the point. No other process may have the database open (stop the application and any `cairn archive --follow`). Everything committed is captured and archived first; a new incarnation starts at the point. The branch left behind stays in the archived logs; restoring or flashing back to a point of it (an abandoned incarnation) is not possible yet.")
+        discussion: "The pages are rewritten as one SQLite transaction through the database's WAL: after a crash at any moment the database is as it was, or at the point. No other process may have the database open (stop the application and any `cairn archive --follow`). Everything committed is captured and archived first; a new incarnation starts at the point. The branch left behind stays in the archived logs: flash back to its last SCN with --incarnation (printed at the end) to undo.")
 
     @OptionGroup var db: DatabaseOptions
     @OptionGroup var waiting: WaitOptions
@@ -53,14 +56,14 @@ struct FlashbackDatabase: ParsableCommand {
     func run() throws {
         try reporting { () throws(EngineError) in
             let p = try db.open(waiting)
-            let r = try p.flashback(to: try at.point(), preview: preview)
+            let r = try p.flashback(to: try at.point(), incarnation: at.incarnation, preview: preview)
             if json { Output.json(r); return }
             if r.preview {
                 print("flashback of \(p.databasePath) to SCN \(r.scn) would rewrite \(r.pages) page(s) (database of \(r.databasePages) pages); nothing changed")
                 return
             }
             print("flashed \(p.databasePath) back to SCN \(r.scn): \(r.pages) page(s) rewritten in one transaction, database of \(r.databasePages) pages, state verified; incarnation \(r.incarnation ?? 0) starts there")
-            print("left behind: incarnation \(r.fromIncarnation) up to SCN \(r.from), kept in the archived logs")
+            print("left behind: incarnation \(r.fromIncarnation) up to SCN \(r.from), kept in the archived logs; to undo: cairn flashback \(p.databasePath) --incarnation \(r.fromIncarnation) --scn \(r.from)")
         }
     }
 }

@@ -36,6 +36,9 @@ struct Restore: ParsableCommand {
     @Flag(name: .customLong("allow-incomplete"), help: "With --scn, --time or --sequence: when a gap or a missing log stands before the target, accept the last point before it (complete recovery does so by itself).")
     var allowIncomplete = false
 
+    @Option(help: "The target is on this incarnation's lineage (a branch left by an in-place restore or a flashback); default: the current incarnation's.")
+    var incarnation: Int?
+
     @Flag(help: "Replace an existing file at --to.")
     var force = false
 
@@ -80,7 +83,12 @@ struct Restore: ParsableCommand {
             }
             let p = try db.open()
             p.lockWait = try waiting.policy()
-            if let restorePoint { t = try p.restorePointTarget(restorePoint) }
+            var lineage = incarnation
+            if let restorePoint {
+                let at = try p.restorePointLocation(restorePoint)
+                t = .scn(at.scn)
+                lineage = lineage ?? at.incarnation
+            }
             if validate {
                 let r = try p.validateRestore(backup: backup, monitor: TerminalProgress.monitor())
                 if json { Output.json(["backup": String(r.id), "scn": String(r.scn), "result": "validated"]); return }
@@ -88,8 +96,10 @@ struct Restore: ParsableCommand {
                 return
             }
             let r = inPlace
-                ? try p.recoverInPlace(target: t, backup: backup, allowIncomplete: allowIncomplete, monitor: TerminalProgress.monitor())
-                : try p.recover(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete, monitor: TerminalProgress.monitor())
+                ? try p.recoverInPlace(target: t, backup: backup, allowIncomplete: allowIncomplete, incarnation: lineage,
+                                       monitor: TerminalProgress.monitor())
+                : try p.recover(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete,
+                                incarnation: lineage, monitor: TerminalProgress.monitor())
             if json { Output.json(r); return }
             let place = inPlace ? "in place into \(p.databasePath) (incarnation \(p.control.incarnation))" : "into \(to!)"
             Self.report(r, source: "", place: place)

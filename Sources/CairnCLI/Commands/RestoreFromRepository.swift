@@ -63,7 +63,8 @@ extension Restore {
             print("backup \(r.id) (SCN \(r.scn)) validated from the repository alone (nothing written); every checksum verified")
             return
         }
-        let r = try p.recoverDetached(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete, monitor: TerminalProgress.monitor())
+        let r = try p.recoverDetached(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete,
+                                      incarnation: incarnation, monitor: TerminalProgress.monitor())
         if json { Output.json(r); return }
         Self.report(r, source: source, place: "into \(to!)")
         for s in report.skipped { print("note: \(s)") }

@@ -192,26 +192,31 @@ extension Catalog {
     // MARK: - Recovery
 
     /// Restores and recovers to `target` into a new file at `path`.
+    /// With `incarnation`, the target is a point of that incarnation's lineage (an abandoned
+    /// branch, say); without, of the current one's.
     package func recover(to path: String, target: RecoveryTarget, backup id: UInt64? = nil, force: Bool = false,
-                        allowIncomplete: Bool = false, monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> RecoveryEngine.Result {
+                        allowIncomplete: Bool = false, incarnation: Int? = nil,
+                        monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> RecoveryEngine.Result {
         let dest = FileSystem.resolved(path)
         if dest == databasePath {
             guard !FileSystem.exists(databasePath) else {
                 throw .invalidSetting(.restoreTarget, value: path, problem: "the live database; restore to another path, or replace the live database with an in-place restore.")
             }
-            return try recoverInPlace(target: target, backup: id, allowIncomplete: allowIncomplete, monitor: monitor)
+            return try recoverInPlace(target: target, backup: id, allowIncomplete: allowIncomplete, incarnation: incarnation, monitor: monitor)
         }
-        return try restoreNewFile(dest, target: target, backup: id, force: force, allowIncomplete: allowIncomplete, monitor: monitor)
+        return try restoreNewFile(dest, target: target, backup: id, force: force, allowIncomplete: allowIncomplete,
+                                  incarnation: incarnation, monitor: monitor)
     }
 
     /// Builds the database at `target` beside `dest` (every check passed) and moves it there;
     /// an existing `dest` is replaced only with `force`.
     func restoreNewFile(_ dest: String, target: RecoveryTarget, backup id: UInt64?, force: Bool,
-                        allowIncomplete: Bool, monitor: OperationMonitor) throws(EngineError) -> RecoveryEngine.Result {
+                        allowIncomplete: Bool, incarnation: Int? = nil, monitor: OperationMonitor) throws(EngineError) -> RecoveryEngine.Result {
         let operation = try beginReadingStoredFiles(purpose: "restore from the backups and logs")
         defer { operation.end() }
         if !force && FileSystem.exists(dest) { throw .targetExists(path: dest) }
         var engine = RecoveryEngine(database: self, logger: logger)
+        try engine.follow(incarnation: incarnation)
         engine.monitor = monitor
         engine.allowIncomplete = allowIncomplete
         let built = try withBackupFallback { () throws(EngineError) in try engine.build(beside: dest, to: target, backupId: id) }
@@ -223,7 +228,10 @@ extension Catalog {
     /// committed is captured and archived first (the abandoned branch is kept). A point before
     /// the newest captured one opens a new incarnation: sequences restart at 1 and the reset
     /// SCN is recorded.
+    /// A point of another incarnation's lineage (`incarnation`) opens a new incarnation whose
+    /// parent is the one the point belongs to: the branch left is reachable again.
     package func recoverInPlace(target: RecoveryTarget, backup id: UInt64? = nil, allowIncomplete: Bool = false,
+                               incarnation: Int? = nil,
                                monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> RecoveryEngine.Result {
         let operation = try beginOperation(.exclusive, purpose: "replace the live database (restore in place)")
         defer { operation.end() }
@@ -233,6 +241,7 @@ extension Catalog {
         // Complete recovery includes what is committed in the live database now.
         if lock != nil && target == .complete { captureLastTransactions() }
         var engine = RecoveryEngine(database: self, logger: logger)
+        try engine.follow(incarnation: incarnation)
         engine.monitor = monitor
         engine.allowIncomplete = allowIncomplete
         let built = try withBackupFallback { () throws(EngineError) in try engine.build(beside: databasePath, to: target, backupId: id) }
@@ -248,12 +257,13 @@ extension Catalog {
         let result = built.result
         var map = built.map
         map.resetTracking(at: result.scn)
-        let branch = result.scn < latest
-        try map.write(to: layout.pageMapFile, scn: result.scn, incarnation: branch ? control.incarnation + 1 : control.incarnation, keys: try writingKeys())
+        let parent = engine.owner(of: result.scn)
+        let branch = result.scn < latest || parent != control.incarnation
+        let next = (control.incarnations.map(\.number).max() ?? control.incarnation) + 1
+        try map.write(to: layout.pageMapFile, scn: result.scn, incarnation: branch ? next : control.incarnation, keys: try writingKeys())
         try transact { (c: inout ControlFile) throws(EngineError) in
             if branch {
-                let next = (c.incarnations.map(\.number).max() ?? c.incarnation) + 1
-                c.incarnations.append(.init(number: next, parent: c.incarnation, resetScn: result.scn, startScn: c.highestScn + 1, createdAt: Date()))
+                c.incarnations.append(.init(number: next, parent: parent, resetScn: result.scn, startScn: c.highestScn + 1, createdAt: Date()))
                 c.incarnation = next
                 c.redo.sequence = 0
                 c.redo.archivedScn = result.scn

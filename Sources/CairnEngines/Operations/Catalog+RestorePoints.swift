@@ -109,8 +109,19 @@ extension Catalog {
             throw .restorePointNotFound(name: name, database: databasePath)
         }
         guard LineagePath(c, to: c.incarnation).position(scn: p.scn, incarnation: p.incarnation) != nil else {
-            throw .unrecoverable("Restore point '\(name)' (SCN \(p.scn), incarnation \(p.incarnation)) is not on the current incarnation's lineage: the database was restored to an earlier point since, abandoning that branch (see `cairn list incarnations \(databasePath)`). It cannot be restored to.")
+            throw .unrecoverable("Restore point '\(name)' (SCN \(p.scn), incarnation \(p.incarnation)) is not on the current incarnation's lineage: the database was restored to an earlier point since, abandoning that branch (see `cairn list incarnations \(databasePath)`). Restore or flash back to it with --incarnation \(p.incarnation) --scn \(p.scn).")
         }
         return .scn(p.scn)
+    }
+
+    /// The SCN of restore point `name`, and the incarnation whose lineage holds it when that
+    /// is not the current one's (a branch abandoned since).
+    package func restorePointLocation(_ name: String) throws(EngineError) -> (scn: UInt64, incarnation: Int?) {
+        let c = control
+        guard let p = c.restorePoints.first(where: { $0.name == name }) else {
+            throw .restorePointNotFound(name: name, database: databasePath)
+        }
+        let onLineage = LineagePath(c, to: c.incarnation).position(scn: p.scn, incarnation: p.incarnation) != nil
+        return (p.scn, onLineage ? nil : p.incarnation)
     }
 }

@@ -15,6 +15,9 @@ package struct RecoveryEngine {
     let extractedLogs: ExtractedLogs
     package var monitor = OperationMonitor()
     package var allowIncomplete = false
+    /// The incarnation whose lineage recovery follows: the current one unless a point of an
+    /// abandoned branch is the target (`--incarnation`).
+    package var incarnation: Int
 
     package struct Result: Sendable, Codable {
         package var backupId: UInt64
@@ -46,16 +49,31 @@ package struct RecoveryEngine {
         self.control = database.control
         self.logger = logger
         self.extractedLogs = ExtractedLogs(logger: logger)
+        incarnation = database.control.incarnation
+    }
+
+    /// Follows the lineage of `number` (nil: the current incarnation's); refused when the
+    /// control file records no such incarnation.
+    package mutating func follow(incarnation number: Int?) throws(EngineError) {
+        guard let number else { return }
+        guard control.incarnation(number) != nil else {
+            let known = control.incarnations.map { String($0.number) }.joined(separator: ", ")
+            throw .invalidArgument("\(database.databasePath) has no incarnation \(number) (it has \(known)). See `cairn list incarnations`.")
+        }
+        incarnation = number
     }
 
     var locator: LogLocator { LogLocator(control: control, extracted: extractedLogs, logger: logger) }
 
     // MARK: - Lineage
 
-    /// The lineage recovery follows: the current incarnation's (see `LineagePath`).
-    var lineage: LineagePath { LineagePath(control, to: control.incarnation) }
+    /// The lineage recovery follows: `incarnation`'s (see `LineagePath`).
+    var lineage: LineagePath { LineagePath(control, to: incarnation) }
     var segments: [LineagePath.Segment] { lineage.segments }
     func place(_ scn: UInt64, incarnation: Int? = nil) -> Int? { lineage.place(scn, incarnation: incarnation) }
+    /// The incarnation `scn` belongs to on the lineage (a new incarnation that starts there
+    /// branches off it); the lineage's own when the SCN is not on it.
+    func owner(of scn: UInt64) -> Int { place(scn).map { segments[$0].incarnation } ?? incarnation }
     func next(after base: UInt64, segment i: Int) -> UInt64 { lineage.next(after: base, segment: i) }
 
     // MARK: - Target
@@ -80,8 +98,8 @@ package struct RecoveryEngine {
         case .scn(let n):
             return try planner.explicit(n, backupId: backupId, allowIncomplete: allowIncomplete)
         case .sequence(let s):
-            guard let rec = control.redo.logs.first(where: { $0.incarnation == control.incarnation && $0.sequence == s }) else {
-                throw .invalidArgument("Log sequence \(s) of incarnation \(control.incarnation) is not recorded (it may still be the open online log; run `cairn switch-log` first). See `cairn list logs`.")
+            guard let rec = control.redo.logs.first(where: { $0.incarnation == incarnation && $0.sequence == s }) else {
+                throw .invalidArgument("Log sequence \(s) of incarnation \(incarnation) is not recorded (it may still be the open online log; run `cairn switch-log` first). See `cairn list logs`.")
             }
             return try planner.explicit(rec.highScn, backupId: backupId, allowIncomplete: allowIncomplete)
         case .time(let t):

@@ -65,14 +65,16 @@ struct RecoveryPlanner {
     init(engine: RecoveryEngine) {
         self.engine = engine
         let control = engine.control
-        path = LineagePath(control, to: control.incarnation)
+        path = engine.lineage
         let path = self.path
         candidates = control.restorableBackups.compactMap { b in
             guard control.chain(of: b) != nil, let p = path.position(scn: b.scn, incarnation: b.incarnation) else { return nil }
             return (b, p)
         }
         logs = Self.lineageLogs(engine, after: candidates.map(\.position).min())
-        var newest = Position(index: engine.segments.count - 1, scn: max(control.scn, control.redo.capture.map { $0.incarnation == control.incarnation ? $0.scn : 0 } ?? 0))
+        let live = engine.incarnation == control.incarnation
+            ? max(control.scn, control.redo.capture.map { $0.incarnation == control.incarnation ? $0.scn : 0 } ?? 0) : 0
+        var newest = Position(index: engine.segments.count - 1, scn: max(live, path.chain.last?.resetScn ?? 0))
         for l in logs { if let h = l.high { newest = max(newest, Position(index: l.segment, scn: h)) } }
         for c in candidates { newest = max(newest, c.position) }
         captured = newest
@@ -193,7 +195,8 @@ struct RecoveryPlanner {
     /// point that can, or with `allowIncomplete` that point.
     func explicit(_ scn: UInt64, backupId: UInt64?, allowIncomplete: Bool) throws(EngineError) -> Plan {
         guard let index = engine.place(scn) else {
-            throw .unrecoverable("SCN \(scn) is not on the current incarnation's lineage (it belongs to an abandoned branch). See `cairn list incarnations`.")
+            let which = engine.incarnation == engine.control.incarnation ? "the current incarnation's lineage" : "the lineage of incarnation \(engine.incarnation)"
+            throw .unrecoverable("SCN \(scn) is not on \(which) (it is on an abandoned branch). Name the incarnation it belongs to with --incarnation; see `cairn list incarnations`.")
         }
         let target = Position(index: index, scn: scn)
         if captured < target {

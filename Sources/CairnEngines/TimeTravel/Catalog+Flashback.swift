@@ -14,6 +14,8 @@ package struct FlashbackResult: Codable, Sendable {
     /// The incarnation opened (nil in a preview).
     package var incarnation: Int?
     package var preview: Bool
+    /// The incarnation the point belongs to (another branch's, when flashing back across).
+    package var targetIncarnation: Int?
 }
 
 extension Catalog {
@@ -22,8 +24,10 @@ extension Catalog {
     /// the database is in its old state or the new one. Refused while another process has the
     /// database open (a running capture included: stop it first). Everything committed is
     /// captured and archived first, so the branch left behind stays reachable; a new
-    /// incarnation starts at the point, as a point-in-time restore in place does.
-    package func flashback(to point: PointInTime, preview: Bool = false) throws(EngineError) -> FlashbackResult {
+    /// incarnation starts at the point, as a point-in-time restore in place does. With
+    /// `incarnation`, the point is on that incarnation's lineage: a branch left by an earlier
+    /// flashback or restore (flashing back to where one started undoes it).
+    package func flashback(to point: PointInTime, incarnation: Int? = nil, preview: Bool = false) throws(EngineError) -> FlashbackResult {
         let operation = try beginOperation(.exclusive, purpose: "flash the live database back")
         defer { operation.end() }
         guard control.redo.mode == .archivelog else {
@@ -33,16 +37,27 @@ extension Catalog {
         let lock = try captureLock()
         defer { _ = lock }
         captureLastTransactions()
-        let target = try scn(of: point)
-        let latest = control.highestScn
-        guard target < latest else {
+        let (target, lineage) = try locate(point, incarnation: incarnation)
+        // Where the live database is: the newest SCN of the current incarnation (not the
+        // highest ever issued, which may be on a branch left by an earlier flashback).
+        let latest = control.scn
+        let branch = try flashbackBranch(to: target, incarnation: lineage)
+        guard target < latest || branch.base != nil else {
             throw .invalidArgument("SCN \(target) is not before the newest captured transaction (SCN \(latest)): there is nothing to flash back.")
         }
         // Every page rewritten is rebuilt once, checked, then written: 64 MiB of them stay cached.
-        let pages = try PointInTimePages(catalog: self, scn: target, through: latest, cacheBytes: 64 << 20, protect: false)
-        let plan = FlashbackPlan(pages: pages, target: target, latest: latest)
+        let pages: PointInTimePages, plan: FlashbackPlan
+        if let base = branch.base {
+            pages = try PointInTimePages(catalog: self, scn: base, through: target, incarnation: branch.owner, cacheBytes: 64 << 20, protect: false)
+            let current = try PointInTimePages(catalog: self, scn: base, through: latest, cacheBytes: 1 << 20, protect: false)
+            plan = FlashbackPlan(pages: pages, target: target, latest: latest, base: base, current: current)
+        } else {
+            pages = try PointInTimePages(catalog: self, scn: target, through: latest, cacheBytes: 64 << 20, protect: false)
+            plan = FlashbackPlan(pages: pages, target: target, latest: latest)
+        }
         var result = FlashbackResult(scn: target, from: latest, fromIncarnation: control.incarnation, pages: plan.rewrite.count,
                                      databasePages: plan.databasePages, incarnation: nil, preview: preview)
+        result.targetIncarnation = branch.owner
         if preview { return result }
         guard let before = try LoggedPageMap.at(latest, control: control, pageMapFile: layout.pageMapFile) else {
             throw .unrecoverable("the page map of \(databasePath) at SCN \(latest) cannot be worked out from the capture's map and the online logs; nothing was changed. Take a backup, or restore in place.")
@@ -52,18 +67,37 @@ extension Catalog {
         // it. A crash before leaves the old incarnation, whose capture takes the rewrite as one
         // more transaction: the database and its history agree either way.
         let rewrite = WALRewrite(databasePath: databasePath, pageSize: pages.pageSize)
-        let image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try pages.read(p, into: out) }
+        let image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try pages.read(p, asOf: target, into: out) }
         let check = { () throws(EngineError) in try plan.checkLive(self.databasePath, against: before) }
         try rewrite.commit(pages: plan.rewrite, databasePages: plan.databasePages, check: check, image: image) { (end: WALPosition) throws(EngineError) in
-            result.incarnation = try openIncarnation(at: target, map: map, position: end)
+            result.incarnation = try openIncarnation(at: target, parent: branch.owner, map: map, position: end)
         }
         return result
     }
 
+    /// Where a flashback to `target` (of `incarnation`'s lineage, or the current one's) goes:
+    /// the incarnation the point belongs to, and — when the point is not on the current
+    /// lineage — the last SCN the two lineages share (`base`).
+    func flashbackBranch(to target: UInt64, incarnation: Int?) throws(EngineError) -> (owner: Int, base: UInt64?) {
+        var engine = RecoveryEngine(database: self, logger: logger)
+        try engine.follow(incarnation: incarnation)
+        guard engine.place(target) != nil else {
+            throw .invalidArgument("SCN \(target) is not on the lineage of incarnation \(engine.incarnation) (it is on an abandoned branch). Name the incarnation it belongs to with --incarnation; see `cairn list incarnations`.")
+        }
+        let owner = engine.owner(of: target)
+        let ours = control.lineage(of: owner), live = control.lineage(of: control.incarnation)
+        var shared = 0
+        while shared < ours.count, shared < live.count, ours[shared].number == live[shared].number { shared += 1 }
+        let leavesOurs = shared < ours.count ? ours[shared].resetScn : target
+        let leavesLive = shared < live.count ? live[shared].resetScn : UInt64.max
+        if shared == ours.count && target <= leavesLive { return (owner, nil) }
+        return (owner, min(leavesOurs, leavesLive, target))
+    }
+
     /// Records the new incarnation that starts at `scn` with the database in the state `map`
-    /// describes (what a point-in-time restore in place records too), capture resuming after
-    /// `position` of the WAL.
-    func openIncarnation(at scn: UInt64, map: PageMap, position: WALPosition) throws(EngineError) -> Int {
+    /// describes (what a point-in-time restore in place records too), branching off `parent`
+    /// (the incarnation the point belongs to), capture resuming after `position` of the WAL.
+    func openIncarnation(at scn: UInt64, parent: Int, map: PageMap, position: WALPosition) throws(EngineError) -> Int {
         var map = map
         map.resetTracking(at: scn)
         let next = (control.incarnations.map(\.number).max() ?? control.incarnation) + 1
@@ -72,7 +106,7 @@ extension Catalog {
         let pending = Capturer.pendingMapFile(layout)
         try map.write(to: pending, scn: scn, incarnation: next, keys: try writingKeys())
         try transact { (c: inout ControlFile) throws(EngineError) in
-            c.incarnations.append(.init(number: next, parent: c.incarnation, resetScn: scn, startScn: c.highestScn + 1, createdAt: Date()))
+            c.incarnations.append(.init(number: next, parent: parent, resetScn: scn, startScn: c.highestScn + 1, createdAt: Date()))
             c.incarnation = next
             c.redo.sequence = 0
             c.redo.archivedScn = scn

@@ -2,9 +2,13 @@ import Foundation
 import CairnFormats
 
 /// Which pages a flashback from `latest` to `target` rewrites, and the checks around it: the
-/// pages written after the target (the logs' page entries say which), plus those the database
-/// lost to a shrink after it and grew back without writing (they read as zeros now).
+/// pages written after the last point the two share (the logs' page entries say which), plus
+/// those the database lost to a shrink after it and grew back without writing (they read as
+/// zeros now). On the current lineage that point is the target itself; for a target on
+/// another branch (an abandoned incarnation) it is where the branches part, and the pages
+/// written on either branch since are rewritten.
 struct FlashbackPlan {
+    /// Serves the pages at the target.
     let pages: PointInTimePages
     let target: UInt64
     let latest: UInt64
@@ -13,14 +17,23 @@ struct FlashbackPlan {
     /// The pages to rewrite (within the target's size), ascending.
     let rewrite: [UInt32]
 
-    init(pages: PointInTimePages, target: UInt64, latest: UInt64) {
+    /// `pages` indexes the target's lineage from `base` (or before) through the target, or
+    /// through `latest` when `current` is nil (both on the current lineage); `current` indexes
+    /// the current lineage from `base` through `latest`.
+    init(pages: PointInTimePages, target: UInt64, latest: UInt64, base: UInt64? = nil, current: PointInTimePages? = nil) {
         self.pages = pages
         self.target = target
         self.latest = latest
+        let base = base ?? target
         let size = pages.pageCount(asOf: target)
         databasePages = size
-        var set = Set(pages.index.pagesWritten(after: target).filter { $0 <= size })
-        let smallest = pages.index.sizes.filter { $0.scn > target && $0.scn <= latest }.map(\.pages).min() ?? size
+        var set = Set<UInt32>()
+        var smallest = size
+        let branches = [(pages.index, current == nil ? latest : target)] + (current.map { [($0.index, latest)] } ?? [])
+        for (index, upper) in branches {
+            for p in index.pagesWritten(after: base) where p <= size { set.insert(p) }
+            smallest = min(smallest, index.sizes.filter { $0.scn > base && $0.scn <= upper }.map(\.pages).min() ?? size)
+        }
         if smallest < size { for p in (smallest + 1)...size { set.insert(p) } }
         rewrite = set.sorted()
     }
@@ -52,7 +65,7 @@ struct FlashbackPlan {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: pages.pageSize, alignment: 4096)
         defer { buffer.deallocate() }
         for p in rewrite {
-            try pages.read(p, into: buffer)
+            try pages.read(p, asOf: target, into: buffer)
             out.set(p, hash: Hash.page(buffer, size: pages.pageSize, pgno: p))
         }
         let expected = pages.index.states[target] ?? UInt64(pages.backup.stateChecksum, radix: 16)

@@ -19,16 +19,23 @@ package enum PointInTime: Sendable, Equatable {
 }
 
 extension Catalog {
-    /// The SCN a point names on the current incarnation's lineage.
-    package func scn(of point: PointInTime) throws(EngineError) -> UInt64 {
+    /// The SCN a point names on the lineage of `incarnation` (nil: the current one).
+    package func scn(of point: PointInTime, incarnation: Int? = nil) throws(EngineError) -> UInt64 {
+        try locate(point, incarnation: incarnation).scn
+    }
+
+    /// The SCN a point names, and the incarnation whose lineage it is on: `incarnation` when
+    /// given; for a restore point left on an abandoned branch, its own; else nil (the current).
+    package func locate(_ point: PointInTime, incarnation: Int? = nil) throws(EngineError) -> (scn: UInt64, incarnation: Int?) {
         switch point {
-        case .scn(let n): return n
-        case .time(let t): return try RecoveryEngine(database: self, logger: logger).scnAt(time: t)
+        case .scn(let n): return (n, incarnation)
+        case .time(let t):
+            var engine = RecoveryEngine(database: self, logger: logger)
+            try engine.follow(incarnation: incarnation)
+            return (try engine.scnAt(time: t), incarnation)
         case .restorePoint(let name):
-            guard case .scn(let n) = try restorePointTarget(name) else {
-                throw .restorePointNotFound(name: name, database: databasePath)
-            }
-            return n
+            let p = try restorePointLocation(name)
+            return (p.scn, incarnation ?? p.incarnation)
         }
     }
 }

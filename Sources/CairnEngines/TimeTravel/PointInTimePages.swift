@@ -21,18 +21,21 @@ final class PointInTimePages {
     private let cache: PageCache
     private let operation: RepositoryOperation?
 
-    /// Pages as of `scn` on the current incarnation's lineage (the way a restore to it goes:
+    /// Pages as of `scn` on the current incarnation's lineage by default (the way a restore to it goes:
     /// the same backup, the same logs, the same refusals before a gap or a missing log). With
     /// `through`, pages as of any SCN from `scn` to `through` can be read (`read(_:asOf:into:)`).
     /// The files read are protected from deletion while the object lives (`protect`), unless
     /// the caller's own operation already protects them.
-    init(catalog: Catalog, scn: UInt64, through: UInt64? = nil, cacheBytes: Int = 8 << 20, protect: Bool = true) throws(EngineError) {
+    /// With `incarnation`, the SCNs are points of that incarnation's lineage.
+    init(catalog: Catalog, scn: UInt64, through: UInt64? = nil, incarnation: Int? = nil, cacheBytes: Int = 8 << 20,
+         protect: Bool = true) throws(EngineError) {
         operation = protect ? try catalog.beginReadingStoredFiles(purpose: "read the database as of SCN \(scn)") : nil
         var engine = RecoveryEngine(database: catalog, logger: catalog.logger)
         engine.extractedLogs.directory = catalog.layout.root
         engine.extractedLogs.namePrefix = ".asof-log-\(getpid())"
         extracted = engine.extractedLogs
         do throws(EngineError) {
+            try engine.follow(incarnation: incarnation)
             let plan = try engine.plan(.scn(scn), backupId: nil)
             guard let links = engine.control.chain(of: plan.backup) else {
                 throw .unrecoverable("backup \(plan.backup.id) is a level 1 whose chain back to its level 0 is broken")
