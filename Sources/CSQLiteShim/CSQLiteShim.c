@@ -5,6 +5,11 @@ int cairn_sqlite_disable_checkpoint_on_close(sqlite3 *db) {
     return sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, &on);
 }
 
+int cairn_sqlite_disable_triggers(sqlite3 *db) {
+    int on = 1;
+    return sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, &on);
+}
+
 sqlite3_destructor_type cairn_sqlite_transient(void) { return SQLITE_TRANSIENT; }
 
 static int cairn_busy_poll_handler(void *context, int count) {

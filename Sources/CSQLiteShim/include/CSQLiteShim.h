@@ -7,6 +7,9 @@
 /// sqlite3_db_config is variadic and cannot be called from Swift; these wrap the options Cairn uses.
 /// Stops this connection from checkpointing the WAL when it closes (Cairn decides when checkpoints run).
 int cairn_sqlite_disable_checkpoint_on_close(sqlite3 *db);
+/// Turns triggers off for this connection (SQLITE_DBCONFIG_ENABLE_TRIGGER 0): rows it writes
+/// fire none of the database's triggers.
+int cairn_sqlite_disable_triggers(sqlite3 *db);
 /// Each connection allocates page-cache lines one at a time instead of 20 at once (SQLite's
 /// default preallocation, ~80 KiB per connection). Only before SQLite is initialized in the
 /// process: returns SQLITE_MISUSE afterwards.

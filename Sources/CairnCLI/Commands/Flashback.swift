@@ -7,7 +7,7 @@ import CairnEngines
 struct Flashback: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Rewind the live database, or tables of it, to an earlier point.",
-        subcommands: [FlashbackDatabase.self],
+        subcommands: [FlashbackDatabase.self, FlashbackTable.self],
         defaultSubcommand: FlashbackDatabase.self)
 }
 

@@ -68,7 +68,7 @@ package enum SchemaReader {
 
     /// The layout of table `e`, created in `memory`.
     private static func layout(of e: SchemaEntry, in memory: SQLiteConnection) throws(EngineError) -> TableLayout {
-        let q = quoted(e.name)
+        let q = SQLName.quoted(e.name)
         // cid, name, type, notnull, dflt_value, pk, hidden (2: VIRTUAL generated, 3: STORED)
         let info = try memory.rows("PRAGMA table_xinfo(\(q))").filter { $0.count >= 7 && $0[6] != "2" && $0[6] != "1" }
         let columns = info.map { $0[1] ?? "" }
@@ -79,7 +79,7 @@ package enum SchemaReader {
         let pkIndex = try memory.rows("PRAGMA index_list(\(q))").first { $0.count >= 4 && $0[3] == "pk" }?[1] ?? nil
         // seqno, cid, name, desc, coll, key: a rowid table's indexes end with the rowid (cid -1).
         var pkInfo: [[String?]] = []
-        if let pkIndex { pkInfo = try memory.rows("PRAGMA index_xinfo(\(quoted(pkIndex)))").filter { $0.count >= 6 } }
+        if let pkIndex { pkInfo = try memory.rows("PRAGMA index_xinfo(\(SQLName.quoted(pkIndex)))").filter { $0.count >= 6 } }
         let withoutRowid = pkIndex != nil && !pkInfo.contains { $0[1] == "-1" }
         let pkOrder = info.filter { ($0[5] ?? "0") != "0" }.sorted { (Int($0[5] ?? "") ?? 0) < (Int($1[5] ?? "") ?? 0) }.map { $0[1] ?? "" }
         if withoutRowid {
@@ -107,9 +107,4 @@ package enum SchemaReader {
         return value
     }
 
-    /// Column `i` of the current row of `stmt`.
-
-    private static func quoted(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
 }
