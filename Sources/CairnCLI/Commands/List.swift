@@ -6,7 +6,7 @@ import CairnEngines
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List what Cairn records.", subcommands: [Backups.self, Logs.self, Incarnations.self, Databases.self])
+        abstract: "List what Cairn records.", subcommands: [Backups.self, Logs.self, Incarnations.self, Databases.self, Dropped.self])
 
     struct Backups: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the backups of a database.")
