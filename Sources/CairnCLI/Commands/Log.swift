@@ -8,7 +8,7 @@ struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "The captured transactions: list them, show what one changed.",
-        subcommands: [LogList.self, LogShow.self])
+        subcommands: [LogList.self, LogShow.self, LogUndo.self])
 }
 
 struct LogList: ParsableCommand {

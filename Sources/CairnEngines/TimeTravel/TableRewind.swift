@@ -7,6 +7,10 @@ import CairnFormats
 /// temporary tables (never in the database file).
 struct TableRewind {
     let shape: TableShape
+    /// The attached schema holding the rows as they were.
+    var past = "asof"
+    /// A temporary table of keys (columns k0, k1, …): only the rows with those keys, when set.
+    var only: String? = nil
 
     private var table: String { SQLName.quoted(shape.name) }
 
@@ -14,11 +18,18 @@ struct TableRewind {
     private func rows(_ schema: String) -> String {
         let keys = shape.key.enumerated().map { "\($1) AS k\($0)" }
         let values = shape.stored.map { "typeof(\(SQLName.quoted($0.name))), \(SQLName.quoted($0.name)) COLLATE BINARY" }
-        return "SELECT \((keys + values).joined(separator: ", ")) FROM \(SQLName.quoted(schema)).\(table)"
+        let within = only.map { " WHERE \(keyTuple) IN (SELECT \(keyNames) FROM temp.\($0))" } ?? ""
+        return "SELECT \((keys + values).joined(separator: ", ")) FROM \(SQLName.quoted(schema)).\(table)\(within)"
     }
 
     private var keyNames: String { shape.key.indices.map { "k\($0)" }.joined(separator: ", ") }
     private var keyTuple: String { "(" + shape.key.joined(separator: ", ") + ")" }
+
+    /// The keys of the rows that differ between the live table and the past one (up to `limit`).
+    func differing(_ w: LiveRowWriter, limit: Int) throws(EngineError) -> [[SQLiteValue]] {
+        let live = rows("main"), then = rows(past)
+        return try w.rows("SELECT \(keyNames) FROM (\(live) EXCEPT \(then)) UNION SELECT \(keyNames) FROM (\(then) EXCEPT \(live)) LIMIT \(limit)")
+    }
 
     /// Works out the rows that differ; with `apply`, rewrites them.
     func run(_ w: LiveRowWriter, apply: Bool) throws(EngineError) -> RowCounts {
@@ -28,15 +39,15 @@ struct TableRewind {
             try? w.exec("DROP TABLE IF EXISTS temp.cairn_gone")
             try? w.exec("DROP TABLE IF EXISTS temp.cairn_back")
         }
-        try w.exec("CREATE TEMP TABLE cairn_gone AS SELECT \(keyNames) FROM (\(rows("main")) EXCEPT \(rows("asof")))")
-        try w.exec("CREATE TEMP TABLE cairn_back AS SELECT \(keyNames) FROM (\(rows("asof")) EXCEPT \(rows("main")))")
+        try w.exec("CREATE TEMP TABLE cairn_gone AS SELECT \(keyNames) FROM (\(rows("main")) EXCEPT \(rows(past)))")
+        try w.exec("CREATE TEMP TABLE cairn_back AS SELECT \(keyNames) FROM (\(rows(past)) EXCEPT \(rows("main")))")
         let gone = try w.count("SELECT count(*) FROM temp.cairn_gone")
         let back = try w.count("SELECT count(*) FROM temp.cairn_back")
         let both = try w.count("SELECT count(*) FROM temp.cairn_gone WHERE (\(keyNames)) IN (SELECT \(keyNames) FROM temp.cairn_back)")
         if apply {
             try w.exec("DELETE FROM main.\(table) WHERE \(keyTuple) IN (SELECT \(keyNames) FROM temp.cairn_gone)")
             let columns = shape.insertColumns.joined(separator: ", ")
-            try w.exec("INSERT INTO main.\(table) (\(columns)) SELECT \(columns) FROM asof.\(table) WHERE \(keyTuple) IN (SELECT \(keyNames) FROM temp.cairn_back)")
+            try w.exec("INSERT INTO main.\(table) (\(columns)) SELECT \(columns) FROM \(SQLName.quoted(past)).\(table) WHERE \(keyTuple) IN (SELECT \(keyNames) FROM temp.cairn_back)")
         }
         return RowCounts(deleted: gone - both, inserted: back - both, updated: both)
     }
