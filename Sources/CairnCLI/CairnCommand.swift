@@ -15,7 +15,7 @@ struct CairnCommand: ParsableCommand {
         commandName: "cairn",
         abstract: "Backup, archiving and point-in-time recovery for SQLite.",
         version: FormatVersion.release,
-        subcommands: [Init.self, Backup.self, Restore.self, Archive.self, SwitchLog.self, ArchiveLogMode.self, List.self, Status.self, Validate.self, Advise.self, Repair.self, CatalogCommand.self, Report.self, Digest.self, Quickstart.self,
+        subcommands: [Init.self, Backup.self, Restore.self, Recover.self, Archive.self, SwitchLog.self, ArchiveLogMode.self, List.self, Status.self, Validate.self, Advise.self, Repair.self, CatalogCommand.self, Report.self, Digest.self, Quickstart.self,
                       Configure.self, Delete.self, Crosscheck.self, RestorePointCommand.self, Log.self, Query.self, Flashback.self, Undrop.self, Agent.self, CaptureMany.self]
     )
 

@@ -221,6 +221,7 @@ extension Catalog {
         engine.allowIncomplete = allowIncomplete
         let built = try withBackupFallback { () throws(EngineError) in try engine.build(beside: dest, to: target, backupId: id) }
         try RestoreEngine.place(built.path, at: dest, force: force)
+        recordRestoredPoint(dest, result: built.result, map: built.map)
         return built.result
     }
 

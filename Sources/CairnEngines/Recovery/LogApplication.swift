@@ -14,17 +14,20 @@ extension RecoveryEngine {
         var gap: RedoRecord?
     }
 
-    func applyLogs(to file: RawFile, map: inout PageMap, plan: RecoveryPlanner.Plan, result: inout Result) throws(EngineError) {
+    /// Applies the logs after the plan's backup (or after `start`: a file recovered to that
+    /// point earlier) through the plan's target.
+    func applyLogs(to file: RawFile, map: inout PageMap, plan: RecoveryPlanner.Plan, result: inout Result,
+                   from start: LineagePath.Position? = nil) throws(EngineError) {
         let segs = segments
         let target = plan.target.scn, endSeg = plan.target.index
         // A complete recovery (or --allow-incomplete) that meets a log no copy of which
         // verifies stops there and says so; an explicit target fails.
         let tolerant = allowIncomplete || plan.complete
-        var current = plan.backup.scn
+        var current = start?.scn ?? plan.backup.scn
         let locator = self.locator
         let progress = ProgressMeter(label: "recover", totalBytes: 0, monitor: monitor)
         defer { progress.finish() }
-        for i in plan.start.index...endSeg {
+        for i in (start ?? plan.start).index...endSeg {
             let segEnd = i == endSeg ? target : segs[i].end
             if current >= segEnd && i < endSeg { continue }
             for (seq, rec) in logs(segment: i) {
