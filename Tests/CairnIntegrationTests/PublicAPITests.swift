@@ -71,6 +71,12 @@ import Testing
         let past = try await db.restore(to: dir.file("middle.db"), at: .scn(middle))
         #expect(past.scn == middle)
         #expect(Self.transfers(dir.file("middle.db")) == countAtMiddle)
+        // The same point read as it was, with no file written.
+        let then = try await db.open(asOf: .scn(middle))
+        #expect(then.scn == middle)
+        let counted = try await then.query("SELECT count(*) AS n FROM transfers")
+        #expect(counted.columns == ["n"] && counted.rows == [[.integer(Int64(countAtMiddle))]])
+        then.close()
 
         let status = await db.status()
         #expect(status.capturedScn == end && status.archiveLog && status.backups == 1 && status.lastBackupId == b.id)
