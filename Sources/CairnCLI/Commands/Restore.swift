@@ -99,7 +99,7 @@ struct Restore: ParsableCommand {
                 ? try p.recoverInPlace(target: t, backup: backup, allowIncomplete: allowIncomplete, incarnation: lineage,
                                        monitor: TerminalProgress.monitor())
                 : try p.recover(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete,
-                                incarnation: lineage, monitor: TerminalProgress.monitor())
+                                incarnation: lineage, recordPoint: true, monitor: TerminalProgress.monitor())
             if json { Output.json(r); return }
             let place = inPlace ? "in place into \(p.databasePath) (incarnation \(p.control.incarnation))" : "into \(to!)"
             Self.report(r, source: "", place: place)

@@ -64,7 +64,7 @@ extension Restore {
             return
         }
         let r = try p.recoverDetached(to: to!, target: t, backup: backup, force: force, allowIncomplete: allowIncomplete,
-                                      incarnation: incarnation, monitor: TerminalProgress.monitor())
+                                      incarnation: incarnation, recordPoint: true, monitor: TerminalProgress.monitor())
         if json { Output.json(r); return }
         Self.report(r, source: source, place: "into \(to!)")
         for s in report.skipped { print("note: \(s)") }

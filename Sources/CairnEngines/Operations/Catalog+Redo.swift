@@ -194,8 +194,10 @@ extension Catalog {
     /// Restores and recovers to `target` into a new file at `path`.
     /// With `incarnation`, the target is a point of that incarnation's lineage (an abandoned
     /// branch, say); without, of the current one's.
+    /// With `recordPoint`, the point the file is at is kept beside it (`RestoredPoint`) for
+    /// `cairn recover FILE`.
     package func recover(to path: String, target: RecoveryTarget, backup id: UInt64? = nil, force: Bool = false,
-                        allowIncomplete: Bool = false, incarnation: Int? = nil,
+                        allowIncomplete: Bool = false, incarnation: Int? = nil, recordPoint: Bool = false,
                         monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> RecoveryEngine.Result {
         let dest = FileSystem.resolved(path)
         if dest == databasePath {
@@ -205,13 +207,14 @@ extension Catalog {
             return try recoverInPlace(target: target, backup: id, allowIncomplete: allowIncomplete, incarnation: incarnation, monitor: monitor)
         }
         return try restoreNewFile(dest, target: target, backup: id, force: force, allowIncomplete: allowIncomplete,
-                                  incarnation: incarnation, monitor: monitor)
+                                  incarnation: incarnation, recordPoint: recordPoint, monitor: monitor)
     }
 
     /// Builds the database at `target` beside `dest` (every check passed) and moves it there;
     /// an existing `dest` is replaced only with `force`.
     func restoreNewFile(_ dest: String, target: RecoveryTarget, backup id: UInt64?, force: Bool,
-                        allowIncomplete: Bool, incarnation: Int? = nil, monitor: OperationMonitor) throws(EngineError) -> RecoveryEngine.Result {
+                        allowIncomplete: Bool, incarnation: Int? = nil, recordPoint: Bool = false,
+                        monitor: OperationMonitor) throws(EngineError) -> RecoveryEngine.Result {
         let operation = try beginReadingStoredFiles(purpose: "restore from the backups and logs")
         defer { operation.end() }
         if !force && FileSystem.exists(dest) { throw .targetExists(path: dest) }
@@ -221,7 +224,7 @@ extension Catalog {
         engine.allowIncomplete = allowIncomplete
         let built = try withBackupFallback { () throws(EngineError) in try engine.build(beside: dest, to: target, backupId: id) }
         try RestoreEngine.place(built.path, at: dest, force: force)
-        recordRestoredPoint(dest, result: built.result, map: built.map)
+        if recordPoint { recordRestoredPoint(dest, result: built.result, map: built.map) }
         return built.result
     }
 

@@ -9,7 +9,8 @@ extension Catalog {
     func recordRestoredPoint(_ path: String, result: RecoveryEngine.Result, map: PageMap) {
         let point = RestoredPoint(database: databasePath, repository: layout.root, repositoryAlone: isRepositoryAlone, dbid: control.dbid,
                                   scn: result.scn, incarnation: result.incarnation, state: Hash.hex(map.state))
-        do throws(EngineError) { try point.write(for: path) } catch {
+        let mode = control.fileMode ?? FileMode.of(file: databasePath) ?? .ownerOnly
+        do throws(EngineError) { try point.write(for: path, mode: mode) } catch {
             logger.warning("\(path) was restored, but the record of its point could not be written (`cairn recover` cannot roll it forward): \(error.description)")
         }
     }

@@ -43,7 +43,7 @@ extension Catalog {
     /// Restores into a new file at `path` without recording anything (the in-memory control
     /// file of a repository alone).
     package func recoverDetached(to path: String, target: RecoveryTarget, backup id: UInt64? = nil, force: Bool = false,
-                                allowIncomplete: Bool = false, incarnation: Int? = nil,
+                                allowIncomplete: Bool = false, incarnation: Int? = nil, recordPoint: Bool = false,
                                 monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> RecoveryEngine.Result {
         let dest = FileSystem.resolved(path)
         if dest == layout.root || dest.hasPrefix(layout.root + "/") {
@@ -51,6 +51,6 @@ extension Catalog {
         }
         if FileSystem.isDirectory(dest) { throw .invalidSetting(.restoreTarget, value: path, problem: "a directory; give the path of the file to create.") }
         return try restoreNewFile(dest, target: target, backup: id, force: force, allowIncomplete: allowIncomplete,
-                                  incarnation: incarnation, monitor: monitor)
+                                  incarnation: incarnation, recordPoint: recordPoint, monitor: monitor)
     }
 }
