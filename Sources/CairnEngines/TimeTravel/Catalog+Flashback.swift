@@ -48,11 +48,19 @@ extension Catalog {
         // Every page rewritten is rebuilt once, checked, then written: 64 MiB of them stay cached.
         let pages: PointInTimePages, plan: FlashbackPlan
         if let base = branch.base {
-            pages = try PointInTimePages(catalog: self, scn: base, through: target, incarnation: branch.owner, cacheBytes: 64 << 20, protect: false)
-            let current = try PointInTimePages(catalog: self, scn: base, through: latest, cacheBytes: 1 << 20, protect: false)
-            plan = FlashbackPlan(pages: pages, target: target, latest: latest, base: base, current: current)
+            do throws(EngineError) {
+                pages = try PointInTimePages(catalog: self, scn: base, through: target, incarnation: branch.owner, cacheBytes: 64 << 20, protect: false)
+                let current = try PointInTimePages(catalog: self, scn: base, through: latest, cacheBytes: 1 << 20, protect: false)
+                plan = FlashbackPlan(pages: pages, target: target, latest: latest, base: base, current: current)
+            } catch {
+                throw .unrecoverable("Flashing back to SCN \(target) of incarnation \(branch.owner) reads both branches from SCN \(base), where they parted, and that cannot be done: \(error.description). Nothing was changed; restore in place instead (`cairn restore \(databasePath) --in-place --incarnation \(branch.owner) --scn \(target)`), which needs only a backup on the way to the point.")
+            }
         } else {
-            pages = try PointInTimePages(catalog: self, scn: target, through: latest, cacheBytes: 64 << 20, protect: false)
+            do throws(EngineError) {
+                pages = try PointInTimePages(catalog: self, scn: target, through: latest, cacheBytes: 64 << 20, protect: false)
+            } catch {
+                throw .unrecoverable("Flashback to SCN \(target) reads the logs from a backup before it through SCN \(latest), to know which pages changed since, and that cannot be done: \(error.description). Nothing was changed; restore in place instead (`cairn restore \(databasePath) --in-place --scn \(target)`), which needs only the logs up to the point.")
+            }
             plan = FlashbackPlan(pages: pages, target: target, latest: latest)
         }
         var result = FlashbackResult(scn: target, from: latest, fromIncarnation: control.incarnation, pages: plan.rewrite.count,
