@@ -4,13 +4,8 @@ import CairnCatalog
 
 /// What `cairn flashback table` did (or, previewed, would do).
 package struct TableFlashbackResult: Codable, Sendable {
-    package struct Table: Codable, Sendable {
-        package var name: String
-        package var rows: RowCounts
-    }
-
     package var scn: UInt64
-    package var tables: [Table]
+    package var tables: [TableRowCounts]
     /// The new table the old rows went into (`--to-table`), instead of their own.
     package var toTable: String?
     /// Tables added because declared foreign keys tie them to those named (`--cascade`).
@@ -46,8 +41,8 @@ extension Catalog {
         }
         for r in related { shapes.append(try tableToRewind(r, scn: scn, w)) }
         var result = TableFlashbackResult(scn: scn, tables: [], toTable: nil, cascaded: related, preview: preview)
-        result.tables = try w.transaction(commit: !preview) { () throws(EngineError) -> [TableFlashbackResult.Table] in
-            var out: [TableFlashbackResult.Table] = []
+        result.tables = try w.transaction(commit: !preview) { () throws(EngineError) -> [TableRowCounts] in
+            var out: [TableRowCounts] = []
             for shape in shapes { out.append(.init(name: shape.name, rows: try TableRewind(shape: shape).run(w, apply: !preview))) }
             return out
         }

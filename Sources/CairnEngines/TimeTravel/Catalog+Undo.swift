@@ -4,13 +4,8 @@ import CairnCatalog
 
 /// What `cairn log undo` did (or, previewed, would do).
 package struct UndoResult: Codable, Sendable {
-    package struct Table: Codable, Sendable {
-        package var name: String
-        package var rows: RowCounts
-    }
-
     package var scn: UInt64
-    package var tables: [Table]
+    package var tables: [TableRowCounts]
     package var preview: Bool
 }
 
@@ -29,10 +24,10 @@ extension Catalog {
         let w = try LiveRowWriter(path: databasePath)
         try w.attach(PointInTimeView(pages, asOf: scn - 1), as: "cairn_before")
         try w.attach(PointInTimeView(pages, asOf: scn), as: "cairn_after")
-        let tables = try w.transaction(commit: !preview) { () throws(EngineError) -> [UndoResult.Table] in
-            var out: [UndoResult.Table] = []
+        let tables = try w.transaction(commit: !preview) { () throws(EngineError) -> [TableRowCounts] in
+            var out: [TableRowCounts] = []
             for change in detail.rows.tables {
-                out.append(UndoResult.Table(name: change.name, rows: try undo(change, scn: scn, w, preview: preview)))
+                out.append(TableRowCounts(name: change.name, rows: try undo(change, scn: scn, w, preview: preview)))
             }
             return out
         }

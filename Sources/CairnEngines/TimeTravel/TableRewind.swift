@@ -66,3 +66,9 @@ package struct RowCounts: Codable, Sendable, Equatable {
     package var inserted = 0
     package var updated = 0
 }
+
+/// The rows a change made to one table.
+package struct TableRowCounts: Codable, Sendable {
+    package var name: String
+    package var rows: RowCounts
+}
