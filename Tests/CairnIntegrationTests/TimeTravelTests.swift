@@ -129,6 +129,28 @@ import CairnTestSupport
         #expect(try ContentDigest.compute(latest) == (try ContentDigest.compute(h.db)))
     }
 
+    /// A guaranteed restore point keeps what a flashback to it reads (the logs from it to the
+    /// newest), whatever retention says after a newer backup made them obsolete for restores.
+    @Test func aGuaranteedRestorePointGuaranteesFlashbackToIt() throws {
+        let h = try CaptureHarness(count: 120)
+        Self.write(h, 0..<40)
+        let point = try h.p.createRestorePoint("g", guarantee: true)
+        #expect(point.scn == 40)
+        let at40 = h.dir.file("at40.db")
+        _ = try h.p.recover(to: at40, target: .scn(40))
+        Self.write(h, 40..<80)
+        try h.p.backup(.quiet())
+        Self.write(h, 80..<120)
+        try h.p.setRetention(.redundancy(1))
+        let guarded = RestorePointGuarantee.of(point, in: h.p.control).logs
+        #expect(h.p.control.redo.logs.filter { $0.highScn > 40 }.allSatisfy { guarded.contains($0.key) })
+        _ = try h.p.deleteObsolete()
+        let pageSize = h.p.control.backups[0].pageSize
+        let r = try h.p.flashback(to: .restorePoint("g"))
+        #expect(r.scn == 40)
+        #expect(try Self.livePages(h, pageSize: pageSize) == (try Self.pageHashes(at40, pageSize: pageSize)))
+    }
+
     @Test func flashbackIsRefusedWhileAnotherProcessHasTheDatabaseOpen() throws {
         let h = try CaptureHarness(count: 40)
         Self.write(h, 0..<40)

@@ -145,7 +145,8 @@ import Testing
         #expect(ids(r) == [2])
         #expect(seqs(r) == [1])
         let g = RestorePointGuarantee.of(point, in: Self.control(Self.three, Self.fourLogs, retention: .none))
-        #expect(g.backupId == 1 && g.backups == [1] && g.logs == [LogKey(incarnation: 1, sequence: 2)])
+        // Log 2 reaches the point; logs 3 and 4 (after it, to the newest) are what a flashback to it reads.
+        #expect(g.backupId == 1 && g.backups == [1] && g.logs == [2, 3, 4].map { LogKey(incarnation: 1, sequence: $0) })
         // Not guaranteed: no protection.
         var plain = point
         plain.guaranteed = false

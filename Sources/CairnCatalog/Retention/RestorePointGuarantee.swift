@@ -3,7 +3,9 @@ import CairnFormats
 
 /// What a restore point needs to be reached: the backup chain recovery starts from (the
 /// newest usable one at or before the point on its lineage) and the logs from that backup's
-/// SCN through the point. For a guaranteed point these are kept whatever retention says.
+/// SCN through the point — and, while the point is on the current lineage, on to the newest
+/// log, which a flashback to it reads. For a guaranteed point these are kept whatever
+/// retention says.
 package struct RestorePointGuarantee: Sendable, Codable, Equatable {
     package var name: String
     package var scn: UInt64
@@ -26,7 +28,14 @@ package struct RestorePointGuarantee: Sendable, Codable, Equatable {
             best = (b, chain, at)
         }
         let from = best?.at ?? .init(index: 0, scn: 0)
-        let logs = c.redo.logs.filter { path.log($0, overlapsAfter: from, through: target) }.map(\.key)
+        var logs = c.redo.logs.filter { path.log($0, overlapsAfter: from, through: target) }.map(\.key)
+        // Flashback to the point reads the logs from it to the newest too (which pages changed
+        // since): while the point is on the current lineage, those are kept as well.
+        let current = LineagePath(c, to: c.incarnation)
+        if let at = current.position(scn: point.scn, incarnation: point.incarnation) {
+            let newest = LineagePath.Position(index: current.chain.count - 1, scn: .max)
+            logs += c.redo.logs.filter { current.log($0, overlapsAfter: at, through: newest) }.map(\.key).filter { !logs.contains($0) }
+        }
         return RestorePointGuarantee(name: point.name, scn: point.scn, incarnation: point.incarnation, backupId: best?.record.id,
                                      backups: best?.chain.map(\.id) ?? [], logs: logs)
     }
