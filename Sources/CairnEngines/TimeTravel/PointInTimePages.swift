@@ -133,15 +133,30 @@ final class PointInTimePages {
     }
 
     /// The page from the backup: the newest link of its chain holding it; zeros past the
-    /// backup's size (the database grew after it and the page was not written since).
+    /// backup's size (the database grew after it and the page was not written since). The
+    /// pages after it in the same block come along into the cache (as the backup's versions):
+    /// a block is decompressed whole, and a scan reads its neighbours next.
     private func fromBackup(_ pgno: UInt32, into out: UnsafeMutableRawPointer) throws(EngineError) {
+        let last = min(index.startPages, pgno &+ UInt32(prefetchPages - 1))
+        var remaining = pgno <= last ? Set(pgno...last) : [pgno]
         let images = PageImages(pageSize: pageSize)
-        for link in chain where pgno <= link.manifest.pageCount {
-            if try BackupPageFetcher(reader: link).fetch([pgno], into: images).contains(pgno) {
-                out.copyMemory(from: images.buffer(pgno), byteCount: pageSize)
-                return
-            }
+        for link in chain {
+            let wanted = remaining.filter { $0 <= link.manifest.pageCount }
+            if wanted.isEmpty { continue }
+            let got = try BackupPageFetcher(reader: link).fetch(wanted, into: images)
+            remaining.subtract(got)
+            if remaining.isEmpty { break }
         }
-        out.initializeMemory(as: UInt8.self, repeating: 0, count: pageSize)
+        for p in pgno...max(pgno, last) where p != pgno && images.has(p) {
+            cache.store(UInt64(p) << 32, from: images.buffer(p))
+        }
+        if images.has(pgno) {
+            out.copyMemory(from: images.buffer(pgno), byteCount: pageSize)
+        } else {
+            out.initializeMemory(as: UInt8.self, repeating: 0, count: pageSize)
+        }
     }
+
+    /// Pages read from the backup at once: a block's worth, at most an eighth of the cache.
+    private var prefetchPages: Int { max(1, min(64, cache.capacity / 8)) }
 }
