@@ -95,7 +95,15 @@ enum Output {
         print(String(decoding: data, as: UTF8.self))
     }
 
-    static func date(_ d: Date) -> String { ISO8601DateFormatter().string(from: d) }
+    /// `d` in UTC as ISO 8601 to the second (2026-11-21T14:01:00Z), without a formatter per
+    /// call (listings print one per line, 100,000 lines and more).
+    static func date(_ d: Date) -> String {
+        var t = time_t(d.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec)
+    }
 
     static func bytes(_ n: UInt64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
