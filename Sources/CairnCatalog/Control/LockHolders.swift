@@ -17,7 +17,8 @@ package enum LockHolders {
     /// Process ids holding (not waiting for) a lock on the file at `path`.
     static func holders(_ path: String) -> [Int32] {
         var st = stat()
-        guard stat(path, &st) == 0, let text = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return [] }
+        guard stat(path, &st) == 0, let bytes = FileSystem.readProcFile("/proc/locks") else { return [] }
+        let text = String(decoding: bytes, as: UTF8.self)
         let inode = UInt64(st.st_ino)
         var out: [Int32] = []
         for line in text.split(separator: "\n") where !line.contains("->") {
@@ -42,7 +43,7 @@ package enum LockHolders {
 
     /// The command line of `pid`, its program shortened to the file name.
     package static func commandLine(_ pid: Int32) -> String? {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return nil }
+        guard let data = FileSystem.readProcFile("/proc/\(pid)/cmdline"), !data.isEmpty else { return nil }
         var args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         guard !args.isEmpty else { return nil }
         args[0] = (args[0] as NSString).lastPathComponent

@@ -14,7 +14,7 @@ package struct LinuxProcess {
         guard pid > 0,
               let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")"),
-              let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+              let cmdline = FileSystem.readProcFile("/proc/\(pid)/cmdline") else { return nil }
         // "PID (COMMAND) STATE PPID ...": the command may hold spaces and parentheses.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count >= 2, let st = fields[0].first, let ppid = Int32(fields[1]) else { return nil }

@@ -191,3 +191,22 @@ extension FileSystem {
         return h.value
     }
 }
+
+extension FileSystem {
+    /// The whole contents of a file of /proc (nil when it cannot be opened). Such files report
+    /// a size of 0 and Foundation's readers stop after their first buffer (4 KiB of
+    /// /proc/locks: a few dozen locks out of thousands), so this reads until the end.
+    package static func readProcFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return n == 0 ? out : nil }
+            out.append(contentsOf: chunk[0..<n])
+        }
+    }
+}
