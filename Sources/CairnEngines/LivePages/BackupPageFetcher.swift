@@ -6,9 +6,14 @@ import CairnCatalog
 /// page entries of its pieces are walked (a few bytes a block) and only the blocks holding a
 /// wanted page are read, checked (block checksum, every page's hash) and decompressed. Pages
 /// of an image copy are read where they are (the rebuilt page is checked against the page
-/// map in the end).
-struct BackupPageFetcher {
+/// map in the end). A fetcher kept for many fetches reuses its block buffers and keeps its
+/// pieces open (one thread at a time).
+final class BackupPageFetcher {
     let reader: BackupReader
+    private var buffers: BlockBuffers?
+    private var opened: [Int: (file: StoredFile, header: BackupPieceFormat.Header)] = [:]
+
+    init(reader: BackupReader) { self.reader = reader }
 
     /// Copies the wanted pages the backup holds into `images`; returns those it held.
     func fetch(_ wanted: Set<UInt32>, into images: PageImages) throws(EngineError) -> Set<UInt32> {
@@ -45,17 +50,10 @@ struct BackupPageFetcher {
     private func fetch(_ wanted: Set<UInt32>, piece index: Int, into images: PageImages, found: inout Set<UInt32>) throws(EngineError) {
         let m = reader.manifest
         let path = reader.directory + "/" + m.files[index].name
-        guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "piece \(index + 1) of backup \(m.backupId)") }
-        let file = try StoredFile(path: path)
+        let file = try piece(index, path: path)
         let size = file.size
-        let head = UnsafeMutableRawPointer.allocate(byteCount: BackupPieceFormat.headerSize, alignment: 8)
-        defer { head.deallocate() }
-        try file.readExactly(into: head, count: BackupPieceFormat.headerSize, at: 0)
-        let h = try BackupPieceFormat.decodeHeader(head, file: path)
-        guard h.dbid == reader.expectedDbid, h.backupSet == m.backupId, h.piece == UInt32(index + 1) else {
-            throw .corrupt(file: path, offset: 0, detail: "the piece belongs elsewhere (backup \(h.backupSet), piece \(h.piece)); expected backup \(m.backupId) piece \(index + 1)")
-        }
-        let block = BlockBuffers(pageSize: m.pageSize, pages: m.blockPages)
+        let block = buffers ?? BlockBuffers(pageSize: m.pageSize, pages: m.blockPages)
+        buffers = block
         let end = size >= UInt64(BackupPieceFormat.trailerSize) ? size - UInt64(BackupPieceFormat.trailerSize) : 0
         // With the piece's block index, only the blocks that may hold a wanted page are read;
         // without one (older pieces), every block header is walked.
@@ -70,6 +68,24 @@ struct BackupPageFetcher {
         while offset < end {
             offset = try readBlock(at: offset, of: file, end: end, path: path, wanted: wanted, block: block, into: images, found: &found)
         }
+    }
+
+    /// Piece `index`, opened and its header checked once.
+    private func piece(_ index: Int, path: String) throws(EngineError) -> StoredFile {
+        if let o = opened[index] { return o.file }
+        let m = reader.manifest
+        guard FileSystem.exists(path) else { throw .missingFile(path: path, detail: "piece \(index + 1) of backup \(m.backupId)") }
+        let file = try StoredFile(path: path)
+        let head = UnsafeMutableRawPointer.allocate(byteCount: BackupPieceFormat.headerSize, alignment: 8)
+        defer { head.deallocate() }
+        try file.readExactly(into: head, count: BackupPieceFormat.headerSize, at: 0)
+        let h = try BackupPieceFormat.decodeHeader(head, file: path)
+        guard h.dbid == reader.expectedDbid, h.backupSet == m.backupId, h.piece == UInt32(index + 1) else {
+            throw .corrupt(file: path, offset: 0, detail: "the piece belongs elsewhere (backup \(h.backupSet), piece \(h.piece)); expected backup \(m.backupId) piece \(index + 1)")
+        }
+        if opened.count >= 16 { opened.removeAll() }
+        opened[index] = (file, h)
+        return file
     }
 
     /// Reads the block at `offset` (its header and entries; its pages only when it holds a

@@ -16,6 +16,8 @@ final class PointInTimePages {
     let backup: BackupRecord
     private(set) var index: PageVersionIndex
     private let chain: [BackupReader]
+    /// One per link of the chain, newest first: buffers and open pieces kept between reads.
+    private lazy var fetchers = chain.map { BackupPageFetcher(reader: $0) }
     private let extracted: ExtractedLogs
     private var readers: [Int32: RedoLogReader] = [:]
     private let cache: PageCache
@@ -140,10 +142,10 @@ final class PointInTimePages {
         let last = min(index.startPages, pgno &+ UInt32(prefetchPages - 1))
         var remaining = pgno <= last ? Set(pgno...last) : [pgno]
         let images = PageImages(pageSize: pageSize)
-        for link in chain {
-            let wanted = remaining.filter { $0 <= link.manifest.pageCount }
+        for fetcher in fetchers {
+            let wanted = remaining.filter { $0 <= fetcher.reader.manifest.pageCount }
             if wanted.isEmpty { continue }
-            let got = try BackupPageFetcher(reader: link).fetch(wanted, into: images)
+            let got = try fetcher.fetch(wanted, into: images)
             remaining.subtract(got)
             if remaining.isEmpty { break }
         }
