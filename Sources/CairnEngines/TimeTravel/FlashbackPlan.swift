@@ -64,6 +64,7 @@ struct FlashbackPlan {
         out.resize(databasePages)
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: pages.pageSize, alignment: 4096)
         defer { buffer.deallocate() }
+        try pages.warm(rewrite, asOf: target)
         for p in rewrite {
             try pages.read(p, asOf: target, into: buffer)
             out.set(p, hash: Hash.page(buffer, size: pages.pageSize, pgno: p))

@@ -161,4 +161,23 @@ final class PointInTimePages {
 
     /// Pages read from the backup at once: a block's worth, at most an eighth of the cache.
     private var prefetchPages: Int { max(1, min(64, cache.capacity / 8)) }
+
+    /// Brings the backup's versions of those of `pgnos` that come from the backup as of `at`
+    /// into the cache in one pass over the backup (each block read once, however many of its
+    /// pages are wanted), up to half the cache; the reads that follow find them there.
+    func warm(_ pgnos: [UInt32], asOf at: UInt64) throws(EngineError) {
+        var remaining = Set(pgnos.lazy.filter { p in
+            let (v, zero) = self.index.newest(p, atOrBefore: at)
+            return v == nil && !zero && p <= self.index.startPages
+        }.prefix(cache.capacity / 2))
+        guard !remaining.isEmpty else { return }
+        let images = PageImages(pageSize: pageSize)
+        for fetcher in fetchers {
+            let wanted = remaining.filter { $0 <= fetcher.reader.manifest.pageCount }
+            if wanted.isEmpty { continue }
+            remaining.subtract(try fetcher.fetch(wanted, into: images))
+            if remaining.isEmpty { break }
+        }
+        for p in pgnos where images.has(p) { cache.store(UInt64(p) << 32, from: images.buffer(p)) }
+    }
 }
