@@ -30,10 +30,15 @@ struct PointOptions: ParsableArguments {
         guard given == 1 else { throw .invalidArgument("Give exactly one of --scn, --time or --restore-point.") }
         if let scn { return .scn(scn) }
         if let restorePoint { return .restorePoint(restorePoint) }
-        guard case .time(let d) = PointInTime.parse(time!) else {
-            throw .invalidArgument("--time '\(time!)' is not an ISO 8601 time; use e.g. 2026-11-21T14:01:00Z.")
+        return .time(try Self.time(time!))
+    }
+
+    /// A `--time` value: an ISO 8601 time, with or without fractional seconds.
+    static func time(_ text: String) throws(EngineError) -> Date {
+        guard case .time(let d) = PointInTime.parse(text) else {
+            throw .invalidArgument("--time '\(text)' is not an ISO 8601 time; use e.g. 2026-11-21T14:01:00Z.")
         }
-        return .time(d)
+        return d
     }
 }
 

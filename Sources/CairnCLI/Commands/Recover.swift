@@ -29,12 +29,7 @@ struct Recover: ParsableCommand {
             guard scn == nil || time == nil else { throw .invalidArgument("Give at most one of --scn and --time.") }
             var target = RecoveryTarget.complete
             if let scn { target = .scn(scn) }
-            if let time {
-                guard case .time(let d) = PointInTime.parse(time) else {
-                    throw .invalidArgument("--time '\(time)' is not an ISO 8601 time; use e.g. 2026-11-21T14:01:00Z.")
-                }
-                target = .time(d)
-            }
+            if let time { target = .time(try PointOptions.time(time)) }
             let r = try Catalog.recoverRestoredFile(file, target: target, incarnation: incarnation, monitor: TerminalProgress.monitor())
             if json { Output.json(r); return }
             print("\(file) recovered from SCN \(r.backupScn) to SCN \(r.scn): \(r.transactionsApplied) transaction(s) from \(r.logsApplied) log(s) applied, every state verified, and SQLite's integrity_check passed")

@@ -57,14 +57,7 @@ struct Restore: ParsableCommand {
         if let scn { return .scn(scn) }
         if let sequence { return .sequence(sequence) }
         if latest { return .complete }
-        if let time {
-            let f = ISO8601DateFormatter()
-            f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            guard let d = f.date(from: time) ?? ISO8601DateFormatter().date(from: time) else {
-                throw .invalidArgument("--time '\(time)' is not an ISO 8601 time; use e.g. 2026-11-21T14:01:00Z.")
-            }
-            return .time(d)
-        }
+        if let time { return .time(try PointOptions.time(time)) }
         return backup != nil ? .backupOnly : .complete
     }
 

@@ -41,7 +41,7 @@ package struct RestoredPoint: Codable, Sendable, Equatable {
     package static func read(for path: String) throws(EngineError) -> RestoredPoint {
         let file = Self.file(for: path)
         guard FileSystem.exists(file) else {
-            throw .missingFile(path: file, detail: "\(path) has no record of a Cairn restore beside it, so where it came from and which point it is at are unknown. Restore it with `cairn restore DB --to \(path) --scn N` (which writes the record), then recover it further.")
+            throw .invalidArgument("\(path) has no record of a Cairn restore beside it (\(file)), so where it came from and which point it is at are unknown. Restore it with `cairn restore DB --to \(path) --scn N` (which writes the record), then recover it further.")
         }
         guard let point = try? JSONDecoder().decode(RestoredPoint.self, from: Data(try FileSystem.readAll(file))) else {
             throw .corrupt(file: file, offset: nil, detail: "not a Cairn restore record; restore \(path) again")
