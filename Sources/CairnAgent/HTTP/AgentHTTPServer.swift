@@ -77,12 +77,17 @@ package final class AgentHTTPServer: Service, Sendable {
     }
 
     /// Serves until graceful shutdown or cancellation; never fails because it cannot listen
-    /// (it logs that and retries).
+    /// (it logs that and retries). Its tasks (and each connection's) prefer the agent's own
+    /// threads: pages are answered while other work blocks Swift's shared cooperative threads.
     package func run() async throws {
+        try await withTaskExecutorPreference(AgentExecutor.shared) { try await retrying() }
+    }
+
+    private func retrying() async throws {
         var failures = 0
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await serve()
+                try await listenOnce()
                 failures = 0
             } catch let error as HTTPListenError {
                 let delay = retryDelays[min(failures, retryDelays.count - 1)]
@@ -104,6 +109,10 @@ package final class AgentHTTPServer: Service, Sendable {
     /// Listens once and serves until graceful shutdown or cancellation; throws `HTTPListenError`
     /// when the address cannot be used.
     package func serve() async throws {
+        try await withTaskExecutorPreference(AgentExecutor.shared) { try await listenOnce() }
+    }
+
+    private func listenOnce() async throws {
         setStatus(.starting)
         if !http.isLoopback && (http.token ?? "").isEmpty {
             let error = HTTPListenError(host: http.host, port: http.port, configFile: configFile, reason: .other("listening beyond loopback needs `http.token:`"))
@@ -133,7 +142,7 @@ package final class AgentHTTPServer: Service, Sendable {
         setStatus(.listening(port: port))
         // Registering every series is the slow part of /metrics (swift-prometheus copies a family
         // to add a series to it): done now, the first scrape is as quick as the next ones.
-        Task { [metrics, source] in _ = metrics.render(await source.snapshot()) }
+        Task(executorPreference: AgentExecutor.shared) { [metrics, source] in _ = metrics.render(await source.snapshot()) }
         let url = "http://" + HTTPListenError.address(host: http.host, port: port) + "/"
         let auth = (http.token ?? "").isEmpty ? "no token" : "bearer token required"
         logger.info("HTTP: status page, /metrics and /healthz on \(url) (\(auth))")

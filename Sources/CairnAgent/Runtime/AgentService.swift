@@ -94,6 +94,9 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
         let all = state.withLock { $0.targets.values.map { $0 } + $0.retiring }
         for t in all { t.stop() }
         for t in all { await t.waitFinished() }
+        for t in all where t.needsNewChain {
+            logger.warning("\(t.path) has a gap after its newest level-0 backup and stopped before a new chain began: nothing committed after the gap can be restored until `cairn backup \(t.path)` takes a level-0 backup (the agent takes one when it starts again)")
+        }
         logger.info("stopped")
     }
 

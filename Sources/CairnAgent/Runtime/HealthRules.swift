@@ -1,7 +1,7 @@
 import Foundation
 import CairnEngines
 
-/// Whether a database is healthy (`/healthz`): open and captured, capture within the entry's
+/// Whether a database is healthy (`/healthz`): open and captured since the agent started, capture within the entry's
 /// RPO, a database backup no older than `backup_max_age`, no job failed for good, no remote
 /// failing, no critical finding. Each problem is one sentence that says what to do.
 enum HealthRules {
@@ -9,10 +9,15 @@ enum HealthRules {
                       progress: GuardedCapture.Progress, now: Date) {
         let e = t.target.entry
         if let problem = view.openProblem { s.problems.append(problem) }
-        if view.openProblem == nil, s.state != .capturing || !progress.running {
-            let why = progress.lastError.map { ": \($0)" } ?? ""
-            if s.state != .stopped, now.timeIntervalSince(t.startedAt) > e.rpoSeconds || progress.lastError != nil {
-                s.problems.append("capture of \(t.path) is not running\(why)")
+        if view.openProblem == nil, s.state != .capturing || !progress.running, s.state != .stopped {
+            // Not yet captured since the agent started: a gap, a stopped capture or a WAL to
+            // catch up on is found by the first round, so nothing is known to be protected yet.
+            if let error = progress.lastError {
+                s.problems.append("capture of \(t.path) is not running: \(error)")
+            } else if now.timeIntervalSince(t.startedAt) > e.rpoSeconds {
+                s.problems.append("capture of \(t.path) is not running")
+            } else {
+                s.problems.append("capture of \(t.path) is starting: nothing is known to be captured yet")
             }
         }
         if let lag = s.captureLagSeconds, lag > e.rpoSeconds {

@@ -26,6 +26,15 @@ final class SnapshotBuilder: Sendable {
         var checkedAt: Date
         /// The captured SCN when it was worked out or checked.
         var scn: UInt64
+        /// The capture's starts and whether it ran then: a capture that starts (or first runs
+        /// after starting) may have recorded a gap or a stop, so the part is worked out again.
+        let capture: CaptureEpoch
+    }
+
+    struct CaptureEpoch: Equatable {
+        let starts: Int
+        let running: Bool
+        init(_ p: GuardedCapture.Progress) { (starts, running) = (p.starts, p.running) }
     }
 
     static let freshFor: TimeInterval = 2
@@ -53,7 +62,8 @@ final class SnapshotBuilder: Sendable {
         s.jobFailures = view.failures
         s.recentJobs = view.jobs
         if let repository = view.repository, let catalog = catalog(t.path, repository: repository) {
-            fill(&s, from: catalog, scn: t.capture.current.scn, now: now)
+            let p = t.capture.current
+            fill(&s, from: catalog, scn: p.scn, epoch: CaptureEpoch(p), now: now)
         }
         let progress = t.capture.current
         // Capture that failed and started again is capturing again.
@@ -81,25 +91,31 @@ final class SnapshotBuilder: Sendable {
 
     /// Works out again the control-file part of each of `targets` whose control file changed.
     func refresh(_ targets: [ProtectedTarget], now: Date) {
+        // A database whose capture is starting is looked at once it ran (or failed): before,
+        // the advisor would see the files of a capture killed midway as they were left.
         advisor.refresh(targets.compactMap { t in
-            t.view.repository.flatMap { catalog(t.path, repository: $0) }.map { (t.path, $0) }
+            let p = t.capture.current
+            guard p.running || p.lastError != nil else { return nil }
+            return t.view.repository.flatMap { catalog(t.path, repository: $0) }.map { (t.path, $0) }
         }, now: now)
         for t in targets {
-            let scn = t.capture.current.scn
+            let progress = t.capture.current
+            let scn = progress.scn, epoch = CaptureEpoch(progress)
             // (Looked at in place: a copy of the cached part would retain all it holds.)
-            let resting = cache.withLock { c in c[t.path].map { $0.scn == scn && now.timeIntervalSince($0.checkedAt) < Self.restingCheck } ?? false }
+            let resting = cache.withLock { c in c[t.path].map { $0.scn == scn && $0.capture == epoch && now.timeIntervalSince($0.checkedAt) < Self.restingCheck } ?? false }
             if resting { continue }
             guard let repository = t.view.repository, let catalog = catalog(t.path, repository: repository) else { continue }
-            _ = controlPart(t.path, catalog, scn: scn, now: now, freshFor: 0)
+            _ = controlPart(t.path, catalog, scn: scn, epoch: epoch, now: now, freshFor: 0)
         }
     }
 
     /// The control-file part of `path`: as of the last check when that is at most `freshFor`
     /// old, otherwise checked (and worked out again when the control file changed).
-    private func controlPart(_ path: String, _ catalog: Catalog, scn: UInt64, now: Date, freshFor: TimeInterval) -> DatabaseSnapshot {
-        if let cached = cache.withLock({ $0[path] }), now.timeIntervalSince(cached.checkedAt) < freshFor { return cached.part }
+    private func controlPart(_ path: String, _ catalog: Catalog, scn: UInt64, epoch: CaptureEpoch, now: Date, freshFor: TimeInterval) -> DatabaseSnapshot {
+        let cached = cache.withLock { $0[path] }.flatMap { $0.capture == epoch ? $0 : nil }
+        if let cached, now.timeIntervalSince(cached.checkedAt) < freshFor { return cached.part }
         let c = catalog.control
-        if let cached = cache.withLock({ $0[path] }), cached.control == c {
+        if let cached, cached.control == c {
             cache.withLock {
                 $0[path]?.checkedAt = max(cached.checkedAt, now)
                 $0[path]?.scn = scn
@@ -107,12 +123,12 @@ final class SnapshotBuilder: Sendable {
             return cached.part
         }
         let part = Self.controlPart(catalog, c, path: path, now: now)
-        cache.withLock { $0[path] = Cached(control: c, part: part, checkedAt: now, scn: scn) }
+        cache.withLock { $0[path] = Cached(control: c, part: part, checkedAt: now, scn: scn, capture: epoch) }
         return part
     }
 
-    private func fill(_ s: inout DatabaseSnapshot, from catalog: Catalog, scn: UInt64, now: Date) {
-        let part = controlPart(s.path, catalog, scn: scn, now: now, freshFor: Self.freshFor)
+    private func fill(_ s: inout DatabaseSnapshot, from catalog: Catalog, scn: UInt64, epoch: CaptureEpoch, now: Date) {
+        let part = controlPart(s.path, catalog, scn: scn, epoch: epoch, now: now, freshFor: Self.freshFor)
         s.incarnation = part.incarnation
         s.capturedScn = part.capturedScn
         s.archivedScn = part.archivedScn

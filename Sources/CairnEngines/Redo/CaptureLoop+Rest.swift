@@ -95,15 +95,30 @@ extension CaptureLoop {
     }
 
     /// A round after a quiet wait that ended with no event captured commits: their writes
-    /// should have ended the wait. Unless the event comes now (the commit landed as the wait
-    /// timed out), inotify misses this database's writes (a file system that does not report
-    /// them): rounds come every `pollMs` from now on.
+    /// should have ended the wait. Unless an event for the WAL comes within `lateEventMs` (the
+    /// commit landed as the wait timed out or a resting look woke the capture first, and a
+    /// loaded machine delivers the event late; any later commit's event ends the wait at
+    /// once), inotify misses this database's writes (a file system that does not report them):
+    /// rounds come every `pollMs` until an event for the WAL shows that it does report them.
     func noteUnannounced() {
-        if let late = watcher.wait(timeoutMs: 20) {
+        if let late = watcher.wait(timeoutMs: Self.lateEventMs) {
             watcher.putBack(late)
             if late.contains(.wal) { return }
         }
+        guard !eventsMissed else { return }
         eventsMissed = true
-        logger.warning("capture of \(capturer.database.databasePath) found commits no inotify event announced; it looks for them every \(Self.pollMs) ms from now on")
+        if !unannouncedReported {
+            unannouncedReported = true
+            logger.warning("capture of \(capturer.database.databasePath) found commits no inotify event announced; it looks for them every \(Self.pollMs) ms until one does")
+        }
     }
+
+    /// An event for the WAL arrived: inotify reports this database's writes after all.
+    func noteAnnounced(_ events: WALWatcher.Events?) {
+        if eventsMissed, events?.contains(.wal) == true { eventsMissed = false }
+    }
+
+    /// How long a commit no event announced waits for a late event before inotify is taken to
+    /// miss this database's writes.
+    static let lateEventMs: Int32 = 1_000
 }

@@ -41,6 +41,8 @@ final class CaptureLoop {
     var looked: Int?
     /// A round found commits no event had announced: rounds then come every `pollMs`.
     var eventsMissed = false
+    /// Whether the warning that events are missed was logged (once per capture).
+    var unannouncedReported = false
     /// The control file's update sequence number as the last round saw it: when it changes
     /// (a log closed or archived, a backup recorded, a destination or remote configured, by
     /// any process) the archiver and the remote shipper are poked, as they do not poll.
@@ -94,6 +96,7 @@ final class CaptureLoop {
             self.looked = nil
         }
         pokeOnControlChange()
+        noteAnnounced(events)
         do throws(EngineError) {
             if events == .wal { try coalesce() }
             let captured = try capturer.step(sync: false, throughFrame: throughFrame())

@@ -23,6 +23,9 @@ package final class GuardedCapture: Sendable {
         package var running = false
         package var lastError: String?
         package var restarts = 0
+        /// How many times capture began (a first round after each records what it found on
+        /// starting: a gap, a stop).
+        package var starts = 0
     }
 
     package let databasePath: String
@@ -93,6 +96,7 @@ package final class GuardedCapture: Sendable {
     }
 
     private func capture(_ catalog: Catalog, pin: WALPin) throws(EngineError) {
+        progress.withLock { $0.starts += 1 }
         let runner = CaptureRunner(database: catalog, logger: logger, stopRequest: stopRequest)
         runner.inheritedPin = (pin.shmDescriptor, pin.databaseDescriptor)
         runner.onRound = { [self] capturer in
