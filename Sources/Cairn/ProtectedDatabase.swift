@@ -105,6 +105,19 @@ public final class ProtectedDatabase: Sendable {
         })
     }
 
+    /// Copies the database as of `point` into a new file at `path` that is a database of its
+    /// own, with a DBID of its own (kept beside it in `PATH.cairn-clone`), built and checked as a
+    /// restore is. `register` also registers it with its own repository (`PATH.cairn`) and takes
+    /// its first level-0 backup: its backups and logs are never mixed up with this database's.
+    @discardableResult
+    public func clone(to path: String, at point: RecoveryPoint = .latest, register: Bool = false,
+                      progress: ProgressHandler? = nil) async throws(CairnError) -> CloneSummary {
+        let catalog = catalog
+        return CloneSummary(try await detached(database: catalog.databasePath, progress: progress) { monitor throws(EngineError) in
+            try catalog.clone(to: path, target: try Self.target(point, catalog), register: register, monitor: monitor)
+        })
+    }
+
     /// Restores a database from a remote repository alone (`s3://BUCKET/PREFIX`, or a
     /// directory holding DBID folders) into a new file at `path`, on a machine that may have
     /// nothing else; `dbid` chooses the database when the remote holds several.

@@ -77,6 +77,11 @@ import Testing
         let counted = try await then.query("SELECT count(*) AS n FROM transfers")
         #expect(counted.columns == ["n"] && counted.rows == [[.integer(Int64(countAtMiddle))]])
         then.close()
+        // A clone as of the same point: a database of its own, registered with its own repository.
+        let clone = try await db.clone(to: dir.file("clone.db"), at: .scn(middle), register: true)
+        #expect(clone.scn == middle && clone.dbid != db.dbid && clone.sourceDbid == db.dbid && clone.backupId != nil)
+        #expect(Self.transfers(dir.file("clone.db")) == countAtMiddle)
+        #expect(try await ProtectedDatabase.open(dir.file("clone.db"), logger: Self.logger).dbid == clone.dbid)
 
         let status = await db.status()
         #expect(status.capturedScn == end && status.archiveLog && status.backups == 1 && status.lastBackupId == b.id)

@@ -6,7 +6,7 @@ import CairnCatalog
 extension Catalog {
     // MARK: - Registration
 
-    /// Registers `database`: a random DBID, incarnation 1, WAL mode, the repository and the
+    /// Registers `database`: a random DBID (a clone's: the one its `CloneRecord` holds), incarnation 1, WAL mode, the repository and the
     /// multiplexed control file (beside the database, in the repository, and any `extraControlCopies`).
     /// Every path is resolved first (links, `..`), so the database is registered under its one
     /// real name. `fileMode` (nil: follow the database file's) is the mode of every file Cairn creates for it.
@@ -26,8 +26,8 @@ extension Catalog {
         }
         try LiveDatabase.enableWAL(db)
 
-        var dbid: UInt64 = 0
-        while dbid == 0 { dbid = UInt64.random(in: 1...UInt64.max) }
+        // A clone (`cairn clone`) keeps the DBID it was given; any other database gets a new one.
+        let dbid = try CloneRecord.read(for: db).flatMap { UInt64($0.dbid) } ?? UInt64(CloneRecord.newDbid())!
         let now = Date()
         var copies = [beside, layout.controlCopy]
         for c in extraControlCopies.map(FileSystem.resolved) where !copies.contains(c) { copies.append(c) }

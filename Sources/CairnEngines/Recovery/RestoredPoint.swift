@@ -21,20 +21,7 @@ package struct RestoredPoint: Codable, Sendable, Equatable {
 
     /// Writes the record beside `path` with `mode` (that of the files Cairn writes for the database).
     func write(for path: String, mode: FileMode) throws(EngineError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        guard let data = try? encoder.encode(self) else { throw .invalidArgument("the restore point of \(path) could not be encoded") }
-        let file = Self.file(for: path), temp = file + ".tmp-\(getpid())"
-        do throws(EngineError) {
-            let f = try RawFile(path: temp, mode: .createNew, permissions: mode)
-            try f.write([UInt8](data), at: 0)
-            try f.sync()
-            try FileSystem.rename(temp, file)
-        } catch {
-            FileSystem.removeFile(temp)
-            throw error
-        }
-        try FileSystem.fsyncDirectory(FileSystem.parent(of: file))
+        try SideRecordFile.write(self, to: Self.file(for: path), mode: mode, what: "the restore point of \(path)")
     }
 
     /// The record beside `path`.
