@@ -35,6 +35,7 @@ extension CairnError {
             return (.corrupt, file, Remedy(.chooseAnotherPoint, "restore from another backup"))
         case let .copyNotCataloged(path, _): return (.invalidRequest, path, nil)
         case let .unsupportedFormat(file, _, _): return (.unsupportedFormat, file, nil)
+        case let .newerRelease(file, _, _, _, _): return (.unsupportedFormat, file, nil)
         case let .targetExists(path): return (.invalidRequest, path, nil)
         case .invalidArgument, .invalidSetting: return (.invalidRequest, nil, nil)
         case let .keyFileUnprotected(path, _), let .keyFileInvalid(path, _): return (.invalidRequest, path, Remedy(.inspect(path: path), "fix the encryption key file"))

@@ -14,7 +14,7 @@ enum ExitStatus {
         // A capture worker's exit status tells its guardian the database is gone (final).
         case .databaseVanished: return WorkerProcess.databaseVanishedStatus
         case .databaseMissing, .notRegistered, .backupNotFound, .noBackups, .missingFile: return 3
-        case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat: return 4
+        case .corrupt, .truncated, .verificationFailed, .controlFileUnusable, .unsupportedFormat, .newerRelease: return 4
         case .dbidMismatch, .databaseMismatch, .alreadyRegistered, .notSQLite, .copyNotCataloged, .wrongEncryptionKey: return 5
         case .io, .diskFull, .recoveryAreaFull, .objectStore: return 6
         case .restorePointNotFound, .noBackupForRestorePoint, .missingLog, .dataKeyMissing, .encryptionKeyRequired: return 3

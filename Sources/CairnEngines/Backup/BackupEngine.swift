@@ -221,12 +221,12 @@ package struct BackupEngine {
         return (UInt64(scan.commits.count), newCursor)
     }
 
-    private func makeSlots(pageSize: Int, blockPages: Int) -> [PageBlockSlot] {
+    static func makeSlots(pageSize: Int, blockPages: Int) -> [PageBlockSlot] {
         (0..<Self.slotCount).map { _ in PageBlockSlot(pageSize: pageSize, capacityPages: blockPages) }
     }
 
     /// Fills slots with consecutive blocks of the snapshot.
-    private func producer(_ snapshot: DatabaseSnapshot, blockPages: Int) -> (PageBlockSlot) throws -> Bool {
+    static func producer(_ snapshot: DatabaseSnapshot, blockPages: Int) -> (PageBlockSlot) throws -> Bool {
         var next: UInt32 = 1
         let total = snapshot.pageCount
         return { slot in
@@ -292,16 +292,16 @@ package struct BackupEngine {
         case .all:
             map = PageMap(pageSize: snapshot.pageSize)
             map.reserve(Int(snapshot.pageCount))
-            produce = producer(snapshot, blockPages: blockPages)
+            produce = Self.producer(snapshot, blockPages: blockPages)
             incremental = false
         case let .changed(base, candidates):
             map = base.copy()
             map.resize(snapshot.pageCount)
             if let candidates { snapshot.prefetch(candidates) }
-            produce = noting(base, candidates.map { producer(snapshot, pages: $0, blockPages: blockPages) } ?? producer(snapshot, blockPages: blockPages))
+            produce = noting(base, candidates.map { producer(snapshot, pages: $0, blockPages: blockPages) } ?? Self.producer(snapshot, blockPages: blockPages))
             incremental = true
         }
-        let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers, background: true)
+        let pipeline = OrderedPipeline(slots: Self.makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers, background: true)
         let output: BackupSetOutput
         do {
             output = try pipeline.run(
@@ -334,11 +334,11 @@ package struct BackupEngine {
         var map = PageMap(pageSize: snapshot.pageSize)
         map.reserve(Int(snapshot.pageCount))
         let file = try StoredFileWriter(path: path, keys: keys)
-        let pipeline = OrderedPipeline(slots: makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers, background: true)
+        let pipeline = OrderedPipeline(slots: Self.makeSlots(pageSize: snapshot.pageSize, blockPages: blockPages), workers: options.workers, background: true)
         let output: ImageCopyOutput
         do {
             output = try pipeline.run(
-                produce: producer(snapshot, blockPages: blockPages),
+                produce: Self.producer(snapshot, blockPages: blockPages),
                 transform: { slot, _ in slot.block.withLock { $0.hashPages() } },
                 consumer: ImageCopyOutput(file: file, map: map),
                 consume: { output, slot in try output.add(slot, progress: progress) })

@@ -28,8 +28,14 @@ final class BackupPieceWriter {
     /// Re-reads each finished piece on another thread while the next ones are written.
     let verifier = TransferVerifier()
 
+    /// Opens piece N's file instead of `directory/piece-N.cbp` (a container's member, written
+    /// after the container's prefix); such pieces are checked by their container's writer.
+    private let opener: ((Int) throws(EngineError) -> StoredFileWriter)?
+
     /// `keys`: encrypt each piece (the manifest then records the encrypted file's size and XXH3).
-    init(directory: String, template: BackupPieceFormat.Header, maxPieceSize: UInt64, keys: UnlockedKeyring? = nil) {
+    init(directory: String, template: BackupPieceFormat.Header, maxPieceSize: UInt64, keys: UnlockedKeyring? = nil,
+         opener: ((Int) throws(EngineError) -> StoredFileWriter)? = nil) {
+        self.opener = opener
         self.keys = keys
         self.directory = directory
         self.template = template
@@ -53,7 +59,8 @@ final class BackupPieceWriter {
 
     private func open() throws(EngineError) {
         let n = finished.count + 1
-        let f = try StoredFileWriter(path: directory + "/" + Self.pieceName(n), keys: keys)
+        let f: StoredFileWriter
+        if let opener { f = try opener(n) } else { f = try StoredFileWriter(path: directory + "/" + Self.pieceName(n), keys: keys) }
         file = f
         contentHash = StreamingHash()
         blocks = 0; pages = 0; hashSum = 0
@@ -90,10 +97,11 @@ final class BackupPieceWriter {
         BackupPieceFormat.encodeTrailer(.init(blocks: blocks, pages: pages, pageHashSum: hashSum, contentHash: contentHash.value), into: scratch)
         try put(scratch, BackupPieceFormat.trailerSize)
         try f.finish()
-        let entry = BackupManifest.File(name: (f.path as NSString).lastPathComponent, bytes: f.storedSize, xxh3: Hash.hex(f.storedHash),
+        let name = opener == nil ? (f.path as NSString).lastPathComponent : Self.pieceName(finished.count + 1)
+        let entry = BackupManifest.File(name: name, bytes: f.storedSize - f.prefixSize, xxh3: Hash.hex(f.storedHash),
                                         pages: pages, firstPage: firstPage, lastPage: lastPage, blockIndex: index.encoded)
         finished.append(entry)
-        verifier.submit(path: f.path, bytes: f.storedSize, xxh3: entry.xxh3)
+        if opener == nil { verifier.submit(path: f.path, bytes: f.storedSize, xxh3: entry.xxh3) }
         file = nil
     }
 }

@@ -12,6 +12,8 @@ package struct BackupReader {
     package let expectedDbid: UInt64
     package var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
     package var monitor = OperationMonitor()
+    /// Opens a piece the manifest lists (a container's member) instead of `directory/NAME`.
+    var pieceOpener: ((BackupManifest.File) throws(EngineError) -> StoredFile)?
 
     package init(directory: String, manifest: BackupManifest, expectedDbid: UInt64) {
         self.directory = directory
@@ -244,11 +246,17 @@ final class PieceSource: BlockSource {
         pieceIndex += 1
         guard pieceIndex < reader.manifest.files.count else { return false }
         let meta = reader.manifest.files[pieceIndex]
-        let path = reader.directory + "/" + meta.name
-        guard FileSystem.exists(path) else {
-            throw .missingFile(path: path, detail: "piece \(pieceIndex + 1) of \(reader.manifest.files.count) of backup \(reader.manifest.backupId)")
+        let f: StoredFile
+        if let opener = reader.pieceOpener {
+            f = try opener(meta)
+        } else {
+            let path = reader.directory + "/" + meta.name
+            guard FileSystem.exists(path) else {
+                throw .missingFile(path: path, detail: "piece \(pieceIndex + 1) of \(reader.manifest.files.count) of backup \(reader.manifest.backupId)")
+            }
+            f = try StoredFile(path: path)
         }
-        let f = try StoredFile(path: path)
+        let path = f.path
         let stored = f.storedSize, size = f.size
         if stored < meta.bytes { throw .truncated(file: path, expected: meta.bytes, actual: stored) }
         if stored > meta.bytes { throw .corrupt(file: path, offset: meta.bytes, detail: "the piece is \(stored) bytes but the manifest records \(meta.bytes)") }

@@ -18,6 +18,8 @@ package final class DecryptingReader {
     package var position: UInt64 = 0
 
     private let file: RawFile
+    /// Where the encrypted file begins in `file`.
+    private let base: UInt64
     private let cipher: BlockCipher
     private let blockSize: Int
     private let stored: UnsafeMutableRawPointer
@@ -36,10 +38,16 @@ package final class DecryptingReader {
     }
 
     /// Opens the encrypted `file`, taking its data key from `dataKey` (given the header).
-    package init(file: RawFile, dataKey: (EncryptedFileFormat.Header) throws(EngineError) -> DataKey) throws(EngineError) {
-        let size = try file.size()
+    /// `region`: the encrypted file is the bytes of `file` from `region.base` on, `region.size`
+    /// of them (a file inside a container, such as a snapshot); nil: the whole file.
+    package init(file: RawFile, region: (base: UInt64, size: UInt64)? = nil,
+                 dataKey: (EncryptedFileFormat.Header) throws(EngineError) -> DataKey) throws(EngineError) {
+        let size: UInt64
+        if let region { size = region.size } else { size = try file.size() }
+        let base = region?.base ?? 0
+        self.base = base
         var headerBytes = [UInt8](repeating: 0, count: EncryptedFileFormat.headerSize)
-        let n = try headerBytes.withMutableBytes { (p, count) throws(EngineError) in try file.read(into: p, count: count, at: 0) }
+        let n = try headerBytes.withMutableBytes { (p, count) throws(EngineError) in try file.read(into: p, count: min(count, Int(clamping: size)), at: base) }
         if n < headerBytes.count { throw .truncated(file: file.path, expected: UInt64(headerBytes.count), actual: UInt64(n)) }
         header = try headerBytes.withBytes { (p, count) throws(EngineError) in
             try EncryptedFileFormat.Header.decode(UnsafeRawBufferPointer(start: p, count: count), file: file.path)
@@ -122,7 +130,7 @@ package final class DecryptingReader {
         let plain = last ? Int(plaintextSize - index * UInt64(blockSize)) : blockSize
         let count = plain + EncryptedFileFormat.tagSize
         let offset = EncryptedFileFormat.blockOffset(index, blockSize: blockSize)
-        try file.readExactly(into: stored, count: count, at: offset)
+        try file.readExactly(into: stored, count: count, at: base + offset)
         let bytes = UnsafeRawBufferPointer(start: stored, count: count)
         guard let opened = cipher.open(bytes, index: index, last: last) else { throw failure(index, bytes, offset: offset) }
         cachedIndex = index

@@ -11,18 +11,25 @@ package final class StoredFileWriter {
     /// Plaintext bytes taken so far.
     package private(set) var size: UInt64 = 0
 
+    /// Bytes written as they are before the stored file (a container's header): neither
+    /// encrypted nor hashed, not in `size`, in `storedSize`.
+    package let prefixSize: UInt64
+
     /// Creates `path` (which must not exist); encrypted with the newest data key of `keys`
-    /// when given.
-    package init(path: String, keys: UnlockedKeyring?) throws(EngineError) {
-        let sink = HashingSink(writer: try SequentialWriter(path: path))
+    /// when given. `prefix` is written first, as it is (see `prefixSize`).
+    package init(path: String, keys: UnlockedKeyring?, prefix: [UInt8] = []) throws(EngineError) {
+        let writer = try SequentialWriter(path: path)
+        if !prefix.isEmpty { try prefix.withBytes { (p, n) throws(EngineError) in try writer.append(p, n) } }
+        prefixSize = UInt64(prefix.count)
+        let sink = HashingSink(writer: writer)
         self.sink = sink
         encrypting = try keys.map { (k: UnlockedKeyring) throws(EngineError) in try EncryptingWriter(sink: sink, path: path, keys: k) }
     }
 
     package var isEncrypted: Bool { encrypting != nil }
-    /// Bytes stored so far (all of them once finished).
+    /// Bytes stored so far (all of them once finished), the prefix included.
     package var storedSize: UInt64 { sink.writer.size }
-    /// XXH3 of the bytes stored so far.
+    /// XXH3 of the bytes stored so far after the prefix.
     package var storedHash: UInt64 { sink.hash.value }
 
     package func append(_ p: UnsafeRawPointer, _ count: Int) throws(EngineError) {

@@ -10,4 +10,5 @@ package enum FormatVersion {
     package static let repository = 1
     package static let encryptedFile: UInt32 = 1
     package static let keyring = 1
+    package static let snapshot = 1
 }

@@ -18,6 +18,9 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
     case truncated(file: String, expected: UInt64, actual: UInt64)
     case missingFile(path: String, detail: String)
     case unsupportedFormat(file: String, found: Int, supported: Int)
+    /// A file written by a newer Cairn release (`written`) than this one (`running`), whose
+    /// format this release may not verify as it must.
+    case newerRelease(file: String, written: String, running: String, format: Int, reads: Int)
     case backupNotFound(id: UInt64, repository: String)
     case noBackups(database: String)
     case targetExists(path: String)
@@ -103,6 +106,8 @@ package enum EngineError: Error, CustomStringConvertible, Equatable {
             return "\(file) is truncated: expected \(expected) bytes, found \(actual). Do not use this file; restore from another backup (`cairn list backups DB`) or take a new backup."
         case let .missingFile(path, detail):
             return "\(path) is missing (\(detail)). Restore the file from a copy of the repository or use another backup (`cairn list backups DB`)."
+        case let .newerRelease(file, written, running, format, reads):
+            return "\(file) was written by Cairn \(written) (format \(format)), a newer release than this Cairn \(running) (which reads format \(reads) and earlier): it is not read, since a newer release may verify it differently. Use Cairn \(written) or newer to read it; nothing was changed."
         case let .unsupportedFormat(file, found, supported):
             return "\(file) uses format version \(found), but this release of Cairn reads versions up to \(supported). Use Cairn release \(found).x or newer to read it; nothing was changed."
         case let .backupNotFound(id, repo):

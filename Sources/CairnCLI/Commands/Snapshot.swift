@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import CairnFormats
+import CairnCatalog
+import CairnEngines
+
+struct Snapshot: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Self-contained snapshot files: one file holding the database at an SCN, compressed, checksummed (encrypted when the repository is), to carry away and restore anywhere.",
+        discussion: "A snapshot file starts with a plain-text header (`head -c 512 FILE`): the format, the writing Cairn release, the DBID, the SCN and its time. A reader checks that header before anything else and refuses a snapshot written by a newer Cairn release; the same or older releases' snapshots are read.",
+        subcommands: [Create.self, ListSnapshots.self, Export.self, Verify.self, RestoreSnapshot.self, Drop.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a snapshot of the database (now, or as of a point) into its repository.")
+
+        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var waiting: WaitOptions
+
+        @Option(help: "The snapshot's name (letters, digits, '.', '_', '-'; default snap-TIME).")
+        var name: String?
+
+        @Option(help: "As of right after this SCN committed.")
+        var scn: UInt64?
+
+        @Option(help: "As of the last transaction committed at or before this time (ISO 8601).")
+        var time: String?
+
+        @Option(name: .customLong("restore-point"), help: "As of this restore point.")
+        var restorePoint: String?
+
+        @Flag(help: "Print the result as JSON.")
+        var json = false
+
+        func run() throws {
+            try reporting { () throws(EngineError) in
+                guard [scn != nil, time != nil, restorePoint != nil].filter({ $0 }).count <= 1 else {
+                    throw .invalidArgument("Give at most one of --scn, --time or --restore-point.")
+                }
+                let p = try db.open()
+                p.lockWait = try waiting.policy()
+                var target: RecoveryTarget?
+                var lineage: Int?
+                var at: Date?
+                if let scn { target = .scn(scn) }
+                if let time { let t = try PointOptions.time(time); target = .time(t); at = t }
+                if let restorePoint {
+                    let point = try p.restorePointLocation(restorePoint)
+                    target = .scn(point.scn)
+                    lineage = point.incarnation
+                    at = p.control.restorePoints.first { $0.name == restorePoint }?.createdAt
+                }
+                let s = try p.createSnapshot(name: name, target: target, incarnation: lineage, time: at, monitor: TerminalProgress.monitor())
+                if json { Output.json(s); return }
+                print("snapshot \(s.name) of \(p.databasePath) at SCN \(s.scn) written to \(s.path): \(Output.bytes(s.bytes)) for \(s.pages) pages\(s.encrypted ? ", encrypted" : ""), re-read and checked")
+            }
+        }
+    }
+
+    struct ListSnapshots: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the snapshots in the database's repository.")
+
+        @OptionGroup var db: DatabaseOptions
+
+        @Flag(help: "Print JSON: an array of snapshots.")
+        var json = false
+
+        func run() throws {
+            try reporting { () throws(EngineError) in
+                let all = try db.open().listSnapshots()
+                if json { Output.json(all); return }
+                if all.isEmpty { print("no snapshots"); return }
+                print("NAME                      SCN         TIME                  RELEASE  SIZE        FILE")
+                for s in all {
+                    if let problem = s.problem { print("\(s.name.padding(toLength: 25, withPad: " ", startingAt: 0)) unreadable: \(problem)"); continue }
+                    print([s.name.padding(toLength: 25, withPad: " ", startingAt: 0), String(s.scn).padding(toLength: 11, withPad: " ", startingAt: 0),
+                           Output.date(s.time).padding(toLength: 21, withPad: " ", startingAt: 0), s.release.padding(toLength: 8, withPad: " ", startingAt: 0),
+                           Output.bytes(s.bytes).padding(toLength: 11, withPad: " ", startingAt: 0), s.path].joined(separator: " "))
+                }
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Copy a snapshot out of the repository (verified first) to keep it elsewhere.")
+
+        @OptionGroup var db: DatabaseOptions
+
+        @Argument(help: "The snapshot's name.")
+        var name: String
+
+        @Option(help: "The file to write.")
+        var to: String
+
+        @Flag(help: "Replace an existing file at --to.")
+        var force = false
+
+        @Flag(help: "Print the result as JSON.")
+        var json = false
+
+        func run() throws {
+            try reporting { () throws(EngineError) in
+                let s = try db.open().exportSnapshot(name, to: to, force: force, monitor: TerminalProgress.monitor())
+                if json { Output.json(s); return }
+                print("snapshot \(s.name) (SCN \(s.scn)) verified and copied to \(s.path)")
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Read a snapshot file and check every byte of it, writing nothing.")
+
+        @Argument(help: "The snapshot file.")
+        var file: String
+
+        @OptionGroup var encryption: EncryptionOptions
+
+        @Flag(help: "Print the result as JSON.")
+        var json = false
+
+        func run() throws {
+            try reporting { () throws(EngineError) in
+                let s = try Catalog.verifySnapshot(FileSystem.resolved(file), monitor: TerminalProgress.monitor())
+                if json { Output.json(s); return }
+                print("snapshot \(s.name) of DBID \(s.dbid) at SCN \(s.scn) (written by Cairn \(s.release)): every checksum verified, nothing written")
+            }
+        }
+    }
+
+    struct RestoreSnapshot: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "restore", abstract: "Restore a snapshot file into a new database file.")
+
+        @Argument(help: "The snapshot file.")
+        var file: String
+
+        @Option(help: "Where to write the database.")
+        var to: String
+
+        @Flag(help: "Replace an existing file at --to.")
+        var force = false
+
+        @OptionGroup var encryption: EncryptionOptions
+
+        @Flag(help: "Print the result as JSON.")
+        var json = false
+
+        func run() throws {
+            try reporting { () throws(EngineError) in
+                let s = try Catalog.restoreSnapshot(FileSystem.resolved(file), to: to, force: force, monitor: TerminalProgress.monitor())
+                if json { Output.json(s); return }
+                print("restored snapshot \(s.name) (DBID \(s.dbid), SCN \(s.scn)) into \(FileSystem.resolved(to)); every checksum and the state verified, and SQLite's integrity_check passed")
+            }
+        }
+    }
+
+    struct Drop: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a snapshot from the repository.")
+
+        @OptionGroup var db: DatabaseOptions
+
+        @Argument(help: "The snapshot's name.")
+        var name: String
+
+        func run() throws {
+            try reporting { () throws(EngineError) in
+                try db.open().dropSnapshot(name)
+                print("snapshot \(name) dropped")
+            }
+        }
+    }
+}

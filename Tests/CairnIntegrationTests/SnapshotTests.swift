@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+import CairnFormats
+import CairnTestSupport
+
+/// `cairn snapshot`: self-contained snapshot files made while capture runs in another process
+/// and another process writes, restored anywhere; a newer release's snapshot refused; tampered,
+/// truncated and encrypted files handled with clear errors and nothing left behind.
+@Suite(.serialized) struct SnapshotTests {
+    static func cairn(_ args: String...) -> Shell.Output { Shell.run([Paths.cairn] + args) }
+
+    static func json(_ text: String) -> [String: Any] {
+        ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]) ?? [:]
+    }
+
+    static func digest(_ path: String) -> String {
+        (json(cairn("digest", path, "--json").stdout)["digest"] as? String) ?? "none"
+    }
+
+    /// Rewrites a snapshot file's header through `change` (its checksum made to match).
+    static func rewriteHeader(_ path: String, _ change: (inout SnapshotHeader) -> Void) throws {
+        let handle = try #require(FileHandle(forUpdatingAtPath: path))
+        defer { try? handle.close() }
+        var header = try SnapshotHeader.decode([UInt8](handle.readData(ofLength: SnapshotHeader.size)), file: path)
+        change(&header)
+        try handle.seek(toOffset: 0)
+        handle.write(Data(try header.encoded()))
+    }
+
+    /// Nothing but `expected` in `dir` (no temporary or half-written file left).
+    static func onlyFiles(_ dir: String, _ expected: Set<String>) -> Bool {
+        Set((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).subtracting(expected).isEmpty
+    }
+
+    @Test func snapshotsAtPointsRestoreAnywhereAndEqualRestores() throws {
+        let h = try CaptureHarness(count: 60)
+        let follow = h.startFollow()
+        defer { _ = h.stop(follow) }
+        #expect(Await.capture(of: h.db))
+        #expect(Self.cairn("backup", h.db).status == 0)
+        _ = h.write(h.script(0..<30))
+        #expect(h.waitCaptured(30), "\(h.followLog)")
+        #expect(Self.cairn("restore-point", h.db, "create", "quarter-close").status == 0)
+        _ = h.write(h.script(30..<60))
+        #expect(h.waitCaptured(60), "\(h.followLog)")
+
+        let now = Self.cairn("snapshot", "create", h.db, "--name", "go-live", "--json")
+        #expect(now.status == 0, "\(now.stderr)")
+        #expect(Self.json(now.stdout)["scn"] as? Int == 60, "\(now.stdout)")
+        let past = Self.cairn("snapshot", "create", h.db, "--name", "at-30", "--scn", "30")
+        #expect(past.status == 0, "\(past.stderr)")
+        #expect(Self.cairn("snapshot", "create", h.db, "--name", "quarter", "--restore-point", "quarter-close").status == 0)
+        let again = Self.cairn("snapshot", "create", h.db, "--name", "go-live")
+        #expect(again.status != 0 && again.stderr.contains("exists already"), "\(again.stderr)")
+
+        let listed = Self.cairn("snapshot", "list", h.db, "--json")
+        let rows = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [[String: Any]] ?? []
+        #expect(Set(rows.compactMap { $0["name"] as? String }) == ["go-live", "at-30", "quarter"], "\(listed.stdout)")
+
+        // The header is text a person reads, naming format, release, DBID, SCN and time.
+        let file = h.db + ".cairn/snapshots/at-30.csnap"
+        let head = String(decoding: try #require(FileManager.default.contents(atPath: file)).prefix(512), as: UTF8.self)
+        for line in ["Cairn snapshot", "format: 1", "release: \(FormatVersion.release)", "scn: 30", "dbid: ", "time: 20"] {
+            #expect(head.contains(line), "\(head)")
+        }
+        #expect((FileMode.of(file: file)?.bits ?? 0o777) & ~(FileMode.of(file: h.db)?.bits ?? 0) == 0, "no more readable than the database")
+
+        // Restored anywhere: each equals a restore to its SCN.
+        let out = TempDir()
+        for (name, scn) in [("at-30", "30"), ("quarter", "30"), ("go-live", "60")] {
+            let exported = out.file(name + ".csnap")
+            let e = Self.cairn("snapshot", "export", h.db, name, "--to", exported)
+            #expect(e.status == 0, "\(e.stderr)")
+            #expect(Self.cairn("snapshot", "verify", exported).status == 0)
+            let restored = out.file(name + ".db"), expected = out.file(name + "-restore.db")
+            let r = Self.cairn("snapshot", "restore", exported, "--to", restored)
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(Self.cairn("restore", h.db, "--scn", scn, "--to", expected).status == 0)
+            #expect(Self.digest(restored) == Self.digest(expected), "snapshot \(name)")
+        }
+        let exists = Self.cairn("snapshot", "restore", out.file("at-30.csnap"), "--to", out.file("at-30.db"))
+        #expect(exists.status != 0 && exists.stderr.contains("--force"), "\(exists.stderr)")
+        #expect(Self.cairn("snapshot", "drop", h.db, "at-30").status == 0)
+        #expect(!FileManager.default.fileExists(atPath: file))
+    }
+
+    @Test func aNewerReleasesSnapshotIsRefusedAnOlderOnesRead() throws {
+        let h = try CaptureHarness(count: 5)
+        #expect(Self.cairn("backup", h.db).status == 0)
+        #expect(Self.cairn("snapshot", "create", h.db, "--name", "s").status == 0)
+        let file = h.db + ".cairn/snapshots/s.csnap"
+        let out = TempDir()
+        let future = out.file("future.csnap"), older = out.file("older.csnap")
+        try FileManager.default.copyItem(atPath: file, toPath: future)
+        try FileManager.default.copyItem(atPath: file, toPath: older)
+        try Self.rewriteHeader(future) { $0.release = "99.2.3" }
+        try Self.rewriteHeader(older) { $0.release = "0.0.9" }
+        for args in [["snapshot", "verify", future], ["snapshot", "restore", future, "--to", out.file("f.db")]] {
+            let r = Shell.run([Paths.cairn] + args)
+            #expect(r.status == 4, "\(args): \(r.stderr)")
+            #expect(r.stderr.contains("Cairn 99.2.3") && r.stderr.contains("this Cairn \(FormatVersion.release)") && r.stderr.contains("Use Cairn 99.2.3 or newer"), "\(r.stderr)")
+        }
+        // A newer format is refused before its checksum is looked at (it may be computed otherwise).
+        let format = out.file("format.csnap")
+        try FileManager.default.copyItem(atPath: file, toPath: format)
+        var bytes = try #require(FileManager.default.contents(atPath: format))
+        let text = String(decoding: bytes.prefix(512), as: UTF8.self).replacingOccurrences(of: "format: 1\n", with: "format: 7\n")
+        bytes.replaceSubrange(0..<512, with: Data(text.utf8))
+        try bytes.write(to: URL(fileURLWithPath: format))
+        let f = Self.cairn("snapshot", "verify", format)
+        #expect(f.status == 4 && f.stderr.contains("format 7"), "\(f.stderr)")
+        #expect(Self.onlyFiles(out.path, ["future.csnap", "older.csnap", "format.csnap"]))
+        let r = Self.cairn("snapshot", "restore", older, "--to", out.file("older.db"))
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Self.digest(out.file("older.db")) == Self.digest(h.db))
+    }
+
+    @Test func tamperedTruncatedOrForeignFilesFailClearlyAndLeaveNothing() throws {
+        let h = try CaptureHarness(count: 5, filler: 3000)
+        #expect(Self.cairn("backup", h.db).status == 0)
+        #expect(Self.cairn("snapshot", "create", h.db, "--name", "s").status == 0)
+        let file = h.db + ".cairn/snapshots/s.csnap"
+        let original = try #require(FileManager.default.contents(atPath: file))
+        let out = TempDir()
+        func attempt(_ name: String, _ bytes: Data, expect text: String) throws {
+            let path = out.file(name)
+            try bytes.write(to: URL(fileURLWithPath: path))
+            let v = Self.cairn("snapshot", "verify", path)
+            #expect(v.status != 0 && v.stderr.contains(text), "\(name): \(v.stderr)")
+            let r = Self.cairn("snapshot", "restore", path, "--to", out.file("r.db"))
+            #expect(r.status != 0 && r.stderr.contains(text), "\(name): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out.file("r.db")))
+            #expect(Self.onlyFiles(out.path, [name]), "\(name): leftovers \((try? FileManager.default.contentsOfDirectory(atPath: out.path)) ?? [])")
+            try FileManager.default.removeItem(atPath: path)
+        }
+        var page = original
+        page[page.count / 2] ^= 0x40
+        try attempt("flipped.csnap", page, expect: "corrupt")
+        var header = original
+        header[40] ^= 0x01
+        try attempt("header.csnap", header, expect: "changed or damaged")
+        try attempt("cut.csnap", original.prefix(original.count - 1000), expect: "truncated")
+        try attempt("short.csnap", original.prefix(100), expect: "truncated")
+        try attempt("other.csnap", Data(repeating: 0x41, count: 4096), expect: "not a Cairn snapshot")
+        let missing = Self.cairn("snapshot", "verify", out.file("none.csnap"))
+        #expect(missing.status != 0 && missing.stderr.contains("none.csnap"), "\(missing.stderr)")
+        let unknown = Self.cairn("snapshot", "export", h.db, "nope", "--to", out.file("x.csnap"))
+        #expect(unknown.status != 0 && unknown.stderr.contains("No snapshot named nope") && unknown.stderr.contains("s"), "\(unknown.stderr)")
+    }
+
+    @Test func anEncryptedRepositorysSnapshotNeedsItsKey() throws {
+        let h = try CaptureHarness(count: 5)
+        let key = try EncryptedRepositoryTests.keyFile(h.dir.file("master.key"))
+        let other = try EncryptedRepositoryTests.keyFile(h.dir.file("other.key"))
+        try h.p.enableEncryption(keyFile: key)
+        let markers = EncryptedRepositoryTests.writeMarkers(h.db, count: 5)
+        #expect(Self.cairn("snapshot", "create", h.db, "--name", "sealed").status == 0)
+        let file = h.db + ".cairn/snapshots/sealed.csnap"
+        let out = TempDir()
+        let exported = out.file("sealed.csnap")
+        #expect(Self.cairn("snapshot", "export", h.db, "sealed", "--to", exported).status == 0)
+        #expect(try EncryptedRepositoryTests.filesHolding(markers, under: out.path).isEmpty, "no plaintext in the snapshot")
+        let head = String(decoding: try #require(FileManager.default.contents(atPath: file)).prefix(512), as: UTF8.self)
+        #expect(head.contains("encryption: AES-256-GCM"), "\(head)")
+        let none = Shell.run([Paths.cairn, "snapshot", "restore", exported, "--to", out.file("a.db")], environment: ["CAIRN_ENCRYPTION_KEY_FILE": ""])
+        #expect(none.status != 0 && none.stderr.contains("key"), "\(none.stderr)")
+        let wrong = Self.cairn("snapshot", "restore", exported, "--to", out.file("b.db"), "--encryption-key-file", other)
+        #expect(wrong.status != 0, "\(wrong.stderr)")
+        #expect(Self.onlyFiles(out.path, ["sealed.csnap"]))
+        let ok = Self.cairn("snapshot", "restore", exported, "--to", out.file("c.db"), "--encryption-key-file", key)
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(Self.digest(out.file("c.db")) == Self.digest(h.db))
+    }
+}
