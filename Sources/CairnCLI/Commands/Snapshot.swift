@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import CairnFormats
 import CairnCatalog
 import CairnEngines
@@ -132,22 +133,39 @@ struct Snapshot: ParsableCommand {
         @Argument(help: "The snapshot file.")
         var file: String
 
-        @Option(help: "Where to write the database.")
-        var to: String
+        @Option(help: "Where to write the database (a new file).")
+        var to: String?
+
+        @Option(name: .customLong("in-place"), help: "Replace this live database (the one the snapshot was taken of) with the snapshot.")
+        var inPlace: String?
+
+        @Option(help: "With --in-place: the database's repository directory (default: DATABASE.cairn).")
+        var repo: String?
 
         @Flag(help: "Replace an existing file at --to.")
         var force = false
 
         @OptionGroup var encryption: EncryptionOptions
+        @OptionGroup var waiting: WaitOptions
 
         @Flag(help: "Print the result as JSON.")
         var json = false
 
         func run() throws {
             try reporting { () throws(EngineError) in
-                let s = try Catalog.restoreSnapshot(FileSystem.resolved(file), to: to, force: force, monitor: TerminalProgress.monitor())
+                guard (to == nil) != (inPlace == nil) else { throw .invalidArgument("Choose exactly one of --to PATH or --in-place DATABASE.") }
+                let path = FileSystem.resolved(file)
+                if let inPlace {
+                    let p = try Catalog.open(database: inPlace, repository: repo, logger: Logger(label: "cairn"))
+                    p.lockWait = try waiting.policy()
+                    let s = try p.restoreSnapshotInPlace(path, monitor: TerminalProgress.monitor())
+                    if json { Output.json(s); return }
+                    print("restored snapshot \(s.name) (SCN \(s.scn)) in place into \(p.databasePath) (incarnation \(p.control.incarnation)); every checksum and the state verified, and SQLite's integrity_check passed")
+                    return
+                }
+                let s = try Catalog.restoreSnapshot(path, to: to!, force: force, monitor: TerminalProgress.monitor())
                 if json { Output.json(s); return }
-                print("restored snapshot \(s.name) (DBID \(s.dbid), SCN \(s.scn)) into \(FileSystem.resolved(to)); every checksum and the state verified, and SQLite's integrity_check passed")
+                print("restored snapshot \(s.name) (DBID \(s.dbid), SCN \(s.scn)) into \(FileSystem.resolved(to!)); every checksum and the state verified, and SQLite's integrity_check passed")
             }
         }
     }

@@ -249,36 +249,42 @@ extension Catalog {
         engine.monitor = monitor
         engine.allowIncomplete = allowIncomplete
         let built = try withBackupFallback { () throws(EngineError) in try engine.build(beside: databasePath, to: target, backupId: id) }
+        try swapIn(built.path, scn: built.result.scn, parent: engine.owner(of: built.result.scn), map: built.map, captured: lock != nil)
+        return built.result
+    }
+
+    /// Puts the database built at `path` (at `scn`, on incarnation `parent`'s lineage, pages
+    /// `map`) in place of the live one, then records it: a point before the newest, or of
+    /// another incarnation, opens a new incarnation whose parent is `parent`. `captured`: the
+    /// capture lock is held, so the branch being abandoned gets its last transactions captured
+    /// and archived first.
+    func swapIn(_ path: String, scn: UInt64, parent: Int, map built: PageMap, captured: Bool) throws(EngineError) {
         do throws(EngineError) {
-            // Keep the branch being abandoned: its last transactions captured and archived.
-            if lock != nil { captureLastTransactions() }
-            try RestoreEngine.swapIn(built.path, for: databasePath)
+            if captured { captureLastTransactions() }
+            try RestoreEngine.swapIn(path, for: databasePath)
         } catch {
-            FileSystem.removeFile(built.path)
+            FileSystem.removeFile(path)
             throw error
         }
         let latest = control.highestScn
-        let result = built.result
-        var map = built.map
-        map.resetTracking(at: result.scn)
-        let parent = engine.owner(of: result.scn)
-        let branch = result.scn < latest || parent != control.incarnation
+        var map = built
+        map.resetTracking(at: scn)
+        let branch = scn < latest || parent != control.incarnation
         let next = (control.incarnations.map(\.number).max() ?? control.incarnation) + 1
-        try map.write(to: layout.pageMapFile, scn: result.scn, incarnation: branch ? next : control.incarnation, keys: try writingKeys())
+        try map.write(to: layout.pageMapFile, scn: scn, incarnation: branch ? next : control.incarnation, keys: try writingKeys())
         try transact { (c: inout ControlFile) throws(EngineError) in
             if branch {
-                c.incarnations.append(.init(number: next, parent: parent, resetScn: result.scn, startScn: c.highestScn + 1, createdAt: Date()))
+                c.incarnations.append(.init(number: next, parent: parent, resetScn: scn, startScn: c.highestScn + 1, createdAt: Date()))
                 c.incarnation = next
                 c.redo.sequence = 0
-                c.redo.archivedScn = result.scn
+                c.redo.archivedScn = scn
             }
-            c.scn = result.scn
+            c.scn = scn
             c.walCursor = nil
-            c.redo.capture = .init(scn: result.scn, incarnation: c.incarnation,
+            c.redo.capture = .init(scn: scn, incarnation: c.incarnation,
                                    position: WALPosition(salt1: 0, salt2: 0, frame: 0, checksum1: 0, checksum2: 0),
                                    stateChecksum: Hash.hex(map.state))
         }
-        return result
     }
 
     package func listIncarnations() -> [ControlFile.Incarnation] { control.incarnations }

@@ -172,12 +172,32 @@ extension Catalog {
         if !force && FileSystem.exists(target) { throw .targetExists(path: target) }
         let s = try SnapshotFile(path: path)
         let built = try build(s, beside: target, monitor: monitor)
-        try RestoreEngine.place(built, at: target, force: force)
+        try RestoreEngine.place(built.path, at: target, force: force)
         return SnapshotInfo(s.header, path: path, bytes: FileSystem.fileSize(path) ?? 0)
     }
 
+    /// Replaces the live database with a snapshot of it (its DBID), as `restore --in-place`
+    /// does: refused while another process has the database open; in ARCHIVELOG mode what is
+    /// committed is captured and archived first (the branch left stays reachable); a point
+    /// before the newest opens a new incarnation.
+    package func restoreSnapshotInPlace(_ path: String, monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> SnapshotInfo {
+        let s = try SnapshotFile(path: FileSystem.resolved(path), rememberedKeyFile: control.encryption?.keyFile)
+        guard s.header.dbid == control.dbid else {
+            throw .invalidArgument("\(s.path) is a snapshot of DBID \(s.header.dbid) (\(s.header.database)), not of \(databasePath) (DBID \(control.dbid)): a snapshot replaces only the database it was taken of. Restore it into a new file with `cairn snapshot restore \(s.path) --to PATH`; nothing was changed.")
+        }
+        let operation = try beginOperation(.exclusive, purpose: "replace the live database (restore a snapshot in place)")
+        defer { operation.end() }
+        try ensureLiveDatabaseFree()
+        let lock: CaptureLock? = control.redo.mode == .archivelog ? try captureLock() : nil
+        defer { _ = lock }
+        let built = try Self.build(s, beside: databasePath, monitor: monitor)
+        let known = control.incarnations.contains { $0.number == s.header.incarnation }
+        try swapIn(built.path, scn: s.header.scn, parent: known ? s.header.incarnation : control.incarnation, map: built.map, captured: lock != nil)
+        return SnapshotInfo(s.header, path: s.path, bytes: FileSystem.fileSize(s.path) ?? 0)
+    }
+
     /// The snapshot's database built in a temporary file beside `target`; its path.
-    static func build(_ s: SnapshotFile, beside target: String, monitor: OperationMonitor) throws(EngineError) -> String {
+    static func build(_ s: SnapshotFile, beside target: String, monitor: OperationMonitor) throws(EngineError) -> (path: String, map: PageMap) {
         let dir = FileSystem.parent(of: target)
         guard FileSystem.isDirectory(dir) else { throw .missingFile(path: dir, detail: "the directory to restore into does not exist") }
         let temp = dir + "/." + (target as NSString).lastPathComponent + ".cairn-restore-\(getpid())"
@@ -194,7 +214,7 @@ extension Catalog {
             try file.truncate(to: UInt64(pages) * UInt64(pageSize))
             try file.sync()
             try IntegrityCheck.require(temp, built: "snapshot \(s.header.name) (SCN \(s.header.scn))", for: target)
-            return temp
+            return (temp, restored.map)
         } catch {
             FileSystem.removeFile(temp)
             throw error
