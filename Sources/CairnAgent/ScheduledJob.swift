@@ -8,6 +8,8 @@ package struct ScheduledJob: Sendable, Equatable {
         case deleteObsolete = "delete-obsolete"
         case crosscheck
         case validate
+        /// The automatic daily snapshot, when due (`cairn configure DB snapshot daily`).
+        case snapshot
     }
 
     package var kind: Kind
@@ -53,11 +55,14 @@ extension ScheduledJob {
     package var name: String { kind == .backup ? "backup-level\(level)" : kind.rawValue }
 
     /// Reads or writes every page of the database (one such job per disk at a time).
-    package var isHeavy: Bool { [.backup, .archivelog, .validate].contains(kind) }
+    package var isHeavy: Bool { [.backup, .archivelog, .validate, .snapshot].contains(kind) }
 
     /// Names the job across restarts and edits of other jobs (for its last run).
     var signature: String { "\(name)\(cumulative ? "-cumulative" : "") \(schedule.description)" }
 
     /// The level-0 backup a database gets at once when it has none.
     package static let firstBackup = ScheduledJob(kind: .backup, schedule: try! Schedule(parsing: "hourly"))
+
+    /// The automatic daily snapshot the control file asks for, once due.
+    package static let dailySnapshot = ScheduledJob(kind: .snapshot, schedule: try! Schedule(parsing: "hourly"))
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import CairnFormats
+import CairnCatalog
 import CairnEngines
 import CairnTestSupport
 
@@ -188,5 +189,57 @@ import CairnTestSupport
         let ok = Self.cairn("snapshot", "restore", exported, "--to", out.file("c.db"), "--encryption-key-file", key)
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(Self.digest(out.file("c.db")) == Self.digest(h.db))
+    }
+
+    static func names(_ db: String) -> [String] {
+        let listed = cairn("snapshot", "list", db, "--json")
+        let rows = (try? JSONSerialization.jsonObject(with: Data(listed.stdout.utf8))) as? [[String: Any]] ?? []
+        return rows.compactMap { $0["name"] as? String }.sorted()
+    }
+
+    @Test func theDailySnapshotReplacesThePreviousAutomaticOneAndTheAgentTakesIt() async throws {
+        let h = try CaptureHarness(count: 5)
+        #expect(Self.cairn("backup", h.db).status == 0)
+        let off = Self.cairn("snapshot", "run-due", h.db)
+        #expect(off.status != 0 && off.stderr.contains("snapshot daily"), "\(off.stderr)")
+        let bad = Self.cairn("configure", h.db, "snapshot", "daily", "--at", "25:00")
+        #expect(bad.status != 0 && bad.stderr.contains("HH:MM"), "\(bad.stderr)")
+        #expect(Self.cairn("configure", h.db, "snapshot", "daily", "--at", "02:00", "--keep", "1").status == 0)
+        let shown = Self.json(Self.cairn("configure", h.db, "show", "--json").stdout)
+        #expect((shown["dailySnapshot"] as? [String: Any])?["at"] as? String == "02:00", "\(shown)")
+        #expect(Self.cairn("snapshot", "create", h.db, "--name", "go-live").status == 0)
+
+        // Day 1 after 02:00 local time: made; again the same day: nothing due.
+        let calendar = Calendar.current
+        let day1 = try #require(calendar.date(from: DateComponents(year: 2031, month: 3, day: 10, hour: 3)))
+        let first = Self.cairn("snapshot", "run-due", h.db, "--now", ISO8601DateFormatter().string(from: day1), "--json")
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(Self.names(h.db) == ["daily-20310310", "go-live"])
+        let same = Self.cairn("snapshot", "run-due", h.db, "--now", ISO8601DateFormatter().string(from: day1.addingTimeInterval(3600)), "--json")
+        #expect(same.status == 0 && Self.json(same.stdout)["made"] == nil, "\(same.stdout)")
+        // Day 2 before 02:00 is still day 1's slot; after it, day 2's replaces day 1's; named ones stay.
+        let early = try #require(calendar.date(from: DateComponents(year: 2031, month: 3, day: 11, hour: 1)))
+        _ = Self.cairn("snapshot", "run-due", h.db, "--now", ISO8601DateFormatter().string(from: early))
+        #expect(Self.names(h.db) == ["daily-20310310", "go-live"])
+        let day2 = try #require(calendar.date(from: DateComponents(year: 2031, month: 3, day: 11, hour: 2, minute: 30)))
+        let second = Self.cairn("snapshot", "run-due", h.db, "--now", ISO8601DateFormatter().string(from: day2), "--json")
+        #expect((Self.json(second.stdout)["dropped"] as? [String]) == ["daily-20310310"], "\(second.stdout)")
+        #expect(Self.names(h.db) == ["daily-20310311", "go-live"])
+        let space = Self.json(Self.cairn("report", "space", h.db, "--json").stdout)
+        #expect(((space["categories"] as? [String: Any])?["snapshots"] as? Int ?? 0) > 0 || Self.cairn("report", "space", h.db).stdout.contains("snapshots"), "\(space)")
+
+        // The agent takes today's when due (configured for a time already past today).
+        #expect(Self.cairn("configure", h.db, "snapshot", "daily", "--at", "00:00", "--keep", "2").status == 0)
+        let today = DailySnapshot.name(for: try DailySnapshot(at: "00:00").slot(before: Date()))
+        let port = AgentHTTP.freePort()
+        let config = h.dir.file("cairn.yml")
+        try "http: {listen: 127.0.0.1:\(port)}\ndatabases:\n  - path: \(h.db)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let log = h.dir.file("agent.log")
+        let agent = AgentHTTP.start(config: config, log: log)
+        let taken = await Await.eventually(120) { FileManager.default.fileExists(atPath: h.db + ".cairn/snapshots/\(today).csnap") }
+        #expect(taken, "\(AgentHTTP.tail(log))")
+        kill(agent.processIdentifier, SIGTERM)
+        agent.waitUntilExit()
+        #expect(Self.names(h.db).contains(today) && Self.names(h.db).contains("daily-20310311"), "keep 2: \(Self.names(h.db))")
     }
 }

@@ -76,6 +76,7 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
             if Date().timeIntervalSince(lastScan) >= 2 {
                 reconcile()
                 await startNewChains()
+                await startDueSnapshots()
                 lastScan = Date()
             }
             for (target, due) in takeDue(now: Date()) {
@@ -156,6 +157,15 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
         for t in state.withLock({ Array($0.targets.values) }) where t.phase == .capturing && t.mayNeedNewChain() && t.needsNewChain {
             if await runner.enqueue(.firstBackup, for: t, scheduledAt: nil) {
                 logger.warning("\(t.path) has a gap after its newest level-0 backup (written while nothing captured it): taking a level-0 backup to start a new chain")
+            }
+        }
+    }
+
+    /// The automatic daily snapshot of each database that has one configured and due.
+    private func startDueSnapshots() async {
+        for t in state.withLock({ Array($0.targets.values) }) where t.phase == .capturing && t.dailySnapshotDue() {
+            if await runner.enqueue(.dailySnapshot, for: t, scheduledAt: nil) {
+                logger.info("\(t.path): the daily snapshot is due: taking it")
             }
         }
     }

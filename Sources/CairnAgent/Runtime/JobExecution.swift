@@ -48,6 +48,10 @@ enum JobExecution {
             let text = "\(results.count - bad.count) of \(results.count) backup(s) valid"
             if bad.isEmpty { return .success(text) }
             return .failure(Failed(message: text + "; " + bad.map { "backup \($0.id): \($0.error ?? "invalid")" }.joined(separator: "; ")))
+        case .snapshot:
+            let r = try catalog.runDueSnapshot(monitor: monitor)
+            let made = r.made.map { "snapshot \($0.name) at SCN \($0.scn), \($0.bytes) bytes" } ?? "no snapshot due"
+            return .success(made + (r.dropped.isEmpty ? "" : "; dropped \(r.dropped.joined(separator: ", "))"))
         }
     }
 }

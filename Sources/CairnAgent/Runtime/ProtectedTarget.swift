@@ -24,6 +24,8 @@ package final class ProtectedTarget: Sendable {
         var catalog: Catalog?
         /// Capture's restart count and state, and the time, when `needsNewChain` was last worked out.
         var chainCheck: (restarts: Int, running: Bool, at: Date)?
+        /// When `dailySnapshotDue` last looked.
+        var snapshotCheck: Date?
         var jobs: [JobRecord] = []
         var runs: [String: UInt64] = [:]
         var failures: [String: UInt64] = [:]
@@ -127,6 +129,17 @@ package final class ProtectedTarget: Sendable {
     }
 
     static let chainCheckInterval: TimeInterval = 30
+
+    /// Whether the automatic daily snapshot is due (looked at once a minute at most).
+    func dailySnapshotDue(now: Date = Date()) -> Bool {
+        guard let catalog = state.withLock({ $0.catalog }), catalog.control.policy.dailySnapshot != nil else { return false }
+        let look = state.withLock { s -> Bool in
+            if let last = s.snapshotCheck, now.timeIntervalSince(last) < 60 { return false }
+            s.snapshotCheck = now
+            return true
+        }
+        return look && catalog.dailySnapshotDue(now: now) != nil
+    }
 
     var needsNewChain: Bool {
         guard let catalog = state.withLock({ $0.catalog }) else { return false }

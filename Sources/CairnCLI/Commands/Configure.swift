@@ -18,6 +18,9 @@ struct Configure: ParsableCommand {
         cairn configure DB remote list [--json]     the remotes and how far behind each is
         cairn configure DB remote sync [URL]        copy now what the remotes lack
         cairn configure DB pdic-time-zone ZONE      days of the periodic integrity check as ZONE has them (e.g. Europe/Berlin), or `system`
+        cairn configure DB snapshot daily [--at HH:MM] [--keep N]
+                                                    an automatic snapshot each day at HH:MM local time (default 00:00), the N newest kept (default 1)
+        cairn configure DB snapshot off             no automatic snapshot (those made stay until dropped)
         cairn configure DB show [--json]            the current settings
         cairn configure DB encryption enable --key-file FILE | rotate --new-key-file FILE | show
         """)
@@ -35,6 +38,12 @@ struct Configure: ParsableCommand {
     @Flag(help: "Print the settings as JSON.")
     var json = false
 
+    @Option(help: "With `snapshot daily`: the local time of day, HH:MM.")
+    var at: String = "00:00"
+
+    @Option(help: "With `snapshot daily`: how many automatic snapshots to keep.")
+    var keep: Int = 1
+
     @Option(name: .customLong("remote-mode"), help: "With `remote add`: sync (the remote's archive counts toward min-succeed) or async (filled behind local archiving).")
     var remoteMode: RemoteRepository.Mode = .async
 
@@ -47,6 +56,7 @@ struct Configure: ParsableCommand {
         let warningPercent: Int
         let restorePoints: Int
         let pdicTimeZone: String
+        let dailySnapshot: DailySnapshot?
     }
 
     func run() throws {
@@ -70,6 +80,12 @@ struct Configure: ParsableCommand {
             case "pdic-time-zone":
                 guard values.count == 1 else { throw .invalidArgument("Usage: cairn configure DB pdic-time-zone ZONE|system (e.g. Europe/Berlin).") }
                 try p.setIntegrityCheckTimeZone(values[0] == "system" ? nil : values[0])
+            case "snapshot":
+                switch values.first {
+                case "daily" where values.count == 1: try p.configureDailySnapshot(try DailySnapshot(at: at, keep: keep))
+                case "off" where values.count == 1: try p.configureDailySnapshot(nil)
+                default: throw .invalidArgument("Usage: cairn configure DB snapshot daily [--at HH:MM] [--keep N] | off.")
+                }
             case "remote":
                 return try configureRemote(p)
             case "encryption":
@@ -77,17 +93,18 @@ struct Configure: ParsableCommand {
             case "show":
                 guard values.isEmpty else { throw .invalidArgument("`configure DB show` takes no value.") }
             default:
-                throw .invalidArgument("Unknown setting '\(setting)': use retention, recovery-area-size, pdic-time-zone, remote or show (see `cairn configure --help`).")
+                throw .invalidArgument("Unknown setting '\(setting)': use retention, recovery-area-size, pdic-time-zone, snapshot, remote or show (see `cairn configure --help`).")
             }
             let c = p.control
             let s = Settings(retention: Obsolescence.describe(c.policy.retention), redundancy: c.policy.redundancy,
                              windowDays: c.policy.windowDays, recoveryArea: p.layout.root, recoveryAreaLimit: c.policy.recoveryAreaLimit,
                              warningPercent: Int(Policy.warningFraction * 100), restorePoints: c.restorePoints.count,
-                             pdicTimeZone: p.integrityCheckSchedule.timeZone.identifier)
+                             pdicTimeZone: p.integrityCheckSchedule.timeZone.identifier, dailySnapshot: c.policy.dailySnapshot)
             if json { Output.json(s); return }
             print("retention      \(s.retention)")
             print("recovery area  \(s.recoveryArea), limit \(s.recoveryAreaLimit.map(Output.bytes) ?? "unlimited") (warning at \(s.warningPercent) %)")
             print("pdic days      as \(s.pdicTimeZone) has them")
+            print("snapshot       " + (s.dailySnapshot.map { "daily at \($0.at) (local time), the \($0.keep) newest kept" } ?? "none automatic"))
         }
     }
 

@@ -24,7 +24,7 @@ extension Report {
                 print("reclaimable    \(Output.bytes(r.reclaimable))")
                 let c = r.categories
                 for (name, n) in [("backups", c.backups), ("log backups", c.logBackups), ("archived logs", c.archivedLogs),
-                                  ("online logs", c.onlineLogs), ("other", c.other)] {
+                                  ("online logs", c.onlineLogs), ("snapshots", c.snapshots), ("other", c.other)] {
                     print("  " + name.padding(toLength: 15, withPad: " ", startingAt: 0) + Output.bytes(n))
                 }
                 if !r.objectRequests.isEmpty {

@@ -9,7 +9,7 @@ struct Snapshot: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Self-contained snapshot files: one file holding the database at an SCN, compressed, checksummed (encrypted when the repository is), to carry away and restore anywhere.",
         discussion: "A snapshot file starts with a plain-text header (`head -c 512 FILE`): the format, the writing Cairn release, the DBID, the SCN and its time. A reader checks that header before anything else and refuses a snapshot written by a newer Cairn release; the same or older releases' snapshots are read.",
-        subcommands: [Create.self, ListSnapshots.self, Export.self, Verify.self, RestoreSnapshot.self, Drop.self])
+        subcommands: [Create.self, ListSnapshots.self, Export.self, Verify.self, RestoreSnapshot.self, Drop.self, RunDue.self])
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a snapshot of the database (now, or as of a point) into its repository.")
@@ -182,6 +182,39 @@ struct Snapshot: ParsableCommand {
             try reporting { () throws(EngineError) in
                 try db.open().dropSnapshot(name)
                 print("snapshot \(name) dropped")
+            }
+        }
+    }
+}
+
+extension Snapshot {
+    struct RunDue: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run-due",
+            abstract: "Make the day's automatic snapshot when it is due (`cairn configure DB snapshot daily`), keeping the newest ones as configured; for cron when no agent runs.")
+
+        @OptionGroup var db: DatabaseOptions
+        @OptionGroup var waiting: WaitOptions
+
+        @Option(help: "Act as at this time (ISO 8601) instead of now: to catch up on a day, or to test a schedule.")
+        var now: String?
+
+        @Flag(help: "Print the result as JSON.")
+        var json = false
+
+        func run() throws {
+            try reporting { () throws(EngineError) in
+                let p = try db.open()
+                p.lockWait = try waiting.policy()
+                let at = try now.map(PointOptions.time) ?? Date()
+                guard p.control.policy.dailySnapshot != nil else {
+                    throw .invalidArgument("No daily snapshot is configured for \(p.databasePath); turn it on with `cairn configure \(p.databasePath) snapshot daily [--at HH:MM] [--keep N]`.")
+                }
+                let r = try p.runDueSnapshot(now: at, monitor: TerminalProgress.monitor())
+                if json { Output.json(r); return }
+                if let m = r.made { print("snapshot \(m.name) made at SCN \(m.scn): \(m.path)") } else { print("nothing due: today's automatic snapshot exists") }
+                for d in r.dropped { print("dropped older automatic snapshot \(d)") }
+                if let next = r.nextDue { print("next due: \(Output.date(next))") }
             }
         }
     }

@@ -13,6 +13,8 @@ package struct Policy: Codable, Sendable, Equatable {
     /// The time zone whose days the periodic integrity check goes by (an IANA name such as
     /// "Europe/Berlin"); nil: the system's.
     package var integrityCheckTimeZone: String? = nil
+    /// The automatic daily snapshot; nil: none.
+    package var dailySnapshot: DailySnapshot? = nil
 
     package init() {}
 

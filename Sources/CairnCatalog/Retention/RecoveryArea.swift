@@ -22,14 +22,16 @@ package struct RecoveryArea: Sendable {
         package var logBackups: UInt64 = 0
         package var archivedLogs: UInt64 = 0
         package var onlineLogs: UInt64 = 0
+        /// Snapshot files (`snapshots/`, see `cairn snapshot`).
+        package var snapshots: UInt64 = 0
         package var other: UInt64 = 0
-        package var total: UInt64 { backups + logBackups + archivedLogs + onlineLogs + other }
+        package var total: UInt64 { backups + logBackups + archivedLogs + onlineLogs + snapshots + other }
     }
 
     /// Walks the repository and sorts every file into a category.
     package func measure(_ c: ControlFile) -> Categories {
         var cat = Categories()
-        let backupsDir = root + "/backups/"
+        let backupsDir = root + "/backups/", snapshotsDir = root + "/snapshots/"
         let logSets = Set(c.backups.filter { $0.kind == .archivedLogs }.map { root + "/" + $0.directory + "/" })
         let archives = c.redo.archiveDestinations.map { FileSystem.absolute($0) + "/" }.filter { contains($0) }
         let online = c.redo.memberDirectories.map { FileSystem.absolute($0) + "/" }.filter { contains($0) }
@@ -40,6 +42,8 @@ package struct RecoveryArea: Sendable {
                 cat.archivedLogs += size
             } else if online.contains(where: { path.hasPrefix($0) }) {
                 cat.onlineLogs += size
+            } else if path.hasPrefix(snapshotsDir) {
+                cat.snapshots += size
             } else {
                 cat.other += size
             }
