@@ -78,12 +78,12 @@ private func readEncrypted(_ body: UnsafeRawBufferPointer) {
 }
 
 /// `CAIRN_FUZZ_ONLY=N` sends every input to parser N (used to attribute memory or speed to one parser).
-private let forcedSelector: UInt8? = ProcessInfo.processInfo.environment["CAIRN_FUZZ_ONLY"].flatMap { UInt8($0) }.map { $0 % 10 }
+private let forcedSelector: UInt8? = ProcessInfo.processInfo.environment["CAIRN_FUZZ_ONLY"].flatMap { UInt8($0) }.map { $0 % 11 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func cairnFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
-    let selector = forcedSelector ?? data[0] % 10
+    let selector = forcedSelector ?? data[0] % 11
     let body = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     let bytes = Array(body)
     switch selector {
@@ -131,6 +131,8 @@ public func cairnFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         _ = try? Keyring.decode(bytes, file: "fuzz")
     case 9: // encrypted file: its header, its sizes, and its blocks read with a key that cannot open them
         readEncrypted(body)
+    case 10: // snapshot file header (plain text)
+        _ = try? SnapshotHeader.decode(bytes, file: "fuzz")
     default: // SQLite database header
         if body.count > 0 { _ = try? DatabaseHeader(bytes: body.baseAddress!, count: body.count, file: "fuzz") }
     }
