@@ -95,6 +95,7 @@ import CairnTestSupport
         let again2 = h.startFollow()
         #expect(Await.capture(of: h.db))
         _ = h.write(h.script(30..<35))
+        #expect(h.waitCaptured(65), "\(h.followLog)")
         #expect(h.stop(again2) == 0, "\(h.followLog)")
         let after = out.file("after.db")
         #expect(Self.cairn("restore", h.db, "--to", after).status == 0)

@@ -15,17 +15,7 @@ struct Clone: ParsableCommand {
     @Option(help: "Where to write the clone (a new path).")
     var to: String
 
-    @Option(help: "As of right after this SCN committed.")
-    var scn: UInt64?
-
-    @Option(help: "As of the last transaction committed at or before this time (ISO 8601).")
-    var time: String?
-
-    @Option(name: .customLong("restore-point"), help: "As of this restore point.")
-    var restorePoint: String?
-
-    @Option(help: "The point is on this incarnation's lineage; default: the current incarnation's.")
-    var incarnation: Int?
+    @OptionGroup var point: OptionalPointOptions
 
     @Flag(help: "Register the clone with its own repository and take its first level-0 backup.")
     var register = false
@@ -41,21 +31,11 @@ struct Clone: ParsableCommand {
 
     func run() throws {
         try reporting { () throws(EngineError) in
-            let given = [scn != nil, time != nil, restorePoint != nil].filter { $0 }.count
-            guard given <= 1 else { throw .invalidArgument("Give at most one of --scn, --time or --restore-point.") }
             guard register || cloneRepo == nil else { throw .invalidArgument("--clone-repo goes with --register.") }
             let p = try db.open()
             p.lockWait = try waiting.policy()
-            var target = RecoveryTarget.complete
-            var lineage = incarnation
-            if let scn { target = .scn(scn) }
-            if let time { target = .time(try PointOptions.time(time)) }
-            if let restorePoint {
-                let at = try p.restorePointLocation(restorePoint)
-                target = .scn(at.scn)
-                lineage = lineage ?? at.incarnation
-            }
-            let r = try p.clone(to: to, target: target, incarnation: lineage, force: force, register: register,
+            let at = try point.resolve(p)
+            let r = try p.clone(to: to, target: at.target ?? .complete, incarnation: at.incarnation, force: force, register: register,
                                 repository: cloneRepo, monitor: TerminalProgress.monitor())
             if json { Output.json(r); return }
             print("cloned \(r.source) (DBID \(r.sourceDbid)) as of SCN \(r.recovery.scn) into \(r.path): a database of its own, DBID \(r.dbid); every checksum and state verified, and SQLite's integrity_check passed")

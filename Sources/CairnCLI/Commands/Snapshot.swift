@@ -20,37 +20,17 @@ struct Snapshot: ParsableCommand {
         @Option(help: "The snapshot's name (letters, digits, '.', '_', '-'; default snap-TIME).")
         var name: String?
 
-        @Option(help: "As of right after this SCN committed.")
-        var scn: UInt64?
-
-        @Option(help: "As of the last transaction committed at or before this time (ISO 8601).")
-        var time: String?
-
-        @Option(name: .customLong("restore-point"), help: "As of this restore point.")
-        var restorePoint: String?
+        @OptionGroup var point: OptionalPointOptions
 
         @Flag(help: "Print the result as JSON.")
         var json = false
 
         func run() throws {
             try reporting { () throws(EngineError) in
-                guard [scn != nil, time != nil, restorePoint != nil].filter({ $0 }).count <= 1 else {
-                    throw .invalidArgument("Give at most one of --scn, --time or --restore-point.")
-                }
                 let p = try db.open()
                 p.lockWait = try waiting.policy()
-                var target: RecoveryTarget?
-                var lineage: Int?
-                var at: Date?
-                if let scn { target = .scn(scn) }
-                if let time { let t = try PointOptions.time(time); target = .time(t); at = t }
-                if let restorePoint {
-                    let point = try p.restorePointLocation(restorePoint)
-                    target = .scn(point.scn)
-                    lineage = point.incarnation
-                    at = p.control.restorePoints.first { $0.name == restorePoint }?.createdAt
-                }
-                let s = try p.createSnapshot(name: name, target: target, incarnation: lineage, time: at, monitor: TerminalProgress.monitor())
+                let at = try point.resolve(p)
+                let s = try p.createSnapshot(name: name, target: at.target, incarnation: at.incarnation, time: at.time, monitor: TerminalProgress.monitor())
                 if json { Output.json(s); return }
                 print("snapshot \(s.name) of \(p.databasePath) at SCN \(s.scn) written to \(s.path): \(Output.bytes(s.bytes)) for \(s.pages) pages\(s.encrypted ? ", encrypted" : ""), re-read and checked")
             }
