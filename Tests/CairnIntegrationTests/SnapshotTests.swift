@@ -243,4 +243,26 @@ import CairnTestSupport
         agent.waitUntilExit()
         #expect(Self.names(h.db).contains(today) && Self.names(h.db).contains("daily-20310311"), "keep 2: \(Self.names(h.db))")
     }
+
+    @Test func exportedToObjectStorageAndRestoredFromIt() async throws {
+        try await S3ArchiveTests.withServer { server, _, dir in
+            let h = try CaptureHarness(count: 5)
+            let env = S3ArchiveTests.environment(server, cache: dir.file("cache"))
+            let cairn: ([String]) -> Shell.Output = { Shell.run([Paths.cairn] + $0, environment: env) }
+            #expect(cairn(["snapshot", "create", h.db, "--name", "q4"]).status == 0)
+            let prefix = "s3://\(S3ArchiveTests.bucket)/snapshots"
+            let e = cairn(["snapshot", "export", h.db, "q4", "--to", prefix, "--json"])
+            #expect(e.status == 0, "\(e.stderr)")
+            #expect(Self.json(e.stdout)["path"] as? String == prefix + "/q4.csnap", "\(e.stdout)")
+            let again = cairn(["snapshot", "export", h.db, "q4", "--to", prefix])
+            #expect(again.status != 0 && again.stderr.contains("--force"), "\(again.stderr)")
+            #expect(cairn(["snapshot", "verify", prefix + "/q4.csnap"]).status == 0)
+            let out = dir.file("q4.db")
+            let r = cairn(["snapshot", "restore", prefix + "/q4.csnap", "--to", out])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(Self.digest(out) == Self.digest(h.db))
+            let missing = cairn(["snapshot", "restore", prefix + "/none.csnap", "--to", dir.file("none.db")])
+            #expect(missing.status != 0 && missing.stderr.contains("none.csnap"), "\(missing.stderr)")
+        }
+    }
 }

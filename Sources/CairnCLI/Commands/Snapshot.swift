@@ -69,7 +69,7 @@ struct Snapshot: ParsableCommand {
         @Argument(help: "The snapshot's name.")
         var name: String
 
-        @Option(help: "The file to write.")
+        @Option(help: "The file to write, or s3://BUCKET/PREFIX[/NAME.csnap] (endpoint and credentials from the AWS_* environment variables).")
         var to: String
 
         @Flag(help: "Replace an existing file at --to.")
@@ -90,17 +90,19 @@ struct Snapshot: ParsableCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Read a snapshot file and check every byte of it, writing nothing.")
 
-        @Argument(help: "The snapshot file.")
+        @Argument(help: "The snapshot file, or s3://BUCKET/PREFIX/NAME.csnap.")
         var file: String
 
         @OptionGroup var encryption: EncryptionOptions
+        @OptionGroup var objectStore: ObjectStoreOptions
 
         @Flag(help: "Print the result as JSON.")
         var json = false
 
         func run() throws {
             try reporting { () throws(EngineError) in
-                let s = try Catalog.verifySnapshot(FileSystem.resolved(file), monitor: TerminalProgress.monitor())
+                objectStore.apply()
+                let s = try Catalog.verifySnapshot(Catalog.localSnapshot(file), monitor: TerminalProgress.monitor())
                 if json { Output.json(s); return }
                 print("snapshot \(s.name) of DBID \(s.dbid) at SCN \(s.scn) (written by Cairn \(s.release)): every checksum verified, nothing written")
             }
@@ -110,8 +112,10 @@ struct Snapshot: ParsableCommand {
     struct RestoreSnapshot: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "restore", abstract: "Restore a snapshot file into a new database file.")
 
-        @Argument(help: "The snapshot file.")
+        @Argument(help: "The snapshot file, or s3://BUCKET/PREFIX/NAME.csnap.")
         var file: String
+
+        @OptionGroup var objectStore: ObjectStoreOptions
 
         @Option(help: "Where to write the database (a new file).")
         var to: String?
@@ -134,7 +138,8 @@ struct Snapshot: ParsableCommand {
         func run() throws {
             try reporting { () throws(EngineError) in
                 guard (to == nil) != (inPlace == nil) else { throw .invalidArgument("Choose exactly one of --to PATH or --in-place DATABASE.") }
-                let path = FileSystem.resolved(file)
+                objectStore.apply()
+                let path = try Catalog.localSnapshot(file)
                 if let inPlace {
                     let p = try Catalog.open(database: inPlace, repository: repo, logger: Logger(label: "cairn"))
                     p.lockWait = try waiting.policy()

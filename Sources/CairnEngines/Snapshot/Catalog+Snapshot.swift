@@ -136,10 +136,41 @@ extension Catalog {
     package func exportSnapshot(_ name: String, to: String, force: Bool = false, monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> SnapshotInfo {
         let path = try snapshotPath(name)
         let info = try Self.verifySnapshot(path, rememberedKeyFile: control.encryption?.keyFile, monitor: monitor)
-        try Self.copySnapshot(path, to: FileSystem.resolved(to), force: force, mode: control.fileMode ?? FileMode.of(file: databasePath) ?? .ownerOnly)
         var out = info
+        if let (prefix, file) = Self.objectLocation(to, name: name) {
+            let dest = Archiver.destination(prefix)
+            if !force && dest.exists(file) { throw .targetExists(path: prefix + "/" + file) }
+            try dest.put(localPath: path, as: file)
+            try dest.verify(file, bytes: FileSystem.fileSize(path) ?? 0, xxh3: Hash.hex(try FileSystem.hashFile(path)))
+            out.path = prefix + "/" + file
+            return out
+        }
+        try Self.copySnapshot(path, to: FileSystem.resolved(to), force: force, mode: control.fileMode ?? FileMode.of(file: databasePath) ?? .ownerOnly)
         out.path = FileSystem.resolved(to)
         return out
+    }
+
+    /// `s3://BUCKET/PREFIX[/FILE.csnap]`: the prefix and the object's file name (`name.csnap`
+    /// when the URL names none); nil for a local path.
+    static func objectLocation(_ url: String, name: String) -> (prefix: String, file: String)? {
+        guard url.hasPrefix("s3://") else { return nil }
+        let trimmed = url.hasSuffix("/") ? String(url.dropLast()) : url
+        if trimmed.hasSuffix(snapshotExtension), let slash = trimmed.lastIndex(of: "/"), trimmed.distance(from: trimmed.startIndex, to: slash) > 5 {
+            return (String(trimmed[..<slash]), String(trimmed[trimmed.index(after: slash)...]))
+        }
+        return (trimmed, name + snapshotExtension)
+    }
+
+    /// A snapshot to read: a local file as it is, or `s3://…/FILE.csnap` downloaded (and its
+    /// size checked) into the destination's local cache first.
+    package static func localSnapshot(_ location: String) throws(EngineError) -> String {
+        guard let (prefix, file) = objectLocation(location, name: "") , file != snapshotExtension else {
+            if location.hasPrefix("s3://") { throw .invalidArgument("\(location) names no snapshot object; give s3://BUCKET/PREFIX/NAME.csnap.") }
+            return FileSystem.resolved(location)
+        }
+        let dest = Archiver.destination(prefix)
+        guard dest.exists(file) else { throw .missingFile(path: location, detail: "no such object") }
+        return try dest.localCopy(of: file)
     }
 
     // MARK: - Reading a snapshot file (no repository needed)
