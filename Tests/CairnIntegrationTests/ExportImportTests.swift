@@ -130,6 +130,17 @@ import Testing
         let r = Shell.run(["sqlite3", "-batch", shell], input: try String(contentsOfFile: script, encoding: .utf8))
         #expect(r.status == 0 && r.stderr.isEmpty, "\(r.stderr)")
         #expect(digest(shell) == digest(db))
+
+        // The sqlite3 shell's own .dump (it writes some reals inexactly): `cairn import`, which
+        // binds the values of plain INSERTs to one compiled statement a table, builds exactly what
+        // the shell builds from it.
+        let dump = dir.file("shell-dump.sql"), fromDump = dir.file("from-dump.db"), shellFromDump = dir.file("shell-from-dump.db")
+        try Shell.run(["sqlite3", db, ".dump"]).stdout.write(toFile: dump, atomically: true, encoding: .utf8)
+        let viaCairn = cairn("import", dump, "--to", fromDump)
+        #expect(viaCairn.status == 0, "\(viaCairn.stderr)")
+        #expect(Shell.run(["sqlite3", "-batch", shellFromDump], input: try String(contentsOfFile: dump, encoding: .utf8)).status == 0)
+        #expect(digest(fromDump) == digest(shellFromDump))
+        #expect(sqlite(fromDump, probe) == sqlite(shellFromDump, probe))
         #expect(leftovers(dir.path).isEmpty)
     }
 

@@ -61,11 +61,14 @@ final class ScriptRunner {
     }
 
     /// Runs every statement of the script; returns how many ran and the rows they changed.
-    /// Closes the connection (the file is complete once this returns).
+    /// INSERTs of literal rows go through `LiteralInserts` (one compiled statement a table),
+    /// every other statement through `sqlite3_prepare`. Closes the connection (the file is
+    /// complete once this returns).
     func run(_ window: ScriptWindow, _ progress: inout ExportProgress) throws(EngineError) -> (statements: Int, changes: Int64) {
         defer { close() }
         guard let db else { throw .sqlite(path: script, code: SQLITE_MISUSE, message: "the connection is closed") }
         try window.refill(from: 0)
+        let inserts = LiteralInserts(db: db)
         var position = 0, statements = 0, open = false
         while true {
             if position >= window.end {
@@ -75,6 +78,21 @@ final class ScriptRunner {
                 continue
             }
             let start = window.base + position
+            let begin = { () throws(EngineError) in
+                if !open { try self.exec(db, "BEGIN") }
+                open = true
+            }
+            do throws(EngineError) {
+                if let taken = try inserts.run(UnsafePointer(start), begin: begin) {
+                    statements += 1
+                    position += taken
+                    try progress.update(window.offset + UInt64(position))
+                    continue
+                }
+            } catch {
+                if case .sqlite(_, _, let message) = error { throw failure(db, at: window.offset + UInt64(position), start, 0, message: message) }
+                throw error
+            }
             finding.kind = .other
             var statement: OpaquePointer?
             var tail: UnsafePointer<CChar>?
@@ -97,10 +115,7 @@ final class ScriptRunner {
                 case .rollback:
                     throw .invalidArgument("\(script), line \(line(at: window.offset + UInt64(position))): the script rolls back (a script the sqlite3 shell wrote after errors ends so). Nothing was written.")
                 case .pragma, .other:
-                    if finding.kind == .other && !open {
-                        try exec(db, "BEGIN")
-                        open = true
-                    }
+                    if finding.kind == .other { try begin() }
                     try step(statement, db, at: window.offset + UInt64(position), start, next - position)
                     statements += 1
                 }
@@ -128,8 +143,8 @@ final class ScriptRunner {
 
     /// The failure of the statement at `offset` of the script (`length` bytes, or unknown when
     /// it did not parse): its line, SQLite's message, and the statement's beginning.
-    private func failure(_ db: OpaquePointer, at offset: UInt64, _ text: UnsafeMutablePointer<UInt8>, _ length: Int) -> EngineError {
-        let message = String(cString: sqlite3_errmsg(db))
+    private func failure(_ db: OpaquePointer, at offset: UInt64, _ text: UnsafeMutablePointer<UInt8>, _ length: Int, message: String? = nil) -> EngineError {
+        let message = message ?? String(cString: sqlite3_errmsg(db))
         // The statement proper starts after the blank space that follows the one before it.
         var skip = 0
         while text[skip] == 0x20 || text[skip] == 0x0A || text[skip] == 0x0D || text[skip] == 0x09 { skip += 1 }
