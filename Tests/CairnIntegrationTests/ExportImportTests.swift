@@ -144,6 +144,47 @@ import Testing
         #expect(leftovers(dir.path).isEmpty)
     }
 
+    @Test func chosenTablesComeWithTheirIndexesTriggersAndCounters() throws {
+        let dir = TempDir()
+        let db = dir.file("nasty.db"), script = dir.file("two.sql"), copy = dir.file("two.db")
+        _ = sqlite(db, Self.nasty)
+        let e = cairn("export", db, "--table", "GAPS", "counter", "docs", "--format", "sql", "--to", script, "--json")
+        #expect(e.status == 0, "\(e.stderr)")
+        #expect(cairn("import", script, "--to", copy).status == 0)
+        let schema = "SELECT type, name FROM sqlite_schema ORDER BY type, name;"
+        #expect(sqlite(copy, schema) == """
+            index|gaps_expr
+            index|gaps_partial
+            table|counter
+            table|docs
+            table|docs_config
+            table|docs_content
+            table|docs_data
+            table|docs_docsize
+            table|docs_idx
+            table|gaps
+            table|sqlite_sequence
+            trigger|gaps_insert
+
+            """)
+        let same = "SELECT rowid, * FROM gaps; SELECT * FROM counter; SELECT * FROM sqlite_sequence; SELECT rowid FROM docs WHERE docs MATCH 'hello';"
+        #expect(sqlite(copy, same) == sqlite(db, same))
+    }
+
+    @Test func aUTF16DatabaseKeepsItsEncodingAndItsText() throws {
+        let dir = TempDir()
+        let db = dir.file("utf16.db"), script = dir.file("utf16.sql"), copy = dir.file("copy.db")
+        _ = sqlite(db, "PRAGMA encoding='UTF-16le'; CREATE TABLE t(x); INSERT INTO t VALUES ('plain'), ('tëst ☃ 😀'), (''), (X'00ff');")
+        #expect(cairn("export", db, "--format", "sql", "--to", script).status == 0)
+        #expect(try String(contentsOfFile: script, encoding: .utf8).contains("PRAGMA encoding='UTF-16le';"))
+        #expect(cairn("import", script, "--to", copy).status == 0)
+        #expect(sqlite(copy, "PRAGMA encoding; SELECT hex(x) FROM t;") == sqlite(db, "PRAGMA encoding; SELECT hex(x) FROM t;"))
+        #expect(digest(copy) == digest(db))
+        let jsonl = dir.file("t.jsonl")
+        #expect(cairn("export", db, "--format", "jsonl", "--table", "t", "--to", jsonl).status == 0)
+        #expect(try String(contentsOfFile: jsonl, encoding: .utf8) == "{\"x\":\"plain\"}\n{\"x\":\"tëst ☃ 😀\"}\n{\"x\":\"\"}\n{\"x\":{\"$blob\":\"AP8=\"}}\n")
+    }
+
     @Test func realsThatSQLiteReadsInexactlyAreWrittenAsExactExpressions() throws {
         let dir = TempDir()
         let db = dir.file("reals.db"), script = dir.file("reals.sql"), copy = dir.file("copy.db")

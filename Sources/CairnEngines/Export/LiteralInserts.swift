@@ -75,7 +75,7 @@ final class LiteralInserts {
 
     /// After `INSERT INTO name[(columns)][ ]VALUES`: the index of the `(` of the first row.
     private static func target(_ p: UnsafePointer<UInt8>, _ i: inout Int) -> Int? {
-        guard memcmp(p + i, "INSERT INTO ", 12) == 0 else { return nil }
+        guard strncmp(UnsafeRawPointer(p + i).assumingMemoryBound(to: CChar.self), "INSERT INTO ", 12) == 0 else { return nil }
         i += 12
         guard name(p, &i) else { return nil }
         if p[i] == 0x28 {
@@ -89,7 +89,7 @@ final class LiteralInserts {
             i += 1
         }
         if p[i] == 0x20 { i += 1 }
-        guard memcmp(p + i, "VALUES(", 7) == 0 else { return nil }
+        guard strncmp(UnsafeRawPointer(p + i).assumingMemoryBound(to: CChar.self), "VALUES(", 7) == 0 else { return nil }
         i += 6
         return i
     }
