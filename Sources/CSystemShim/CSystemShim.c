@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -115,4 +117,47 @@ __attribute__((noinline)) long cairn_trim_stack(void) {
     if (top <= low) return 0;
     if (madvise((void *)low, top - low, MADV_DONTNEED) != 0) return -1;
     return (long)(top - low);
+}
+
+#define CAIRN_REMOVE_SLOTS 64
+static _Atomic(char *) removeOnSignal[CAIRN_REMOVE_SLOTS];
+
+int cairn_remove_on_signal(const char *path) {
+    char *copy = strdup(path);
+    if (copy == NULL) return -1;
+    for (int i = 0; i < CAIRN_REMOVE_SLOTS; i++) {
+        char *expected = NULL;
+        if (atomic_compare_exchange_strong(&removeOnSignal[i], &expected, copy)) return i;
+    }
+    free(copy);
+    return -1;
+}
+
+void cairn_remove_on_signal_forget(int slot) {
+    if (slot < 0 || slot >= CAIRN_REMOVE_SLOTS) return;
+    free(atomic_exchange(&removeOnSignal[slot], NULL));
+}
+
+static void cairn_remove_registered(int sig) {
+    for (int i = 0; i < CAIRN_REMOVE_SLOTS; i++) {
+        char *path = atomic_load(&removeOnSignal[i]);
+        if (path != NULL) unlink(path);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void cairn_remove_on_signal_install(void) {
+    static atomic_int installed = 0;
+    if (atomic_exchange(&installed, 1)) return;
+    int signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (unsigned i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        struct sigaction old;
+        if (sigaction(signals[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL) continue;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = cairn_remove_registered;
+        sigemptyset(&sa.sa_mask);
+        sigaction(signals[i], &sa, NULL);
+    }
 }

@@ -16,7 +16,8 @@ struct CairnCommand: ParsableCommand {
         abstract: "Backup, archiving and point-in-time recovery for SQLite.",
         version: FormatVersion.release,
         subcommands: [Init.self, Backup.self, Restore.self, Recover.self, Archive.self, SwitchLog.self, ArchiveLogMode.self, List.self, Status.self, Validate.self, Advise.self, Repair.self, CatalogCommand.self, Report.self, Digest.self, Quickstart.self,
-                      Configure.self, Delete.self, Crosscheck.self, RestorePointCommand.self, Log.self, Query.self, Flashback.self, Undrop.self, Agent.self, CaptureMany.self, Clone.self, Snapshot.self]
+                      Configure.self, Delete.self, Crosscheck.self, RestorePointCommand.self, Log.self, Query.self, Flashback.self, Undrop.self, Agent.self, CaptureMany.self, Clone.self, Snapshot.self,
+                      Export.self, Import.self]
     )
 
     static func main() {

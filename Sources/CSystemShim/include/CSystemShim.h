@@ -38,6 +38,17 @@ int cairn_pipe_cloexec(int fds[2]);
 /// created and unlinked at once). Returns the descriptor, or -1 with errno.
 int cairn_open_unnamed(const char *directory);
 
+/// Files to remove if the process is ended by SIGINT, SIGTERM, SIGHUP or SIGPIPE before it
+/// removes or renames them itself (a half-written export or import): `cairn_remove_on_signal`
+/// registers a copy of `path` and returns its slot (-1 when all 64 are taken);
+/// `cairn_remove_on_signal_forget` drops it. Nothing is removed until
+/// `cairn_remove_on_signal_install` has installed the handlers (the command line does; a
+/// library never replaces its host's handlers). The handler unlinks every registered file, then
+/// ends the process by the same signal.
+int cairn_remove_on_signal(const char *path);
+void cairn_remove_on_signal_forget(int slot);
+void cairn_remove_on_signal_install(void);
+
 /// Gives the calling thread (only it: Linux keeps a nice value per thread) the nice value
 /// `nice` (0-19: higher yields more). Lowering priority needs no privilege. Returns 0 or -1.
 int cairn_lower_thread_priority(int nice);

@@ -126,6 +126,28 @@ package final class AsOfConnection {
         }
     }
 
+    /// Prepares `sql` (one statement that only reads) and hands it to `body`, which steps it and
+    /// reads its columns straight from SQLite (`cairn export`: no value is copied on the way);
+    /// `stepFailure` turns a failed step into the error to report.
+    package func withStatement<T>(_ sql: String, _ body: (OpaquePointer) throws(EngineError) -> T) throws(EngineError) -> T {
+        guard let db else { throw .sqlite(path: label, code: SQLITE_MISUSE, message: "the connection is closed") }
+        server.resetFailure()
+        let statements = try prepare(sql, db)
+        defer { for s in statements { sqlite3_finalize(s) } }
+        guard statements.count == 1, let statement = statements.first else {
+            throw .invalidArgument("The SQL holds \(statements.count) statements where one was expected.")
+        }
+        return try body(statement)
+    }
+
+    /// The error for a step of a statement of this connection that returned `rc`: a page the
+    /// source could not rebuild is named with its reason (as `cairn query` says it).
+    package func stepFailure(_ rc: Int32) -> EngineError {
+        if let f = server.failure { return .unrecoverable("\(label): \(f.description)") }
+        guard let db else { return .sqlite(path: label, code: rc, message: "the connection is closed") }
+        return failure(rc, db)
+    }
+
     /// Every statement of `sql`, prepared; throws (finalizing them) if one fails to prepare
     /// or could write.
     private func prepare(_ sql: String, _ db: OpaquePointer) throws(EngineError) -> [OpaquePointer] {
