@@ -45,10 +45,12 @@ extension Capturer {
             }
         }
         guard let best else {
-            // The switch to this group was recorded but its log never got a header: start it afresh.
+            // The switch to this group was recorded but its log never got a header (or it holds
+            // a log of an incarnation left by an in-place restore or a flashback, which starts
+            // its sequences at 0): start it afresh.
             try database.transact { (c: inout ControlFile) throws(EngineError) in
                 c.redo.groups[g].status = .inactive
-                c.redo.sequence -= 1
+                if c.redo.sequence > 0 { c.redo.sequence -= 1 }
                 c.redo.currentGroup = g == 0 ? c.redo.groups.count - 1 : g - 1
             }
             return
