@@ -314,6 +314,20 @@ import Testing
         #expect(FileMode.of(file: dir.file("copy.db"))?.bits == 0o600)
     }
 
+    @Test func anExportCreatesNoWALFilesBesideADatabaseNobodyHasOpen() throws {
+        let dir = TempDir()
+        let db = dir.file("closed.db")
+        _ = sqlite(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+        #expect(!FileSystem.exists(db + "-wal") && !FileSystem.exists(db + "-shm"))
+        #expect(cairn("export", db, "--format", "sql", "--to", dir.file("a.sql")).status == 0)
+        #expect(!FileSystem.exists(db + "-wal") && !FileSystem.exists(db + "-shm"), "\(FileSystem.list(dir.path))")
+        // While the application has it open, its files are its own and stay.
+        let hold = WALHold(db)
+        #expect(cairn("export", db, "--format", "sql", "--to", dir.file("b.sql")).status == 0)
+        #expect(FileSystem.exists(db + "-wal") && FileSystem.exists(db + "-shm"))
+        hold.release()
+    }
+
     @Test func badInputIsRefusedClearlyAndLeavesNothingBehind() throws {
         let dir = TempDir()
         let db = dir.file("app.db"), script = dir.file("app.sql")
