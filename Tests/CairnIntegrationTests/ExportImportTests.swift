@@ -285,6 +285,7 @@ import Testing
         Ledger.create(db, filler: 20000)
         let writer = Ledger.startWriter(db, 3000)
         var seen = Set<Int>()
+        var whileWriting = 0
         for i in 0..<4 {
             let script = dir.file("ledger-\(i).sql"), copy = dir.file("ledger-\(i).db")
             let e = cairn("export", db, "--format", "sql", "--to", script)
@@ -293,7 +294,10 @@ import Testing
             let check = Ledger.check(copy)
             #expect(check.total == Ledger.accounts * 1000 && check.integrity == "ok", "\(check)")
             seen.insert(check.transfers)
+            if writer.isRunning { whileWriting += 1 }
         }
+        // Exports that ended with the writer still running saw different states of it.
+        #expect(whileWriting < 2 || seen.count > 1, "\(seen)")
         writer.waitUntilExit()
         #expect(writer.terminationStatus == 0, "the application's writer was not held up")
         #expect(Ledger.check(db).transfers == 23000)
@@ -312,6 +316,20 @@ import Testing
         chmod(dir.file("t.sql"), 0o600)
         #expect(cairn("import", dir.file("t.sql"), "--to", dir.file("copy.db")).status == 0)
         #expect(FileMode.of(file: dir.file("copy.db"))?.bits == 0o600)
+    }
+
+    @Test func anExportCreatesNoWALFilesBesideADatabaseNobodyHasOpen() throws {
+        let dir = TempDir()
+        let db = dir.file("closed.db")
+        _ = sqlite(db, "PRAGMA journal_mode=WAL; CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+        #expect(!FileSystem.exists(db + "-wal") && !FileSystem.exists(db + "-shm"))
+        #expect(cairn("export", db, "--format", "sql", "--to", dir.file("a.sql")).status == 0)
+        #expect(!FileSystem.exists(db + "-wal") && !FileSystem.exists(db + "-shm"), "\(FileSystem.list(dir.path))")
+        // While the application has it open, its files are its own and stay.
+        let hold = WALHold(db)
+        #expect(cairn("export", db, "--format", "sql", "--to", dir.file("b.sql")).status == 0)
+        #expect(FileSystem.exists(db + "-wal") && FileSystem.exists(db + "-shm"))
+        hold.release()
     }
 
     @Test func badInputIsRefusedClearlyAndLeavesNothingBehind() throws {

@@ -156,9 +156,12 @@ def one_round(a, cairn: str, work: Path, db: Path, n: int, samples: dict, notes:
 
 
 def render(a, info: dict, samples: dict, notes: dict) -> str:
-    def s(case: str, key: str = "s", fmt: str = "{:.2f}") -> str:
-        st = stats([x[key] for x in samples[case]])
-        return f"{fmt.format(st['median'])} ({fmt.format(st['min'])} – {fmt.format(st['max'])})"
+    def s(case: str) -> str:
+        st = stats([x["s"] for x in samples[case]])
+        return f"{st['median']:.2f} s ({st['min']:.2f} – {st['max']:.2f})"
+
+    def rss(case: str) -> str:
+        return f"{stats([x['rss_mib'] for x in samples[case]])['median']:.0f} MiB"
 
     ratios = {
         "export": [e["s"] / d["s"] for e, d in zip(samples["export"], samples["dump"])],
@@ -176,15 +179,16 @@ def render(a, info: dict, samples: dict, notes: dict) -> str:
         f"{info['date']}, {info['machine']}; database {info['db_mib']:.0f} MiB ({info['tables']}), "
         f"Cairn's script {notes['script_bytes'] / MIB:.0f} MiB, the shell's .dump {notes['dump_bytes'] / MIB:.0f} MiB. "
         f"Median of {a.runs} rounds (min – max), the database warm in the page cache; the order of Cairn and the "
-        "shell alternates by round.",
+        f"shell alternates by round. Load average (1 min) {info['load_before']:.1f} before the rounds, "
+        f"{info['load_after']:.1f} after: the machine is shared, so only ratios taken in the same run mean much.",
         "",
         "| Measurement | Median (min – max) | Peak RSS, median |",
         "|---|---:|---:|",
-        f"| `sqlite3 DB .dump > dump.sql` | {s('dump')} s | {s('dump', 'rss_mib', '{:.0f}').split(' ')[0]} MiB |",
-        f"| `cairn export DB --format sql --to export.sql` (synced) | {s('export')} s | {s('export', 'rss_mib', '{:.0f}').split(' ')[0]} MiB |",
-        f"| `sqlite3 NEW < export.sql` | {s('import-shell')} s | {s('import-shell', 'rss_mib', '{:.0f}').split(' ')[0]} MiB |",
-        f"| `cairn import export.sql --to NEW` (synced) | {s('import')} s | {s('import', 'rss_mib', '{:.0f}').split(' ')[0]} MiB |",
-        f"| `cairn import dump.sql --to NEW` (the shell's script) | {s('import-dump')} s | {s('import-dump', 'rss_mib', '{:.0f}').split(' ')[0]} MiB |",
+        f"| `sqlite3 DB .dump > dump.sql` | {s('dump')} | {rss('dump')} |",
+        f"| `cairn export DB --format sql --to export.sql` (synced) | {s('export')} | {rss('export')} |",
+        f"| `sqlite3 NEW < export.sql` | {s('import-shell')} | {rss('import-shell')} |",
+        f"| `cairn import export.sql --to NEW` (synced) | {s('import')} | {rss('import')} |",
+        f"| `cairn import dump.sql --to NEW` (the shell's script) | {s('import-dump')} | {rss('import-dump')} |",
         "",
         "| Ratio | Target | Per round: median (min – max) | Of the medians | Verdict |",
         "|---|---:|---:|---:|---|",
@@ -239,8 +243,10 @@ def main() -> int:
     }
     samples: dict[str, list[dict]] = {k: [] for k in ("dump", "export", "import-shell", "import", "import-dump")}
     notes: dict = {}
+    info["load_before"] = os.getloadavg()[0]
     for n in range(1, a.runs + 1):
         one_round(a, a.cairn, work, db, n, samples, notes)
+    info["load_after"] = os.getloadavg()[0]
     text = render(a, info, samples, notes)
     print(text)
     if a.out:

@@ -1,5 +1,9 @@
 import CSQLite
+import CSystemShim
 import CairnFormats
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A consistent, read-only state of a database that an export reads with SQLite's own column
 /// accessors: the live file inside one read transaction (`LiveExportSource`), or the database
@@ -51,21 +55,30 @@ extension AsOfConnection: ExportSource {}
 /// committed state. In WAL mode the application's writers go on meanwhile (in rollback-journal
 /// mode they wait for the export to end); a writer or checkpoint holding a lock when the export
 /// starts is waited for up to the busy timeout. Closing never checkpoints.
+///
+/// Reading a WAL database makes SQLite create its `-wal` and `-shm` files when they are missing
+/// (the database was closed cleanly). Those it created are removed again on close when no other
+/// connection has the database open (SQLite's SHARED lock range is free, and held by this
+/// export while it removes them, as SQLite does when its last connection closes) and the WAL is
+/// empty: files left by a command running as another user could keep the application out.
 final class LiveExportSource: ExportSource {
     let label: String
     private let connection: SQLiteConnection
     private var closed = false
+    /// The WAL and WAL index were missing when the export opened the database.
+    private let created: (wal: Bool, index: Bool)
 
     init(path: String, busyTimeoutMs: Int32) throws(EngineError) {
         guard FileSystem.exists(path) else { throw .databaseMissing(path: path) }
         _ = try DatabaseHeader.read(path)
         label = path
+        created = (!FileSystem.exists(path + "-wal"), !FileSystem.exists(path + "-shm"))
         connection = try SQLiteConnection(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs)
         do throws(EngineError) {
             // The first read fixes the snapshot every later statement sees.
             try connection.exec("BEGIN; SELECT count(*) FROM sqlite_schema")
         } catch {
-            connection.close()
+            close()
             throw error
         }
     }
@@ -77,6 +90,18 @@ final class LiveExportSource: ExportSource {
         closed = true
         try? connection.exec("ROLLBACK")
         connection.close()
+        if created.wal || created.index { removeCreatedFiles() }
+    }
+
+    private func removeCreatedFiles() {
+        let fd = open(label, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { Glibc.close(fd) }
+        guard cairn_ofd_lock(fd, WALPin.sharedFirst, WALPin.sharedSize, 2) == 0 else { return }
+        defer { _ = cairn_ofd_lock(fd, WALPin.sharedFirst, WALPin.sharedSize, 0) }
+        let wal = label + "-wal"
+        if created.wal && FileSystem.fileSize(wal) == 0 { unlink(wal) }
+        if created.index && !FileSystem.exists(wal) { unlink(label + "-shm") }
     }
 
     func withStatement<T>(_ sql: String, _ body: (OpaquePointer) throws(EngineError) -> T) throws(EngineError) -> T {

@@ -145,7 +145,7 @@ final class LiteralInserts {
         switch b {
         case 0x27:
             return text(p, &i, &v, decode: decode)
-        case 0x58, 0x78 where p[i + 1] == 0x27:
+        case 0x58 where p[i + 1] == 0x27, 0x78 where p[i + 1] == 0x27:
             return blob(p, &i, &v, decode: decode)
         case 0x4E, 0x6E:
             guard strncasecmp(UnsafeRawPointer(p + i).assumingMemoryBound(to: CChar.self), "NULL", 4) == 0, !Self.isWordByte(p[i + 4]) else { return false }

@@ -59,7 +59,6 @@ final class RealLiteral {
         guard let check else { return false }
         defer {
             sqlite3_reset(check)
-            sqlite3_clear_bindings(check)
         }
         let bound = p.withMemoryRebound(to: CChar.self, capacity: n) { sqlite3_bind_text(check, 1, $0, Int32(n), nil) }
         guard bound == SQLITE_OK, sqlite3_step(check) == SQLITE_ROW else { return false }
