@@ -54,9 +54,9 @@ import Testing
 
         let group = ServiceGroup(services: [db.captureService(logger: Self.logger)], logger: Self.logger)
         let capturing = Task { try await group.run() }
-        #expect(await Await.eventually { await db.status().captureRunning })
+        #expect(await Await.eventually(120) { await db.status().captureRunning })
         Ledger.write(dbPath, 50, seed: 1)
-        #expect(await Await.eventually { await db.status().capturedScn >= 50 })
+        #expect(await Await.eventually(120) { await db.status().capturedScn >= 50 })
         let middle = await db.status().capturedScn
         let countAtMiddle = Self.transfers(dbPath)
         Ledger.write(dbPath, 50, seed: 2)
@@ -127,7 +127,7 @@ import Testing
         try await db.backup()
         let group = ServiceGroup(services: [db.captureService(logger: Self.logger)], logger: Self.logger)
         let running = Task { try await group.run() }
-        #expect(await Await.eventually { await db.status().captureRunning })
+        #expect(await Await.eventually(120) { await db.status().captureRunning })
         Ledger.write(dbPath, 120, seed: 3)
         await group.triggerGracefulShutdown()
         try await running.value
