@@ -119,6 +119,7 @@ extension CaptureLoop {
     }
 
     /// How long a commit no event announced waits for a late event before inotify is taken to
-    /// miss this database's writes.
-    static let lateEventMs: Int32 = 1_000
+    /// miss this database's writes: short, since a checkpoint waiting for capture's read mark
+    /// writes nothing that would end the wait (a late event later ends the polling anyway).
+    static let lateEventMs: Int32 = 20
 }
