@@ -380,12 +380,17 @@ import Testing
         let dir = TempDir()
         let db = dir.file("big.db"), script = dir.file("big.sql")
         _ = sqlite(db, "CREATE TABLE t(x, y); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) INSERT INTO t SELECT i, randomblob(200) FROM n;")
-        for delay: UInt32 in [50_000, 200_000] {
+        // Interrupted once its temporary file exists (it is writing), and once the file has grown past 1 MiB.
+        for grown: UInt64 in [0, 1 << 20] {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: Paths.cairn)
             p.arguments = ["export", db, "--format", "sql", "--to", script, "--force"]
             try p.run()
-            usleep(delay)
+            let deadline = Date().addingTimeInterval(30)
+            while p.isRunning, Date() < deadline,
+                  !leftovers(dir.path).contains(where: { (FileSystem.fileSize(dir.file($0)) ?? 0) >= max(1, grown) }) {
+                usleep(1_000)
+            }
             p.interrupt()
             p.waitUntilExit()
             #expect(leftovers(dir.path).isEmpty, "\(FileSystem.list(dir.path))")
