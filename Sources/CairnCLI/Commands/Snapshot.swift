@@ -90,19 +90,14 @@ struct Snapshot: ParsableCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Read a snapshot file and check every byte of it, writing nothing.")
 
-        @Argument(help: "The snapshot file, or s3://BUCKET/PREFIX/NAME.csnap.")
-        var file: String
-
-        @OptionGroup var encryption: EncryptionOptions
-        @OptionGroup var objectStore: ObjectStoreOptions
+        @OptionGroup var source: SnapshotSource
 
         @Flag(help: "Print the result as JSON.")
         var json = false
 
         func run() throws {
             try reporting { () throws(EngineError) in
-                objectStore.apply()
-                let s = try Catalog.verifySnapshot(Catalog.localSnapshot(file), monitor: TerminalProgress.monitor())
+                let s = try Catalog.verifySnapshot(source.localPath(), monitor: TerminalProgress.monitor())
                 if json { Output.json(s); return }
                 print("snapshot \(s.name) of DBID \(s.dbid) at SCN \(s.scn) (written by Cairn \(s.release)): every checksum verified, nothing written")
             }
@@ -112,10 +107,7 @@ struct Snapshot: ParsableCommand {
     struct RestoreSnapshot: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "restore", abstract: "Restore a snapshot file into a new database file.")
 
-        @Argument(help: "The snapshot file, or s3://BUCKET/PREFIX/NAME.csnap.")
-        var file: String
-
-        @OptionGroup var objectStore: ObjectStoreOptions
+        @OptionGroup var source: SnapshotSource
 
         @Option(help: "Where to write the database (a new file).")
         var to: String?
@@ -129,7 +121,6 @@ struct Snapshot: ParsableCommand {
         @Flag(help: "Replace an existing file at --to.")
         var force = false
 
-        @OptionGroup var encryption: EncryptionOptions
         @OptionGroup var waiting: WaitOptions
 
         @Flag(help: "Print the result as JSON.")
@@ -138,8 +129,7 @@ struct Snapshot: ParsableCommand {
         func run() throws {
             try reporting { () throws(EngineError) in
                 guard (to == nil) != (inPlace == nil) else { throw .invalidArgument("Choose exactly one of --to PATH or --in-place DATABASE.") }
-                objectStore.apply()
-                let path = try Catalog.localSnapshot(file)
+                let path = try source.localPath()
                 if let inPlace {
                     let p = try Catalog.open(database: inPlace, repository: repo, logger: Logger(label: "cairn"))
                     p.lockWait = try waiting.policy()
@@ -202,5 +192,20 @@ extension Snapshot {
                 if let next = r.nextDue { print("next due: \(Output.date(next))") }
             }
         }
+    }
+}
+
+/// The snapshot a command reads: a file or `s3://…/NAME.csnap`, with the key and object-store settings to reach it.
+struct SnapshotSource: ParsableArguments {
+    @Argument(help: "The snapshot file, or s3://BUCKET/PREFIX/NAME.csnap.")
+    var file: String
+
+    @OptionGroup var encryption: EncryptionOptions
+    @OptionGroup var objectStore: ObjectStoreOptions
+
+    /// The snapshot as a local file (downloaded first when it is an object).
+    func localPath() throws(EngineError) -> String {
+        objectStore.apply()
+        return try Catalog.localSnapshot(file)
     }
 }
