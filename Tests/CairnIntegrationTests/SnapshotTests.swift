@@ -10,6 +10,7 @@ import CairnTestSupport
 /// truncated and encrypted files handled with clear errors and nothing left behind.
 @Suite(.serialized) struct SnapshotTests {
     static func cairn(_ args: String...) -> Shell.Output { Shell.run([Paths.cairn] + args) }
+    static func cairn(_ args: [String]) -> Shell.Output { Shell.run([Paths.cairn] + args) }
 
     static func json(_ text: String) -> [String: Any] {
         ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]) ?? [:]
@@ -75,8 +76,11 @@ import CairnTestSupport
             #expect(e.status == 0, "\(e.stderr)")
             #expect(Self.cairn("snapshot", "verify", exported).status == 0)
             let restored = out.file(name + ".db"), expected = out.file(name + "-restore.db")
-            let r = Self.cairn("snapshot", "restore", exported, "--to", restored)
+            // SQLite's integrity_check on request (once), Cairn's checksums always.
+            let check = name == "go-live"
+            let r = Self.cairn(["snapshot", "restore", exported, "--to", restored, "--json"] + (check ? ["--integrity-check"] : []))
             #expect(r.status == 0, "\(r.stderr)")
+            #expect(Self.json(r.stdout)["integrityChecked"] as? Bool == check, "\(r.stdout)")
             #expect(Self.cairn("restore", h.db, "--scn", scn, "--to", expected).status == 0)
             #expect(Self.digest(restored) == Self.digest(expected), "snapshot \(name)")
         }
@@ -242,6 +246,51 @@ import CairnTestSupport
         kill(agent.processIdentifier, SIGTERM)
         agent.waitUntilExit()
         #expect(Self.names(h.db).contains(today) && Self.names(h.db).contains("daily-20310311"), "keep 2: \(Self.names(h.db))")
+    }
+
+    /// Retention and the recovery area know automatic snapshots: those beyond `keep` (after
+    /// `--keep` was lowered) are obsolete, `delete obsolete` removes them, and the recovery area
+    /// deletes them to make room; named snapshots (even one named like `daily-…`) never go.
+    @Test func automaticSnapshotsBeyondKeepAreObsoleteAndMakeRoom() throws {
+        let h = try CaptureHarness(count: 5)  // one level-0 backup: nothing else is obsolete
+        #expect(Self.cairn("configure", h.db, "snapshot", "daily", "--at", "02:00", "--keep", "3").status == 0)
+        #expect(Self.cairn("snapshot", "create", h.db, "--name", "daily-go-live").status == 0)
+        let calendar = Calendar.current
+        for day in 10...12 {
+            let now = try #require(calendar.date(from: DateComponents(year: 2031, month: 3, day: day, hour: 3)))
+            let r = Self.cairn("snapshot", "run-due", h.db, "--now", ISO8601DateFormatter().string(from: now))
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        #expect(Self.names(h.db) == ["daily-20310310", "daily-20310311", "daily-20310312", "daily-go-live"])
+        let none = Self.json(Self.cairn("report", "obsolete", h.db, "--json").stdout)
+        #expect((none["snapshots"] as? [Any])?.isEmpty == true && (none["backups"] as? [Any])?.isEmpty == true
+                && (none["logs"] as? [Any])?.isEmpty == true, "\(none)")
+
+        #expect(Self.cairn("configure", h.db, "snapshot", "daily", "--at", "02:00", "--keep", "1").status == 0)
+        let report = Self.cairn("report", "obsolete", h.db, "--json")
+        let listed = (Self.json(report.stdout)["snapshots"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(listed == ["daily-20310310", "daily-20310311"], "\(report.stdout)")
+        #expect(Self.cairn("report", "obsolete", h.db).stdout.contains("snapshot daily-20310310"))
+
+        // The recovery area, short of room for the next snapshot, deletes the oldest obsolete one.
+        let space = Self.json(Self.cairn("report", "space", h.db, "--json").stdout)
+        let used = try #require(space["used"] as? Int)
+        let reclaimable = try #require(space["reclaimable"] as? Int)
+        let snapshot = try #require(FileManager.default.attributesOfItem(atPath: h.db + ".cairn/snapshots/daily-20310312.csnap")[.size] as? Int)
+        #expect(reclaimable >= 2 * snapshot, "\(space)")
+        #expect(Self.cairn("configure", h.db, "recovery-area-size", String(used + snapshot / 2)).status == 0)
+        let made = Self.cairn("snapshot", "create", h.db, "--name", "quarter-close")
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(Self.names(h.db) == ["daily-20310311", "daily-20310312", "daily-go-live", "quarter-close"])
+
+        #expect(Self.cairn("configure", h.db, "recovery-area-size", "unlimited").status == 0)
+        let deleted = Self.cairn("delete", "obsolete", h.db, "--json")
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        #expect((Self.json(deleted.stdout)["snapshots"] as? [String]) == ["daily-20310311"], "\(deleted.stdout)")
+        #expect(Self.names(h.db) == ["daily-20310312", "daily-go-live", "quarter-close"])
+        // With the daily snapshot off, the automatic ones left are kept until dropped.
+        #expect(Self.cairn("configure", h.db, "snapshot", "off").status == 0)
+        #expect((Self.json(Self.cairn("report", "obsolete", h.db, "--json").stdout)["snapshots"] as? [Any])?.isEmpty == true)
     }
 
     @Test func exportedToObjectStorageAndRestoredFromIt() async throws {

@@ -6,7 +6,7 @@ import CairnEngines
 extension Delete {
     struct Obsolete: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Delete the backups and archived logs the retention policy no longer needs (see `cairn report obsolete`).")
+            abstract: "Delete the backups, archived logs and automatic snapshots the retention policy no longer needs (see `cairn report obsolete`).")
 
         @OptionGroup var db: DatabaseOptions
         @OptionGroup var waiting: WaitOptions

@@ -6,7 +6,7 @@ import CairnEngines
 extension Report {
     struct Obsolete: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the backups and archived logs the retention policy no longer needs (`cairn delete obsolete` removes them).")
+            abstract: "List the backups, archived logs and automatic snapshots the retention policy no longer needs (`cairn delete obsolete` removes them).")
 
         @OptionGroup var db: DatabaseOptions
 
@@ -25,7 +25,11 @@ extension Report {
                 for l in r.logs {
                     print("log sequence \(l.sequence) (incarnation \(l.incarnation), SCN \(l.lowScn)-\(l.highScn)), \(l.copies.count) cop(ies), \(Output.bytes(l.bytes)): \(l.reason)")
                 }
-                print("\(r.backups.count) backup(s) and \(r.logs.count) log(s) obsolete, \(Output.bytes(r.bytes))")
+                for s in r.snapshots {
+                    print("snapshot \(s.name)  \(Output.bytes(s.bytes)): \(s.reason)")
+                }
+                let snapshots = r.snapshots.isEmpty ? "" : ", \(r.snapshots.count) snapshot(s)"
+                print("\(r.backups.count) backup(s) and \(r.logs.count) log(s)\(snapshots) obsolete, \(Output.bytes(r.bytes))")
             }
         }
     }

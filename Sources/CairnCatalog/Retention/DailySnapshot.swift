@@ -39,4 +39,20 @@ package struct DailySnapshot: Codable, Sendable, Equatable {
     }
 
     package static let namePrefix = "daily-"
+
+    /// Whether `name` is an automatic snapshot's (`daily-YYYYMMDD`); a name given with
+    /// `--name` that merely starts alike is not.
+    package static func isAutomatic(_ name: String) -> Bool {
+        name.hasPrefix(namePrefix) && name.count == namePrefix.count + 8 && name.dropFirst(namePrefix.count).allSatisfy(\.isASCII) &&
+            name.dropFirst(namePrefix.count).allSatisfy(\.isNumber)
+    }
+
+    /// The automatic snapshots among `snapshots` beyond the `keep` newest (by day).
+    package func obsolete(_ snapshots: [StoredSnapshot]) -> [ObsoleteSnapshot] {
+        let automatic = snapshots.filter { Self.isAutomatic($0.name) }.sorted { $0.name > $1.name }
+        return automatic.dropFirst(keep).reversed().map {
+            ObsoleteSnapshot(name: $0.name, bytes: $0.bytes, takenAt: $0.modified,
+                             reason: "automatic snapshot older than the \(keep) newest kept by `snapshot daily --keep \(keep)`")
+        }
+    }
 }

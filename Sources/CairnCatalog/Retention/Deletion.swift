@@ -16,6 +16,8 @@ package struct DeletionReport: Sendable, Codable, Equatable {
     }
     package var backups: [UInt64] = []
     package var logCopies: [LogCopy] = []
+    /// Automatic snapshots removed (by name).
+    package var snapshots: [String] = []
     /// Log records dropped: no copy left anywhere and no log backup set holding them.
     package var logsDropped: [LogKey] = []
     /// Bytes freed (as recorded).
@@ -25,10 +27,11 @@ package struct DeletionReport: Sendable, Codable, Equatable {
 
     package init() {}
 
-    package var isEmpty: Bool { backups.isEmpty && logCopies.isEmpty && logsDropped.isEmpty }
+    package var isEmpty: Bool { backups.isEmpty && logCopies.isEmpty && logsDropped.isEmpty && snapshots.isEmpty }
 
     mutating func merge(_ o: DeletionReport) {
-        backups += o.backups; logCopies += o.logCopies; logsDropped += o.logsDropped; bytes += o.bytes; failures += o.failures
+        backups += o.backups; logCopies += o.logCopies; logsDropped += o.logsDropped; snapshots += o.snapshots
+        bytes += o.bytes; failures += o.failures
     }
 }
 
@@ -38,8 +41,10 @@ package struct DeletionPlan {
     /// Per log, the destinations whose copy goes; logs listed with no destination are only
     /// dropped from the record when nothing holds them any more.
     package var logCopies: [LogKey: [String]] = [:]
+    /// Automatic snapshots to remove (by name); they are self-contained, nothing records them.
+    package var snapshots: [String] = []
 
-    package var isEmpty: Bool { backups.isEmpty && logCopies.isEmpty }
+    package var isEmpty: Bool { backups.isEmpty && logCopies.isEmpty && snapshots.isEmpty }
 
     package init() {}
 
@@ -47,12 +52,14 @@ package struct DeletionPlan {
         for c in candidates {
             if let id = c.backupId { backups.append(id) }
             if let k = c.log, let d = c.destination { logCopies[k, default: []].append(d) }
+            if let name = c.snapshot { snapshots.append(name) }
         }
     }
 
     package init(_ r: ObsolescenceReport) {
         backups = r.backups.map(\.id)
         for l in r.logs { logCopies[l.key] = l.copies }
+        snapshots = r.snapshots.map(\.name)
     }
 }
 

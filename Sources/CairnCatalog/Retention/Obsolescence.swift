@@ -27,6 +27,14 @@ package struct ObsoleteLog: Sendable, Codable, Equatable {
     package var key: LogKey { LogKey(incarnation: incarnation, sequence: sequence) }
 }
 
+/// An automatic snapshot the daily-snapshot policy no longer keeps.
+package struct ObsoleteSnapshot: Sendable, Codable, Equatable {
+    package var name: String
+    package var bytes: UInt64
+    package var takenAt: Date
+    package var reason: String
+}
+
 /// What `cairn report obsolete` shows and `cairn delete obsolete` removes.
 package struct ObsolescenceReport: Sendable, Codable, Equatable {
     /// The policy in words ("redundancy 2", "window 7 days", "none").
@@ -37,9 +45,11 @@ package struct ObsolescenceReport: Sendable, Codable, Equatable {
     package var floorIncarnation: Int?
     package var backups: [ObsoleteBackup]
     package var logs: [ObsoleteLog]
+    /// Automatic snapshots beyond the daily snapshot's `keep` (named ones are never obsolete).
+    package var snapshots: [ObsoleteSnapshot] = []
     package var bytes: UInt64
 
-    package var isEmpty: Bool { backups.isEmpty && logs.isEmpty }
+    package var isEmpty: Bool { backups.isEmpty && logs.isEmpty && snapshots.isEmpty }
 }
 
 /// The obsolescence calculator: a pure function of the control file and the time.
@@ -55,6 +65,8 @@ package struct ObsolescenceReport: Sendable, Codable, Equatable {
 /// and archived-log backup sets all of whose logs are obsolete. Never obsolete: the newest
 /// level-0 chain, online or unarchived logs, EXPIRED records (see `delete expired`),
 /// archival backups while kept, and whatever a guaranteed restore point needs.
+/// Snapshots are self-contained, so the backup policy does not reach them: automatic ones
+/// beyond the daily snapshot's `keep` are obsolete (`DailySnapshot.obsolete`), named ones never.
 package enum Obsolescence {
     package static func describe(_ r: Policy.Retention) -> String {
         switch r {
@@ -64,9 +76,18 @@ package enum Obsolescence {
         }
     }
 
-    package static func compute(_ c: ControlFile, now: Date = Date()) -> ObsolescenceReport {
+    /// `snapshots`: the repository's snapshot files (`StoredSnapshot.list`).
+    package static func compute(_ c: ControlFile, now: Date = Date(), snapshots: [StoredSnapshot] = []) -> ObsolescenceReport {
         var report = ObsolescenceReport(retention: describe(c.policy.retention), floorBackupId: nil, floorScn: nil,
                                         floorIncarnation: nil, backups: [], logs: [], bytes: 0)
+        report.snapshots = c.policy.dailySnapshot.map { $0.obsolete(snapshots) } ?? []
+        report.bytes = report.snapshots.reduce(0) { $0 + $1.bytes }
+        report = backupsAndLogs(c, now: now, into: report)
+        return report
+    }
+
+    private static func backupsAndLogs(_ c: ControlFile, now: Date, into report: ObsolescenceReport) -> ObsolescenceReport {
+        var report = report
         // Candidates: level 0s retention counts, newest first (ids grow with time).
         let level0 = c.backups.filter { $0.isDatabaseBackup && $0.level == 0 && $0.isAvailable && !$0.isKept(at: now) }
             .sorted { $0.id > $1.id }
@@ -136,7 +157,7 @@ package enum Obsolescence {
         }
         report.backups.sort { $0.id < $1.id }
         report.logs.sort { ($0.incarnation, $0.sequence) < ($1.incarnation, $1.sequence) }
-        report.bytes = report.backups.reduce(0) { $0 + $1.bytes } + report.logs.reduce(0) { $0 + $1.bytes }
+        report.bytes += report.backups.reduce(0) { $0 + $1.bytes } + report.logs.reduce(0) { $0 + $1.bytes }
         return report
     }
 

@@ -31,7 +31,7 @@ package struct RecoveryArea: Sendable {
     /// Walks the repository and sorts every file into a category.
     package func measure(_ c: ControlFile) -> Categories {
         var cat = Categories()
-        let backupsDir = root + "/backups/", snapshotsDir = root + "/snapshots/"
+        let backupsDir = root + "/backups/", snapshotsDir = StoredSnapshot.directory(root: root) + "/"
         let logSets = Set(c.backups.filter { $0.kind == .archivedLogs }.map { root + "/" + $0.directory + "/" })
         let archives = c.redo.archiveDestinations.map { FileSystem.absolute($0) + "/" }.filter { contains($0) }
         let online = c.redo.memberDirectories.map { FileSystem.absolute($0) + "/" }.filter { contains($0) }
@@ -67,20 +67,28 @@ package struct RecoveryArea: Sendable {
 
     /// Something that can be deleted to make room, in the order it would be.
     package struct Candidate: Sendable, Codable, Equatable {
-        package enum What: String, Sendable, Codable { case obsoleteBackup, obsoleteLogCopy, logCopySafeElsewhere }
+        package enum What: String, Sendable, Codable { case obsoleteBackup, obsoleteLogCopy, obsoleteSnapshot, logCopySafeElsewhere }
         package var what: What
         package var backupId: UInt64?
+        /// The snapshot's name (`obsoleteSnapshot`).
+        package var snapshot: String?
         package var log: LogKey?
         package var destination: String?
         package var bytes: UInt64
         package var date: Date
     }
 
-    /// What could be deleted to make room: obsolete backups and archived-log copies in the
-    /// area, then copies in the area of logs that are safe elsewhere; each group oldest first.
+    /// The snapshot files in the area.
+    package var snapshots: [StoredSnapshot] { StoredSnapshot.list(root: root) }
+
+    /// What could be deleted to make room: obsolete backups, archived-log copies and automatic
+    /// snapshots in the area, then copies in the area of logs that are safe elsewhere; each
+    /// group oldest first.
     package func candidates(_ c: ControlFile, now: Date = Date()) -> [Candidate] {
-        let obsolete = Obsolescence.compute(c, now: now)
-        var first: [Candidate] = []
+        let obsolete = Obsolescence.compute(c, now: now, snapshots: snapshots)
+        var first: [Candidate] = obsolete.snapshots.map {
+            Candidate(what: .obsoleteSnapshot, snapshot: $0.name, bytes: $0.bytes, date: $0.takenAt)
+        }
         for b in obsolete.backups where contains(root + "/" + b.directory) {
             first.append(Candidate(what: .obsoleteBackup, backupId: b.id, bytes: b.bytes, date: b.completedAt))
         }

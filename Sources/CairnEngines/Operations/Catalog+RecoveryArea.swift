@@ -49,7 +49,7 @@ extension Catalog {
                 let free = area.candidates(c, now: now).filter { !session.inUse($0) }
                 guard let plan = RecoveryArea.plan(free, toFree: before + needed - limit) else { return .done(before) }
                 let r = try delete(DeletionPlan(plan), session: session)
-                logger.notice("recovery area \(area.root): deleted \(r.backups.count) backup(s) and \(r.logCopies.count) archived-log cop(ies) (\(ByteCount.text(r.bytes))) to make room for \(ByteCount.text(needed))")
+                logger.notice("recovery area \(area.root): deleted \(r.backups.count) backup(s), \(r.logCopies.count) archived-log cop(ies) and \(r.snapshots.count) snapshot(s) (\(ByteCount.text(r.bytes))) to make room for \(ByteCount.text(needed))")
                 return .done(area.measure(control).total)
             }
             if used + needed > limit {
@@ -67,6 +67,16 @@ extension Catalog {
         guard let limit = c.policy.recoveryAreaLimit else { return }
         let last = c.backups.filter(\.isDatabaseBackup).max { $0.id < $1.id }
         let estimate = last?.bytes ?? FileSystem.fileSize(databasePath) ?? 0
+        _ = try makeRoom(estimate, limit: limit, control: c, waitForReaders: true)
+    }
+
+    /// Before a snapshot is written into the area: room for about as much as the newest
+    /// snapshot took (or the last backup, or the database's size).
+    func recoveryAreaBeforeSnapshot() throws(EngineError) {
+        let c = control
+        guard let limit = c.policy.recoveryAreaLimit else { return }
+        let newest = recoveryArea.snapshots.max { $0.modified < $1.modified }?.bytes
+        let estimate = newest ?? c.backups.filter(\.isDatabaseBackup).max { $0.id < $1.id }?.bytes ?? FileSystem.fileSize(databasePath) ?? 0
         _ = try makeRoom(estimate, limit: limit, control: c, waitForReaders: true)
     }
 

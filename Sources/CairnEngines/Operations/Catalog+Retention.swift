@@ -40,14 +40,16 @@ extension Catalog {
 
     /// What the retention policy no longer needs (`cairn report obsolete`).
     package func obsolete(now: Date = Date()) -> ObsolescenceReport {
-        Obsolescence.compute(control, now: now)
+        Obsolescence.compute(control, now: now, snapshots: recoveryArea.snapshots)
     }
 
     /// Deletes what the retention policy no longer needs (`cairn delete obsolete`).
     package func deleteObsolete(now: Date = Date()) throws(EngineError) -> DeletionReport {
         let op = try beginOperation(.writing, purpose: "delete obsolete backups and logs")
         defer { op.end() }
-        let r = try deleteWhenFree(purpose: "delete obsolete backups and logs") { c in DeletionPlan(Obsolescence.compute(c, now: now)) }
+        let r = try deleteWhenFree(purpose: "delete obsolete backups and logs") { c in
+            DeletionPlan(Obsolescence.compute(c, now: now, snapshots: recoveryArea.snapshots))
+        }
         if r.isEmpty { return r }
         logger.info("deleted \(r.backups.count) obsolete backup(s) and \(r.logCopies.count) archived-log cop(ies), \(r.bytes) bytes")
         return r
@@ -135,7 +137,26 @@ extension Catalog {
             Archiver.destination(p.destination).purgeRetired(LogRecord.fileName(incarnation: p.key.incarnation, sequence: p.key.sequence))
         }
         recorded.failures = report.failures
+        removeSnapshots(plan.snapshots, into: &recorded)
         return recorded
+    }
+
+    /// Removes automatic snapshots a deletion plan names (nothing records them: once the file
+    /// is gone, so is the snapshot). A reader that has one open reads on to its end.
+    private func removeSnapshots(_ names: [String], into report: inout DeletionReport) {
+        guard !names.isEmpty else { return }
+        let dir = StoredSnapshot.directory(root: layout.root)
+        for name in names {
+            let path = dir + "/" + name + StoredSnapshot.fileExtension
+            let size = FileSystem.fileSize(path) ?? 0
+            if unlink(path) == 0 {
+                report.snapshots.append(name)
+                report.bytes += size
+            } else if errno != ENOENT {
+                report.failures.append("snapshot \(name): \(EngineError.fromErrno("unlink", path, errno).description)")
+            }
+        }
+        try? FileSystem.fsyncDirectory(dir)
     }
 
     /// Removes what interrupted deletions left behind (backup directories and archived-log

@@ -250,25 +250,12 @@ package final class RedoLogReader {
                  state: PageChangeDecoder.Fetch? = nil, known: KnownVersion? = nil) throws(EngineError) {
         func bad(_ why: String) -> EngineError { .corrupt(file: path, offset: offset, detail: "the previous version of page \(pgno) \(why)") }
         guard depth <= PageChangeFormat.maxChangeDepth + 1, offset >= UInt64(header.size) else { throw bad("is not where a change says") }
-        let hsize = RedoLogFormat.compactRecordHeaderSize
-        let hdr = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.maxRecordHeaderSize, alignment: 8)
-        defer { hdr.deallocate() }
-        try file.readExactly(into: hdr, count: min(RedoLogFormat.maxRecordHeaderSize, Int(size - min(size, offset))), at: offset)
-        guard let r = RedoRecord.decodeHeader(hdr), r.kind == .transaction else { throw bad("is not in a record") }
-        if !r.compact { return try wholeImage(pgno: pgno, record: r, at: offset, into: out, bad: bad) }
-        guard offset + UInt64(hsize) + r.bodyBytes <= size else { throw bad("is not in a record") }
-        let count = Int(r.bodyBytes)
-        let body = UnsafeMutableRawPointer.allocate(byteCount: max(count, 8), alignment: 8)
-        defer { body.deallocate() }
-        try file.readExactly(into: body, count: count, at: offset + UInt64(hsize))
-        guard RedoRecord.checksum(header: hdr, size: hsize, bodyHash: Hash.xxh3(body, count)) == RedoRecord.storedChecksum(header: hdr, size: hsize) else {
-            throw bad("is in a damaged record")
+        let whole = { (r: RedoRecord) throws(EngineError) in try self.wholeImage(pgno: pgno, record: r, at: offset, into: out, bad: bad) }
+        let found = try withCompactRecord(at: offset, bad: bad, whole: whole) { (r: RedoRecord, clear: UnsafeRawPointer, clearCount: Int) throws(EngineError) -> PageChangeFormat.Entry? in
+            try changeDecoder().stored(pgno: pgno, body: clear, count: clearCount, pages: Int(r.pageCount), recordOffset: offset, file: path, into: out)
         }
-        let (clear, clearCount) = try openedCopy(body, count: count, at: offset, header: hdr)
-        defer { if clear != body { clear.deallocate() } }
-        guard let e = try changeDecoder().stored(pgno: pgno, body: clear, count: clearCount, pages: Int(r.pageCount), recordOffset: offset, file: path, into: out) else {
-            throw bad("is not in the record a change names")
-        }
+        guard let found else { return }
+        guard let e = found else { throw bad("is not in the record a change names") }
         let pageSize = Int(header.pageSize)
         switch e.kind {
         case .whole: break
@@ -287,6 +274,48 @@ package final class RedoLogReader {
             PageChangeFormat.apply(base, to: out, count: pageSize)
         }
         guard Hash.page(out, size: pageSize, pgno: pgno) == e.hash else { throw bad("does not rebuild to the version its record names") }
+    }
+
+    /// Reads and verifies the transaction record at `offset` and hands its plaintext body to
+    /// `compact`; a whole-image (version 1) record goes to `whole` instead, and nil is returned.
+    private func withCompactRecord<T>(at offset: UInt64, bad: (String) -> EngineError, whole: (RedoRecord) throws(EngineError) -> Void,
+                                      _ compact: (RedoRecord, UnsafeRawPointer, Int) throws(EngineError) -> T) throws(EngineError) -> T? {
+        let hsize = RedoLogFormat.compactRecordHeaderSize
+        let hdr = UnsafeMutableRawPointer.allocate(byteCount: RedoLogFormat.maxRecordHeaderSize, alignment: 8)
+        defer { hdr.deallocate() }
+        try file.readExactly(into: hdr, count: min(RedoLogFormat.maxRecordHeaderSize, Int(size - min(size, offset))), at: offset)
+        guard let r = RedoRecord.decodeHeader(hdr), r.kind == .transaction else { throw bad("is not in a record") }
+        if !r.compact {
+            try whole(r)
+            return nil
+        }
+        guard offset + UInt64(hsize) + r.bodyBytes <= size else { throw bad("is not in a record") }
+        let count = Int(r.bodyBytes)
+        let body = UnsafeMutableRawPointer.allocate(byteCount: max(count, 8), alignment: 8)
+        defer { body.deallocate() }
+        try file.readExactly(into: body, count: count, at: offset + UInt64(hsize))
+        guard RedoRecord.checksum(header: hdr, size: hsize, bodyHash: Hash.xxh3(body, count)) == RedoRecord.storedChecksum(header: hdr, size: hsize) else {
+            throw bad("is in a damaged record")
+        }
+        let (clear, clearCount) = try openedCopy(body, count: count, at: offset, header: hdr)
+        defer { if clear != body { clear.deallocate() } }
+        return try compact(r, clear, clearCount)
+    }
+
+    /// What the transaction record at `offset` stores for each page `only` accepts (its entry,
+    /// and its image or its change against the page's previous version), read once and
+    /// verified; false when the record is a whole-image (version 1) one, which has no entries.
+    package func stored(recordAt offset: UInt64, only: (UInt32) -> Bool,
+                        each: (PageChangeFormat.Entry, UnsafeRawPointer) throws(EngineError) -> Void) throws(EngineError) -> Bool {
+        let bad = { (why: String) -> EngineError in .corrupt(file: self.path, offset: offset, detail: "the record of a change \(why)") }
+        let done = try withCompactRecord(at: offset, bad: bad, whole: { (_: RedoRecord) throws(EngineError) in },
+                                         { (r: RedoRecord, clear: UnsafeRawPointer, count: Int) throws(EngineError) in
+            try changeDecoder().stored(body: clear, count: count, pages: Int(r.pageCount), recordOffset: offset, file: path, only: only) { (e: PageChangeFormat.Entry, data: UnsafeRawPointer) throws(EngineError) -> Bool in
+                try each(e, data)
+                return true
+            }
+        })
+        return done != nil
     }
 
     /// The version of `pgno` the transaction record at `offset` holds, whole in `out`: rebuilt

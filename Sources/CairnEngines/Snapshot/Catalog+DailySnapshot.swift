@@ -35,10 +35,9 @@ extension Catalog {
         if let name = dailySnapshotDue(now: now) {
             run.made = try createSnapshot(name: name, target: nil, monitor: monitor)
         }
-        let automatic = listSnapshots().map(\.name).filter { $0.hasPrefix(DailySnapshot.namePrefix) }.sorted(by: >)
-        for old in automatic.dropFirst(schedule.keep) {
-            try dropSnapshot(old)
-            run.dropped.append(old)
+        for old in schedule.obsolete(recoveryArea.snapshots) {
+            try dropSnapshot(old.name)
+            run.dropped.append(old.name)
         }
         run.nextDue = Calendar.current.date(byAdding: .day, value: 1, to: schedule.slot(before: now))
         return run

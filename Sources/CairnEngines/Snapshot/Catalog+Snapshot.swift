@@ -18,6 +18,8 @@ package struct SnapshotInfo: Sendable, Codable, Equatable {
     package var encrypted: Bool
     /// Why the file cannot be read (listings show damaged or newer files too).
     package var problem: String?
+    /// Whether a restore ran SQLite's integrity_check on the database it built.
+    package var integrityChecked: Bool?
 
     init(_ h: SnapshotHeader, path: String, bytes: UInt64) {
         name = h.name
@@ -37,9 +39,9 @@ package struct SnapshotInfo: Sendable, Codable, Equatable {
 
 extension Catalog {
     /// Where the repository keeps its snapshots (`NAME.csnap`).
-    package var snapshotsDirectory: String { layout.root + "/snapshots" }
+    package var snapshotsDirectory: String { StoredSnapshot.directory(root: layout.root) }
 
-    package static let snapshotExtension = ".csnap"
+    package static let snapshotExtension = StoredSnapshot.fileExtension
 
     /// Writes a snapshot of the database as of `target` (nil: now, the live database read as
     /// one consistent snapshot while the application goes on; otherwise restored to a
@@ -52,6 +54,7 @@ extension Catalog {
             throw .invalidArgument("A snapshot named \(name) exists already (\(dest)). Choose another --name, or drop it first with `cairn snapshot drop \(databasePath) \(name)`.")
         }
         try FileSystem.makeDirectories(snapshotsDirectory)
+        try recoveryAreaBeforeSnapshot()
         let keys = try writingKeys()
         let keyring = keys == nil ? nil : try FileSystem.readAll(layout.keyringFile)
         var writer = SnapshotWriter()
@@ -195,23 +198,27 @@ extension Catalog {
         return SnapshotInfo(s.header, path: path, bytes: FileSystem.fileSize(path) ?? 0)
     }
 
-    /// Restores a snapshot file into a new database file at `dest`: every byte verified, the
-    /// state checked, SQLite's integrity_check passed, then moved into place.
-    package static func restoreSnapshot(_ path: String, to dest: String, force: Bool = false,
+    /// Restores a snapshot file into a new database file at `dest`: every byte verified and the
+    /// state checked (the file is then, page for page, the database the snapshot was taken
+    /// of), with `integrityCheck` SQLite's integrity_check passed too, then moved into place.
+    package static func restoreSnapshot(_ path: String, to dest: String, force: Bool = false, integrityCheck: Bool = false,
                                         monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> SnapshotInfo {
         let target = FileSystem.resolved(dest)
         if !force && FileSystem.exists(target) { throw .targetExists(path: target) }
         let s = try SnapshotFile(path: path)
-        let built = try build(s, beside: target, monitor: monitor)
+        let built = try build(s, beside: target, integrityCheck: integrityCheck, monitor: monitor)
         try RestoreEngine.place(built.path, at: target, force: force)
-        return SnapshotInfo(s.header, path: path, bytes: FileSystem.fileSize(path) ?? 0)
+        var info = SnapshotInfo(s.header, path: path, bytes: FileSystem.fileSize(path) ?? 0)
+        info.integrityChecked = integrityCheck
+        return info
     }
 
     /// Replaces the live database with a snapshot of it (its DBID), as `restore --in-place`
     /// does: refused while another process has the database open; in ARCHIVELOG mode what is
     /// committed is captured and archived first (the branch left stays reachable); a point
     /// before the newest opens a new incarnation.
-    package func restoreSnapshotInPlace(_ path: String, monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> SnapshotInfo {
+    package func restoreSnapshotInPlace(_ path: String, integrityCheck: Bool = false,
+                                        monitor: OperationMonitor = OperationMonitor()) throws(EngineError) -> SnapshotInfo {
         let s = try SnapshotFile(path: FileSystem.resolved(path), rememberedKeyFile: control.encryption?.keyFile)
         guard s.header.dbid == control.dbid else {
             throw .invalidArgument("\(s.path) is a snapshot of DBID \(s.header.dbid) (\(s.header.database)), not of \(databasePath) (DBID \(control.dbid)): a snapshot replaces only the database it was taken of. Restore it into a new file with `cairn snapshot restore \(s.path) --to PATH`; nothing was changed.")
@@ -221,14 +228,17 @@ extension Catalog {
         try ensureLiveDatabaseFree()
         let lock: CaptureLock? = control.redo.mode == .archivelog ? try captureLock() : nil
         defer { _ = lock }
-        let built = try Self.build(s, beside: databasePath, monitor: monitor)
+        let built = try Self.build(s, beside: databasePath, integrityCheck: integrityCheck, monitor: monitor)
         let known = control.incarnations.contains { $0.number == s.header.incarnation }
         try swapIn(built.path, scn: s.header.scn, parent: known ? s.header.incarnation : control.incarnation, map: built.map, captured: lock != nil)
-        return SnapshotInfo(s.header, path: s.path, bytes: FileSystem.fileSize(s.path) ?? 0)
+        var info = SnapshotInfo(s.header, path: s.path, bytes: FileSystem.fileSize(s.path) ?? 0)
+        info.integrityChecked = integrityCheck
+        return info
     }
 
     /// The snapshot's database built in a temporary file beside `target`; its path.
-    static func build(_ s: SnapshotFile, beside target: String, monitor: OperationMonitor) throws(EngineError) -> (path: String, map: PageMap) {
+    static func build(_ s: SnapshotFile, beside target: String, integrityCheck: Bool,
+                      monitor: OperationMonitor) throws(EngineError) -> (path: String, map: PageMap) {
         let dir = FileSystem.parent(of: target)
         guard FileSystem.isDirectory(dir) else { throw .missingFile(path: dir, detail: "the directory to restore into does not exist") }
         let temp = dir + "/." + (target as NSString).lastPathComponent + ".cairn-restore-\(getpid())"
@@ -244,7 +254,7 @@ extension Catalog {
             }
             try file.truncate(to: UInt64(pages) * UInt64(pageSize))
             try file.sync()
-            try IntegrityCheck.require(temp, built: "snapshot \(s.header.name) (SCN \(s.header.scn))", for: target)
+            if integrityCheck { try IntegrityCheck.require(temp, built: "snapshot \(s.header.name) (SCN \(s.header.scn))", for: target) }
             return (temp, restored.map)
         } catch {
             FileSystem.removeFile(temp)

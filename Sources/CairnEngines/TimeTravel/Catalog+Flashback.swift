@@ -70,14 +70,29 @@ extension Catalog {
         guard let before = try LoggedPageMap.at(latest, control: control, pageMapFile: layout.pageMapFile) else {
             throw .unrecoverable("the page map of \(databasePath) at SCN \(latest) cannot be worked out from the capture's map and the online logs; nothing was changed. Take a backup, or restore in place.")
         }
-        let map = try plan.mapAtTarget(from: before)
+        // The pages at the target: on the current lineage, taken back from the live ones
+        // through the changes recorded since (`RewoundPages`); across branches, read forwards
+        // from the backup through the logs.
+        let image: (UInt32, UnsafeMutableRawPointer) throws(EngineError) -> Void
+        if branch.base == nil {
+            let rewound = RewoundPages(pages: pages, target: target, rewrite: plan.rewrite, databasePath: databasePath)
+            image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try rewound.read(p, into: out) }
+        } else {
+            image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try pages.read(p, asOf: target, into: out) }
+        }
         // The new incarnation is recorded once the rewrite is durable, capture resuming after
         // it. A crash before leaves the old incarnation, whose capture takes the rewrite as one
-        // more transaction: the database and its history agree either way.
+        // more transaction: the database and its history agree either way. The live pages are
+        // checked, and the target's map worked out, once the WAL is checkpointed into the file.
         let rewrite = WALRewrite(databasePath: databasePath, pageSize: pages.pageSize)
-        let image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try pages.read(p, asOf: target, into: out) }
-        let check = { () throws(EngineError) in try plan.checkLive(self.databasePath, against: before) }
+        var map: PageMap?
+        let check = { () throws(EngineError) in
+            try plan.checkLive(self.databasePath, against: before)
+            if branch.base != nil { try pages.warm(plan.rewrite, asOf: target) }
+            map = try plan.mapAtTarget(from: before, image: image)
+        }
         try rewrite.commit(pages: plan.rewrite, databasePages: plan.databasePages, check: check, image: image) { (end: WALPosition) throws(EngineError) in
+            guard let map else { throw .unrecoverable("the page map at SCN \(target) was not worked out before the rewrite") }
             result.incarnation = try openIncarnation(at: target, parent: branch.owner, map: map, position: end)
         }
         return result

@@ -58,15 +58,15 @@ struct FlashbackPlan {
     }
 
     /// The page map at the target: `latest`'s with the rewritten pages' hashes at the target
-    /// and the target's size, checked against the state checksum recorded at the target.
-    func mapAtTarget(from map: PageMap) throws(EngineError) -> PageMap {
+    /// (as `image` gives them) and the target's size, checked against the state checksum
+    /// recorded at the target.
+    func mapAtTarget(from map: PageMap, image: (UInt32, UnsafeMutableRawPointer) throws(EngineError) -> Void) throws(EngineError) -> PageMap {
         var out = map.copy()
         out.resize(databasePages)
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: pages.pageSize, alignment: 4096)
         defer { buffer.deallocate() }
-        try pages.warm(rewrite, asOf: target)
         for p in rewrite {
-            try pages.read(p, asOf: target, into: buffer)
+            try image(p, buffer)
             out.set(p, hash: Hash.page(buffer, size: pages.pageSize, pgno: p))
         }
         let expected = pages.index.states[target] ?? UInt64(pages.backup.stateChecksum, radix: 16)

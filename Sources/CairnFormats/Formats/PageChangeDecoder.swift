@@ -150,18 +150,33 @@ package final class PageChangeDecoder {
     package func stored(pgno: UInt32, body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String,
                         into out: UnsafeMutableRawPointer) throws(EngineError) -> PageChangeFormat.Entry? {
         var found: PageChangeFormat.Entry?
+        let take = { (entry: PageChangeFormat.Entry, data: UnsafeRawPointer) throws(EngineError) -> Bool in
+            out.copyMemory(from: data, byteCount: self.pageSize)
+            found = entry
+            return false
+        }
+        try stored(body: body, count: count, pages: pages, recordOffset: recordOffset, file: file, only: { $0 == pgno }, each: take)
+        return found
+    }
+
+    /// Hands out what a verified body stores (an image, or a change against the previous
+    /// version) for each page `only` accepts, with its entry, until `each` returns false; a
+    /// chunk holding none of those pages is not decompressed.
+    package func stored(body: UnsafeRawPointer, count: Int, pages: Int, recordOffset: UInt64, file: String, only: (UInt32) -> Bool,
+                        each: (PageChangeFormat.Entry, UnsafeRawPointer) throws(EngineError) -> Bool) throws(EngineError) {
         _ = try walk(body, count: count, pages: pages, recordOffset: recordOffset, file: file) { (chunk: Chunk, e: (Int) throws(EngineError) -> PageChangeFormat.Entry) throws(EngineError) -> Bool in
+            var unpacked = false
             for i in 0..<chunk.pages {
                 let entry = try e(i)
-                guard entry.pgno == pgno else { continue }
-                try unpack(chunk, body: body, into: lookupRaw, recordOffset: recordOffset, file: file)
-                out.copyMemory(from: lookupRaw + i * pageSize, byteCount: pageSize)
-                found = entry
-                return false
+                guard only(entry.pgno) else { continue }
+                if !unpacked {
+                    try unpack(chunk, body: body, into: lookupRaw, recordOffset: recordOffset, file: file)
+                    unpacked = true
+                }
+                if try !each(entry, lookupRaw + i * pageSize) { return false }
             }
             return true
         }
-        return found
     }
 
     /// Visits the chunks of a body in order, each with a reader of its entries, until `visit`
