@@ -89,11 +89,15 @@ func reporting(_ body: () throws(EngineError) -> Void) throws {
 
 enum Output {
     static func json<T: Encodable>(_ value: T) {
+        print(String(decoding: jsonData(value), as: UTF8.self))
+    }
+
+    /// The JSON every `--json` prints: pretty-printed, keys sorted, ISO 8601 times.
+    static func jsonData<T: Encodable>(_ value: T) -> Data {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         e.dateEncodingStrategy = .iso8601
-        let data = (try? e.encode(value)) ?? Data("null".utf8)
-        print(String(decoding: data, as: UTF8.self))
+        return (try? e.encode(value)) ?? Data("null".utf8)
     }
 
     /// `d` in UTC as ISO 8601 to the second (2026-11-21T14:01:00Z), without a formatter per

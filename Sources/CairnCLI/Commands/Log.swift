@@ -37,7 +37,7 @@ struct LogList: ParsableCommand {
     func run() throws {
         try reporting { () throws(EngineError) in
             let h = try db.open().history(since: try since.map(Self.bound), until: try until.map(Self.bound), table: table, rows: rows)
-            if json { Output.json(h); return }
+            if json { HistoryJSON.print(h); return }
             if let note = h.note { print("note: \(note)") }
             if h.entries.isEmpty { print("no transactions"); return }
             print("SCN         COMMITTED                 PAGES  WROTE")

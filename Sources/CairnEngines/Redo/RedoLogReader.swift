@@ -23,6 +23,13 @@ package final class RedoLogReader {
     /// `deinit` does not run, so a buffer allocated earlier (say, as a default value) would leak.
     private var scratch: UnsafeMutableRawPointer
     private var scratchSize = 1 << 20
+    /// Bytes read ahead of the records (one `pread` for many small records): the file's bytes
+    /// from `aheadStart`, `aheadCount` of them. Dropped whenever the file may have changed
+    /// under them (a torn tail, `refreshSize`).
+    private var ahead: UnsafeMutableRawPointer
+    private var aheadStart: UInt64 = 0
+    private var aheadCount = 0
+    private static let aheadCapacity = 256 << 10
 
     /// What the cache of recent page versions (for compact records) may hold.
     private let changeCacheBytes: Int
@@ -49,6 +56,7 @@ package final class RedoLogReader {
         header = try RedoLogFormat.decodeHeader(h, available: got, file: path)
         // Nothing below throws (see `scratch`).
         scratch = .allocate(byteCount: scratchSize, alignment: 4096)
+        ahead = .allocate(byteCount: Self.aheadCapacity, alignment: 4096)
         contentHash.update(h, header.size)
         end = UInt64(header.size)
         file.adviseSequential()
@@ -56,12 +64,34 @@ package final class RedoLogReader {
 
     deinit {
         scratch.deallocate()
+        ahead.deallocate()
         plain?.deallocate()
     }
 
     /// Sees records appended since the file was opened (an online log being written).
     package func refreshSize() {
         if let n = try? file.size() { size = n }
+        aheadCount = 0
+    }
+
+    /// Reads up to `count` bytes at `offset` (fewer at the end of the file), through the
+    /// read-ahead window when they are few.
+    private func read(into out: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(EngineError) -> Int {
+        if count > Self.aheadCapacity / 4 { return try file.read(into: out, count: count, at: offset) }
+        let inWindow = offset >= aheadStart && offset + UInt64(count) <= aheadStart + UInt64(aheadCount)
+        if !inWindow {
+            aheadStart = offset
+            aheadCount = 0
+            aheadCount = try file.read(into: ahead, count: Self.aheadCapacity, at: offset)
+        }
+        let n = min(count, Int(aheadStart + UInt64(aheadCount) - offset))
+        out.copyMemory(from: ahead + Int(offset - aheadStart), byteCount: n)
+        return n
+    }
+
+    private func readExactly(into out: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(EngineError) {
+        let n = try read(into: out, count: count, at: offset)
+        guard n == count else { throw .truncated(file: path, expected: offset + UInt64(count), actual: offset + UInt64(n)) }
     }
 
     /// Whether the file still starts with the header this reader read (an online log's group
@@ -164,12 +194,13 @@ package final class RedoLogReader {
         let want = max(RedoLogFormat.maxRecordHeaderSize, RedoLogFormat.trailerSize)
         let hdr = UnsafeMutableRawPointer.allocate(byteCount: want, alignment: 8)
         defer { hdr.deallocate() }
-        let got = try file.read(into: hdr, count: want, at: end)
+        let got = try read(into: hdr, count: want, at: end)
         if got >= RedoLogFormat.trailerSize, LE.get32(hdr, 0) == RedoLogFormat.endMagic {
             try readTrailer(hdr)
             return nil
         }
         func tornTail(_ why: String) throws(EngineError) -> RedoRecord? {
+            aheadCount = 0
             if strict {
                 if end >= size { throw .truncated(file: path, expected: end + UInt64(RedoLogFormat.trailerSize), actual: size) }
                 throw .corrupt(file: path, offset: end, detail: why)
@@ -189,7 +220,7 @@ package final class RedoLogReader {
         }
         let bodyCount = Int(bodyBytes)
         ensureScratch(max(bodyCount, 8))
-        try file.readExactly(into: scratch, count: bodyCount, at: end + UInt64(hsize))
+        try readExactly(into: scratch, count: bodyCount, at: end + UInt64(hsize))
         guard RedoRecord.checksum(header: hdr, size: hsize, bodyHash: Hash.xxh3(scratch, bodyCount)) == RedoRecord.storedChecksum(header: hdr, size: hsize) else {
             return try tornTail("record checksum mismatch")
         }

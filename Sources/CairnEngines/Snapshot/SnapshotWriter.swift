@@ -6,8 +6,8 @@ import CairnCatalog
 /// compressed into one backup piece through the same pipeline as a level-0 backup (reading,
 /// compressing and writing overlapped), encrypted when `keys` are given, then the manifest
 /// and the final header. Written under a temporary name beside `dest`, re-read (the piece's
-/// stored bytes against their XXH3), synced and renamed: a crash leaves no snapshot or a
-/// whole one.
+/// stored bytes against their XXH3, read back behind the writer), synced and renamed: a crash
+/// leaves no snapshot or a whole one.
 struct SnapshotWriter {
     var compressionLevel: Int32? = -1
     var workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -25,11 +25,13 @@ struct SnapshotWriter {
             header.keyring = .init(offset: keyringBytes.isEmpty ? 0 : UInt64(SnapshotHeader.size), length: UInt64(keyringBytes.count))
             header.piece.offset = UInt64(SnapshotHeader.size + keyringBytes.count)
             let prefix = [UInt8](repeating: UInt8(ascii: "\n"), count: SnapshotHeader.size) + keyringBytes
-            let (manifest, pieceHash) = try writePiece(snapshot, header: header, path: temp, dbid: dbid, keys: keys, prefix: prefix)
+            let readBack = ReadBackSlot()
+            defer { readBack.value?.stop() }
+            let (manifest, pieceHash) = try writePiece(snapshot, header: header, path: temp, dbid: dbid, keys: keys, prefix: prefix, readBack: readBack)
             // Never more readable than the database it holds.
             guard chmod(temp, mode_t(permissions.bits)) == 0 else { throw EngineError.fromErrno("chmod", temp, errno) }
             header.piece.length = manifest.files[0].bytes
-            try verifyPiece(temp, region: header.piece, xxh3: pieceHash)
+            try verifyPiece(temp, region: header.piece, xxh3: pieceHash, readBack: readBack.value)
             try appendManifest(manifest, header: &header, path: temp)
             try FileSystem.rename(temp, dest)
             try FileSystem.fsyncDirectory(FileSystem.parent(of: dest))
@@ -42,7 +44,7 @@ struct SnapshotWriter {
 
     /// The pages into one piece after `prefix`; the manifest describing it and the piece's XXH3.
     private func writePiece(_ snapshot: DatabaseSnapshot, header: SnapshotHeader, path: String, dbid: UInt64,
-                            keys: UnlockedKeyring?, prefix: [UInt8]) throws(EngineError) -> (BackupManifest, String) {
+                            keys: UnlockedKeyring?, prefix: [UInt8], readBack: ReadBackSlot) throws(EngineError) -> (BackupManifest, String) {
         let started = Date()
         let pageSize = snapshot.pageSize
         let blockPages = try BackupEngine.blockPages(pageSize: pageSize, maxPieceSize: UInt64.max)
@@ -51,7 +53,9 @@ struct SnapshotWriter {
                                                 compression: compressionLevel == nil ? 0 : 1)
         let writer = BackupPieceWriter(directory: FileSystem.parent(of: path), template: template, maxPieceSize: UInt64.max, keys: keys) { n throws(EngineError) in
             guard n == 1 else { throw .io(operation: "write a second piece into a snapshot", path: path, errno: EIO) }
-            return try StoredFileWriter(path: path, keys: keys, prefix: prefix)
+            let file = try StoredFileWriter(path: path, keys: keys, prefix: prefix)
+            readBack.value = try TrailingReadBack(path: path, from: UInt64(prefix.count))
+            return file
         }
         var map = PageMap(pageSize: pageSize)
         map.reserve(Int(snapshot.pageCount))
@@ -87,24 +91,16 @@ struct SnapshotWriter {
         return (manifest, piece.xxh3)
     }
 
-    /// Reads the piece back as stored and checks its XXH3 (what a backup's transfer check does).
-    private func verifyPiece(_ path: String, region: SnapshotHeader.Region, xxh3: String) throws(EngineError) {
-        let file = try RawFile(path: path, mode: .read)
-        let hash = StreamingHash()
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 4096)
-        defer { buffer.deallocate() }
-        var at: UInt64 = 0
-        while at < region.length {
-            let n = Int(min(UInt64(chunk), region.length - at))
-            try file.readExactly(into: buffer, count: n, at: region.offset + at)
-            hash.update(buffer, n)
-            at += UInt64(n)
-        }
-        guard Hash.hex(hash.value) == xxh3 else {
-            throw .corrupt(file: path, offset: region.offset, detail: "re-read checksum \(Hash.hex(hash.value)) of the snapshot's pages differs from the written \(xxh3)")
+    /// The piece read back as stored (behind the writer) against its XXH3 (what a backup's
+    /// transfer check does).
+    private func verifyPiece(_ path: String, region: SnapshotHeader.Region, xxh3: String, readBack: TrailingReadBack?) throws(EngineError) {
+        guard let readBack else { throw .io(operation: "read back the snapshot's pages", path: path, errno: ENOENT) }
+        let value = try readBack.finish(length: region.length)
+        guard Hash.hex(value) == xxh3 else {
+            throw .corrupt(file: path, offset: region.offset, detail: "re-read checksum \(Hash.hex(value)) of the snapshot's pages differs from the written \(xxh3)")
         }
     }
+
 
     /// Appends the manifest after the piece and writes the final header over the first bytes.
     private func appendManifest(_ manifest: BackupManifest, header: inout SnapshotHeader, path: String) throws(EngineError) {
@@ -116,4 +112,9 @@ struct SnapshotWriter {
         try file.write(try header.encoded(), at: 0)
         try file.sync()
     }
+}
+
+/// Where the piece opener leaves the read-back it starts with the piece's file.
+private final class ReadBackSlot: @unchecked Sendable {
+    var value: TrailingReadBack?
 }
