@@ -106,8 +106,27 @@ enum Output {
         var t = time_t(d.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec)
+        let year = Int(parts.tm_year) + 1900
+        guard (0...9999).contains(year) else {
+            return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", year, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
+        }
+        // Digits written by hand: `String(format:)` took a third of `log list --json`'s time.
+        return String(unsafeUninitializedCapacity: 20) { out in
+            func put(_ value: Int, _ width: Int, at start: Int) {
+                var v = value
+                for i in stride(from: start + width - 1, through: start, by: -1) {
+                    out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(year, 4, at: 0); out[4] = UInt8(ascii: "-")
+            put(Int(parts.tm_mon) + 1, 2, at: 5); out[7] = UInt8(ascii: "-")
+            put(Int(parts.tm_mday), 2, at: 8); out[10] = UInt8(ascii: "T")
+            put(Int(parts.tm_hour), 2, at: 11); out[13] = UInt8(ascii: ":")
+            put(Int(parts.tm_min), 2, at: 14); out[16] = UInt8(ascii: ":")
+            put(Int(parts.tm_sec), 2, at: 17); out[19] = UInt8(ascii: "Z")
+            return 20
+        }
     }
 
     static func bytes(_ n: UInt64) -> String {

@@ -9,13 +9,6 @@ package struct StoredSnapshot: Sendable, Equatable {
     package var bytes: UInt64
     package var modified: Date
 
-    package init(name: String, path: String, bytes: UInt64, modified: Date) {
-        self.name = name
-        self.path = path
-        self.bytes = bytes
-        self.modified = modified
-    }
-
     /// Where a repository keeps its snapshots, and their extension.
     package static func directory(root: String) -> String { root + "/snapshots" }
     package static let fileExtension = ".csnap"

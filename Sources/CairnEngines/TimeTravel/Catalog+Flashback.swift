@@ -16,6 +16,10 @@ package struct FlashbackResult: Codable, Sendable {
     package var preview: Bool
     /// The incarnation the point belongs to (another branch's, when flashing back across).
     package var targetIncarnation: Int?
+    /// Of the pages rewritten: those taken back from the live database through the changes
+    /// logged since the target, and those read forwards from a backup and the logs.
+    package var rewound: Int?
+    package var fromBackup: Int?
 }
 
 extension Catalog {
@@ -74,9 +78,11 @@ extension Catalog {
         // through the changes recorded since (`RewoundPages`); across branches, read forwards
         // from the backup through the logs.
         let image: (UInt32, UnsafeMutableRawPointer) throws(EngineError) -> Void
+        var rewound: RewoundPages?
         if branch.base == nil {
-            let rewound = RewoundPages(pages: pages, target: target, rewrite: plan.rewrite, databasePath: databasePath)
-            image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try rewound.read(p, into: out) }
+            let back = RewoundPages(pages: pages, target: target, rewrite: plan.rewrite, databasePath: databasePath)
+            rewound = back
+            image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try back.read(p, into: out) }
         } else {
             image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try pages.read(p, asOf: target, into: out) }
         }
@@ -95,6 +101,8 @@ extension Catalog {
             guard let map else { throw .unrecoverable("the page map at SCN \(target) was not worked out before the rewrite") }
             result.incarnation = try openIncarnation(at: target, parent: branch.owner, map: map, position: end)
         }
+        result.rewound = rewound?.rewound ?? 0
+        result.fromBackup = rewound?.forwards ?? plan.rewrite.count
         return result
     }
 

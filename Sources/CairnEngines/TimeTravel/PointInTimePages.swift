@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import CairnFormats
 import CairnCatalog
@@ -171,13 +172,57 @@ final class PointInTimePages {
             return v == nil && !zero && p <= self.index.startPages
         }.prefix(cache.capacity / 2))
         guard !remaining.isEmpty else { return }
-        let images = PageImages(pageSize: pageSize)
-        for fetcher in fetchers {
+        for (i, fetcher) in fetchers.enumerated() {
             let wanted = remaining.filter { $0 <= fetcher.reader.manifest.pageCount }
             if wanted.isEmpty { continue }
-            remaining.subtract(try fetcher.fetch(wanted, into: images))
+            let parts = try Self.fetchInHalves(wanted, fetcher: fetcher, reader: chain[i], pageSize: pageSize)
+            for images in parts {
+                for p in wanted where images.has(p) && remaining.contains(p) {
+                    cache.store(UInt64(p) << 32, from: images.buffer(p))
+                    remaining.remove(p)
+                }
+            }
             if remaining.isEmpty { break }
         }
-        for p in pgnos where images.has(p) { cache.store(UInt64(p) << 32, from: images.buffer(p)) }
+    }
+
+    /// The wanted pages of one backup, read by two threads when there are many (each block is
+    /// decompressed once, and the two halves' blocks apart): the lower page numbers by
+    /// `fetcher`, the upper by a fetcher of their own.
+    private static func fetchInHalves(_ wanted: Set<UInt32>, fetcher: BackupPageFetcher, reader: BackupReader,
+                                      pageSize: Int) throws(EngineError) -> [PageImages] {
+        let sorted = wanted.sorted()
+        guard sorted.count >= 64 else {
+            let images = PageImages(pageSize: pageSize)
+            _ = try fetcher.fetch(wanted, into: images)
+            return [images]
+        }
+        let work = HalvedFetch(halves: [Set(sorted[..<(sorted.count / 2)]), Set(sorted[(sorted.count / 2)...])],
+                               fetchers: [fetcher, BackupPageFetcher(reader: reader)], pageSize: pageSize)
+        DispatchQueue.concurrentPerform(iterations: 2) { i in work.run(i) }
+        if let error = work.failures.withLock({ $0.compactMap { $0 }.first }) { throw error }
+        return work.images
+    }
+}
+
+/// The two halves of `fetchInHalves`: thread `i` touches only slot `i` of each array.
+private final class HalvedFetch: @unchecked Sendable {
+    let halves: [Set<UInt32>]
+    let fetchers: [BackupPageFetcher]
+    let images: [PageImages]
+    let failures = Mutex<[EngineError?]>([nil, nil])
+
+    init(halves: [Set<UInt32>], fetchers: [BackupPageFetcher], pageSize: Int) {
+        self.halves = halves
+        self.fetchers = fetchers
+        images = [PageImages(pageSize: pageSize), PageImages(pageSize: pageSize)]
+    }
+
+    func run(_ i: Int) {
+        do throws(EngineError) {
+            _ = try fetchers[i].fetch(halves[i], into: images[i])
+        } catch {
+            failures.withLock { $0[i] = error }
+        }
     }
 }
