@@ -130,15 +130,17 @@ package final class ProtectedTarget: Sendable {
 
     static let chainCheckInterval: TimeInterval = 30
 
-    /// Whether the automatic daily snapshot is due (looked at once a minute at most).
+    /// Whether the automatic daily snapshot is due (looked at once a minute at most: even the
+    /// policy is not read between looks, since reading it stats the control file's copies, and
+    /// the agent asks for every database every 2 s).
     func dailySnapshotDue(now: Date = Date()) -> Bool {
-        guard let catalog = state.withLock({ $0.catalog }), catalog.control.policy.dailySnapshot != nil else { return false }
         let look = state.withLock { s -> Bool in
             if let last = s.snapshotCheck, now.timeIntervalSince(last) < 60 { return false }
             s.snapshotCheck = now
             return true
         }
-        return look && catalog.dailySnapshotDue(now: now) != nil
+        guard look, let catalog = state.withLock({ $0.catalog }), catalog.control.policy.dailySnapshot != nil else { return false }
+        return catalog.dailySnapshotDue(now: now) != nil
     }
 
     var needsNewChain: Bool {
