@@ -96,9 +96,9 @@ final class BackupPageFetcher {
         let entriesAt = offset + UInt64(BackupPieceFormat.blockHeaderSize)
         try file.readExactly(into: block.entries, count: count * BackupPieceFormat.entrySize, at: entriesAt)
         let pgnos = (0..<count).map { LE.get32(block.entries, $0 * BackupPieceFormat.entrySize) }
-        if pgnos.contains(where: wanted.contains) {
+        if let last = pgnos.lastIndex(where: wanted.contains) {
             try file.readExactly(into: block.payload, count: payload, at: entriesAt + UInt64(count * BackupPieceFormat.entrySize))
-            try block.decode(count: count, payload: payload, flags: flags, path: path, at: offset)
+            try block.decode(count: count, payload: payload, flags: flags, path: path, at: offset, pages: last + 1)
             for (i, pgno) in pgnos.enumerated() where wanted.contains(pgno) {
                 images.set(pgno, from: block.pages + i * reader.manifest.pageSize)
                 found.insert(pgno)
@@ -149,21 +149,24 @@ private final class BlockBuffers {
         return (count, payload, flags)
     }
 
-    /// Checks the block's checksum, decompresses it and checks every page's hash.
-    func decode(count: Int, payload: Int, flags: UInt32, path: String, at offset: UInt64) throws(EngineError) {
+    /// Checks the block's checksum, decompresses its first `wanted` pages (all by default:
+    /// a compressed block is decoded no further than the last page wanted) and checks their
+    /// hashes.
+    func decode(count: Int, payload: Int, flags: UInt32, path: String, at offset: UInt64, pages wanted: Int? = nil) throws(EngineError) {
         let entriesCount = count * BackupPieceFormat.entrySize
         guard Hash.xxh3(self.payload, payload, seed: Hash.xxh3(entries, entriesCount)) == LE.get64(header, 16) else {
             throw .corrupt(file: path, offset: offset, detail: "block checksum mismatch")
         }
+        let decoded = min(count, wanted ?? count)
         if flags == 1 {
-            var out = UnsafeMutableRawBufferPointer(start: pages, count: count * pageSize).mutableBytes
-            guard decompressor.decompress(UnsafeRawBufferPointer(start: self.payload, count: payload).bytes, into: &out) else {
-                throw .corrupt(file: path, offset: offset, detail: "compressed block does not decode")
-            }
+            let src = UnsafeRawBufferPointer(start: self.payload, count: payload).bytes
+            var out = UnsafeMutableRawBufferPointer(start: pages, count: decoded * pageSize).mutableBytes
+            let ok = decoded == count ? decompressor.decompress(src, into: &out) : decompressor.decompressPrefix(src, into: &out)
+            guard ok else { throw .corrupt(file: path, offset: offset, detail: "compressed block does not decode") }
         } else {
-            pages.copyMemory(from: self.payload, byteCount: payload)
+            pages.copyMemory(from: self.payload, byteCount: decoded * pageSize)
         }
-        for i in 0..<count {
+        for i in 0..<decoded {
             let pgno = LE.get32(entries, i * BackupPieceFormat.entrySize)
             guard Hash.page(pages + i * pageSize, size: pageSize, pgno: pgno) == LE.get64(entries, i * BackupPieceFormat.entrySize + 4) else {
                 throw .corrupt(file: path, offset: offset, detail: "page \(pgno) checksum mismatch")

@@ -49,6 +49,29 @@ package final class Decompressor: Sendable {
             }
         }
     }
+
+    /// Decompresses only the first `dst.count` bytes of the frame `src` (the rest of it is not
+    /// decoded: a reader that wants the first pages of a block stops there); false when the
+    /// input is not a valid frame holding that many bytes.
+    package func decompressPrefix(_ src: RawSpan, into dst: inout MutableRawSpan) -> Bool {
+        context.withLock { ctx in
+            src.withUnsafeBytes { s in
+                dst.withUnsafeMutableBytes { d in
+                    _ = ZSTD_DCtx_reset(ctx.pointer, ZSTD_reset_session_only)
+                    var input = ZSTD_inBuffer(src: s.baseAddress, size: s.count, pos: 0)
+                    var output = ZSTD_outBuffer(dst: d.baseAddress, size: d.count, pos: 0)
+                    while output.pos < output.size {
+                        let before = (input.pos, output.pos)
+                        let r = ZSTD_decompressStream(ctx.pointer, &output, &input)
+                        if ZSTD_isError(r) != 0 || r == 0 && output.pos < output.size { return false }
+                        if (input.pos, output.pos) == before { return false }
+                    }
+                    _ = ZSTD_DCtx_reset(ctx.pointer, ZSTD_reset_session_only)
+                    return true
+                }
+            }
+        }
+    }
 }
 
 /// A zstd context, freed with its owner (so it never outlives the lock that guards it).
