@@ -21,24 +21,19 @@ package final class RedoLogReader {
     private var decoder: PageChangeDecoder?
     /// Allocated last in `init`: when an initializer throws before every stored property is set,
     /// `deinit` does not run, so a buffer allocated earlier (say, as a default value) would leak.
-    private var scratch: UnsafeMutableRawPointer
+    private(set) var scratch: UnsafeMutableRawPointer
     private var scratchSize = 1 << 20
-    /// Bytes read ahead of the records (one `pread` for many small records): the file's bytes
-    /// from `aheadStart`, `aheadCount` of them. Dropped whenever the file may have changed
-    /// under them (a torn tail, `refreshSize`).
-    private var ahead: UnsafeMutableRawPointer
-    private var aheadStart: UInt64 = 0
-    private var aheadCount = 0
-    private static let aheadCapacity = 256 << 10
+    /// Bytes read ahead of the records (one `pread` for many small records).
+    private let ahead = ReadAheadWindow()
 
     /// What the cache of recent page versions (for compact records) may hold.
     private let changeCacheBytes: Int
     /// An encrypted log's cipher (made when a body is first opened, with the key from
     /// `registry`), and the buffer transaction bodies are opened into.
-    private let registry: KeyringRegistry
-    private var cipher: RedoLogCipher?
-    private var plain: UnsafeMutableRawPointer?
-    private var plainSize = 0
+    let registry: KeyringRegistry
+    var cipher: RedoLogCipher?
+    var plain: UnsafeMutableRawPointer?
+    var plainSize = 0
 
     package init(path: String, changeCacheBytes: Int = PageVersionCache.defaultBytes, registry: KeyringRegistry = .shared) throws(EngineError) {
         self.path = path
@@ -56,7 +51,6 @@ package final class RedoLogReader {
         header = try RedoLogFormat.decodeHeader(h, available: got, file: path)
         // Nothing below throws (see `scratch`).
         scratch = .allocate(byteCount: scratchSize, alignment: 4096)
-        ahead = .allocate(byteCount: Self.aheadCapacity, alignment: 4096)
         contentHash.update(h, header.size)
         end = UInt64(header.size)
         file.adviseSequential()
@@ -64,29 +58,19 @@ package final class RedoLogReader {
 
     deinit {
         scratch.deallocate()
-        ahead.deallocate()
         plain?.deallocate()
     }
 
     /// Sees records appended since the file was opened (an online log being written).
     package func refreshSize() {
         if let n = try? file.size() { size = n }
-        aheadCount = 0
+        ahead.drop()
     }
 
     /// Reads up to `count` bytes at `offset` (fewer at the end of the file), through the
     /// read-ahead window when they are few.
     private func read(into out: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(EngineError) -> Int {
-        if count > Self.aheadCapacity / 4 { return try file.read(into: out, count: count, at: offset) }
-        let inWindow = offset >= aheadStart && offset + UInt64(count) <= aheadStart + UInt64(aheadCount)
-        if !inWindow {
-            aheadStart = offset
-            aheadCount = 0
-            aheadCount = try file.read(into: ahead, count: Self.aheadCapacity, at: offset)
-        }
-        let n = min(count, Int(aheadStart + UInt64(aheadCount) - offset))
-        out.copyMemory(from: ahead + Int(offset - aheadStart), byteCount: n)
-        return n
+        try ahead.read(file, into: out, count: count, at: offset)
     }
 
     private func readExactly(into out: UnsafeMutableRawPointer, count: Int, at offset: UInt64) throws(EngineError) {
@@ -200,7 +184,7 @@ package final class RedoLogReader {
             return nil
         }
         func tornTail(_ why: String) throws(EngineError) -> RedoRecord? {
-            aheadCount = 0
+            ahead.drop()
             if strict {
                 if end >= size { throw .truncated(file: path, expected: end + UInt64(RedoLogFormat.trailerSize), actual: size) }
                 throw .corrupt(file: path, offset: end, detail: why)
@@ -387,43 +371,5 @@ package final class RedoLogReader {
         var last: RedoRecord?
         while let r = try next(strict: strict) { last = r }
         return (last, records)
-    }
-
-    // MARK: - Encrypted logs
-
-    private func logCipher() throws(EngineError) -> RedoLogCipher? {
-        if cipher == nil { cipher = try RedoLogCipher.forLog(header, file: path, registry: registry) }
-        return cipher
-    }
-
-    /// The plaintext of the transaction body in `scratch` (`stored` bytes; the record at
-    /// `offset`, header `hdr`): `scratch` itself in a plain log, else opened into `plain`.
-    private func opened(_ r: RedoRecord, at offset: UInt64, header hdr: UnsafeRawPointer, stored: Int) throws(EngineError) -> (UnsafeRawPointer, Int) {
-        guard let c = try logCipher() else { return (UnsafeRawPointer(scratch), stored) }
-        let need = max(c.encryption.plaintextSize(sealed: stored) ?? 0, 8)
-        if need > plainSize {
-            plain?.deallocate()
-            plain = .allocate(byteCount: need, alignment: 64)
-            plainSize = need
-        }
-        let out = plain!
-        let n = try c.openBody(scratch, count: stored, offset: offset, recordHeader: UnsafeRawBufferPointer(start: hdr, count: r.headerSize - 8),
-                               into: out, file: path)
-        return (UnsafeRawPointer(out), n)
-    }
-
-    /// The plaintext of a compact record's stored body at `body` (`count` bytes): `body`
-    /// itself in a plain log, else a new buffer the caller deallocates.
-    private func openedCopy(_ body: UnsafeMutableRawPointer, count: Int, at offset: UInt64, header hdr: UnsafeRawPointer) throws(EngineError) -> (UnsafeMutableRawPointer, Int) {
-        guard let c = try logCipher() else { return (body, count) }
-        let out = UnsafeMutableRawPointer.allocate(byteCount: max(c.encryption.plaintextSize(sealed: count) ?? 0, 8), alignment: 64)
-        do throws(EngineError) {
-            let n = try c.openBody(body, count: count, offset: offset,
-                                   recordHeader: UnsafeRawBufferPointer(start: hdr, count: RedoLogFormat.compactRecordHeaderSize - 8), into: out, file: path)
-            return (out, n)
-        } catch {
-            out.deallocate()
-            throw error
-        }
     }
 }

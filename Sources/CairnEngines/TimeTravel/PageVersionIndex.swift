@@ -12,8 +12,6 @@ struct PageVersionIndex {
         let log: Int32
         let recordOffset: UInt64
         let scn: UInt64
-        /// The page hash of this version (`Hash.page`).
-        let hash: UInt64
     }
 
     /// A shrink of the database: pages past `pages` are gone from `scn` on (they read as zeros
@@ -57,7 +55,7 @@ struct PageVersionIndex {
         while let r = try reader.next(strict: found.closed, entries: { [last] (r: RedoRecord, offset: UInt64, e: PageChangeFormat.Entry) throws(EngineError) in
             guard r.scn > last, r.scn <= through else { return }
             if self.firstIndexed[log] == nil { self.firstIndexed[log] = offset }
-            self.versions[e.pgno, default: []].append(Version(log: log, recordOffset: offset, scn: r.scn, hash: e.hash))
+            self.versions[e.pgno, default: []].append(Version(log: log, recordOffset: offset, scn: r.scn))
         }) {
             if r.scn <= last { continue }
             if r.scn > through { break }
