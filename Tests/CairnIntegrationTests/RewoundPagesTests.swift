@@ -11,7 +11,9 @@ import CairnTestSupport
 @Suite(.serialized) struct RewoundPagesTests {
     /// Ledger transfers (small changes), then, after the target, big rows rewritten whole,
     /// rows deleted and a VACUUM that shrinks the file; all written by `sqlite3` while capture runs.
-    static func prepared() throws -> (CaptureHarness, target: UInt64, latest: UInt64) {
+    /// With `checkpoint`, the WAL is checkpointed into the file and emptied at the end; else
+    /// the last transactions stay in the WAL.
+    static func prepared(checkpoint: Bool = true) throws -> (CaptureHarness, target: UInt64, latest: UInt64) {
         let h = try CaptureHarness(count: 120)
         let follow = h.startFollow()
         #expect(Await.capture(of: h.db))
@@ -23,7 +25,7 @@ import CairnTestSupport
         _ = h.write(h.script(60..<120) + after)
         #expect(h.waitCaptured(125), "\(h.followLog)")
         #expect(h.stop(follow) == 0, "\(h.followLog)")
-        #expect(Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(TRUNCATE);"]).status == 0)
+        if checkpoint { #expect(Shell.run(["sqlite3", h.db, "PRAGMA wal_checkpoint(TRUNCATE);"]).status == 0) }
         return (h, 62, 125)
     }
 
@@ -39,7 +41,8 @@ import CairnTestSupport
         #expect(Int(plan.databasePages) == expected.count)
         // Batches of 7 pages: every batch rebuilt on its own, twice over (as the map pass and
         // the write pass of a flashback ask).
-        let rewound = RewoundPages(pages: pages, target: target, rewrite: plan.rewrite, databasePath: h.db, batchBytes: 7 * pageSize)
+        let live = try LivePages(databasePath: h.db, pageSize: pageSize)
+        let rewound = RewoundPages(pages: pages, target: target, rewrite: plan.rewrite, live: live, batchBytes: 7 * pageSize)
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: pageSize, alignment: 4096)
         defer { buffer.deallocate() }
         for pass in 1...2 {
@@ -58,11 +61,44 @@ import CairnTestSupport
         _ = try h.p.recover(to: restored, target: .scn(target))
         let r = try h.p.flashback(to: .scn(target))
         #expect(r.incarnation != nil && r.pages > 0)
-        let digest = { (path: String) -> String in
-            let out = Shell.run([Paths.cairn, "digest", path, "--json"]).stdout
-            return ((try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any])?["digest"] as? String ?? "none"
-        }
-        #expect(digest(h.db) == digest(restored))
+        #expect(CloneTests.digest(h.db) == CloneTests.digest(restored))
         #expect(Shell.run(["sqlite3", h.db, "PRAGMA integrity_check;"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
+    }
+
+    /// The flashback's frames go after the last committed frame of the WAL as the application
+    /// left it, nothing checkpointed: here a WAL restarted after a full checkpoint, so a short
+    /// new generation (three transactions capture has not seen yet) lies before the stale
+    /// frames of the VACUUM's. The pages are read through the new generation, the stale
+    /// frames are overwritten, and the database SQLite then sees equals a restore.
+    @Test func flashbackAppendsAfterTheFramesTheWALHolds() throws {
+        let (h, target, _) = try Self.prepared(checkpoint: false)
+        let restart = """
+            import os, sqlite3, sys
+            keep = sqlite3.connect(sys.argv[1]); keep.execute("SELECT count(*) FROM big").fetchall()
+            w = sqlite3.connect(sys.argv[1], isolation_level=None)
+            w.execute("PRAGMA wal_autocheckpoint=0")
+            assert w.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0] == 0
+            for i in range(3): w.execute("INSERT INTO big VALUES (?, randomblob(100))", (1000 + i,))
+            w.close()
+            os._exit(0)  # no close of `keep`: nothing checkpoints the three transactions
+            """
+        let before = try WALFile.scan(path: h.db + "-wal")
+        let r = Shell.run(["python3", "-c", restart, h.db])
+        #expect(r.status == 0, "\(r.stderr)")
+        let after = try WALFile.scan(path: h.db + "-wal")
+        #expect(after.commits.count == 3 && after.header?.salt1 != before.header?.salt1, "a new WAL generation of three transactions")
+        #expect((FileSystem.fileSize(h.db + "-wal") ?? 0) > WALScan.frameOffset(after.lastCommitFrame + 1, pageSize: after.header!.pageSize), "stale frames after it")
+
+        let restored = h.dir.file("restore.db")
+        _ = try h.p.recover(to: restored, target: .scn(target))
+        let f = try h.p.flashback(to: .scn(target))
+        #expect(f.from == 128 && f.incarnation != nil)
+        let appended = try WALFile.scan(path: h.db + "-wal")
+        #expect(appended.header?.salt1 == after.header?.salt1 && appended.commits.count == 4, "one commit appended to the generation")
+        #expect(CloneTests.digest(h.db) == CloneTests.digest(restored))
+        #expect(Shell.run(["sqlite3", h.db, "PRAGMA integrity_check;"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "ok")
+        // Undone: back to where it started, through the appended frames.
+        _ = try h.p.flashback(to: .scn(128), incarnation: 1)
+        #expect(Shell.run(["sqlite3", h.db, "SELECT count(*) FROM big WHERE id >= 1000;"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
     }
 }

@@ -24,7 +24,7 @@ package struct FlashbackResult: Codable, Sendable {
 
 extension Catalog {
     /// Rewinds the live database to `point` by rewriting only the pages changed since, as one
-    /// SQLite transaction through its WAL (see `WALRewrite`): after a crash at any moment
+    /// SQLite transaction appended to its WAL (see `WALRewrite`): after a crash at any moment
     /// the database is in its old state or the new one. Refused while another process has the
     /// database open (a running capture included: stop it first). Everything committed is
     /// captured and archived first, so the branch left behind stays reachable; a new
@@ -74,30 +74,32 @@ extension Catalog {
         guard let before = try LoggedPageMap.at(latest, control: control, pageMapFile: layout.pageMapFile) else {
             throw .unrecoverable("the page map of \(databasePath) at SCN \(latest) cannot be worked out from the capture's map and the online logs; nothing was changed. Take a backup, or restore in place.")
         }
-        // The pages at the target: on the current lineage, taken back from the live ones
-        // through the changes recorded since (`RewoundPages`); across branches, read forwards
-        // from the backup through the logs.
-        let image: (UInt32, UnsafeMutableRawPointer) throws(EngineError) -> Void
-        var rewound: RewoundPages?
-        if branch.base == nil {
-            let back = RewoundPages(pages: pages, target: target, rewrite: plan.rewrite, databasePath: databasePath)
-            rewound = back
-            image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try back.read(p, into: out) }
-        } else {
-            image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try pages.read(p, asOf: target, into: out) }
-        }
         // The new incarnation is recorded once the rewrite is durable, capture resuming after
         // it. A crash before leaves the old incarnation, whose capture takes the rewrite as one
-        // more transaction: the database and its history agree either way. The live pages are
-        // checked, and the target's map worked out, once the WAL is checkpointed into the file.
+        // more transaction: the database and its history agree either way. Once no connection
+        // can change the live database, its pages are checked, and the pages at the target
+        // worked out: on the current lineage, taken back from the live ones through the
+        // changes recorded since (`RewoundPages`); across branches, read forwards from the
+        // backup through the logs. The target's map is worked out from them before anything
+        // is written.
         let rewrite = WALRewrite(databasePath: databasePath, pageSize: pages.pageSize)
         var map: PageMap?
-        let check = { () throws(EngineError) in
-            try plan.checkLive(self.databasePath, against: before)
-            if branch.base != nil { try pages.warm(plan.rewrite, asOf: target) }
+        var rewound: RewoundPages?
+        let prepare = { (live: LivePages) throws(EngineError) -> WALRewrite.PageImage in
+            try plan.checkLive(live, against: before)
+            let image: WALRewrite.PageImage
+            if branch.base == nil {
+                let back = RewoundPages(pages: pages, target: target, rewrite: plan.rewrite, live: live)
+                rewound = back
+                image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try back.read(p, into: out) }
+            } else {
+                try pages.warm(plan.rewrite, asOf: target)
+                image = { (p: UInt32, out: UnsafeMutableRawPointer) throws(EngineError) in try pages.read(p, asOf: target, into: out) }
+            }
             map = try plan.mapAtTarget(from: before, image: image)
+            return image
         }
-        try rewrite.commit(pages: plan.rewrite, databasePages: plan.databasePages, check: check, image: image) { (end: WALPosition) throws(EngineError) in
+        try rewrite.commit(pages: plan.rewrite, databasePages: plan.databasePages, prepare: prepare) { (end: WALPosition) throws(EngineError) in
             guard let map else { throw .unrecoverable("the page map at SCN \(target) was not worked out before the rewrite") }
             result.incarnation = try openIncarnation(at: target, parent: branch.owner, map: map, position: end)
         }

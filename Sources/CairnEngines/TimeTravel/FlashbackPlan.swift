@@ -38,19 +38,19 @@ struct FlashbackPlan {
         rewrite = set.sorted()
     }
 
-    /// Checks that the live database holds what the logs say it held at `latest`: each page
-    /// to rewrite has the hash the map gives it, and the file has the map's size. Anything
+    /// Checks that the live database (its file and WAL) holds what the logs say it held at
+    /// `latest`: each page to rewrite has the hash the map gives it, and the database has the
+    /// map's size. Anything
     /// else means changes Cairn never captured; nothing is written then.
-    func checkLive(_ path: String, against map: PageMap) throws(EngineError) {
-        let size = UInt64(map.pageCount) * UInt64(pages.pageSize)
-        guard let bytes = FileSystem.fileSize(path), bytes == size else {
-            throw .verificationFailed(file: path, detail: "the database file is \(FileSystem.fileSize(path) ?? 0) bytes, but \(size) at SCN \(latest) as captured: it was changed without being captured; nothing was flashed back. Run `cairn advise \(path)`.")
+    func checkLive(_ live: LivePages, against map: PageMap) throws(EngineError) {
+        let path = live.databasePath
+        guard live.pageCount == map.pageCount else {
+            throw .verificationFailed(file: path, detail: "the database is \(live.pageCount) pages, but \(map.pageCount) at SCN \(latest) as captured: it was changed without being captured; nothing was flashed back. Run `cairn advise \(path)`.")
         }
-        let file = try RawFile(path: path, mode: .read)
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: pages.pageSize, alignment: 4096)
         defer { buffer.deallocate() }
         for p in rewrite where p <= map.pageCount {
-            try file.readExactly(into: buffer, count: pages.pageSize, at: UInt64(p - 1) * UInt64(pages.pageSize))
+            try live.read(p, into: buffer)
             guard Hash.page(buffer, size: pages.pageSize, pgno: p) == map.hash(of: p) else {
                 throw .verificationFailed(file: path, detail: "page \(p) is not what capture recorded at SCN \(latest): the database was changed without being captured; nothing was flashed back. Run `cairn advise \(path)`.")
             }

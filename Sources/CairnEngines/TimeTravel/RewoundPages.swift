@@ -12,12 +12,11 @@ import CairnFormats
 /// Pages are rebuilt in batches of ascending page numbers (`batchBytes` of them at a time),
 /// each version checked on the way against the hash its record names; callers ask for the
 /// pages in ascending order (a map pass and a write pass each rebuild every batch once).
-/// Read the live database only once it holds every committed transaction (after the WAL is
-/// checkpointed) and no other process writes it.
+/// `live` must not change meanwhile: build it while no other process has the database open.
 final class RewoundPages {
     let pages: PointInTimePages
     let target: UInt64
-    let databasePath: String
+    let live: LivePages
     private let order: [UInt32]
     private let position: [UInt32: Int]
     private let batchPages: Int
@@ -29,10 +28,10 @@ final class RewoundPages {
     private(set) var rewound = 0
     private(set) var forwards = 0
 
-    init(pages: PointInTimePages, target: UInt64, rewrite: [UInt32], databasePath: String, batchBytes: Int = 64 << 20) {
+    init(pages: PointInTimePages, target: UInt64, rewrite: [UInt32], live: LivePages, batchBytes: Int = 64 << 20) {
         self.pages = pages
         self.target = target
-        self.databasePath = databasePath
+        self.live = live
         order = rewrite
         position = Dictionary(uniqueKeysWithValues: rewrite.enumerated().map { ($1, $0) })
         batchPages = max(1, min(rewrite.count, batchBytes / pages.pageSize))
@@ -73,10 +72,7 @@ final class RewoundPages {
 
     private func readLive(_ batch: [UInt32]) throws(EngineError) {
         guard !batch.isEmpty else { return }
-        let file = try RawFile(path: databasePath, mode: .read)
-        for p in batch {
-            try file.readExactly(into: slot(p), count: pages.pageSize, at: UInt64(p - 1) * UInt64(pages.pageSize))
-        }
+        for p in batch { try live.read(p, into: slot(p)) }
     }
 
     /// Takes each page of `batch` back through the records after `scn` that wrote it, newest
@@ -99,7 +95,7 @@ final class RewoundPages {
                 seen += 1
                 let page = slot(e.pgno)
                 guard Hash.page(page, size: pageSize, pgno: e.pgno) == e.hash else {
-                    throw .verificationFailed(file: databasePath, detail: "page \(e.pgno) is not the version the log record at offset \(key.offset) of \(log.path) wrote (SCN \(record.scn)), which the versions after it lead back to: the database was changed without being captured, and nothing was flashed back (see `cairn advise \(databasePath)`)")
+                    throw .verificationFailed(file: live.databasePath, detail: "page \(e.pgno) is not the version the log record at offset \(key.offset) of \(log.path) wrote (SCN \(record.scn)), which the versions after it lead back to: the database was changed without being captured, and nothing was flashed back (see `cairn advise \(live.databasePath)`)")
                 }
                 if e.kind == .whole { forward.insert(e.pgno) } else { PageChangeFormat.apply(data, to: page, count: pageSize) }
             }
