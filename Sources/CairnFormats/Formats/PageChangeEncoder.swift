@@ -1,5 +1,5 @@
 /// Writes the body of compact transaction records (see `PageChangeFormat`): each page as a
-/// change against its previous version when the change is small, else whole; chunk by chunk,
+/// change against its previous version when that version is at hand, else whole; chunk by chunk,
 /// compressed, handed to `emit` in order. The previous version comes from the cache of the
 /// versions this encoder wrote (a `change` when written earlier in the same log, else a
 /// `changeFromState`), or from the database (`stateBase`); either only when its hash is the
@@ -65,16 +65,21 @@ package final class PageChangeEncoder {
         var entry = PageChangeFormat.Entry(pgno: pgno, kind: .whole, base: 0, hash: hash)
         var depth = 0
         let cached = previous.flatMap { p in cache.lookup(pgno).flatMap { $0.hash == p ? $0 : nil } }
+        // A change however large: it is the way back as well as the way forward (a flashback
+        // walks the records after its target backwards from the live pages; a page stored
+        // whole sends it to the backup). Compressed, a change that rewrites most of the page
+        // costs about a quarter more than the page would.
         if let base = cached, base.epoch == epoch, base.offset < recordOffset {
             // Written earlier in this log: a change a reader of the log alone can follow,
             // until the chain is long enough that the page is better stored whole.
-            if base.depth < PageChangeFormat.maxChangeDepth, small(PageChangeFormat.xor(page, base.data, into: slot, count: pageSize)) {
+            if base.depth < PageChangeFormat.maxChangeDepth {
+                _ = PageChangeFormat.xor(page, base.data, into: slot, count: pageSize)
                 entry.kind = .change
                 entry.base = base.offset
                 depth = base.depth + 1
             }
-        } else if let base = cached?.data ?? (previous == nil ? nil : stateBase()),
-                  small(PageChangeFormat.xor(page, base, into: slot, count: pageSize)) {
+        } else if let base = cached?.data ?? (previous == nil ? nil : stateBase()) {
+            _ = PageChangeFormat.xor(page, base, into: slot, count: pageSize)
             entry.kind = .changeFromState
         }
         switch entry.kind {
@@ -89,9 +94,6 @@ package final class PageChangeEncoder {
         count += 1
         if count == PageChangeFormat.pagesPerChunk { try flush(emit) }
     }
-
-    /// A change is stored as one when at most half the page's 8-byte words differ.
-    private func small(_ nonzeroWords: Int) -> Bool { nonzeroWords * 8 <= pageSize / 2 }
 
     /// Ends the record's body.
     package func finish(emit: Emit) throws(EngineError) {

@@ -19,7 +19,9 @@ import CPageDelta
 ///   earlier in the log, or that version left the writer's cache). Recovery, which applies the
 ///   records in order to a database at the state before each one, has it; a reader with
 ///   nothing but the log cannot rebuild such a page (nor the changes based on it).
-/// A page is stored whole when no previous version is at hand or the change is not small.
+/// A page is stored whole when no previous version is at hand (or after `maxChangeDepth`
+/// changes in a row), however large the change: every change also leads back to the version
+/// before it, which a flashback follows from the live database.
 package enum PageChangeFormat {
     package static let pagesPerChunk = 64
     package static let chunkHeaderSize = 8
