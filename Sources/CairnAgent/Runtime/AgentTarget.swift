@@ -49,6 +49,27 @@ package enum TargetResolver {
         return (targets, problems)
     }
 
+    /// What the resolution of `entries` depends on: the entries, where their paths lead, and
+    /// each `dir:` entry's directory as it was (inode and times: adding, removing or renaming a
+    /// file changes them). Taken before resolving, so a change during a pass is seen at the next.
+    package struct Signature: Equatable, Sendable {
+        let entries: [DatabaseEntry]
+        let places: [String]
+        let directories: [[Int64]]
+
+        init(_ entries: [DatabaseEntry]) {
+            self.entries = entries
+            places = entries.map { ($0.path ?? $0.directory).map(TargetResolver.resolved) ?? "" }
+            directories = entries.map { entry in
+                guard entry.directory != nil, let dir = entry.directory.map(TargetResolver.resolved) else { return [] }
+                var st = stat()
+                guard stat(dir, &st) == 0 else { return [-1] }
+                return [Int64(st.st_dev), Int64(st.st_ino), Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec),
+                        Int64(st.st_ctim.tv_sec), Int64(st.st_ctim.tv_nsec)]
+            }
+        }
+    }
+
     static func paths(of entry: DatabaseEntry) -> ([String], String?) {
         if let path = entry.path { return ([resolved(path)], nil) }
         guard let dir = entry.directory else { return ([], nil) }
@@ -72,5 +93,5 @@ package enum TargetResolver {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
     }
 
-    private static func resolved(_ path: String) -> String { FileSystem.resolved(path) }
+    static func resolved(_ path: String) -> String { FileSystem.resolved(path) }
 }

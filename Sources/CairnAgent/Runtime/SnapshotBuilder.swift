@@ -96,7 +96,7 @@ final class SnapshotBuilder: Sendable {
         advisor.refresh(targets.compactMap { t in
             let p = t.capture.current
             guard p.running || p.lastError != nil else { return nil }
-            return t.view.repository.flatMap { catalog(t.path, repository: $0) }.map { (t.path, $0) }
+            return t.repository.flatMap { catalog(t.path, repository: $0) }.map { (t.path, $0) }
         }, now: now)
         for t in targets {
             let progress = t.capture.current
@@ -104,7 +104,7 @@ final class SnapshotBuilder: Sendable {
             // (Looked at in place: a copy of the cached part would retain all it holds.)
             let resting = cache.withLock { c in c[t.path].map { $0.scn == scn && $0.capture == epoch && now.timeIntervalSince($0.checkedAt) < Self.restingCheck } ?? false }
             if resting { continue }
-            guard let repository = t.view.repository, let catalog = catalog(t.path, repository: repository) else { continue }
+            guard let repository = t.repository, let catalog = catalog(t.path, repository: repository) else { continue }
             _ = controlPart(t.path, catalog, scn: scn, epoch: epoch, now: now, freshFor: 0)
         }
     }

@@ -43,7 +43,36 @@ package enum FilePermissions {
         }
     }
 
-    private static let places = Mutex<[Place]>([])
+    /// The places registered, indexed so that a lookup reads a few entries, not every place
+    /// of every database (an agent registers thousands, and creates files on many threads).
+    private struct Places {
+        var all: [Place] = []
+        /// Trees by their path; files by the directory they are in; every place under each
+        /// directory above it (for the directories created on the way to places).
+        var trees: [String: [Place]] = [:]
+        var filesIn: [String: [Place]] = [:]
+        var below: [String: [Source]] = [:]
+
+        init(_ all: [Place] = []) {
+            self.all = all
+            for place in all {
+                if place.isTree { trees[place.path, default: []].append(place) } else { filesIn[FileSystem.parent(of: place.path), default: []].append(place) }
+                for dir in FilePermissions.ancestors(of: place.path).dropFirst() { below[dir, default: []].append(place.source) }
+            }
+        }
+
+        /// The places that hold `p`: trees at `p` or above it, files whose name `p` extends.
+        func holding(_ p: String) -> [Place] {
+            var out: [Place] = []
+            for a in FilePermissions.ancestors(of: p) {
+                if let t = trees[a] { out += t }
+                if let f = filesIn[a] { out += f.filter { $0.holds(p) } }
+            }
+            return out
+        }
+    }
+
+    private static let places = Mutex(Places())
 
     /// Registers (or registers again, replacing what `owner` registered before) the places
     /// that hold one database's data. Paths are taken as given and also resolved, so either
@@ -57,15 +86,14 @@ package enum FilePermissions {
         let new = both(trees).map { Place(path: $0, isTree: true, owner: owner, source: source) }
             + both(files).map { Place(path: $0, isTree: false, owner: owner, source: source) }
         places.withLock { places in
-            places.removeAll { $0.owner == owner }
-            places.append(contentsOf: new)
+            places = Places(places.all.filter { $0.owner != owner } + new)
         }
     }
 
     /// The mode of a new file at `path`.
     package static func fileMode(for path: String) -> FileMode {
         let sources = places.withLock { places -> [Source] in
-            let holding = places.filter { $0.holds(path) }
+            let holding = places.holding(path)
             guard let longest = holding.map(\.path.count).max() else { return [] }
             return holding.filter { $0.path.count == longest }.map(\.source)
         }
@@ -77,10 +105,22 @@ package enum FilePermissions {
     /// of a control-file copy), what all of those allow.
     package static func directoryBits(for path: String) -> mode_t {
         let sources = places.withLock { places -> [Source] in
-            if places.contains(where: { $0.holds(path) }) { return [] }
-            return places.filter { $0.path.hasPrefix(path + "/") }.map(\.source)
+            if !places.holding(path).isEmpty { return [] }
+            return places.below[path] ?? []
         }
         return (sources.isEmpty ? fileMode(for: path) : combined(sources)).directoryBits
+    }
+
+    /// `path` and every directory above it, nearest first ("/a/b" gives "/a/b", "/a", "/").
+    static func ancestors(of path: String) -> [String] {
+        var out = [path]
+        var rest = Substring(path)
+        while let slash = rest.lastIndex(of: "/") {
+            rest = rest[..<slash]
+            out.append(rest.isEmpty ? "/" : String(rest))
+            if rest.isEmpty { break }
+        }
+        return out
     }
 
     private static func combined(_ sources: [Source]) -> FileMode {

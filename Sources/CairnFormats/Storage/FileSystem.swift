@@ -67,6 +67,7 @@ package enum FileSystem {
     /// Creates a directory and its parents; each new directory is made durable in its parent.
     /// New directories get the permissions `FilePermissions` gives `path`.
     package static func makeDirectories(_ path: String) throws(EngineError) {
+        if isDirectory(path) { return }
         try makeDirectories(path, bits: FilePermissions.directoryBits(for: path))
     }
 
