@@ -109,7 +109,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     ls = bench.find_litestream() if hasattr(bench, "find_litestream") else None
     ctx = type("Ctx", (), {})()
-    ctx.cairn, ctx.logdir, ctx.key_file = a.cairn, work, a.encryption_key_file
+    ctx.cairn, ctx.logdir, ctx.key_file, ctx.args = a.cairn, work, a.encryption_key_file, a
     ctx.litestream = ls or "litestream"
     src = Path(a.db)
     results = {}

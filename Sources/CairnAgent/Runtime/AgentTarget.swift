@@ -5,19 +5,22 @@ import CairnFormats
 /// (directly, or as a match of a `dir:` entry's pattern).
 package struct AgentTarget: Sendable, Equatable, Hashable {
     /// The database file, absolute and resolved.
-    package var path: String
+    package let path: String
     package var entry: DatabaseEntry
+    /// Its page's name: the file name, made URL-safe, with a short hash of the path for
+    /// uniqueness (worked out once: every status request names every database).
+    package let id: String
 
     package init(path: String, entry: DatabaseEntry) {
         self.path = path
         self.entry = entry
+        id = Self.id(of: path)
     }
 
     package static func == (a: AgentTarget, b: AgentTarget) -> Bool { a.path == b.path && a.entry == b.entry }
     package func hash(into h: inout Hasher) { h.combine(path) }
 
-    /// Its page's name: the file name, made URL-safe, with a short hash of the path for uniqueness.
-    package var id: String {
+    static func id(of path: String) -> String {
         let name = (path as NSString).lastPathComponent.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "_" ? $0 : "_" }
         var h: UInt64 = 0xcbf29ce484222325
         for b in path.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
