@@ -44,20 +44,38 @@ package enum FilePermissions {
     }
 
     /// The places registered, indexed so that a lookup reads a few entries, not every place
-    /// of every database (an agent registers thousands, and creates files on many threads).
+    /// of every database (an agent registers thousands, and creates files on many threads);
+    /// a registration updates only its own entries.
     private struct Places {
-        var all: [Place] = []
-        /// Trees by their path; files by the directory they are in; every place under each
-        /// directory above it (for the directories created on the way to places).
+        /// Each owner's places.
+        var byOwner: [String: [Place]] = [:]
+        /// Trees by their path; files by the directory they are in; the source of every owner
+        /// with a place under each directory above its places (for the directories created on
+        /// the way to places).
         var trees: [String: [Place]] = [:]
         var filesIn: [String: [Place]] = [:]
-        var below: [String: [Source]] = [:]
+        var below: [String: [String: Source]] = [:]
 
-        init(_ all: [Place] = []) {
-            self.all = all
-            for place in all {
+        mutating func replace(owner: String, with places: [Place]) {
+            for place in byOwner.removeValue(forKey: owner) ?? [] {
+                if place.isTree {
+                    trees[place.path]?.removeAll { $0.owner == owner }
+                    if trees[place.path]?.isEmpty == true { trees[place.path] = nil }
+                } else {
+                    let dir = FileSystem.parent(of: place.path)
+                    filesIn[dir]?.removeAll { $0.owner == owner }
+                    if filesIn[dir]?.isEmpty == true { filesIn[dir] = nil }
+                }
+                for dir in FilePermissions.ancestors(of: place.path).dropFirst() {
+                    below[dir]?[owner] = nil
+                    if below[dir]?.isEmpty == true { below[dir] = nil }
+                }
+            }
+            guard !places.isEmpty else { return }
+            byOwner[owner] = places
+            for place in places {
                 if place.isTree { trees[place.path, default: []].append(place) } else { filesIn[FileSystem.parent(of: place.path), default: []].append(place) }
-                for dir in FilePermissions.ancestors(of: place.path).dropFirst() { below[dir, default: []].append(place.source) }
+                for dir in FilePermissions.ancestors(of: place.path).dropFirst() { below[dir, default: [:]][owner] = place.source }
             }
         }
 
@@ -85,9 +103,7 @@ package enum FilePermissions {
         }
         let new = both(trees).map { Place(path: $0, isTree: true, owner: owner, source: source) }
             + both(files).map { Place(path: $0, isTree: false, owner: owner, source: source) }
-        places.withLock { places in
-            places = Places(places.all.filter { $0.owner != owner } + new)
-        }
+        places.withLock { $0.replace(owner: owner, with: new) }
     }
 
     /// The mode of a new file at `path`.
@@ -106,7 +122,7 @@ package enum FilePermissions {
     package static func directoryBits(for path: String) -> mode_t {
         let sources = places.withLock { places -> [Source] in
             if !places.holding(path).isEmpty { return [] }
-            return places.below[path] ?? []
+            return places.below[path].map { Array($0.values) } ?? []
         }
         return (sources.isEmpty ? fileMode(for: path) : combined(sources)).directoryBits
     }
