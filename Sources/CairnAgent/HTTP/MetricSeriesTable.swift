@@ -40,10 +40,10 @@ struct MetricSeriesTable {
     mutating func gauge(_ name: String, _ labels: [(String, String)], _ value: Double) {
         guard value.isFinite else { return }
         let key = Key(name: name, labels: Self.flatten(labels))
-        if var series = gauges[key] {
-            series.generation = generation
-            series.gauge.record(value)
-            gauges[key] = series
+        if let i = gauges.index(forKey: key) {
+            // In place: one lookup, not a second one to store the series back.
+            gauges.values[i].generation = generation
+            gauges.values[i].gauge.record(value)
         } else {
             let gauge = Gauge(label: name, dimensions: labels, factory: factory)
             gauge.record(value)

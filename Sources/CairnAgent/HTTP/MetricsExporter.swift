@@ -4,7 +4,7 @@ import Synchronization
 /// `/metrics`: the agent's snapshot in the Prometheus text exposition format.
 ///
 /// The series are swift-metrics gauges and counters made by `PrometheusMetricsFactory`s over
-/// registries of the exporter's own (`MetricScopes`: one per database, remote and the agent;
+/// registries of the exporter's own (`MetricScopes`: a few shards, each scope of series in one;
 /// never the global `MetricsSystem`, so that several agents, or tests, can run in one
 /// process). Every scrape sets the series from a fresh snapshot.
 package final class MetricsExporter: Sendable {
