@@ -41,57 +41,57 @@ enum AgentMetrics {
             table.gauge("cairn_agent_problems", [], Double(snapshot.problems.count))
         }
         for database in snapshot.databases {
-            scopes.record("database \(database.path)") { record(database, now: snapshot.takenAt, into: &$0) }
+            scopes.record("database \(database.path)", common: [("database", database.path)]) { record(database, now: snapshot.takenAt, into: &$0) }
         }
         for traffic in snapshot.remoteTraffic {
-            scopes.record("remote \(traffic.remote)") { record(traffic, into: &$0) }
+            scopes.record("remote \(traffic.remote)", common: [("remote", traffic.remote)]) { record(traffic, into: &$0) }
         }
     }
 
     private static func record(_ d: DatabaseSnapshot, now: Date, into table: inout MetricSeriesTable) {
-        let db = [("database", d.path)]
+        // The table's common label names the database (`database`, first on every series).
         let dbid = ("dbid", d.dbid.map { String($0) } ?? "")
-        table.gauge("cairn_database_info", db + [dbid, ("incarnation", d.incarnation.map { String($0) } ?? "")], 1)
-        table.gauge("cairn_database_up", db, d.state == .capturing ? 1 : 0)
-        table.gauge("cairn_database_healthy", db, d.problems.isEmpty ? 1 : 0)
-        table.gauge("cairn_captured_scn", db + [dbid], Double(d.capturedScn))
-        table.gauge("cairn_archived_scn", db + [dbid], Double(d.archivedScn))
-        if let lag = d.captureLagSeconds { table.gauge("cairn_capture_lag_seconds", db, lag) }
-        if let lag = d.captureLagBytes { table.gauge("cairn_capture_lag_bytes", db, Double(lag)) }
+        table.gauge("cairn_database_info", [dbid, ("incarnation", d.incarnation.map { String($0) } ?? "")], 1)
+        table.gauge("cairn_database_up", [], d.state == .capturing ? 1 : 0)
+        table.gauge("cairn_database_healthy", [], d.problems.isEmpty ? 1 : 0)
+        table.gauge("cairn_captured_scn", [dbid], Double(d.capturedScn))
+        table.gauge("cairn_archived_scn", [dbid], Double(d.archivedScn))
+        if let lag = d.captureLagSeconds { table.gauge("cairn_capture_lag_seconds", [], lag) }
+        if let lag = d.captureLagBytes { table.gauge("cairn_capture_lag_bytes", [], Double(lag)) }
         for (level, at) in d.lastBackupAt {
-            table.gauge("cairn_last_backup_age_seconds", db + [("level", level)], max(0, now.timeIntervalSince(at)))
+            table.gauge("cairn_last_backup_age_seconds", [("level", level)], max(0, now.timeIntervalSince(at)))
         }
         if let start = d.recoveryWindowStart {
-            table.gauge("cairn_recovery_window_start_timestamp_seconds", db, start.timeIntervalSince1970)
+            table.gauge("cairn_recovery_window_start_timestamp_seconds", [], start.timeIntervalSince1970)
         }
-        table.gauge("cairn_recovery_area_bytes", db, Double(d.recoveryAreaBytes))
-        if let limit = d.recoveryAreaLimitBytes { table.gauge("cairn_recovery_area_limit_bytes", db, Double(limit)) }
+        table.gauge("cairn_recovery_area_bytes", [], Double(d.recoveryAreaBytes))
+        if let limit = d.recoveryAreaLimitBytes { table.gauge("cairn_recovery_area_limit_bytes", [], Double(limit)) }
         for remote in d.remotes {
-            table.gauge("cairn_remote_lag_seconds", db + [("remote", remote.url)], remote.lagSeconds)
-            table.gauge("cairn_remote_lag_bytes", db + [("remote", remote.url)], Double(remote.bytesBehind))
+            table.gauge("cairn_remote_lag_seconds", [("remote", remote.url)], remote.lagSeconds)
+            table.gauge("cairn_remote_lag_bytes", [("remote", remote.url)], Double(remote.bytesBehind))
         }
-        recordJobs(d, db, into: &table)
+        recordJobs(d, into: &table)
         for priority in Finding.Priority.allCases {
             let open = d.findings.reduce(0) { $0 + ($1.priority == priority ? 1 : 0) }
-            table.gauge("cairn_failures_open", db + [("priority", priority.rawValue)], Double(open))
+            table.gauge("cairn_failures_open", [("priority", priority.rawValue)], Double(open))
         }
     }
 
     /// Runs and failures of every job that ran (a job with runs and no failure counts 0 failures).
-    private static func recordJobs(_ d: DatabaseSnapshot, _ db: [(String, String)], into table: inout MetricSeriesTable) {
+    private static func recordJobs(_ d: DatabaseSnapshot, into table: inout MetricSeriesTable) {
         for job in Set(d.jobRuns.keys).union(d.jobFailures.keys) {
-            table.counter("cairn_job_runs_total", db + [("job", job)], cumulative: d.jobRuns[job] ?? 0)
-            table.counter("cairn_job_failures_total", db + [("job", job)], cumulative: d.jobFailures[job] ?? 0)
+            table.counter("cairn_job_runs_total", [("job", job)], cumulative: d.jobRuns[job] ?? 0)
+            table.counter("cairn_job_failures_total", [("job", job)], cumulative: d.jobFailures[job] ?? 0)
         }
     }
 
     private static func record(_ t: RemoteTraffic, into table: inout MetricSeriesTable) {
-        let remote = [("remote", t.remote)]
+        // The table's common label names the remote.
         for (kind, count) in t.requests {
-            table.counter("cairn_remote_requests_total", remote + [("kind", kind)], cumulative: count)
+            table.counter("cairn_remote_requests_total", [("kind", kind)], cumulative: count)
         }
-        table.counter("cairn_remote_sent_bytes_total", remote, cumulative: t.bytesSent)
-        table.counter("cairn_remote_received_bytes_total", remote, cumulative: t.bytesReceived)
-        table.counter("cairn_remote_errors_total", remote, cumulative: t.errors)
+        table.counter("cairn_remote_sent_bytes_total", [], cumulative: t.bytesSent)
+        table.counter("cairn_remote_received_bytes_total", [], cumulative: t.bytesReceived)
+        table.counter("cairn_remote_errors_total", [], cumulative: t.errors)
     }
 }

@@ -16,27 +16,41 @@ struct MetricScopes {
 
     private struct Shard {
         let registry: PrometheusCollectorRegistry
-        var table: MetricSeriesTable
+        let factory: PrometheusMetricsFactory
+        /// The series of each scope in this shard.
+        var tables: [String: MetricSeriesTable] = [:]
     }
 
     private var shards: [Shard] = (0..<MetricScopes.shardCount).map { _ in
         let registry = PrometheusCollectorRegistry()
-        return Shard(registry: registry, table: MetricSeriesTable(factory: PrometheusMetricsFactory(registry: registry)))
+        return Shard(registry: registry, factory: PrometheusMetricsFactory(registry: registry))
     }
+    private var scrape = 0
 
     /// How many series the last scrape set.
-    var count: Int { shards.reduce(0) { $0 + $1.table.count } }
+    var count: Int { shards.reduce(0) { $0 + $1.tables.values.reduce(0) { $0 + $1.count } } }
 
-    /// Starts a scrape: the series not set from now on are destroyed by `finishScrape()`.
-    mutating func beginScrape() { for i in shards.indices { shards[i].table.beginScrape() } }
+    /// Starts a scrape: the scopes not recorded from now on are dropped by `finishScrape()`.
+    mutating func beginScrape() { scrape += 1 }
 
-    /// Sets the series of `scope` (its series carry its labels).
-    mutating func record(_ scope: String, _ body: (inout MetricSeriesTable) -> Void) {
-        body(&shards[Self.shard(of: scope)].table)
+    /// Sets the series of `scope`, each carrying the `common` labels first (those `body` does
+    /// not set are destroyed).
+    mutating func record(_ scope: String, common: [(String, String)] = [], _ body: (inout MetricSeriesTable) -> Void) {
+        let k = Self.shard(of: scope), factory = shards[k].factory, now = scrape
+        // In place: the table is not copied out of the dictionary and back.
+        shards[k].tables[scope, default: MetricSeriesTable(factory: factory, common: common)].set(scrape: now, body)
     }
 
-    /// Destroys the series this scrape did not set (a database removed, a value unknown).
-    mutating func finishScrape() { for i in shards.indices { shards[i].table.finishScrape() } }
+    /// Drops the scopes this scrape did not record (a database removed, a remote gone).
+    mutating func finishScrape() {
+        for k in shards.indices {
+            for (scope, table) in shards[k].tables where table.scrape != scrape {
+                var gone = table
+                gone.destroyAll()
+                shards[k].tables[scope] = nil
+            }
+        }
+    }
 
     /// A stable shard for `scope` (FNV-1a of its bytes).
     private static func shard(of scope: String) -> Int {

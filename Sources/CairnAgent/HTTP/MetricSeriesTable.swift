@@ -24,11 +24,19 @@ struct MetricSeriesTable {
     }
 
     private let factory: any MetricsFactory
+    /// Labels every series of the table carries first (its database, its remote), left out of
+    /// the keys: a lookup hashes the name and the few labels of its own.
+    private let common: [(String, String)]
     private var gauges: [Key: GaugeSeries] = [:]
     private var counters: [Key: CounterSeries] = [:]
     private var generation = 0
+    /// The last scrape of the exporter that set series here (see `MetricScopes`).
+    var scrape = 0
 
-    init(factory: any MetricsFactory) { self.factory = factory }
+    init(factory: any MetricsFactory, common: [(String, String)] = []) {
+        self.factory = factory
+        self.common = common
+    }
 
     /// How many series the last scrape set.
     var count: Int { gauges.count + counters.count }
@@ -45,7 +53,7 @@ struct MetricSeriesTable {
             gauges.values[i].generation = generation
             gauges.values[i].gauge.record(value)
         } else {
-            let gauge = Gauge(label: name, dimensions: labels, factory: factory)
+            let gauge = Gauge(label: name, dimensions: common + labels, factory: factory)
             gauge.record(value)
             gauges[key] = GaugeSeries(gauge: gauge, generation: generation)
         }
@@ -54,12 +62,26 @@ struct MetricSeriesTable {
     /// Brings the counter `name{labels}` to the snapshot's cumulative `value`.
     mutating func counter(_ name: String, _ labels: [(String, String)], cumulative value: UInt64) {
         let key = Key(name: name, labels: Self.flatten(labels))
-        var series = counters[key] ?? CounterSeries(counter: Counter(label: name, dimensions: labels, factory: factory), last: 0, generation: generation)
+        var series = counters[key] ?? CounterSeries(counter: Counter(label: name, dimensions: common + labels, factory: factory), last: 0, generation: generation)
         let growth = value >= series.last ? value - series.last : value
         if growth > 0 { series.counter.increment(by: Int64(min(growth, UInt64(Int64.max)))) }
         series.last = value
         series.generation = generation
         counters[key] = series
+    }
+
+    /// Sets the series of scrape `number` through `body`; those it does not set are destroyed.
+    mutating func set(scrape number: Int, _ body: (inout MetricSeriesTable) -> Void) {
+        beginScrape()
+        body(&self)
+        finishScrape()
+        scrape = number
+    }
+
+    /// Destroys every series (the scope is gone).
+    mutating func destroyAll() {
+        beginScrape()
+        finishScrape()
     }
 
     /// Destroys the series this scrape did not set.
