@@ -63,8 +63,8 @@ package enum TargetResolver {
         init(_ entries: [DatabaseEntry]) {
             self.entries = entries
             places = entries.map { ($0.path ?? $0.directory).map(TargetResolver.resolved) ?? "" }
-            directories = entries.map { entry in
-                guard entry.directory != nil, let dir = entry.directory.map(TargetResolver.resolved) else { return [] }
+            directories = zip(entries, places).map { entry, dir in
+                guard entry.directory != nil else { return [] }
                 var st = stat()
                 guard stat(dir, &st) == 0 else { return [-1] }
                 return [Int64(st.st_dev), Int64(st.st_ino), Int64(st.st_mtim.tv_sec), Int64(st.st_mtim.tv_nsec),

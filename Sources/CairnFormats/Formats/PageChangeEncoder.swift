@@ -73,13 +73,13 @@ package final class PageChangeEncoder {
             // Written earlier in this log: a change a reader of the log alone can follow,
             // until the chain is long enough that the page is better stored whole.
             if base.depth < PageChangeFormat.maxChangeDepth {
-                _ = PageChangeFormat.xor(page, base.data, into: slot, count: pageSize)
+                PageChangeFormat.xor(page, base.data, into: slot, count: pageSize)
                 entry.kind = .change
                 entry.base = base.offset
                 depth = base.depth + 1
             }
         } else if let base = cached?.data ?? (previous == nil ? nil : stateBase()) {
-            _ = PageChangeFormat.xor(page, base, into: slot, count: pageSize)
+            PageChangeFormat.xor(page, base, into: slot, count: pageSize)
             entry.kind = .changeFromState
         }
         switch entry.kind {

@@ -65,10 +65,9 @@ package enum PageChangeFormat {
         return Entry(pgno: LE.get32(p, at), kind: kind, base: LE.get64(p, at + 8), hash: LE.get64(p, at + 16))
     }
 
-    /// `out = a XOR b` over `count` bytes (a multiple of 8, pointers 8-byte aligned); returns
-    /// how many 8-byte words of the result are not zero (a change worth storing as one has few).
+    /// `out = a XOR b` over `count` bytes (a multiple of 8, pointers 8-byte aligned).
     @inline(__always)
-    package static func xor(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, into out: UnsafeMutableRawPointer, count: Int) -> Int {
+    package static func xor(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, into out: UnsafeMutableRawPointer, count: Int) {
         cairn_xor_pages(a, b, out, count)
     }
 
