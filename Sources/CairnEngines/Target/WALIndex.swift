@@ -21,7 +21,7 @@ package struct WALIndexState: Sendable, Equatable {
     /// transaction that begins now reads the database file alone.
     package var fullyBackfilled: Bool { nBackfill == mxFrame }
 
-    func sameGeneration(salt1 s1: UInt32, salt2 s2: UInt32) -> Bool { salt1 == s1 && salt2 == s2 }
+    package func sameGeneration(salt1 s1: UInt32, salt2 s2: UInt32) -> Bool { salt1 == s1 && salt2 == s2 }
 }
 
 /// Reads the WAL index of a database and probes its locks, without SQLite and without ever
