@@ -31,7 +31,7 @@ import Testing
         progress.pageSize = 4096
         progress.position = WALPosition(salt1: 0, salt2: 0, frame: 0, checksum1: 0, checksum2: 0)
         for _ in 0..<3 {
-            let lag = try #require(CaptureLag.measure(progress, databasePath: path, now: Date()))
+            let lag = try #require(CaptureLag.measure(progress, index: try WALIndex(databasePath: path), now: Date()))
             #expect(lag.bytes > 0)
         }
         #expect(Self.truncateIsBusy(path), "measuring capture lag dropped this process's read mark on \(path)-shm")

@@ -140,12 +140,23 @@ package final class AgentHTTPServer: Service, Sendable {
 
     private func didListen(port: Int) {
         setStatus(.listening(port: port))
-        // Registering every series is the slow part of /metrics (swift-prometheus copies a family
-        // to add a series to it): done now, the first scrape is as quick as the next ones.
-        Task(executorPreference: AgentExecutor.shared) { [metrics, source] in _ = metrics.render(await source.snapshot()) }
+        Task(executorPreference: AgentExecutor.shared) { [metrics, source] in await Self.warmUp(metrics, source) }
         let url = "http://" + HTTPListenError.address(host: http.host, port: port) + "/"
         let auth = (http.token ?? "").isEmpty ? "no token" : "bearer token required"
         logger.info("HTTP: status page, /metrics and /healthz on \(url) (\(auth))")
+    }
+
+    /// Registering the series is the slow part of /metrics (swift-prometheus copies a family to
+    /// add a series to it): done now, and every few seconds while databases are still starting
+    /// (their first backup brings more), the first scrape is as quick as the next ones.
+    private static func warmUp(_ metrics: MetricsExporter, _ source: any AgentStatusSource) async {
+        let until = Date().addingTimeInterval(1800)
+        while !Task.isCancelled {
+            let snapshot = await source.snapshot()
+            _ = metrics.bytes(snapshot)
+            if !snapshot.databases.contains(where: { $0.state == .starting }) || Date() > until { return }
+            try? await Task.sleep(for: .seconds(5))
+        }
     }
 
     private func setStatus(_ status: Status) {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The agent's metrics, named the Prometheus way (`cairn_` prefix, base units, `_total` for
-/// counters), set from a snapshot into a `MetricSeriesTable`.
+/// counters), set from a snapshot into `MetricSeriesTable`s, one per scope.
 ///
 /// Per database (label `database`: its path; `dbid` on the SCNs and the info series), per remote
 /// (label `remote`: its URL) and for the agent itself.
@@ -33,19 +33,21 @@ enum AgentMetrics {
         "cairn_remote_errors_total": "Requests to the remote object storage that failed.",
     ]
 
-    /// Sets every series of `snapshot` in `scopes`: the agent's, each database's, each remote's.
-    static func record(_ snapshot: AgentSnapshot, into scopes: inout MetricScopes) {
-        scopes.record("agent") { table in
+    /// The scopes of `snapshot`: the agent's, each database's, each remote's.
+    static func scopes(_ snapshot: AgentSnapshot) -> [MetricScopes.Scope] {
+        var scopes = [MetricScopes.Scope(name: "agent", common: []) { table in
             table.gauge("cairn_agent_start_time_seconds", [], snapshot.startedAt.timeIntervalSince1970)
             table.gauge("cairn_agent_databases", [], Double(snapshot.databases.count))
             table.gauge("cairn_agent_problems", [], Double(snapshot.problems.count))
-        }
+        }]
+        scopes.reserveCapacity(1 + snapshot.databases.count + snapshot.remoteTraffic.count)
         for database in snapshot.databases {
-            scopes.record("database \(database.path)", common: [("database", database.path)]) { record(database, now: snapshot.takenAt, into: &$0) }
+            scopes.append(.init(name: "database \(database.path)", common: [("database", database.path)]) { record(database, now: snapshot.takenAt, into: &$0) })
         }
         for traffic in snapshot.remoteTraffic {
-            scopes.record("remote \(traffic.remote)", common: [("remote", traffic.remote)]) { record(traffic, into: &$0) }
+            scopes.append(.init(name: "remote \(traffic.remote)", common: [("remote", traffic.remote)]) { record(traffic, into: &$0) })
         }
+        return scopes
     }
 
     private static func record(_ d: DatabaseSnapshot, now: Date, into table: inout MetricSeriesTable) {

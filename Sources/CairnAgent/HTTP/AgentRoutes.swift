@@ -17,7 +17,7 @@ enum AgentRoutes {
             await databasePage(id: context.parameters.get("id") ?? "", path: request.uri.path, source: source)
         }
         router.get("/metrics") { _, _ in
-            HTTPReply.text(metrics.render(await source.snapshot()), type: MetricsExporter.contentType)
+            HTTPReply.bytes(metrics.bytes(await source.snapshot()), type: MetricsExporter.contentType)
         }
         router.get("/healthz") { _, _ in
             let report = HealthReport(await source.snapshot())

@@ -18,6 +18,10 @@ enum HTTPReply {
         make(text, type: type, status: status)
     }
 
+    static func bytes(_ bytes: ByteBuffer, type: String) -> Response {
+        Response(status: .ok, headers: headers(type: type), body: .init(byteBuffer: bytes))
+    }
+
     private static func make(_ text: String, type: String, status: HTTPResponse.Status) -> Response {
         Response(status: status, headers: headers(type: type), body: .init(byteBuffer: ByteBuffer(string: text)))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Prometheus
 
 /// The series of `/metrics`, kept in `shardCount` `PrometheusCollectorRegistry`s of the
@@ -10,46 +11,59 @@ import Prometheus
 /// series of a family in one registry costs N²/2 copies: the first scrape of 500 databases took
 /// 100-200 ms. A registry per scope avoided that, but then a scrape emitted and merged 500
 /// registries, twice the cost of the rest of it. Sixteen shards keep both small: a family holds
-/// about N/16 series per registry.
+/// about N/16 series per registry. The shards are set and emitted on `workers` threads at once.
 struct MetricScopes {
     static let shardCount = 16
 
-    private struct Shard {
-        let registry: PrometheusCollectorRegistry
-        let factory: PrometheusMetricsFactory
-        /// The series of each scope in this shard.
-        var tables: [String: MetricSeriesTable] = [:]
+    /// One scope to set: its name, the labels all its series carry, and how to set them.
+    struct Scope {
+        let name: String
+        let common: [(String, String)]
+        let body: (inout MetricSeriesTable) -> Void
     }
 
-    private var shards: [Shard] = (0..<MetricScopes.shardCount).map { _ in
-        let registry = PrometheusCollectorRegistry()
-        return Shard(registry: registry, factory: PrometheusMetricsFactory(registry: registry))
-    }
+    private let shards: [MetricShard] = (0..<MetricScopes.shardCount).map { _ in MetricShard() }
     private var scrape = 0
 
     /// How many series the last scrape set.
-    var count: Int { shards.reduce(0) { $0 + $1.tables.values.reduce(0) { $0 + $1.count } } }
+    var count: Int { shards.reduce(0) { $0 + $1.count } }
 
-    /// Starts a scrape: the scopes not recorded from now on are dropped by `finishScrape()`.
-    mutating func beginScrape() { scrape += 1 }
-
-    /// Sets the series of `scope`, each carrying the `common` labels first (those `body` does
-    /// not set are destroyed).
-    mutating func record(_ scope: String, common: [(String, String)] = [], _ body: (inout MetricSeriesTable) -> Void) {
-        let k = Self.shard(of: scope), factory = shards[k].factory, now = scrape
-        // In place: the table is not copied out of the dictionary and back.
-        shards[k].tables[scope, default: MetricSeriesTable(factory: factory, common: common)].set(scrape: now, body)
+    /// Sets the series of every scope of `scopes` (those of scopes not among them are
+    /// destroyed) and returns the exposition text: each family once, its `# HELP` (from `help`)
+    /// and `# TYPE` lines, then the samples of every shard; families sorted by name.
+    mutating func scrape(_ scopes: [Scope], help: [String: String], workers: Int) -> ByteBuffer {
+        scrape += 1
+        var byShard = [[Int]](repeating: [], count: Self.shardCount)
+        for (i, s) in scopes.enumerated() { byShard[Self.shard(of: s.name)].append(i) }
+        let (shards, number, groups) = (self.shards, scrape, byShard)
+        let work = UncheckedScopes(scopes)
+        Parallel.forEach(0..<Self.shardCount, workers: workers) { k in
+            shards[k].set(groups[k].map { work.scopes[$0] }, scrape: number)
+        }
+        return Self.merge(shards, help: help)
     }
 
-    /// Drops the scopes this scrape did not record (a database removed, a remote gone).
-    mutating func finishScrape() {
-        for k in shards.indices {
-            for (scope, table) in shards[k].tables where table.scrape != scrape {
-                var gone = table
-                gone.destroyAll()
-                shards[k].tables[scope] = nil
-            }
+    private static func merge(_ shards: [MetricShard], help: [String: String]) -> ByteBuffer {
+        var families: [String: [(shard: Int, family: MetricShard.Family)]] = [:]
+        var size = 0
+        for (k, shard) in shards.enumerated() {
+            size += shard.text.count
+            for f in shard.families { families[f.name, default: []].append((k, f)) }
         }
+        var out = ByteBufferAllocator().buffer(capacity: size + families.count * 160)
+        for name in families.keys.sorted() {
+            guard let parts = families[name], let first = parts.first else { continue }
+            if let h = help[name] { out.writeString("# HELP \(name) \(h)\n") }
+            append(shards[first.shard].text[first.family.type], to: &out)
+            for (k, f) in parts { append(shards[k].text[f.samples], to: &out) }
+        }
+        return out
+    }
+
+    /// Appends `bytes`, ending them with a line feed when they lack one.
+    private static func append(_ bytes: ArraySlice<UInt8>, to out: inout ByteBuffer) {
+        out.writeBytes(bytes)
+        if bytes.last != 0x0A { out.writeInteger(UInt8(0x0A)) }
     }
 
     /// A stable shard for `scope` (FNV-1a of its bytes).
@@ -58,49 +72,11 @@ struct MetricScopes {
         for b in scope.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
         return Int(h % UInt64(shardCount))
     }
+}
 
-    /// The exposition text: each family once, its `# HELP` (from `help`) and `# TYPE` lines,
-    /// then the samples of every shard; families sorted by name.
-    func emit(help: [String: String]) -> [UInt8] {
-        var families: [String: (type: ArraySlice<UInt8>, samples: [UInt8])] = [:]
-        var text: [UInt8] = []
-        for shard in shards {
-            text.removeAll(keepingCapacity: true)
-            shard.registry.emit(into: &text)
-            for range in Self.familyRanges(text) {
-                let block = text[range]
-                let typeEnd = block.firstIndex(of: 0x0A).map { $0 + 1 } ?? block.endIndex
-                let name = String(decoding: block.dropFirst(7).prefix { $0 != 0x20 && $0 != 0x0A }, as: UTF8.self)
-                families[name, default: (ArraySlice(block[block.startIndex..<typeEnd]), [])].samples.append(contentsOf: block[typeEnd...])
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(families.values.reduce(0) { $0 + $1.samples.count } + families.count * 160)
-        for name in families.keys.sorted() {
-            guard let family = families[name] else { continue }
-            if let h = help[name] { out.append(contentsOf: "# HELP \(name) \(h)\n".utf8) }
-            out.append(contentsOf: family.type)
-            if out.last != 0x0A { out.append(0x0A) }
-            out.append(contentsOf: family.samples)
-            if out.last != 0x0A { out.append(0x0A) }
-        }
-        return out
-    }
-
-    /// Where each family's block (from its `# TYPE` line to the next one) lies in `text`. Only a
-    /// line starts with "# TYPE ": label values have their line feeds escaped.
-    private static func familyRanges(_ text: [UInt8]) -> [Range<Int>] {
-        let marker = Array("# TYPE ".utf8)
-        var starts: [Int] = []
-        text.withUnsafeBytes { bytes in
-            guard let base = bytes.baseAddress else { return }
-            var offset = 0
-            while offset < bytes.count, let found = memchr(base + offset, 0x23, bytes.count - offset) {
-                let at = base.distance(to: UnsafeRawPointer(found))
-                if (at == 0 || bytes[at - 1] == 0x0A) && bytes[at...].starts(with: marker) { starts.append(at) }
-                offset = at + 1
-            }
-        }
-        return starts.indices.map { i in starts[i]..<(i + 1 < starts.count ? starts[i + 1] : text.count) }
-    }
+/// The scopes of one scrape, handed to the worker threads: their bodies only read the
+/// snapshot they were made from, and each scope is set by one thread.
+private struct UncheckedScopes: @unchecked Sendable {
+    let scopes: [MetricScopes.Scope]
+    init(_ scopes: [MetricScopes.Scope]) { self.scopes = scopes }
 }

@@ -1,8 +1,12 @@
 import Metrics
 
-/// The series of one scrape after another: swift-metrics gauges and counters made once per
-/// name and labels, set from each snapshot, and destroyed when a snapshot no longer has them (a
-/// database removed, a remote gone, a value unknown).
+/// The series of one scope (the agent, a database, a remote), scrape after scrape: swift-metrics
+/// gauges and counters made once per name and labels, set from each snapshot, and destroyed
+/// when a snapshot no longer has them (a database removed, a remote gone, a value unknown).
+///
+/// A scope's series are set in the same order at every scrape, so each is looked for first
+/// where it was the last time (a comparison of its name and labels, no hashing); only a scrape
+/// that departs from that order falls back to a lookup by key.
 ///
 /// Counters are monotonic: each scrape adds the growth of the snapshot's cumulative value since
 /// the previous scrape (all of it when the value went down, the count having started again).
@@ -10,26 +14,48 @@ struct MetricSeriesTable {
     private struct Key: Hashable {
         var name: String
         var labels: [String]
+
+        init(_ name: String, _ labels: [(String, String)]) {
+            self.name = name
+            self.labels = labels.flatMap { [$0.0, $0.1] }
+        }
     }
 
-    private struct GaugeSeries {
-        var gauge: Gauge
-        var generation: Int
+    private enum Series {
+        case gauge(Gauge)
+        case counter(Counter, last: UInt64)
+
+        func destroy() {
+            switch self {
+            case .gauge(let g): g.destroy()
+            case .counter(let c, _): c.destroy()
+            }
+        }
     }
 
-    private struct CounterSeries {
-        var counter: Counter
-        var last: UInt64
-        var generation: Int
+    private struct Entry {
+        let name: String
+        let labels: [(String, String)]
+        var series: Series
+
+        func matches(_ n: String, _ l: [(String, String)]) -> Bool {
+            guard name == n, labels.count == l.count else { return false }
+            for i in labels.indices where labels[i] != l[i] { return false }
+            return true
+        }
     }
 
     private let factory: any MetricsFactory
     /// Labels every series of the table carries first (its database, its remote), left out of
-    /// the keys: a lookup hashes the name and the few labels of its own.
+    /// the comparisons.
     private let common: [(String, String)]
-    private var gauges: [Key: GaugeSeries] = [:]
-    private var counters: [Key: CounterSeries] = [:]
-    private var generation = 0
+    /// The series in the order the last scrape set them.
+    private var entries: [Entry] = []
+    /// How many of `entries` this scrape set, in order.
+    private var cursor = 0
+    /// Once this scrape departed from the last order: the series it set, in its order, and
+    /// the last scrape's not set yet, by key.
+    private var reordered: (set: [Entry], left: [Key: Entry])?
     /// The last scrape of the exporter that set series here (see `MetricScopes`).
     var scrape = 0
 
@@ -39,40 +65,30 @@ struct MetricSeriesTable {
     }
 
     /// How many series the last scrape set.
-    var count: Int { gauges.count + counters.count }
-
-    /// Starts a scrape: the series not set from now on are destroyed by `finishScrape()`.
-    mutating func beginScrape() { generation += 1 }
+    var count: Int { entries.count }
 
     /// Sets the gauge `name{labels}` to `value` (a value that is not finite leaves it out).
     mutating func gauge(_ name: String, _ labels: [(String, String)], _ value: Double) {
         guard value.isFinite else { return }
-        let key = Key(name: name, labels: Self.flatten(labels))
-        if let i = gauges.index(forKey: key) {
-            // In place: one lookup, not a second one to store the series back.
-            gauges.values[i].generation = generation
-            gauges.values[i].gauge.record(value)
-        } else {
-            let gauge = Gauge(label: name, dimensions: common + labels, factory: factory)
-            gauge.record(value)
-            gauges[key] = GaugeSeries(gauge: gauge, generation: generation)
+        let (factory, common) = (factory, common)
+        update(name, labels, make: { .gauge(Gauge(label: name, dimensions: common + labels, factory: factory)) }) { series in
+            if case .gauge(let g) = series { g.record(value) }
         }
     }
 
     /// Brings the counter `name{labels}` to the snapshot's cumulative `value`.
     mutating func counter(_ name: String, _ labels: [(String, String)], cumulative value: UInt64) {
-        let key = Key(name: name, labels: Self.flatten(labels))
-        var series = counters[key] ?? CounterSeries(counter: Counter(label: name, dimensions: common + labels, factory: factory), last: 0, generation: generation)
-        let growth = value >= series.last ? value - series.last : value
-        if growth > 0 { series.counter.increment(by: Int64(min(growth, UInt64(Int64.max)))) }
-        series.last = value
-        series.generation = generation
-        counters[key] = series
+        let (factory, common) = (factory, common)
+        update(name, labels, make: { .counter(Counter(label: name, dimensions: common + labels, factory: factory), last: 0) }) { series in
+            guard case .counter(let c, let last) = series else { return }
+            let growth = value >= last ? value - last : value
+            if growth > 0 { c.increment(by: Int64(min(growth, UInt64(Int64.max)))) }
+            series = .counter(c, last: value)
+        }
     }
 
     /// Sets the series of scrape `number` through `body`; those it does not set are destroyed.
     mutating func set(scrape number: Int, _ body: (inout MetricSeriesTable) -> Void) {
-        beginScrape()
         body(&self)
         finishScrape()
         scrape = number
@@ -80,29 +96,36 @@ struct MetricSeriesTable {
 
     /// Destroys every series (the scope is gone).
     mutating func destroyAll() {
-        beginScrape()
         finishScrape()
     }
 
-    /// Destroys the series this scrape did not set.
-    mutating func finishScrape() {
-        for (key, series) in gauges where series.generation != generation {
-            series.gauge.destroy()
-            gauges[key] = nil
+    /// The series `name{labels}`: where the last scrape had it, else found by key, else made.
+    private mutating func update(_ name: String, _ labels: [(String, String)], make: () -> Series, _ body: (inout Series) -> Void) {
+        if reordered == nil, cursor < entries.count, entries[cursor].matches(name, labels) {
+            body(&entries[cursor].series)
+            cursor += 1
+            return
         }
-        for (key, series) in counters where series.generation != generation {
-            series.counter.destroy()
-            counters[key] = nil
+        if reordered == nil {
+            var left: [Key: Entry] = [:]
+            for e in entries[cursor...] { left[Key(e.name, e.labels)] = e }
+            reordered = (Array(entries[..<cursor]), left)
         }
+        var entry = reordered?.left.removeValue(forKey: Key(name, labels)) ?? Entry(name: name, labels: labels, series: make())
+        body(&entry.series)
+        reordered?.set.append(entry)
     }
 
-    private static func flatten(_ labels: [(String, String)]) -> [String] {
-        var flat: [String] = []
-        flat.reserveCapacity(labels.count * 2)
-        for (name, value) in labels {
-            flat.append(name)
-            flat.append(value)
+    /// Destroys the series this scrape did not set, and keeps the order it set the others in.
+    private mutating func finishScrape() {
+        if let (set, left) = reordered {
+            for e in left.values { e.series.destroy() }
+            entries = set
+        } else {
+            for e in entries[cursor...] { e.series.destroy() }
+            entries.removeLast(entries.count - cursor)
         }
-        return flat
+        reordered = nil
+        cursor = 0
     }
 }

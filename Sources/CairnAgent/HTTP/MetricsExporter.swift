@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Synchronization
 
 /// `/metrics`: the agent's snapshot in the Prometheus text exposition format.
@@ -9,19 +10,22 @@ import Synchronization
 /// process). Every scrape sets the series from a fresh snapshot.
 package final class MetricsExporter: Sendable {
     private let scopes = Mutex(MetricScopes())
+    private let workers: Int
 
-    package init() {}
+    /// `workers`: threads a scrape sets and emits the shards on.
+    package init(workers: Int = Parallel.workers) { self.workers = workers }
 
     /// The media type of `render`'s text.
     package static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
+    /// Sets every series from `snapshot` and returns the exposition text (UTF-8).
+    package func bytes(_ snapshot: AgentSnapshot) -> ByteBuffer {
+        let all = AgentMetrics.scopes(snapshot)
+        return scopes.withLock { $0.scrape(all, help: AgentMetrics.help, workers: workers) }
+    }
+
     /// Sets every series from `snapshot` and returns the exposition text.
     package func render(_ snapshot: AgentSnapshot) -> String {
-        scopes.withLock { scopes in
-            scopes.beginScrape()
-            AgentMetrics.record(snapshot, into: &scopes)
-            scopes.finishScrape()
-            return String(decoding: scopes.emit(help: AgentMetrics.help), as: UTF8.self)
-        }
+        String(buffer: bytes(snapshot))
     }
 }

@@ -226,7 +226,7 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
         }
         var snap = AgentSnapshot(startedAt: startedAt, takenAt: now, configFile: configFile)
         snap.problems = problems + (http?().map { [$0] } ?? [])
-        snap.databases = targets.map { builder.snapshot(of: $0, now: now) }
+        snap.databases = Parallel.map(targets) { [builder] in builder.snapshot(of: $0, now: now) }
         snap.remoteTraffic = RemoteTrafficReader.current()
         return snap
     }

@@ -70,7 +70,7 @@ final class SnapshotBuilder: Sendable {
         if s.state == .failing, view.openProblem == nil, progress.running { s.state = .capturing }
         s.capturedScn = max(s.capturedScn, progress.scn)
         TimelineBuilder.addCurrentLog(&s.timeline, capturedScn: s.capturedScn, now: now)
-        CaptureLag.measure(progress, databasePath: t.path, now: now).map { s.captureLagBytes = $0.bytes; s.captureLagSeconds = $0.seconds }
+        CaptureLag.measure(progress, index: t.capture.walIndex, now: now).map { s.captureLagBytes = $0.bytes; s.captureLagSeconds = $0.seconds }
         for f in advisor.findings(t.path) where !s.findings.contains(f) { s.findings.append(f) }
         HealthRules.judge(&s, target: t, view: view, progress: progress, now: now)
         return s
@@ -112,16 +112,19 @@ final class SnapshotBuilder: Sendable {
     /// The control-file part of `path`: as of the last check when that is at most `freshFor`
     /// old, otherwise checked (and worked out again when the control file changed).
     private func controlPart(_ path: String, _ catalog: Catalog, scn: UInt64, epoch: CaptureEpoch, now: Date, freshFor: TimeInterval) -> DatabaseSnapshot {
-        let cached = cache.withLock { $0[path] }.flatMap { $0.capture == epoch ? $0 : nil }
-        if let cached, now.timeIntervalSince(cached.checkedAt) < freshFor { return cached.part }
-        let c = catalog.control
-        if let cached, cached.control == c {
-            cache.withLock {
-                $0[path]?.checkedAt = max(cached.checkedAt, now)
-                $0[path]?.scn = scn
-            }
-            return cached.part
+        // Looked at in place: a copy of the cached entry would retain all its control file holds.
+        let fresh = cache.withLock { c in
+            c[path].flatMap { $0.capture == epoch && now.timeIntervalSince($0.checkedAt) < freshFor ? $0.part : nil }
         }
+        if let fresh { return fresh }
+        let c = catalog.control
+        let unchanged = cache.withLock { cache -> DatabaseSnapshot? in
+            guard let i = cache.index(forKey: path), cache.values[i].capture == epoch, cache.values[i].control == c else { return nil }
+            cache.values[i].checkedAt = max(cache.values[i].checkedAt, now)
+            cache.values[i].scn = scn
+            return cache.values[i].part
+        }
+        if let unchanged { return unchanged }
         let part = Self.controlPart(catalog, c, path: path, now: now)
         cache.withLock { $0[path] = Cached(control: c, part: part, checkedAt: now, scn: scn, capture: epoch) }
         return part

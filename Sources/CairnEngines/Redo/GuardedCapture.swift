@@ -43,6 +43,11 @@ package final class GuardedCapture: Sendable {
 
     package var current: Progress { progress.withLock { $0 } }
 
+    /// The WAL index capture reads while it runs (nil otherwise): the `-shm` its pin is on,
+    /// read through a descriptor that is never closed.
+    package var walIndex: WALIndex? { index.withLock { $0 } }
+    private let index = Mutex<WALIndex?>(nil)
+
     /// Pins the WAL, then captures until `stopRequest` (everything committed is then captured
     /// and archived) or until the database is gone (throws `.databaseVanished`). `open` gives a
     /// fresh catalog for each start. `onFailure` hears each failure before the pause. While another
@@ -97,6 +102,8 @@ package final class GuardedCapture: Sendable {
 
     private func capture(_ catalog: Catalog, pin: WALPin) throws(EngineError) {
         progress.withLock { $0.starts += 1 }
+        index.withLock { $0 = pin.index }
+        defer { index.withLock { $0 = nil } }
         let runner = CaptureRunner(database: catalog, logger: logger, stopRequest: stopRequest)
         runner.inheritedPin = (pin.shmDescriptor, pin.databaseDescriptor)
         runner.onRound = { [self] capturer in
