@@ -41,6 +41,10 @@ package final class Catalog: Sendable {
 
     /// The control file as its newest valid copy holds it.
     package var control: ControlFile { store.withLock { s in s.refresh(); return s.content } }
+    /// The control file as this catalog last read or wrote it, without looking at the copies
+    /// on disk: for a caller that just looked (`control`, `controlUSN`) and reads settings
+    /// again within the same moment (capture's round looks once, not at each of its steps).
+    package var controlAsLastRead: ControlFile { store.withLock { $0.content } }
     package var dbid: UInt64 { control.dbidValue }
     /// The update sequence number of the control file's newest copy: it changes with every
     /// change of the control file, by any process (looking costs a `stat` of each copy).

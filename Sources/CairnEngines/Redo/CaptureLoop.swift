@@ -138,13 +138,14 @@ final class CaptureLoop {
         watcher.forgetDatabaseWrites()
         while Date() < deadline {
             if index.isLocked(.checkpoint) {
-                // Seen at once, while it runs: a blocking one may last only as long as it
-                // takes to find the mark behind.
+                // Seen while it runs: a blocking one holds the lock while its busy handler
+                // waits for the mark behind (1, 2, 5 ms ... at a time).
                 if index.blockingCheckpointRunning() { try noteBlockingCheckpoint() }
                 return
             }
-            if watcher.databaseWritten() { return }
-            usleep(250)
+            // Woken at once by a write to the database file (a checkpoint copying), else the
+            // checkpoint lock is looked at again each millisecond.
+            if watcher.databaseWritten(waitingMs: 1) { return }
         }
     }
 
@@ -233,7 +234,8 @@ final class CaptureLoop {
     /// switch-log` reaching a capture no signal reaches) and when its oldest record is older
     /// than the archive timeout; wakes the archiver when a log waits.
     private func switchWhenDue() throws(EngineError) {
-        let c = capturer.database.control
+        // Looked at on disk at the start of the round (`pokeOnControlChange`).
+        let c = capturer.database.controlAsLastRead
         archiveTimeout = c.redo.archiveTimeoutSeconds
         // The next log is opened with the switch (claimed in the same control-file update), not
         // at the next commit: that commit, often the first after a quiet spell, would otherwise

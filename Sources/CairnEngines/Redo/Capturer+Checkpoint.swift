@@ -17,7 +17,8 @@ extension Capturer {
     @discardableResult
     package func checkpoint(force: Bool = false) throws(EngineError) -> Bool {
         checkpointPutOff = false
-        let target = max(database.control.redo.walTargetBytes, 1)
+        // (A setting: as the control file was last read, without looking at its copies again.)
+        let target = max(database.controlAsLastRead.redo.walTargetBytes, 1)
         let walBytes = UInt64(position.frame) * UInt64(map.pageSize + WALFile.frameHeaderSize)
         if !force && walBytes < target { return true }
         // While capture's read mark holds copying back (no checkpoint of the application that

@@ -53,7 +53,8 @@ final class WALWatcher {
 
     /// Whether the database file was written since the last `waitForDatabaseWrite`,
     /// `forgetDatabaseWrites` or `databaseWritten` (it is forgotten then).
-    func databaseWritten() -> Bool { subscription.takeDatabaseWrite(timeoutMs: 0) }
+    /// Waits up to `waitingMs` for one when none was seen (woken at once by it).
+    func databaseWritten(waitingMs: Int32 = 0) -> Bool { subscription.takeDatabaseWrite(timeoutMs: waitingMs) }
 
     /// Returns what changed in the database's files once something did, or nil after
     /// `timeoutMs` or when woken (changes to other files in the directory, a log file among
