@@ -22,12 +22,14 @@ struct MetricSeriesTable {
     }
 
     private enum Series {
-        case gauge(Gauge)
+        /// A gauge and the value last recorded (a value unchanged is not recorded again: most
+        /// of a scrape's series are, and the gauges lie all over memory).
+        case gauge(Gauge, last: Double)
         case counter(Counter, last: UInt64)
 
         func destroy() {
             switch self {
-            case .gauge(let g): g.destroy()
+            case .gauge(let g, _): g.destroy()
             case .counter(let c, _): c.destroy()
             }
         }
@@ -71,8 +73,10 @@ struct MetricSeriesTable {
     mutating func gauge(_ name: String, _ labels: [(String, String)], _ value: Double) {
         guard value.isFinite else { return }
         let (factory, common) = (factory, common)
-        update(name, labels, make: { .gauge(Gauge(label: name, dimensions: common + labels, factory: factory)) }) { series in
-            if case .gauge(let g) = series { g.record(value) }
+        update(name, labels, make: { .gauge(Gauge(label: name, dimensions: common + labels, factory: factory), last: .nan) }) { series in
+            guard case .gauge(let g, let last) = series, value != last else { return }
+            g.record(value)
+            series = .gauge(g, last: value)
         }
     }
 

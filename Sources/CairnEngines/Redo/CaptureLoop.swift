@@ -96,6 +96,8 @@ final class CaptureLoop {
             self.looked = nil
         }
         pokeOnControlChange()
+        capturer.controlLookedThisRound = true
+        defer { capturer.controlLookedThisRound = false }
         noteAnnounced(events)
         do throws(EngineError) {
             if events == .wal { try coalesce() }

@@ -95,6 +95,10 @@ package final class Capturer {
         let contentHash = StreamingHash()
     }
 
+    /// Set by the capture loop for the length of a round that looked at the control file's
+    /// copies on disk as it began: its steps read the settings as last read.
+    var controlLookedThisRound = false
+
     var walPath: String { database.databasePath + "-wal" }
     var incarnation: Int { database.control.incarnation }
     package var pageSize: Int { map.pageSize }
@@ -216,9 +220,9 @@ package final class Capturer {
         }
         var count = 0
         guard let header = tail.header, let file = wal.file else { return 0 }
-        // The settings a transaction needs (log size, the incarnation's SCNs), read once a step:
-        // `control` checks the copies on disk at every read.
-        let settings = database.control
+        // The settings a transaction needs (log size, the incarnation's SCNs), read once a step
+        // (`control` checks the copies on disk at every read), or once a round.
+        let settings = controlLookedThisRound ? database.controlAsLastRead : database.control
         for txn in tail.transactions {
             if let limit = throughFrame, txn.commitFrame > limit { break }
             try appendTransaction(txn, header: header, wal: file, settings: settings)
