@@ -73,22 +73,24 @@ struct MetricSeriesTable {
     mutating func gauge(_ name: String, _ labels: [(String, String)], _ value: Double) {
         guard value.isFinite else { return }
         let (factory, common) = (factory, common)
-        update(name, labels, make: { .gauge(Gauge(label: name, dimensions: common + labels, factory: factory), last: .nan) }) { series in
+        let make = { Series.gauge(Gauge(label: name, dimensions: common + labels, factory: factory), last: .nan) }
+        update(name, labels, make: make, set: { series in
             guard case .gauge(let g, let last) = series, value != last else { return }
             g.record(value)
             series = .gauge(g, last: value)
-        }
+        })
     }
 
     /// Brings the counter `name{labels}` to the snapshot's cumulative `value`.
     mutating func counter(_ name: String, _ labels: [(String, String)], cumulative value: UInt64) {
         let (factory, common) = (factory, common)
-        update(name, labels, make: { .counter(Counter(label: name, dimensions: common + labels, factory: factory), last: 0) }) { series in
+        let make = { Series.counter(Counter(label: name, dimensions: common + labels, factory: factory), last: 0) }
+        update(name, labels, make: make, set: { series in
             guard case .counter(let c, let last) = series else { return }
             let growth = value >= last ? value - last : value
             if growth > 0 { c.increment(by: Int64(min(growth, UInt64(Int64.max)))) }
             series = .counter(c, last: value)
-        }
+        })
     }
 
     /// Sets the series of scrape `number` through `body`; those it does not set are destroyed.
@@ -104,7 +106,7 @@ struct MetricSeriesTable {
     }
 
     /// The series `name{labels}`: where the last scrape had it, else found by key, else made.
-    private mutating func update(_ name: String, _ labels: [(String, String)], make: () -> Series, _ body: (inout Series) -> Void) {
+    private mutating func update(_ name: String, _ labels: [(String, String)], make: () -> Series, set body: (inout Series) -> Void) {
         if reordered == nil, cursor < entries.count, entries[cursor].matches(name, labels) {
             body(&entries[cursor].series)
             cursor += 1
