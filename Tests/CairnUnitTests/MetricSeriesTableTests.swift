@@ -17,13 +17,15 @@ import Testing
             return try PrometheusText.parse(String(decoding: text, as: UTF8.self))
         }
         let db = ["database": "/a.db"]
+        /// The labels of a series of the table: its database's, and `extra`.
+        func labels(_ extra: [String: String]) -> [String: String] { db.merging(extra) { $1 } }
         var p = try scrape { t in
             t.gauge("g_a", [], 1)
             t.gauge("g_b", [("x", "1")], 2)
             t.gauge("g_c", [], 3)
             t.counter("c_total", [("job", "j")], cumulative: 5)
         }
-        #expect(p.value("g_a", db) == 1 && p.value("g_b", db.merging(["x": "1"]) { $1 }) == 2 && p.value("c_total", db.merging(["job": "j"]) { $1 }) == 5)
+        #expect(p.value("g_a", db) == 1 && p.value("g_b", labels(["x": "1"])) == 2 && p.value("c_total", labels(["job": "j"])) == 5)
         #expect(table.count == 4)
 
         // Another order, a new series, one left out, the counter grown.
@@ -35,8 +37,8 @@ import Testing
             t.counter("c_total", [("job", "j")], cumulative: 7)
         }
         #expect(p.value("g_a", db) == 10 && p.value("g_e", db) == 5 && p.value("g_c", db) == nil)
-        #expect(p.value("g_b", db.merging(["x": "1"]) { $1 }) == 20 && p.value("g_b", db.merging(["x": "2"]) { $1 }) == 22)
-        #expect(p.value("c_total", db.merging(["job": "j"]) { $1 }) == 7)
+        #expect(p.value("g_b", labels(["x": "1"])) == 20 && p.value("g_b", labels(["x": "2"])) == 22)
+        #expect(p.value("c_total", labels(["job": "j"])) == 7)
         #expect(table.count == 5)
 
         // The same order again, then only a first part of it.
@@ -47,7 +49,7 @@ import Testing
             t.gauge("g_a", [], 11)
             t.counter("c_total", [("job", "j")], cumulative: 3)
         }
-        #expect(p.value("g_e", db) == 6 && p.value("c_total", db.merging(["job": "j"]) { $1 }) == 10, "a count that went down started again")
+        #expect(p.value("g_e", db) == 6 && p.value("c_total", labels(["job": "j"])) == 10, "a count that went down started again")
         p = try scrape { t in
             t.gauge("g_b", [("x", "1")], 1)
             t.gauge("g_e", [], 1)

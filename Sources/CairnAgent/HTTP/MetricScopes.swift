@@ -25,9 +25,6 @@ struct MetricScopes {
     private let shards: [MetricShard] = (0..<MetricScopes.shardCount).map { _ in MetricShard() }
     private var scrape = 0
 
-    /// How many series the last scrape set.
-    var count: Int { shards.reduce(0) { $0 + $1.count } }
-
     /// Sets the series of every scope of `scopes` (those of scopes not among them are
     /// destroyed) and returns the exposition text: each family once, its `# HELP` (from `help`)
     /// and `# TYPE` lines, then the samples of every shard; families sorted by name.

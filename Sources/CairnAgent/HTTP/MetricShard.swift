@@ -23,8 +23,6 @@ final class MetricShard: @unchecked Sendable {
 
     init() { factory = PrometheusMetricsFactory(registry: registry) }
 
-    var count: Int { tables.values.reduce(0) { $0 + $1.count } }
-
     /// Sets the series of `scopes` (those of other scopes are destroyed), then emits.
     func set(_ scopes: [MetricScopes.Scope], scrape: Int) {
         for s in scopes {

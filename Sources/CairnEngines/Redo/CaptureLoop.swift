@@ -127,7 +127,8 @@ final class CaptureLoop {
     /// checkpoint reads capture's mark, still before that commit, and one that blocks writers
     /// waits for it to move before copying anything, its busy handler sleeping longer at each
     /// try (1, 2, 5, 10 ms ...; the count goes on through its later wait for the reader
-    /// slots): then the checkpoint lock is looked at every 250 µs.
+    /// slots): then the checkpoint lock is looked at each millisecond, the wait ending at
+    /// once on a write to the database file.
     private func coalesce() throws(EngineError) {
         guard coalesceInterval > 0 else { return }
         let index = capturer.pins.index
