@@ -12,6 +12,30 @@ import Testing
 /// is a real `cairn` process, while a `sqlite3` process writes and, in most tests,
 /// `cairn archive --follow` captures.
 @Suite(.serialized) struct ConcurrentCommandTests {
+    // MARK: - Two control-file updates at once
+
+    /// Two catalogs of one database (two processes' views) update the control file from two
+    /// threads, many times within each clock tick: no update is lost. Each update reads the
+    /// copies again only when one changed since its catalog last read or wrote them.
+    @Test func controlFileUpdatesFromTwoCatalogsAreNeverLost() throws {
+        let s = try Scene(capture: false, writer: false)
+        let catalogs = try (0..<2).map { _ in try Catalog.open(database: s.db, logger: quietLogger) }
+        let start = catalogs[0].control.redo.switchRequests ?? 0
+        let failures = Mutex<[String]>([])
+        let perThread = 150
+        DispatchQueue.concurrentPerform(iterations: 2) { k in
+            for _ in 0..<perThread {
+                do throws(EngineError) {
+                    try catalogs[k].transact { $0.redo.switchRequests = ($0.redo.switchRequests ?? 0) + 1 }
+                } catch { failures.withLock { $0.append(error.description) } }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        let reopened = try Catalog.open(database: s.db, logger: quietLogger)
+        #expect(reopened.control.redo.switchRequests == start + UInt64(2 * perThread))
+        #expect(catalogs.allSatisfy { $0.control.redo.switchRequests == start + UInt64(2 * perThread) })
+    }
+
     // MARK: - Two backups at once
 
     /// Pairs of backups of every kind started together, a few rounds: each exits 0, every id

@@ -20,7 +20,7 @@ package struct ControlFileStore: Sendable {
     /// Candidate control files that belong to another database (path, DBID).
     package private(set) var foreignCopies: [(path: String, dbid: String)] = []
     /// What each copy looked like on disk when this store last read or wrote it.
-    private var seen: [CopySignature?] = []
+    private var seen: [ControlCopySignature?] = []
 
     /// Creates the first version of the control file in every location. A control file that
     /// replaces another (`catalog rebuild`) continues its update numbers (`after`), so a
@@ -100,12 +100,14 @@ package struct ControlFileStore: Sendable {
         }
         usn = nextUSN
         content = c
-        seen = copies.map(CopySignature.init(path:))
+        seen = ControlCopySignature.of(copies)
+        ControlFileMemo.shared.remember(copies, signatures: seen, usn: usn, content: c)
     }
 
-    /// Read-modify-write under an exclusive lock shared by every Cairn process: the newest
-    /// copy on disk is re-read first, so a change made meanwhile by another process (a
-    /// backup while capture runs) is never overwritten.
+    /// Read-modify-write under an exclusive lock shared by every Cairn process: when a copy
+    /// changed on disk since this store last read or wrote it, the newest copy is read again
+    /// first, so a change made meanwhile by another process (a backup while capture runs) is
+    /// never overwritten.
     /// `written` runs once every copy is written, still under the lock, with the content
     /// before and after and the new update sequence number. `leavingAside`, asked once
     /// `change` ran, names copies this update leaves as they are (the recovery advisor records
@@ -115,7 +117,10 @@ package struct ControlFileStore: Sendable {
                                       written: (ControlFile, ControlFile, UInt64) throws(EngineError) -> Void = { _, _, _ in }) throws(EngineError) -> T {
         let lock = try ControlFileLock(path: lockPath)
         defer { lock.release() }
-        adoptNewest()
+        // Under the lock no other update is under way: a copy whose identity and last change
+        // are as this store last saw them holds what this store holds (decoding a control file
+        // of many logs every time cost the agent a fifth of its CPU).
+        refresh()
         let before = content
         var c = content
         let result = try change(&c)
@@ -127,16 +132,22 @@ package struct ControlFileStore: Sendable {
     /// Adopts the newest valid copy when a copy changed on disk since this store last read
     /// or wrote it (one `stat` per copy when nothing changed).
     package mutating func refresh() {
-        let now = copies.map(CopySignature.init(path:))
-        if now != seen { adoptNewest() }
+        let now = ControlCopySignature.of(copies)
+        if now != seen { adopt(now) }
     }
 
-    private mutating func adoptNewest() {
-        seen = copies.map(CopySignature.init(path:))
-        if let newest = Self.newestCopy(copies), newest.usn > usn {
-            usn = newest.usn
-            content = newest.content
+    /// Adopts what the copies hold now (their signatures `now`, looked at before reading them):
+    /// as this process last wrote or read them when it knows (`ControlFileMemo`), otherwise
+    /// the newest valid copy, when newer than what this store holds.
+    private mutating func adopt(_ now: [ControlCopySignature?]) {
+        seen = now
+        if let known = ControlFileMemo.shared.recall(copies, signatures: now) {
+            if known.usn > usn { (usn, content) = known }
+            return
         }
+        guard let newest = Self.newestCopy(copies, newerThan: usn) else { return }
+        (usn, content) = newest
+        ControlFileMemo.shared.remember(copies, signatures: now, usn: usn, content: content)
     }
 
     /// The lock file beside the repository's copy of the control file.
@@ -145,28 +156,18 @@ package struct ControlFileStore: Sendable {
         return FileSystem.parent(of: repoCopy) + "/control.lock"
     }
 
-    /// The valid copy with the highest update sequence number.
-    package static func newestCopy(_ paths: [String]) -> (usn: UInt64, content: ControlFile)? {
-        var best: (UInt64, ControlFile)?
-        for p in paths {
+    /// The valid copy with the highest update sequence number (above `floor`; nil when none
+    /// is). Only its body is decoded (the others' checksums and numbers are read).
+    package static func newestCopy(_ paths: [String], newerThan floor: UInt64? = nil) -> (usn: UInt64, content: ControlFile)? {
+        let documents = paths.compactMap { p -> (path: String, doc: CheckedDocument)? in
             guard let bytes = try? FileSystem.readAll(p),
-                  let doc = try? CheckedDocument.decode(bytes, kind: kind, maxVersion: FormatVersion.controlFile, file: p),
-                  let c = try? doc.decodeBody(ControlFile.self, file: p) else { continue }
-            if best == nil || doc.usn > best!.0 { best = (doc.usn, c) }
+                  let doc = try? CheckedDocument.decode(bytes, kind: kind, maxVersion: FormatVersion.controlFile, file: p) else { return nil }
+            return (p, doc)
         }
-        return best
-    }
-}
-
-/// A copy's identity and last change on disk: a rename or a write changes it.
-private struct CopySignature: Equatable, Sendable {
-    let device: UInt64, inode: UInt64, size: Int64, changed: Int64
-
-    init?(path: String) {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        device = UInt64(st.st_dev); inode = UInt64(st.st_ino); size = Int64(st.st_size)
-        changed = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        for (p, doc) in documents.sorted(by: { $0.doc.usn > $1.doc.usn }) where floor.map({ doc.usn > $0 }) ?? true {
+            if let c = try? doc.decodeBody(ControlFile.self, file: p) { return (doc.usn, c) }
+        }
+        return nil
     }
 }
 
