@@ -9,8 +9,14 @@ extension Catalog {
     /// Takes a backup (backup set or image copy; level 0, or level 1 when asked and a base
     /// exists) and records it once verified; then checks the earlier sets the periodic
     /// integrity check has due (the new set was just verified as it was written).
+    ///
+    /// The checks run inside the backup's operation on the repository. Between two operations
+    /// a `restore --in-place` could take the repository and then wait for this process to
+    /// close the database, while the checks waited for the repository: neither would end.
     @discardableResult
     package func backup(_ options: BackupOptions = BackupOptions()) throws(EngineError) -> BackupRecord {
+        let operation = try beginOperation(.writing, purpose: "take a backup")
+        defer { operation.end() }
         let record = try takeBackup(options)
         runDueIntegrityChecks(now: options.integrityCheckAt ?? Date(), restore: options.integrityCheckRestores,
                               excluding: record.id, monitor: options.monitor)
