@@ -157,14 +157,15 @@ package struct ControlFileStore: Sendable {
     }
 
     /// The valid copy with the highest update sequence number (above `floor`; nil when none
-    /// is). Only its body is decoded (the others' checksums and numbers are read).
-    package static func newestCopy(_ paths: [String], newerThan floor: UInt64? = nil) -> (usn: UInt64, content: ControlFile)? {
+    /// is; written copies are numbered from 1). Only its body is decoded (the others'
+    /// checksums and numbers are read).
+    package static func newestCopy(_ paths: [String], newerThan floor: UInt64 = 0) -> (usn: UInt64, content: ControlFile)? {
         let documents = paths.compactMap { p -> (path: String, doc: CheckedDocument)? in
             guard let bytes = try? FileSystem.readAll(p),
                   let doc = try? CheckedDocument.decode(bytes, kind: kind, maxVersion: FormatVersion.controlFile, file: p) else { return nil }
             return (p, doc)
         }
-        for (p, doc) in documents.sorted(by: { $0.doc.usn > $1.doc.usn }) where floor.map({ doc.usn > $0 }) ?? true {
+        for (p, doc) in documents.sorted(by: { $0.doc.usn > $1.doc.usn }) where doc.usn > floor {
             if let c = try? doc.decodeBody(ControlFile.self, file: p) { return (doc.usn, c) }
         }
         return nil

@@ -15,15 +15,17 @@ extension Catalog {
     /// close the database, while the checks waited for the repository: neither would end.
     @discardableResult
     package func backup(_ options: BackupOptions = BackupOptions()) throws(EngineError) -> BackupRecord {
+        try checkBackupRequest(options)
         let operation = try beginOperation(.writing, purpose: "take a backup")
         defer { operation.end() }
-        let record = try takeBackup(options)
+        let record = try takeBackup(options, in: operation)
         runDueIntegrityChecks(now: options.integrityCheckAt ?? Date(), restore: options.integrityCheckRestores,
                               excluding: record.id, monitor: options.monitor)
         return record
     }
 
-    private func takeBackup(_ options: BackupOptions) throws(EngineError) -> BackupRecord {
+    /// The database exists and the options fit together.
+    private func checkBackupRequest(_ options: BackupOptions) throws(EngineError) {
         guard FileSystem.exists(databasePath) else { throw .databaseMissing(path: databasePath) }
         guard (0...1).contains(options.level) else {
             throw .invalidSetting(.backupLevel, value: "\(options.level)", problem: "not a backup level; use 0 (every page) or 1 (pages changed since the last backup).")
@@ -34,8 +36,10 @@ extension Catalog {
         if options.cumulative && options.level != 1 {
             throw .invalidSetting(.cumulative, value: "", problem: "applies to level-1 backups only.")
         }
-        let operation = try beginOperation(.writing, purpose: "take a backup")
-        defer { operation.end() }
+    }
+
+    /// Takes the backup, inside `operation` (which pins a level 1's base chain).
+    private func takeBackup(_ options: BackupOptions, in operation: RepositoryOperation) throws(EngineError) -> BackupRecord {
         _ = try DatabaseHeader.read(databasePath)
         let owner = try claimBackupId()
         defer { owner.release() }
