@@ -13,6 +13,12 @@ package enum TCPProbe {
         return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
     }
 
+    /// True when a connection waits on the listening socket `fd` (looked at without waiting).
+    package static func hasPendingConnection(_ fd: Int32) -> Bool {
+        var waiting = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&waiting, 1, 0) > 0
+    }
+
     /// A port nothing listens on right now (bound to port 0, read back, released).
     package static func freePort() -> Int? {
         guard let (fd, port) = listen(backlog: 1) else { return nil }
@@ -20,11 +26,13 @@ package enum TCPProbe {
         return port
     }
 
-    /// A listening socket on 127.0.0.1 with a port of the kernel's choice.
-    static func listen(backlog: Int32) -> (Int32, Int)? {
+    /// A listening socket on 127.0.0.1:`port` (0: a port of the kernel's choice).
+    package static func listen(port: Int = 0, backlog: Int32) -> (Int32, Int)? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        var address = loopback(port: 0)
+        var reuse: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        var address = loopback(port: port)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && Glibc.listen(fd, backlog) == 0 && getsockname(fd, $0, &length) == 0 }
