@@ -35,7 +35,8 @@ extension WALPin {
 
     /// A reader slot marked unused: one another checkpoint cannot be waiting for (unused or
     /// marked at the WAL's end) first; failing that, the one it holds (in place), or any free
-    /// one. False when none could be taken (the pin stays as it was, which also stops restarts).
+    /// one but those it let go of while the running checkpoint may be waiting for them. False
+    /// when none could be taken (the pin stays as it was, which also stops restarts).
     private func pinUnmarked(generation g: (salt1: UInt32, salt2: UInt32)?, mxFrame: UInt32) -> Bool {
         if case .mark(_, Self.unusedMark) = state {
             makeWayForCheckpoint()
@@ -45,7 +46,7 @@ extension WALPin {
         let held = heldSlots
         let others = [2, 3, 4, 1].filter { !held.contains($0) }
         let fitting = others.filter { cooling[$0] == nil && (marks[$0] == Self.unusedMark || marks[$0] >= mxFrame) }
-        for i in fitting + held + others.filter({ !fitting.contains($0) }) {
+        for i in fitting + held + others.filter({ !fitting.contains($0) && cooling[$0] == nil }) {
             guard takeSlot(i, mark: Self.unusedMark, held: held.contains(i)) else { continue }
             if let g, index.read()?.sameGeneration(salt1: g.salt1, salt2: g.salt2) != true {
                 if !held.contains(i) { unlock(Self.slotByte(i)) }
@@ -61,7 +62,8 @@ extension WALPin {
 
     /// Capture's unused-marked slot, which a checkpoint may be waiting for (it read a mark
     /// behind there before the pin took the slot): another slot first (restarts stay
-    /// stopped), then this one goes.
+    /// stopped), then this one goes. With none free that the checkpoint cannot be waiting
+    /// for, the pin rests on read lock 0 alone (`restOnReadLock0`).
     func hopUnmarked(from slot: Int, end mxFrame: UInt32) {
         let marks = readMarks()
         for i in [2, 3, 4, 1] where i != slot && cooling[i] == nil && (marks[i] == Self.unusedMark || marks[i] >= mxFrame) {
@@ -71,5 +73,22 @@ extension WALPin {
             release(previous, keeping: i)
             return
         }
+        restOnReadLock0()
+    }
+
+    /// Read lock 0 alone in place of an unused-marked slot, when frames remain to be copied once
+    /// it is held: no checkpoint copies any then, and none restarts the WAL over frames not
+    /// copied. (An unused mark lets a checkpoint copy frames capture has not read, so read lock
+    /// 0 taken after the last of them was copied would not keep them from being overwritten.)
+    private func restOnReadLock0() {
+        let before = holdsReadLock0
+        guard before || tryLock(Self.readLock0, .shared) else { return }
+        guard let now = index.read(), now.nBackfill < now.mxFrame else {
+            if !before { unlock(Self.readLock0) }
+            return
+        }
+        let previous = state
+        state = .settingUp(slots: [])
+        release(previous, keeping: nil)
     }
 }

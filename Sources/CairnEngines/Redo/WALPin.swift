@@ -81,9 +81,11 @@ final class WALPin {
     private let markBuffer = UnsafeMutableRawPointer.allocate(byteCount: 4, alignment: 4)
     /// Slots let go of while a checkpoint ran, with the mark left there and when: the
     /// checkpoint may be waiting for one of them (see `pinMark`), until it resets the mark, or
-    /// has had time to try again (its waits are at most 25 ms until its busy timeout ends).
+    /// has had time to try again. SQLite's default busy handler sleeps 1, 2, 5 ... 50, then
+    /// 100 ms between tries: a slot taken back sooner could be the one it wakes up to find
+    /// held again, for as long as its busy timeout lasts.
     var cooling: [Int: (mark: UInt32, since: Date)] = [:]
-    static let coolingSeconds: TimeInterval = 0.03
+    static let coolingSeconds: TimeInterval = 0.15
 
     static let readLock0: Int64 = 123
     static func slotByte(_ i: Int) -> Int64 { readLock0 + Int64(i) }
@@ -187,17 +189,18 @@ final class WALPin {
     /// When a checkpoint has made no progress for a millisecond although the pin's mark is the
     /// WAL's last frame, it may be waiting for the pin's slot (having read the mark there while
     /// it was behind, or a reader's before the pin took the slot): the pin then leaves that slot
-    /// for another, through read lock 0, once per mark.
+    /// for another, through read lock 0, once per mark, or again once the slots it left have
+    /// cooled (`cooling`) and the checkpoint is still where it was.
     func makeWayForCheckpoint() {
         guard case .mark(let slot, let frame) = state, index.isLocked(.checkpoint), let now = index.read(),
-              now.mxFrame == frame || frame == Self.unusedMark, hopped != now.mxFrame,
+              now.mxFrame == frame || frame == Self.unusedMark, !hoppedRecently(at: now.mxFrame),
               now.nBackfill < now.mxFrame, now.nBackfillAttempted <= now.nBackfill else {
             stuckSince = nil
             return
         }
         guard let since = stuckSince else { stuckSince = Date(); return }
         guard Date().timeIntervalSince(since) >= 0.001 else { return }
-        hopped = now.mxFrame
+        hopped = (now.mxFrame, Date())
         stuckSince = nil
         if frame == Self.unusedMark {
             hopUnmarked(from: slot, end: now.mxFrame)
@@ -208,7 +211,13 @@ final class WALPin {
     }
 
     var stuckSince: Date?
-    var hopped: UInt32?
+    /// The WAL's last frame at the pin's last hop, and when.
+    var hopped: (mxFrame: UInt32, at: Date)?
+
+    func hoppedRecently(at mxFrame: UInt32) -> Bool {
+        guard let hopped, hopped.mxFrame == mxFrame else { return false }
+        return Date().timeIntervalSince(hopped.at) < Self.coolingSeconds
+    }
 
     /// The read marks (index 0 unused), after letting go of the cooling slots no checkpoint
     /// can still be waiting for.
