@@ -24,7 +24,7 @@ package final class SQLiteConnection {
         if rc != SQLITE_OK {
             let msg = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close(handle)
-            busyWait.deallocate()
+            // Every stored property is set: deinit runs and frees `busyWait`.
             throw .sqlite(path: path, code: rc, message: msg)
         }
         db = handle
