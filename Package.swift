@@ -66,7 +66,7 @@ let package = Package(
         // the agent: many databases from one configuration file, schedules, metrics, health, status page
         .target(
             name: "CairnAgent",
-            dependencies: ["Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore",
+            dependencies: ["Cairn", "CairnEngines", "CairnCatalog", "CairnFormats", "CairnObjectStore", "CSystemShim",
                            .product(name: "Yams", package: "Yams"), .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOCore", package: "swift-nio"),

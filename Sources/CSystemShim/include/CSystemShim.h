@@ -53,6 +53,12 @@ void cairn_remove_on_signal_install(void);
 /// `nice` (0-19: higher yields more). Lowering priority needs no privilege. Returns 0 or -1.
 int cairn_lower_thread_priority(int nice);
 
+/// The number of slots of this process's private futex hash (Linux 6.17 and later; 0: the
+/// global hash; -1 with errno EINVAL on older kernels).
+long cairn_futex_hash_slots(void);
+/// Sets it (a power of two); -1 with errno on failure.
+int cairn_set_futex_hash_slots(unsigned long slots);
+
 /// Sets the calling thread's timer slack (Linux PR_SET_TIMERSLACK): how much later than asked
 /// its sleeps and poll timeouts may end (50 µs by default). Returns 0 or -1.
 int cairn_set_timer_slack(unsigned long nanoseconds);

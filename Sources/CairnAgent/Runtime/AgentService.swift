@@ -145,6 +145,9 @@ package final class AgentService: Service, AgentStatusSource, Sendable {
             logger.info("protecting \(t.path) (entry at line \(t.target.entry.line))")
             t.start(ready: { [self] target, needsBackup in ready(target, needsBackup: needsBackup) })
         }
+        if !started.isEmpty, let slots = FutexHash.fit(databases: state.withLock { $0.targets.count }) {
+            logger.debug("private futex hash: \(slots) slots")
+        }
     }
 
     /// A database is open and capture starts: plan its jobs, and take its first backup.
