@@ -11,8 +11,8 @@ import CairnEngines
 ///
 /// The agent's loop calls `refresh` every second, which works that part out again for each
 /// database being written (its captured SCN moved) whose control file changed; a snapshot uses
-/// the part as of the last check when it is at most `freshFor` old (at most that stale: capture
-/// progress is always current), so a request does not read and work through the control files
+/// the part as of the last check when it is at most `freshFor` old (`writtenFreshFor` for a
+/// database being written, whose part the loop keeps; capture progress is always current), so a request does not read and work through the control files
 /// of every database written since the last request (50 written databases: 200 ms, most of it
 /// decoding control files and reading open logs). The databases at rest are checked by the
 /// requests themselves (a `stat` each) and by the loop every `restingCheck`, which costs an
@@ -39,6 +39,11 @@ final class SnapshotBuilder: Sendable {
 
     static let freshFor: TimeInterval = 2
     static let restingCheck: TimeInterval = 30
+    /// How old the part of a database being written may be in a request's snapshot: the loop
+    /// works it out again every second, so a request leaves that to the loop (working out the
+    /// parts of 50 written databases in a request, when the loop ran late under load, made it
+    /// ten times slower), unless the loop has not done it for this long.
+    static let writtenFreshFor: TimeInterval = 10
 
     private let cache = Mutex<[String: Cached]>([:])
     /// Each database's catalog, opened once (it reads its control file again only when it changed).
@@ -110,11 +115,16 @@ final class SnapshotBuilder: Sendable {
     }
 
     /// The control-file part of `path`: as of the last check when that is at most `freshFor`
-    /// old, otherwise checked (and worked out again when the control file changed).
-    private func controlPart(_ path: String, _ catalog: Catalog, scn: UInt64, epoch: CaptureEpoch, now: Date, freshFor: TimeInterval) -> DatabaseSnapshot {
+    /// old (`writtenFreshFor` when `written` and the captured SCN moved since), otherwise
+    /// checked (and worked out again when the control file changed).
+    private func controlPart(_ path: String, _ catalog: Catalog, scn: UInt64, epoch: CaptureEpoch, now: Date, freshFor: TimeInterval,
+                             written: TimeInterval? = nil) -> DatabaseSnapshot {
         // Looked at in place: a copy of the cached entry would retain all its control file holds.
         let fresh = cache.withLock { c in
-            c[path].flatMap { $0.capture == epoch && now.timeIntervalSince($0.checkedAt) < freshFor ? $0.part : nil }
+            c[path].flatMap { entry -> DatabaseSnapshot? in
+                let limit = written.map { entry.scn != scn ? max($0, freshFor) : freshFor } ?? freshFor
+                return entry.capture == epoch && now.timeIntervalSince(entry.checkedAt) < limit ? entry.part : nil
+            }
         }
         if let fresh { return fresh }
         let c = catalog.control
@@ -131,7 +141,7 @@ final class SnapshotBuilder: Sendable {
     }
 
     private func fill(_ s: inout DatabaseSnapshot, from catalog: Catalog, scn: UInt64, epoch: CaptureEpoch, now: Date) {
-        let part = controlPart(s.path, catalog, scn: scn, epoch: epoch, now: now, freshFor: Self.freshFor)
+        let part = controlPart(s.path, catalog, scn: scn, epoch: epoch, now: now, freshFor: Self.freshFor, written: Self.writtenFreshFor)
         s.incarnation = part.incarnation
         s.capturedScn = part.capturedScn
         s.archivedScn = part.archivedScn
