@@ -8,7 +8,7 @@ Each run makes fresh databases (COUNT small WAL databases: --paths of them named
 entries, the rest spread over --dirs directories named by `dir:` entries), starts the agent,
 waits (polling /api/status) until every database is capturing and has its level-0 backup, then:
 idle CPU/RSS/threads/fds/inotify in windows (no HTTP request meanwhile); GET latency of
-/metrics, /healthz, /api/status and /; WRITTEN writer threads (one connection each) committing
+/metrics, /healthz, /api/status and / (from a client process of its own, as a scraper); WRITTEN writer threads (one connection each) committing
 one INSERT every 20-50 ms while CPU/RSS are sampled and the endpoints timed again; SIGTERM
 (exit 0 expected); commit-to-captured lag of every written transaction = its record's
 commitMicros in the archived .clog minus the writer's clock right after COMMIT returned.
@@ -104,20 +104,36 @@ def status(port: int) -> dict:
 
 
 def time_endpoints(port: int, n: int, raw: dict) -> dict:
-    """n GETs of each endpoint; every time (s) is also appended to raw[endpoint] as it is taken."""
+    """n GETs of each endpoint, made by a client process of its own (as a scraper is: the writer
+    threads of this process would otherwise hold the client up on Python's interpreter lock);
+    every time (s) is also appended to raw[endpoint]."""
+    done = subprocess.run([sys.executable, __file__, "--client", str(port), str(n)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip() or f"the client exited {done.returncode}")
+    out = {}
+    for ep, got in json.loads(done.stdout).items():
+        times = got["seconds"]
+        raw.setdefault(ep, []).extend(times)
+        out[ep] = {"median_ms": 1000 * statistics.median(times), "p99_ms": 1000 * nearest_rank(times, 0.99),
+                   "max_ms": 1000 * max(times), "bytes": got["bytes"], "codes": got["codes"]}
+    return out
+
+
+def client(port: int, n: int) -> None:
+    """The client process of `time_endpoints`: n GETs of each endpoint, one after another;
+    prints {endpoint: {seconds, bytes, codes}} as JSON, or the failure on stderr (exit 1)."""
     out = {}
     for ep in ENDPOINTS:
-        times, size, codes = raw.setdefault(ep, []), 0, set()
+        times, size, codes = [], 0, set()
         for i in range(n):
             try:
                 code, body, t = get(port, ep)
             except (OSError, http.client.HTTPException) as e:
-                raise RuntimeError(f"GET {ep} #{i + 1}: {e!r}") from e
+                sys.exit(f"GET {ep} #{i + 1}: {e!r}")
             times.append(t)
             size, codes = len(body), codes | {code}
-        out[ep] = {"median_ms": 1000 * statistics.median(times), "p99_ms": 1000 * nearest_rank(times, 0.99),
-                   "max_ms": 1000 * max(times), "bytes": size, "codes": sorted(codes)}
-    return out
+        out[ep] = {"seconds": times, "bytes": size, "codes": sorted(codes)}
+    print(json.dumps(out))
 
 
 # ---------------------------------------------------------------- one run
@@ -449,7 +465,7 @@ def render(a, runs: list[dict], rows: list[dict], info: dict) -> str:
          f"One agent, {a.count} databases of {a.rows} rows ({a.paths} named by `path:`, the rest by "
          f"{a.dirs} `dir:` entries), {a.written} of them written by one thread each (one INSERT every "
          f"20–50 ms, {a.write_seconds:.0f} s); idle measured over {a.idle_seconds:.0f} s in {a.windows} windows, "
-         f"{a.requests} GETs per endpoint; {len(runs)} run(s).", "",
+         f"{a.requests} GETs per endpoint, one after another from a client process of its own; {len(runs)} run(s).", "",
          "| Target | Limit | Measured (median) | Best | |", "|---|---:|---:|---:|---|"]
     for row in rows:
         verdict = "PASS" if row["pass"] else "FAIL" if row["median"] is None or row["median"] > row["limit"] else "FAIL (a run failed)"
@@ -531,4 +547,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--client"]:
+        client(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main()
