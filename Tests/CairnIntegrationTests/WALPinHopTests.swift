@@ -38,7 +38,7 @@ import Testing
         // the writer's own has) reads the mark behind and waits for slot 1; capture follows
         // once the busy handler is sleeping 50-100 ms between tries.
         let result = Mutex<[String?]?>(nil)
-        let ready = Atomic<Bool>(false), go = Atomic<Bool>(false)
+        let ready = DispatchSemaphore(value: 0), go = DispatchSemaphore(value: 0)
         let checkpoint = Thread {
             let row: [String?]
             do {
@@ -46,8 +46,8 @@ import Testing
                 defer { checkpointer.close() }
                 _ = try checkpointer.rows("SELECT count(*) FROM t")
                 try SlowBusyHandler.install(on: checkpointer)
-                ready.store(true, ordering: .sequentiallyConsistent)
-                while !go.load(ordering: .sequentiallyConsistent) { usleep(100) }
+                ready.signal()
+                guard go.wait(timeout: .now() + 10) == .success else { throw EngineError.cancelled(operation: "waiting for the test") }
                 row = try checkpointer.rows("PRAGMA wal_checkpoint(\(mode))").first ?? ["no row"]
             } catch {
                 row = ["\(error)"]
@@ -55,13 +55,14 @@ import Testing
             result.withLock { $0 = row }
         }
         checkpoint.start()
-        #expect(Await.until(10) { ready.load(ordering: .sequentiallyConsistent) })
+        #expect(ready.wait(timeout: .now() + 10) == .success, "the checkpointing connection did not open")
         for slot in 2...4 { #expect(pin.writeMark(1, slot: slot)) }
-        go.store(true, ordering: .sequentiallyConsistent)
+        go.signal()
         #expect(Await.until(10) { SlowBusyHandler.calls.load(ordering: .relaxed) >= 10 || result.withLock { $0 != nil } })
         let deadline = Date().addingTimeInterval(10)
         while result.withLock({ $0 == nil }) && Date() < deadline {
-            // What capture's loop does while a checkpoint runs (`CaptureLoop.keepPinsCurrent`).
+            // What capture's loop does while a checkpoint runs, looking every 250 µs until the
+            // checkpoint ends or the deadline passes (`CaptureLoop.keepPinsCurrent`).
             if let now = pin.index.read(), !pin.isCurrent(for: now, captured: captured) {
                 if WALPin.everythingCopied(now, captured: captured) {
                     pin.pinFileAlone(captured: captured)
@@ -86,7 +87,8 @@ import Testing
 }
 
 /// SQLite's default busy handler (1, 2, 5 ... 50, 100 ms between tries, 3 s in all), counting
-/// its calls.
+/// its calls: its sleeps are the behaviour under test (a pin must stay off a slot for longer
+/// than the checkpoint sleeps between tries), not a wait of the test's.
 enum SlowBusyHandler {
     static let calls = Atomic<Int>(0)
     private static let delays: [Int32] = [1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100]
