@@ -12,8 +12,9 @@ import CairnEngines
 /// The agent's loop calls `refresh` every second, which works that part out again for each
 /// database being written (its captured SCN moved) whose control file changed; a snapshot uses
 /// the part as of the last check when it is at most `freshFor` old (`writtenFreshFor` for a
-/// database being written, whose part the loop keeps; capture progress is always current), so a request does not read and work through the control files
-/// of every database written since the last request (50 written databases: 200 ms, most of it
+/// database being written, whose part the loop keeps; capture progress is always current), so
+/// a request does not read and work through the control files of every database written since
+/// the last request (50 written databases: 200 ms, most of it
 /// decoding control files and reading open logs). The databases at rest are checked by the
 /// requests themselves (a `stat` each) and by the loop every `restingCheck`, which costs an
 /// idle agent next to nothing.
@@ -115,14 +116,14 @@ final class SnapshotBuilder: Sendable {
     }
 
     /// The control-file part of `path`: as of the last check when that is at most `freshFor`
-    /// old (`writtenFreshFor` when `written` and the captured SCN moved since), otherwise
-    /// checked (and worked out again when the control file changed).
+    /// old (`whileWritten` when given and the captured SCN moved since), otherwise checked (and
+    /// worked out again when the control file changed).
     private func controlPart(_ path: String, _ catalog: Catalog, scn: UInt64, epoch: CaptureEpoch, now: Date, freshFor: TimeInterval,
-                             written: TimeInterval? = nil) -> DatabaseSnapshot {
+                             whileWritten: TimeInterval? = nil) -> DatabaseSnapshot {
         // Looked at in place: a copy of the cached entry would retain all its control file holds.
         let fresh = cache.withLock { c in
             c[path].flatMap { entry -> DatabaseSnapshot? in
-                let limit = written.map { entry.scn != scn ? max($0, freshFor) : freshFor } ?? freshFor
+                let limit = entry.scn != scn ? whileWritten ?? freshFor : freshFor
                 return entry.capture == epoch && now.timeIntervalSince(entry.checkedAt) < limit ? entry.part : nil
             }
         }
@@ -141,7 +142,7 @@ final class SnapshotBuilder: Sendable {
     }
 
     private func fill(_ s: inout DatabaseSnapshot, from catalog: Catalog, scn: UInt64, epoch: CaptureEpoch, now: Date) {
-        let part = controlPart(s.path, catalog, scn: scn, epoch: epoch, now: now, freshFor: Self.freshFor, written: Self.writtenFreshFor)
+        let part = controlPart(s.path, catalog, scn: scn, epoch: epoch, now: now, freshFor: Self.freshFor, whileWritten: Self.writtenFreshFor)
         s.incarnation = part.incarnation
         s.capturedScn = part.capturedScn
         s.archivedScn = part.archivedScn

@@ -87,8 +87,6 @@ extension WALPin {
             if !before { unlock(Self.readLock0) }
             return
         }
-        let previous = state
-        state = .settingUp(slots: [])
-        release(previous, keeping: nil)
+        _ = holdReadLock0Alone()
     }
 }
